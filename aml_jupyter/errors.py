@@ -1,0 +1,159 @@
+"""The one exception tree of aml_jupyter.
+
+Every error carries structured fields (the run id, the path, the key) besides its message, so
+surfaces can map it to a short user-facing line or a 4xx JSON body without parsing text::
+
+    AmlError
+    ├── ConfigError                 bad aml.toml or setting
+    ├── WorkspaceError
+    │   ├── WorkspaceNotFound       no .aml/ above the current folder and no AML_WORKSPACE
+    │   ├── WorkspaceExists         `aml init` on a folder that already has one
+    │   └── WorkspaceReadOnly       the workspace cannot be written
+    ├── StoreError
+    │   ├── StoreCorrupt            the store file is not SQLite, or is truncated
+    │   ├── StoreSchemaTooNew       written by a newer aml_jupyter; refused
+    │   └── StoreBusy               the store stayed locked past every retry
+    ├── InvalidInput (ValueError)   a bad key, value, name, path or filter
+    │   ├── InvalidKey
+    │   ├── InvalidValue
+    │   ├── InvalidName
+    │   ├── InvalidPath
+    │   └── FilterSyntaxError
+    ├── NotFound (LookupError)
+    │   ├── RunNotFound
+    │   ├── ExperimentNotFound
+    │   └── ArtifactNotFound
+    ├── RunStateError
+    │   ├── IllegalTransition       the run lifecycle forbids this change of status
+    │   └── NoActiveRun             aml.log() with no run started
+    ├── SnapshotError
+    │   └── SnapshotTooLarge        the source folder exceeds the snapshot size limit
+    └── NoProgramFound              (data prep by example) no program fits the examples
+
+Example:
+    >>> from aml_jupyter.errors import InvalidKey, AmlError
+    >>> issubclass(InvalidKey, AmlError) and issubclass(InvalidKey, ValueError)
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AmlError(Exception):
+    """Base of every aml_jupyter error; ``fields`` holds the structured details.
+
+    Example:
+        >>> e = AmlError("boom", run_id="abc")
+        >>> e.fields["run_id"], str(e)
+        ('abc', 'boom')
+    """
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+
+class ConfigError(AmlError):
+    """A setting in aml.toml or passed in code is unknown or has a bad value."""
+
+
+class WorkspaceError(AmlError):
+    """A workspace cannot be found, created or written."""
+
+
+class WorkspaceNotFound(WorkspaceError):
+    """No workspace at the given path, above the current folder, or in AML_WORKSPACE."""
+
+
+class WorkspaceExists(WorkspaceError):
+    """`aml init` was asked to create a workspace where one already is."""
+
+
+class WorkspaceReadOnly(WorkspaceError):
+    """The workspace folder or its store cannot be written."""
+
+
+class StoreError(AmlError):
+    """The run store cannot be opened or used."""
+
+
+class StoreCorrupt(StoreError):
+    """The store file is not an SQLite database, or it is truncated or damaged."""
+
+
+class StoreSchemaTooNew(StoreError):
+    """The store was written by a newer aml_jupyter; opening it could damage it."""
+
+
+class StoreBusy(StoreError):
+    """The store stayed locked by other writers past every retry."""
+
+
+class InvalidInput(AmlError, ValueError):
+    """A bad input; nothing was written."""
+
+
+class InvalidKey(InvalidInput):
+    """A metric, param or tag key that is empty, too long, or unsafe."""
+
+
+class InvalidValue(InvalidInput):
+    """A value of the wrong type or size for where it goes."""
+
+
+class InvalidName(InvalidInput):
+    """An experiment, run or artifact name that is not allowed."""
+
+
+class InvalidPath(InvalidInput):
+    """A path that leaves its root, or is not a plain relative name."""
+
+
+class FilterSyntaxError(InvalidInput):
+    """A search filter or order-by clause that does not parse."""
+
+
+class NotFound(AmlError, LookupError):
+    """Something asked for by id or name does not exist."""
+
+
+class RunNotFound(NotFound):
+    """No run has this id (or id prefix)."""
+
+
+class ExperimentNotFound(NotFound):
+    """No experiment has this name or id."""
+
+
+class ArtifactNotFound(NotFound):
+    """The run has no artifact of this name."""
+
+
+class RunStateError(AmlError):
+    """The run is not in a state that allows this."""
+
+
+class IllegalTransition(RunStateError):
+    """The run lifecycle has no such transition (for example completed -> running)."""
+
+
+class NoActiveRun(RunStateError):
+    """A logging call was made while no run is active."""
+
+
+class SnapshotError(AmlError):
+    """A snapshot could not be taken, restored or compared."""
+
+
+class SnapshotTooLarge(SnapshotError):
+    """The source folder is over the snapshot size limit; ``fields['largest']`` lists why."""
+
+
+class NoProgramFound(AmlError):
+    """No program of the by-example language fits all the examples."""
+
+
+__all__ = [name for name in dir() if name[0].isupper() and name != "Any"]

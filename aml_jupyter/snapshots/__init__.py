@@ -1,0 +1,1 @@
+"""Content-addressed project snapshots per run, restore and diff."""

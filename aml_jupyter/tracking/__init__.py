@@ -1,0 +1,1 @@
+"""Runs, params, metrics, tags and artifacts: the store, the logging path and the queries."""

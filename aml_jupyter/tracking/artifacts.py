@@ -1,0 +1,94 @@
+"""Content-addressed artifact files: stored once under their SHA-256, never under user names.
+
+The logical name a user gives (``plots/loss.png``) lives only in the store's ``artifacts`` table.
+A crash between writing a file here and recording its row leaves an orphan file that ``aml gc``
+sweeps; never a row that points nowhere, because the file is written first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from pathlib import Path
+
+from ..errors import InvalidInput
+from ..paths import atomic_copy, atomic_write_bytes
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ArtifactStore:
+    """Files under ``root/ab/cdef...`` named by the SHA-256 of their content.
+
+    Example:
+        >>> import tempfile
+        >>> store = ArtifactStore(tempfile.mkdtemp())
+        >>> digest, size = store.put_bytes(b"hello")
+        >>> store.path_of(digest).read_bytes(), size
+        (b'hello', 5)
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def path_of(self, digest: str) -> Path:
+        """Where the content with this digest is (or would be) kept."""
+        if not isinstance(digest, str) or not _HEX64.match(digest):
+            raise InvalidInput(f"not a content digest: {digest!r}")
+        return self.root / digest[:2] / digest[2:]
+
+    def put_file(self, src: str | os.PathLike[str]) -> tuple[str, int]:
+        """Store a copy of the file ``src``; returns (digest, size). Same content, one copy."""
+        h = hashlib.sha256()
+        size = 0
+        with open(src, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+                size += len(chunk)
+        digest = h.hexdigest()
+        dest = self.path_of(digest)
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            atomic_copy(src, dest)
+        return digest, size
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        """Store ``data``; returns (digest, size)."""
+        digest = hashlib.sha256(data).hexdigest()
+        dest = self.path_of(digest)
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(dest, data)
+        return digest, len(data)
+
+    def digests(self) -> dict[str, int]:
+        """Every stored digest with its size."""
+        out: dict[str, int] = {}
+        if not self.root.is_dir():
+            return out
+        for sub in self.root.iterdir():
+            if not sub.is_dir() or len(sub.name) != 2:
+                continue
+            for f in sub.iterdir():
+                digest = sub.name + f.name
+                if _HEX64.match(digest):
+                    out[digest] = f.stat().st_size
+        return out
+
+    def sweep(self, keep: set[str], dry_run: bool = False, tmp_age: float = 3600.0) -> list[tuple[str, int]]:
+        """Remove stored files whose digest is not in ``keep`` (and stale temp files).
+
+        Returns the (digest, size) pairs removed, or that would be with ``dry_run``.
+        """
+        gone = [(d, s) for d, s in sorted(self.digests().items()) if d not in keep]
+        if dry_run:
+            return gone
+        for digest, _ in gone:
+            self.path_of(digest).unlink(missing_ok=True)
+        cutoff = time.time() - tmp_age
+        for tmp in self.root.glob("*/.tmp-*"):
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink(missing_ok=True)
+        return gone

@@ -1,0 +1,214 @@
+"""The store's database: engine set-up, file checks, and transactions that retry when busy.
+
+SQLite runs in WAL mode with a busy timeout; write transactions start with ``BEGIN IMMEDIATE`` so
+two writers never deadlock on a lock upgrade, and a writer killed mid-transaction leaves nothing
+behind (SQLite rolls the journal back). PostgreSQL takes the same code through plain transactions.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import struct
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from ..errors import StoreBusy, StoreCorrupt, StoreError, WorkspaceReadOnly
+from . import migrations
+
+T = TypeVar("T")
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse a store file that is empty, not SQLite, or shorter than its header says.
+
+    Reads only the 100-byte header, so opening stays cheap on large stores.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.db"; _ = p.write_bytes(b"hello")
+        >>> check_sqlite_file(p)
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.StoreCorrupt: ... is not an SQLite database (5 bytes); it was left as it is
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            header = f.read(100)
+    except FileNotFoundError:
+        raise StoreError(f"{path}: the store file is missing", path=str(path)) from None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the store: {exc.strerror}", path=str(path)) from None
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise StoreCorrupt(
+            f"{path} is not an SQLite database ({size} bytes); it was left as it is", path=str(path)
+        )
+    page_size = struct.unpack(">H", header[16:18])[0]
+    page_size = 65536 if page_size == 1 else page_size
+    change_counter, page_count = struct.unpack(">II", header[24:32])
+    valid_for = struct.unpack(">I", header[92:96])[0]
+    # The page count is trusted only when it was written with the current change counter.
+    if page_size < 512 or size % page_size or (valid_for == change_counter and size < page_count * page_size):
+        raise StoreCorrupt(
+            f"{path} is truncated or damaged ({size} bytes, header says {page_count} pages of "
+            f"{page_size}); it was left as it is",
+            path=str(path),
+        )
+
+
+def _is_busy(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "database is busy" in text or "deadlock" in text
+
+
+def _is_corrupt(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "file is not a database" in text or "malformed" in text or "disk image" in text
+
+
+def _is_readonly(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "readonly" in text or "read-only" in text or "unable to open database" in text
+
+
+class Database:
+    """An engine on the store URL with checked opening, migrations and retrying transactions.
+
+    Example:
+        >>> import tempfile, os
+        >>> db = Database.create("sqlite:///" + os.path.join(tempfile.mkdtemp(), "s.db"))
+        >>> db.read(lambda c: c.exec_driver_sql("select 1").scalar())
+        1
+    """
+
+    def __init__(self, engine: Engine, busy_timeout: float) -> None:
+        self.engine = engine
+        self.busy_timeout = busy_timeout
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self.url = engine.url.render_as_string(hide_password=True)
+
+    @classmethod
+    def open(cls, url: str, busy_timeout: float = 30.0) -> Database:
+        """Open an existing store and bring its schema up to date (or refuse a newer one)."""
+        path = _sqlite_path(url)
+        if path is not None:
+            check_sqlite_file(path)
+        db = cls(_make_engine(url, busy_timeout), busy_timeout)
+        db.migrate()
+        return db
+
+    @classmethod
+    def create(cls, url: str, busy_timeout: float = 30.0) -> Database:
+        """Create a new store; an existing SQLite file is never overwritten."""
+        path = _sqlite_path(url)
+        if path is not None and path.exists():
+            raise StoreError(f"{path} already exists; refusing to overwrite it", path=str(path))
+        db = cls(_make_engine(url, busy_timeout), busy_timeout)
+        db.migrate()
+        return db
+
+    def migrate(self) -> None:
+        """Apply pending migrations, each in its own write transaction."""
+
+        def step(conn: Connection) -> bool:
+            todo = migrations.pending(conn)
+            if todo:
+                migrations.apply(conn, todo[0])
+            return bool(todo)
+
+        while self.write(step):
+            pass
+
+    @contextmanager
+    def _transaction(self, write: bool) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            if write:
+                conn.execution_options(aml_write=True)
+            with conn.begin():
+                yield conn
+
+    def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(conn)`` in a write transaction, retrying while other writers hold the lock."""
+        return self._run(fn, write=True)
+
+    def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(conn)`` in a read transaction (one consistent snapshot of the store)."""
+        return self._run(fn, write=False)
+
+    def _run(self, fn: Callable[[Connection], T], write: bool) -> T:
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.005
+        while True:
+            try:
+                with self._transaction(write) as conn:
+                    return fn(conn)
+            except (OperationalError, DBAPIError) as exc:
+                if _is_busy(exc) and time.monotonic() < deadline:
+                    time.sleep(delay * (1 + random.random()))
+                    delay = min(delay * 2, 0.25)
+                    continue
+                raise self._translate(exc) from None
+
+    def _translate(self, exc: DBAPIError) -> Exception:
+        orig = exc.orig if exc.orig is not None else exc
+        if _is_busy(orig):
+            return StoreBusy(f"the store stayed locked for {self.busy_timeout:.0f} s: {orig}", url=self.url)
+        if _is_corrupt(orig):
+            return StoreCorrupt(f"the store {self.url} is damaged: {orig}", url=self.url)
+        if _is_readonly(orig):
+            return WorkspaceReadOnly(f"the store {self.url} cannot be written: {orig}", url=self.url)
+        return StoreError(f"store error: {orig}", url=self.url)
+
+    def dispose(self) -> None:
+        """Close every pooled connection (call after fork, or when done)."""
+        self.engine.dispose()
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite:///"):
+        return None
+    return Path(url[len("sqlite:///") :])
+
+
+def _make_engine(url: str, busy_timeout: float) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # We issue BEGIN ourselves (below), so pysqlite must not.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            mode = cur.execute("PRAGMA journal_mode = WAL").fetchone()
+            # WAL + NORMAL: every commit survives a process crash; only an OS crash may lose
+            # the last transactions, and the file never corrupts.
+            cur.execute("PRAGMA synchronous = NORMAL")
+            cur.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            dbapi_conn.close()
+            if _is_corrupt(exc):
+                raise StoreCorrupt(f"the store {url} is damaged: {exc}", url=url) from None
+            raise
+        finally:
+            cur.close()
+        if mode and str(mode[0]).lower() != "wal" and not os.environ.get("AML_ALLOW_NON_WAL"):
+            raise StoreError(f"the store {url} could not switch to WAL mode (got {mode[0]})", url=url)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("aml_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine

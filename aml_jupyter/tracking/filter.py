@@ -1,0 +1,221 @@
+"""The run filter grammar (MLflow-compatible), parsed into clauses without touching the store.
+
+    filter   := clause ( AND clause )*
+    clause   := ident op value
+    ident    := (metrics|params|tags|attributes) "." key      key may be `quoted` or "quoted"
+    op       := = | != | < | <= | > | >= | LIKE | ILIKE | IN | NOT IN
+    value    := number | 'string' | "string" | ( value, ... )
+
+Example: ``metrics.acc > 0.9 and params.lr = '0.01' and tags.team IN ('a', 'b')``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import FilterSyntaxError
+
+ENTITY = {
+    "metric": "metric", "metrics": "metric",
+    "param": "param", "params": "param", "parameter": "param", "parameters": "param",
+    "tag": "tag", "tags": "tag",
+    "attribute": "attribute", "attributes": "attribute", "attr": "attribute", "run": "attribute",
+}
+ATTRIBUTES = {
+    "id": "id", "run_id": "id", "name": "name", "run_name": "name", "status": "status",
+    "user": "user", "start_time": "start_time", "end_time": "end_time", "experiment": "experiment",
+    "source_kind": "source_kind", "source_path": "source_path", "compute_target": "compute_target",
+    "snapshot_id": "snapshot_id",
+}
+NUMERIC_ATTRIBUTES = {"start_time", "end_time"}
+STRING_OPS = {"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"}
+NUMBER_OPS = {"=", "!=", "<", "<=", ">", ">="}
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<num>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?![\w.]))
+    | (?P<str>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*")
+    | (?P<op><=|>=|!=|<>|==|=|<|>)
+    | (?P<punct>[(),])
+    | (?P<ident>[A-Za-z_][\w]*(?:\.(?:`[^`]+`|"[^"]+"|[\w\-/:.]+))?)
+    )""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One comparison: entity (metric/param/tag/attribute), key, operator and value."""
+
+    entity: str
+    key: str
+    op: str
+    value: Any
+
+
+def _unquote(text: str) -> str:
+    if text[0] == "'":
+        return re.sub(r"\\(.)", r"\1", text[1:-1].replace("''", "'"))
+    if text[0] in '"`':
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
+    return text
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    text = text.rstrip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise FilterSyntaxError(f"cannot read the filter at {text[pos:pos + 20]!r}", position=pos)
+        kind = m.lastgroup or ""
+        out.append((kind, m.group(kind)))
+        pos = m.end()
+    return out
+
+
+def parse_identifier(text: str) -> tuple[str, str]:
+    """Split ``metrics.acc`` into (entity, key); the key may be quoted.
+
+    Example:
+        >>> parse_identifier("metrics.`val acc`")
+        ('metric', 'val acc')
+    """
+    prefix, _, key = text.partition(".")
+    entity = ENTITY.get(prefix.lower())
+    if entity is None or not key:
+        raise FilterSyntaxError(
+            f"{text!r}: a name must start with metrics., params., tags. or attributes.", name=text
+        )
+    key = _unquote(key) if key[0] in "`\"" else key
+    if entity == "attribute":
+        if key.lower() not in ATTRIBUTES:
+            raise FilterSyntaxError(
+                f"unknown attribute {key!r} (known: {', '.join(sorted(set(ATTRIBUTES.values())))})", name=key
+            )
+        key = ATTRIBUTES[key.lower()]
+    return entity, key
+
+
+def parse_filter(text: str | None) -> list[Clause]:
+    """Parse a filter string into clauses (an empty filter gives no clause).
+
+    Example:
+        >>> parse_filter("metrics.acc > 0.9 and params.C = '0.5'")
+        [Clause(entity='metric', key='acc', op='>', value=0.9), Clause(entity='param', key='C', op='=', value='0.5')]
+    """
+    if text is None or not text.strip():
+        return []
+    if not isinstance(text, str):
+        raise FilterSyntaxError(f"a filter must be a string, not {type(text).__name__}")
+    if len(text) > 10_000:
+        raise FilterSyntaxError("the filter is longer than 10,000 characters")
+    toks = _tokens(text)
+    clauses, i = [], 0
+    while True:
+        clause, i = _clause(toks, i)
+        clauses.append(clause)
+        if i == len(toks):
+            return clauses
+        kind, word = toks[i]
+        if kind != "ident" or word.upper() != "AND":
+            raise FilterSyntaxError(f"expected AND between clauses, got {word!r} (only AND is supported)")
+        i += 1
+
+
+def _clause(toks: list[tuple[str, str]], i: int) -> tuple[Clause, int]:
+    if i >= len(toks) or toks[i][0] != "ident":
+        raise FilterSyntaxError("expected a name such as metrics.acc" + (f", got {toks[i][1]!r}" if i < len(toks) else " at the end"))
+    entity, key = parse_identifier(toks[i][1])
+    i += 1
+    op, i = _operator(toks, i)
+    if op in ("IN", "NOT IN"):
+        value, i = _list(toks, i)
+    else:
+        if i >= len(toks) or toks[i][0] not in ("num", "str"):
+            raise FilterSyntaxError(f"expected a value after {op}")
+        kind, raw = toks[i]
+        value = float(raw) if kind == "num" else _unquote(raw)
+        i += 1
+    return _typed(Clause(entity, key, op, value)), i
+
+
+def _operator(toks: list[tuple[str, str]], i: int) -> tuple[str, int]:
+    if i >= len(toks):
+        raise FilterSyntaxError("expected a comparison operator at the end")
+    kind, word = toks[i]
+    if kind == "op":
+        return {"==": "=", "<>": "!="}.get(word, word), i + 1
+    upper = word.upper()
+    if kind == "ident" and upper in ("LIKE", "ILIKE", "IN"):
+        return upper, i + 1
+    if kind == "ident" and upper == "NOT" and i + 1 < len(toks) and toks[i + 1][1].upper() == "IN":
+        return "NOT IN", i + 2
+    raise FilterSyntaxError(f"expected a comparison operator, got {word!r}")
+
+
+def _list(toks: list[tuple[str, str]], i: int) -> tuple[tuple[Any, ...], int]:
+    if i >= len(toks) or toks[i][1] != "(":
+        raise FilterSyntaxError("IN needs a parenthesised list, e.g. IN ('a', 'b')")
+    items, i = [], i + 1
+    while True:
+        if i >= len(toks) or toks[i][0] not in ("str", "num"):
+            raise FilterSyntaxError("expected a value in the IN list")
+        items.append(_unquote(toks[i][1]) if toks[i][0] == "str" else toks[i][1])
+        i += 1
+        if i < len(toks) and toks[i][1] == ",":
+            i += 1
+            continue
+        if i < len(toks) and toks[i][1] == ")":
+            return tuple(items), i + 1
+        raise FilterSyntaxError("unclosed IN list")
+
+
+def _typed(c: Clause) -> Clause:
+    numeric = c.entity == "metric" or (c.entity == "attribute" and c.key in NUMERIC_ATTRIBUTES)
+    if numeric:
+        if c.op not in NUMBER_OPS:
+            raise FilterSyntaxError(f"{c.entity} {c.key!r} takes = != < <= > >=, not {c.op}")
+        if not isinstance(c.value, float):
+            raise FilterSyntaxError(f"{c.entity} {c.key!r} compares with a number, not {c.value!r}")
+        return c
+    if c.op not in STRING_OPS:
+        raise FilterSyntaxError(f"{c.entity} {c.key!r} takes = != LIKE ILIKE IN, not {c.op}")
+    if isinstance(c.value, float):
+        raise FilterSyntaxError(f"{c.entity} {c.key!r} compares with a quoted string, e.g. '{c.value:g}'")
+    return c
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """One order-by term."""
+
+    entity: str
+    key: str
+    descending: bool
+
+
+def parse_order_by(terms: list[str] | str | None) -> list[OrderKey]:
+    """Parse order-by terms such as ``["metrics.acc DESC", "attributes.start_time"]``.
+
+    Example:
+        >>> parse_order_by(["metrics.acc DESC"])
+        [OrderKey(entity='metric', key='acc', descending=True)]
+    """
+    if terms is None:
+        return []
+    if isinstance(terms, str):
+        terms = [terms]
+    out = []
+    for term in terms:
+        if not isinstance(term, str) or not term.strip():
+            raise FilterSyntaxError(f"bad order_by term {term!r}")
+        parts = term.strip().rsplit(None, 1)
+        direction = "ASC"
+        if len(parts) == 2 and parts[1].upper() in ("ASC", "DESC"):
+            term, direction = parts[0], parts[1].upper()
+        entity, key = parse_identifier(term.strip())
+        out.append(OrderKey(entity, key, direction == "DESC"))
+    return out

@@ -1,0 +1,309 @@
+"""The module-level SDK: ``aml.start_run``, ``aml.log`` and friends, over an active-run stack.
+
+``aml.log`` logs to the innermost active run of this process; a job started by a compute target
+finds its run through ``AML_RUN_ID``. At normal exit, active runs complete; on SIGTERM they are
+cancelled; both write everything buffered first.
+"""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from ..errors import InvalidValue, NoActiveRun
+from ..workspace import Workspace
+from .lifecycle import RunEvent, RunStatus
+from .run import Run
+from .validation import check_key, check_name, param_to_str
+
+_stack: list[Run] = []
+_stack_lock = threading.Lock()
+_hooks_installed = False
+SOURCE_KINDS = ("python", "script", "notebook", "cell", "interactive", "sweep")
+
+
+class Terminated(SystemExit):
+    """Raised in the main thread on SIGTERM so ``with start_run()`` blocks unwind and cancel."""
+
+    cancels_run = True
+
+
+def _workspace(workspace: Workspace | str | os.PathLike[str] | None) -> Workspace:
+    if isinstance(workspace, Workspace):
+        return workspace
+    return Workspace.open(workspace)
+
+
+def start_run(
+    experiment: str = "default",
+    params: dict[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    tags: dict[str, Any] | None = None,
+    parent: Run | str | None = None,
+    nested: bool = False,
+    source_kind: str | None = None,
+    source_path: str | None = None,
+    compute_target: str = "local",
+    snapshot: bool | None = None,
+    workspace: Workspace | str | os.PathLike[str] | None = None,
+) -> Run:
+    """Start a tracked run and make it the active one; use it as a context manager.
+
+    The run is created ``preparing``, snapshots the project folder and records the user's git
+    state and the environment, then turns ``running``. Leaving the ``with`` block completes it;
+    an exception fails it (error and traceback stored); KeyboardInterrupt or SIGTERM cancels it.
+
+    Example:
+        >>> import tempfile, aml_jupyter as aml
+        >>> ws = aml.Workspace.init(tempfile.mkdtemp())
+        >>> with aml.start_run(experiment="iris", params={"C": 0.5}, workspace=ws) as run:
+        ...     aml.log("acc", 0.93)
+        >>> aml.get_run(run.id, workspace=ws).status
+        'completed'
+    """
+    ws = _workspace(workspace)
+    experiment = check_name(experiment, "experiment name")
+    run_name = check_name(name, "run name") if name is not None else None
+    limits = ws.tracking
+    p = {check_key(k, "param key"): param_to_str(check_key(k), v, limits.param_value_max_length)
+         for k, v in dict(params or {}).items()}
+    tg = {check_key(k, "tag key"): param_to_str(check_key(k), v, limits.tag_value_max_length)
+          for k, v in dict(tags or {}).items()}
+    kind = source_kind or _guess_source_kind()
+    if kind not in SOURCE_KINDS:
+        raise InvalidValue(f"source_kind must be one of {', '.join(SOURCE_KINDS)}, not {kind!r}")
+    parent_pk = _parent_pk(ws, parent, nested)
+    store = ws.store
+    exp_id = store.experiment_id(experiment, create=True)
+    record = store.create_run(
+        exp_id, name=run_name, source_kind=kind, source_path=source_path or _guess_source_path(),
+        user=_user(), compute_target=compute_target, parent_pk=parent_pk,
+        status=RunStatus.PREPARING, params=p, tags=tg,
+    )
+    run = Run(ws, record, active=True)
+    try:
+        _prepare(ws, run, snapshot)
+    except BaseException as exc:
+        store.transition(run.pk, RunEvent.FAIL, error=f"{type(exc).__name__}: {exc}")
+        raise
+    store.transition(run.pk, RunEvent.START)
+    ws.writer.live_runs.add(run.pk)
+    with _stack_lock:
+        _stack.append(run)
+    _install_hooks()
+    return run
+
+
+def _prepare(ws: Workspace, run: Run, snapshot: bool | None) -> None:
+    values: dict[str, Any] = {}
+    if snapshot if snapshot is not None else ws.snapshots.enabled:
+        values["snapshot_id"], values["git"] = ws.snapshot_taker.take(ws.root, ws.snapshots.max_bytes)
+    if ws.tracking.capture_environment:
+        from .environment import capture
+
+        digest, info = capture()
+        ws.store.save_environment(digest, info)
+        values["environment_hash"] = digest
+    if values:
+        ws.store.update_run(run.pk, **values)
+
+
+def _parent_pk(ws: Workspace, parent: Run | str | None, nested: bool) -> int | None:
+    if isinstance(parent, Run):
+        return parent.pk
+    if isinstance(parent, str):
+        return ws.store.get_run(parent).pk
+    if nested:
+        current = active_run()
+        if current is None:
+            raise NoActiveRun("nested=True needs an active run to nest under")
+        return current.pk
+    return None
+
+
+def _guess_source_kind() -> str:
+    main = sys.modules.get("__main__")
+    if main is not None and "ipykernel" in sys.modules and not hasattr(main, "__file__"):
+        return "interactive"
+    return "script" if getattr(main, "__file__", None) else "python"
+
+
+def _guess_source_path() -> str | None:
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    return os.path.abspath(main_file) if main_file else None
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def active_run() -> Run | None:
+    """The innermost active run of this process, or None.
+
+    Example:
+        >>> active_run() is None
+        True
+    """
+    with _stack_lock:
+        if _stack:
+            return _stack[-1]
+    return _run_from_env()
+
+
+_env_run: Run | None = None
+
+
+def _run_from_env() -> Run | None:
+    # A job launched by a compute target logs to the run its launcher created.
+    global _env_run
+    run_id = os.environ.get("AML_RUN_ID")
+    if not run_id:
+        return None
+    if _env_run is None or _env_run.id != run_id:
+        ws = Workspace.open(os.environ.get("AML_WORKSPACE") or None)
+        record = ws.store.get_run(run_id)
+        _env_run = Run(ws, record, active=True)
+        ws.writer.live_runs.add(_env_run.pk)
+        _install_hooks()
+    return _env_run
+
+
+def _current() -> Run:
+    run = active_run()
+    if run is None:
+        raise NoActiveRun("no active run: start one with aml.start_run(...)")
+    return run
+
+
+def _forget(run: Run) -> None:
+    global _env_run
+    with _stack_lock:
+        if run in _stack:
+            _stack.remove(run)
+    if _env_run is run:
+        _env_run = None
+
+
+def end_run(status: str = "completed") -> str:
+    """End the active run (when started without ``with``); returns its final status."""
+    return _current().end(status)
+
+
+def log(key: str, value: Any, step: int | None = None) -> None:
+    """Log one metric point to the active run; costs microseconds (buffered).
+
+    Example:
+        >>> with start_run("demo", workspace=ws):  # doctest: +SKIP
+        ...     aml.log("loss", 0.5, step=0)
+    """
+    run = _stack[-1] if _stack else _current()
+    run.log(key, value, step)
+
+
+def log_metrics(metrics: dict[str, Any], step: int | None = None) -> None:
+    """Log several metrics at one step to the active run."""
+    _current().log_metrics(metrics, step=step)
+
+
+def log_params(params: dict[str, Any]) -> None:
+    """Log params to the active run."""
+    _current().log_params(params)
+
+
+def set_tags(tags: dict[str, Any]) -> None:
+    """Set tags on the active run."""
+    _current().set_tags(tags)
+
+
+def log_artifact(path: str | os.PathLike[str], name: str | None = None) -> Any:
+    """Store a file as an artifact of the active run."""
+    return _current().log_artifact(path, name)
+
+
+def log_artifacts(folder: str | os.PathLike[str], prefix: str | None = None) -> Any:
+    """Store every file under a folder as artifacts of the active run."""
+    return _current().log_artifacts(folder, prefix)
+
+
+def log_table(table: Any, name: str) -> Any:
+    """Store a DataFrame as a Parquet artifact of the active run."""
+    return _current().log_table(table, name)
+
+
+def log_figure(figure: Any, name: str) -> Any:
+    """Store a matplotlib (PNG) or plotly (HTML) figure as an artifact of the active run."""
+    return _current().log_figure(figure, name)
+
+
+def log_text(text: str, name: str) -> Any:
+    """Store text as an artifact of the active run."""
+    return _current().log_text(text, name)
+
+
+def flush() -> None:
+    """Make everything logged so far in this process durable."""
+    for run in list(_stack):
+        run.flush()
+
+
+# exit and signals -------------------------------------------------------------------------------
+
+_terminated = False
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    global _terminated
+    _terminated = True
+    raise Terminated(128 + signum)
+
+
+def _at_exit() -> None:
+    status = RunStatus.CANCELLED if _terminated else RunStatus.COMPLETED
+    failure = getattr(sys, "last_value", None) or _uncaught[0]
+    for run in reversed(list(_stack) + ([_env_run] if _env_run and _env_run not in _stack else [])):
+        try:
+            if run is _env_run:
+                run.flush()  # the launcher owns this run's status
+                continue
+            if failure is not None and not _terminated:
+                run.end(RunStatus.FAILED, error=f"{type(failure).__name__}: {failure}")
+            else:
+                run.end(status, error="terminated by SIGTERM" if _terminated else None)
+        except Exception as exc:  # noqa: BLE001 - exit must go on; report and continue
+            print(f"aml_jupyter: could not end run {run.id[:8]}: {exc}", file=sys.stderr)
+
+
+_uncaught: list[BaseException | None] = [None]
+
+
+def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+    _uncaught[0] = exc
+    _previous_excepthook(exc_type, exc, tb)
+
+
+_previous_excepthook = sys.excepthook
+
+
+def _install_hooks() -> None:
+    global _hooks_installed, _previous_excepthook
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_at_exit)
+    _previous_excepthook = sys.excepthook
+    sys.excepthook = _excepthook
+    if threading.current_thread() is threading.main_thread():
+        try:
+            if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+                signal.signal(signal.SIGTERM, _on_sigterm)
+        except (ValueError, OSError):
+            pass

@@ -1,0 +1,114 @@
+"""The run lifecycle as a pure state machine: states, events, and the table of legal transitions.
+
+No I/O here. The store applies a transition with a compare-and-set on the status column, so two
+processes that race (a run completing while a reader marks it lost) cannot both win::
+
+    queued ──prepare──▶ preparing ──start──▶ running ──complete──▶ completed
+       │                    │                   ├──fail──────▶ failed
+       └──start──▶ running  │                   ├──cancel────▶ cancelled
+                            └─ fail/cancel/lose └──lose──────▶ lost
+
+Terminal states (completed, failed, cancelled, lost) have no way out.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from ..errors import IllegalTransition
+
+
+class RunStatus(str, Enum):
+    """Where a run is in its life.
+
+    Example:
+        >>> RunStatus("running").is_terminal
+        False
+    """
+
+    QUEUED = "queued"
+    PREPARING = "preparing"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    LOST = "lost"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class RunEvent(str, Enum):
+    """What can happen to a run."""
+
+    PREPARE = "prepare"
+    START = "start"
+    COMPLETE = "complete"
+    FAIL = "fail"
+    CANCEL = "cancel"
+    LOSE = "lose"
+
+
+S, E = RunStatus, RunEvent
+TRANSITIONS: dict[tuple[RunStatus, RunEvent], RunStatus] = {
+    (S.QUEUED, E.PREPARE): S.PREPARING,
+    (S.QUEUED, E.START): S.RUNNING,
+    (S.QUEUED, E.FAIL): S.FAILED,
+    (S.QUEUED, E.CANCEL): S.CANCELLED,
+    (S.PREPARING, E.START): S.RUNNING,
+    (S.PREPARING, E.FAIL): S.FAILED,
+    (S.PREPARING, E.CANCEL): S.CANCELLED,
+    (S.PREPARING, E.LOSE): S.LOST,
+    (S.RUNNING, E.COMPLETE): S.COMPLETED,
+    (S.RUNNING, E.FAIL): S.FAILED,
+    (S.RUNNING, E.CANCEL): S.CANCELLED,
+    (S.RUNNING, E.LOSE): S.LOST,
+}
+TERMINAL = frozenset({S.COMPLETED, S.FAILED, S.CANCELLED, S.LOST})
+# States whose runs send heartbeats, and so can go stale.
+LIVE = frozenset({S.PREPARING, S.RUNNING})
+
+
+def next_status(status: RunStatus | str, event: RunEvent | str) -> RunStatus:
+    """The status after ``event``, or IllegalTransition if the table has no such move.
+
+    Example:
+        >>> next_status("running", "complete")
+        <RunStatus.COMPLETED: 'completed'>
+        >>> next_status("completed", "start")
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.IllegalTransition: a completed run cannot start
+    """
+    current, ev = RunStatus(status), RunEvent(event)
+    try:
+        return TRANSITIONS[(current, ev)]
+    except KeyError:
+        raise IllegalTransition(
+            f"a {current.value} run cannot {ev.value}", status=current.value, event=ev.value
+        ) from None
+
+
+def event_for_exit(exc_type: type[BaseException] | None, exit_code: object = None) -> RunEvent:
+    """The event that ends a run whose ``with`` block exited with ``exc_type``.
+
+    ``sys.exit(0)`` (or ``sys.exit()``/``sys.exit(None)``) completes; other exit codes fail;
+    KeyboardInterrupt and a SIGTERM cancel; any other exception fails.
+
+    Example:
+        >>> event_for_exit(None), event_for_exit(SystemExit, 0), event_for_exit(KeyboardInterrupt)
+        (<RunEvent.COMPLETE: 'complete'>, <RunEvent.COMPLETE: 'complete'>, <RunEvent.CANCEL: 'cancel'>)
+    """
+    if exc_type is None:
+        return E.COMPLETE
+    if issubclass(exc_type, KeyboardInterrupt):
+        return E.CANCEL
+    if issubclass(exc_type, SystemExit):
+        if getattr(exc_type, "cancels_run", False):
+            return E.CANCEL
+        return E.COMPLETE if exit_code in (0, None) else E.FAIL
+    return E.FAIL

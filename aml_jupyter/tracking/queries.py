@@ -1,0 +1,133 @@
+"""Reading runs back: search, get, best, compare."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidValue, RunNotFound
+from ..workspace import Workspace
+from .run import Run
+from .search import best_run_pk, search_frame
+from .validation import check_key, check_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+WorkspaceArg = Workspace | str | os.PathLike[str] | None
+
+
+def _ws(workspace: WorkspaceArg) -> Workspace:
+    return workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+
+
+def _experiment_ids(ws: Workspace, experiments: str | list[str] | None) -> list[int] | None:
+    if experiments is None:
+        return None
+    names = [experiments] if isinstance(experiments, str) else list(experiments)
+    return [ws.store.experiment_id(check_name(n, "experiment name")) for n in names]
+
+
+def search_runs(
+    filter: str | None = None,
+    experiments: str | list[str] | None = None,
+    order_by: list[str] | str | None = None,
+    max_results: int = 100_000,
+    *,
+    workspace: WorkspaceArg = None,
+) -> pd.DataFrame:
+    """Runs matching an MLflow-style filter, as a DataFrame (one row per run).
+
+    Columns: run_id, experiment, name, status, user, start_time, end_time, source_kind,
+    source_path, compute_target, snapshot_id, parent_id, then ``metrics.*`` (latest values),
+    ``params.*`` and ``tags.*``. The newest runs come first unless ``order_by`` says otherwise.
+
+    Example:
+        >>> aml.search_runs("metrics.acc > 0.9 and params.C = '0.5'", order_by=["metrics.acc DESC"])  # doctest: +SKIP
+    """
+    ws = _ws(workspace)
+    return search_frame(ws.store, filter, _experiment_ids(ws, experiments), order_by, max_results)
+
+
+def get_run(run_id: str, *, workspace: WorkspaceArg = None) -> Run:
+    """A run by id (or a unique prefix of 4+ characters), to read.
+
+    Example:
+        >>> aml.get_run(run.id).metric_history("loss")  # doctest: +SKIP
+    """
+    ws = _ws(workspace)
+    from . import fluent
+
+    for active in list(fluent._stack):
+        if active.workspace is ws and active.id == run_id:
+            return active
+    return Run(ws, ws.store.get_run(run_id))
+
+
+def best_run(experiment: str, metric: str, goal: str = "max", *, workspace: WorkspaceArg = None) -> Run:
+    """The completed run of ``experiment`` with the highest (``goal="max"``) or lowest latest ``metric``.
+
+    Example:
+        >>> aml.best_run("iris", metric="acc", goal="max").params  # doctest: +SKIP
+        {'C': '0.5'}
+    """
+    ws = _ws(workspace)
+    exp_id = ws.store.experiment_id(check_name(experiment, "experiment name"))
+    pk = best_run_pk(ws.store, exp_id, check_key(metric), goal)
+    if pk is None:
+        raise RunNotFound(f"no completed run of {experiment!r} has a value for metric {metric!r}",
+                          experiment=experiment, metric=metric)
+    return Run(ws, ws.store.runs_by_pk([pk])[0])
+
+
+def compare_runs(run_ids: list[str], *, workspace: WorkspaceArg = None) -> pd.DataFrame:
+    """Params and latest metrics of several runs side by side, the params that differ first.
+
+    Rows are ``params.*`` then ``metrics.*``; columns are the runs' short ids; the ``differs``
+    column says whether the values are not all equal.
+
+    Example:
+        >>> aml.compare_runs([a.id, b.id])  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    if isinstance(run_ids, str) or len(run_ids) < 1:
+        raise InvalidValue("compare_runs needs a list of run ids")
+    ws = _ws(workspace)
+    records = [ws.store.get_run(i) for i in run_ids]
+    if len({r.id for r in records}) != len(records):
+        raise InvalidValue("compare_runs got the same run twice")
+    cols = [r.id[:8] if len({x.id[:8] for x in records}) == len(records) else r.id for r in records]
+    rows: list[tuple[str, list[Any], bool]] = []
+    for prefix, attr in (("params.", "params"), ("metrics.", "metrics")):
+        keys = sorted({k for r in records for k in getattr(r, attr)})
+        block = []
+        for key in keys:
+            values = [getattr(r, attr).get(key) for r in records]
+            differs = len({repr(v) for v in values}) > 1
+            block.append((prefix + key, values, differs))
+        if prefix == "params.":
+            block.sort(key=lambda row: not row[2])  # differing params first (stable)
+        rows.extend(block)
+    frame = pd.DataFrame([v for _, v, _ in rows], index=[k for k, _, _ in rows], columns=cols, dtype=object)
+    frame["differs"] = [d for _, _, d in rows]
+    return frame
+
+
+def list_experiments(*, workspace: WorkspaceArg = None) -> list[dict[str, Any]]:
+    """Every experiment with its run count and last run time.
+
+    Example:
+        >>> [e["name"] for e in aml.list_experiments()]  # doctest: +SKIP
+        ['iris']
+    """
+    return _ws(workspace).store.list_experiments()
+
+
+def delete_runs(run_ids: list[str], *, workspace: WorkspaceArg = None) -> list[str]:
+    """Delete runs and what they logged; their files are removed by the next ``aml gc``.
+
+    Example:
+        >>> aml.delete_runs([run.id])  # doctest: +SKIP
+    """
+    return _ws(workspace).store.delete_runs(run_ids)

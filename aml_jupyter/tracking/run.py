@@ -1,0 +1,322 @@
+"""Run: a handle on one run, for logging while it is active and for reading it afterwards."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import threading
+import time
+import traceback
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidPath, InvalidValue, RunStateError
+from ..paths import check_relative_name
+from .lifecycle import RunEvent, RunStatus, event_for_exit
+from .media import figure_to_bytes, table_to_parquet
+from .records import ArtifactRecord, RunRecord
+from .validation import check_key, check_metric_value, check_name, check_step, check_timestamp, param_to_str
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..workspace import Workspace
+
+
+class Run:
+    """One run. ``aml.start_run`` gives an active one; ``aml.get_run`` a read-only view.
+
+    Example:
+        >>> import tempfile, aml_jupyter as aml
+        >>> ws = aml.Workspace.init(tempfile.mkdtemp())
+        >>> with aml.start_run(experiment="iris", params={"C": 0.5}, workspace=ws) as run:
+        ...     run.log("loss", 0.25)
+        >>> aml.get_run(run.id, workspace=ws).metrics
+        {'loss': 0.25}
+    """
+
+    def __init__(self, workspace: Workspace, record: RunRecord, active: bool = False) -> None:
+        self.workspace = workspace
+        self._record = record
+        self.id = record.id
+        self.pk = record.pk
+        self._active = active
+        self._steps: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._writer = workspace.writer if active else None
+
+    # reading ---------------------------------------------------------------------------------
+
+    def refresh(self) -> Run:
+        """Re-read the run from the store (flushing this process's buffered metrics first)."""
+        if self._writer is not None:
+            self._writer.flush()
+        self._record = self.workspace.store.get_run(self.id)
+        return self
+
+    @property
+    def info(self) -> RunRecord:
+        """The stored record as last read (see :meth:`refresh`)."""
+        return self._record
+
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def experiment(self) -> str:
+        return self._record.experiment
+
+    @property
+    def status(self) -> str:
+        return self.refresh()._record.status if self._active else self._record.status
+
+    @property
+    def params(self) -> dict[str, str]:
+        return self.refresh()._record.params if self._active else self._record.params
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The latest value of every metric."""
+        return self.refresh()._record.metrics if self._active else self._record.metrics
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self.refresh()._record.tags if self._active else self._record.tags
+
+    @property
+    def artifacts(self) -> list[ArtifactRecord]:
+        return self.refresh()._record.artifacts if self._active else self._record.artifacts
+
+    def metric_history(self, key: str) -> pd.DataFrame:
+        """Every point of metric ``key``: a DataFrame with columns step, value, timestamp (UTC).
+
+        Example:
+            >>> run.metric_history("loss").columns.tolist()  # doctest: +SKIP
+            ['step', 'value', 'timestamp']
+        """
+        import pandas as pd
+
+        if self._writer is not None:
+            self._writer.flush()
+        rows = self.workspace.store.metric_history(self.pk, check_key(key))
+        df = pd.DataFrame(rows, columns=["step", "value", "timestamp"])
+        df["step"] = df["step"].astype("int64")
+        df["value"] = df["value"].astype("float64")
+        df["timestamp"] = pd.to_datetime(df["timestamp"].astype("int64"), unit="ms", utc=True)
+        return df
+
+    def artifact_path(self, name: str) -> Path:
+        """The local file holding artifact ``name`` (read it; never write it)."""
+        from ..errors import ArtifactNotFound
+
+        for art in self.artifacts:
+            if art.name == name:
+                return self.workspace.artifacts.path_of(art.digest)
+        raise ArtifactNotFound(f"run {self.id[:8]} has no artifact {name!r}", run_id=self.id, name=name)
+
+    # logging -----------------------------------------------------------------------------------
+
+    def _check_active(self) -> None:
+        if not self._active:
+            raise RunStateError(f"run {self.id[:8]} is not active in this process; it can only be read",
+                                run_id=self.id)
+
+    def log(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None) -> None:
+        """Log one metric point (buffered; durable within the flush interval).
+
+        ``step`` defaults to one more than the last step of this key; ``timestamp`` is in
+        milliseconds since the epoch and defaults to now.
+        """
+        writer = self._writer
+        if writer is None:
+            self._check_active()
+            return
+        key = check_key(key)
+        v = check_metric_value(value, key)
+        ts = time.time_ns() // 1_000_000 if timestamp is None else check_timestamp(timestamp)
+        with self._lock:
+            if step is None:
+                step = self._steps.get(key, -1) + 1
+            else:
+                step = check_step(step, key)
+            if step > self._steps.get(key, -1):
+                self._steps[key] = step
+        writer.add((self.pk, key, step, v, ts))
+
+    def log_metrics(self, metrics: dict[str, Any], step: int | None = None, timestamp: float | None = None) -> None:
+        """Log several metrics at one step; all are checked before any is buffered."""
+        self._check_active()
+        checked = {check_key(k): check_metric_value(v, k) for k, v in dict(metrics).items()}
+        for key, value in checked.items():
+            self.log(key, value, step=step, timestamp=timestamp)
+
+    def log_batch(self, key: str, values: Any, steps: Any = None, timestamps: Any = None) -> int:
+        """Log a whole series of one metric at once (lists or numpy arrays); returns the count.
+
+        Example:
+            >>> run.log_batch("loss", [0.9, 0.5, 0.3])  # doctest: +SKIP
+            3
+        """
+        self._check_active()
+        assert self._writer is not None
+        key = check_key(key)
+        vals = [check_metric_value(v, key) for v in _as_list(values)]
+        n = len(vals)
+        with self._lock:
+            first = self._steps.get(key, -1) + 1
+            stps = list(range(first, first + n)) if steps is None else [check_step(s, key) for s in _as_list(steps)]
+            if len(stps) != n:
+                raise InvalidValue(f"log_batch({key!r}): {n} values but {len(stps)} steps", key=key)
+            if n:
+                self._steps[key] = max(self._steps.get(key, -1), max(stps))
+        if timestamps is None:
+            now = time.time_ns() // 1_000_000
+            tss = [now] * n
+        else:
+            tss = [check_timestamp(t) for t in _as_list(timestamps)]
+            if len(tss) != n:
+                raise InvalidValue(f"log_batch({key!r}): {n} values but {len(tss)} timestamps", key=key)
+        pk = self.pk
+        self._writer.add_many([(pk, key, s, v, t) for s, v, t in zip(stps, vals, tss, strict=True)])
+        return n
+
+    def log_param(self, key: str, value: Any) -> None:
+        """Log one param (stored as text; cannot change once logged)."""
+        self.log_params({key: value})
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Log params; all are checked before any is written."""
+        self._check_active()
+        limit = self.workspace.tracking.param_value_max_length
+        checked = {check_key(k, "param key"): param_to_str(check_key(k), v, limit) for k, v in dict(params).items()}
+        self.workspace.store.log_params(self.pk, checked)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        """Set one tag (tags, unlike params, can change)."""
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        """Set tags; all are checked before any is written. Tags may be set on ended runs too."""
+        limit = self.workspace.tracking.tag_value_max_length
+        checked = {check_key(k, "tag key"): param_to_str(check_key(k), v, limit) for k, v in dict(tags).items()}
+        self.workspace.store.set_tags(self.pk, checked)
+
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> ArtifactRecord:
+        """Store a copy of the file ``path`` as artifact ``name`` (default: the file's name)."""
+        self._check_active()
+        src = Path(path)
+        if not src.is_file():
+            raise InvalidPath(f"log_artifact: {src} is not a file", path=str(src))
+        logical = check_relative_name(name if name is not None else src.name, "artifact name")
+        digest, size = self.workspace.artifacts.put_file(src)
+        media = mimetypes.guess_type(logical)[0] or "application/octet-stream"
+        self.workspace.store.add_artifact(self.pk, logical, digest, size, media)
+        return ArtifactRecord(logical, digest, size, media, int(time.time() * 1000))
+
+    def log_artifacts(self, folder: str | os.PathLike[str], prefix: str | None = None) -> list[ArtifactRecord]:
+        """Store every file below ``folder``, named by its path relative to it (under ``prefix``)."""
+        self._check_active()
+        root = Path(folder)
+        if not root.is_dir():
+            raise InvalidPath(f"log_artifacts: {root} is not a folder", path=str(root))
+        if prefix is not None:
+            check_relative_name(prefix, "artifact prefix")
+        files = sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+        names = [check_relative_name(f"{prefix}/{p.relative_to(root).as_posix()}" if prefix else p.relative_to(root).as_posix(),
+                                     "artifact name") for p in files]
+        return [self.log_artifact(p, n) for p, n in zip(files, names, strict=True)]
+
+    def _log_bytes(self, data: bytes, name: str, media_type: str) -> ArtifactRecord:
+        self._check_active()
+        logical = check_relative_name(name, "artifact name")
+        digest, size = self.workspace.artifacts.put_bytes(data)
+        self.workspace.store.add_artifact(self.pk, logical, digest, size, media_type)
+        return ArtifactRecord(logical, digest, size, media_type, int(time.time() * 1000))
+
+    def log_text(self, text: str, name: str) -> ArtifactRecord:
+        """Store ``text`` as the UTF-8 artifact ``name``."""
+        if not isinstance(text, str):
+            raise InvalidValue(f"log_text needs a str, not {type(text).__name__}")
+        media = mimetypes.guess_type(name)[0] or "text/plain"
+        return self._log_bytes(text.encode("utf-8"), name, media)
+
+    def log_table(self, table: Any, name: str) -> ArtifactRecord:
+        """Store a DataFrame as a Parquet artifact (``.parquet`` is added when missing)."""
+        if not name.endswith(".parquet"):
+            name += ".parquet"
+        return self._log_bytes(table_to_parquet(table), name, "application/vnd.apache.parquet")
+
+    def log_figure(self, figure: Any, name: str) -> ArtifactRecord:
+        """Store a matplotlib figure as PNG or a plotly figure as HTML (suffix added when missing)."""
+        data, suffix, media = figure_to_bytes(figure)
+        if not name.lower().endswith(suffix):
+            name += suffix
+        return self._log_bytes(data, name, media)
+
+    def log_input(self, name: str, uri: str | None = None, digest: str | None = None,
+                  kind: str = "dataset", role: str = "input") -> None:
+        """Record a dataset the run read (for lineage)."""
+        self._check_active()
+        self.workspace.store.add_input(self.pk, kind=kind, name=check_name(name, "input name"),
+                                       uri=uri, digest=digest, role=role)
+
+    def flush(self) -> None:
+        """Block until everything logged so far is durable in the store."""
+        if self._writer is not None:
+            self._writer.flush()
+
+    # ending --------------------------------------------------------------------------------------
+
+    def end(self, status: str | RunStatus = RunStatus.COMPLETED, error: str | None = None,
+            error_traceback: str | None = None) -> str:
+        """Flush, then end the run as completed, failed or cancelled; returns the final status."""
+        from . import fluent
+
+        if not self._active:
+            raise RunStateError(f"run {self.id[:8]} is not active in this process", run_id=self.id)
+        event = {RunStatus.COMPLETED: RunEvent.COMPLETE, RunStatus.FAILED: RunEvent.FAIL,
+                 RunStatus.CANCELLED: RunEvent.CANCEL}.get(RunStatus(status))
+        if event is None:
+            raise InvalidValue(f"a run ends completed, failed or cancelled, not {status}")
+        writer = self._writer
+        assert writer is not None
+        try:
+            writer.flush()
+        finally:
+            writer.live_runs.discard(self.pk)
+            self._active = False
+            self._writer = None
+            fluent._forget(self)
+        final = self.workspace.store.transition(self.pk, event, error=error, error_traceback=error_traceback)
+        self._record = self.workspace.store.get_run(self.id, check_lost=False)
+        return final.value
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if not self._active:
+            return
+        code = exc.code if isinstance(exc, SystemExit) else None
+        event = event_for_exit(exc_type, code)
+        status = {RunEvent.COMPLETE: RunStatus.COMPLETED, RunEvent.FAIL: RunStatus.FAILED,
+                  RunEvent.CANCEL: RunStatus.CANCELLED}[event]
+        error = text = None
+        if exc is not None and event is not RunEvent.COMPLETE:
+            error = f"{exc_type.__name__}: {exc}" if exc_type else None
+            text = "".join(traceback.format_exception(exc_type, exc, tb))
+        self.end(status, error=error, error_traceback=text)
+
+    def __repr__(self) -> str:
+        r = self._record
+        return f"<Run {r.id[:8]} {r.experiment}/{r.name} {r.status}>"
+
+
+def _as_list(values: Any) -> list[Any]:
+    if hasattr(values, "tolist"):
+        out = values.tolist()
+        return out if isinstance(out, list) else [out]
+    return list(values)

@@ -1,0 +1,153 @@
+"""The run store's tables, in SQLAlchemy Core: portable between SQLite and PostgreSQL.
+
+Times are integer milliseconds since the epoch. Metric values are stored as a double plus a
+``special`` code, because SQLite turns NaN into NULL and may store -0.0 as the integer 0: the pair
+round-trips NaN, +inf, -inf and -0.0 exactly on every backend.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+schema_version = Table(
+    "aml_schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", BigInteger, nullable=False),
+    Column("description", Text, nullable=False),
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(250), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+environments = Table(
+    "environments",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("info", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("parent_pk", Integer, ForeignKey("runs.pk", ondelete="SET NULL")),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger),
+    Column("heartbeat_at", BigInteger),
+    Column("source_kind", String(32), nullable=False),
+    Column("source_path", Text),
+    Column("user", String(250), nullable=False),
+    Column("compute_target", String(64), nullable=False),
+    Column("snapshot_id", String(64)),
+    Column("git", Text),
+    Column("environment_hash", String(64), ForeignKey("environments.hash")),
+    Column("error", Text),
+    Column("error_traceback", Text),
+    Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+    Index("ix_runs_status_heartbeat", "status", "heartbeat_at"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index("ix_params_key_value", "key", "value"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index("ix_tags_key_value", "key", "value"),
+)
+
+metric_keys = Table(
+    "metric_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(250), nullable=False, unique=True),
+)
+
+# One row per logged point; ``special``: 0 plain, 1 NaN, 2 negative zero (value is then NULL/0).
+metrics = Table(
+    "metrics",
+    metadata,
+    # On SQLite this is the rowid itself, so it costs nothing; it fixes the logging order.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    Column("key_id", Integer, ForeignKey("metric_keys.id"), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("value", Double),
+    Column("special", SmallInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Index("ix_metrics_run_key_step", "run_pk", "key_id", "step"),
+)
+
+# The point with the highest step per run and key, kept at write time so searches never scan
+# the full history.
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key_id", Integer, ForeignKey("metric_keys.id"), primary_key=True),
+    Column("step", BigInteger, nullable=False),
+    Column("value", Double),
+    Column("special", SmallInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Index("ix_latest_key_value", "key_id", "value"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(1024), primary_key=True),
+    Column("digest", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(128), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+run_inputs = Table(
+    "run_inputs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("uri", Text),
+    Column("digest", String(64)),
+    Column("role", String(32), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)

@@ -1,0 +1,217 @@
+"""Searching runs: filters and order-by terms compiled to one SQL query, results as DataFrames.
+
+Each clause on a metric, param or tag joins its own alias of the latest-metrics, params or tags
+table, so the database does the filtering and sorting (with its indexes), never Python.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, and_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..errors import InvalidValue
+from . import schema as t
+from .filter import Clause, OrderKey, parse_filter, parse_order_by
+from .records import decode_value
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .store import RunStore
+
+MAX_RESULTS = 1_000_000
+ATTRIBUTE_COLUMNS = ("run_id", "experiment", "name", "status", "user", "start_time", "end_time",
+                     "source_kind", "source_path", "compute_target", "snapshot_id", "parent_id")
+
+
+def _like_glob(pattern: str) -> str:
+    # SQLite's LIKE ignores ASCII case; GLOB is case-sensitive, as LIKE must be.
+    out = []
+    for ch in pattern:
+        out.append({"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"}.get(ch, ch))
+    return "".join(out)
+
+
+class QueryBuilder:
+    """Builds the SELECT of run primary keys for a filter, experiments and order.
+
+    Example:
+        >>> QueryBuilder(is_sqlite=True).build("metrics.acc > 0.9", None, ["metrics.acc DESC"], 10) is not None
+        True
+    """
+
+    def __init__(self, is_sqlite: bool) -> None:
+        self.is_sqlite = is_sqlite
+        self.runs = t.runs
+        self.n = 0
+
+    def build(self, filter: str | None, experiment_ids: list[int] | None,
+              order_by: list[str] | str | None, max_results: int) -> Select[Any]:
+        clauses = parse_filter(filter)
+        orders = parse_order_by(order_by)
+        r, e = t.runs, t.experiments
+        q = select(r.c.pk).select_from(r.join(e, e.c.id == r.c.experiment_id))
+        if experiment_ids is not None:
+            q = q.where(r.c.experiment_id.in_(experiment_ids))
+        for clause in clauses:
+            q = self._apply(q, clause)
+        order_cols = []
+        for o in orders:
+            q, col = self._order_col(q, o)
+            order_cols.append((col.desc() if o.descending else col.asc()).nulls_last())
+        order_cols.append(r.c.start_time.desc())
+        order_cols.append(r.c.pk.desc())
+        return q.order_by(*order_cols).limit(max_results)
+
+    def _alias(self, table: Any) -> Any:
+        self.n += 1
+        return table.alias(f"{table.name}_{self.n}")
+
+    def _attr_col(self, key: str) -> ColumnElement[Any]:
+        if key == "experiment":
+            return t.experiments.c.name
+        return self.runs.c[key]
+
+    def _compare(self, col: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+        if op == "=":
+            return col == value
+        if op == "!=":
+            return col != value
+        if op == "<":
+            return col < value
+        if op == "<=":
+            return col <= value
+        if op == ">":
+            return col > value
+        if op == ">=":
+            return col >= value
+        if op == "LIKE":
+            return col.op("GLOB")(_like_glob(value)) if self.is_sqlite else col.like(value)
+        if op == "ILIKE":
+            return col.ilike(value)
+        if op == "IN":
+            return col.in_(list(value))
+        if op == "NOT IN":
+            return col.not_in(list(value))
+        raise InvalidValue(f"unknown operator {op}")
+
+    def _apply(self, q: Select[Any], c: Clause) -> Select[Any]:
+        r = self.runs
+        if c.entity == "attribute":
+            value = c.value
+            if c.key in ("start_time", "end_time"):
+                value = int(value)
+            return q.where(self._compare(self._attr_col(c.key), c.op, value))
+        if c.entity == "metric":
+            lm = self._alias(t.latest_metrics)
+            key_id = select(t.metric_keys.c.id).where(t.metric_keys.c.key == c.key).scalar_subquery()
+            q = q.join(lm, and_(lm.c.run_pk == r.c.pk, lm.c.key_id == key_id))
+            return q.where(self._compare(lm.c.value, c.op, c.value))
+        table = t.params if c.entity == "param" else t.tags
+        a = self._alias(table)
+        q = q.join(a, and_(a.c.run_pk == r.c.pk, a.c.key == c.key))
+        return q.where(self._compare(a.c.value, c.op, c.value))
+
+    def _order_col(self, q: Select[Any], o: OrderKey) -> tuple[Select[Any], ColumnElement[Any]]:
+        r = self.runs
+        if o.entity == "attribute":
+            return q, self._attr_col(o.key)
+        if o.entity == "metric":
+            lm = self._alias(t.latest_metrics)
+            key_id = select(t.metric_keys.c.id).where(t.metric_keys.c.key == o.key).scalar_subquery()
+            return q.outerjoin(lm, and_(lm.c.run_pk == r.c.pk, lm.c.key_id == key_id)), lm.c.value
+        table = t.params if o.entity == "param" else t.tags
+        a = self._alias(table)
+        return q.outerjoin(a, and_(a.c.run_pk == r.c.pk, a.c.key == o.key)), a.c.value
+
+
+def check_max_results(max_results: object) -> int:
+    """Validate the page size.
+
+    Example:
+        >>> check_max_results(100)
+        100
+    """
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= MAX_RESULTS:
+        raise InvalidValue(f"max_results must be an integer from 1 to {MAX_RESULTS:,}, got {max_results!r}")
+    return max_results
+
+
+def search_frame(store: RunStore, filter: str | None, experiment_ids: list[int] | None,
+                 order_by: list[str] | str | None, max_results: int) -> pd.DataFrame:
+    """Run a search and return one row per run, with params/metrics/tags as prefixed columns."""
+    import numpy as np
+    import pandas as pd
+
+    store.mark_lost()
+    page = QueryBuilder(store.db.is_sqlite).build(filter, experiment_ids, order_by, check_max_results(max_results))
+    page_sq = page.subquery("page")
+    r, e = t.runs, t.experiments
+    parent = r.alias("parent")
+
+    def fetch(conn: Any) -> tuple[Any, ...]:
+        pks = conn.execute(page).scalars().all()
+        if not pks:
+            return pks, [], [], [], []
+        in_page = select(page_sq.c.pk)
+        runs = conn.execute(
+            select(r.c.pk, r.c.id, e.c.name, r.c.name, r.c.status, r.c.user, r.c.start_time, r.c.end_time,
+                   r.c.source_kind, r.c.source_path, r.c.compute_target, r.c.snapshot_id, parent.c.id)
+            .join(e, e.c.id == r.c.experiment_id).outerjoin(parent, parent.c.pk == r.c.parent_pk)
+            .where(r.c.pk.in_(in_page))
+        ).all()
+        params = conn.execute(select(t.params.c.run_pk, t.params.c.key, t.params.c.value)
+                              .where(t.params.c.run_pk.in_(in_page))).all()
+        tags = conn.execute(select(t.tags.c.run_pk, t.tags.c.key, t.tags.c.value)
+                            .where(t.tags.c.run_pk.in_(in_page))).all()
+        lm, mk = t.latest_metrics, t.metric_keys
+        metrics = conn.execute(select(lm.c.run_pk, mk.c.key, lm.c.value, lm.c.special)
+                               .join(mk, mk.c.id == lm.c.key_id).where(lm.c.run_pk.in_(in_page))).all()
+        return pks, runs, params, tags, metrics
+
+    pks, runs, params, tags, metrics = store.db.read(fetch)
+    n = len(pks)
+    pos = {pk: i for i, pk in enumerate(pks)}
+    by_pk = {row[0]: row for row in runs}
+    ordered = [by_pk[pk] for pk in pks]
+    data: dict[str, Any] = {}
+    for j, col in enumerate(ATTRIBUTE_COLUMNS, start=1):
+        data[col] = [row[j] for row in ordered]
+    for col in ("start_time", "end_time"):
+        data[col] = pd.to_datetime(pd.Series(data[col], dtype="float64"), unit="ms", utc=True)
+    extra: dict[str, Any] = {}
+    for prefix, rows in (("params.", params), ("tags.", tags)):
+        for pk, key, value in rows:
+            col = extra.get(prefix + key)
+            if col is None:
+                col = extra[prefix + key] = [None] * n
+            col[pos[pk]] = value
+    metric_cols: dict[str, Any] = {}
+    for pk, key, value, special in metrics:
+        col = metric_cols.get(key)
+        if col is None:
+            col = metric_cols[key] = np.full(n, np.nan)
+        col[pos[pk]] = value if special == 0 else decode_value(value, special)
+    for key in sorted(metric_cols):
+        data["metrics." + key] = metric_cols[key]
+    for key in sorted(extra):
+        data[key] = extra[key]
+    return pd.DataFrame(data)
+
+
+def best_run_pk(store: RunStore, experiment_id: int, metric: str, goal: str) -> int | None:
+    """The pk of the completed run with the best latest value of ``metric`` (NaN never wins)."""
+    if goal not in ("max", "min"):
+        raise InvalidValue(f"goal must be 'max' or 'min', not {goal!r}")
+    store.mark_lost()
+    order = [f"metrics.`{metric}` {'DESC' if goal == 'max' else 'ASC'}"]
+    q = QueryBuilder(store.db.is_sqlite).build(
+        "attributes.status = 'completed'", [experiment_id], order, 1
+    )
+    lm = t.latest_metrics
+    key_id = select(t.metric_keys.c.id).where(t.metric_keys.c.key == metric).scalar_subquery()
+    has_value = select(lm.c.run_pk).where(and_(lm.c.key_id == key_id, lm.c.value.is_not(None)))
+    q = q.where(t.runs.c.pk.in_(has_value))
+    return store.db.read(lambda c: c.execute(q).scalar())

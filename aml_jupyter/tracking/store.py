@@ -1,0 +1,459 @@
+"""RunStore: every read and write of experiments, runs, params, tags, metrics and artifacts.
+
+The SDK is the only caller that writes runs (see ARCHITECTURE.md). Statements are SQLAlchemy Core;
+the one hot path (inserting metric points) hands pre-built tuples straight to the driver.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..errors import ExperimentNotFound, InvalidInput, InvalidValue, RunNotFound
+from . import schema as t
+from .database import Database
+from .lifecycle import LIVE, RunEvent, RunStatus, next_status
+from .records import ArtifactRecord, RunRecord, decode_value, encode_value
+
+Point = tuple[int, str, int, float, int]  # run_pk, key, step, value, timestamp_ms
+
+
+def now_ms() -> int:
+    """The current time in integer milliseconds since the epoch.
+
+    Example:
+        >>> now_ms() > 1_600_000_000_000
+        True
+    """
+    return int(time.time() * 1000)
+
+
+class RunStore:
+    """The store of one workspace, over a :class:`Database`.
+
+    Example:
+        >>> import tempfile, os
+        >>> store = RunStore(Database.create("sqlite:///" + os.path.join(tempfile.mkdtemp(), "s.db")))
+        >>> exp = store.experiment_id("iris", create=True)
+        >>> run = store.create_run(exp, name="first", source_kind="python", user="ada")
+        >>> store.get_run(run.id).status
+        'running'
+    """
+
+    def __init__(self, db: Database, heartbeat_timeout: float = 120.0) -> None:
+        self.db = db
+        self.heartbeat_timeout = heartbeat_timeout
+        self._key_ids: dict[str, int] = {}
+        self._last_lost_check = 0.0
+        dialect = db.engine.dialect.name
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._metric_sql = (
+            "INSERT INTO metrics (run_pk, key_id, step, value, special, timestamp) VALUES (?, ?, ?, ?, ?, ?)"
+            if db.is_sqlite
+            else None
+        )
+
+    # experiments -------------------------------------------------------------------------
+
+    def experiment_id(self, name: str, create: bool = False) -> int:
+        """The id of the experiment ``name``; created when missing and ``create`` is true."""
+
+        def find(conn: Connection) -> int | None:
+            return conn.execute(select(t.experiments.c.id).where(t.experiments.c.name == name)).scalar()
+
+        found = self.db.read(find)
+        if found is not None:
+            return int(found)
+        if not create:
+            raise ExperimentNotFound(f"no experiment named {name!r}", experiment=name)
+
+        def make(conn: Connection) -> int:
+            conn.execute(
+                self._insert(t.experiments)
+                .values(name=name, created_at=now_ms())
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            return int(conn.execute(select(t.experiments.c.id).where(t.experiments.c.name == name)).scalar_one())
+
+        return self.db.write(make)
+
+    def list_experiments(self) -> list[dict[str, Any]]:
+        """Every experiment with its number of runs and the time of its last run."""
+        e, r = t.experiments, t.runs
+        q = (
+            select(e.c.id, e.c.name, e.c.created_at, func.count(r.c.pk), func.max(r.c.start_time))
+            .select_from(e.outerjoin(r, r.c.experiment_id == e.c.id))
+            .group_by(e.c.id)
+            .order_by(e.c.name)
+        )
+        rows = self.db.read(lambda c: c.execute(q).all())
+        return [
+            {"id": i, "name": n, "created_at": ca, "runs": cnt, "last_run_at": last}
+            for i, n, ca, cnt, last in rows
+        ]
+
+    # runs ----------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: int,
+        *,
+        name: str | None = None,
+        source_kind: str,
+        user: str,
+        source_path: str | None = None,
+        compute_target: str = "local",
+        parent_pk: int | None = None,
+        status: RunStatus = RunStatus.RUNNING,
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> RunRecord:
+        """Insert a new run (with its first params and tags, in one transaction)."""
+        run_id = uuid.uuid4().hex
+        start = now_ms()
+        values = {
+            "id": run_id,
+            "experiment_id": experiment_id,
+            "name": name or run_id[:8],
+            "status": status.value,
+            "parent_pk": parent_pk,
+            "start_time": start,
+            "heartbeat_at": start,
+            "source_kind": source_kind,
+            "source_path": source_path,
+            "user": user,
+            "compute_target": compute_target,
+        }
+
+        def insert(conn: Connection) -> None:
+            pk = conn.execute(t.runs.insert().values(**values)).inserted_primary_key[0]
+            if params:
+                conn.execute(t.params.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in params.items()])
+            if tags:
+                conn.execute(t.tags.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()])
+
+        self.db.write(insert)
+        return self.get_run(run_id, check_lost=False)
+
+    def update_run(self, run_pk: int, **values: Any) -> None:
+        """Set plain attributes of a run (snapshot id, git info, environment hash, name)."""
+        allowed = {"snapshot_id", "git", "environment_hash", "name", "source_path"}
+        bad = set(values) - allowed
+        if bad:
+            raise InvalidInput(f"cannot update run attributes {sorted(bad)}")
+        if "git" in values and values["git"] is not None:
+            values["git"] = json.dumps(values["git"])
+        self.db.write(lambda c: c.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(**values)))
+
+    def save_environment(self, digest: str, info: dict[str, Any]) -> None:
+        """Store an environment description once, under its content hash."""
+        stmt = (
+            self._insert(t.environments)
+            .values(hash=digest, info=json.dumps(info, sort_keys=True), created_at=now_ms())
+            .on_conflict_do_nothing(index_elements=["hash"])
+        )
+        self.db.write(lambda c: c.execute(stmt))
+
+    def environment(self, digest: str) -> dict[str, Any] | None:
+        """The environment stored under ``digest``, or None."""
+        q = select(t.environments.c.info).where(t.environments.c.hash == digest)
+        text = self.db.read(lambda c: c.execute(q).scalar())
+        return json.loads(text) if text else None
+
+    def transition(
+        self,
+        run_pk: int,
+        event: RunEvent,
+        *,
+        error: str | None = None,
+        error_traceback: str | None = None,
+    ) -> RunStatus:
+        """Move a run through the lifecycle; compare-and-set, so a racing change is detected."""
+
+        def apply(conn: Connection) -> RunStatus:
+            current = conn.execute(select(t.runs.c.status).where(t.runs.c.pk == run_pk)).scalar()
+            if current is None:
+                raise RunNotFound(f"run {run_pk} no longer exists", run_pk=run_pk)
+            new = next_status(current, event)
+            values: dict[str, Any] = {"status": new.value}
+            if new.is_terminal:
+                values["end_time"] = now_ms()
+            if error is not None:
+                values["error"] = error[:10_000]
+                values["error_traceback"] = (error_traceback or "")[-100_000:]
+            conn.execute(
+                update(t.runs).where(and_(t.runs.c.pk == run_pk, t.runs.c.status == current)).values(**values)
+            )
+            return new
+
+        return self.db.write(apply)
+
+    def heartbeat(self, run_pks: Sequence[int]) -> None:
+        """Record that these runs are alive now."""
+        if not run_pks:
+            return
+        stmt = (
+            update(t.runs)
+            .where(and_(t.runs.c.pk.in_(list(run_pks)), t.runs.c.status.in_([s.value for s in LIVE])))
+            .values(heartbeat_at=now_ms())
+        )
+        self.db.write(lambda c: c.execute(stmt))
+
+    def mark_lost(self, force: bool = False) -> int:
+        """Mark live runs whose heartbeat is older than the timeout as lost; returns how many.
+
+        Readers call this; it looks at most once a second per process unless ``force``.
+        """
+        now = time.monotonic()
+        if not force and now - self._last_lost_check < 1.0:
+            return 0
+        self._last_lost_check = now
+        cutoff = now_ms() - int(self.heartbeat_timeout * 1000)
+        r = t.runs
+        stale = and_(r.c.status.in_([s.value for s in LIVE]), r.c.heartbeat_at < cutoff)
+        if not self.db.read(lambda c: c.execute(select(r.c.pk).where(stale).limit(1)).first()):
+            return 0
+        message = f"no heartbeat for more than {self.heartbeat_timeout:g} s: its process, kernel or worker is gone"
+        stmt = update(r).where(stale).values(status=RunStatus.LOST.value, end_time=r.c.heartbeat_at, error=message)
+        return int(self.db.write(lambda c: c.execute(stmt).rowcount))
+
+    def resolve_run_id(self, run_id: str) -> str:
+        """Expand a unique id prefix (at least 4 characters) to the full run id."""
+        if not isinstance(run_id, str) or not run_id or len(run_id) > 32 or not run_id.isalnum():
+            raise RunNotFound(f"no run with id {run_id!r}", run_id=str(run_id)[:40])
+        if len(run_id) == 32:
+            return run_id
+        if len(run_id) < 4:
+            raise RunNotFound(f"run id prefix {run_id!r} is too short (4 characters at least)", run_id=run_id)
+        q = select(t.runs.c.id).where(t.runs.c.id.like(run_id.lower() + "%")).limit(2)
+        found = self.db.read(lambda c: c.execute(q).scalars().all())
+        if len(found) != 1:
+            why = "matches several runs" if found else "matches no run"
+            raise RunNotFound(f"run id {run_id!r} {why}", run_id=run_id)
+        return str(found[0])
+
+    def get_run(self, run_id: str, check_lost: bool = True) -> RunRecord:
+        """One run with its params, latest metrics, tags, artifacts and inputs."""
+        if check_lost:
+            self.mark_lost()
+        full = self.resolve_run_id(run_id)
+        records = self.db.read(lambda c: self._load_runs(c, t.runs.c.id == full))
+        if not records:
+            raise RunNotFound(f"no run with id {run_id!r}", run_id=run_id)
+        return records[0]
+
+    def runs_by_pk(self, pks: Sequence[int]) -> list[RunRecord]:
+        """Full records of these runs, in the given order."""
+        if not pks:
+            return []
+        found = {r.pk: r for r in self.db.read(lambda c: self._load_runs(c, t.runs.c.pk.in_(list(pks))))}
+        return [found[pk] for pk in pks if pk in found]
+
+    def _load_runs(self, conn: Connection, where: Any) -> list[RunRecord]:
+        r, e = t.runs, t.experiments
+        parent = r.alias("parent")
+        q = (
+            select(r, e.c.name.label("experiment"), parent.c.id.label("parent_id"))
+            .join(e, e.c.id == r.c.experiment_id)
+            .outerjoin(parent, parent.c.pk == r.c.parent_pk)
+            .where(where)
+        )
+        rows = conn.execute(q).mappings().all()
+        if not rows:
+            return []
+        pks = [row["pk"] for row in rows]
+        params = _grouped(conn.execute(select(t.params.c.run_pk, t.params.c.key, t.params.c.value).where(t.params.c.run_pk.in_(pks))))
+        tags = _grouped(conn.execute(select(t.tags.c.run_pk, t.tags.c.key, t.tags.c.value).where(t.tags.c.run_pk.in_(pks))))
+        lm, mk = t.latest_metrics, t.metric_keys
+        metrics: dict[int, dict[str, float]] = {}
+        for pk, key, value, special in conn.execute(
+            select(lm.c.run_pk, mk.c.key, lm.c.value, lm.c.special).join(mk, mk.c.id == lm.c.key_id).where(lm.c.run_pk.in_(pks))
+        ):
+            metrics.setdefault(pk, {})[key] = decode_value(value, special)
+        a = t.artifacts
+        arts: dict[int, list[ArtifactRecord]] = {}
+        for row in conn.execute(select(a).where(a.c.run_pk.in_(pks)).order_by(a.c.name)).mappings():
+            arts.setdefault(row["run_pk"], []).append(
+                ArtifactRecord(row["name"], row["digest"], row["size"], row["media_type"], row["created_at"])
+            )
+        ri = t.run_inputs
+        inputs: dict[int, list[dict[str, Any]]] = {}
+        for row in conn.execute(select(ri).where(ri.c.run_pk.in_(pks)).order_by(ri.c.id)).mappings():
+            inputs.setdefault(row["run_pk"], []).append({k: row[k] for k in ("kind", "name", "uri", "digest", "role")})
+        out = []
+        for row in rows:
+            pk = row["pk"]
+            attrs = {k: row[k] for k in RunRecord.__dataclass_fields__ if k in row and k != "git"}
+            attrs["git"] = json.loads(row["git"]) if row["git"] else None
+            out.append(
+                RunRecord(
+                    **attrs,
+                    params=params.get(pk, {}),
+                    metrics=metrics.get(pk, {}),
+                    tags=tags.get(pk, {}),
+                    artifacts=arts.get(pk, []),
+                    inputs=inputs.get(pk, []),
+                )
+            )
+        return out
+
+    def delete_runs(self, run_ids: Iterable[str]) -> list[str]:
+        """Delete runs and everything logged to them; artifacts' files go at the next ``gc``."""
+        full = [self.resolve_run_id(i) for i in run_ids]
+
+        def drop(conn: Connection) -> None:
+            pks = conn.execute(select(t.runs.c.pk).where(t.runs.c.id.in_(full))).scalars().all()
+            for table in (t.metrics, t.latest_metrics, t.params, t.tags, t.artifacts, t.run_inputs):
+                conn.execute(delete(table).where(table.c.run_pk.in_(pks)))
+            conn.execute(update(t.runs).where(t.runs.c.parent_pk.in_(pks)).values(parent_pk=None))
+            conn.execute(delete(t.runs).where(t.runs.c.pk.in_(pks)))
+
+        self.db.write(drop)
+        return full
+
+    # params and tags -----------------------------------------------------------------------
+
+    def log_params(self, run_pk: int, values: dict[str, str]) -> None:
+        """Add params; logging a key again with another value is refused (params are immutable)."""
+        if not values:
+            return
+
+        def add(conn: Connection) -> None:
+            p = t.params
+            existing = dict(
+                conn.execute(select(p.c.key, p.c.value).where(and_(p.c.run_pk == run_pk, p.c.key.in_(list(values))))).all()
+            )
+            for key, value in values.items():
+                if key in existing and existing[key] != value:
+                    raise InvalidValue(
+                        f"param {key!r} is already {existing[key]!r}; params cannot change (log a tag or a new run)",
+                        key=key,
+                    )
+            new = [{"run_pk": run_pk, "key": k, "value": v} for k, v in values.items() if k not in existing]
+            if new:
+                conn.execute(p.insert(), new)
+
+        self.db.write(add)
+
+    def set_tags(self, run_pk: int, values: dict[str, str]) -> None:
+        """Set tags (a key set again takes the new value)."""
+        if not values:
+            return
+        stmt = self._insert(t.tags)
+        stmt = stmt.on_conflict_do_update(index_elements=["run_pk", "key"], set_={"value": stmt.excluded.value})
+        rows = [{"run_pk": run_pk, "key": k, "value": v} for k, v in values.items()]
+        self.db.write(lambda c: c.execute(stmt, rows))
+
+    # metrics -------------------------------------------------------------------------------
+
+    def write_metrics(self, points: Sequence[Point]) -> None:
+        """Insert metric points and advance each run's latest values, in one transaction."""
+        if not points:
+            return
+        self.db.write(lambda conn: self._write_metrics(conn, points))
+
+    def _write_metrics(self, conn: Connection, points: Sequence[Point]) -> None:
+        ids = self._intern_keys(conn, {p[1] for p in points})
+        rows = []
+        latest: dict[tuple[int, int], tuple[int, int, tuple[float | None, int]]] = {}
+        for run_pk, key, step, value, ts in points:
+            key_id = ids[key]
+            enc = encode_value(value)
+            rows.append((run_pk, key_id, step, enc[0], enc[1], ts))
+            cur = latest.get((run_pk, key_id))
+            if cur is None or (step, ts) >= (cur[0], cur[1]):
+                latest[(run_pk, key_id)] = (step, ts, enc)
+        if self._metric_sql is not None:
+            conn.exec_driver_sql(self._metric_sql, rows)
+        else:
+            cols = ("run_pk", "key_id", "step", "value", "special", "timestamp")
+            conn.execute(t.metrics.insert(), [dict(zip(cols, row, strict=True)) for row in rows])
+        stmt = self._insert(t.latest_metrics)
+        lm = t.latest_metrics
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["run_pk", "key_id"],
+            set_={c: stmt.excluded[c] for c in ("step", "value", "special", "timestamp")},
+            where=(stmt.excluded.step > lm.c.step)
+            | and_(stmt.excluded.step == lm.c.step, stmt.excluded.timestamp >= lm.c.timestamp),
+        )
+        conn.execute(
+            stmt,
+            [
+                {"run_pk": rp, "key_id": kid, "step": s, "value": enc[0], "special": enc[1], "timestamp": ts}
+                for (rp, kid), (s, ts, enc) in latest.items()
+            ],
+        )
+
+    def _intern_keys(self, conn: Connection, keys: set[str]) -> dict[str, int]:
+        missing = [k for k in keys if k not in self._key_ids]
+        if missing:
+            mk = t.metric_keys
+            conn.execute(
+                self._insert(mk).on_conflict_do_nothing(index_elements=["key"]), [{"key": k} for k in missing]
+            )
+            for key, key_id in conn.execute(select(mk.c.key, mk.c.id).where(mk.c.key.in_(missing))):
+                self._key_ids[key] = key_id
+        return self._key_ids
+
+    def max_steps(self, run_pk: int) -> dict[str, int]:
+        """The highest step logged so far for each metric key of a run (to continue numbering)."""
+        lm, mk = t.latest_metrics, t.metric_keys
+        q = select(mk.c.key, lm.c.step).join(mk, mk.c.id == lm.c.key_id).where(lm.c.run_pk == run_pk)
+        return {k: int(s) for k, s in self.db.read(lambda c: c.execute(q).all())}
+
+    def metric_history(self, run_pk: int, key: str) -> list[tuple[int, float, int]]:
+        """Every point of one metric as (step, value, timestamp_ms), by step then logging order."""
+        m, mk = t.metrics, t.metric_keys
+        q = (
+            select(m.c.step, m.c.value, m.c.special, m.c.timestamp)
+            .join(mk, mk.c.id == m.c.key_id)
+            .where(and_(m.c.run_pk == run_pk, mk.c.key == key))
+            .order_by(m.c.step, m.c.id)
+        )
+        return [(s, decode_value(v, sp), ts) for s, v, sp, ts in self.db.read(lambda c: c.execute(q).all())]
+
+    def metric_keys_of(self, run_pk: int) -> list[str]:
+        """The metric keys a run has logged."""
+        lm, mk = t.latest_metrics, t.metric_keys
+        q = select(mk.c.key).join(lm, mk.c.id == lm.c.key_id).where(lm.c.run_pk == run_pk).order_by(mk.c.key)
+        return list(self.db.read(lambda c: c.execute(q).scalars().all()))
+
+    # artifacts and inputs ------------------------------------------------------------------
+
+    def add_artifact(self, run_pk: int, name: str, digest: str, size: int, media_type: str) -> None:
+        """Record (or replace) the artifact ``name`` of a run."""
+        stmt = self._insert(t.artifacts).values(
+            run_pk=run_pk, name=name, digest=digest, size=size, media_type=media_type, created_at=now_ms()
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["run_pk", "name"],
+            set_={c: stmt.excluded[c] for c in ("digest", "size", "media_type", "created_at")},
+        )
+        self.db.write(lambda c: c.execute(stmt))
+
+    def add_input(self, run_pk: int, *, kind: str, name: str, uri: str | None, digest: str | None, role: str) -> None:
+        """Record a dataset (or other input) a run read, for lineage."""
+        values = dict(run_pk=run_pk, kind=kind, name=name, uri=uri, digest=digest, role=role, created_at=now_ms())
+        self.db.write(lambda c: c.execute(t.run_inputs.insert().values(**values)))
+
+    def referenced_digests(self) -> set[str]:
+        """Content hashes of every artifact some run still points to."""
+        return set(self.db.read(lambda c: c.execute(select(t.artifacts.c.digest).distinct()).scalars().all()))
+
+    def referenced_snapshots(self) -> set[str]:
+        """Snapshot ids some run still points to."""
+        q = select(t.runs.c.snapshot_id).where(t.runs.c.snapshot_id.is_not(None)).distinct()
+        return set(self.db.read(lambda c: c.execute(q).scalars().all()))
+
+
+def _grouped(rows: Iterable[Any]) -> dict[int, dict[str, str]]:
+    out: dict[int, dict[str, str]] = {}
+    for pk, key, value in rows:
+        out.setdefault(pk, {})[key] = value
+    return out

@@ -1,0 +1,205 @@
+"""Finding, creating and opening a workspace: a ``.aml/`` folder with aml.toml, the store and artifacts.
+
+Discovery order: an explicit path, else ``AML_WORKSPACE``, else the nearest folder at or above the
+current one that holds ``.aml/``. The folder holding ``.aml/`` is the project folder: runs started
+from it snapshot it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from traitlets.config import Config
+
+from .config import SnapshotSettings, TrackingSettings, default_toml, load_config
+from .errors import StoreError, WorkspaceExists, WorkspaceNotFound, WorkspaceReadOnly
+
+if TYPE_CHECKING:
+    from .snapshots.capture import SnapshotTaker
+    from .snapshots.gitstore import GitSnapshotStore
+    from .tracking.artifacts import ArtifactStore
+    from .tracking.store import RunStore
+    from .tracking.writer import MetricWriter
+
+AML_DIR = ".aml"
+CONFIG_FILE = "aml.toml"
+STORE_FILE = "store.db"
+_open: dict[Path, Workspace] = {}
+_open_lock = threading.Lock()
+
+
+class Workspace:
+    """An opened workspace and its services (store, artifact area, snapshots), created lazily.
+
+    Example:
+        >>> import tempfile
+        >>> ws = Workspace.init(tempfile.mkdtemp(), name="demo")
+        >>> ws.name, (ws.root / ".aml" / "aml.toml").is_file()
+        ('demo', True)
+    """
+
+    def __init__(self, root: Path, config: Config, raw: dict[str, Any]) -> None:
+        self.root = root
+        self.config = config
+        self.name = str(raw.get("workspace", {}).get("name", root.name))
+        self.tracking = TrackingSettings(config=config)
+        self.snapshots = SnapshotSettings(config=config)
+
+    # discovery ------------------------------------------------------------------------------
+
+    @staticmethod
+    def find(start: str | os.PathLike[str] | None = None) -> Path:
+        """The project folder of the workspace for ``start`` (or AML_WORKSPACE, or the cwd)."""
+        if start is None:
+            env = os.environ.get("AML_WORKSPACE")
+            if env:
+                root = _root_of(Path(env))
+                if root is None:
+                    raise WorkspaceNotFound(f"AML_WORKSPACE={env} holds no {AML_DIR}/ workspace", path=env)
+                return root
+            here = Path.cwd()
+            for folder in (here, *here.parents):
+                if (folder / AML_DIR / CONFIG_FILE).is_file():
+                    return folder
+            raise WorkspaceNotFound(
+                f"no workspace in {here} or above it; create one with `aml init` or set AML_WORKSPACE",
+                path=str(here),
+            )
+        root = _root_of(Path(start))
+        if root is None:
+            raise WorkspaceNotFound(f"{start} holds no {AML_DIR}/ workspace (create one with `aml init`)", path=str(start))
+        return root
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
+        """Open the workspace at ``path`` (or discover it); one instance per folder per process.
+
+        Example:
+            >>> import tempfile
+            >>> d = tempfile.mkdtemp(); _ = Workspace.init(d)
+            >>> Workspace.open(d) is Workspace.open(d)
+            True
+        """
+        root = cls.find(path).resolve()
+        with _open_lock:
+            ws = _open.get(root)
+            if ws is None:
+                cfg, raw = load_config(root / AML_DIR / CONFIG_FILE)
+                ws = _open[root] = cls(root, cfg, raw)
+            return ws
+
+    @classmethod
+    def init(cls, path: str | os.PathLike[str] = ".", name: str | None = None) -> Workspace:
+        """Create a workspace in ``path`` (made if missing); refuses if one is already there.
+
+        Everything is built in a temporary folder beside ``.aml`` and renamed into place, so a
+        failure leaves no half-made workspace.
+        """
+        from .tracking.database import Database
+
+        root = Path(path).resolve()
+        target = root / AML_DIR
+        if target.exists():
+            raise WorkspaceExists(f"{root} already holds a workspace ({target})", path=str(root))
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".aml-init-", dir=root))
+        except OSError as exc:
+            raise WorkspaceReadOnly(f"cannot create a workspace in {root}: {exc.strerror}", path=str(root)) from None
+        try:
+            (tmp / CONFIG_FILE).write_text(default_toml(name or root.name), encoding="utf-8")
+            (tmp / ".gitignore").write_text("# aml_jupyter's private data\n*\n", encoding="utf-8")
+            (tmp / "artifacts").mkdir()
+            db = Database.create(f"sqlite:///{tmp / STORE_FILE}")
+            db.dispose()
+            os.chmod(tmp, 0o755)
+            os.rename(tmp, target)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise WorkspaceReadOnly(f"cannot create a workspace in {root}: {exc.strerror}", path=str(root)) from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return cls.open(root)
+
+    # layout and services -------------------------------------------------------------------
+
+    @property
+    def aml_dir(self) -> Path:
+        return self.root / AML_DIR
+
+    @property
+    def store_url(self) -> str:
+        return self.tracking.store_url or f"sqlite:///{self.aml_dir / STORE_FILE}"
+
+    @cached_property
+    def store(self) -> RunStore:
+        from .tracking.database import Database
+        from .tracking.store import RunStore
+
+        if not self.tracking.store_url and not (self.aml_dir / STORE_FILE).exists():
+            raise StoreError(f"{self.aml_dir / STORE_FILE} is missing; the workspace is damaged", path=str(self.aml_dir))
+        db = Database.open(self.store_url, busy_timeout=self.tracking.busy_timeout)
+        return RunStore(db, heartbeat_timeout=self.tracking.heartbeat_timeout)
+
+    @cached_property
+    def writer(self) -> MetricWriter:
+        from .tracking.writer import MetricWriter
+
+        t = self.tracking
+        return MetricWriter(self.store, t.flush_interval, t.max_buffered_points, t.heartbeat_interval)
+
+    @cached_property
+    def artifacts(self) -> ArtifactStore:
+        from .tracking.artifacts import ArtifactStore
+
+        return ArtifactStore(self.aml_dir / "artifacts")
+
+    @cached_property
+    def snapshot_store(self) -> GitSnapshotStore:
+        from .snapshots.gitstore import GitSnapshotStore
+
+        return GitSnapshotStore(self.aml_dir / "snapshots.git")
+
+    @cached_property
+    def snapshot_taker(self) -> SnapshotTaker:
+        from .snapshots.capture import SnapshotTaker
+
+        return SnapshotTaker(self.snapshot_store, self.snapshots.max_git_diff_bytes)
+
+    def check_writable(self) -> None:
+        """Raise WorkspaceReadOnly unless a file can be created in ``.aml/`` right now."""
+        try:
+            fd, probe = tempfile.mkstemp(dir=self.aml_dir, prefix=".probe-")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise WorkspaceReadOnly(f"the workspace {self.aml_dir} cannot be written: {exc.strerror}",
+                                    path=str(self.aml_dir)) from None
+
+    def close(self) -> None:
+        """Flush and release this workspace's services (tests and long-lived servers call this)."""
+        if "writer" in self.__dict__:
+            self.writer.close()
+        if "store" in self.__dict__:
+            self.store.db.dispose()
+        with _open_lock:
+            _open.pop(self.root, None)
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.name!r} at {self.root}>"
+
+
+def _root_of(path: Path) -> Path | None:
+    path = path.expanduser()
+    if path.name == AML_DIR and (path / CONFIG_FILE).is_file():
+        return path.parent.resolve()
+    if (path / AML_DIR / CONFIG_FILE).is_file():
+        return path.resolve()
+    return None
