@@ -12,6 +12,7 @@ import fcntl
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,13 +168,24 @@ class GitSnapshotStore:
         out = self._git("for-each-ref", "--format=%(refname)", "refs/trees/").decode()
         return {line.rsplit("/", 1)[-1] for line in out.split()}
 
-    def sweep(self, keep: set[str], dry_run: bool = False) -> list[str]:
-        """Drop snapshots not in ``keep`` and prune their objects; returns the ids dropped."""
-        gone = sorted(self.all_snapshots() - keep)
+    def sweep(self, keep: set[str], dry_run: bool = False, min_age: float = 3600.0) -> list[str]:
+        """Drop snapshots not in ``keep`` and prune their objects; returns the ids dropped.
+
+        Snapshots younger than ``min_age`` seconds stay: their run may not have recorded them yet.
+        """
+        cutoff = time.time() - min_age
+        gone = []
+        for tree in sorted(self.all_snapshots() - keep):
+            ref = self.repo / "refs" / "trees" / tree
+            if not ref.exists() or ref.stat().st_mtime <= cutoff:
+                gone.append(tree)
         if dry_run or not gone:
             return gone
-        self._git("update-ref", "--stdin", input="".join(f"delete refs/trees/{t}\n" for t in gone).encode())
-        self._git("gc", "--quiet", "--prune=now")
+        with open(self.repo / "aml-index.flock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._git("update-ref", "--stdin", input="".join(f"delete refs/trees/{t}\n" for t in gone).encode())
+            # Loose refs keep their mtimes, which the age rule above reads.
+            self._git("-c", "gc.packRefs=false", "gc", "--quiet", "--prune=now")
         return gone
 
 

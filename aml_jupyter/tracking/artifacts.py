@@ -77,17 +77,21 @@ class ArtifactStore:
                     out[digest] = f.stat().st_size
         return out
 
-    def sweep(self, keep: set[str], dry_run: bool = False, tmp_age: float = 3600.0) -> list[tuple[str, int]]:
+    def sweep(self, keep: set[str], dry_run: bool = False, min_age: float = 3600.0) -> list[tuple[str, int]]:
         """Remove stored files whose digest is not in ``keep`` (and stale temp files).
 
-        Returns the (digest, size) pairs removed, or that would be with ``dry_run``.
+        Files younger than ``min_age`` seconds stay: a run may have written one and not yet
+        recorded its row. Returns the (digest, size) pairs removed, or that would be.
         """
-        gone = [(d, s) for d, s in sorted(self.digests().items()) if d not in keep]
+        cutoff = time.time() - min_age
+        gone = [
+            (d, s) for d, s in sorted(self.digests().items())
+            if d not in keep and self.path_of(d).stat().st_mtime <= cutoff
+        ]
         if dry_run:
             return gone
         for digest, _ in gone:
             self.path_of(digest).unlink(missing_ok=True)
-        cutoff = time.time() - tmp_age
         for tmp in self.root.glob("*/.tmp-*"):
             if tmp.stat().st_mtime < cutoff:
                 tmp.unlink(missing_ok=True)

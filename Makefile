@@ -1,0 +1,39 @@
+# The README's commands. Each one creates (or reuses) .venv and installs the project into it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+DEMO   ?= demo-workspace
+
+.PHONY: setup demo test bench lint clean
+
+setup: $(STAMP)
+
+# uv installs in seconds; plain pip is the fallback when uv cannot be had.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv || echo "uv unavailable; using pip"
+	@if [ -x $(BIN)/uv ]; then \
+	    $(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev]"; \
+	else \
+	    $(BIN)/python -m pip install -q -e ".[dev]"; \
+	fi
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/python -m aml_jupyter.demo $(DEMO)
+
+# pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
+test: setup
+	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+bench: setup
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+lint: setup
+	$(BIN)/ruff check aml_jupyter magics tests benchmarks
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) $(DEMO) benchmarks/.venv-* benchmarks/.work

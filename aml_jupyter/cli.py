@@ -1,0 +1,301 @@
+"""The ``aml`` command: workspace, runs, metrics, artifacts, snapshots and upkeep.
+
+Every listing prints a table for people or, with ``--json``, JSON for scripts. An error is one
+line on stderr and a non-zero exit code (1 for a failed request, 2 for bad usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import AmlError
+from .tables import dumps, render_table
+
+RUN_COLUMNS = ["run_id", "experiment", "name", "status", "start_time"]
+
+
+def _ws(args: argparse.Namespace) -> Any:
+    from .workspace import Workspace
+
+    return Workspace.open(args.workspace)
+
+
+def _emit(args: argparse.Namespace, data: Any, table: str) -> None:
+    print(dumps(data) if getattr(args, "json", False) else table)
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    from .workspace import Workspace
+
+    ws = Workspace.init(args.dir, name=args.name)
+    _emit(args, {"root": str(ws.root), "name": ws.name, "config": str(ws.aml_dir / "aml.toml")},
+          f"Created workspace {ws.name!r} in {ws.aml_dir}")
+
+
+def cmd_experiments(args: argparse.Namespace) -> None:
+    from .tracking.queries import list_experiments
+
+    rows = list_experiments(workspace=_ws(args))
+    _emit(args, rows, render_table(["name", "runs", "id"], [[r["name"], r["runs"], r["id"]] for r in rows]))
+
+
+def _run_rows(frame: Any, extra: list[str]) -> tuple[list[str], list[list[Any]]]:
+    cols = RUN_COLUMNS + [c for c in extra if c in frame.columns]
+    rows = []
+    for rec in frame[cols].itertuples(index=False):
+        row = list(rec)
+        row[0] = row[0][:8]
+        rows.append(row)
+    return cols, rows
+
+
+def cmd_runs_list(args: argparse.Namespace) -> None:
+    from .tracking.queries import search_runs
+
+    frame = search_runs(args.filter, experiments=args.experiment, order_by=args.order_by,
+                        max_results=args.max_results, workspace=_ws(args))
+    if args.json:
+        print(dumps(frame.to_dict("records")))
+        return
+    metric_cols = [c for c in frame.columns if c.startswith("metrics.")][:4]
+    param_cols = [c for c in frame.columns if c.startswith("params.")][:4]
+    cols, rows = _run_rows(frame, metric_cols + param_cols)
+    print(render_table([c.replace("metrics.", "").replace("params.", "p:") for c in cols], rows, width=24))
+    print(f"{len(rows)} run(s)")
+
+
+def cmd_runs_show(args: argparse.Namespace) -> None:
+    ws = _ws(args)
+    record = ws.store.get_run(args.run)
+    data = record.to_dict()
+    if args.json:
+        env = ws.store.environment(record.environment_hash) if record.environment_hash else None
+        data["environment"] = env
+        print(dumps(data))
+        return
+    lines = [f"run         {record.id}", f"experiment  {record.experiment}", f"name        {record.name}",
+             f"status      {record.status}", f"user        {record.user}", f"source      {record.source_kind} {record.source_path or ''}",
+             f"target      {record.compute_target}", f"snapshot    {record.snapshot_id or '-'}"]
+    if record.parent_id:
+        lines.append(f"parent      {record.parent_id}")
+    if record.git:
+        g = record.git
+        lines.append(f"git         {g.get('branch')}@{(g.get('commit') or '')[:10]}{' (dirty)' if g.get('dirty') else ''}")
+    if record.error:
+        lines.append(f"error       {record.error}")
+    for title, values in (("params", record.params), ("metrics", record.metrics), ("tags", record.tags)):
+        if values:
+            lines.append(f"{title}:")
+            lines += [f"  {k} = {v}" for k, v in sorted(values.items())]
+    if record.artifacts:
+        lines.append("artifacts:")
+        lines += [f"  {a.name}  ({a.size} bytes, {a.media_type})" for a in record.artifacts]
+    print("\n".join(lines))
+
+
+def cmd_runs_compare(args: argparse.Namespace) -> None:
+    from .tracking.queries import compare_runs
+
+    frame = compare_runs(args.runs, workspace=_ws(args))
+    if args.json:
+        print(dumps({"rows": frame.index.tolist(), "columns": frame.columns.tolist(),
+                     "values": frame.values.tolist()}))
+        return
+    rows = [[idx, *row] for idx, row in zip(frame.index, frame.values.tolist(), strict=True)]
+    print(render_table(["key", *frame.columns], rows, width=24))
+
+
+def cmd_runs_delete(args: argparse.Namespace) -> None:
+    from .tracking.queries import delete_runs
+
+    gone = delete_runs(args.runs, workspace=_ws(args))
+    _emit(args, {"deleted": gone}, "\n".join(f"deleted {g}" for g in gone) + "\n(files go at the next `aml gc`)")
+
+
+def cmd_metrics(args: argparse.Namespace) -> None:
+    from .tracking.queries import get_run
+
+    frame = get_run(args.run, workspace=_ws(args)).metric_history(args.key)
+    if args.json:
+        print(dumps(frame.to_dict("records")))
+        return
+    print(render_table(["step", "value", "timestamp"], frame.values.tolist()))
+
+
+def cmd_artifacts_list(args: argparse.Namespace) -> None:
+    record = _ws(args).store.get_run(args.run)
+    arts = [a.__dict__ for a in record.artifacts]
+    _emit(args, arts, render_table(["name", "size", "media_type", "digest"],
+                                   [[a["name"], a["size"], a["media_type"], a["digest"][:12]] for a in arts]))
+
+
+def cmd_artifacts_get(args: argparse.Namespace) -> None:
+    from .errors import InvalidPath
+    from .paths import atomic_copy
+    from .tracking.queries import get_run
+
+    run = get_run(args.run, workspace=_ws(args))
+    src = run.artifact_path(args.name)
+    dest = Path(args.to)
+    if dest.is_dir():
+        dest = dest / Path(args.name).name
+    if dest.exists() and not args.force:
+        raise InvalidPath(f"{dest} exists; pass --force to overwrite it", path=str(dest))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    atomic_copy(src, dest)
+    _emit(args, {"name": args.name, "path": str(dest)}, f"wrote {dest}")
+
+
+def _snapshot_of(ws: Any, run_id: str) -> str:
+    from .errors import SnapshotError
+
+    record = ws.store.get_run(run_id)
+    if not record.snapshot_id:
+        raise SnapshotError(f"run {record.id[:8]} has no snapshot", run_id=record.id)
+    return str(record.snapshot_id)
+
+
+def cmd_snapshot_restore(args: argparse.Namespace) -> None:
+    ws = _ws(args)
+    files = ws.snapshot_store.restore(_snapshot_of(ws, args.run), Path(args.to))
+    _emit(args, {"path": str(args.to), "files": files}, f"restored {len(files)} file(s) into {args.to}")
+
+
+def cmd_snapshot_diff(args: argparse.Namespace) -> None:
+    ws = _ws(args)
+    changes, patch = ws.snapshot_store.diff(_snapshot_of(ws, args.run_a), _snapshot_of(ws, args.run_b))
+    if args.json:
+        print(dumps({"changes": [{"status": s, "path": p} for s, p in changes], "diff": patch}))
+        return
+    if not changes:
+        print("no differences")
+        return
+    names = {"A": "added", "D": "deleted", "M": "modified", "T": "type changed"}
+    print("\n".join(f"{names.get(s, s):9} {p}" for s, p in changes))
+    if not args.stat:
+        print()
+        print(patch, end="")
+
+
+def cmd_gc(args: argparse.Namespace) -> None:
+    from .maintenance import collect_garbage
+
+    report = collect_garbage(_ws(args), dry_run=args.dry_run, min_age=args.min_age)
+    verb = "would remove" if args.dry_run else "removed"
+    lines = [f"{verb} {d['digest'][:12]} ({d['size']} bytes)" for d in report["artifacts"]]
+    lines += [f"{verb} snapshot {s[:12]}" for s in report["snapshots"]]
+    lines.append(f"{verb} {len(report['artifacts'])} artifact file(s), {report['artifact_bytes']} bytes, "
+                 f"and {len(report['snapshots'])} snapshot(s)")
+    _emit(args, report, "\n".join(lines))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``aml`` (sub-commands and their options).
+
+    Example:
+        >>> build_parser().parse_args(["runs", "list", "--json"]).json
+        True
+    """
+    p = argparse.ArgumentParser(prog="aml", description="aml_jupyter: tracked runs, snapshots and run history.")
+    p.add_argument("-w", "--workspace", default=None, help="workspace folder (default: AML_WORKSPACE, else search upward)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(parent: Any, name: str, fn: Any, help: str, json: bool = True) -> argparse.ArgumentParser:
+        sp: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
+        sp.set_defaults(fn=fn)
+        if json:
+            sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        return sp
+
+    sp = add(sub, "init", cmd_init, "create a workspace (.aml/) in DIR")
+    sp.add_argument("dir", nargs="?", default=".")
+    sp.add_argument("--name", default=None, help="workspace name (default: the folder's name)")
+
+    exps = sub.add_parser("experiments", help="experiments").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    add(exps, "list", cmd_experiments, "list experiments")
+
+    runs = sub.add_parser("runs", help="list, show, search, compare and delete runs").add_subparsers(
+        dest="sub", required=True, metavar="ACTION")
+    for name, help in (("list", "list runs, newest first"), ("search", "runs matching FILTER")):
+        sp = add(runs, name, cmd_runs_list, help)
+        if name == "search":
+            sp.add_argument("filter", help="e.g. \"metrics.acc > 0.9 and params.lr = '0.01'\"")
+        else:
+            sp.add_argument("--filter", default=None, help="e.g. \"metrics.acc > 0.9\"")
+        sp.add_argument("-e", "--experiment", action="append", default=None, help="only this experiment (repeatable)")
+        sp.add_argument("--order-by", action="append", default=None, help="e.g. 'metrics.acc DESC' (repeatable)")
+        sp.add_argument("--max-results", type=int, default=1000, help="at most this many runs (default 1000)")
+    sp = add(runs, "show", cmd_runs_show, "one run in full")
+    sp.add_argument("run", help="run id or a unique prefix")
+    sp = add(runs, "compare", cmd_runs_compare, "params and metrics of runs side by side")
+    sp.add_argument("runs", nargs="+")
+    sp = add(runs, "delete", cmd_runs_delete, "delete runs (files go at the next gc)")
+    sp.add_argument("runs", nargs="+")
+
+    sp = add(sub, "metrics", cmd_metrics, "the history of one metric of a run")
+    sp.add_argument("run")
+    sp.add_argument("key")
+
+    arts = sub.add_parser("artifacts", help="a run's artifacts").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    sp = add(arts, "list", cmd_artifacts_list, "list a run's artifacts")
+    sp.add_argument("run")
+    sp = add(arts, "get", cmd_artifacts_get, "copy an artifact to a local path")
+    sp.add_argument("run")
+    sp.add_argument("name")
+    sp.add_argument("--to", required=True, help="file or existing folder to write to")
+    sp.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    snaps = sub.add_parser("snapshot", help="restore or compare run snapshots").add_subparsers(
+        dest="sub", required=True, metavar="ACTION")
+    sp = add(snaps, "restore", cmd_snapshot_restore, "restore a run's snapshot into a new folder")
+    sp.add_argument("run")
+    sp.add_argument("--to", required=True, help="a folder that does not exist yet (or is empty)")
+    sp = add(snaps, "diff", cmd_snapshot_diff, "files changed between two runs' snapshots, and the diff")
+    sp.add_argument("run_a")
+    sp.add_argument("run_b")
+    sp.add_argument("--stat", action="store_true", help="only the list of changed files")
+
+    sp = add(sub, "gc", cmd_gc, "remove artifact files and snapshots no run references")
+    sp.add_argument("--dry-run", action="store_true", help="only print what would go")
+    sp.add_argument("--min-age", type=float, default=3600.0,
+                    help="keep anything younger than this many seconds (default 3600)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``aml``; returns the exit code.
+
+    Example:
+        >>> main(["--workspace", "/nonexistent", "runs", "list"])
+        1
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        args.fn(args)
+    except AmlError as exc:
+        first = str(exc).strip().splitlines() or [type(exc).__name__]
+        print(f"aml: error: {first[0]}", file=sys.stderr)
+        for line in first[1:]:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("aml: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # noqa: BLE001 - one line for people; the traceback on request
+        if os.environ.get("AML_DEBUG"):
+            raise
+        print(f"aml: internal error: {type(exc).__name__}: {exc} (set AML_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

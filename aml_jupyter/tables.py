@@ -1,0 +1,79 @@
+"""Plain-text tables for people and JSON for scripts: the two output forms of the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from .tracking.records import json_number
+
+
+def cell_text(value: Any, width: int = 40) -> str:
+    """One value as table text: None blank, floats short, long text cut with an ellipsis.
+
+    Example:
+        >>> cell_text(0.123456789), cell_text(None), cell_text("x" * 50, 10)
+        ('0.123457', '', 'xxxxxxxxx…')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+    elif isinstance(value, dt.datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+    else:
+        text = str(value)
+    text = text.replace("\n", " ").replace("\r", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: int = 40) -> str:
+    """Align ``rows`` under ``headers`` in columns.
+
+    Example:
+        >>> print(render_table(["a", "b"], [[1, "x"]]))
+        a  b
+        -  -
+        1  x
+    """
+    cells = [[cell_text(v, width) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+             "  ".join("-" * w for w in widths).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Make ``value`` JSON-safe: NaN/inf as strings, datetimes as ISO text, numpy scalars as Python.
+
+    Example:
+        >>> to_jsonable({"a": float("nan"), "b": [1.5]})
+        {'a': 'NaN', 'b': [1.5]}
+    """
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return json_number(value)
+    if isinstance(value, dt.datetime):
+        return None if value != value else value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        return to_jsonable(value.item())
+    if value is not None and type(value).__name__ == "NaTType":
+        return None
+    return value
+
+
+def dumps(value: Any) -> str:
+    """Strict JSON (never bare NaN), indented for reading.
+
+    Example:
+        >>> dumps({"x": float("inf")})
+        '{\\n  "x": "Infinity"\\n}'
+    """
+    return json.dumps(to_jsonable(value), indent=2, allow_nan=False, ensure_ascii=False)
