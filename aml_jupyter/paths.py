@@ -67,7 +67,7 @@ def _why_unsafe(name: str) -> str | None:
         return "it names a drive or a URL scheme"
     if _PERCENT_ESCAPE.search(name):
         return "percent-escapes are not allowed"
-    bad = sorted({c for c in name if c in _FORBIDDEN_CHARS})
+    bad = sorted({c for c in name if c in _FORBIDDEN_CHARS or unicodedata.category(c) in ("Cc", "Cf")})
     if bad:
         return "it contains " + ", ".join(repr(c) for c in bad)
     for seg in name.split("/"):

@@ -1,0 +1,63 @@
+"""Shared fixtures: fresh workspaces, a clean active-run stack, helpers for child processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import aml_jupyter as aml
+from aml_jupyter.tracking import fluent
+from aml_jupyter.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("AML_WORKSPACE", raising=False)
+    monkeypatch.delenv("AML_RUN_ID", raising=False)
+    yield
+    for run in list(fluent._stack):
+        if run._active:
+            run.end("cancelled")
+    fluent._stack.clear()
+    fluent._env_run = None
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    """A new workspace in a project folder holding one small source file."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "train.py").write_text("print('hello')\n")
+    workspace = aml.Workspace.init(project, name="test")
+    yield workspace
+    workspace.close()
+
+
+def run_child(code: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run Python ``code`` in a child process (the project's interpreter) and wait for it."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start_child(code: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start Python ``code`` in a child process; the caller stops it by its pid."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=full_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def write_settings(ws: Workspace, text: str) -> Workspace:
+    """Append settings to the workspace's aml.toml and reopen it so they apply."""
+    path = ws.aml_dir / "aml.toml"
+    path.write_text(path.read_text() + "\n" + textwrap.dedent(text))
+    ws.close()
+    return Workspace.open(ws.root)

@@ -1,0 +1,61 @@
+"""The run lifecycle state machine, without any I/O."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from aml_jupyter.errors import IllegalTransition
+from aml_jupyter.tracking.fluent import Terminated
+from aml_jupyter.tracking.lifecycle import (
+    LIVE, TERMINAL, TRANSITIONS, RunEvent, RunStatus, event_for_exit, next_status,
+)
+
+S, E = RunStatus, RunEvent
+
+
+def test_the_happy_paths() -> None:
+    status = S.QUEUED
+    for event in (E.PREPARE, E.START, E.COMPLETE):
+        status = next_status(status, event)
+    assert status is S.COMPLETED
+    assert next_status("queued", "start") is S.RUNNING
+
+
+@pytest.mark.parametrize("status,event", list(itertools.product(S, E)))
+def test_every_pair_is_either_in_the_table_or_refused(status: RunStatus, event: RunEvent) -> None:
+    if (status, event) in TRANSITIONS:
+        assert next_status(status, event) is TRANSITIONS[(status, event)]
+    else:
+        with pytest.raises(IllegalTransition) as info:
+            next_status(status, event)
+        assert info.value.fields == {"status": status.value, "event": event.value}
+
+
+def test_terminal_states_have_no_way_out() -> None:
+    assert TERMINAL == {S.COMPLETED, S.FAILED, S.CANCELLED, S.LOST}
+    assert not [pair for pair in TRANSITIONS if pair[0] in TERMINAL]
+
+
+def test_only_live_states_can_be_lost() -> None:
+    assert {s for (s, e) in TRANSITIONS if e is E.LOSE} == set(LIVE)
+
+
+def test_unknown_names_are_refused() -> None:
+    with pytest.raises(ValueError):
+        next_status("sleeping", "start")
+
+
+@pytest.mark.parametrize("exc_type,code,event", [
+    (None, None, E.COMPLETE),
+    (SystemExit, 0, E.COMPLETE),
+    (SystemExit, None, E.COMPLETE),
+    (SystemExit, 1, E.FAIL),
+    (SystemExit, "error text", E.FAIL),
+    (KeyboardInterrupt, None, E.CANCEL),
+    (Terminated, 143, E.CANCEL),
+    (ValueError, None, E.FAIL),
+])
+def test_exit_events(exc_type: type[BaseException] | None, code: object, event: RunEvent) -> None:
+    assert event_for_exit(exc_type, code) is event
