@@ -11,12 +11,24 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, StoreError
 from ..paths import atomic_copy, atomic_write_bytes
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@contextmanager
+def _write_errors(dest: Path) -> Iterator[None]:
+    # A full disk or a read-only folder is the user's to fix: say so in one line.
+    try:
+        yield
+    except OSError as exc:
+        raise StoreError(f"cannot write an artifact into {dest.parent.parent}: {exc.strerror}",
+                         path=str(dest.parent.parent), errno=exc.errno) from None
 
 
 class ArtifactStore:
@@ -50,8 +62,9 @@ class ArtifactStore:
         digest = h.hexdigest()
         dest = self.path_of(digest)
         if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            atomic_copy(src, dest)
+            with _write_errors(dest):
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                atomic_copy(src, dest)
         return digest, size
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
@@ -59,8 +72,9 @@ class ArtifactStore:
         digest = hashlib.sha256(data).hexdigest()
         dest = self.path_of(digest)
         if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(dest, data)
+            with _write_errors(dest):
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(dest, data)
         return digest, len(data)
 
     def digests(self) -> dict[str, int]:

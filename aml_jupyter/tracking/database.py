@@ -197,12 +197,13 @@ def _make_engine(url: str, busy_timeout: float) -> Engine:
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
-            dbapi_conn.close()
+            cur.close()
             if _is_corrupt(exc):
                 raise StoreCorrupt(f"the store {url} is damaged: {exc}", url=url) from None
+            if _is_readonly(exc):
+                raise WorkspaceReadOnly(f"the store {url} cannot be written: {exc}", url=url) from None
             raise
-        finally:
-            cur.close()
+        cur.close()
         if mode and str(mode[0]).lower() != "wal" and not os.environ.get("AML_ALLOW_NON_WAL"):
             raise StoreError(f"the store {url} could not switch to WAL mode (got {mode[0]})", url=url)
 

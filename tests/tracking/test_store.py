@@ -1,0 +1,136 @@
+"""The store file: opening, refusing bad files, schema versions, integrity (SECURITY.md J)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import aml_jupyter as aml
+from aml_jupyter.errors import StoreCorrupt, StoreError, StoreSchemaTooNew, WorkspaceReadOnly
+from aml_jupyter.tracking import migrations
+from aml_jupyter.tracking.database import Database
+from aml_jupyter.workspace import Workspace
+
+
+def _reopen(ws: Workspace) -> Workspace:
+    ws.close()
+    return Workspace.open(ws.root)
+
+
+def test_new_store_is_wal_at_the_latest_schema(ws: Workspace) -> None:
+    con = sqlite3.connect(ws.aml_dir / "store.db")
+    assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert con.execute("select max(version) from aml_schema_version").fetchone()[0] == migrations.LATEST
+    con.close()
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database at all, just text" * 10, b"SQLite format 3\x00" + b"\x00" * 20])
+def test_a_file_that_is_not_sqlite_is_refused_and_left_alone(ws: Workspace, content: bytes) -> None:
+    ws.close()
+    db = ws.aml_dir / "store.db"
+    for extra in ("-wal", "-shm"):
+        Path(str(db) + extra).unlink(missing_ok=True)
+    db.write_bytes(content)
+    with pytest.raises(StoreCorrupt, match="left as it is"):
+        Workspace.open(ws.root).store  # noqa: B018
+    assert db.read_bytes() == content
+
+
+def test_a_truncated_store_is_refused_and_left_alone(ws: Workspace) -> None:
+    with aml.start_run("e", workspace=ws) as run:
+        run.log_batch("x", list(range(20_000)))
+    ws.close()
+    db = ws.aml_dir / "store.db"
+    con = sqlite3.connect(db)
+    con.execute("pragma wal_checkpoint(truncate)")
+    con.close()
+    data = db.read_bytes()
+    assert len(data) > 16384
+    cut = data[: len(data) // 2 + 100]
+    db.write_bytes(cut)
+    with pytest.raises(StoreCorrupt, match="truncated"):
+        Workspace.open(ws.root).store  # noqa: B018
+    assert db.read_bytes() == cut
+
+
+def test_a_newer_schema_is_refused(ws: Workspace) -> None:
+    ws.close()
+    con = sqlite3.connect(ws.aml_dir / "store.db")
+    con.execute("insert into aml_schema_version values (?, 0, 'from the future')", (migrations.LATEST + 1,))
+    con.commit()
+    con.close()
+    with pytest.raises(StoreSchemaTooNew, match="upgrade aml_jupyter"):
+        Workspace.open(ws.root).store  # noqa: B018
+
+
+def test_create_never_overwrites(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    path.write_bytes(b"precious")
+    with pytest.raises(StoreError, match="refusing to overwrite"):
+        Database.create(f"sqlite:///{path}")
+    assert path.read_bytes() == b"precious"
+
+
+def test_missing_store_file_is_a_clear_error(ws: Workspace) -> None:
+    ws.close()
+    (ws.aml_dir / "store.db").unlink()
+    with pytest.raises(StoreError, match="missing"):
+        Workspace.open(ws.root).store  # noqa: B018
+
+
+def test_migrations_are_idempotent(ws: Workspace) -> None:
+    ws.store.db.migrate()
+    ws = _reopen(ws)
+    con = sqlite3.connect(ws.aml_dir / "store.db")
+    assert con.execute("select count(*) from aml_schema_version").fetchone()[0] == len(migrations.MIGRATIONS)
+    con.close()
+
+
+def test_readonly_workspace_gives_a_clear_error(tmp_path: Path) -> None:
+    import subprocess
+
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        ws = aml.Workspace.init(mnt / "p")
+        ws.close()
+        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+        with pytest.raises(WorkspaceReadOnly):
+            aml.Workspace.init(mnt / "q")
+        with pytest.raises((WorkspaceReadOnly, StoreError)) as info:
+            with aml.start_run("e", workspace=mnt / "p"):
+                pass
+        assert "written" in str(info.value) or "read" in str(info.value).lower()
+    finally:
+        Workspace.open(mnt / "p").close() if (mnt / "p" / ".aml").exists() else None
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_disk_full_fails_the_artifact_cleanly(tmp_path: Path) -> None:
+    import subprocess
+
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        ws = aml.Workspace.init(mnt / "p")
+        big = tmp_path / "big.bin"
+        big.write_bytes(b"\x01" * 5_000_000)
+        with pytest.raises(StoreError, match="No space left"):
+            with aml.start_run("e", workspace=ws, snapshot=False) as run:
+                run.log("x", 1.0)
+                run.log_artifact(big)
+        r = aml.get_run(run.id, workspace=ws)
+        assert r.status == "failed" and r.metrics == {"x": 1.0}
+        assert ws.artifacts.digests() == {}
+        con = sqlite3.connect(ws.aml_dir / "store.db")
+        assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+        con.close()
+        ws.close()
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
