@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,16 +50,31 @@ def run_child(code: str, cwd: Path, env: dict[str, str] | None = None, timeout: 
                           capture_output=True, text=True, timeout=timeout)
 
 
-def start_child(code: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """Start Python ``code`` in a child process; the caller stops it by its pid."""
+@contextmanager
+def start_child(code: str, cwd: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    """Start Python ``code`` in a child process; killed by its pid (if still alive) on exit."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=full_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=full_env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=30)
 
 
 def write_settings(ws: Workspace, text: str) -> Workspace:
-    """Append settings to the workspace's aml.toml and reopen it so they apply."""
+    """Put ``[section]`` settings into the workspace's aml.toml and reopen it so they apply."""
     path = ws.aml_dir / "aml.toml"
-    path.write_text(path.read_text() + "\n" + textwrap.dedent(text))
+    lines = path.read_text().splitlines()
+    section = None
+    for line in textwrap.dedent(text).strip().splitlines():
+        if line.startswith("["):
+            section = line.strip()
+            continue
+        at = lines.index(section) + 1
+        lines.insert(at, line)
+    path.write_text("\n".join(lines) + "\n")
     ws.close()
     return Workspace.open(ws.root)

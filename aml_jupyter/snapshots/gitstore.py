@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -90,10 +91,23 @@ class GitSnapshotStore:
         """Create the private repository on first use."""
         if (self.repo / "HEAD").is_file():
             return
-        self.repo.mkdir(parents=True, exist_ok=True)
-        self._git("init", "--quiet", "--bare", str(self.repo))
-        (self.repo / "info").mkdir(exist_ok=True)
-        (self.repo / "info" / "exclude").write_text("\n".join(BUILTIN_EXCLUDES) + "\n")
+        self.repo.parent.mkdir(parents=True, exist_ok=True)
+        # Many processes may start their first run at once: one creates, the others wait.
+        with open(self.repo.parent / (self.repo.name + ".init-lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if (self.repo / "HEAD").is_file():
+                return
+            tmp = self.repo.parent / f".{self.repo.name}.tmp-{os.getpid()}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            saved, self.repo = self.repo, tmp
+            try:
+                self._git("init", "--quiet", "--bare", str(tmp))
+            finally:
+                self.repo = saved
+            (tmp / "info").mkdir(exist_ok=True)
+            (tmp / "info" / "exclude").write_text("\n".join(BUILTIN_EXCLUDES) + "\n")
+            os.rename(tmp, self.repo)
 
     def list_files(self, source: Path) -> list[SnapshotFile]:
         """The files a snapshot of ``source`` would hold now, after every ignore rule."""
