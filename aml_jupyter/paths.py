@@ -129,9 +129,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
 
     Example:
-        >>> import tempfile, os
-        >>> p = os.path.join(tempfile.mkdtemp(), "f")
-        >>> atomic_write_bytes(p, b"x"); open(p, "rb").read()
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "f"
+        >>> atomic_write_bytes(p, b"x"); p.read_bytes()
         b'x'
     """
     parent = os.path.dirname(os.path.abspath(path))
@@ -152,10 +152,9 @@ def atomic_copy(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> No
     """Copy the file ``src`` to ``dest`` through a temporary file in ``dest``'s folder.
 
     Example:
-        >>> import tempfile, os
-        >>> d = tempfile.mkdtemp(); a = os.path.join(d, "a"); open(a, "w").write("hi")
-        2
-        >>> atomic_copy(a, os.path.join(d, "b")); open(os.path.join(d, "b")).read()
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "a").write_text("hi")
+        >>> atomic_copy(d / "a", d / "b"); (d / "b").read_text()
         'hi'
     """
     parent = os.path.dirname(os.path.abspath(dest))

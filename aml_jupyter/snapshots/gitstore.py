@@ -161,7 +161,7 @@ class GitSnapshotStore:
         index = dest.parent / f".aml-restore-index-{os.getpid()}"
         try:
             self._git("read-tree", snapshot_id, index=index)
-            self._git("checkout-index", "--all", f"--prefix={dest.resolve()}/", index=index)
+            self._git("checkout-index", "--all", index=index, work_tree=dest.resolve())
         finally:
             index.unlink(missing_ok=True)
         return self.files(snapshot_id)

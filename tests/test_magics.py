@@ -1,0 +1,36 @@
+"""%load_ext aml_jupyter and the %aml line magic, in a real IPython shell."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+import aml_jupyter as aml
+from aml_jupyter.workspace import Workspace
+
+
+@pytest.fixture
+def shell(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
+    monkeypatch.chdir(ws.root)
+    sh = InteractiveShell.instance()
+    sh.run_line_magic("load_ext", "aml_jupyter")
+    yield sh
+    InteractiveShell.clear_instance()
+
+
+def test_magics_show_run_history(shell: InteractiveShell, ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    for c in (0.1, 1.0):
+        with aml.start_run("iris", params={"C": c}) as run:
+            aml.log("acc", c)
+    frame = shell.run_line_magic("aml", "runs metrics.acc > 0.5 --experiment iris")
+    assert frame["params.C"].tolist() == ["1.0"]
+    assert len(shell.run_line_magic("aml", "runs")) == 2
+    best = shell.run_line_magic("aml", "best acc --experiment iris")
+    assert best.id == run.id
+    assert shell.run_line_magic("aml", f"show {run.id[:8]}")["params"] == {"C": "1.0"}
+    assert shell.run_line_magic("aml", "experiments")[0]["name"] == "iris"
+    assert shell.run_line_magic("aml", "show nosuchrun") is None
+    assert "aml: error" in capsys.readouterr().out
+    assert shell.run_line_magic("aml", "frobnicate") is None

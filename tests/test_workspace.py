@@ -1,0 +1,85 @@
+"""Creating, discovering and configuring workspaces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import aml_jupyter as aml
+from aml_jupyter.config import TrackingSettings, load_config
+from aml_jupyter.errors import ConfigError, WorkspaceExists, WorkspaceNotFound
+from aml_jupyter.workspace import Workspace
+
+from tests.conftest import write_settings
+
+
+def test_init_layout(tmp_path: Path) -> None:
+    ws = aml.Workspace.init(tmp_path / "new", name="team")
+    aml_dir = tmp_path / "new" / ".aml"
+    assert sorted(p.name for p in aml_dir.iterdir()) == [".gitignore", "aml.toml", "artifacts", "store.db"]
+    assert ws.name == "team"
+    assert not list((tmp_path / "new").glob(".aml-init-*"))
+    ws.close()
+
+
+def test_init_twice_is_refused(ws: Workspace) -> None:
+    with pytest.raises(WorkspaceExists):
+        aml.Workspace.init(ws.root)
+
+
+def test_discovery_walks_up_and_honours_the_environment(ws: Workspace, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    deep = ws.root / "a" / "b"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert Workspace.find() == ws.root
+    assert Workspace.open() is Workspace.open(ws.root)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(WorkspaceNotFound, match="aml init"):
+        Workspace.find()
+    monkeypatch.setenv("AML_WORKSPACE", str(ws.root))
+    assert Workspace.find() == ws.root
+    monkeypatch.setenv("AML_WORKSPACE", str(ws.root / ".aml"))
+    assert Workspace.find() == ws.root
+    monkeypatch.setenv("AML_WORKSPACE", str(elsewhere))
+    with pytest.raises(WorkspaceNotFound, match="AML_WORKSPACE"):
+        Workspace.find()
+    with pytest.raises(WorkspaceNotFound):
+        Workspace.open(elsewhere)
+
+
+def test_settings_from_aml_toml(ws: Workspace) -> None:
+    ws = write_settings(ws, """
+        [tracking]
+        flush_interval = 0.25
+        heartbeat_timeout = 30
+        [snapshots]
+        enabled = false
+    """)
+    assert ws.tracking.flush_interval == 0.25
+    assert ws.tracking.heartbeat_timeout == 30
+    assert ws.snapshots.enabled is False
+    assert ws.writer.flush_interval == 0.25
+
+
+@pytest.mark.parametrize("text,match", [
+    ("[tracking]\nflush_intervall = 1\n", "unknown setting tracking.flush_intervall"),
+    ("[tracking]\nflush_interval = -1\n", "flush_interval must be > 0"),
+    ("[tracking]\nflush_interval = 'fast'\n", "tracking"),
+    ("[trackin]\n", "unknown table"),
+    ("[tracking\n", "not valid TOML"),
+    ("tracking = 3\n", "must be a table"),
+])
+def test_bad_settings_are_named(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "aml.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        load_config(path)
+
+
+def test_every_setting_has_help() -> None:
+    for name, trait in TrackingSettings.class_own_traits(config=True).items():
+        assert trait.help, name
