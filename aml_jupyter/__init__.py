@@ -42,15 +42,29 @@ _LAZY = {
 
 __all__ = [*_LAZY, "load_ipython_extension", "__version__"]
 
-if TYPE_CHECKING:
-    from .tracking.fluent import (
-        active_run, end_run, flush, log, log_artifact, log_artifacts, log_figure, log_metrics,
-        log_params, log_table, log_text, set_tags, start_run,
-    )
-    from .tracking.lifecycle import RunStatus
-    from .tracking.queries import best_run, compare_runs, delete_runs, get_run, list_experiments, search_runs
-    from .tracking.run import Run
-    from .workspace import Workspace
+if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
+    from .tracking.fluent import active_run as active_run
+    from .tracking.fluent import end_run as end_run
+    from .tracking.fluent import flush as flush
+    from .tracking.fluent import log as log
+    from .tracking.fluent import log_artifact as log_artifact
+    from .tracking.fluent import log_artifacts as log_artifacts
+    from .tracking.fluent import log_figure as log_figure
+    from .tracking.fluent import log_metrics as log_metrics
+    from .tracking.fluent import log_params as log_params
+    from .tracking.fluent import log_table as log_table
+    from .tracking.fluent import log_text as log_text
+    from .tracking.fluent import set_tags as set_tags
+    from .tracking.fluent import start_run as start_run
+    from .tracking.lifecycle import RunStatus as RunStatus
+    from .tracking.queries import best_run as best_run
+    from .tracking.queries import compare_runs as compare_runs
+    from .tracking.queries import delete_runs as delete_runs
+    from .tracking.queries import get_run as get_run
+    from .tracking.queries import list_experiments as list_experiments
+    from .tracking.queries import search_runs as search_runs
+    from .tracking.run import Run as Run
+    from .workspace import Workspace as Workspace
 
 
 def __getattr__(name: str) -> Any:

@@ -33,8 +33,11 @@ def cmd_init(args: argparse.Namespace) -> None:
     from .workspace import Workspace
 
     ws = Workspace.init(args.dir, name=args.name)
-    _emit(args, {"root": str(ws.root), "name": ws.name, "config": str(ws.aml_dir / "aml.toml")},
-          f"Created workspace {ws.name!r} in {ws.aml_dir}")
+    _emit(
+        args,
+        {"root": str(ws.root), "name": ws.name, "config": str(ws.aml_dir / "aml.toml")},
+        f"Created workspace {ws.name!r} in {ws.aml_dir}",
+    )
 
 
 def cmd_experiments(args: argparse.Namespace) -> None:
@@ -57,8 +60,13 @@ def _run_rows(frame: Any, extra: list[str]) -> tuple[list[str], list[list[Any]]]
 def cmd_runs_list(args: argparse.Namespace) -> None:
     from .tracking.queries import search_runs
 
-    frame = search_runs(args.filter, experiments=args.experiment, order_by=args.order_by,
-                        max_results=args.max_results, workspace=_ws(args))
+    frame = search_runs(
+        args.filter,
+        experiments=args.experiment,
+        order_by=args.order_by,
+        max_results=args.max_results,
+        workspace=_ws(args),
+    )
     if args.json:
         print(dumps(frame.to_dict("records")))
         return
@@ -78,14 +86,23 @@ def cmd_runs_show(args: argparse.Namespace) -> None:
         data["environment"] = env
         print(dumps(data))
         return
-    lines = [f"run         {record.id}", f"experiment  {record.experiment}", f"name        {record.name}",
-             f"status      {record.status}", f"user        {record.user}", f"source      {record.source_kind} {record.source_path or ''}",
-             f"target      {record.compute_target}", f"snapshot    {record.snapshot_id or '-'}"]
+    lines = [
+        f"run         {record.id}",
+        f"experiment  {record.experiment}",
+        f"name        {record.name}",
+        f"status      {record.status}",
+        f"user        {record.user}",
+        f"source      {record.source_kind} {record.source_path or ''}",
+        f"target      {record.compute_target}",
+        f"snapshot    {record.snapshot_id or '-'}",
+    ]
     if record.parent_id:
         lines.append(f"parent      {record.parent_id}")
     if record.git:
         g = record.git
-        lines.append(f"git         {g.get('branch')}@{(g.get('commit') or '')[:10]}{' (dirty)' if g.get('dirty') else ''}")
+        lines.append(
+            f"git         {g.get('branch')}@{(g.get('commit') or '')[:10]}{' (dirty)' if g.get('dirty') else ''}"
+        )
     if record.error:
         lines.append(f"error       {record.error}")
     for title, values in (("params", record.params), ("metrics", record.metrics), ("tags", record.tags)):
@@ -103,8 +120,7 @@ def cmd_runs_compare(args: argparse.Namespace) -> None:
 
     frame = compare_runs(args.runs, workspace=_ws(args))
     if args.json:
-        print(dumps({"rows": frame.index.tolist(), "columns": frame.columns.tolist(),
-                     "values": frame.values.tolist()}))
+        print(dumps({"rows": frame.index.tolist(), "columns": frame.columns.tolist(), "values": frame.values.tolist()}))
         return
     rows = [[idx, *row] for idx, row in zip(frame.index, frame.values.tolist(), strict=True)]
     print(render_table(["key", *frame.columns], rows, width=24))
@@ -130,8 +146,14 @@ def cmd_metrics(args: argparse.Namespace) -> None:
 def cmd_artifacts_list(args: argparse.Namespace) -> None:
     record = _ws(args).store.get_run(args.run)
     arts = [a.__dict__ for a in record.artifacts]
-    _emit(args, arts, render_table(["name", "size", "media_type", "digest"],
-                                   [[a["name"], a["size"], a["media_type"], a["digest"][:12]] for a in arts]))
+    _emit(
+        args,
+        arts,
+        render_table(
+            ["name", "size", "media_type", "digest"],
+            [[a["name"], a["size"], a["media_type"], a["digest"][:12]] for a in arts],
+        ),
+    )
 
 
 def cmd_artifacts_get(args: argparse.Namespace) -> None:
@@ -189,8 +211,10 @@ def cmd_gc(args: argparse.Namespace) -> None:
     verb = "would remove" if args.dry_run else "removed"
     lines = [f"{verb} {d['digest'][:12]} ({d['size']} bytes)" for d in report["artifacts"]]
     lines += [f"{verb} snapshot {s[:12]}" for s in report["snapshots"]]
-    lines.append(f"{verb} {len(report['artifacts'])} artifact file(s), {report['artifact_bytes']} bytes, "
-                 f"and {len(report['snapshots'])} snapshot(s)")
+    lines.append(
+        f"{verb} {len(report['artifacts'])} artifact file(s), {report['artifact_bytes']} bytes, "
+        f"and {len(report['snapshots'])} snapshot(s)"
+    )
     _emit(args, report, "\n".join(lines))
 
 
@@ -202,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
         True
     """
     p = argparse.ArgumentParser(prog="aml", description="aml_jupyter: tracked runs, snapshots and run history.")
-    p.add_argument("-w", "--workspace", default=None, help="workspace folder (default: AML_WORKSPACE, else search upward)")
+    p.add_argument(
+        "-w", "--workspace", default=None, help="workspace folder (default: AML_WORKSPACE, else search upward)"
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(parent: Any, name: str, fn: Any, help: str, json: bool = True) -> argparse.ArgumentParser:
@@ -220,13 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
     add(exps, "list", cmd_experiments, "list experiments")
 
     runs = sub.add_parser("runs", help="list, show, search, compare and delete runs").add_subparsers(
-        dest="sub", required=True, metavar="ACTION")
+        dest="sub", required=True, metavar="ACTION"
+    )
     for name, help in (("list", "list runs, newest first"), ("search", "runs matching FILTER")):
         sp = add(runs, name, cmd_runs_list, help)
         if name == "search":
             sp.add_argument("filter", help="e.g. \"metrics.acc > 0.9 and params.lr = '0.01'\"")
         else:
-            sp.add_argument("--filter", default=None, help="e.g. \"metrics.acc > 0.9\"")
+            sp.add_argument("--filter", default=None, help='e.g. "metrics.acc > 0.9"')
         sp.add_argument("-e", "--experiment", action="append", default=None, help="only this experiment (repeatable)")
         sp.add_argument("--order-by", action="append", default=None, help="e.g. 'metrics.acc DESC' (repeatable)")
         sp.add_argument("--max-results", type=int, default=1000, help="at most this many runs (default 1000)")
@@ -241,7 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("run")
     sp.add_argument("key")
 
-    arts = sub.add_parser("artifacts", help="a run's artifacts").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    arts = sub.add_parser("artifacts", help="a run's artifacts").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
     sp = add(arts, "list", cmd_artifacts_list, "list a run's artifacts")
     sp.add_argument("run")
     sp = add(arts, "get", cmd_artifacts_get, "copy an artifact to a local path")
@@ -251,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     snaps = sub.add_parser("snapshot", help="restore or compare run snapshots").add_subparsers(
-        dest="sub", required=True, metavar="ACTION")
+        dest="sub", required=True, metavar="ACTION"
+    )
     sp = add(snaps, "restore", cmd_snapshot_restore, "restore a run's snapshot into a new folder")
     sp.add_argument("run")
     sp.add_argument("--to", required=True, help="a folder that does not exist yet (or is empty)")
@@ -262,8 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add(sub, "gc", cmd_gc, "remove artifact files and snapshots no run references")
     sp.add_argument("--dry-run", action="store_true", help="only print what would go")
-    sp.add_argument("--min-age", type=float, default=3600.0,
-                    help="keep anything younger than this many seconds (default 3600)")
+    sp.add_argument(
+        "--min-age", type=float, default=3600.0, help="keep anything younger than this many seconds (default 3600)"
+    )
     return p
 
 

@@ -32,15 +32,15 @@ class TrackingSettings(Configurable):
         100_000, help="Metric points held in memory before a logging call waits for the writer."
     ).tag(config=True)
     heartbeat_interval = Float(10.0, help="Seconds between heartbeats of a running run.").tag(config=True)
-    heartbeat_timeout = Float(
-        120.0, help="A running run whose last heartbeat is older than this is marked lost."
-    ).tag(config=True)
+    heartbeat_timeout = Float(120.0, help="A running run whose last heartbeat is older than this is marked lost.").tag(
+        config=True
+    )
     param_value_max_length = Int(6000, help="Longest param value, in characters.").tag(config=True)
     tag_value_max_length = Int(8000, help="Longest tag value, in characters.").tag(config=True)
     busy_timeout = Float(30.0, help="Seconds a writer waits for another writer's lock.").tag(config=True)
-    store_url = Unicode(
-        "", help="SQLAlchemy URL of the run store; empty means SQLite in .aml/store.db."
-    ).tag(config=True)
+    store_url = Unicode("", help="SQLAlchemy URL of the run store; empty means SQLite in .aml/store.db.").tag(
+        config=True
+    )
     capture_environment = Bool(
         True, help="Record Python, platform, installed distributions and hardware with each run."
     ).tag(config=True)
@@ -69,9 +69,7 @@ class SnapshotSettings(Configurable):
     """
 
     enabled = Bool(True, help="Snapshot the source folder of every run.").tag(config=True)
-    max_bytes = Int(
-        300_000_000, help="Largest snapshot, in bytes, before a run refuses to start."
-    ).tag(config=True)
+    max_bytes = Int(300_000_000, help="Largest snapshot, in bytes, before a run refuses to start.").tag(config=True)
     max_git_diff_bytes = Int(
         1_000_000, help="Largest diff of uncommitted changes recorded from the user's own git."
     ).tag(config=True)

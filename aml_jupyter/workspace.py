@@ -73,7 +73,9 @@ class Workspace:
             )
         root = _root_of(Path(start))
         if root is None:
-            raise WorkspaceNotFound(f"{start} holds no {AML_DIR}/ workspace (create one with `aml init`)", path=str(start))
+            raise WorkspaceNotFound(
+                f"{start} holds no {AML_DIR}/ workspace (create one with `aml init`)", path=str(start)
+            )
         return root
 
     @classmethod
@@ -144,7 +146,9 @@ class Workspace:
         from .tracking.store import RunStore
 
         if not self.tracking.store_url and not (self.aml_dir / STORE_FILE).exists():
-            raise StoreError(f"{self.aml_dir / STORE_FILE} is missing; the workspace is damaged", path=str(self.aml_dir))
+            raise StoreError(
+                f"{self.aml_dir / STORE_FILE} is missing; the workspace is damaged", path=str(self.aml_dir)
+            )
         db = Database.open(self.store_url, busy_timeout=self.tracking.busy_timeout)
         return RunStore(db, heartbeat_timeout=self.tracking.heartbeat_timeout)
 
@@ -180,8 +184,9 @@ class Workspace:
             os.close(fd)
             os.unlink(probe)
         except OSError as exc:
-            raise WorkspaceReadOnly(f"the workspace {self.aml_dir} cannot be written: {exc.strerror}",
-                                    path=str(self.aml_dir)) from None
+            raise WorkspaceReadOnly(
+                f"the workspace {self.aml_dir} cannot be written: {exc.strerror}", path=str(self.aml_dir)
+            ) from None
 
     def close(self) -> None:
         """Flush and release this workspace's services (tests and long-lived servers call this)."""

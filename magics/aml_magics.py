@@ -1,9 +1,9 @@
 """``%aml``: run history from inside IPython, as thin calls to the SDK.
 
-    %aml runs [FILTER] [--experiment E] [--max N]   the run table (a DataFrame, rendered as HTML)
-    %aml show RUN                                   one run's record
-    %aml best METRIC [--experiment E] [--goal min]  the best completed run
-    %aml experiments                                experiments and their run counts
+%aml runs [FILTER] [--experiment E] [--max N]   the run table (a DataFrame, rendered as HTML)
+%aml show RUN                                   one run's record
+%aml best METRIC [--experiment E] [--goal min]  the best completed run
+%aml experiments                                experiments and their run counts
 """
 
 from __future__ import annotations
@@ -51,8 +51,7 @@ class AmlMagics(Magics):
         try:
             args = _parser().parse_args(shlex.split(line))
             if args.command == "runs":
-                return aml.search_runs(" ".join(args.filter) or None, experiments=args.experiment,
-                                       max_results=args.max)
+                return aml.search_runs(" ".join(args.filter) or None, experiments=args.experiment, max_results=args.max)
             if args.command == "show":
                 return aml.get_run(args.run).info.to_dict()
             if args.command == "best":

@@ -65,8 +65,9 @@ def test_runs_list_search_show(ws: Workspace, two_runs: list[str], capsys: pytes
     assert json.loads(out)[0]["runs"] == 2
 
 
-def test_compare_metrics_artifacts(ws: Workspace, two_runs: list[str], tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_metrics_artifacts(
+    ws: Workspace, two_runs: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     w = ["-w", str(ws.root)]
     code, out, _ = cli(capsys, *w, "runs", "compare", *two_runs, "--json")
     data = json.loads(out)
@@ -84,8 +85,9 @@ def test_compare_metrics_artifacts(ws: Workspace, two_runs: list[str], tmp_path:
     assert code == 1 and "no artifact" in err
 
 
-def test_snapshot_restore_and_diff(ws: Workspace, two_runs: list[str], tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_snapshot_restore_and_diff(
+    ws: Workspace, two_runs: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     w = ["-w", str(ws.root)]
     code, out, _ = cli(capsys, *w, "snapshot", "restore", two_runs[0], "--to", str(tmp_path / "r"))
     assert code == 0 and (tmp_path / "r" / "train.py").read_text() == "LR = 0.1\n"
@@ -109,22 +111,27 @@ def test_delete_and_gc(ws: Workspace, two_runs: list[str], capsys: pytest.Captur
     assert "removed 0 artifact file(s), 0 bytes, and 1 snapshot(s)" in out
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["runs", "show", "nope"], "matches no run"),
-    (["runs", "search", "metrics.acc > 'x'"], "compares with a number"),
-    (["runs", "list", "--max-results", "1000000000"], "max_results"),
-    (["metrics", "abcd", "../x"], "matches no run"),
-])
-def test_errors_are_one_line(ws: Workspace, two_runs: list[str], capsys: pytest.CaptureFixture[str],
-                             args: list[str], needle: str) -> None:
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["runs", "show", "nope"], "matches no run"),
+        (["runs", "search", "metrics.acc > 'x'"], "compares with a number"),
+        (["runs", "list", "--max-results", "1000000000"], "max_results"),
+        (["metrics", "abcd", "../x"], "matches no run"),
+    ],
+)
+def test_errors_are_one_line(
+    ws: Workspace, two_runs: list[str], capsys: pytest.CaptureFixture[str], args: list[str], needle: str
+) -> None:
     code, out, err = cli(capsys, "-w", str(ws.root), *args)
     assert code == 1 and out == "" and needle in err and err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_console_script_outside_a_workspace(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("aml")
-    proc = subprocess.run([str(exe), "runs", "list"], cwd=tmp_path, capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [str(exe), "runs", "list"], cwd=tmp_path, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}
+    )
     assert proc.returncode == 1
     assert proc.stderr.startswith("aml: error: no workspace in") and "Traceback" not in proc.stderr
     proc = subprocess.run([str(exe), "frobnicate"], capture_output=True, text=True)

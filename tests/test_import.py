@@ -31,6 +31,17 @@ def test_logging_path_loads_no_pandas() -> None:
 def test_public_names() -> None:
     import aml_jupyter as aml
 
-    for name in ("start_run", "log", "log_metrics", "log_params", "set_tags", "log_artifact", "search_runs",
-                 "get_run", "best_run", "compare_runs", "Workspace"):
+    for name in (
+        "start_run",
+        "log",
+        "log_metrics",
+        "log_params",
+        "set_tags",
+        "log_artifact",
+        "search_runs",
+        "get_run",
+        "best_run",
+        "compare_runs",
+        "Workspace",
+    ):
         assert name in aml.__all__ and callable(getattr(aml, name))

@@ -10,7 +10,6 @@ import aml_jupyter as aml
 from aml_jupyter.config import TrackingSettings, load_config
 from aml_jupyter.errors import ConfigError, WorkspaceExists, WorkspaceNotFound
 from aml_jupyter.workspace import Workspace
-
 from tests.conftest import write_settings
 
 
@@ -28,8 +27,9 @@ def test_init_twice_is_refused(ws: Workspace) -> None:
         aml.Workspace.init(ws.root)
 
 
-def test_discovery_walks_up_and_honours_the_environment(ws: Workspace, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_discovery_walks_up_and_honours_the_environment(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     deep = ws.root / "a" / "b"
     deep.mkdir(parents=True)
     monkeypatch.chdir(deep)
@@ -52,27 +52,33 @@ def test_discovery_walks_up_and_honours_the_environment(ws: Workspace, tmp_path:
 
 
 def test_settings_from_aml_toml(ws: Workspace) -> None:
-    ws = write_settings(ws, """
+    ws = write_settings(
+        ws,
+        """
         [tracking]
         flush_interval = 0.25
         heartbeat_timeout = 30
         [snapshots]
         enabled = false
-    """)
+    """,
+    )
     assert ws.tracking.flush_interval == 0.25
     assert ws.tracking.heartbeat_timeout == 30
     assert ws.snapshots.enabled is False
     assert ws.writer.flush_interval == 0.25
 
 
-@pytest.mark.parametrize("text,match", [
-    ("[tracking]\nflush_intervall = 1\n", "unknown setting tracking.flush_intervall"),
-    ("[tracking]\nflush_interval = -1\n", "flush_interval must be > 0"),
-    ("[tracking]\nflush_interval = 'fast'\n", "tracking"),
-    ("[trackin]\n", "unknown table"),
-    ("[tracking\n", "not valid TOML"),
-    ("tracking = 3\n", "must be a table"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("[tracking]\nflush_intervall = 1\n", "unknown setting tracking.flush_intervall"),
+        ("[tracking]\nflush_interval = -1\n", "flush_interval must be > 0"),
+        ("[tracking]\nflush_interval = 'fast'\n", "tracking"),
+        ("[trackin]\n", "unknown table"),
+        ("[tracking\n", "not valid TOML"),
+        ("tracking = 3\n", "must be a table"),
+    ],
+)
 def test_bad_settings_are_named(tmp_path: Path, text: str, match: str) -> None:
     path = tmp_path / "aml.toml"
     path.write_text(text)

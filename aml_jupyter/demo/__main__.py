@@ -68,15 +68,25 @@ def main() -> int:
 
     print("== a small sweep: C x lr, two processes at a time, under one parent run")
     grid = list(itertools.product([0.05, 1.0, 20.0], [0.05, 0.5]))
-    with aml.start_run("iris", name="sweep", source_kind="sweep", workspace=ws,
-                       params={"grid": "C in (0.05, 1, 20) x lr in (0.05, 0.5)"}) as sweep:
+    with aml.start_run(
+        "iris",
+        name="sweep",
+        source_kind="sweep",
+        workspace=ws,
+        params={"grid": "C in (0.05, 1, 20) x lr in (0.05, 0.5)"},
+    ) as sweep:
         child_env = {**env, "AML_PARENT_RUN_ID": sweep.id}
-        for pair in [grid[i:i + 2] for i in range(0, len(grid), 2)]:
+        for pair in [grid[i : i + 2] for i in range(0, len(grid), 2)]:
             procs = [train(folder, ["--C", str(c), "--lr", str(lr)], child_env) for c, lr in pair]
             if any(p.wait() != 0 for p in procs):
                 return 1
-        best_child = aml.search_runs(f"tags.model = 'softmax' and attributes.start_time >= {sweep.info.start_time}",
-                                     experiments="iris", order_by=["metrics.acc DESC"], max_results=1, workspace=ws)
+        best_child = aml.search_runs(
+            f"tags.model = 'softmax' and attributes.start_time >= {sweep.info.start_time}",
+            experiments="iris",
+            order_by=["metrics.acc DESC"],
+            max_results=1,
+            workspace=ws,
+        )
         sweep.log("best_acc", float(best_child["metrics.acc"].iloc[0]))
 
     print("\n== run table (best first)")
@@ -89,8 +99,10 @@ def main() -> int:
     print(f"\n== best run: {best.id[:8]}  acc={best.metrics['acc']:.3f}  C={best.params['C']}  lr={best.params['lr']}")
     print(f"   artifacts: {', '.join(a.name for a in best.artifacts)}")
     print(f"   snapshot:  {best.info.snapshot_id}")
-    print(f"\nTry:  cd {folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder}"
-          f" && ../.venv/bin/aml runs list   (or: aml -w {folder} runs show {best.id[:8]})")
+    print(
+        f"\nTry:  cd {folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder}"
+        f" && ../.venv/bin/aml runs list   (or: aml -w {folder} runs show {best.id[:8]})"
+    )
     assert (folder / AML_DIR).is_dir()
     return 0
 

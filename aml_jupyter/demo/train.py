@@ -65,7 +65,9 @@ def main():
             model = os.path.join(tmp, "model.npz")
             np.savez(model, w=w, b=b, mean=mean, std=std, classes=np.array(classes))
             aml.log_artifact(model)
-        confusion = [[int(np.sum((y[val] == i) & (pred == j))) for j in range(len(classes))] for i in range(len(classes))]
+        confusion = [
+            [int(np.sum((y[val] == i) & (pred == j))) for j in range(len(classes))] for i in range(len(classes))
+        ]
         import pandas as pd
 
         aml.log_table(pd.DataFrame(confusion, index=classes, columns=classes), "confusion")

@@ -60,8 +60,14 @@ class GitSnapshotStore:
         self.repo = Path(repo)
         self.index = self.repo / "aml-index"
 
-    def _git(self, *args: str, work_tree: Path | None = None, index: Path | None = None,
-             input: bytes | None = None, check: bool = True) -> bytes:
+    def _git(
+        self,
+        *args: str,
+        work_tree: Path | None = None,
+        index: Path | None = None,
+        input: bytes | None = None,
+        check: bool = True,
+    ) -> bytes:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
         env.update(
             GIT_DIR=str(self.repo),
@@ -78,8 +84,9 @@ class GitSnapshotStore:
             if amlignore.is_file():
                 cmd += ["-c", f"core.excludesFile={amlignore}"]
         try:
-            proc = subprocess.run([*cmd, *args], env=env, input=input, capture_output=True,
-                                  cwd=work_tree or self.repo, timeout=600)
+            proc = subprocess.run(
+                [*cmd, *args], env=env, input=input, capture_output=True, cwd=work_tree or self.repo, timeout=600
+            )
         except FileNotFoundError:
             raise SnapshotError("git is not installed; snapshots need it (or set snapshots.enabled = false)") from None
         if check and proc.returncode != 0:
@@ -128,8 +135,16 @@ class GitSnapshotStore:
         out = self._git("ls-files", "-z", "--cached", "--ignored", "--exclude-standard", work_tree=source)
         stale = [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
         if stale:
-            self._git("rm", "--cached", "--quiet", "-r", "--pathspec-from-file=-", "--pathspec-file-nul",
-                      work_tree=source, input="\0".join(stale).encode("utf-8", "surrogateescape"))
+            self._git(
+                "rm",
+                "--cached",
+                "--quiet",
+                "-r",
+                "--pathspec-from-file=-",
+                "--pathspec-file-nul",
+                work_tree=source,
+                input="\0".join(stale).encode("utf-8", "surrogateescape"),
+            )
 
     def take(self, source: Path, max_bytes: int) -> str:
         """Snapshot ``source``; returns the tree id. Refuses (listing why) above ``max_bytes``."""
@@ -217,7 +232,8 @@ def too_large(files: list[SnapshotFile], total: int, limit: int) -> SnapshotTooL
     return SnapshotTooLarge(
         f"the source folder holds {total / 1e6:.1f} MB, over the snapshot limit of {limit / 1e6:.1f} MB.\n"
         f"Largest files:\n{listing}\n"
-        f"Add to .amlignore (or .gitignore) for example:\n" + "\n".join(f"  {line}" for line in lines)
+        f"Add to .amlignore (or .gitignore) for example:\n"
+        + "\n".join(f"  {line}" for line in lines)
         + "\nor raise [snapshots] max_bytes in .aml/aml.toml.",
         largest=[(f.path, f.size) for f in largest],
         total=total,

@@ -27,8 +27,11 @@ def _write_errors(dest: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise StoreError(f"cannot write an artifact into {dest.parent.parent}: {exc.strerror}",
-                         path=str(dest.parent.parent), errno=exc.errno) from None
+        raise StoreError(
+            f"cannot write an artifact into {dest.parent.parent}: {exc.strerror}",
+            path=str(dest.parent.parent),
+            errno=exc.errno,
+        ) from None
 
 
 class ArtifactStore:
@@ -99,7 +102,8 @@ class ArtifactStore:
         """
         cutoff = time.time() - min_age
         gone = [
-            (d, s) for d, s in sorted(self.digests().items())
+            (d, s)
+            for d, s in sorted(self.digests().items())
             if d not in keep and self.path_of(d).stat().st_mtime <= cutoff
         ]
         if dry_run:

@@ -49,9 +49,7 @@ def check_sqlite_file(path: Path) -> None:
     except OSError as exc:
         raise StoreError(f"{path}: cannot read the store: {exc.strerror}", path=str(path)) from None
     if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
-        raise StoreCorrupt(
-            f"{path} is not an SQLite database ({size} bytes); it was left as it is", path=str(path)
-        )
+        raise StoreCorrupt(f"{path} is not an SQLite database ({size} bytes); it was left as it is", path=str(path))
     page_size = struct.unpack(">H", header[16:18])[0]
     page_size = 65536 if page_size == 1 else page_size
     change_counter, page_count = struct.unpack(">II", header[24:32])

@@ -18,15 +18,32 @@ from typing import Any
 from ..errors import FilterSyntaxError
 
 ENTITY = {
-    "metric": "metric", "metrics": "metric",
-    "param": "param", "params": "param", "parameter": "param", "parameters": "param",
-    "tag": "tag", "tags": "tag",
-    "attribute": "attribute", "attributes": "attribute", "attr": "attribute", "run": "attribute",
+    "metric": "metric",
+    "metrics": "metric",
+    "param": "param",
+    "params": "param",
+    "parameter": "param",
+    "parameters": "param",
+    "tag": "tag",
+    "tags": "tag",
+    "attribute": "attribute",
+    "attributes": "attribute",
+    "attr": "attribute",
+    "run": "attribute",
 }
 ATTRIBUTES = {
-    "id": "id", "run_id": "id", "name": "name", "run_name": "name", "status": "status",
-    "user": "user", "start_time": "start_time", "end_time": "end_time", "experiment": "experiment",
-    "source_kind": "source_kind", "source_path": "source_path", "compute_target": "compute_target",
+    "id": "id",
+    "run_id": "id",
+    "name": "name",
+    "run_name": "name",
+    "status": "status",
+    "user": "user",
+    "start_time": "start_time",
+    "end_time": "end_time",
+    "experiment": "experiment",
+    "source_kind": "source_kind",
+    "source_path": "source_path",
+    "compute_target": "compute_target",
     "snapshot_id": "snapshot_id",
 }
 NUMERIC_ATTRIBUTES = {"start_time", "end_time"}
@@ -69,7 +86,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise FilterSyntaxError(f"cannot read the filter at {text[pos:pos + 20]!r}", position=pos)
+            raise FilterSyntaxError(f"cannot read the filter at {text[pos : pos + 20]!r}", position=pos)
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind)))
         pos = m.end()
@@ -86,10 +103,8 @@ def parse_identifier(text: str) -> tuple[str, str]:
     prefix, _, key = text.partition(".")
     entity = ENTITY.get(prefix.lower())
     if entity is None or not key:
-        raise FilterSyntaxError(
-            f"{text!r}: a name must start with metrics., params., tags. or attributes.", name=text
-        )
-    key = _unquote(key) if key[0] in "`\"" else key
+        raise FilterSyntaxError(f"{text!r}: a name must start with metrics., params., tags. or attributes.", name=text)
+    key = _unquote(key) if key[0] in '`"' else key
     if entity == "attribute":
         if key.lower() not in ATTRIBUTES:
             raise FilterSyntaxError(
@@ -127,7 +142,9 @@ def parse_filter(text: str | None) -> list[Clause]:
 
 def _clause(toks: list[tuple[str, str]], i: int) -> tuple[Clause, int]:
     if i >= len(toks) or toks[i][0] != "ident":
-        raise FilterSyntaxError("expected a name such as metrics.acc" + (f", got {toks[i][1]!r}" if i < len(toks) else " at the end"))
+        raise FilterSyntaxError(
+            "expected a name such as metrics.acc" + (f", got {toks[i][1]!r}" if i < len(toks) else " at the end")
+        )
     entity, key = parse_identifier(toks[i][1])
     i += 1
     op, i = _operator(toks, i)

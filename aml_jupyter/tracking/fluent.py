@@ -71,10 +71,14 @@ def start_run(
     experiment = check_name(experiment, "experiment name")
     run_name = check_name(name, "run name") if name is not None else None
     limits = ws.tracking
-    p = {check_key(k, "param key"): param_to_str(check_key(k), v, limits.param_value_max_length)
-         for k, v in dict(params or {}).items()}
-    tg = {check_key(k, "tag key"): param_to_str(check_key(k), v, limits.tag_value_max_length)
-          for k, v in dict(tags or {}).items()}
+    p = {
+        check_key(k, "param key"): param_to_str(check_key(k), v, limits.param_value_max_length)
+        for k, v in dict(params or {}).items()
+    }
+    tg = {
+        check_key(k, "tag key"): param_to_str(check_key(k), v, limits.tag_value_max_length)
+        for k, v in dict(tags or {}).items()
+    }
     kind = source_kind or _guess_source_kind()
     if kind not in SOURCE_KINDS:
         raise InvalidValue(f"source_kind must be one of {', '.join(SOURCE_KINDS)}, not {kind!r}")
@@ -82,9 +86,16 @@ def start_run(
     store = ws.store
     exp_id = store.experiment_id(experiment, create=True)
     record = store.create_run(
-        exp_id, name=run_name, source_kind=kind, source_path=source_path or _guess_source_path(),
-        user=_user(), compute_target=compute_target, parent_pk=parent_pk,
-        status=RunStatus.PREPARING, params=p, tags=tg,
+        exp_id,
+        name=run_name,
+        source_kind=kind,
+        source_path=source_path or _guess_source_path(),
+        user=_user(),
+        compute_target=compute_target,
+        parent_pk=parent_pk,
+        status=RunStatus.PREPARING,
+        params=p,
+        tags=tg,
     )
     run = Run(ws, record, active=True)
     try:

@@ -13,12 +13,12 @@ Terminal states (completed, failed, cancelled, lost) have no way out.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from ..errors import IllegalTransition
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     """Where a run is in its life.
 
     Example:
@@ -42,7 +42,7 @@ class RunStatus(str, Enum):
         return self.value
 
 
-class RunEvent(str, Enum):
+class RunEvent(StrEnum):
     """What can happen to a run."""
 
     PREPARE = "prepare"

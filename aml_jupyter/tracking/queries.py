@@ -75,8 +75,11 @@ def best_run(experiment: str, metric: str, goal: str = "max", *, workspace: Work
     exp_id = ws.store.experiment_id(check_name(experiment, "experiment name"))
     pk = best_run_pk(ws.store, exp_id, check_key(metric), goal)
     if pk is None:
-        raise RunNotFound(f"no completed run of {experiment!r} has a value for metric {metric!r}",
-                          experiment=experiment, metric=metric)
+        raise RunNotFound(
+            f"no completed run of {experiment!r} has a value for metric {metric!r}",
+            experiment=experiment,
+            metric=metric,
+        )
     return Run(ws, ws.store.runs_by_pk([pk])[0])
 
 

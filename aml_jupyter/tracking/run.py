@@ -120,8 +120,7 @@ class Run:
 
     def _check_active(self) -> None:
         if not self._active:
-            raise RunStateError(f"run {self.id[:8]} is not active in this process; it can only be read",
-                                run_id=self.id)
+            raise RunStateError(f"run {self.id[:8]} is not active in this process; it can only be read", run_id=self.id)
 
     def log(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None) -> None:
         """Log one metric point (buffered; durable within the flush interval).
@@ -224,8 +223,13 @@ class Run:
         if prefix is not None:
             check_relative_name(prefix, "artifact prefix")
         files = sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
-        names = [check_relative_name(f"{prefix}/{p.relative_to(root).as_posix()}" if prefix else p.relative_to(root).as_posix(),
-                                     "artifact name") for p in files]
+        names = [
+            check_relative_name(
+                f"{prefix}/{p.relative_to(root).as_posix()}" if prefix else p.relative_to(root).as_posix(),
+                "artifact name",
+            )
+            for p in files
+        ]
         return [self.log_artifact(p, n) for p, n in zip(files, names, strict=True)]
 
     def _log_bytes(self, data: bytes, name: str, media_type: str) -> ArtifactRecord:
@@ -255,12 +259,14 @@ class Run:
             name += suffix
         return self._log_bytes(data, name, media)
 
-    def log_input(self, name: str, uri: str | None = None, digest: str | None = None,
-                  kind: str = "dataset", role: str = "input") -> None:
+    def log_input(
+        self, name: str, uri: str | None = None, digest: str | None = None, kind: str = "dataset", role: str = "input"
+    ) -> None:
         """Record a dataset the run read (for lineage)."""
         self._check_active()
-        self.workspace.store.add_input(self.pk, kind=kind, name=check_name(name, "input name"),
-                                       uri=uri, digest=digest, role=role)
+        self.workspace.store.add_input(
+            self.pk, kind=kind, name=check_name(name, "input name"), uri=uri, digest=digest, role=role
+        )
 
     def flush(self) -> None:
         """Block until everything logged so far is durable in the store."""
@@ -269,15 +275,22 @@ class Run:
 
     # ending --------------------------------------------------------------------------------------
 
-    def end(self, status: str | RunStatus = RunStatus.COMPLETED, error: str | None = None,
-            error_traceback: str | None = None) -> str:
+    def end(
+        self,
+        status: str | RunStatus = RunStatus.COMPLETED,
+        error: str | None = None,
+        error_traceback: str | None = None,
+    ) -> str:
         """Flush, then end the run as completed, failed or cancelled; returns the final status."""
         from . import fluent
 
         if not self._active:
             raise RunStateError(f"run {self.id[:8]} is not active in this process", run_id=self.id)
-        event = {RunStatus.COMPLETED: RunEvent.COMPLETE, RunStatus.FAILED: RunEvent.FAIL,
-                 RunStatus.CANCELLED: RunEvent.CANCEL}.get(RunStatus(status))
+        event = {
+            RunStatus.COMPLETED: RunEvent.COMPLETE,
+            RunStatus.FAILED: RunEvent.FAIL,
+            RunStatus.CANCELLED: RunEvent.CANCEL,
+        }.get(RunStatus(status))
         if event is None:
             raise InvalidValue(f"a run ends completed, failed or cancelled, not {status}")
         writer = self._writer
@@ -296,14 +309,18 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if not self._active:
             return
         code = exc.code if isinstance(exc, SystemExit) else None
         event = event_for_exit(exc_type, code)
-        status = {RunEvent.COMPLETE: RunStatus.COMPLETED, RunEvent.FAIL: RunStatus.FAILED,
-                  RunEvent.CANCEL: RunStatus.CANCELLED}[event]
+        status = {
+            RunEvent.COMPLETE: RunStatus.COMPLETED,
+            RunEvent.FAIL: RunStatus.FAILED,
+            RunEvent.CANCEL: RunStatus.CANCELLED,
+        }[event]
         error = text = None
         if exc is not None and event is not RunEvent.COMPLETE:
             error = f"{exc_type.__name__}: {exc}" if exc_type else None

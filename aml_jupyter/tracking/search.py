@@ -22,8 +22,20 @@ if TYPE_CHECKING:
     from .store import RunStore
 
 MAX_RESULTS = 1_000_000
-ATTRIBUTE_COLUMNS = ("run_id", "experiment", "name", "status", "user", "start_time", "end_time",
-                     "source_kind", "source_path", "compute_target", "snapshot_id", "parent_id")
+ATTRIBUTE_COLUMNS = (
+    "run_id",
+    "experiment",
+    "name",
+    "status",
+    "user",
+    "start_time",
+    "end_time",
+    "source_kind",
+    "source_path",
+    "compute_target",
+    "snapshot_id",
+    "parent_id",
+)
 
 
 def _like_glob(pattern: str) -> str:
@@ -47,8 +59,9 @@ class QueryBuilder:
         self.runs = t.runs
         self.n = 0
 
-    def build(self, filter: str | None, experiment_ids: list[int] | None,
-              order_by: list[str] | str | None, max_results: int) -> Select[Any]:
+    def build(
+        self, filter: str | None, experiment_ids: list[int] | None, order_by: list[str] | str | None, max_results: int
+    ) -> Select[Any]:
         clauses = parse_filter(filter)
         orders = parse_order_by(order_by)
         r, e = t.runs, t.experiments
@@ -139,8 +152,13 @@ def check_max_results(max_results: object) -> int:
     return max_results
 
 
-def search_frame(store: RunStore, filter: str | None, experiment_ids: list[int] | None,
-                 order_by: list[str] | str | None, max_results: int) -> pd.DataFrame:
+def search_frame(
+    store: RunStore,
+    filter: str | None,
+    experiment_ids: list[int] | None,
+    order_by: list[str] | str | None,
+    max_results: int,
+) -> pd.DataFrame:
     """Run a search and return one row per run, with params/metrics/tags as prefixed columns."""
     import numpy as np
     import pandas as pd
@@ -157,18 +175,37 @@ def search_frame(store: RunStore, filter: str | None, experiment_ids: list[int] 
             return pks, [], [], [], []
         in_page = select(page_sq.c.pk)
         runs = conn.execute(
-            select(r.c.pk, r.c.id, e.c.name, r.c.name, r.c.status, r.c.user, r.c.start_time, r.c.end_time,
-                   r.c.source_kind, r.c.source_path, r.c.compute_target, r.c.snapshot_id, parent.c.id)
-            .join(e, e.c.id == r.c.experiment_id).outerjoin(parent, parent.c.pk == r.c.parent_pk)
+            select(
+                r.c.pk,
+                r.c.id,
+                e.c.name,
+                r.c.name,
+                r.c.status,
+                r.c.user,
+                r.c.start_time,
+                r.c.end_time,
+                r.c.source_kind,
+                r.c.source_path,
+                r.c.compute_target,
+                r.c.snapshot_id,
+                parent.c.id,
+            )
+            .join(e, e.c.id == r.c.experiment_id)
+            .outerjoin(parent, parent.c.pk == r.c.parent_pk)
             .where(r.c.pk.in_(in_page))
         ).all()
-        params = conn.execute(select(t.params.c.run_pk, t.params.c.key, t.params.c.value)
-                              .where(t.params.c.run_pk.in_(in_page))).all()
-        tags = conn.execute(select(t.tags.c.run_pk, t.tags.c.key, t.tags.c.value)
-                            .where(t.tags.c.run_pk.in_(in_page))).all()
+        params = conn.execute(
+            select(t.params.c.run_pk, t.params.c.key, t.params.c.value).where(t.params.c.run_pk.in_(in_page))
+        ).all()
+        tags = conn.execute(
+            select(t.tags.c.run_pk, t.tags.c.key, t.tags.c.value).where(t.tags.c.run_pk.in_(in_page))
+        ).all()
         lm, mk = t.latest_metrics, t.metric_keys
-        metrics = conn.execute(select(lm.c.run_pk, mk.c.key, lm.c.value, lm.c.special)
-                               .join(mk, mk.c.id == lm.c.key_id).where(lm.c.run_pk.in_(in_page))).all()
+        metrics = conn.execute(
+            select(lm.c.run_pk, mk.c.key, lm.c.value, lm.c.special)
+            .join(mk, mk.c.id == lm.c.key_id)
+            .where(lm.c.run_pk.in_(in_page))
+        ).all()
         return pks, runs, params, tags, metrics
 
     pks, runs, params, tags, metrics = store.db.read(fetch)
@@ -207,9 +244,7 @@ def best_run_pk(store: RunStore, experiment_id: int, metric: str, goal: str) -> 
         raise InvalidValue(f"goal must be 'max' or 'min', not {goal!r}")
     store.mark_lost()
     order = [f"metrics.`{metric}` {'DESC' if goal == 'max' else 'ASC'}"]
-    q = QueryBuilder(store.db.is_sqlite).build(
-        "attributes.status = 'completed'", [experiment_id], order, 1
-    )
+    q = QueryBuilder(store.db.is_sqlite).build("attributes.status = 'completed'", [experiment_id], order, 1)
     lm = t.latest_metrics
     key_id = select(t.metric_keys.c.id).where(t.metric_keys.c.key == metric).scalar_subquery()
     has_value = select(lm.c.run_pk).where(and_(lm.c.key_id == key_id, lm.c.value.is_not(None)))

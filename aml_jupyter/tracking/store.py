@@ -94,8 +94,7 @@ class RunStore:
         )
         rows = self.db.read(lambda c: c.execute(q).all())
         return [
-            {"id": i, "name": n, "created_at": ca, "runs": cnt, "last_run_at": last}
-            for i, n, ca, cnt, last in rows
+            {"id": i, "name": n, "created_at": ca, "runs": cnt, "last_run_at": last} for i, n, ca, cnt, last in rows
         ]
 
     # runs ----------------------------------------------------------------------------------
@@ -187,9 +186,7 @@ class RunStore:
             if error is not None:
                 values["error"] = error[:10_000]
                 values["error_traceback"] = (error_traceback or "")[-100_000:]
-            conn.execute(
-                update(t.runs).where(and_(t.runs.c.pk == run_pk, t.runs.c.status == current)).values(**values)
-            )
+            conn.execute(update(t.runs).where(and_(t.runs.c.pk == run_pk, t.runs.c.status == current)).values(**values))
             return new
 
         return self.db.write(apply)
@@ -268,12 +265,18 @@ class RunStore:
         if not rows:
             return []
         pks = [row["pk"] for row in rows]
-        params = _grouped(conn.execute(select(t.params.c.run_pk, t.params.c.key, t.params.c.value).where(t.params.c.run_pk.in_(pks))))
-        tags = _grouped(conn.execute(select(t.tags.c.run_pk, t.tags.c.key, t.tags.c.value).where(t.tags.c.run_pk.in_(pks))))
+        params = _grouped(
+            conn.execute(select(t.params.c.run_pk, t.params.c.key, t.params.c.value).where(t.params.c.run_pk.in_(pks)))
+        )
+        tags = _grouped(
+            conn.execute(select(t.tags.c.run_pk, t.tags.c.key, t.tags.c.value).where(t.tags.c.run_pk.in_(pks)))
+        )
         lm, mk = t.latest_metrics, t.metric_keys
         metrics: dict[int, dict[str, float]] = {}
         for pk, key, value, special in conn.execute(
-            select(lm.c.run_pk, mk.c.key, lm.c.value, lm.c.special).join(mk, mk.c.id == lm.c.key_id).where(lm.c.run_pk.in_(pks))
+            select(lm.c.run_pk, mk.c.key, lm.c.value, lm.c.special)
+            .join(mk, mk.c.id == lm.c.key_id)
+            .where(lm.c.run_pk.in_(pks))
         ):
             metrics.setdefault(pk, {})[key] = decode_value(value, special)
         a = t.artifacts
@@ -327,7 +330,9 @@ class RunStore:
         def add(conn: Connection) -> None:
             p = t.params
             existing = dict(
-                conn.execute(select(p.c.key, p.c.value).where(and_(p.c.run_pk == run_pk, p.c.key.in_(list(values))))).all()
+                conn.execute(
+                    select(p.c.key, p.c.value).where(and_(p.c.run_pk == run_pk, p.c.key.in_(list(values))))
+                ).all()
             )
             for key, value in values.items():
                 if key in existing and existing[key] != value:
@@ -394,9 +399,7 @@ class RunStore:
         missing = [k for k in keys if k not in self._key_ids]
         if missing:
             mk = t.metric_keys
-            conn.execute(
-                self._insert(mk).on_conflict_do_nothing(index_elements=["key"]), [{"key": k} for k in missing]
-            )
+            conn.execute(self._insert(mk).on_conflict_do_nothing(index_elements=["key"]), [{"key": k} for k in missing])
             for key, key_id in conn.execute(select(mk.c.key, mk.c.id).where(mk.c.key.in_(missing))):
                 self._key_ids[key] = key_id
         return self._key_ids

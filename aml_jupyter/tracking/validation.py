@@ -148,9 +148,7 @@ def param_to_str(key: str, value: Any, max_length: int) -> str:
     except UnicodeEncodeError:
         raise InvalidValue(f"param {key!r} is not valid Unicode", key=key) from None
     if len(text) > max_length:
-        raise InvalidValue(
-            f"param {key!r} is {len(text)} characters long; the limit is {max_length}", key=key
-        )
+        raise InvalidValue(f"param {key!r} is {len(text)} characters long; the limit is {max_length}", key=key)
     if "\x00" in text:
         raise InvalidValue(f"param {key!r} contains a NUL character", key=key)
     return text

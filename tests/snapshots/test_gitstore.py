@@ -11,7 +11,6 @@ import aml_jupyter as aml
 from aml_jupyter.errors import InvalidInput, SnapshotError, SnapshotTooLarge
 from aml_jupyter.maintenance import collect_garbage
 from aml_jupyter.workspace import Workspace
-
 from tests.conftest import write_settings
 
 
@@ -59,10 +58,13 @@ def test_a_file_ignored_later_leaves_the_snapshot(ws: Workspace) -> None:
 
 
 def test_the_size_limit_names_the_largest_files_and_fails_the_run(ws: Workspace) -> None:
-    ws = write_settings(ws, """
+    ws = write_settings(
+        ws,
+        """
         [snapshots]
         max_bytes = 100000
-    """)
+    """,
+    )
     (ws.root / "data").mkdir()
     (ws.root / "data" / "big.bin").write_bytes(b"\0" * 200_000)
     with pytest.raises(SnapshotTooLarge) as info:
@@ -102,8 +104,9 @@ def test_diff_between_two_snapshots(ws: Workspace) -> None:
 
 def test_user_git_state_is_recorded_without_credentials(ws: Workspace) -> None:
     def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@e", *args], cwd=ws.root, check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@e", *args], cwd=ws.root, check=True, capture_output=True
+        )
 
     git("init", "-q", "-b", "main")
     git("remote", "add", "origin", "https://alice:s3cret@git.example.com/team/proj.git")

@@ -13,7 +13,6 @@ import pytest
 
 import aml_jupyter as aml
 from aml_jupyter.workspace import Workspace
-
 from tests.conftest import run_child, start_child, write_settings
 
 pytestmark = pytest.mark.slow
@@ -39,13 +38,16 @@ def _wait_for_line(proc, text: str, timeout: float = 30) -> str:  # type: ignore
 
 
 def test_normal_exit_without_with_completes_and_writes_everything(ws: Workspace) -> None:
-    out = run_child("""
+    out = run_child(
+        """
         import aml_jupyter as aml
         run = aml.start_run("e")
         for i in range(5000):
             aml.log("x", float(i))
         print(run.id)
-    """, cwd=ws.root)
+    """,
+        cwd=ws.root,
+    )
     assert out.returncode == 0, out.stderr
     run = aml.get_run(out.stdout.strip(), workspace=ws)
     assert run.status == "completed"
@@ -53,13 +55,16 @@ def test_normal_exit_without_with_completes_and_writes_everything(ws: Workspace)
 
 
 def test_uncaught_exception_without_with_fails_the_run(ws: Workspace) -> None:
-    out = run_child("""
+    out = run_child(
+        """
         import aml_jupyter as aml
         run = aml.start_run("e")
         aml.log("x", 1.0)
         print(run.id, flush=True)
         raise ValueError("bad data")
-    """, cwd=ws.root)
+    """,
+        cwd=ws.root,
+    )
     assert out.returncode == 1 and "bad data" in out.stderr
     run = aml.get_run(out.stdout.strip(), workspace=ws)
     assert run.status == "failed" and "bad data" in (run.info.error or "")
@@ -67,14 +72,17 @@ def test_uncaught_exception_without_with_fails_the_run(ws: Workspace) -> None:
 
 
 def test_sigterm_cancels_and_writes_everything(ws: Workspace) -> None:
-    with start_child("""
+    with start_child(
+        """
         import time, aml_jupyter as aml
         with aml.start_run("e") as run:
             for i in range(20000):
                 aml.log("x", float(i))
             print("ready", run.id, flush=True)
             time.sleep(60)
-    """, cwd=ws.root) as proc:
+    """,
+        cwd=ws.root,
+    ) as proc:
         run_id = _wait_for_line(proc, "ready").split()[1]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 143
@@ -85,7 +93,8 @@ def test_sigterm_cancels_and_writes_everything(ws: Workspace) -> None:
 
 
 def test_sigkill_loses_at_most_the_flush_interval(ws: Workspace) -> None:
-    with start_child("""
+    with start_child(
+        """
         import time, aml_jupyter as aml
         with aml.start_run("e") as run:
             print("ready", run.id, flush=True)
@@ -94,7 +103,9 @@ def test_sigkill_loses_at_most_the_flush_interval(ws: Workspace) -> None:
                 aml.log("x", float(i))
                 i += 1
                 time.sleep(0.0005)
-    """, cwd=ws.root) as proc:
+    """,
+        cwd=ws.root,
+    ) as proc:
         run_id = _wait_for_line(proc, "ready").split()[1]
         time.sleep(2.0)
         killed_at_ms = time.time() * 1000
@@ -110,7 +121,8 @@ def test_sigkill_loses_at_most_the_flush_interval(ws: Workspace) -> None:
 
 
 def test_sigkill_mid_transaction_leaves_whole_batches(ws: Workspace) -> None:
-    with start_child("""
+    with start_child(
+        """
         import aml_jupyter as aml
         from aml_jupyter.workspace import Workspace
         ws = Workspace.open(".")
@@ -120,7 +132,9 @@ def test_sigkill_mid_transaction_leaves_whole_batches(ws: Workspace) -> None:
             while True:  # each batch of 5000 points is one transaction
                 ws.store.write_metrics([(run.pk, "x", step + i, 1.0, 0) for i in range(5000)])
                 step += 5000
-    """, cwd=ws.root) as proc:
+    """,
+        cwd=ws.root,
+    ) as proc:
         run_id = _wait_for_line(proc, "ready").split()[1]
         time.sleep(1.5)
         os.kill(proc.pid, signal.SIGKILL)
@@ -154,18 +168,24 @@ def test_eight_processes_logging_at_once_lose_nothing(ws: Workspace) -> None:
 
 
 def test_a_run_whose_process_died_is_marked_lost(ws: Workspace) -> None:
-    ws = write_settings(ws, """
+    ws = write_settings(
+        ws,
+        """
         [tracking]
         heartbeat_interval = 0.2
         heartbeat_timeout = 1.0
-    """)
-    with start_child("""
+    """,
+    )
+    with start_child(
+        """
         import time, aml_jupyter as aml
         with aml.start_run("e") as run:
             aml.log("x", 1.0)
             print("ready", run.id, flush=True)
             time.sleep(60)
-    """, cwd=ws.root) as proc:
+    """,
+        cwd=ws.root,
+    ) as proc:
         run_id = _wait_for_line(proc, "ready").split()[1]
         time.sleep(1.5)
         assert aml.get_run(run_id, workspace=ws).status == "running"  # heartbeats keep it alive
@@ -184,11 +204,15 @@ def test_job_logs_to_the_run_named_in_its_environment(ws: Workspace) -> None:
 
     exp = ws.store.experiment_id("jobs", create=True)
     record = ws.store.create_run(exp, source_kind="script", user="u", status=RunStatus.RUNNING)
-    out = run_child("""
+    out = run_child(
+        """
         import aml_jupyter as aml
         aml.log("x", 2.0)
         aml.log_params({"from": "job"})
-    """, cwd=Path("/"), env={"AML_RUN_ID": record.id, "AML_WORKSPACE": str(ws.root)})
+    """,
+        cwd=Path("/"),
+        env={"AML_RUN_ID": record.id, "AML_WORKSPACE": str(ws.root)},
+    )
     assert out.returncode == 0, out.stderr
     run = aml.get_run(record.id, workspace=ws)
     assert run.metrics == {"x": 2.0} and run.params == {"from": "job"}

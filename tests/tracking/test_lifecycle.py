@@ -9,7 +9,13 @@ import pytest
 from aml_jupyter.errors import IllegalTransition
 from aml_jupyter.tracking.fluent import Terminated
 from aml_jupyter.tracking.lifecycle import (
-    LIVE, TERMINAL, TRANSITIONS, RunEvent, RunStatus, event_for_exit, next_status,
+    LIVE,
+    TERMINAL,
+    TRANSITIONS,
+    RunEvent,
+    RunStatus,
+    event_for_exit,
+    next_status,
 )
 
 S, E = RunStatus, RunEvent
@@ -47,15 +53,18 @@ def test_unknown_names_are_refused() -> None:
         next_status("sleeping", "start")
 
 
-@pytest.mark.parametrize("exc_type,code,event", [
-    (None, None, E.COMPLETE),
-    (SystemExit, 0, E.COMPLETE),
-    (SystemExit, None, E.COMPLETE),
-    (SystemExit, 1, E.FAIL),
-    (SystemExit, "error text", E.FAIL),
-    (KeyboardInterrupt, None, E.CANCEL),
-    (Terminated, 143, E.CANCEL),
-    (ValueError, None, E.FAIL),
-])
+@pytest.mark.parametrize(
+    "exc_type,code,event",
+    [
+        (None, None, E.COMPLETE),
+        (SystemExit, 0, E.COMPLETE),
+        (SystemExit, None, E.COMPLETE),
+        (SystemExit, 1, E.FAIL),
+        (SystemExit, "error text", E.FAIL),
+        (KeyboardInterrupt, None, E.CANCEL),
+        (Terminated, 143, E.CANCEL),
+        (ValueError, None, E.FAIL),
+    ],
+)
 def test_exit_events(exc_type: type[BaseException] | None, code: object, event: RunEvent) -> None:
     assert event_for_exit(exc_type, code) is event

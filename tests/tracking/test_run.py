@@ -140,7 +140,7 @@ def test_secret_params_never_reach_the_store(ws: Workspace) -> None:
         run.set_tags({"api_token": "abc123"})
     with open(ws.aml_dir / "store.db", "rb") as f:
         raw = f.read()
-    wal = (ws.aml_dir / "store.db-wal")
+    wal = ws.aml_dir / "store.db-wal"
     raw += wal.read_bytes() if wal.exists() else b""
     assert b"hunter2" not in raw and b"abc123" not in raw
     assert aml.get_run(run.id, workspace=ws).params["db_password"] == "***redacted***"
@@ -150,8 +150,10 @@ def _row_counts(ws: Workspace) -> dict[str, int]:
     ws.writer.flush()
     con = sqlite3.connect(ws.aml_dir / "store.db")
     try:
-        return {t: con.execute(f"select count(*) from {t}").fetchone()[0]
-                for t in ("runs", "params", "tags", "metrics", "artifacts", "metric_keys")}
+        return {
+            t: con.execute(f"select count(*) from {t}").fetchone()[0]
+            for t in ("runs", "params", "tags", "metrics", "artifacts", "metric_keys")
+        }
     finally:
         con.close()
 
@@ -160,8 +162,12 @@ def _row_counts(ws: Workspace) -> dict[str, int]:
 def test_bad_keys_write_nothing(ws: Workspace, key: str) -> None:
     with aml.start_run("e", workspace=ws) as run:
         before = _row_counts(ws)
-        for call in (lambda: run.log(key, 1.0), lambda: run.log_params({key: 1}),
-                     lambda: run.set_tags({key: "v"}), lambda: run.log_metrics({"ok": 1.0, key: 2.0})):
+        for call in (
+            lambda: run.log(key, 1.0),
+            lambda: run.log_params({key: 1}),
+            lambda: run.set_tags({key: "v"}),
+            lambda: run.log_metrics({"ok": 1.0, key: 2.0}),
+        ):
             with pytest.raises(InvalidKey):
                 call()
         assert _row_counts(ws) == before
@@ -196,8 +202,11 @@ def test_bad_artifact_names_write_nothing(ws: Workspace, tmp_path: Path, name: s
     src = tmp_path / "f.txt"
     src.write_text("data")
     with aml.start_run("e", workspace=ws) as run:
-        for call in (lambda: run.log_artifact(src, name), lambda: run.log_text("t", name),
-                     lambda: run.log_table(pd.DataFrame({"a": [1]}), name)):
+        for call in (
+            lambda: run.log_artifact(src, name),
+            lambda: run.log_text("t", name),
+            lambda: run.log_table(pd.DataFrame({"a": [1]}), name),
+        ):
             with pytest.raises(InvalidPath):
                 call()
     assert ws.artifacts.digests() == {}
@@ -227,8 +236,15 @@ def test_artifacts_of_every_kind(ws: Workspace, tmp_path: Path) -> None:
     plt.close(fig)
     r = aml.get_run(run.id, workspace=ws)
     names = {a.name: a for a in r.artifacts}
-    assert set(names) == {"outputs/a.txt", "outputs/sub/b.json", "notes.md", "table.parquet",
-                          "plots/curve.png", "plots/interactive.html", "dup.txt"}
+    assert set(names) == {
+        "outputs/a.txt",
+        "outputs/sub/b.json",
+        "notes.md",
+        "table.parquet",
+        "plots/curve.png",
+        "plots/interactive.html",
+        "dup.txt",
+    }
     assert names["dup.txt"].digest == names["outputs/a.txt"].digest  # stored once
     assert len(ws.artifacts.digests()) == 6
     assert pd.read_parquet(r.artifact_path("table.parquet"))["b"].tolist() == ["x", "y"]
@@ -241,7 +257,8 @@ def test_log_input_records_lineage(ws: Workspace) -> None:
     with aml.start_run("e", workspace=ws) as run:
         run.log_input("customers", uri="data/customers.csv", digest="ab" * 32)
     assert aml.get_run(run.id, workspace=ws).info.inputs == [
-        {"kind": "dataset", "name": "customers", "uri": "data/customers.csv", "digest": "ab" * 32, "role": "input"}]
+        {"kind": "dataset", "name": "customers", "uri": "data/customers.csv", "digest": "ab" * 32, "role": "input"}
+    ]
 
 
 def test_compare_runs_puts_differing_params_first(ws: Workspace) -> None:

@@ -39,24 +39,27 @@ def names(frame: object) -> list[str]:
     return frame["name"].tolist()  # type: ignore[index]
 
 
-@pytest.mark.parametrize("flt,expected", [
-    ("metrics.acc > 0.9", ["a", "c", "e"]),
-    ("metrics.acc > 0.9 and params.lr = '0.01'", ["a", "e"]),
-    ("metrics.acc <= 0.95", ["a", "b"]),
-    ("metrics.loss != 0.1", ["b", "c"]),
-    ("params.opt = 'adam'", ["b"]),
-    ("params.opt LIKE 'A%'", ["a"]),
-    ("params.opt ILIKE 'a%'", ["a", "b"]),
-    ("params.opt LIKE '_dam'", ["a", "b"]),
-    ("params.opt != 'sgd'", ["a", "b"]),
-    ("tags.team IN ('x', 'z')", ["a", "c", "e"]),
-    ("tags.team NOT IN ('x')", ["b", "e"]),
-    ("attributes.status = 'failed'", ["c"]),
-    ("attributes.status != 'failed' and params.lr = '0.1'", ["d"]),
-    ("attributes.name = 'b'", ["b"]),
-    ("attributes.experiment = 'other'", ["e"]),
-    ("metrics.missing > 0", []),
-])
+@pytest.mark.parametrize(
+    "flt,expected",
+    [
+        ("metrics.acc > 0.9", ["a", "c", "e"]),
+        ("metrics.acc > 0.9 and params.lr = '0.01'", ["a", "e"]),
+        ("metrics.acc <= 0.95", ["a", "b"]),
+        ("metrics.loss != 0.1", ["b", "c"]),
+        ("params.opt = 'adam'", ["b"]),
+        ("params.opt LIKE 'A%'", ["a"]),
+        ("params.opt ILIKE 'a%'", ["a", "b"]),
+        ("params.opt LIKE '_dam'", ["a", "b"]),
+        ("params.opt != 'sgd'", ["a", "b"]),
+        ("tags.team IN ('x', 'z')", ["a", "c", "e"]),
+        ("tags.team NOT IN ('x')", ["b", "e"]),
+        ("attributes.status = 'failed'", ["c"]),
+        ("attributes.status != 'failed' and params.lr = '0.1'", ["d"]),
+        ("attributes.name = 'b'", ["b"]),
+        ("attributes.experiment = 'other'", ["e"]),
+        ("metrics.missing > 0", []),
+    ],
+)
 def test_filters(ws: Workspace, runs: dict[str, str], flt: str, expected: list[str]) -> None:
     frame = aml.search_runs(flt, order_by=["attributes.name"], workspace=ws)
     assert names(frame) == expected

@@ -26,7 +26,9 @@ def test_new_store_is_wal_at_the_latest_schema(ws: Workspace) -> None:
     con.close()
 
 
-@pytest.mark.parametrize("content", [b"", b"not a database at all, just text" * 10, b"SQLite format 3\x00" + b"\x00" * 20])
+@pytest.mark.parametrize(
+    "content", [b"", b"not a database at all, just text" * 10, b"SQLite format 3\x00" + b"\x00" * 20]
+)
 def test_a_file_that_is_not_sqlite_is_refused_and_left_alone(ws: Workspace, content: bytes) -> None:
     ws.close()
     db = ws.aml_dir / "store.db"

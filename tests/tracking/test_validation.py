@@ -11,12 +11,37 @@ import pytest
 
 from aml_jupyter.errors import InvalidKey, InvalidName, InvalidValue
 from aml_jupyter.tracking.validation import (
-    REDACTED, check_key, check_metric_value, check_name, check_step, check_timestamp, param_to_str,
+    REDACTED,
+    check_key,
+    check_metric_value,
+    check_name,
+    check_step,
+    check_timestamp,
+    param_to_str,
 )
 
 
-@pytest.mark.parametrize("key", ["", " ", "k" * 251, "a..b", "..", "/abs", "a\x00b", "a\nb", "a\u202eb",
-                                 "a\u200bb", " lead", "trail ", "\ud800", 5, None, b"x"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        " ",
+        "k" * 251,
+        "a..b",
+        "..",
+        "/abs",
+        "a\x00b",
+        "a\nb",
+        "a\u202eb",
+        "a\u200bb",
+        " lead",
+        "trail ",
+        "\ud800",
+        5,
+        None,
+        b"x",
+    ],
+)
 def test_bad_keys(key: object) -> None:
     with pytest.raises(InvalidKey):
         check_key(key)
@@ -31,17 +56,44 @@ def test_keys_are_compared_in_nfc() -> None:
     assert check_key("e\u0301") == check_key("\u00e9")
 
 
-@pytest.mark.parametrize("value", ["0.5", "NaN", None, True, False, np.bool_(True), Decimal("1.5"),
-                                   Fraction(1, 3), 1 + 2j, np.array(1.0), np.array([1.0]), [1.0], 10**400, 2**53 + 1])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0.5",
+        "NaN",
+        None,
+        True,
+        False,
+        np.bool_(True),
+        Decimal("1.5"),
+        Fraction(1, 3),
+        1 + 2j,
+        np.array(1.0),
+        np.array([1.0]),
+        [1.0],
+        10**400,
+        2**53 + 1,
+    ],
+)
 def test_bad_metric_values(value: object) -> None:
     with pytest.raises(InvalidValue):
         check_metric_value(value, "k")
 
 
-@pytest.mark.parametrize("value,expected", [
-    (1, 1.0), (-0.0, -0.0), (5e-324, 5e-324), (1e308 * 10, math.inf), (np.float32(0.5), 0.5),
-    (np.int64(7), 7.0), (np.float64(-1.5), -1.5), (2**53, float(2**53)), (2**60, float(2**60)),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        (1, 1.0),
+        (-0.0, -0.0),
+        (5e-324, 5e-324),
+        (1e308 * 10, math.inf),
+        (np.float32(0.5), 0.5),
+        (np.int64(7), 7.0),
+        (np.float64(-1.5), -1.5),
+        (2**53, float(2**53)),
+        (2**60, float(2**60)),
+    ],
+)
 def test_good_metric_values(value: object, expected: float) -> None:
     got = check_metric_value(value, "k")
     assert type(got) is float and got == expected and math.copysign(1, got) == math.copysign(1, expected)
