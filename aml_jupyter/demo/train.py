@@ -14,7 +14,7 @@ import numpy as np
 import aml_jupyter as aml
 
 
-def load(path="iris.csv"):
+def load(path: str = "iris.csv") -> tuple[np.ndarray, np.ndarray, list[str]]:
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     features = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
@@ -24,7 +24,7 @@ def load(path="iris.csv"):
     return x, y, classes
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--C", type=float, default=1.0, help="inverse L2 regularisation strength")
     parser.add_argument("--lr", type=float, default=0.1)

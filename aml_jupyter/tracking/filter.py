@@ -148,6 +148,7 @@ def _clause(toks: list[tuple[str, str]], i: int) -> tuple[Clause, int]:
     entity, key = parse_identifier(toks[i][1])
     i += 1
     op, i = _operator(toks, i)
+    value: Any
     if op in ("IN", "NOT IN"):
         value, i = _list(toks, i)
     else:

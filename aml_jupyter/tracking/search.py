@@ -87,7 +87,11 @@ class QueryBuilder:
             return t.experiments.c.name
         return self.runs.c[key]
 
-    def _compare(self, col: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    def _compare(self, col: Any, op: str, value: Any) -> ColumnElement[bool]:
+        out: ColumnElement[bool] = self._comparison(col, op, value)
+        return out
+
+    def _comparison(self, col: Any, op: str, value: Any) -> Any:
         if op == "=":
             return col == value
         if op == "!=":
@@ -221,16 +225,16 @@ def search_frame(
     extra: dict[str, Any] = {}
     for prefix, rows in (("params.", params), ("tags.", tags)):
         for pk, key, value in rows:
-            col = extra.get(prefix + key)
-            if col is None:
-                col = extra[prefix + key] = [None] * n
-            col[pos[pk]] = value
+            texts = extra.get(prefix + key)
+            if texts is None:
+                texts = extra[prefix + key] = [None] * n
+            texts[pos[pk]] = value
     metric_cols: dict[str, Any] = {}
     for pk, key, value, special in metrics:
-        col = metric_cols.get(key)
-        if col is None:
-            col = metric_cols[key] = np.full(n, np.nan)
-        col[pos[pk]] = value if special == 0 else decode_value(value, special)
+        numbers = metric_cols.get(key)
+        if numbers is None:
+            numbers = metric_cols[key] = np.full(n, np.nan)
+        numbers[pos[pk]] = value if special == 0 else decode_value(value, special)
     for key in sorted(metric_cols):
         data["metrics." + key] = metric_cols[key]
     for key in sorted(extra):

@@ -131,7 +131,9 @@ class RunStore:
         }
 
         def insert(conn: Connection) -> None:
-            pk = conn.execute(t.runs.insert().values(**values)).inserted_primary_key[0]
+            inserted = conn.execute(t.runs.insert().values(**values)).inserted_primary_key
+            assert inserted is not None
+            pk = inserted[0]
             if params:
                 conn.execute(t.params.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in params.items()])
             if tags:

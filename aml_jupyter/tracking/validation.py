@@ -127,7 +127,7 @@ def check_timestamp(ts: object) -> int:
     """
     if isinstance(ts, bool) or not isinstance(ts, numbers.Real) or not math.isfinite(float(ts)):
         raise InvalidValue(f"timestamp must be a finite number of milliseconds, got {ts!r}")
-    value = int(ts)
+    value = int(float(ts))
     if not 0 <= value <= 7_258_118_400_000:
         raise InvalidValue(f"timestamp {value} ms is outside 1970..2200")
     return value
