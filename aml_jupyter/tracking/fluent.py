@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import InvalidValue, NoActiveRun
 from ..workspace import Workspace
-from .lifecycle import RunEvent, RunStatus
+from .lifecycle import RunEvent, RunStatus, next_status
 from .run import Run
 from .validation import check_key, check_name, param_to_str
 
@@ -85,25 +85,20 @@ def start_run(
     parent_pk = _parent_pk(ws, parent, nested)
     store = ws.store
     exp_id = store.experiment_id(experiment, create=True)
-    record = store.create_run(
-        exp_id,
-        name=run_name,
-        source_kind=kind,
-        source_path=source_path or _guess_source_path(),
-        user=_user(),
-        compute_target=compute_target,
-        parent_pk=parent_pk,
-        status=RunStatus.PREPARING,
-        params=p,
-        tags=tg,
+    fields: dict[str, Any] = dict(
+        name=run_name, source_kind=kind, source_path=source_path or _guess_source_path(), user=_user(),
+        compute_target=compute_target, parent_pk=parent_pk, params=p, tags=tg,
     )
-    run = Run(ws, record, active=True)
+    # Preparing (snapshot, environment) happens before the run row exists, so a run is written
+    # once, already running; a failure to prepare is recorded as a failed run.
     try:
-        _prepare(ws, run, snapshot)
+        prepared = _prepare(ws, snapshot)
     except BaseException as exc:
-        store.transition(run.pk, RunEvent.FAIL, error=f"{type(exc).__name__}: {exc}")
+        failed = next_status(RunStatus.PREPARING, RunEvent.FAIL)
+        store.create_run(exp_id, status=failed, error=f"{type(exc).__name__}: {exc}", **fields)
         raise
-    store.transition(run.pk, RunEvent.START)
+    record = store.create_run(exp_id, status=next_status(RunStatus.PREPARING, RunEvent.START), **fields, **prepared)
+    run = Run(ws, record, active=True)
     ws.writer.live_runs.add(run.pk)
     with _stack_lock:
         _stack.append(run)
@@ -111,18 +106,15 @@ def start_run(
     return run
 
 
-def _prepare(ws: Workspace, run: Run, snapshot: bool | None) -> None:
+def _prepare(ws: Workspace, snapshot: bool | None) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if snapshot if snapshot is not None else ws.snapshots.enabled:
         values["snapshot_id"], values["git"] = ws.snapshot_taker.take(ws.root, ws.snapshots.max_bytes)
     if ws.tracking.capture_environment:
         from .environment import capture
 
-        digest, info = capture()
-        ws.store.save_environment(digest, info)
-        values["environment_hash"] = digest
-    if values:
-        ws.store.update_run(run.pk, **values)
+        values["environment"] = capture()
+    return values
 
 
 def _parent_pk(ws: Workspace, parent: Run | str | None, nested: bool) -> int | None:

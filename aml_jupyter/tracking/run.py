@@ -16,6 +16,7 @@ from ..paths import check_relative_name
 from .lifecycle import RunEvent, RunStatus, event_for_exit
 from .media import figure_to_bytes, table_to_parquet
 from .records import ArtifactRecord, RunRecord
+from .series import Series, pack_steps, pack_times, pack_values
 from .validation import check_key, check_metric_value, check_name, check_step, check_timestamp, param_to_str
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class Run:
         self._steps: dict[str, int] = {}
         self._lock = threading.Lock()
         self._writer = workspace.writer if active else None
+        self._stale = False
 
     # reading ---------------------------------------------------------------------------------
 
@@ -58,36 +60,39 @@ class Run:
     @property
     def info(self) -> RunRecord:
         """The stored record as last read (see :meth:`refresh`)."""
+        if self._stale:
+            self._stale = False
+            self._record = self.workspace.store.get_run(self.id, check_lost=False)
         return self._record
 
     @property
     def name(self) -> str:
-        return self._record.name
+        return self.info.name
 
     @property
     def experiment(self) -> str:
-        return self._record.experiment
+        return self.info.experiment
 
     @property
     def status(self) -> str:
-        return self.refresh()._record.status if self._active else self._record.status
+        return self.refresh()._record.status if self._active else self.info.status
 
     @property
     def params(self) -> dict[str, str]:
-        return self.refresh()._record.params if self._active else self._record.params
+        return self.refresh()._record.params if self._active else self.info.params
 
     @property
     def metrics(self) -> dict[str, float]:
         """The latest value of every metric."""
-        return self.refresh()._record.metrics if self._active else self._record.metrics
+        return self.refresh()._record.metrics if self._active else self.info.metrics
 
     @property
     def tags(self) -> dict[str, str]:
-        return self.refresh()._record.tags if self._active else self._record.tags
+        return self.refresh()._record.tags if self._active else self.info.tags
 
     @property
     def artifacts(self) -> list[ArtifactRecord]:
-        return self.refresh()._record.artifacts if self._active else self._record.artifacts
+        return self.refresh()._record.artifacts if self._active else self.info.artifacts
 
     def metric_history(self, key: str) -> pd.DataFrame:
         """Every point of metric ``key``: a DataFrame with columns step, value, timestamp (UTC).
@@ -96,16 +101,20 @@ class Run:
             >>> run.metric_history("loss").columns.tolist()  # doctest: +SKIP
             ['step', 'value', 'timestamp']
         """
+        import numpy as np
         import pandas as pd
 
         if self._writer is not None:
             self._writer.flush()
-        rows = self.workspace.store.metric_history(self.pk, check_key(key))
-        df = pd.DataFrame(rows, columns=["step", "value", "timestamp"])
-        df["step"] = df["step"].astype("int64")
-        df["value"] = df["value"].astype("float64")
-        df["timestamp"] = pd.to_datetime(df["timestamp"].astype("int64"), unit="ms", utc=True)
-        return df
+        steps, values, times = self.workspace.store.metric_history(self.pk, check_key(key))
+        step_arr = np.frombuffer(steps, dtype=np.int64) if len(steps) else np.zeros(0, np.int64)
+        order = np.argsort(step_arr, kind="stable")  # by step; logging order among equal steps
+        return pd.DataFrame({
+            "step": step_arr[order],
+            "value": (np.frombuffer(values, dtype=np.float64) if len(values) else np.zeros(0))[order],
+            "timestamp": pd.to_datetime((np.frombuffer(times, dtype=np.int64) if len(times)
+                                         else np.zeros(0, np.int64))[order], unit="ms", utc=True),
+        })
 
     def artifact_path(self, name: str) -> Path:
         """The local file holding artifact ``name`` (read it; never write it)."""
@@ -154,6 +163,9 @@ class Run:
     def log_batch(self, key: str, values: Any, steps: Any = None, timestamps: Any = None) -> int:
         """Log a whole series of one metric at once (lists or numpy arrays); returns the count.
 
+        Steps default to continuing this key's numbering; timestamps (ms) default to now.
+        Numpy float arrays go in without a Python loop.
+
         Example:
             >>> run.log_batch("loss", [0.9, 0.5, 0.3])  # doctest: +SKIP
             3
@@ -161,24 +173,15 @@ class Run:
         self._check_active()
         assert self._writer is not None
         key = check_key(key)
-        vals = [check_metric_value(v, key) for v in _as_list(values)]
+        vals = pack_values(values, key)
         n = len(vals)
+        if n == 0:
+            return 0
+        times = pack_times(timestamps, n, time.time_ns() // 1_000_000, key)
         with self._lock:
-            first = self._steps.get(key, -1) + 1
-            stps = list(range(first, first + n)) if steps is None else [check_step(s, key) for s in _as_list(steps)]
-            if len(stps) != n:
-                raise InvalidValue(f"log_batch({key!r}): {n} values but {len(stps)} steps", key=key)
-            if n:
-                self._steps[key] = max(self._steps.get(key, -1), max(stps))
-        if timestamps is None:
-            now = time.time_ns() // 1_000_000
-            tss = [now] * n
-        else:
-            tss = [check_timestamp(t) for t in _as_list(timestamps)]
-            if len(tss) != n:
-                raise InvalidValue(f"log_batch({key!r}): {n} values but {len(tss)} timestamps", key=key)
-        pk = self.pk
-        self._writer.add_many([(pk, key, s, v, t) for s, v, t in zip(stps, vals, tss, strict=True)])
+            stps = pack_steps(steps, n, self._steps.get(key, -1) + 1, key)
+            self._steps[key] = max(self._steps.get(key, -1), max(stps))
+        self._writer.add_series(Series(self.pk, key, stps, vals, times))
         return n
 
     def log_param(self, key: str, value: Any) -> None:
@@ -295,15 +298,17 @@ class Run:
             raise InvalidValue(f"a run ends completed, failed or cancelled, not {status}")
         writer = self._writer
         assert writer is not None
+        store = self.workspace.store
         try:
-            writer.flush()
+            # The last points and the final status commit together.
+            final = writer.flush(then=lambda conn: store.transition_in(conn, self.pk, event, error, error_traceback))
         finally:
             writer.live_runs.discard(self.pk)
             self._active = False
             self._writer = None
+            self._stale = True
             fluent._forget(self)
-        final = self.workspace.store.transition(self.pk, event, error=error, error_traceback=error_traceback)
-        self._record = self.workspace.store.get_run(self.id, check_lost=False)
+        assert final is not None
         return final.value
 
     def __enter__(self) -> Run:

@@ -1,8 +1,9 @@
 """The run store's tables, in SQLAlchemy Core: portable between SQLite and PostgreSQL.
 
-Times are integer milliseconds since the epoch. Metric values are stored as a double plus a
-``special`` code, because SQLite turns NaN into NULL and may store -0.0 as the integer 0: the pair
-round-trips NaN, +inf, -inf and -0.0 exactly on every backend.
+Times are integer milliseconds since the epoch. Metric history is kept in binary chunks (see
+``metric_chunks``); the latest value per run and key, which searches filter and sort on, is a
+double plus a ``special`` code, because SQLite turns NaN into NULL and may store -0.0 as the
+integer 0: the pair round-trips NaN, +inf, -inf and -0.0 exactly on every backend.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -99,20 +101,25 @@ metric_keys = Table(
     Column("key", String(250), nullable=False, unique=True),
 )
 
-# One row per logged point; ``special``: 0 plain, 1 NaN, 2 negative zero (value is then NULL/0).
-metrics = Table(
-    "metrics",
+# Metric history in chunks: each row holds up to CHUNK_POINTS consecutive points of one run and
+# key as little-endian arrays (int64 steps, float64 values, int64 ms timestamps). One insert per
+# chunk instead of one per point is what lets a batch of a million points land in well under a
+# second; float64 bytes round-trip NaN, infinities and -0.0 exactly. Rows are in logging order.
+metric_chunks = Table(
+    "metric_chunks",
     metadata,
-    # On SQLite this is the rowid itself, so it costs nothing; it fixes the logging order.
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
     Column("key_id", Integer, ForeignKey("metric_keys.id"), nullable=False),
-    Column("step", BigInteger, nullable=False),
-    Column("value", Double),
-    Column("special", SmallInteger, nullable=False),
-    Column("timestamp", BigInteger, nullable=False),
-    Index("ix_metrics_run_key_step", "run_pk", "key_id", "step"),
+    Column("min_step", BigInteger, nullable=False),
+    Column("max_step", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("steps", LargeBinary, nullable=False),
+    Column("vals", LargeBinary, nullable=False),
+    Column("times", LargeBinary, nullable=False),
+    Index("ix_metric_chunks_run_key", "run_pk", "key_id", "id"),
 )
+CHUNK_POINTS = 65_536
 
 # The point with the highest step per run and key, kept at write time so searches never scan
 # the full history.

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import Any
+from array import array
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,8 +21,24 @@ from . import schema as t
 from .database import Database
 from .lifecycle import LIVE, RunEvent, RunStatus, next_status
 from .records import ArtifactRecord, RunRecord, decode_value, encode_value
+from .series import Series, from_le_bytes, latest_index, to_le_bytes
 
 Point = tuple[int, str, int, float, int]  # run_pk, key, step, value, timestamp_ms
+T = TypeVar("T")
+_PARENT = t.runs.alias("parent")  # built once: aliasing a table is costly
+
+
+def _group_points(points: Sequence[Point]) -> list[Series]:
+    # Single logged points become one packed series per run and key, in logging order.
+    groups: dict[tuple[int, str], tuple[list[int], list[float], list[int]]] = {}
+    for run_pk, key, step, value, ts in points:
+        g = groups.get((run_pk, key))
+        if g is None:
+            g = groups[(run_pk, key)] = ([], [], [])
+        g[0].append(step)
+        g[1].append(value)
+        g[2].append(ts)
+    return [Series(rk[0], rk[1], array("q", g[0]), array("d", g[1]), array("q", g[2])) for rk, g in groups.items()]
 
 
 def now_ms() -> int:
@@ -53,22 +70,31 @@ class RunStore:
         self._last_lost_check = 0.0
         dialect = db.engine.dialect.name
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self._metric_sql = (
-            "INSERT INTO metrics (run_pk, key_id, step, value, special, timestamp) VALUES (?, ?, ?, ?, ?, ?)"
+        self._chunk_sql = (
+            "INSERT INTO metric_chunks (run_pk, key_id, min_step, max_step, count, steps, vals, times) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             if db.is_sqlite
             else None
         )
+        self._latest_upsert = self._build_latest_upsert()
+        self._experiment_ids: dict[str, int] = {}
+        self._saved_environments: set[str] = set()
 
     # experiments -------------------------------------------------------------------------
 
     def experiment_id(self, name: str, create: bool = False) -> int:
         """The id of the experiment ``name``; created when missing and ``create`` is true."""
 
+        cached = self._experiment_ids.get(name)
+        if cached is not None:
+            return cached
+
         def find(conn: Connection) -> int | None:
             return conn.execute(select(t.experiments.c.id).where(t.experiments.c.name == name)).scalar()
 
         found = self.db.read(find)
         if found is not None:
+            self._experiment_ids[name] = int(found)
             return int(found)
         if not create:
             raise ExperimentNotFound(f"no experiment named {name!r}", experiment=name)
@@ -81,7 +107,8 @@ class RunStore:
             )
             return int(conn.execute(select(t.experiments.c.id).where(t.experiments.c.name == name)).scalar_one())
 
-        return self.db.write(make)
+        self._experiment_ids[name] = self.db.write(make)
+        return self._experiment_ids[name]
 
     def list_experiments(self) -> list[dict[str, Any]]:
         """Every experiment with its number of runs and the time of its last run."""
@@ -112,10 +139,15 @@ class RunStore:
         status: RunStatus = RunStatus.RUNNING,
         params: dict[str, str] | None = None,
         tags: dict[str, str] | None = None,
+        snapshot_id: str | None = None,
+        git: dict[str, Any] | None = None,
+        environment: tuple[str, dict[str, Any]] | None = None,
+        error: str | None = None,
     ) -> RunRecord:
-        """Insert a new run (with its first params and tags, in one transaction)."""
+        """Insert a new run with its first params, tags, snapshot and environment, in one transaction."""
         run_id = uuid.uuid4().hex
         start = now_ms()
+        env_hash = environment[0] if environment else None
         values = {
             "id": run_id,
             "experiment_id": experiment_id,
@@ -123,24 +155,48 @@ class RunStore:
             "status": status.value,
             "parent_pk": parent_pk,
             "start_time": start,
+            "end_time": start if status.is_terminal else None,
             "heartbeat_at": start,
             "source_kind": source_kind,
             "source_path": source_path,
             "user": user,
             "compute_target": compute_target,
+            "snapshot_id": snapshot_id,
+            "git": json.dumps(git) if git is not None else None,
+            "environment_hash": env_hash,
+            "error": error,
         }
 
-        def insert(conn: Connection) -> None:
-            inserted = conn.execute(t.runs.insert().values(**values)).inserted_primary_key
+        def insert(conn: Connection) -> int:
+            if environment and env_hash not in self._saved_environments:
+                self._save_environment(conn, *environment)
+            inserted = conn.execute(t.runs.insert(), values).inserted_primary_key
             assert inserted is not None
-            pk = inserted[0]
+            pk = int(inserted[0])
             if params:
                 conn.execute(t.params.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in params.items()])
             if tags:
                 conn.execute(t.tags.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()])
+            return pk
 
-        self.db.write(insert)
-        return self.get_run(run_id, check_lost=False)
+        pk = self.db.write(insert)
+        if env_hash:
+            self._saved_environments.add(env_hash)
+        attrs = {k: v for k, v in values.items() if k in RunRecord.__dataclass_fields__}
+        parent_id = None
+        if parent_pk is not None:
+            q = select(t.runs.c.id).where(t.runs.c.pk == parent_pk)
+            parent_id = self.db.read(lambda c: c.execute(q).scalar())
+        attrs.update(git=git, experiment=self._experiment_name(experiment_id), parent_id=parent_id,
+                     error_traceback=None)
+        return RunRecord(pk=pk, **attrs, params=dict(params or {}), tags=dict(tags or {}))
+
+    def _experiment_name(self, experiment_id: int) -> str:
+        for name, eid in self._experiment_ids.items():
+            if eid == experiment_id:
+                return name
+        q = select(t.experiments.c.name).where(t.experiments.c.id == experiment_id)
+        return str(self.db.read(lambda c: c.execute(q).scalar_one()))
 
     def update_run(self, run_pk: int, **values: Any) -> None:
         """Set plain attributes of a run (snapshot id, git info, environment hash, name)."""
@@ -152,14 +208,12 @@ class RunStore:
             values["git"] = json.dumps(values["git"])
         self.db.write(lambda c: c.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(**values)))
 
-    def save_environment(self, digest: str, info: dict[str, Any]) -> None:
-        """Store an environment description once, under its content hash."""
-        stmt = (
+    def _save_environment(self, conn: Connection, digest: str, info: dict[str, Any]) -> None:
+        conn.execute(
             self._insert(t.environments)
             .values(hash=digest, info=json.dumps(info, sort_keys=True), created_at=now_ms())
             .on_conflict_do_nothing(index_elements=["hash"])
         )
-        self.db.write(lambda c: c.execute(stmt))
 
     def environment(self, digest: str) -> dict[str, Any] | None:
         """The environment stored under ``digest``, or None."""
@@ -176,22 +230,29 @@ class RunStore:
         error_traceback: str | None = None,
     ) -> RunStatus:
         """Move a run through the lifecycle; compare-and-set, so a racing change is detected."""
+        return self.db.write(lambda conn: self.transition_in(conn, run_pk, event, error, error_traceback))
 
-        def apply(conn: Connection) -> RunStatus:
-            current = conn.execute(select(t.runs.c.status).where(t.runs.c.pk == run_pk)).scalar()
-            if current is None:
-                raise RunNotFound(f"run {run_pk} no longer exists", run_pk=run_pk)
-            new = next_status(current, event)
-            values: dict[str, Any] = {"status": new.value}
-            if new.is_terminal:
-                values["end_time"] = now_ms()
-            if error is not None:
-                values["error"] = error[:10_000]
-                values["error_traceback"] = (error_traceback or "")[-100_000:]
-            conn.execute(update(t.runs).where(and_(t.runs.c.pk == run_pk, t.runs.c.status == current)).values(**values))
-            return new
-
-        return self.db.write(apply)
+    def transition_in(
+        self,
+        conn: Connection,
+        run_pk: int,
+        event: RunEvent,
+        error: str | None = None,
+        error_traceback: str | None = None,
+    ) -> RunStatus:
+        """:meth:`transition` inside the caller's transaction."""
+        current = conn.execute(select(t.runs.c.status).where(t.runs.c.pk == run_pk)).scalar()
+        if current is None:
+            raise RunNotFound(f"run {run_pk} no longer exists", run_pk=run_pk)
+        new = next_status(current, event)
+        values: dict[str, Any] = {"status": new.value}
+        if new.is_terminal:
+            values["end_time"] = now_ms()
+        if error is not None:
+            values["error"] = error[:10_000]
+            values["error_traceback"] = (error_traceback or "")[-100_000:]
+        conn.execute(update(t.runs).where(and_(t.runs.c.pk == run_pk, t.runs.c.status == current)).values(**values))
+        return new
 
     def heartbeat(self, run_pks: Sequence[int]) -> None:
         """Record that these runs are alive now."""
@@ -256,7 +317,7 @@ class RunStore:
 
     def _load_runs(self, conn: Connection, where: Any) -> list[RunRecord]:
         r, e = t.runs, t.experiments
-        parent = r.alias("parent")
+        parent = _PARENT
         q = (
             select(r, e.c.name.label("experiment"), parent.c.id.label("parent_id"))
             .join(e, e.c.id == r.c.experiment_id)
@@ -314,7 +375,7 @@ class RunStore:
 
         def drop(conn: Connection) -> None:
             pks = conn.execute(select(t.runs.c.pk).where(t.runs.c.id.in_(full))).scalars().all()
-            for table in (t.metrics, t.latest_metrics, t.params, t.tags, t.artifacts, t.run_inputs):
+            for table in (t.metric_chunks, t.latest_metrics, t.params, t.tags, t.artifacts, t.run_inputs):
                 conn.execute(delete(table).where(table.c.run_pk.in_(pks)))
             conn.execute(update(t.runs).where(t.runs.c.parent_pk.in_(pks)).values(parent_pk=None))
             conn.execute(delete(t.runs).where(t.runs.c.pk.in_(pks)))
@@ -359,42 +420,55 @@ class RunStore:
 
     # metrics -------------------------------------------------------------------------------
 
-    def write_metrics(self, points: Sequence[Point]) -> None:
-        """Insert metric points and advance each run's latest values, in one transaction."""
-        if not points:
-            return
-        self.db.write(lambda conn: self._write_metrics(conn, points))
+    def write_metrics(
+        self,
+        points: Sequence[Point] = (),
+        series: Sequence[Series] = (),
+        then: Callable[[Connection], T] | None = None,
+    ) -> T | None:
+        """Store points and packed series, advance the latest values, and run ``then(conn)``,
+        all in one transaction (so a run's last points and its end commit together)."""
+        if not points and not series and then is None:
+            return None
 
-    def _write_metrics(self, conn: Connection, points: Sequence[Point]) -> None:
-        ids = self._intern_keys(conn, {p[1] for p in points})
+        def write(conn: Connection) -> T | None:
+            if points or series:
+                self._write_series(conn, [*_group_points(points), *series])
+            return then(conn) if then is not None else None
+
+        return self.db.write(write)
+
+    def _write_series(self, conn: Connection, all_series: list[Series]) -> None:
+        ids = self._intern_keys(conn, {s.key for s in all_series})
         rows = []
-        latest: dict[tuple[int, int], tuple[int, int, tuple[float | None, int]]] = {}
-        for run_pk, key, step, value, ts in points:
-            key_id = ids[key]
-            enc = encode_value(value)
-            rows.append((run_pk, key_id, step, enc[0], enc[1], ts))
-            cur = latest.get((run_pk, key_id))
-            if cur is None or (step, ts) >= (cur[0], cur[1]):
-                latest[(run_pk, key_id)] = (step, ts, enc)
-        if self._metric_sql is not None:
-            conn.exec_driver_sql(self._metric_sql, rows)
+        latest = []
+        for s in all_series:
+            key_id = ids[s.key]
+            for lo in range(0, len(s), t.CHUNK_POINTS):
+                steps = s.steps[lo : lo + t.CHUNK_POINTS]
+                rows.append(
+                    (s.run_pk, key_id, min(steps), max(steps), len(steps), to_le_bytes(steps),
+                     to_le_bytes(s.values[lo : lo + t.CHUNK_POINTS]), to_le_bytes(s.times[lo : lo + t.CHUNK_POINTS]))
+                )
+            i = latest_index(s.steps)
+            value, special = encode_value(s.values[i])
+            latest.append({"run_pk": s.run_pk, "key_id": key_id, "step": s.steps[i], "value": value,
+                           "special": special, "timestamp": s.times[i]})
+        if self._chunk_sql is not None:
+            conn.exec_driver_sql(self._chunk_sql, rows)
         else:
-            cols = ("run_pk", "key_id", "step", "value", "special", "timestamp")
-            conn.execute(t.metrics.insert(), [dict(zip(cols, row, strict=True)) for row in rows])
+            cols = ("run_pk", "key_id", "min_step", "max_step", "count", "steps", "vals", "times")
+            conn.execute(t.metric_chunks.insert(), [dict(zip(cols, row, strict=True)) for row in rows])
+        conn.execute(self._latest_upsert, latest)
+
+    def _build_latest_upsert(self) -> Any:
         stmt = self._insert(t.latest_metrics)
         lm = t.latest_metrics
-        stmt = stmt.on_conflict_do_update(
+        return stmt.on_conflict_do_update(
             index_elements=["run_pk", "key_id"],
             set_={c: stmt.excluded[c] for c in ("step", "value", "special", "timestamp")},
             where=(stmt.excluded.step > lm.c.step)
             | and_(stmt.excluded.step == lm.c.step, stmt.excluded.timestamp >= lm.c.timestamp),
-        )
-        conn.execute(
-            stmt,
-            [
-                {"run_pk": rp, "key_id": kid, "step": s, "value": enc[0], "special": enc[1], "timestamp": ts}
-                for (rp, kid), (s, ts, enc) in latest.items()
-            ],
         )
 
     def _intern_keys(self, conn: Connection, keys: set[str]) -> dict[str, int]:
@@ -412,16 +486,21 @@ class RunStore:
         q = select(mk.c.key, lm.c.step).join(mk, mk.c.id == lm.c.key_id).where(lm.c.run_pk == run_pk)
         return {k: int(s) for k, s in self.db.read(lambda c: c.execute(q).all())}
 
-    def metric_history(self, run_pk: int, key: str) -> list[tuple[int, float, int]]:
-        """Every point of one metric as (step, value, timestamp_ms), by step then logging order."""
-        m, mk = t.metrics, t.metric_keys
+    def metric_history(self, run_pk: int, key: str) -> tuple[array[int], array[float], array[int]]:
+        """Every point of one metric as (steps, values, timestamps_ms) arrays, in logging order."""
+        c, mk = t.metric_chunks, t.metric_keys
         q = (
-            select(m.c.step, m.c.value, m.c.special, m.c.timestamp)
-            .join(mk, mk.c.id == m.c.key_id)
-            .where(and_(m.c.run_pk == run_pk, mk.c.key == key))
-            .order_by(m.c.step, m.c.id)
+            select(c.c.steps, c.c.vals, c.c.times)
+            .join(mk, mk.c.id == c.c.key_id)
+            .where(and_(c.c.run_pk == run_pk, mk.c.key == key))
+            .order_by(c.c.id)
         )
-        return [(s, decode_value(v, sp), ts) for s, v, sp, ts in self.db.read(lambda c: c.execute(q).all())]
+        steps, values, times = array("q"), array("d"), array("q")
+        for st, va, ti in self.db.read(lambda conn: conn.execute(q).all()):
+            steps.extend(from_le_bytes("q", st))
+            values.extend(from_le_bytes("d", va))
+            times.extend(from_le_bytes("q", ti))
+        return steps, values, times
 
     def metric_keys_of(self, run_pk: int) -> list[str]:
         """The metric keys a run has logged."""

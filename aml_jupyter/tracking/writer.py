@@ -3,8 +3,9 @@
 A logging call costs a validation and a list append. The writer thread commits whatever is
 buffered every ``flush_interval`` seconds (or sooner when the buffer fills), so a SIGKILL loses at
 most one interval and never a partial batch (each batch is one transaction). When the buffer holds
-``max_buffered`` points, callers wait for the writer: memory stays bounded. The same thread sends
-the heartbeats of the process's live runs.
+``max_buffered`` points, callers wait for the writer: memory stays bounded. ``flush()`` writes in
+the caller's thread, optionally with more work in the same transaction (a run's end). The same
+thread sends the heartbeats of the process's live runs.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ import os
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING
-
-from ..errors import StoreError
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from .series import Series
     from .store import Point, RunStore
 
 log = logging.getLogger("aml_jupyter")
 _writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
+T = TypeVar("T")
 
 
 class MetricWriter:
@@ -35,8 +39,8 @@ class MetricWriter:
         >>> store = RunStore(Database.create("sqlite:///" + os.path.join(tempfile.mkdtemp(), "s.db")))
         >>> run = store.create_run(store.experiment_id("e", create=True), source_kind="python", user="u")
         >>> w = MetricWriter(store); w.add((run.pk, "loss", 0, 0.5, 0)); w.flush()
-        >>> store.metric_history(run.pk, "loss")
-        [(0, 0.5, 0)]
+        >>> [a.tolist() for a in store.metric_history(run.pk, "loss")]
+        [[0], [0.5], [0]]
     """
 
     def __init__(
@@ -51,10 +55,11 @@ class MetricWriter:
         self.max_buffered = max_buffered
         self.heartbeat_interval = heartbeat_interval
         self._buf: list[Point] = []
+        self._series: list[Series] = []
+        self._pending = 0  # points in _buf and _series
         self._cond = threading.Condition(threading.Lock())
-        self._queued = 0  # points ever added
-        self._written = 0  # points ever committed
-        self._flush_wanted = False
+        self._write_lock = threading.Lock()  # one batch at a time, in logging order
+        self._wake = False
         self._closed = False
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -66,55 +71,53 @@ class MetricWriter:
         """Buffer one point; waits only when the buffer is full."""
         with self._cond:
             self._buf.append(point)
-            self._queued += 1
+            self._pending += 1
             if self._thread is None:
                 self._start()
-            if len(self._buf) >= self.max_buffered:
+            if self._pending >= self.max_buffered:
                 self._wait_for_room()
 
-    def add_many(self, points: list[Point]) -> None:
-        """Buffer many points at once (the batch API)."""
+    def add_series(self, series: Series) -> None:
+        """Buffer a packed series (the batch API)."""
         with self._cond:
-            self._buf.extend(points)
-            self._queued += len(points)
+            self._series.append(series)
+            self._pending += len(series)
             if self._thread is None:
                 self._start()
-            if len(self._buf) >= self.max_buffered:
+            if self._pending >= self.max_buffered:
                 self._wait_for_room()
 
     def _wait_for_room(self) -> None:
-        self._flush_wanted = True
+        self._wake = True
         self._cond.notify_all()
-        while len(self._buf) >= self.max_buffered and self._thread_alive():
-            self._raise_if_failed()
+        while self._pending >= self.max_buffered and self._thread is not None and self._thread.is_alive():
             self._cond.wait(0.1)
 
-    def flush(self, timeout: float | None = None) -> None:
-        """Block until every point added before this call is committed; raise if writing fails."""
+    def _take(self) -> tuple[list[Point], list[Series]]:
         with self._cond:
-            target = self._queued
-            if self._written >= target:
-                self._raise_if_failed()
-                return
-            if not self._thread_alive():
-                self._start()
-            self._flush_wanted = True
+            points, series = self._buf, self._series
+            self._buf, self._series, self._pending = [], [], 0
             self._cond.notify_all()
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while self._written < target:
-                self._raise_if_failed()
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    raise StoreError(f"metrics were not written within {timeout} s")
-                self._cond.wait(0.05 if left is None else min(left, 0.05))
+            return points, series
 
-    def _raise_if_failed(self) -> None:
-        if self._error is not None:
-            err, self._error = self._error, None
-            raise StoreError(f"writing metrics failed: {err}; they stay buffered and will be retried") from err
+    def _put_back(self, points: list[Point], series: list[Series]) -> None:
+        with self._cond:
+            self._buf[:0] = points  # keep logging order; nothing is dropped
+            self._series[:0] = series
+            self._pending += len(points) + sum(len(s) for s in series)
 
-    def _thread_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def flush(self, then: Callable[[Connection], T] | None = None) -> T | None:
+        """Commit everything buffered now, in this thread; ``then(conn)`` joins the transaction.
+
+        On failure the points stay buffered (and are retried) and the error is raised.
+        """
+        with self._write_lock:
+            points, series = self._take()
+            try:
+                return self.store.write_metrics(points, series, then=then)
+            except BaseException:
+                self._put_back(points, series)
+                raise
 
     def _start(self) -> None:
         self._closed = False
@@ -129,45 +132,35 @@ class MetricWriter:
             with self._cond:
                 self._closed = True
                 self._cond.notify_all()
-            if self._thread is not None and self._thread is not threading.current_thread():
-                self._thread.join(timeout=10)
-            self._thread = None
+            thread, self._thread = self._thread, None
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=10)
 
     def _loop(self) -> None:
         while True:
             with self._cond:
                 deadline = time.monotonic() + self.flush_interval
-                while not (self._closed or self._flush_wanted or len(self._buf) >= self.max_buffered // 2):
+                while not (self._closed or self._wake or self._pending >= self.max_buffered // 2):
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
                     self._cond.wait(left)
-                batch, self._buf = self._buf, []
-                self._flush_wanted = False
+                self._wake = False
                 closing = self._closed
-            if batch:
-                self._write(batch)
-            self._beat()
             if closing:
-                with self._cond:
-                    if not self._buf:
-                        return
+                return
+            self._write_in_background()
+            self._beat()
 
-    def _write(self, batch: list[Point]) -> None:
+    def _write_in_background(self) -> None:
         try:
-            self.store.write_metrics(batch)
-        except BaseException as exc:  # noqa: BLE001 - kept and re-raised in the caller's thread
-            log.warning("aml_jupyter: writing %d metric points failed (%s); will retry", len(batch), exc)
-            with self._cond:
-                self._buf[:0] = batch  # keep order; nothing is dropped
-                self._error = exc
-                self._cond.notify_all()
+            self.flush()
+        except BaseException as exc:  # noqa: BLE001 - kept for the next flush; logged now
+            self._error = exc
+            log.warning("aml_jupyter: writing metrics failed (%s); they stay buffered and will be retried", exc)
             time.sleep(min(self.flush_interval, 0.5))
-            return
-        with self._cond:
-            self._written += len(batch)
+        else:
             self._error = None
-            self._cond.notify_all()
 
     def _beat(self) -> None:
         now = time.monotonic()
@@ -178,14 +171,19 @@ class MetricWriter:
             except Exception as exc:  # noqa: BLE001 - a missed beat is retried next interval
                 log.warning("aml_jupyter: heartbeat failed: %s", exc)
 
+    @property
+    def last_error(self) -> BaseException | None:
+        """The error of the last background write, if it failed."""
+        return self._error
+
 
 def _after_fork_in_child() -> None:
     # The child must not re-write the parent's buffered points, and has no writer thread.
     for writer in list(_writers):
-        writer._buf = []
-        writer._queued = writer._written = 0
+        writer._buf, writer._series, writer._pending = [], [], 0
         writer._thread = None
         writer._cond = threading.Condition(threading.Lock())
+        writer._write_lock = threading.Lock()
         writer.live_runs = set()
         writer.store.db.engine.dispose(close=False)
 

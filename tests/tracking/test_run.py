@@ -152,7 +152,7 @@ def _row_counts(ws: Workspace) -> dict[str, int]:
     try:
         return {
             t: con.execute(f"select count(*) from {t}").fetchone()[0]
-            for t in ("runs", "params", "tags", "metrics", "artifacts", "metric_keys")
+            for t in ("runs", "params", "tags", "metric_chunks", "artifacts", "metric_keys")
         }
     finally:
         con.close()
