@@ -8,6 +8,7 @@ cancelled; both write everything buffered first.
 from __future__ import annotations
 
 import atexit
+import functools
 import getpass
 import os
 import signal
@@ -142,6 +143,7 @@ def _guess_source_path() -> str | None:
     return os.path.abspath(main_file) if main_file else None
 
 
+@functools.lru_cache(maxsize=1)
 def _user() -> str:
     try:
         return getpass.getuser()

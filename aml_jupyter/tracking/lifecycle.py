@@ -93,6 +93,29 @@ def next_status(status: RunStatus | str, event: RunEvent | str) -> RunStatus:
         ) from None
 
 
+def sources(event: RunEvent | str) -> frozenset[RunStatus]:
+    """The statuses from which ``event`` is legal.
+
+    Example:
+        >>> sorted(sources("complete"))
+        [<RunStatus.RUNNING: 'running'>]
+    """
+    ev = RunEvent(event)
+    return frozenset(s for (s, e) in TRANSITIONS if e is ev)
+
+
+def target(event: RunEvent | str) -> RunStatus:
+    """The status every legal ``event`` leads to (the table gives each event one target).
+
+    Example:
+        >>> target("lose")
+        <RunStatus.LOST: 'lost'>
+    """
+    ev = RunEvent(event)
+    (to,) = {to for (_, e), to in TRANSITIONS.items() if e is ev}
+    return to
+
+
 def event_for_exit(exc_type: type[BaseException] | None, exit_code: object = None) -> RunEvent:
     """The event that ends a run whose ``with`` block exited with ``exc_type``.
 

@@ -13,19 +13,38 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import ExperimentNotFound, InvalidInput, InvalidValue, RunNotFound
 from . import schema as t
-from .database import Database
-from .lifecycle import LIVE, RunEvent, RunStatus, next_status
+from .database import Database, Prepared
+from .lifecycle import LIVE, RunEvent, RunStatus, next_status, sources, target
 from .records import ArtifactRecord, RunRecord, decode_value, encode_value
 from .series import Series, from_le_bytes, latest_index, to_le_bytes
 
 Point = tuple[int, str, int, float, int]  # run_pk, key, step, value, timestamp_ms
 T = TypeVar("T")
-_PARENT = t.runs.alias("parent")  # built once: aliasing a table is costly
+# Statements on the hot path are built once; building SQLAlchemy statements costs more than running them.
+_PARENT = t.runs.alias("parent")
+_RUN_COLUMNS = ("id", "experiment_id", "name", "status", "parent_pk", "start_time", "end_time", "heartbeat_at",
+                "source_kind", "source_path", "user", "compute_target", "snapshot_id", "git", "environment_hash",
+                "error")
+_INSERT_RUN = t.runs.insert().values({c: bindparam(c) for c in _RUN_COLUMNS}).returning(t.runs.c.pk)
+_INSERT_PARAMS = t.params.insert().values(run_pk=bindparam("run_pk"), key=bindparam("key"), value=bindparam("value"))
+_INSERT_TAGS = t.tags.insert().values(run_pk=bindparam("run_pk"), key=bindparam("key"), value=bindparam("value"))
+
+
+def _transition_statement(event: RunEvent) -> Any:
+    # One UPDATE per event, legal only from the states the lifecycle table allows.
+    froms = sorted(s.value for s in sources(event))
+    return (
+        update(t.runs)
+        .where(and_(t.runs.c.pk == bindparam("b_pk"),
+                    t.runs.c.status.in_([bindparam(f"from_{i}", v) for i, v in enumerate(froms)])))
+        .values(status=target(event).value, end_time=bindparam("end_time"), error=bindparam("error"),
+                error_traceback=bindparam("error_traceback"))
+    )
 
 
 def _group_points(points: Sequence[Point]) -> list[Series]:
@@ -76,7 +95,11 @@ class RunStore:
             if db.is_sqlite
             else None
         )
-        self._latest_upsert = self._build_latest_upsert()
+        self._latest_upsert = Prepared(db, self._build_latest_upsert())
+        self._insert_run = Prepared(db, _INSERT_RUN)
+        self._insert_params = Prepared(db, _INSERT_PARAMS)
+        self._insert_tags = Prepared(db, _INSERT_TAGS)
+        self._transitions = {e: Prepared(db, _transition_statement(e)) for e in RunEvent}
         self._experiment_ids: dict[str, int] = {}
         self._saved_environments: set[str] = set()
 
@@ -170,13 +193,11 @@ class RunStore:
         def insert(conn: Connection) -> int:
             if environment and env_hash not in self._saved_environments:
                 self._save_environment(conn, *environment)
-            inserted = conn.execute(t.runs.insert(), values).inserted_primary_key
-            assert inserted is not None
-            pk = int(inserted[0])
+            pk = int(self._insert_run.execute(conn, values).scalar_one())
             if params:
-                conn.execute(t.params.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in params.items()])
+                self._insert_params.execute(conn, [{"run_pk": pk, "key": k, "value": v} for k, v in params.items()])
             if tags:
-                conn.execute(t.tags.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()])
+                self._insert_tags.execute(conn, [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()])
             return pk
 
         pk = self.db.write(insert)
@@ -241,18 +262,20 @@ class RunStore:
         error_traceback: str | None = None,
     ) -> RunStatus:
         """:meth:`transition` inside the caller's transaction."""
+        new = target(event)
+        # Runs that can still move carry no end time or error yet: setting all of them is safe.
+        done = self._transitions[RunEvent(event)].execute(conn, {
+            "b_pk": run_pk,
+            "end_time": now_ms() if new.is_terminal else None,
+            "error": error[:10_000] if error is not None else None,
+            "error_traceback": (error_traceback or "")[-100_000:] if error is not None else None,
+        })
+        if done.rowcount == 1:
+            return new
         current = conn.execute(select(t.runs.c.status).where(t.runs.c.pk == run_pk)).scalar()
         if current is None:
             raise RunNotFound(f"run {run_pk} no longer exists", run_pk=run_pk)
-        new = next_status(current, event)
-        values: dict[str, Any] = {"status": new.value}
-        if new.is_terminal:
-            values["end_time"] = now_ms()
-        if error is not None:
-            values["error"] = error[:10_000]
-            values["error_traceback"] = (error_traceback or "")[-100_000:]
-        conn.execute(update(t.runs).where(and_(t.runs.c.pk == run_pk, t.runs.c.status == current)).values(**values))
-        return new
+        return next_status(current, event)  # raises IllegalTransition
 
     def heartbeat(self, run_pks: Sequence[int]) -> None:
         """Record that these runs are alive now."""
@@ -459,11 +482,12 @@ class RunStore:
         else:
             cols = ("run_pk", "key_id", "min_step", "max_step", "count", "steps", "vals", "times")
             conn.execute(t.metric_chunks.insert(), [dict(zip(cols, row, strict=True)) for row in rows])
-        conn.execute(self._latest_upsert, latest)
+        self._latest_upsert.execute(conn, latest)
 
     def _build_latest_upsert(self) -> Any:
-        stmt = self._insert(t.latest_metrics)
         lm = t.latest_metrics
+        cols = ("run_pk", "key_id", "step", "value", "special", "timestamp")
+        stmt = self._insert(lm).values({c: bindparam(c) for c in cols})
         return stmt.on_conflict_do_update(
             index_elements=["run_pk", "key_id"],
             set_={c: stmt.excluded[c] for c in ("step", "value", "special", "timestamp")},
