@@ -208,7 +208,8 @@ def _make_engine(url: str, busy_timeout: float) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("aml_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Straight to the driver: this runs for every transaction.
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
 
     return engine
 
@@ -216,9 +217,10 @@ def _make_engine(url: str, busy_timeout: float) -> Engine:
 class Prepared:
     """A Core statement compiled once for the store's dialect and run through the driver directly.
 
-    Running a Core statement costs about twice what the database spends on it; the few statements
-    every run goes through are prepared like this. The SQL still comes from the portable Core
-    statement, so PostgreSQL gets its own spelling of it.
+    Running a Core statement costs several times what SQLite spends on it; the few statements every
+    run goes through are prepared like this, and on SQLite they go straight to the connection's
+    cursor inside the current transaction. The SQL still comes from the portable Core statement, so
+    PostgreSQL gets its own spelling of it (through SQLAlchemy's driver call).
 
     Example:
         >>> import tempfile, os
@@ -232,6 +234,7 @@ class Prepared:
 
     def __init__(self, db: Database, stmt: Any) -> None:
         compiled = stmt.compile(dialect=db.engine.dialect)
+        self.raw = db.is_sqlite
         self.sql = str(compiled)
         self.names: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positiontup else None
         # Values fixed in the statement itself (constants, bindparams with a value).
@@ -243,7 +246,17 @@ class Prepared:
         return values if self.names is None else tuple(values[n] for n in self.names)
 
     def execute(self, conn: Connection, values: dict[str, Any] | list[dict[str, Any]]) -> Any:
-        """Execute with one dict of parameters, or many (executemany)."""
-        if isinstance(values, list):
-            return conn.exec_driver_sql(self.sql, [self._params(v) for v in values])
-        return conn.exec_driver_sql(self.sql, self._params(values))
+        """Execute with one dict of parameters, or a list of them (executemany).
+
+        Returns a cursor: ``rowcount`` and ``fetchone()`` work on every backend.
+        """
+        many = isinstance(values, list)
+        params = [self._params(v) for v in values] if many else self._params(values)  # type: ignore[union-attr,arg-type]
+        if not self.raw:
+            return conn.exec_driver_sql(self.sql, params)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        if many:
+            cursor.executemany(self.sql, params)
+        else:
+            cursor.execute(self.sql, params)
+        return cursor

@@ -83,6 +83,7 @@ params = Table(
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
     Index("ix_params_key_value", "key", "value"),
+    sqlite_with_rowid=False,  # clustered on the primary key: one b-tree fewer to write
 )
 
 tags = Table(
@@ -92,6 +93,7 @@ tags = Table(
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
     Index("ix_tags_key_value", "key", "value"),
+    sqlite_with_rowid=False,  # clustered on the primary key: one b-tree fewer to write
 )
 
 metric_keys = Table(
@@ -133,6 +135,7 @@ latest_metrics = Table(
     Column("special", SmallInteger, nullable=False),
     Column("timestamp", BigInteger, nullable=False),
     Index("ix_latest_key_value", "key_id", "value"),
+    sqlite_with_rowid=False,  # clustered on the primary key: one b-tree fewer to write
 )
 
 artifacts = Table(

@@ -6,6 +6,7 @@ the one hot path (inserting metric points) hands pre-built tuples straight to th
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 import uuid
@@ -14,7 +15,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import ExperimentNotFound, InvalidInput, InvalidValue, RunNotFound
 from . import schema as t
@@ -87,14 +87,10 @@ class RunStore:
         self.heartbeat_timeout = heartbeat_timeout
         self._key_ids: dict[str, int] = {}
         self._last_lost_check = 0.0
-        dialect = db.engine.dialect.name
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self._chunk_sql = (
-            "INSERT INTO metric_chunks (run_pk, key_id, min_step, max_step, count, steps, vals, times) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            if db.is_sqlite
-            else None
-        )
+        # The dialect's own INSERT (for ON CONFLICT); only the one in use is imported.
+        self._insert = importlib.import_module(f"sqlalchemy.dialects.{db.engine.dialect.name}").insert
+        chunk_cols = ("run_pk", "key_id", "min_step", "max_step", "count", "steps", "vals", "times")
+        self._insert_chunks = Prepared(db, t.metric_chunks.insert().values({c: bindparam(c) for c in chunk_cols}))
         self._latest_upsert = Prepared(db, self._build_latest_upsert())
         self._insert_run = Prepared(db, _INSERT_RUN)
         self._insert_params = Prepared(db, _INSERT_PARAMS)
@@ -193,7 +189,7 @@ class RunStore:
         def insert(conn: Connection) -> int:
             if environment and env_hash not in self._saved_environments:
                 self._save_environment(conn, *environment)
-            pk = int(self._insert_run.execute(conn, values).scalar_one())
+            pk = int(self._insert_run.execute(conn, values).fetchone()[0])
             if params:
                 self._insert_params.execute(conn, [{"run_pk": pk, "key": k, "value": v} for k, v in params.items()])
             if tags:
@@ -469,19 +465,17 @@ class RunStore:
             key_id = ids[s.key]
             for lo in range(0, len(s), t.CHUNK_POINTS):
                 steps = s.steps[lo : lo + t.CHUNK_POINTS]
-                rows.append(
-                    (s.run_pk, key_id, min(steps), max(steps), len(steps), to_le_bytes(steps),
-                     to_le_bytes(s.values[lo : lo + t.CHUNK_POINTS]), to_le_bytes(s.times[lo : lo + t.CHUNK_POINTS]))
-                )
+                rows.append({
+                    "run_pk": s.run_pk, "key_id": key_id, "min_step": min(steps), "max_step": max(steps),
+                    "count": len(steps), "steps": to_le_bytes(steps),
+                    "vals": to_le_bytes(s.values[lo : lo + t.CHUNK_POINTS]),
+                    "times": to_le_bytes(s.times[lo : lo + t.CHUNK_POINTS]),
+                })
             i = latest_index(s.steps)
             value, special = encode_value(s.values[i])
             latest.append({"run_pk": s.run_pk, "key_id": key_id, "step": s.steps[i], "value": value,
                            "special": special, "timestamp": s.times[i]})
-        if self._chunk_sql is not None:
-            conn.exec_driver_sql(self._chunk_sql, rows)
-        else:
-            cols = ("run_pk", "key_id", "min_step", "max_step", "count", "steps", "vals", "times")
-            conn.execute(t.metric_chunks.insert(), [dict(zip(cols, row, strict=True)) for row in rows])
+        self._insert_chunks.execute(conn, rows)
         self._latest_upsert.execute(conn, latest)
 
     def _build_latest_upsert(self) -> Any:
