@@ -228,7 +228,7 @@ class Prepared:
         >>> from aml_jupyter.tracking import schema as t
         >>> db = Database.create("sqlite:///" + os.path.join(tempfile.mkdtemp(), "s.db"))
         >>> q = Prepared(db, select(t.experiments.c.id).where(t.experiments.c.name == bindparam("n")))
-        >>> db.read(lambda c: q.execute(c, {"n": "x"}).first()) is None
+        >>> db.read(lambda c: q.execute(c, {"n": "x"}).fetchone()) is None
         True
     """
 
