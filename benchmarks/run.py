@@ -82,8 +82,11 @@ def spawn_times(py: Path, impl: str, folder: Path, repeats: int) -> dict[str, fl
     for _ in range(repeats):
         imports.append(float(sh([str(py), "-c", imp]).stdout.strip()))
         t0 = time.time()
-        done = float(sh([str(py), "-c", first, str(folder)], env={**os.environ, "PYTHONWARNINGS": "ignore"})
-                     .stdout.strip().splitlines()[-1])
+        done = float(
+            sh([str(py), "-c", first, str(folder)], env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         firsts.append(done - t0)
     return {"import_s": statistics.median(imports), "first_metric_s": statistics.median(firsts)}
 
@@ -103,8 +106,13 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "python": platform.python_version(),
-            "os": platform.platform()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem, 1),
+        "python": platform.python_version(),
+        "os": platform.platform(),
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -153,8 +161,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(" done", flush=True)
         print("  spawn: import and first durable metric", flush=True)
         (work / "aml-spawn").mkdir()
-        subprocess.run([str(aml_py), "-m", "aml_jupyter.cli", "init", str(work / "aml-spawn")], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [str(aml_py), "-m", "aml_jupyter.cli", "init", str(work / "aml-spawn")], check=True, capture_output=True
+        )
         results["aml"]["spawn"] = spawn_times(aml_py, "aml", work / "aml-spawn", sizes["spawn_repeats"])
         if ml_py is not None:
             (work / "mlflow-spawn").mkdir()
@@ -164,7 +173,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["aml"]["bare_rss_mb"] = bare_rss(aml_py)
         if ml_py is not None:
             results["mlflow"]["bare_rss_mb"] = bare_rss(ml_py)
-            results["mlflow_version"] = sh([str(ml_py), "-c", "import mlflow; print(mlflow.__version__)"]).stdout.strip()
+            results["mlflow_version"] = sh(
+                [str(ml_py), "-c", "import mlflow; print(mlflow.__version__)"]
+            ).stdout.strip()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return results
@@ -176,44 +187,98 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool | None]]
     has_m = bool(m)
     out: list[tuple[str, str, str, str, str, bool | None]] = []
 
-    def add(name: str, av: float, mv: float | None, fmt: str, ratio: float | None, target: str, met: bool | None) -> None:
-        out.append((name, fmt.format(av), fmt.format(mv) if mv is not None else "-",
-                    f"{ratio:,.0f}x" if ratio is not None else "-", target, met))
+    def add(
+        name: str, av: float, mv: float | None, fmt: str, ratio: float | None, target: str, met: bool | None
+    ) -> None:
+        out.append(
+            (
+                name,
+                fmt.format(av),
+                fmt.format(mv) if mv is not None else "-",
+                f"{ratio:,.0f}x" if ratio is not None else "-",
+                target,
+                met,
+            )
+        )
 
     la, lm = a["log"]["per_call_us"], m.get("log", {}).get("per_call_us")
-    add("(a) log() one call at a time, until durable (us/point)", la, lm, "{:,.2f}",
-        lm / la if lm else None, ">= 200x", (lm / la >= 200) if lm else None)
+    add(
+        "(a) log() one call at a time, until durable (us/point)",
+        la,
+        lm,
+        "{:,.2f}",
+        lm / la if lm else None,
+        ">= 200x",
+        (lm / la >= 200) if lm else None,
+    )
     ba, bm = a["batch"]["points_per_s"], m.get("batch", {}).get("points_per_s")
     add("(b) batch API (points/s)", ba, bm, "{:,.0f}", ba / bm if bm else None, ">= 1,000,000/s", ba >= 1_000_000)
     ra, rm = a["runs"]["runs_per_s"], m.get("runs", {}).get("runs_per_s")
-    add("(c) create runs with 10 params + 5 metrics (runs/s)", ra, rm, "{:,.0f}", ra / rm if rm else None,
-        ">= 20x", (ra / rm >= 20) if rm else None)
+    add(
+        "(c) create runs with 10 params + 5 metrics (runs/s)",
+        ra,
+        rm,
+        "{:,.0f}",
+        ra / rm if rm else None,
+        ">= 20x",
+        (ra / rm >= 20) if rm else None,
+    )
     n = r["sizes"]["search"][0]
     qa, qm = a["query"]["filter_ms"], m.get("query", {}).get("filter_ms")
-    add(f"(d) filter + order, top 100, {n:,} runs (ms)", qa, qm, "{:,.1f}", qm / qa if qm else None, "<= 20 ms",
-        qa <= 20)
+    add(
+        f"(d) filter + order, top 100, {n:,} runs (ms)",
+        qa,
+        qm,
+        "{:,.1f}",
+        qm / qa if qm else None,
+        "<= 20 ms",
+        qa <= 20,
+    )
     aa, am = a["query"]["all_runs_s"], m.get("query", {}).get("all_runs_s")
     add(f"(d) all {n:,} runs into a DataFrame (s)", aa, am, "{:,.3f}", am / aa if am else None, "<= 0.3 s", aa <= 0.3)
     big = r["sizes"]["search_big"]
-    add(f"(d) filter + order, top 100, {big:,} runs (ms)", a["query_big"]["filter_ms"], None, "{:,.1f}", None,
-        "<= 100 ms", a["query_big"]["filter_ms"] <= 100)
+    add(
+        f"(d) filter + order, top 100, {big:,} runs (ms)",
+        a["query_big"]["filter_ms"],
+        None,
+        "{:,.1f}",
+        None,
+        "<= 100 ms",
+        a["query_big"]["filter_ms"] <= 100,
+    )
     add(f"(d) all {big:,} runs into a DataFrame (s)", a["query_big"]["all_runs_s"], None, "{:,.3f}", None, "-", None)
     ia, im = a["spawn"]["import_s"], m.get("spawn", {}).get("import_s")
-    add("(e) import (ms)", ia * 1e3, im * 1e3 if im else None, "{:,.0f}", im / ia if im else None, "<= 150 ms",
-        ia <= 0.15)
+    add(
+        "(e) import (ms)",
+        ia * 1e3,
+        im * 1e3 if im else None,
+        "{:,.0f}",
+        im / ia if im else None,
+        "<= 150 ms",
+        ia <= 0.15,
+    )
     fa, fm = a["spawn"]["first_metric_s"], m.get("spawn", {}).get("first_metric_s")
     add("(e) spawn to first durable metric (s)", fa, fm, "{:,.2f}", fm / fa if fm else None, "<= 0.5 s", fa <= 0.5)
     pa = a["memory"]["peak_rss_mb"] - a["bare_rss_mb"]
     pm = (m["memory"]["peak_rss_mb"] - m["bare_rss_mb"]) if has_m else None
-    add(f"(f) peak RSS above bare Python, {r['sizes']['memory'][0]:,} log() calls (MB)", pa, pm, "{:,.0f}", None,
-        "<= 100 MB", pa <= 100)
+    add(
+        f"(f) peak RSS above bare Python, {r['sizes']['memory'][0]:,} log() calls (MB)",
+        pa,
+        pm,
+        "{:,.0f}",
+        None,
+        "<= 100 MB",
+        pa <= 100,
+    )
     return out
 
 
 def render(r: dict[str, Any]) -> str:
     lines = ["| figure | aml_jupyter | MLflow | ratio | target | met |", "|---|---:|---:|---:|---|---|"]
     for name, av, mv, ratio, target, met in rows(r):
-        lines.append(f"| {name} | {av} | {mv} | {ratio} | {target} | {'yes' if met else 'no' if met is False else '-'} |")
+        lines.append(
+            f"| {name} | {av} | {mv} | {ratio} | {target} | {'yes' if met else 'no' if met is False else '-'} |"
+        )
     return "\n".join(lines)
 
 
@@ -231,8 +296,10 @@ def main() -> int:
     r["quick"] = args.quick
     table = render(r)
     m = r["machine"]
-    header = (f"Measured {r['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}; "
-              f"MLflow {r.get('mlflow_version', 'not run')} with SQLite; `make bench` took {time.time() - started:.0f} s.")
+    header = (
+        f"Measured {r['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}; "
+        f"MLflow {r.get('mlflow_version', 'not run')} with SQLite; `make bench` took {time.time() - started:.0f} s."
+    )
     print()
     print(header)
     print(table)
@@ -263,7 +330,7 @@ def write_doc(header: str, table: str) -> None:
         "  `MlflowClient.log_batch()` in its maximum batches of 1,000.\n"
         "- (c) 1,000 runs, each with 10 params and 5 metrics, started and ended; snapshots and environment\n"
         "  capture stay on (the first run pays for them).\n"
-        "- (d) `search_runs(\"metrics.acc > 0.9 and params.lr = '0.01'\", order_by=[\"metrics.acc DESC\"],\n"
+        '- (d) `search_runs("metrics.acc > 0.9 and params.lr = \'0.01\'", order_by=["metrics.acc DESC"],\n'
         "  max_results=100)`, median of 7 after one warm-up; and every run into a DataFrame.\n"
         "- (e) `import aml_jupyter` alone, and wall time from spawning `python` to the first committed metric.\n"
         "- (f) peak resident memory of a process that calls `log()` 1,000,000 times, minus a bare interpreter's.\n\n"

@@ -84,8 +84,12 @@ def aml_case(case: str, n: int, folder: str) -> dict[str, float]:
             t0 = time.perf_counter()
             every = aml.search_runs(experiments="search", max_results=1_000_000, workspace=ws)
             all_times.append(time.perf_counter() - t0)
-        return {"filter_ms": statistics.median(times) * 1e3, "all_runs_s": statistics.median(all_times),
-                "rows": len(every), "top_rows": len(top)}
+        return {
+            "filter_ms": statistics.median(times) * 1e3,
+            "all_runs_s": statistics.median(all_times),
+            "rows": len(every),
+            "top_rows": len(top),
+        }
     if case == "memory":
         base = rss_mb()
         with aml.start_run("bench", workspace=ws, snapshot=False) as run:
@@ -126,8 +130,9 @@ def mlflow_case(case: str, n: int, folder: str) -> dict[str, float]:
             now = int(time.time() * 1000)
             t0 = time.perf_counter()
             for start in range(0, n, 1000):  # MLflow takes at most 1000 metrics per batch
-                client.log_batch(run.info.run_id, metrics=[Metric("x", float(i), now, i)
-                                                           for i in range(start, min(n, start + 1000))])
+                client.log_batch(
+                    run.info.run_id, metrics=[Metric("x", float(i), now, i) for i in range(start, min(n, start + 1000))]
+                )
             dt = time.perf_counter() - t0
         return {"seconds": dt, "points_per_s": n / dt}
     if case == "runs":
@@ -150,10 +155,12 @@ def mlflow_case(case: str, n: int, folder: str) -> dict[str, float]:
             run = client.create_run(exp)
             lr = ["0.01", "0.1", "0.001"][i % 3]
             now = int(time.time() * 1000)
-            client.log_batch(run.info.run_id,
-                             metrics=[Metric("acc", (i * 7919 % 1000) / 1000, now, 0)]
-                             + [Metric(f"m{j}", j, now, 0) for j in range(4)],
-                             params=[Param("lr", lr)] + [Param(f"p{j}", str(j)) for j in range(9)])
+            client.log_batch(
+                run.info.run_id,
+                metrics=[Metric("acc", (i * 7919 % 1000) / 1000, now, 0)]
+                + [Metric(f"m{j}", j, now, 0) for j in range(4)],
+                params=[Param("lr", lr)] + [Param(f"p{j}", str(j)) for j in range(9)],
+            )
             client.set_terminated(run.info.run_id)
         return {"seconds": time.perf_counter() - t0}
     if case == "query":
@@ -166,8 +173,12 @@ def mlflow_case(case: str, n: int, folder: str) -> dict[str, float]:
             times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         every = mlflow.search_runs([exp], max_results=100_000)
-        return {"filter_ms": statistics.median(times) * 1e3, "all_runs_s": time.perf_counter() - t0,
-                "rows": len(every), "top_rows": len(top)}
+        return {
+            "filter_ms": statistics.median(times) * 1e3,
+            "all_runs_s": time.perf_counter() - t0,
+            "rows": len(every),
+            "top_rows": len(top),
+        }
     if case == "memory":
         base = rss_mb()
         with mlflow.start_run():

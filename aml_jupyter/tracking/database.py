@@ -214,6 +214,32 @@ def _make_engine(url: str, busy_timeout: float) -> Engine:
     return engine
 
 
+def fetch_all(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
+    """All rows of a Core SELECT as plain tuples; on SQLite straight from the driver's cursor.
+
+    Bulk reads (every run into a DataFrame) spend most of their time turning rows into objects;
+    the driver's tuples are the cheapest form.
+
+    Example:
+        >>> from sqlalchemy import create_engine, literal, select
+        >>> with create_engine("sqlite://").connect() as c:
+        ...     fetch_all(c, select(literal(1)))
+        [(1,)]
+    """
+    if conn.dialect.name != "sqlite":
+        return [tuple(row) for row in conn.execute(stmt)]
+    # render_postcompile spells IN lists out, so the SQL takes plain positional parameters.
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    args = tuple(params[name] for name in compiled.positiontup or ())
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        rows: list[tuple[Any, ...]] = cursor.execute(str(compiled), args).fetchall()
+        return rows
+    finally:
+        cursor.close()
+
+
 class Prepared:
     """A Core statement compiled once for the store's dialect and run through the driver directly.
 
@@ -251,7 +277,7 @@ class Prepared:
         Returns a cursor: ``rowcount`` and ``fetchone()`` work on every backend.
         """
         many = isinstance(values, list)
-        params = [self._params(v) for v in values] if many else self._params(values)  # type: ignore[union-attr,arg-type]
+        params = [self._params(v) for v in values] if many else self._params(values)  # type: ignore[arg-type]
         if not self.raw:
             return conn.exec_driver_sql(self.sql, params)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]

@@ -87,8 +87,14 @@ def start_run(
     store = ws.store
     exp_id = store.experiment_id(experiment, create=True)
     fields: dict[str, Any] = dict(
-        name=run_name, source_kind=kind, source_path=source_path or _guess_source_path(), user=_user(),
-        compute_target=compute_target, parent_pk=parent_pk, params=p, tags=tg,
+        name=run_name,
+        source_kind=kind,
+        source_path=source_path or _guess_source_path(),
+        user=_user(),
+        compute_target=compute_target,
+        parent_pk=parent_pk,
+        params=p,
+        tags=tg,
     )
     # Preparing (snapshot, environment) happens before the run row exists, so a run is written
     # once, already running; a failure to prepare is recorded as a failed run.

@@ -109,12 +109,17 @@ class Run:
         steps, values, times = self.workspace.store.metric_history(self.pk, check_key(key))
         step_arr = np.frombuffer(steps, dtype=np.int64) if len(steps) else np.zeros(0, np.int64)
         order = np.argsort(step_arr, kind="stable")  # by step; logging order among equal steps
-        return pd.DataFrame({
-            "step": step_arr[order],
-            "value": (np.frombuffer(values, dtype=np.float64) if len(values) else np.zeros(0))[order],
-            "timestamp": pd.to_datetime((np.frombuffer(times, dtype=np.int64) if len(times)
-                                         else np.zeros(0, np.int64))[order], unit="ms", utc=True),
-        })
+        return pd.DataFrame(
+            {
+                "step": step_arr[order],
+                "value": (np.frombuffer(values, dtype=np.float64) if len(values) else np.zeros(0))[order],
+                "timestamp": pd.to_datetime(
+                    (np.frombuffer(times, dtype=np.int64) if len(times) else np.zeros(0, np.int64))[order],
+                    unit="ms",
+                    utc=True,
+                ),
+            }
+        )
 
     def artifact_path(self, name: str) -> Path:
         """The local file holding artifact ``name`` (read it; never write it)."""

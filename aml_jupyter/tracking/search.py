@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import InvalidValue
 from . import schema as t
+from .database import fetch_all
 from .filter import Clause, OrderKey, parse_filter, parse_order_by
 from .records import decode_value
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .store import RunStore
 
 MAX_RESULTS = 1_000_000
+_PARENT = t.runs.alias("parent")
 ATTRIBUTE_COLUMNS = (
     "run_id",
     "experiment",
@@ -171,14 +173,16 @@ def search_frame(
     page = QueryBuilder(store.db.is_sqlite).build(filter, experiment_ids, order_by, check_max_results(max_results))
     page_sq = page.subquery("page")
     r, e = t.runs, t.experiments
-    parent = r.alias("parent")
+    parent = _PARENT
 
     def fetch(conn: Any) -> tuple[Any, ...]:
-        pks = conn.execute(page).scalars().all()
+        pks = [row[0] for row in fetch_all(conn, page)]
         if not pks:
             return pks, [], [], [], []
-        in_page = select(page_sq.c.pk)
-        runs = conn.execute(
+        # A short page is named by its keys; a long one by re-running the page query inside.
+        in_page: Any = pks if len(pks) <= 500 else select(page_sq.c.pk)
+        runs = fetch_all(
+            conn,
             select(
                 r.c.pk,
                 r.c.id,
@@ -196,20 +200,21 @@ def search_frame(
             )
             .join(e, e.c.id == r.c.experiment_id)
             .outerjoin(parent, parent.c.pk == r.c.parent_pk)
-            .where(r.c.pk.in_(in_page))
-        ).all()
-        params = conn.execute(
-            select(t.params.c.run_pk, t.params.c.key, t.params.c.value).where(t.params.c.run_pk.in_(in_page))
-        ).all()
-        tags = conn.execute(
-            select(t.tags.c.run_pk, t.tags.c.key, t.tags.c.value).where(t.tags.c.run_pk.in_(in_page))
-        ).all()
+            .where(r.c.pk.in_(in_page)),
+        )
+        params = fetch_all(
+            conn, select(t.params.c.run_pk, t.params.c.key, t.params.c.value).where(t.params.c.run_pk.in_(in_page))
+        )
+        tags = fetch_all(
+            conn, select(t.tags.c.run_pk, t.tags.c.key, t.tags.c.value).where(t.tags.c.run_pk.in_(in_page))
+        )
         lm, mk = t.latest_metrics, t.metric_keys
-        metrics = conn.execute(
+        metrics = fetch_all(
+            conn,
             select(lm.c.run_pk, mk.c.key, lm.c.value, lm.c.special)
             .join(mk, mk.c.id == lm.c.key_id)
-            .where(lm.c.run_pk.in_(in_page))
-        ).all()
+            .where(lm.c.run_pk.in_(in_page)),
+        )
         return pks, runs, params, tags, metrics
 
     pks, runs, params, tags, metrics = store.db.read(fetch)

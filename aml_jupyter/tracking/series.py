@@ -71,8 +71,9 @@ def pack_values(values: Any, key: str) -> array[float]:
     if dtype is not None and getattr(values, "ndim", 1) == 1:
         if dtype.kind == "f":
             return _from_buffer("d", values.astype("=f8", copy=False))
-        if dtype.kind in "iu" and (len(values) == 0 or (abs(int(values.max())) <= MAX_EXACT_INT
-                                                       and abs(int(values.min())) <= MAX_EXACT_INT)):
+        if dtype.kind in "iu" and (
+            len(values) == 0 or (abs(int(values.max())) <= MAX_EXACT_INT and abs(int(values.min())) <= MAX_EXACT_INT)
+        ):
             return _from_buffer("d", values.astype("=f8"))
     items = values.tolist() if dtype is not None else list(values)
     if all(type(v) is float for v in items):

@@ -27,9 +27,24 @@ Point = tuple[int, str, int, float, int]  # run_pk, key, step, value, timestamp_
 T = TypeVar("T")
 # Statements on the hot path are built once; building SQLAlchemy statements costs more than running them.
 _PARENT = t.runs.alias("parent")
-_RUN_COLUMNS = ("id", "experiment_id", "name", "status", "parent_pk", "start_time", "end_time", "heartbeat_at",
-                "source_kind", "source_path", "user", "compute_target", "snapshot_id", "git", "environment_hash",
-                "error")
+_RUN_COLUMNS = (
+    "id",
+    "experiment_id",
+    "name",
+    "status",
+    "parent_pk",
+    "start_time",
+    "end_time",
+    "heartbeat_at",
+    "source_kind",
+    "source_path",
+    "user",
+    "compute_target",
+    "snapshot_id",
+    "git",
+    "environment_hash",
+    "error",
+)
 _INSERT_RUN = t.runs.insert().values({c: bindparam(c) for c in _RUN_COLUMNS}).returning(t.runs.c.pk)
 _INSERT_PARAMS = t.params.insert().values(run_pk=bindparam("run_pk"), key=bindparam("key"), value=bindparam("value"))
 _INSERT_TAGS = t.tags.insert().values(run_pk=bindparam("run_pk"), key=bindparam("key"), value=bindparam("value"))
@@ -40,10 +55,18 @@ def _transition_statement(event: RunEvent) -> Any:
     froms = sorted(s.value for s in sources(event))
     return (
         update(t.runs)
-        .where(and_(t.runs.c.pk == bindparam("b_pk"),
-                    t.runs.c.status.in_([bindparam(f"from_{i}", v) for i, v in enumerate(froms)])))
-        .values(status=target(event).value, end_time=bindparam("end_time"), error=bindparam("error"),
-                error_traceback=bindparam("error_traceback"))
+        .where(
+            and_(
+                t.runs.c.pk == bindparam("b_pk"),
+                t.runs.c.status.in_([bindparam(f"from_{i}", v) for i, v in enumerate(froms)]),
+            )
+        )
+        .values(
+            status=target(event).value,
+            end_time=bindparam("end_time"),
+            error=bindparam("error"),
+            error_traceback=bindparam("error_traceback"),
+        )
     )
 
 
@@ -199,13 +222,14 @@ class RunStore:
         pk = self.db.write(insert)
         if env_hash:
             self._saved_environments.add(env_hash)
-        attrs = {k: v for k, v in values.items() if k in RunRecord.__dataclass_fields__}
+        attrs: dict[str, Any] = {k: v for k, v in values.items() if k in RunRecord.__dataclass_fields__}
         parent_id = None
         if parent_pk is not None:
             q = select(t.runs.c.id).where(t.runs.c.pk == parent_pk)
             parent_id = self.db.read(lambda c: c.execute(q).scalar())
-        attrs.update(git=git, experiment=self._experiment_name(experiment_id), parent_id=parent_id,
-                     error_traceback=None)
+        attrs.update(
+            git=git, experiment=self._experiment_name(experiment_id), parent_id=parent_id, error_traceback=None
+        )
         return RunRecord(pk=pk, **attrs, params=dict(params or {}), tags=dict(tags or {}))
 
     def _experiment_name(self, experiment_id: int) -> str:
@@ -260,12 +284,15 @@ class RunStore:
         """:meth:`transition` inside the caller's transaction."""
         new = target(event)
         # Runs that can still move carry no end time or error yet: setting all of them is safe.
-        done = self._transitions[RunEvent(event)].execute(conn, {
-            "b_pk": run_pk,
-            "end_time": now_ms() if new.is_terminal else None,
-            "error": error[:10_000] if error is not None else None,
-            "error_traceback": (error_traceback or "")[-100_000:] if error is not None else None,
-        })
+        done = self._transitions[RunEvent(event)].execute(
+            conn,
+            {
+                "b_pk": run_pk,
+                "end_time": now_ms() if new.is_terminal else None,
+                "error": error[:10_000] if error is not None else None,
+                "error_traceback": (error_traceback or "")[-100_000:] if error is not None else None,
+            },
+        )
         if done.rowcount == 1:
             return new
         current = conn.execute(select(t.runs.c.status).where(t.runs.c.pk == run_pk)).scalar()
@@ -465,16 +492,30 @@ class RunStore:
             key_id = ids[s.key]
             for lo in range(0, len(s), t.CHUNK_POINTS):
                 steps = s.steps[lo : lo + t.CHUNK_POINTS]
-                rows.append({
-                    "run_pk": s.run_pk, "key_id": key_id, "min_step": min(steps), "max_step": max(steps),
-                    "count": len(steps), "steps": to_le_bytes(steps),
-                    "vals": to_le_bytes(s.values[lo : lo + t.CHUNK_POINTS]),
-                    "times": to_le_bytes(s.times[lo : lo + t.CHUNK_POINTS]),
-                })
+                rows.append(
+                    {
+                        "run_pk": s.run_pk,
+                        "key_id": key_id,
+                        "min_step": min(steps),
+                        "max_step": max(steps),
+                        "count": len(steps),
+                        "steps": to_le_bytes(steps),
+                        "vals": to_le_bytes(s.values[lo : lo + t.CHUNK_POINTS]),
+                        "times": to_le_bytes(s.times[lo : lo + t.CHUNK_POINTS]),
+                    }
+                )
             i = latest_index(s.steps)
             value, special = encode_value(s.values[i])
-            latest.append({"run_pk": s.run_pk, "key_id": key_id, "step": s.steps[i], "value": value,
-                           "special": special, "timestamp": s.times[i]})
+            latest.append(
+                {
+                    "run_pk": s.run_pk,
+                    "key_id": key_id,
+                    "step": s.steps[i],
+                    "value": value,
+                    "special": special,
+                    "timestamp": s.times[i],
+                }
+            )
         self._insert_chunks.execute(conn, rows)
         self._latest_upsert.execute(conn, latest)
 
