@@ -56,9 +56,12 @@ def start_run(
 ) -> Run:
     """Start a tracked run and make it the active one; use it as a context manager.
 
-    The run is created ``preparing``, snapshots the project folder and records the user's git
-    state and the environment, then turns ``running``. Leaving the ``with`` block completes it;
-    an exception fails it (error and traceback stored); KeyboardInterrupt or SIGTERM cancels it.
+    Inputs are checked first (nothing is written for a bad one). Then the run is prepared: the
+    project folder is snapshotted and the user's git state and the environment are captured; the
+    run is recorded ``running`` with all of it in one transaction (if preparing fails, it is
+    recorded ``failed``, or ``cancelled`` on KeyboardInterrupt, and the error is raised). Leaving
+    the ``with`` block completes it; an exception fails it (error and traceback stored);
+    KeyboardInterrupt or SIGTERM cancels it.
 
     Example:
         >>> import tempfile, aml_jupyter as aml
@@ -101,8 +104,9 @@ def start_run(
     try:
         prepared = _prepare(ws, snapshot)
     except BaseException as exc:
-        failed = next_status(RunStatus.PREPARING, RunEvent.FAIL)
-        store.create_run(exp_id, status=failed, error=f"{type(exc).__name__}: {exc}", **fields)
+        event = RunEvent.CANCEL if isinstance(exc, KeyboardInterrupt) else RunEvent.FAIL
+        ended = next_status(RunStatus.PREPARING, event)
+        store.create_run(exp_id, status=ended, error=f"{type(exc).__name__}: {exc}", **fields)
         raise
     record = store.create_run(exp_id, status=next_status(RunStatus.PREPARING, RunEvent.START), **fields, **prepared)
     run = Run(ws, record, active=True)
