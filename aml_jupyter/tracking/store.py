@@ -6,25 +6,21 @@ the one hot path (inserting metric points) hands pre-built tuples straight to th
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 import uuid
-from array import array
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
-from ..errors import ExperimentNotFound, InvalidInput, InvalidValue, RunNotFound
+from ..errors import ExperimentNotFound, InvalidValue, RunNotFound
 from . import schema as t
 from .database import Database, Prepared
 from .lifecycle import LIVE, RunEvent, RunStatus, next_status, sources, target
-from .records import ArtifactRecord, RunRecord, decode_value, encode_value
-from .series import Series, from_le_bytes, latest_index, to_le_bytes
+from .metric_store import MetricStore, now_ms
+from .records import ArtifactRecord, RunRecord, decode_value
 
-Point = tuple[int, str, int, float, int]  # run_pk, key, step, value, timestamp_ms
-T = TypeVar("T")
 # Statements on the hot path are built once; building SQLAlchemy statements costs more than running them.
 _PARENT = t.runs.alias("parent")
 _RUN_COLUMNS = (
@@ -70,30 +66,7 @@ def _transition_statement(event: RunEvent) -> Any:
     )
 
 
-def _group_points(points: Sequence[Point]) -> list[Series]:
-    # Single logged points become one packed series per run and key, in logging order.
-    groups: dict[tuple[int, str], tuple[list[int], list[float], list[int]]] = {}
-    for run_pk, key, step, value, ts in points:
-        g = groups.get((run_pk, key))
-        if g is None:
-            g = groups[(run_pk, key)] = ([], [], [])
-        g[0].append(step)
-        g[1].append(value)
-        g[2].append(ts)
-    return [Series(rk[0], rk[1], array("q", g[0]), array("d", g[1]), array("q", g[2])) for rk, g in groups.items()]
-
-
-def now_ms() -> int:
-    """The current time in integer milliseconds since the epoch.
-
-    Example:
-        >>> now_ms() > 1_600_000_000_000
-        True
-    """
-    return int(time.time() * 1000)
-
-
-class RunStore:
+class RunStore(MetricStore):
     """The store of one workspace, over a :class:`Database`.
 
     Example:
@@ -106,15 +79,9 @@ class RunStore:
     """
 
     def __init__(self, db: Database, heartbeat_timeout: float = 120.0) -> None:
-        self.db = db
+        super().__init__(db)
         self.heartbeat_timeout = heartbeat_timeout
-        self._key_ids: dict[str, int] = {}
         self._last_lost_check = 0.0
-        # The dialect's own INSERT (for ON CONFLICT); only the one in use is imported.
-        self._insert = importlib.import_module(f"sqlalchemy.dialects.{db.engine.dialect.name}").insert
-        chunk_cols = ("run_pk", "key_id", "min_step", "max_step", "count", "steps", "vals", "times")
-        self._insert_chunks = Prepared(db, t.metric_chunks.insert().values({c: bindparam(c) for c in chunk_cols}))
-        self._latest_upsert = Prepared(db, self._build_latest_upsert())
         self._insert_run = Prepared(db, _INSERT_RUN)
         self._insert_params = Prepared(db, _INSERT_PARAMS)
         self._insert_tags = Prepared(db, _INSERT_TAGS)
@@ -238,16 +205,6 @@ class RunStore:
                 return name
         q = select(t.experiments.c.name).where(t.experiments.c.id == experiment_id)
         return str(self.db.read(lambda c: c.execute(q).scalar_one()))
-
-    def update_run(self, run_pk: int, **values: Any) -> None:
-        """Set plain attributes of a run (snapshot id, git info, environment hash, name)."""
-        allowed = {"snapshot_id", "git", "environment_hash", "name", "source_path"}
-        bad = set(values) - allowed
-        if bad:
-            raise InvalidInput(f"cannot update run attributes {sorted(bad)}")
-        if "git" in values and values["git"] is not None:
-            values["git"] = json.dumps(values["git"])
-        self.db.write(lambda c: c.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(**values)))
 
     def _save_environment(self, conn: Connection, digest: str, info: dict[str, Any]) -> None:
         conn.execute(
@@ -463,109 +420,6 @@ class RunStore:
         stmt = stmt.on_conflict_do_update(index_elements=["run_pk", "key"], set_={"value": stmt.excluded.value})
         rows = [{"run_pk": run_pk, "key": k, "value": v} for k, v in values.items()]
         self.db.write(lambda c: c.execute(stmt, rows))
-
-    # metrics -------------------------------------------------------------------------------
-
-    def write_metrics(
-        self,
-        points: Sequence[Point] = (),
-        series: Sequence[Series] = (),
-        then: Callable[[Connection], T] | None = None,
-    ) -> T | None:
-        """Store points and packed series, advance the latest values, and run ``then(conn)``,
-        all in one transaction (so a run's last points and its end commit together)."""
-        if not points and not series and then is None:
-            return None
-
-        def write(conn: Connection) -> T | None:
-            if points or series:
-                self._write_series(conn, [*_group_points(points), *series])
-            return then(conn) if then is not None else None
-
-        return self.db.write(write)
-
-    def _write_series(self, conn: Connection, all_series: list[Series]) -> None:
-        ids = self._intern_keys(conn, {s.key for s in all_series})
-        rows = []
-        latest = []
-        for s in all_series:
-            key_id = ids[s.key]
-            for lo in range(0, len(s), t.CHUNK_POINTS):
-                steps = s.steps[lo : lo + t.CHUNK_POINTS]
-                rows.append(
-                    {
-                        "run_pk": s.run_pk,
-                        "key_id": key_id,
-                        "min_step": min(steps),
-                        "max_step": max(steps),
-                        "count": len(steps),
-                        "steps": to_le_bytes(steps),
-                        "vals": to_le_bytes(s.values[lo : lo + t.CHUNK_POINTS]),
-                        "times": to_le_bytes(s.times[lo : lo + t.CHUNK_POINTS]),
-                    }
-                )
-            i = latest_index(s.steps)
-            value, special = encode_value(s.values[i])
-            latest.append(
-                {
-                    "run_pk": s.run_pk,
-                    "key_id": key_id,
-                    "step": s.steps[i],
-                    "value": value,
-                    "special": special,
-                    "timestamp": s.times[i],
-                }
-            )
-        self._insert_chunks.execute(conn, rows)
-        self._latest_upsert.execute(conn, latest)
-
-    def _build_latest_upsert(self) -> Any:
-        lm = t.latest_metrics
-        cols = ("run_pk", "key_id", "step", "value", "special", "timestamp")
-        stmt = self._insert(lm).values({c: bindparam(c) for c in cols})
-        return stmt.on_conflict_do_update(
-            index_elements=["run_pk", "key_id"],
-            set_={c: stmt.excluded[c] for c in ("step", "value", "special", "timestamp")},
-            where=(stmt.excluded.step > lm.c.step)
-            | and_(stmt.excluded.step == lm.c.step, stmt.excluded.timestamp >= lm.c.timestamp),
-        )
-
-    def _intern_keys(self, conn: Connection, keys: set[str]) -> dict[str, int]:
-        missing = [k for k in keys if k not in self._key_ids]
-        if missing:
-            mk = t.metric_keys
-            conn.execute(self._insert(mk).on_conflict_do_nothing(index_elements=["key"]), [{"key": k} for k in missing])
-            for key, key_id in conn.execute(select(mk.c.key, mk.c.id).where(mk.c.key.in_(missing))):
-                self._key_ids[key] = key_id
-        return self._key_ids
-
-    def max_steps(self, run_pk: int) -> dict[str, int]:
-        """The highest step logged so far for each metric key of a run (to continue numbering)."""
-        lm, mk = t.latest_metrics, t.metric_keys
-        q = select(mk.c.key, lm.c.step).join(mk, mk.c.id == lm.c.key_id).where(lm.c.run_pk == run_pk)
-        return {k: int(s) for k, s in self.db.read(lambda c: c.execute(q).all())}
-
-    def metric_history(self, run_pk: int, key: str) -> tuple[array[int], array[float], array[int]]:
-        """Every point of one metric as (steps, values, timestamps_ms) arrays, in logging order."""
-        c, mk = t.metric_chunks, t.metric_keys
-        q = (
-            select(c.c.steps, c.c.vals, c.c.times)
-            .join(mk, mk.c.id == c.c.key_id)
-            .where(and_(c.c.run_pk == run_pk, mk.c.key == key))
-            .order_by(c.c.id)
-        )
-        steps, values, times = array("q"), array("d"), array("q")
-        for st, va, ti in self.db.read(lambda conn: conn.execute(q).all()):
-            steps.extend(from_le_bytes("q", st))
-            values.extend(from_le_bytes("d", va))
-            times.extend(from_le_bytes("q", ti))
-        return steps, values, times
-
-    def metric_keys_of(self, run_pk: int) -> list[str]:
-        """The metric keys a run has logged."""
-        lm, mk = t.latest_metrics, t.metric_keys
-        q = select(mk.c.key).join(lm, mk.c.id == lm.c.key_id).where(lm.c.run_pk == run_pk).order_by(mk.c.key)
-        return list(self.db.read(lambda c: c.execute(q).scalars().all()))
 
     # artifacts and inputs ------------------------------------------------------------------
 

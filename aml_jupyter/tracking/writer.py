@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from .metric_store import Point
     from .series import Series
-    from .store import Point, RunStore
+    from .store import RunStore
 
 log = logging.getLogger("aml_jupyter")
 _writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()

@@ -1,0 +1,148 @@
+"""The metric side of the store: packed series in, history and latest values out.
+
+:class:`MetricStore` is the base of :class:`~aml_jupyter.tracking.store.RunStore`; it owns the
+metric tables (``metric_keys``, ``metric_chunks``, ``latest_metrics``) and their hot statements.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from array import array
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, and_, bindparam, select
+
+from . import schema as t
+from .database import Database, Prepared
+from .records import encode_value
+from .series import Series, from_le_bytes, latest_index, to_le_bytes
+
+Point = tuple[int, str, int, float, int]  # run_pk, key, step, value, timestamp_ms
+T = TypeVar("T")
+
+
+def now_ms() -> int:
+    """The current time in integer milliseconds since the epoch.
+
+    Example:
+        >>> now_ms() > 1_600_000_000_000
+        True
+    """
+    return int(time.time() * 1000)
+
+
+def _group_points(points: Sequence[Point]) -> list[Series]:
+    # Single logged points become one packed series per run and key, in logging order.
+    groups: dict[tuple[int, str], tuple[list[int], list[float], list[int]]] = {}
+    for run_pk, key, step, value, ts in points:
+        g = groups.get((run_pk, key))
+        if g is None:
+            g = groups[(run_pk, key)] = ([], [], [])
+        g[0].append(step)
+        g[1].append(value)
+        g[2].append(ts)
+    return [Series(rk[0], rk[1], array("q", g[0]), array("d", g[1]), array("q", g[2])) for rk, g in groups.items()]
+
+
+class MetricStore:
+    """Writes and reads of metric points for one :class:`Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._key_ids: dict[str, int] = {}
+        # The dialect's own INSERT (for ON CONFLICT); only the one in use is imported.
+        self._insert = importlib.import_module(f"sqlalchemy.dialects.{db.engine.dialect.name}").insert
+        chunk_cols = ("run_pk", "key_id", "min_step", "max_step", "count", "steps", "vals", "times")
+        self._insert_chunks = Prepared(db, t.metric_chunks.insert().values({c: bindparam(c) for c in chunk_cols}))
+        self._latest_upsert = Prepared(db, self._build_latest_upsert())
+
+    def write_metrics(
+        self,
+        points: Sequence[Point] = (),
+        series: Sequence[Series] = (),
+        then: Callable[[Connection], T] | None = None,
+    ) -> T | None:
+        """Store points and packed series, advance the latest values, and run ``then(conn)``,
+        all in one transaction (so a run's last points and its end commit together)."""
+        if not points and not series and then is None:
+            return None
+
+        def write(conn: Connection) -> T | None:
+            if points or series:
+                self._write_series(conn, [*_group_points(points), *series])
+            return then(conn) if then is not None else None
+
+        return self.db.write(write)
+
+    def _write_series(self, conn: Connection, all_series: list[Series]) -> None:
+        ids = self._intern_keys(conn, {s.key for s in all_series})
+        rows = []
+        latest = []
+        for s in all_series:
+            key_id = ids[s.key]
+            for lo in range(0, len(s), t.CHUNK_POINTS):
+                steps = s.steps[lo : lo + t.CHUNK_POINTS]
+                rows.append(
+                    {
+                        "run_pk": s.run_pk,
+                        "key_id": key_id,
+                        "min_step": min(steps),
+                        "max_step": max(steps),
+                        "count": len(steps),
+                        "steps": to_le_bytes(steps),
+                        "vals": to_le_bytes(s.values[lo : lo + t.CHUNK_POINTS]),
+                        "times": to_le_bytes(s.times[lo : lo + t.CHUNK_POINTS]),
+                    }
+                )
+            i = latest_index(s.steps)
+            value, special = encode_value(s.values[i])
+            latest.append(
+                {
+                    "run_pk": s.run_pk,
+                    "key_id": key_id,
+                    "step": s.steps[i],
+                    "value": value,
+                    "special": special,
+                    "timestamp": s.times[i],
+                }
+            )
+        self._insert_chunks.execute(conn, rows)
+        self._latest_upsert.execute(conn, latest)
+
+    def _build_latest_upsert(self) -> Any:
+        lm = t.latest_metrics
+        cols = ("run_pk", "key_id", "step", "value", "special", "timestamp")
+        stmt = self._insert(lm).values({c: bindparam(c) for c in cols})
+        return stmt.on_conflict_do_update(
+            index_elements=["run_pk", "key_id"],
+            set_={c: stmt.excluded[c] for c in ("step", "value", "special", "timestamp")},
+            where=(stmt.excluded.step > lm.c.step)
+            | and_(stmt.excluded.step == lm.c.step, stmt.excluded.timestamp >= lm.c.timestamp),
+        )
+
+    def _intern_keys(self, conn: Connection, keys: set[str]) -> dict[str, int]:
+        missing = [k for k in keys if k not in self._key_ids]
+        if missing:
+            mk = t.metric_keys
+            conn.execute(self._insert(mk).on_conflict_do_nothing(index_elements=["key"]), [{"key": k} for k in missing])
+            for key, key_id in conn.execute(select(mk.c.key, mk.c.id).where(mk.c.key.in_(missing))):
+                self._key_ids[key] = key_id
+        return self._key_ids
+
+    def metric_history(self, run_pk: int, key: str) -> tuple[array[int], array[float], array[int]]:
+        """Every point of one metric as (steps, values, timestamps_ms) arrays, in logging order."""
+        c, mk = t.metric_chunks, t.metric_keys
+        q = (
+            select(c.c.steps, c.c.vals, c.c.times)
+            .join(mk, mk.c.id == c.c.key_id)
+            .where(and_(c.c.run_pk == run_pk, mk.c.key == key))
+            .order_by(c.c.id)
+        )
+        steps, values, times = array("q"), array("d"), array("q")
+        for st, va, ti in self.db.read(lambda conn: conn.execute(q).all()):
+            steps.extend(from_le_bytes("q", st))
+            values.extend(from_le_bytes("d", va))
+            times.extend(from_le_bytes("q", ti))
+        return steps, values, times
