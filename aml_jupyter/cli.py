@@ -29,7 +29,7 @@ def _emit(args: argparse.Namespace, data: Any, table: str) -> None:
     print(dumps(data) if getattr(args, "json", False) else table)
 
 
-def cmd_init(args: argparse.Namespace) -> None:
+def _cmd_init(args: argparse.Namespace) -> None:
     from .workspace import Workspace
 
     ws = Workspace.init(args.dir, name=args.name)
@@ -40,7 +40,7 @@ def cmd_init(args: argparse.Namespace) -> None:
     )
 
 
-def cmd_experiments(args: argparse.Namespace) -> None:
+def _cmd_experiments(args: argparse.Namespace) -> None:
     from .tracking.queries import list_experiments
 
     rows = list_experiments(workspace=_ws(args))
@@ -57,7 +57,7 @@ def _run_rows(frame: Any, extra: list[str]) -> tuple[list[str], list[list[Any]]]
     return cols, rows
 
 
-def cmd_runs_list(args: argparse.Namespace) -> None:
+def _cmd_runs_list(args: argparse.Namespace) -> None:
     from .tracking.queries import search_runs
 
     frame = search_runs(
@@ -77,7 +77,7 @@ def cmd_runs_list(args: argparse.Namespace) -> None:
     print(f"{len(rows)} run(s)")
 
 
-def cmd_runs_show(args: argparse.Namespace) -> None:
+def _cmd_runs_show(args: argparse.Namespace) -> None:
     ws = _ws(args)
     record = ws.store.get_run(args.run)
     data = record.to_dict()
@@ -115,7 +115,7 @@ def cmd_runs_show(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
-def cmd_runs_compare(args: argparse.Namespace) -> None:
+def _cmd_runs_compare(args: argparse.Namespace) -> None:
     from .tracking.queries import compare_runs
 
     frame = compare_runs(args.runs, workspace=_ws(args))
@@ -126,14 +126,14 @@ def cmd_runs_compare(args: argparse.Namespace) -> None:
     print(render_table(["key", *frame.columns], rows, width=24))
 
 
-def cmd_runs_delete(args: argparse.Namespace) -> None:
+def _cmd_runs_delete(args: argparse.Namespace) -> None:
     from .tracking.queries import delete_runs
 
     gone = delete_runs(args.runs, workspace=_ws(args))
     _emit(args, {"deleted": gone}, "\n".join(f"deleted {g}" for g in gone) + "\n(files go at the next `aml gc`)")
 
 
-def cmd_metrics(args: argparse.Namespace) -> None:
+def _cmd_metrics(args: argparse.Namespace) -> None:
     from .tracking.queries import get_run
 
     frame = get_run(args.run, workspace=_ws(args)).metric_history(args.key)
@@ -143,7 +143,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     print(render_table(["step", "value", "timestamp"], frame.values.tolist()))
 
 
-def cmd_artifacts_list(args: argparse.Namespace) -> None:
+def _cmd_artifacts_list(args: argparse.Namespace) -> None:
     record = _ws(args).store.get_run(args.run)
     arts = [a.__dict__ for a in record.artifacts]
     _emit(
@@ -156,7 +156,7 @@ def cmd_artifacts_list(args: argparse.Namespace) -> None:
     )
 
 
-def cmd_artifacts_get(args: argparse.Namespace) -> None:
+def _cmd_artifacts_get(args: argparse.Namespace) -> None:
     from .errors import InvalidPath
     from .paths import atomic_copy
     from .tracking.queries import get_run
@@ -182,13 +182,13 @@ def _snapshot_of(ws: Any, run_id: str) -> str:
     return str(record.snapshot_id)
 
 
-def cmd_snapshot_restore(args: argparse.Namespace) -> None:
+def _cmd_snapshot_restore(args: argparse.Namespace) -> None:
     ws = _ws(args)
     files = ws.snapshot_store.restore(_snapshot_of(ws, args.run), Path(args.to))
     _emit(args, {"path": str(args.to), "files": files}, f"restored {len(files)} file(s) into {args.to}")
 
 
-def cmd_snapshot_diff(args: argparse.Namespace) -> None:
+def _cmd_snapshot_diff(args: argparse.Namespace) -> None:
     ws = _ws(args)
     changes, patch = ws.snapshot_store.diff(_snapshot_of(ws, args.run_a), _snapshot_of(ws, args.run_b))
     if args.json:
@@ -204,7 +204,7 @@ def cmd_snapshot_diff(args: argparse.Namespace) -> None:
         print(patch, end="")
 
 
-def cmd_gc(args: argparse.Namespace) -> None:
+def _cmd_gc(args: argparse.Namespace) -> None:
     from .maintenance import collect_garbage
 
     report = collect_garbage(_ws(args), dry_run=args.dry_run, min_age=args.min_age)
@@ -238,18 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
         return sp
 
-    sp = add(sub, "init", cmd_init, "create a workspace (.aml/) in DIR")
+    sp = add(sub, "init", _cmd_init, "create a workspace (.aml/) in DIR")
     sp.add_argument("dir", nargs="?", default=".")
     sp.add_argument("--name", default=None, help="workspace name (default: the folder's name)")
 
     exps = sub.add_parser("experiments", help="experiments").add_subparsers(dest="sub", required=True, metavar="ACTION")
-    add(exps, "list", cmd_experiments, "list experiments")
+    add(exps, "list", _cmd_experiments, "list experiments")
 
     runs = sub.add_parser("runs", help="list, show, search, compare and delete runs").add_subparsers(
         dest="sub", required=True, metavar="ACTION"
     )
     for name, help in (("list", "list runs, newest first"), ("search", "runs matching FILTER")):
-        sp = add(runs, name, cmd_runs_list, help)
+        sp = add(runs, name, _cmd_runs_list, help)
         if name == "search":
             sp.add_argument("filter", help="e.g. \"metrics.acc > 0.9 and params.lr = '0.01'\"")
         else:
@@ -257,23 +257,23 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("-e", "--experiment", action="append", default=None, help="only this experiment (repeatable)")
         sp.add_argument("--order-by", action="append", default=None, help="e.g. 'metrics.acc DESC' (repeatable)")
         sp.add_argument("--max-results", type=int, default=1000, help="at most this many runs (default 1000)")
-    sp = add(runs, "show", cmd_runs_show, "one run in full")
+    sp = add(runs, "show", _cmd_runs_show, "one run in full")
     sp.add_argument("run", help="run id or a unique prefix")
-    sp = add(runs, "compare", cmd_runs_compare, "params and metrics of runs side by side")
+    sp = add(runs, "compare", _cmd_runs_compare, "params and metrics of runs side by side")
     sp.add_argument("runs", nargs="+")
-    sp = add(runs, "delete", cmd_runs_delete, "delete runs (files go at the next gc)")
+    sp = add(runs, "delete", _cmd_runs_delete, "delete runs (files go at the next gc)")
     sp.add_argument("runs", nargs="+")
 
-    sp = add(sub, "metrics", cmd_metrics, "the history of one metric of a run")
+    sp = add(sub, "metrics", _cmd_metrics, "the history of one metric of a run")
     sp.add_argument("run")
     sp.add_argument("key")
 
     arts = sub.add_parser("artifacts", help="a run's artifacts").add_subparsers(
         dest="sub", required=True, metavar="ACTION"
     )
-    sp = add(arts, "list", cmd_artifacts_list, "list a run's artifacts")
+    sp = add(arts, "list", _cmd_artifacts_list, "list a run's artifacts")
     sp.add_argument("run")
-    sp = add(arts, "get", cmd_artifacts_get, "copy an artifact to a local path")
+    sp = add(arts, "get", _cmd_artifacts_get, "copy an artifact to a local path")
     sp.add_argument("run")
     sp.add_argument("name")
     sp.add_argument("--to", required=True, help="file or existing folder to write to")
@@ -282,15 +282,15 @@ def build_parser() -> argparse.ArgumentParser:
     snaps = sub.add_parser("snapshot", help="restore or compare run snapshots").add_subparsers(
         dest="sub", required=True, metavar="ACTION"
     )
-    sp = add(snaps, "restore", cmd_snapshot_restore, "restore a run's snapshot into a new folder")
+    sp = add(snaps, "restore", _cmd_snapshot_restore, "restore a run's snapshot into a new folder")
     sp.add_argument("run")
     sp.add_argument("--to", required=True, help="a folder that does not exist yet (or is empty)")
-    sp = add(snaps, "diff", cmd_snapshot_diff, "files changed between two runs' snapshots, and the diff")
+    sp = add(snaps, "diff", _cmd_snapshot_diff, "files changed between two runs' snapshots, and the diff")
     sp.add_argument("run_a")
     sp.add_argument("run_b")
     sp.add_argument("--stat", action="store_true", help="only the list of changed files")
 
-    sp = add(sub, "gc", cmd_gc, "remove artifact files and snapshots no run references")
+    sp = add(sub, "gc", _cmd_gc, "remove artifact files and snapshots no run references")
     sp.add_argument("--dry-run", action="store_true", help="only print what would go")
     sp.add_argument(
         "--min-age", type=float, default=3600.0, help="keep anything younger than this many seconds (default 3600)"

@@ -209,7 +209,11 @@ def _forget(run: Run) -> None:
 
 
 def end_run(status: str = "completed") -> str:
-    """End the active run (when started without ``with``); returns its final status."""
+    """End the active run (when started without ``with``); returns its final status.
+
+    Example:
+        >>> run = aml.start_run("iris"); aml.log("acc", 0.9); aml.end_run()  # doctest: +SKIP
+    """
     return _current().end(status)
 
 
@@ -225,47 +229,83 @@ def log(key: str, value: Any, step: int | None = None) -> None:
 
 
 def log_metrics(metrics: dict[str, Any], step: int | None = None) -> None:
-    """Log several metrics at one step to the active run."""
+    """Log several metrics at one step to the active run.
+
+    Example:
+        >>> aml.log_metrics({"acc": 0.93, "f1": 0.9}, step=10)  # doctest: +SKIP
+    """
     _current().log_metrics(metrics, step=step)
 
 
 def log_params(params: dict[str, Any]) -> None:
-    """Log params to the active run."""
+    """Log params to the active run.
+
+    Example:
+        >>> aml.log_params({"lr": 0.01, "layers": [64, 64]})  # doctest: +SKIP
+    """
     _current().log_params(params)
 
 
 def set_tags(tags: dict[str, Any]) -> None:
-    """Set tags on the active run."""
+    """Set tags on the active run.
+
+    Example:
+        >>> aml.set_tags({"team": "vision", "stage": "tuning"})  # doctest: +SKIP
+    """
     _current().set_tags(tags)
 
 
 def log_artifact(path: str | os.PathLike[str], name: str | None = None) -> Any:
-    """Store a file as an artifact of the active run."""
+    """Store a file as an artifact of the active run.
+
+    Example:
+        >>> aml.log_artifact("model.pkl", name="models/final.pkl")  # doctest: +SKIP
+    """
     return _current().log_artifact(path, name)
 
 
 def log_artifacts(folder: str | os.PathLike[str], prefix: str | None = None) -> Any:
-    """Store every file under a folder as artifacts of the active run."""
+    """Store every file under a folder as artifacts of the active run.
+
+    Example:
+        >>> aml.log_artifacts("outputs/", prefix="outputs")  # doctest: +SKIP
+    """
     return _current().log_artifacts(folder, prefix)
 
 
 def log_table(table: Any, name: str) -> Any:
-    """Store a DataFrame as a Parquet artifact of the active run."""
+    """Store a DataFrame as a Parquet artifact of the active run.
+
+    Example:
+        >>> aml.log_table(pd.DataFrame({"class": ["a"], "f1": [0.9]}), "per_class")  # doctest: +SKIP
+    """
     return _current().log_table(table, name)
 
 
 def log_figure(figure: Any, name: str) -> Any:
-    """Store a matplotlib (PNG) or plotly (HTML) figure as an artifact of the active run."""
+    """Store a matplotlib (PNG) or plotly (HTML) figure as an artifact of the active run.
+
+    Example:
+        >>> aml.log_figure(fig, "loss_curve")  # doctest: +SKIP
+    """
     return _current().log_figure(figure, name)
 
 
 def log_text(text: str, name: str) -> Any:
-    """Store text as an artifact of the active run."""
+    """Store text as an artifact of the active run.
+
+    Example:
+        >>> aml.log_text("trained on the November extract", "notes.md")  # doctest: +SKIP
+    """
     return _current().log_text(text, name)
 
 
 def flush() -> None:
-    """Make everything logged so far in this process durable."""
+    """Make everything logged so far in this process durable.
+
+    Example:
+        >>> aml.flush()  # doctest: +SKIP
+    """
     for run in list(_stack):
         run.flush()
 

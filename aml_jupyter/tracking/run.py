@@ -51,7 +51,11 @@ class Run:
     # reading ---------------------------------------------------------------------------------
 
     def refresh(self) -> Run:
-        """Re-read the run from the store (flushing this process's buffered metrics first)."""
+        """Re-read the run from the store (flushing this process's buffered metrics first).
+
+        Example:
+            >>> run.refresh().status  # doctest: +SKIP
+        """
         if self._writer is not None:
             self._writer.flush()
         self._record = self.workspace.store.get_run(self.id)
@@ -122,7 +126,11 @@ class Run:
         )
 
     def artifact_path(self, name: str) -> Path:
-        """The local file holding artifact ``name`` (read it; never write it)."""
+        """The local file holding artifact ``name`` (read it; never write it).
+
+        Example:
+            >>> run.artifact_path("model.pkl").read_bytes()  # doctest: +SKIP
+        """
         from ..errors import ArtifactNotFound
 
         for art in self.artifacts:
@@ -141,6 +149,9 @@ class Run:
 
         ``step`` defaults to one more than the last step of this key; ``timestamp`` is in
         milliseconds since the epoch and defaults to now.
+
+        Example:
+            >>> run.log("loss", 0.25, step=3)  # doctest: +SKIP
         """
         writer = self._writer
         if writer is None:
@@ -159,7 +170,11 @@ class Run:
         writer.add((self.pk, key, step, v, ts))
 
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None, timestamp: float | None = None) -> None:
-        """Log several metrics at one step; all are checked before any is buffered."""
+        """Log several metrics at one step; all are checked before any is buffered.
+
+        Example:
+            >>> run.log_metrics({"acc": 0.9, "f1": 0.8})  # doctest: +SKIP
+        """
         self._check_active()
         checked = {check_key(k): check_metric_value(v, k) for k, v in dict(metrics).items()}
         for key, value in checked.items():
@@ -190,28 +205,48 @@ class Run:
         return n
 
     def log_param(self, key: str, value: Any) -> None:
-        """Log one param (stored as text; cannot change once logged)."""
+        """Log one param (stored as text; cannot change once logged).
+
+        Example:
+            >>> run.log_param("lr", 0.01)  # doctest: +SKIP
+        """
         self.log_params({key: value})
 
     def log_params(self, params: dict[str, Any]) -> None:
-        """Log params; all are checked before any is written."""
+        """Log params; all are checked before any is written.
+
+        Example:
+            >>> run.log_params({"lr": 0.01, "batch": 32})  # doctest: +SKIP
+        """
         self._check_active()
         limit = self.workspace.tracking.param_value_max_length
         checked = {check_key(k, "param key"): param_to_str(check_key(k), v, limit) for k, v in dict(params).items()}
         self.workspace.store.log_params(self.pk, checked)
 
     def set_tag(self, key: str, value: Any) -> None:
-        """Set one tag (tags, unlike params, can change)."""
+        """Set one tag (tags, unlike params, can change).
+
+        Example:
+            >>> run.set_tag("stage", "tuning")  # doctest: +SKIP
+        """
         self.set_tags({key: value})
 
     def set_tags(self, tags: dict[str, Any]) -> None:
-        """Set tags; all are checked before any is written. Tags may be set on ended runs too."""
+        """Set tags; all are checked before any is written. Tags may be set on ended runs too.
+
+        Example:
+            >>> run.set_tags({"stage": "tuning"})  # doctest: +SKIP
+        """
         limit = self.workspace.tracking.tag_value_max_length
         checked = {check_key(k, "tag key"): param_to_str(check_key(k), v, limit) for k, v in dict(tags).items()}
         self.workspace.store.set_tags(self.pk, checked)
 
     def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> ArtifactRecord:
-        """Store a copy of the file ``path`` as artifact ``name`` (default: the file's name)."""
+        """Store a copy of the file ``path`` as artifact ``name`` (default: the file's name).
+
+        Example:
+            >>> run.log_artifact("model.pkl")  # doctest: +SKIP
+        """
         self._check_active()
         src = Path(path)
         if not src.is_file():
@@ -223,7 +258,11 @@ class Run:
         return ArtifactRecord(logical, digest, size, media, int(time.time() * 1000))
 
     def log_artifacts(self, folder: str | os.PathLike[str], prefix: str | None = None) -> list[ArtifactRecord]:
-        """Store every file below ``folder``, named by its path relative to it (under ``prefix``)."""
+        """Store every file below ``folder``, named by its path relative to it (under ``prefix``).
+
+        Example:
+            >>> run.log_artifacts("outputs/", prefix="outputs")  # doctest: +SKIP
+        """
         self._check_active()
         root = Path(folder)
         if not root.is_dir():
@@ -248,20 +287,32 @@ class Run:
         return ArtifactRecord(logical, digest, size, media_type, int(time.time() * 1000))
 
     def log_text(self, text: str, name: str) -> ArtifactRecord:
-        """Store ``text`` as the UTF-8 artifact ``name``."""
+        """Store ``text`` as the UTF-8 artifact ``name``.
+
+        Example:
+            >>> run.log_text("# Notes", "notes.md")  # doctest: +SKIP
+        """
         if not isinstance(text, str):
             raise InvalidValue(f"log_text needs a str, not {type(text).__name__}")
         media = mimetypes.guess_type(name)[0] or "text/plain"
         return self._log_bytes(text.encode("utf-8"), name, media)
 
     def log_table(self, table: Any, name: str) -> ArtifactRecord:
-        """Store a DataFrame as a Parquet artifact (``.parquet`` is added when missing)."""
+        """Store a DataFrame as a Parquet artifact (``.parquet`` is added when missing).
+
+        Example:
+            >>> run.log_table(df, "predictions")  # doctest: +SKIP
+        """
         if not name.endswith(".parquet"):
             name += ".parquet"
         return self._log_bytes(table_to_parquet(table), name, "application/vnd.apache.parquet")
 
     def log_figure(self, figure: Any, name: str) -> ArtifactRecord:
-        """Store a matplotlib figure as PNG or a plotly figure as HTML (suffix added when missing)."""
+        """Store a matplotlib figure as PNG or a plotly figure as HTML (suffix added when missing).
+
+        Example:
+            >>> run.log_figure(fig, "plots/loss")  # doctest: +SKIP
+        """
         data, suffix, media = figure_to_bytes(figure)
         if not name.lower().endswith(suffix):
             name += suffix
@@ -270,14 +321,22 @@ class Run:
     def log_input(
         self, name: str, uri: str | None = None, digest: str | None = None, kind: str = "dataset", role: str = "input"
     ) -> None:
-        """Record a dataset the run read (for lineage)."""
+        """Record a dataset the run read (for lineage).
+
+        Example:
+            >>> run.log_input("customers", uri="data/customers.csv")  # doctest: +SKIP
+        """
         self._check_active()
         self.workspace.store.add_input(
             self.pk, kind=kind, name=check_name(name, "input name"), uri=uri, digest=digest, role=role
         )
 
     def flush(self) -> None:
-        """Block until everything logged so far is durable in the store."""
+        """Block until everything logged so far is durable in the store.
+
+        Example:
+            >>> run.flush()  # doctest: +SKIP
+        """
         if self._writer is not None:
             self._writer.flush()
 
@@ -289,7 +348,11 @@ class Run:
         error: str | None = None,
         error_traceback: str | None = None,
     ) -> str:
-        """Flush, then end the run as completed, failed or cancelled; returns the final status."""
+        """Flush, then end the run as completed, failed or cancelled; returns the final status.
+
+        Example:
+            >>> run.end("failed", error="diverged")  # doctest: +SKIP
+        """
         from . import fluent
 
         if not self._active:
