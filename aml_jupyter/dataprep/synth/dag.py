@@ -1,0 +1,200 @@
+"""The graph of every program that produces an output, built per example and intersected.
+
+For one example with output ``s``, node ``i`` is "the first i characters of s are produced"; an
+edge i -> j holds every way to produce ``s[i:j]``: the constant, and each occurrence of it in an
+input column as a substring (with the set of position expressions that find each end, and the
+case changes that fit). Programs are never enumerated: intersecting two graphs keeps, edge by
+edge, only what works for both examples (FlashFill, Gulwani 2011).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import runtime
+
+Node = tuple[int, ...]
+CASES = ("upper", "lower", "title")
+
+
+class StringIndex:
+    """Every position expression that finds each index of one string.
+
+    Example:
+        >>> ix = StringIndex("ab 12", ["Digits", "Space"])
+        >>> ("tok", "Space", "Digits", 1) in ix.at[3]
+        True
+    """
+
+    def __init__(self, s: str, tokens: Sequence[str]) -> None:
+        n = len(s)
+        ends: list[list[str]] = [[] for _ in range(n + 1)]
+        starts: list[list[str]] = [[] for _ in range(n + 1)]
+        for tok in tokens:
+            for b, e in runtime.spans(s, tok):
+                ends[e].append(tok)
+                starts[b].append(tok)
+        hits: dict[tuple[str | None, str | None], list[int]] = {}
+        for i in range(n + 1):
+            for left in (None, *ends[i]):
+                for right in (None, *starts[i]):
+                    if left is not None or right is not None:
+                        hits.setdefault((left, right), []).append(i)
+        at: list[set[Any]] = [{("abs", i), ("abs", i - n - 1)} for i in range(n + 1)]
+        for (left, right), where in hits.items():
+            m = len(where)
+            for k, i in enumerate(where):
+                at[i].add(("tok", left, right, k + 1))
+                at[i].add(("tok", left, right, k - m))
+        self.at = [frozenset(a) for a in at]
+
+
+@dataclass(frozen=True)
+class Sub:
+    """Substrings of column ``col`` that give an edge's text: start and end positions, case changes."""
+
+    col: int
+    p1: frozenset[Any]
+    p2: frozenset[Any]
+    cases: frozenset[str | None]
+
+    def meet(self, other: Sub) -> Sub | None:
+        if self.col != other.col:
+            return None
+        p1, p2, cases = self.p1 & other.p1, self.p2 & other.p2, self.cases & other.cases
+        return Sub(self.col, p1, p2, cases) if p1 and p2 and cases else None
+
+
+@dataclass(frozen=True)
+class Edge:
+    """Ways to produce one piece of the output: a constant (if the same for all examples) and substrings."""
+
+    target: Node
+    const: str | None
+    subs: tuple[Sub, ...]
+
+
+@dataclass
+class Dag:
+    """A program graph over one or more examples (nodes are tuples, one index per example)."""
+
+    start: Node
+    end: Node
+    edges: dict[Node, list[Edge]]
+
+    def has_path(self) -> bool:
+        return self.start == self.end or self.start in self.edges
+
+
+def _occurrences(haystack: str, needle: str) -> list[int]:
+    out, k = [], haystack.find(needle)
+    while k >= 0:
+        out.append(k)
+        k = haystack.find(needle, k + 1)
+    return out
+
+
+def build(inputs: Sequence[str], output: str, indexes: Sequence[StringIndex], deadline: float | None = None) -> Dag:
+    """The graph of one example.
+
+    Example:
+        >>> ins = ["Ada Lovelace"]
+        >>> d = build(ins, "Ada", [StringIndex(ins[0], ["Space"])])
+        >>> d.has_path()
+        True
+    """
+    n = len(output)
+    folded = [s.lower() if len(s.lower()) == len(s) else None for s in inputs]
+    edges: dict[Node, list[Edge]] = {}
+    for i in range(n):
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError
+        out: list[Edge] = []
+        searching = True
+        for j in range(i + 1, n + 1):
+            text = output[i:j]
+            subs: list[Sub] = []
+            if searching:
+                subs = _subs_for(text, inputs, folded, indexes)
+                searching = bool(subs)
+            out.append(Edge((j,), text, tuple(subs)))
+        edges[(i,)] = out
+    return Dag((0,), (n,), edges)
+
+
+def _subs_for(
+    text: str, inputs: Sequence[str], folded: Sequence[str | None], indexes: Sequence[StringIndex]
+) -> list[Sub]:
+    subs = []
+    lower = text.lower()
+    for col, s in enumerate(inputs):
+        seen = set()
+        for k in _occurrences(s, text):
+            seen.add(k)
+            cases = frozenset([None, *[c for c in CASES if runtime.change_case(text, c) == text]])
+            subs.append(Sub(col, indexes[col].at[k], indexes[col].at[k + len(text)], cases))
+        f = folded[col]
+        if f is None or len(lower) != len(text):
+            continue
+        for k in _occurrences(f, lower):
+            if k in seen:
+                continue
+            source = s[k : k + len(text)]
+            cases = frozenset(c for c in CASES if runtime.change_case(source, c) == text)
+            if cases:
+                subs.append(Sub(col, indexes[col].at[k], indexes[col].at[k + len(text)], cases))
+    return subs
+
+
+def intersect(a: Dag, b: Dag, deadline: float | None = None) -> Dag:
+    """The graph of the programs that both graphs hold (reachable, co-reachable part only)."""
+    start = a.start + b.start
+    end = a.end + b.end
+    edges: dict[Node, list[Edge]] = {}
+    todo = [start]
+    seen = {start}
+    width = len(a.start)
+    while todo:
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError
+        node = todo.pop()
+        u, v = node[:width], node[width:]
+        out = []
+        for ea in a.edges.get(u, ()):
+            for eb in b.edges.get(v, ()):
+                const = ea.const if ea.const is not None and ea.const == eb.const else None
+                subs = []
+                if ea.subs and eb.subs:
+                    for sa in ea.subs:
+                        for sb in eb.subs:
+                            met = sa.meet(sb)
+                            if met is not None and met not in subs:
+                                subs.append(met)
+                if const is None and not subs:
+                    continue
+                target = ea.target + eb.target
+                out.append(Edge(target, const, tuple(subs)))
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        if out:
+            edges[node] = out
+    return _prune(Dag(start, end, edges))
+
+
+def _prune(d: Dag) -> Dag:
+    # Keep only edges on some path from start to end.
+    live = {d.end}
+    changed = True
+    order = sorted(d.edges, key=sum, reverse=True)
+    while changed:
+        changed = False
+        for node in order:
+            if node not in live and any(e.target in live for e in d.edges[node]):
+                live.add(node)
+                changed = True
+    edges = {n: [e for e in es if e.target in live] for n, es in d.edges.items() if n in live}
+    return Dag(d.start, d.end, {n: es for n, es in edges.items() if es})

@@ -1,0 +1,260 @@
+"""``learn(examples)``: the by-example engine's entry point.
+
+1. Refuse contradictions (one input, two outputs), naming the examples.
+2. Build each example's program graph and intersect them all; if no program fits every example,
+   split the examples into groups that each have one, and learn predicates that tell the groups
+   apart (a Switch).
+3. Pick the cheapest program by the ranking in :mod:`.ranking`, preferring positions that exist
+   on the unlabelled rows, and keep the runners-up so the rows they disagree on can be shown.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from ...errors import InvalidValue, NoProgramFound
+from . import dag as g
+from . import runtime
+from .program import Concat, Const, Piece, Predicate, Program, SubStr, Switch, eval_pos
+from .ranking import WEIGHTS, const_cost, position_cost, sort_key
+
+Example = tuple[Sequence[str], str]
+MAX_UNLABELED = 64
+MAX_ALTERNATIVES = 3
+
+
+def learn(
+    examples: Sequence[Example],
+    unlabeled: Sequence[Sequence[str]] | None = None,
+    timeout: float = 2.0,
+    weights: dict[str, float] | None = None,
+) -> Program:
+    """Learn a program mapping each example's input strings to its output string.
+
+    ``unlabeled`` rows (inputs only) steer the choice toward positions that exist on them; a
+    bounded, deterministic sample of at most 64 is used. Raises NoProgramFound (naming the
+    examples that conflict) when no program fits, or when ``timeout`` seconds pass.
+
+    Example:
+        >>> p = learn([(["Ada", "Lovelace"], "A.L."), (["alan", "turing"], "A.T.")])
+        >>> p.apply(["grace", "hopper"])
+        'G.H.'
+    """
+    deadline = time.monotonic() + timeout
+    rows, outputs = _check(examples)
+    sample = _sample(unlabeled, len(rows[0]))
+    tokens = _tokens([*rows, *sample])
+    w = dict(WEIGHTS, **(weights or {}))
+    try:
+        graphs = [
+            g.build(r, o, [g.StringIndex(s, tokens) for s in r], deadline) for r, o in zip(rows, outputs, strict=True)
+        ]
+        groups = _cluster(graphs, deadline)
+        scorer = _Scorer(sample, w)
+        if len(groups) == 1:
+            dag, _ = groups[0]
+            return _best(dag, scorer, len(rows[0]))
+        return _switch(groups, rows, tokens, scorer, len(rows[0]))
+    except TimeoutError:
+        raise NoProgramFound(f"no program found within the time budget of {timeout:g} s", timeout=timeout) from None
+
+
+def _check(examples: Sequence[Example]) -> tuple[list[list[str]], list[str]]:
+    if not examples:
+        raise InvalidValue("learning needs at least one example")
+    rows, outputs = [], []
+    width = None
+    for n, ex in enumerate(examples):
+        try:
+            inputs, output = ex
+        except (TypeError, ValueError):
+            raise InvalidValue(f"example {n} must be (list of input strings, output string)", example=n) from None
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        inputs = list(inputs)
+        if not inputs or not all(isinstance(s, str) for s in inputs) or not isinstance(output, str):
+            raise InvalidValue(f"example {n}: inputs and output must be strings, got {ex!r}", example=n)
+        if width is not None and len(inputs) != width:
+            raise InvalidValue(f"example {n} has {len(inputs)} inputs, the first has {width}", example=n)
+        width = len(inputs)
+        rows.append([unicodedata.normalize("NFC", s) for s in inputs])
+        outputs.append(unicodedata.normalize("NFC", output))
+    seen: dict[tuple[str, ...], int] = {}
+    for n, (r, o) in enumerate(zip(rows, outputs, strict=True)):
+        first = seen.setdefault(tuple(r), n)
+        if first != n and outputs[first] != o:
+            raise NoProgramFound(
+                f"examples {first} and {n} give the same input {r!r} two outputs: {outputs[first]!r} and {o!r}",
+                examples=[first, n],
+            )
+    return rows, outputs
+
+
+def _sample(unlabeled: Sequence[Sequence[str]] | None, width: int) -> list[list[str]]:
+    if not unlabeled:
+        return []
+    rows = []
+    for row in unlabeled:
+        values = [row] if isinstance(row, str) else list(row)
+        if len(values) == width and all(isinstance(v, str) for v in values):
+            rows.append([unicodedata.normalize("NFC", v) for v in values])
+    if len(rows) <= MAX_UNLABELED:
+        return rows
+    step = len(rows) / MAX_UNLABELED  # evenly spaced: deterministic and spread over the column
+    return [rows[int(i * step)] for i in range(MAX_UNLABELED)]
+
+
+def _tokens(rows: Sequence[Sequence[str]]) -> list[str]:
+    specials = sorted({c for r in rows for s in r for c in s if not c.isalnum() and not c.isspace()})
+    return [*runtime.CLASS_TOKENS, *(f"c:{c}" for c in specials)]
+
+
+def _cluster(graphs: list[g.Dag], deadline: float) -> list[tuple[g.Dag, list[int]]]:
+    """Greedy grouping: each example joins the first group whose graph it intersects non-empty."""
+    groups: list[tuple[g.Dag, list[int]]] = []
+    for n, graph in enumerate(graphs):
+        for k, (dag, members) in enumerate(groups):
+            met = g.intersect(dag, graph, deadline)
+            if met.has_path():
+                groups[k] = (met, [*members, n])
+                break
+        else:
+            groups.append((graph, [n]))
+    return groups
+
+
+class _Scorer:
+    """Costs of pieces, with the unlabelled rows' verdict on each position cached."""
+
+    def __init__(self, sample: list[list[str]], weights: dict[str, float]) -> None:
+        self.sample = sample
+        self.w = weights
+        self._miss: dict[tuple[int, Any], float] = {}
+
+    def pos(self, col: int, p: Any) -> float:
+        cost = position_cost(p, self.w)
+        if self.sample:
+            key = (col, p)
+            miss = self._miss.get(key)
+            if miss is None:
+                miss = sum(eval_pos(row[col], p) is None for row in self.sample) / len(self.sample)
+                self._miss[key] = miss
+            cost += self.w["unlabeled_miss"] * miss
+        return cost
+
+    def sub_options(self, sub: g.Sub) -> list[tuple[float, SubStr]]:
+        """The best few concrete substrings of a Sub, cheapest first."""
+        p1 = sorted(sub.p1, key=lambda p: (self.pos(sub.col, p), sort_key(p)))[:6]
+        p2 = sorted(sub.p2, key=lambda p: (self.pos(sub.col, p), sort_key(p)))[:6]
+        case = None if None in sub.cases else min(sub.cases, key=("upper", "lower", "title").index)
+        case_cost = 0.0 if case is None else self.w["case_change"]
+        base = self.w["piece"] + self.w["substr"] + case_cost
+        out = [
+            (base + self.pos(sub.col, a) + self.pos(sub.col, b), SubStr(sub.col, a, b, case)) for a in p1 for b in p2
+        ]
+        return sorted(out, key=lambda cp: (cp[0], sort_key(cp[1].start), sort_key(cp[1].end)))
+
+    def edge_options(self, edge: g.Edge) -> list[tuple[float, Piece]]:
+        opts: list[tuple[float, Piece]] = []
+        for sub in edge.subs:
+            opts.extend(self.sub_options(sub))
+        if edge.const is not None:
+            opts.append((const_cost(edge.const, self.w), Const(edge.const)))
+        opts.sort(key=lambda cp: (cp[0], repr(cp[1])))
+        return opts
+
+
+def _best(dag: g.Dag, scorer: _Scorer, columns: int) -> Program:
+    if not dag.has_path():
+        raise NoProgramFound("no program fits all the examples")
+    cost, pieces, choices = _cheapest_path(dag, scorer)
+    program = Program(Concat(tuple(pieces)), columns, cost)
+    program.alternatives = _alternatives(choices, pieces, cost, columns, scorer.sample)
+    return program
+
+
+def _cheapest_path(dag: g.Dag, scorer: _Scorer) -> tuple[float, list[Piece], list[list[tuple[float, Piece]]]]:
+    best: dict[g.Node, tuple[float, g.Edge | None, list[tuple[float, Piece]]]] = {dag.end: (0.0, None, [])}
+    for node in sorted(dag.edges, key=sum, reverse=True):
+        for edge in dag.edges[node]:
+            if edge.target not in best:
+                continue
+            opts = scorer.edge_options(edge)
+            if not opts:
+                continue
+            total = opts[0][0] + best[edge.target][0]
+            if node not in best or total < best[node][0] - 1e-12:
+                best[node] = (total, edge, opts)
+    if dag.start not in best:
+        raise NoProgramFound("no program fits all the examples")
+    pieces, choices, node = [], [], dag.start
+    while node != dag.end:
+        _, step, opts = best[node]
+        assert step is not None
+        pieces.append(opts[0][1])
+        choices.append(opts)
+        node = step.target
+    return best[dag.start][0], pieces, choices
+
+
+def _alternatives(
+    choices: list[list[tuple[float, Piece]]], pieces: list[Piece], cost: float, columns: int, sample: list[list[str]]
+) -> list[Program]:
+    """The runners-up: the best program with one piece swapped for one of its next choices. With
+    unlabelled rows, runners-up that answer differently on some of them come first: those rows
+    are the ones worth showing the user."""
+    swaps = []
+    for i, opts in enumerate(choices):
+        for extra, piece in opts[1:24]:
+            swaps.append((extra - opts[0][0], i, piece))
+    swaps.sort(key=lambda s: (s[0], s[1], repr(s[2])))
+    best = Program(Concat(tuple(pieces)), columns, cost)
+    ranked = []
+    for n, (delta, i, piece) in enumerate(swaps):
+        alt = list(pieces)
+        alt[i] = piece
+        program = Program(Concat(tuple(alt)), columns, cost + delta)
+        differs = any(program.apply(r) != best.apply(r) for r in sample)
+        ranked.append((not differs, n, program))
+    ranked.sort(key=lambda x: (x[0], x[1]))
+    return [p for _, _, p in ranked[:MAX_ALTERNATIVES]]
+
+
+def _switch(
+    groups: list[tuple[g.Dag, list[int]]], rows: list[list[str]], tokens: list[str], scorer: _Scorer, columns: int
+) -> Program:
+    """One branch per group, each guarded by a predicate that holds on its examples only."""
+    order = sorted(groups, key=lambda grp: -len(grp[1]))  # the biggest group is the 'otherwise'
+    branches: list[tuple[Predicate | None, Concat]] = []
+    total = 0.0
+    for k, (dag, members) in enumerate(order):
+        program = _best(dag, scorer, columns)
+        assert isinstance(program.root, Concat)
+        total += program.cost
+        if k == len(order) - 1:
+            branches.append((None, program.root))
+            break
+        others = [m for _, ms in order[k + 1 :] for m in ms]
+        pred = _predicate([rows[m] for m in members], [rows[m] for m in others], tokens, columns)
+        if pred is None:
+            raise NoProgramFound(
+                f"examples {members} need a different program from examples {others}, and no test on the "
+                "inputs tells them apart; add examples or check these",
+                examples=members + others,
+            )
+        branches.append((pred, program.root))
+    # Put the 'otherwise' branch last, the guarded ones first in the order found.
+    return Program(Switch(tuple(branches)), columns, total)
+
+
+def _predicate(yes: list[list[str]], no: list[list[str]], tokens: list[str], columns: int) -> Predicate | None:
+    for col in range(columns):
+        for tok in tokens:
+            for negate in (False, True):
+                p = Predicate(col, tok, negate)
+                if all(p.holds(r) for r in yes) and not any(p.holds(r) for r in no):
+                    return p
+    return None

@@ -1,0 +1,226 @@
+"""Learned programs: small, picklable trees that run on a row and print as Python.
+
+Program   := Concat | Switch
+Switch    := (Predicate -> Concat)+, the last branch taken when no predicate holds
+Concat    := Piece+
+Piece     := Const(text) | SubStr(column, start, end, case)
+Position  := ("abs", k) | ("tok", left_token, right_token, k)
+Predicate := Contains(column, token) or its negation
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import runtime
+
+Pos = tuple[Any, ...]  # ("abs", k) or ("tok", left, right, k)
+
+
+def eval_pos(s: str, p: Pos) -> int | None:
+    """Evaluate a position expression on ``s``.
+
+    Example:
+        >>> eval_pos("ab,cd", ("tok", "c:,", None, 1)), eval_pos("ab", ("abs", -1))
+        (3, 2)
+    """
+    if p[0] == "abs":
+        return runtime.absolute(s, p[1])
+    return runtime.position(s, p[1], p[2], p[3])
+
+
+def describe_pos(p: Pos) -> str:
+    """A position in words.
+
+    Example:
+        >>> describe_pos(("tok", "Space", None, -1))
+        'after the last Space'
+    """
+    if p[0] == "abs":
+        k = p[1]
+        return "the start" if k == 0 else "the end" if k == -1 else f"index {k}" if k > 0 else f"{-k - 1} from the end"
+    _, left, right, k = p
+    nth = {1: "first", 2: "second", 3: "third", -1: "last", -2: "second last"}.get(k, f"#{k}")
+    if left and right:
+        return f"between {left} and {right} ({nth})"
+    return f"after the {nth} {left}" if left else f"before the {nth} {right}"
+
+
+@dataclass(frozen=True)
+class Const:
+    """A constant string."""
+
+    text: str
+
+    def run(self, row: Sequence[str]) -> str | None:
+        return self.text
+
+    def code(self) -> str:
+        return repr(self.text)
+
+
+@dataclass(frozen=True)
+class SubStr:
+    """The part of column ``col`` between two positions, with an optional case change."""
+
+    col: int
+    start: Pos
+    end: Pos
+    case: str | None = None
+
+    def run(self, row: Sequence[str]) -> str | None:
+        s = row[self.col]
+        i, j = eval_pos(s, self.start), eval_pos(s, self.end)
+        if i is None or j is None or i > j:
+            return None
+        return runtime.change_case(s[i:j], self.case)
+
+    def code(self) -> str:
+        text = f"_sub(row[{self.col}], {self.start!r}, {self.end!r})"
+        return f"_case({text}, {self.case!r})" if self.case else text
+
+
+Piece = Const | SubStr
+
+
+@dataclass(frozen=True)
+class Concat:
+    """Pieces joined; None if any piece has no value on the row."""
+
+    pieces: tuple[Piece, ...]
+
+    def run(self, row: Sequence[str]) -> str | None:
+        out = []
+        for piece in self.pieces:
+            value = piece.run(row)
+            if value is None:
+                return None
+            out.append(value)
+        return "".join(out)
+
+    def code(self) -> str:
+        return " + ".join(p.code() for p in self.pieces) if self.pieces else "''"
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """True when column ``col`` holds a match of ``token`` (or, negated, holds none)."""
+
+    col: int
+    token: str
+    negate: bool = False
+
+    def holds(self, row: Sequence[str]) -> bool:
+        return bool(runtime.spans(row[self.col], self.token)) != self.negate
+
+    def code(self) -> str:
+        test = f"_has(row[{self.col}], {self.token!r})"
+        return f"not {test}" if self.negate else test
+
+
+@dataclass(frozen=True)
+class Switch:
+    """The first branch whose predicate holds; the last branch has none (otherwise)."""
+
+    branches: tuple[tuple[Predicate | None, Concat], ...]
+
+    def run(self, row: Sequence[str]) -> str | None:
+        for pred, body in self.branches:
+            if pred is None or pred.holds(row):
+                return body.run(row)
+        return None
+
+
+@dataclass
+class Program:
+    """A learned string transformation over ``columns`` input strings.
+
+    Example:
+        >>> p = Program(Concat((SubStr(0, ("abs", 0), ("abs", 1), "upper"), Const("."))), 1)
+        >>> p.apply(["ada"])
+        'A.'
+    """
+
+    root: Concat | Switch
+    columns: int
+    cost: float = 0.0
+    alternatives: list[Program] = field(default_factory=list, repr=False, compare=False)
+
+    def apply(self, inputs: Sequence[str | None]) -> str | None:
+        """The output for one row of inputs; None when an input is missing or a position does not exist."""
+        if len(inputs) != self.columns or any(not isinstance(v, str) for v in inputs):
+            return None
+        return self.root.run(inputs)  # type: ignore[arg-type]
+
+    def to_python(self, name: str = "transform") -> str:
+        """Readable Python source of a function ``name(row) -> str | None`` doing what the program does."""
+        helpers = [
+            inspect.getsource(f)
+            for f in (runtime.token_pattern, runtime.spans, runtime.position, runtime.absolute, runtime.change_case)
+        ]
+        lines = [
+            "import re",
+            "",
+            f"CLASS_TOKENS = {runtime.CLASS_TOKENS!r}",
+            "_COMPILED = {}",
+            "",
+            *helpers,
+            "",
+            "def _sub(s, start, end):",
+            "    i = absolute(s, start[1]) if start[0] == 'abs' else position(s, *start[1:])",
+            "    j = absolute(s, end[1]) if end[0] == 'abs' else position(s, *end[1:])",
+            "    return s[i:j] if i is not None and j is not None and i <= j else None",
+            "",
+            "",
+            "def _case(text, case):",
+            "    return None if text is None else change_case(text, case)",
+            "",
+            "",
+            "def _has(s, token):",
+            "    return bool(spans(s, token))",
+            "",
+            "",
+            f"def {name}(row):",
+            f'    """{self.describe()}"""',
+            f"    if len(row) != {self.columns} or any(not isinstance(v, str) for v in row):",
+            "        return None",
+        ]
+        branches = self.root.branches if isinstance(self.root, Switch) else ((None, self.root),)
+        for pred, body in branches:
+            indent = "    "
+            if pred is not None:
+                lines.append(f"    if {pred.code()}:")
+                indent = "        "
+            parts = ", ".join(p.code() for p in body.pieces)
+            lines.append(f"{indent}parts = [{parts}]")
+            lines.append(f"{indent}return None if None in parts else ''.join(parts)")
+        if isinstance(self.root, Switch) and self.root.branches[-1][0] is not None:
+            lines.append("    return None")
+        return "\n".join(lines) + "\n"
+
+    def describe(self) -> str:
+        """The program in one line of words."""
+
+        def piece(p: Piece) -> str:
+            if isinstance(p, Const):
+                return repr(p.text)
+            case = f" in {p.case} case" if p.case else ""
+            return f"column {p.col} from {describe_pos(p.start)} to {describe_pos(p.end)}{case}"
+
+        def body(c: Concat) -> str:
+            return " + ".join(piece(p) for p in c.pieces)
+
+        if isinstance(self.root, Switch):
+            parts = []
+            for pred, c in self.root.branches:
+                cond = (
+                    "otherwise"
+                    if pred is None
+                    else (f"if column {pred.col} {'has no' if pred.negate else 'has a'} {pred.token}")
+                )
+                parts.append(f"{cond}: {body(c)}")
+            return "; ".join(parts)
+        return body(self.root)

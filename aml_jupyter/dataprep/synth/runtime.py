@@ -1,0 +1,91 @@
+"""What learned programs run: token patterns and position lookup, shared with exported code.
+
+``to_python()`` copies these functions into the code it writes, so the exported code and the
+engine compute the same positions.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Character-class tokens, in a fixed order (it decides ties, so learning stays deterministic).
+CLASS_TOKENS: dict[str, str] = {
+    "Digits": r"[0-9]+",
+    "Alphas": r"[^\W\d_]+",
+    "Upper": r"[A-Z]+",
+    "Lower": r"[a-z]+",
+    "Proper": r"[A-Z][a-z]+",
+    "Alnum": r"[^\W_]+",
+    "Space": r"\s+",
+    "NonSpace": r"\S+",
+}
+
+
+def token_pattern(token: str) -> str:
+    """The regex of a token: a class name, or ``'c:'`` + one literal character.
+
+    Example:
+        >>> token_pattern("c:,"), token_pattern("Digits")
+        (',', '[0-9]+')
+    """
+    if token.startswith("c:"):
+        return re.escape(token[2:])
+    return CLASS_TOKENS[token]
+
+
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def spans(s: str, token: str) -> list[tuple[int, int]]:
+    """Start and end of every maximal match of ``token`` in ``s``.
+
+    Example:
+        >>> spans("ab 12 c3", "Digits")
+        [(3, 5), (7, 8)]
+    """
+    pattern = _COMPILED.get(token)
+    if pattern is None:
+        pattern = _COMPILED[token] = re.compile(token_pattern(token))
+    return [m.span() for m in pattern.finditer(s)]
+
+
+def position(s: str, left: str | None, right: str | None, k: int) -> int | None:
+    """The ``k``-th index (1-based; negative counts from the end) where a match of ``left`` ends
+    and a match of ``right`` starts (``None`` on a side matches anywhere); None if there is none.
+
+    Example:
+        >>> position("Ada Lovelace", "Space", None, 1)
+        4
+    """
+    ends = {e for _, e in spans(s, left)} if left else None
+    starts = {b for b, _ in spans(s, right)} if right else None
+    hits = [i for i in range(len(s) + 1) if (ends is None or i in ends) and (starts is None or i in starts)]
+    index = k - 1 if k > 0 else len(hits) + k
+    return hits[index] if 0 <= index < len(hits) else None
+
+
+def absolute(s: str, k: int) -> int | None:
+    """Index ``k`` from the start (k >= 0) or from the end (k < 0, -1 being the end); None if outside.
+
+    Example:
+        >>> absolute("abc", -1), absolute("abc", 5)
+        (3, None)
+    """
+    i = k if k >= 0 else len(s) + k + 1
+    return i if 0 <= i <= len(s) else None
+
+
+def change_case(text: str, case: str | None) -> str:
+    """Apply a case change: None (keep), 'upper', 'lower' or 'title'.
+
+    Example:
+        >>> change_case("ada", "title")
+        'Ada'
+    """
+    if case == "upper":
+        return text.upper()
+    if case == "lower":
+        return text.lower()
+    if case == "title":
+        return text.title()
+    return text

@@ -1,0 +1,122 @@
+"""The by-example engine on the SyGuS PBE string tasks in ``../shared/benchmarks/pbe/``.
+
+    python benchmarks/pbe.py [--tasks DIR] [--timeout 2] [--only NAME]
+
+(a) consistency: on the canonical string-to-string tasks without conflicting examples, the share
+    where the learned program reproduces every example, each learned within the time budget;
+(b) generalization: on tasks with 20+ examples, learn from the first 3 and check all the others;
+(c) the median learning time over (a).
+Each task is learned in this process, one after another; results go to benchmarks/results/pbe-*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from aml_jupyter.dataprep import synth
+from aml_jupyter.errors import NoProgramFound
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_TASKS = HERE.parent.parent / "shared" / "benchmarks" / "pbe"
+
+
+def load(folder: Path) -> list[dict]:  # type: ignore[type-arg]
+    index = json.loads((folder / "index.json").read_text())
+    keep = [
+        r
+        for r in index
+        if r["string_to_string"]
+        and r["canonical"]
+        and not {"inconsistent_examples", "non_pbe", "no_examples"} & set(r["flags"])
+    ]
+    return [json.loads((folder / "tasks" / r["file"]).read_text()) for r in keep]
+
+
+def examples(task: dict) -> list[tuple[list[str], str]]:  # type: ignore[type-arg]
+    return [(list(e["inputs"]), e["output"]) for e in task["examples"]]
+
+
+def consistency(tasks: list[dict], timeout: float) -> tuple[list[dict], list[float]]:  # type: ignore[type-arg]
+    rows, times = [], []
+    for task in tasks:
+        exs = examples(task)
+        t0 = time.perf_counter()
+        try:
+            program = synth.learn(exs, timeout=timeout)
+            elapsed = time.perf_counter() - t0
+            ok = all(program.apply(i) == o for i, o in exs) and elapsed <= timeout
+            why = "" if ok else "does not reproduce every example"
+        except NoProgramFound as exc:
+            elapsed, ok, why = time.perf_counter() - t0, False, str(exc)[:120]
+        times.append(elapsed)
+        rows.append({"task": task["name"], "ok": ok, "seconds": round(elapsed, 4), "why": why})
+    return rows, times
+
+
+def generalization(tasks: list[dict], timeout: float) -> list[dict]:  # type: ignore[type-arg]
+    rows = []
+    for task in tasks:
+        exs = examples(task)
+        if len(exs) < 20:
+            continue
+        try:
+            program = synth.learn(exs[:3], unlabeled=[i for i, _ in exs[3:]], timeout=timeout)
+            right = sum(program.apply(i) == o for i, o in exs[3:])
+        except NoProgramFound:
+            right = 0
+        rows.append({"task": task["name"], "ok": right == len(exs) - 3, "right": right, "of": len(exs) - 3})
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=Path, default=DEFAULT_TASKS)
+    parser.add_argument("--timeout", type=float, default=2.0)
+    parser.add_argument("--only", default=None, help="one task by name")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list the tasks that fail")
+    args = parser.parse_args()
+    tasks = load(args.tasks)
+    if args.only:
+        tasks = [t for t in tasks if t["name"] == args.only]
+    a_rows, times = consistency(tasks, args.timeout)
+    b_rows = generalization(tasks, args.timeout)
+    a_ok = sum(r["ok"] for r in a_rows)
+    b_ok = sum(r["ok"] for r in b_rows)
+    result = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "timeout_s": args.timeout,
+        "consistency": {"solved": a_ok, "of": len(a_rows), "share": a_ok / max(1, len(a_rows))},
+        "generalization": {"solved": b_ok, "of": len(b_rows), "share": b_ok / max(1, len(b_rows))},
+        "median_learn_ms": statistics.median(times) * 1000 if times else None,
+        "tasks": a_rows,
+        "generalization_tasks": b_rows,
+    }
+    print(f"(a) consistency: {a_ok}/{len(a_rows)} = {result['consistency']['share']:.1%} (target >= 95%)")
+    print(
+        f"(b) generalization (learn from 3, check the rest): {b_ok}/{len(b_rows)} = "
+        f"{result['generalization']['share']:.1%} (target >= 85%)"
+    )
+    print(f"(c) median learning time: {result['median_learn_ms']:.1f} ms (target <= 100 ms)")
+    print("(d) apply throughput: not measured yet (needs the vectorized executor)")
+    if args.verbose:
+        for r in a_rows:
+            if not r["ok"]:
+                print(f"  fails (a): {r['task']}: {r['why']}")
+        for r in b_rows:
+            if not r["ok"]:
+                print(f"  fails (b): {r['task']}: {r['right']}/{r['of']}")
+    if not args.only:
+        out = HERE / "results" / f"pbe-{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S')}.json"
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {out.relative_to(HERE.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""The by-example engine: its contract, bad input, Unicode, determinism, export and budget."""
+
+from __future__ import annotations
+
+import pickle
+import time
+
+import pytest
+
+from aml_jupyter.dataprep import synth
+from aml_jupyter.errors import InvalidValue, NoProgramFound
+
+
+def test_initials_from_two_columns() -> None:
+    program = synth.learn([(["Ada", "Lovelace"], "A.L."), (["alan", "turing"], "A.T.")])
+    assert program.apply(["grace", "hopper"]) == "G.H."
+    assert program.apply(["Émile", "Zola"]) == "É.Z."
+
+
+@pytest.mark.parametrize(
+    "examples,row,expected",
+    [
+        ([(["Ada Lovelace"], "Lovelace")], ["Alan Turing"], "Turing"),
+        ([(["801-345-1987"], "8013451987"), (["612-554-2000"], "6125542000")], ["555-123-4567"], "5551234567"),
+        ([(["john.smith@example.com"], "example.com")], ["ann@mail.org"], "mail.org"),
+        ([(["2026-11-27"], "27/11/2026")], ["1999-01-05"], "05/01/1999"),
+        (
+            [
+                (["Tire Pressure ABC123873 Monitor"], "ABC123873"),
+                ([" Oil Life ABC849999999021 gauge"], "ABC849999999021"),
+            ],
+            ["Fuel Level ABC42 x"],
+            "ABC42",
+        ),
+        (
+            [
+                (["ann chang", "achang_maaker.com"], "maaker.com"),
+                (["bobby smith", "bobt_sphynx.uk.co"], "sphynx.uk.co"),
+            ],
+            ["c d", "cd_x.io"],
+            "x.io",
+        ),
+    ],
+)
+def test_learns_and_generalizes(examples: list[tuple[list[str], str]], row: list[str], expected: str) -> None:
+    assert synth.learn(examples).apply(row) == expected
+
+
+def test_conditional_program() -> None:
+    examples = [
+        (["Mr John Smith"], "Smith"),
+        (["Mr Adam Jones"], "Jones"),
+        (["Smith, John"], "Smith"),
+        (["Jones, Adam"], "Jones"),
+    ]
+    program = synth.learn(examples)
+    assert all(program.apply(i) == o for i, o in examples)
+    assert program.apply(["Brown, Carl"]) == "Brown"
+    assert program.apply(["Mr Carl Brown"]) == "Brown"
+
+
+def test_contradicting_examples_are_named() -> None:
+    with pytest.raises(NoProgramFound) as info:
+        synth.learn([(["a"], "x"), (["b"], "y"), (["a"], "z")])
+    assert info.value.fields["examples"] == [0, 2]
+    assert "'x'" in str(info.value) and "'z'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "examples",
+    [
+        [],
+        [(["a"], 1)],
+        [([None], "x")],
+        [([1], "x")],
+        [("only one thing",)],
+        [(["a", "b"], "a"), (["a"], "a")],
+    ],
+)
+def test_bad_examples(examples: list) -> None:  # type: ignore[type-arg]
+    with pytest.raises(InvalidValue):
+        synth.learn(examples)
+
+
+def test_missing_and_non_string_inputs_give_none() -> None:
+    program = synth.learn([(["Ada Lovelace"], "Lovelace")])
+    assert program.apply([None]) is None
+    assert program.apply([3]) is None  # type: ignore[list-item]
+    assert program.apply(["a", "b"]) is None
+    assert program.apply(["nospace"]) is None  # the position does not exist on this row
+
+
+@pytest.mark.parametrize(
+    "examples,row,expected",
+    [
+        ([(["e\u0301te\u0301 2026"], "e\u0301te\u0301")], ["ho\u0308tel 1999"], "h\u00f6tel"),  # NFC in, NFC out
+        ([(["🚀 launch 𝔸"], "launch")], ["🛸 land 𝔹"], "land"),
+        ([(["שלום עולם"], "עולם")], ["בוקר טוב"], "טוב"),
+    ],
+)
+def test_unicode(examples: list[tuple[list[str], str]], row: list[str], expected: str) -> None:
+    import unicodedata
+
+    program = synth.learn(examples)
+    assert program.apply([unicodedata.normalize("NFC", row[0])]) == expected
+
+
+def test_deterministic() -> None:
+    examples = [(["Ada Lovelace, London"], "London"), (["Alan Turing, Wilmslow"], "Wilmslow")]
+    first = synth.learn(examples)
+    for _ in range(3):
+        again = synth.learn(examples)
+        assert again.root == first.root and again.cost == first.cost
+
+
+def test_unlabeled_rows_steer_toward_positions_that_exist() -> None:
+    examples = [(["id 12 x"], "12")]
+    unlabeled = [["id 345 yy"], ["id 6 z"], ["id 78901 abc"]]
+    program = synth.learn(examples, unlabeled=unlabeled)
+    assert [program.apply(r) for r in unlabeled] == ["345", "6", "78901"]
+
+
+def test_alternatives_are_kept_for_checking_rows() -> None:
+    rows = [["x-y-z"], ["p-q-r-s"]]
+    program = synth.learn([(["a-b-c"], "b")], unlabeled=rows)
+    assert program.alternatives
+    disagree = [r for r in rows if any(alt.apply(r) != program.apply(r) for alt in program.alternatives)]
+    assert ["p-q-r-s"] in disagree
+
+
+def test_to_python_computes_the_same() -> None:
+    examples = [(["Ada", "Lovelace"], "A.L."), (["alan", "turing"], "A.T.")]
+    program = synth.learn(examples)
+    namespace: dict = {}  # type: ignore[type-arg]
+    exec(program.to_python(), namespace)  # noqa: S102 - our own generated code
+    for row in (["grace", "hopper"], ["x", "y"], ["", "z"]):
+        assert namespace["transform"](row) == program.apply(row)
+
+
+def test_programs_pickle() -> None:
+    program = synth.learn([(["Ada Lovelace"], "Lovelace")])
+    again = pickle.loads(pickle.dumps(program))
+    assert again.apply(["Alan Turing"]) == "Turing"
+
+
+def test_time_budget_is_honoured() -> None:
+    long_in = "-".join(f"{i}ab{i}" for i in range(120))
+    examples = [([long_in], long_in[::-1]), ([long_in + "x"], "x" + long_in[::-1])]
+    t0 = time.perf_counter()
+    with pytest.raises(NoProgramFound):
+        synth.learn(examples, timeout=0.3)
+    assert time.perf_counter() - t0 < 1.5
