@@ -150,3 +150,35 @@ def test_time_budget_is_honoured() -> None:
     with pytest.raises(NoProgramFound):
         synth.learn(examples, timeout=0.3)
     assert time.perf_counter() - t0 < 1.5
+
+
+def test_decision_list_adds_what_is_missing() -> None:
+    examples = [
+        (["Penn", "Philadelphia, PA, USA"], "Penn, Philadelphia, PA, USA"),
+        (["UCLA", "Los Angeles, CA"], "UCLA, Los Angeles, CA, USA"),
+        (["Cornell University", "Ithaca, New York, USA"], "Cornell University, Ithaca, New York, USA"),
+        (["University of Maryland", "College Park, MD"], "University of Maryland, College Park, MD, USA"),
+    ]
+    program = synth.learn(examples)
+    assert all(program.apply(i) == o for i, o in examples)
+    assert program.apply(["MIT", "Cambridge, MA"]) == "MIT, Cambridge, MA, USA"
+    assert program.apply(["MIT", "Cambridge, MA, USA"]) == "MIT, Cambridge, MA, USA"
+    namespace: dict = {}  # type: ignore[type-arg]
+    exec(program.to_python(), namespace)  # noqa: S102 - our own generated code
+    for row in (["MIT", "Cambridge, MA"], ["MIT", "Cambridge, MA, USA"], ["x", ""]):
+        assert namespace["transform"](row) == program.apply(row)
+
+
+def test_a_test_on_another_column() -> None:
+    examples = [
+        (["I love apples", "I hate bananas", "banana"], "I hate bananas"),
+        (["I love apples", "I hate bananas", "apple"], "I love apples"),
+    ]
+    program = synth.learn(examples)
+    assert program.apply(["red car", "blue bike", "bike"]) == "blue bike"
+    assert program.apply(["red car", "blue bike", "car"]) == "red car"
+
+
+def test_no_test_separates_the_examples() -> None:
+    with pytest.raises(NoProgramFound, match="tells them apart"):
+        synth.learn([(["ab"], "x1"), (["ab "], "y2"), (["ab  "], "z3")])

@@ -84,9 +84,24 @@ class Dag:
     start: Node
     end: Node
     edges: dict[Node, list[Edge]]
+    outputs: tuple[str, ...] = ()
 
     def has_path(self) -> bool:
         return self.start == self.end or self.start in self.edges
+
+    def splits_word(self, u: Node, v: Node) -> bool:
+        """Whether a piece from node u to v starts or ends inside a word of some example's output.
+
+        Example:
+            >>> Dag((0,), (3,), {}, ("USA",)).splits_word((1,), (3,))
+            True
+        """
+        for s, i, j in zip(self.outputs, u, v, strict=False):
+            if 0 < i < len(s) and s[i - 1].isalnum() and s[i].isalnum():
+                return True
+            if 0 < j < len(s) and s[j - 1].isalnum() and s[j].isalnum():
+                return True
+        return False
 
 
 def _occurrences(haystack: str, needle: str) -> list[int]:
@@ -122,7 +137,7 @@ def build(inputs: Sequence[str], output: str, indexes: Sequence[StringIndex], de
                 searching = bool(subs)
             out.append(Edge((j,), text, tuple(subs)))
         edges[(i,)] = out
-    return Dag((0,), (n,), edges)
+    return Dag((0,), (n,), edges, (output,))
 
 
 def _subs_for(
@@ -182,7 +197,7 @@ def intersect(a: Dag, b: Dag, deadline: float | None = None) -> Dag:
                     todo.append(target)
         if out:
             edges[node] = out
-    return _prune(Dag(start, end, edges))
+    return _prune(Dag(start, end, edges, a.outputs + b.outputs))
 
 
 def _prune(d: Dag) -> Dag:
@@ -197,4 +212,4 @@ def _prune(d: Dag) -> Dag:
                 live.add(node)
                 changed = True
     edges = {n: [e for e in es if e.target in live] for n, es in d.edges.items() if n in live}
-    return Dag(d.start, d.end, {n: es for n, es in edges.items() if es})
+    return Dag(d.start, d.end, {n: es for n, es in edges.items() if es}, d.outputs)

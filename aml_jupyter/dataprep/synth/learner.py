@@ -10,9 +10,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ...errors import InvalidValue, NoProgramFound
@@ -24,6 +25,8 @@ from .ranking import WEIGHTS, const_cost, position_cost, sort_key
 Example = tuple[Sequence[str], str]
 MAX_UNLABELED = 64
 MAX_ALTERNATIVES = 3
+MAX_WORD_TOKENS = 12
+_WORD = re.compile(r"[^\W_]+")
 
 
 def learn(
@@ -52,12 +55,16 @@ def learn(
         graphs = [
             g.build(r, o, [g.StringIndex(s, tokens) for s in r], deadline) for r, o in zip(rows, outputs, strict=True)
         ]
-        groups = _cluster(graphs, deadline)
         scorer = _Scorer(sample, w)
-        if len(groups) == 1:
-            dag, _ = groups[0]
-            return _best(dag, scorer, len(rows[0]))
-        return _switch(groups, rows, tokens, scorer, len(rows[0]))
+        columns = len(rows[0])
+        meet = _Meet(graphs, deadline)
+        whole = meet(range(len(graphs)))
+        if whole.has_path():
+            return _best(whole, scorer, columns)
+        branches = _decision_list(meet, rows, tokens, columns, scorer)
+        if branches is not None:
+            return _list_program(branches, scorer, columns)
+        return _switch(_groupings(graphs, rows, tokens, columns, deadline), rows, tokens, scorer, columns)
     except TimeoutError:
         raise NoProgramFound(f"no program found within the time budget of {timeout:g} s", timeout=timeout) from None
 
@@ -108,8 +115,123 @@ def _sample(unlabeled: Sequence[Sequence[str]] | None, width: int) -> list[list[
 
 
 def _tokens(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Class tokens, every punctuation character seen, and the words that recur across rows
+    (constant tokens found in the data, such as 'Inc' or 'www')."""
     specials = sorted({c for r in rows for s in r for c in s if not c.isalnum() and not c.isspace()})
-    return [*runtime.CLASS_TOKENS, *(f"c:{c}" for c in specials)]
+    counts: dict[str, int] = {}
+    for r in rows:
+        for word in {w for s in r for w in _WORD.findall(s)}:
+            counts[word] = counts.get(word, 0) + 1
+    recurring = [w for w, n in counts.items() if n >= 2 and not w.isdigit() and len(w) > 1]
+    words = sorted(sorted(recurring, key=lambda w: (-counts[w], -len(w), w))[:MAX_WORD_TOKENS])
+    return [*runtime.CLASS_TOKENS, *(f"c:{c}" for c in specials), *(f"w:{w}" for w in words)]
+
+
+class _Meet:
+    """Intersections of the graphs of sets of examples, remembered (splits try many sets)."""
+
+    def __init__(self, graphs: list[g.Dag], deadline: float) -> None:
+        self.graphs = graphs
+        self.deadline = deadline
+        self._memo: dict[tuple[int, ...], g.Dag] = {}
+
+    def __call__(self, members: Iterable[int]) -> g.Dag:
+        key = tuple(sorted(members))
+        found = self._memo.get(key)
+        if found is None:
+            found = (
+                self.graphs[key[0]]
+                if len(key) == 1
+                else g.intersect(self(key[:-1]), self.graphs[key[-1]], self.deadline)
+            )
+            self._memo[key] = found
+        return found
+
+
+Branch = tuple[Predicate | None, g.Dag]
+
+
+def _decision_list(
+    meet: _Meet, rows: list[list[str]], tokens: list[str], columns: int, scorer: _Scorer, depth: int = 3
+) -> list[Branch] | None:
+    """Tests that peel off, one at a time, a set of examples with a program of their own, until
+    the rest have one too: ``if t1: P1 elif t2: P2 ... else: Pn`` (at most ``depth`` tests)."""
+    return _peel(meet, list(range(len(rows))), rows, list(_predicates(tokens, columns)), scorer, depth)
+
+
+def _peel(
+    meet: _Meet, members: list[int], rows: list[list[str]], preds: list[Predicate], scorer: _Scorer, depth: int
+) -> list[Branch] | None:
+    whole = meet(members)
+    if whole.has_path():
+        return [(None, whole)]
+    if depth == 0:
+        return None
+    splits = []
+    for rank, pred in enumerate(preds):
+        verdict = tuple(pred.holds(rows[m]) for m in members)
+        if all(verdict) or not any(verdict) or any(v == verdict for v, _, _ in splits):
+            continue
+        yes = [m for m, v in zip(members, verdict, strict=True) if v]
+        if meet(yes).has_path():
+            splits.append((verdict, rank, pred))
+    # Two-way splits first, the cheapest pair of programs winning (spurious tests make dearer programs).
+    best: tuple[float, int, list[Branch]] | None = None
+    for verdict, rank, pred in splits:
+        no = [m for m, v in zip(members, verdict, strict=True) if not v]
+        yes_dag, no_dag = meet([m for m, v in zip(members, verdict, strict=True) if v]), meet(no)
+        if no_dag.has_path():
+            cost = _cheapest_path(yes_dag, scorer)[0] + _cheapest_path(no_dag, scorer)[0]
+            if best is None or (cost, rank) < best[:2]:
+                best = (cost, rank, [(pred, yes_dag), (None, no_dag)])
+    if best is not None:
+        return best[2]
+    for verdict, _, pred in splits:
+        rest = _peel(meet, [m for m, v in zip(members, verdict, strict=True) if not v], rows, preds, scorer, depth - 1)
+        if rest is not None:
+            return [(pred, meet([m for m, v in zip(members, verdict, strict=True) if v])), *rest]
+    return None
+
+
+def _list_program(branches: list[Branch], scorer: _Scorer, columns: int) -> Program:
+    parts: list[tuple[Predicate | None, Concat]] = []
+    total = 0.0
+    for pred, dag in branches:
+        program = _best(dag, scorer, columns)
+        assert isinstance(program.root, Concat)
+        parts.append((pred, program.root))
+        total += program.cost
+    return Program(Switch(tuple(parts)), columns, total)
+
+
+def _groupings(
+    graphs: list[g.Dag], rows: list[list[str]], tokens: list[str], columns: int, deadline: float
+) -> list[tuple[g.Dag, list[int]]]:
+    """Greedy groupings in a few example orders; the first whose groups tests can tell apart."""
+    n = len(graphs)
+    orders = [list(range(n)), list(range(n))[::-1]]
+    orders += [
+        sorted(range(n), key=lambda i: (len(graphs[i].end), i)),
+        sorted(range(n), key=lambda i: (-sum(map(len, rows[i])), i)),
+    ]
+    first = None
+    for order in orders:
+        groups = _cluster([graphs[i] for i in order], deadline)
+        groups = [(dag, [order[m] for m in members]) for dag, members in groups]
+        first = first or groups
+        if _separable(groups, rows, tokens, columns):
+            return groups
+    assert first is not None
+    return first
+
+
+def _separable(groups: list[tuple[g.Dag, list[int]]], rows: list[list[str]], tokens: list[str], columns: int) -> bool:
+    order = sorted(groups, key=lambda grp: -len(grp[1]))
+    for k, (_, members) in enumerate(order[:-1]):
+        others = [m for _, ms in order[k + 1 :] for m in ms]
+        if _predicate([rows[m] for m in members], [rows[m] for m in others], tokens, columns) is None:
+            return False
+    return True
 
 
 def _cluster(graphs: list[g.Dag], deadline: float) -> list[tuple[g.Dag, list[int]]]:
@@ -157,12 +279,14 @@ class _Scorer:
         ]
         return sorted(out, key=lambda cp: (cp[0], sort_key(cp[1].start), sort_key(cp[1].end)))
 
-    def edge_options(self, edge: g.Edge) -> list[tuple[float, Piece]]:
+    def edge_options(self, edge: g.Edge, splits_word: bool = False) -> list[tuple[float, Piece]]:
         opts: list[tuple[float, Piece]] = []
         for sub in edge.subs:
             opts.extend(self.sub_options(sub))
         if edge.const is not None:
-            opts.append((const_cost(edge.const, self.w), Const(edge.const)))
+            # A constant that cuts a word of the output in two ('U' + 'SA') is most likely wrong.
+            cost = const_cost(edge.const, self.w) + (self.w["const_splits_word"] if splits_word else 0.0)
+            opts.append((cost, Const(edge.const)))
         opts.sort(key=lambda cp: (cp[0], repr(cp[1])))
         return opts
 
@@ -182,7 +306,7 @@ def _cheapest_path(dag: g.Dag, scorer: _Scorer) -> tuple[float, list[Piece], lis
         for edge in dag.edges[node]:
             if edge.target not in best:
                 continue
-            opts = scorer.edge_options(edge)
+            opts = scorer.edge_options(edge, edge.const is not None and dag.splits_word(node, edge.target))
             if not opts:
                 continue
             total = opts[0][0] + best[edge.target][0]
@@ -250,11 +374,22 @@ def _switch(
     return Program(Switch(tuple(branches)), columns, total)
 
 
-def _predicate(yes: list[list[str]], no: list[list[str]], tokens: list[str], columns: int) -> Predicate | None:
+def _predicates(tokens: list[str], columns: int) -> Iterator[Predicate]:
+    """Candidate tests, in order of preference."""
+    for kind in ("has", "starts", "ends"):
+        for col in range(columns):
+            for tok in tokens:
+                for negate in (False, True):
+                    yield Predicate(col, tok, negate, kind)
     for col in range(columns):
-        for tok in tokens:
-            for negate in (False, True):
-                p = Predicate(col, tok, negate)
-                if all(p.holds(r) for r in yes) and not any(p.holds(r) for r in no):
-                    return p
+        for other in range(columns):
+            if other != col:
+                for negate in (False, True):
+                    yield Predicate(col, str(other), negate, "has_column")
+
+
+def _predicate(yes: list[list[str]], no: list[list[str]], tokens: list[str], columns: int) -> Predicate | None:
+    for p in _predicates(tokens, columns):
+        if all(p.holds(r) for r in yes) and not any(p.holds(r) for r in no):
+            return p
     return None

@@ -107,18 +107,32 @@ class Concat:
 
 @dataclass(frozen=True)
 class Predicate:
-    """True when column ``col`` holds a match of ``token`` (or, negated, holds none)."""
+    """True when column ``col`` holds a match of ``token`` ('has'), starts with one ('starts'),
+    ends with one ('ends'), or holds the text of column ``int(token)`` ('has_column'); or, negated,
+    when it does not."""
 
     col: int
     token: str
     negate: bool = False
+    kind: str = "has"
 
     def holds(self, row: Sequence[str]) -> bool:
-        return bool(runtime.spans(row[self.col], self.token)) != self.negate
+        if self.kind == "has_column":
+            return (row[int(self.token)] in row[self.col]) != self.negate
+        return runtime.has_token(row[self.col], self.token, self.kind) != self.negate
 
     def code(self) -> str:
-        test = f"_has(row[{self.col}], {self.token!r})"
+        if self.kind == "has_column":
+            test = f"(row[{int(self.token)}] in row[{self.col}])"
+        else:
+            test = f"has_token(row[{self.col}], {self.token!r}, {self.kind!r})"
         return f"not {test}" if self.negate else test
+
+    def describe(self) -> str:
+        if self.kind == "has_column":
+            return f"column {self.col} {'does not hold' if self.negate else 'holds'} column {self.token}"
+        verb = {"has": "has a", "starts": "starts with", "ends": "ends with"}[self.kind]
+        return f"column {self.col} {'does not ' if self.negate else ''}{verb} {self.token}"
 
 
 @dataclass(frozen=True)
@@ -159,7 +173,14 @@ class Program:
         """Readable Python source of a function ``name(row) -> str | None`` doing what the program does."""
         helpers = [
             inspect.getsource(f)
-            for f in (runtime.token_pattern, runtime.spans, runtime.position, runtime.absolute, runtime.change_case)
+            for f in (
+                runtime.token_pattern,
+                runtime.spans,
+                runtime.position,
+                runtime.absolute,
+                runtime.has_token,
+                runtime.change_case,
+            )
         ]
         lines = [
             "import re",
@@ -177,10 +198,6 @@ class Program:
             "",
             "def _case(text, case):",
             "    return None if text is None else change_case(text, case)",
-            "",
-            "",
-            "def _has(s, token):",
-            "    return bool(spans(s, token))",
             "",
             "",
             f"def {name}(row):",
@@ -216,11 +233,7 @@ class Program:
         if isinstance(self.root, Switch):
             parts = []
             for pred, c in self.root.branches:
-                cond = (
-                    "otherwise"
-                    if pred is None
-                    else (f"if column {pred.col} {'has no' if pred.negate else 'has a'} {pred.token}")
-                )
+                cond = "otherwise" if pred is None else f"if {pred.describe()}"
                 parts.append(f"{cond}: {body(c)}")
             return "; ".join(parts)
         return body(self.root)

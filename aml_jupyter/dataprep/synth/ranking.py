@@ -14,12 +14,14 @@ WEIGHTS: dict[str, float] = {
     "piece": 0.5,
     "const": 1.0,
     "const_per_char": 2.0,  # high: text that an input holds should come from the input
+    "const_splits_word": 4.0,  # a constant that begins or ends inside a word of the output
     "substr": 0.3,
     "pos_abs_edge": 0.05,  # the start (0) or the end (-1)
     "pos_abs": 0.9,
     "pos_token": 0.2,
     "pos_two_tokens": 0.1,  # extra when both sides of a position are tokens
     "pos_special_token": -0.05,  # literal characters (',', '@') anchor better than classes
+    "pos_word_token": 0.05,  # recurring words ('Inc', 'www') found in the data
     "pos_inner_occurrence": 0.3,  # neither the first nor the last
     "pos_wide_token": 0.15,  # Alnum / NonSpace / Alphas: broad classes, weaker evidence
     "case_change": 0.2,
@@ -46,6 +48,8 @@ def position_cost(p: tuple[Any, ...], w: dict[str, float] = WEIGHTS) -> float:
             continue
         if tok.startswith("c:"):
             cost += w["pos_special_token"]
+        elif tok.startswith("w:"):
+            cost += w["pos_word_token"]
         elif tok in _WIDE:
             cost += w["pos_wide_token"]
     if k not in (1, -1):

@@ -22,13 +22,13 @@ CLASS_TOKENS: dict[str, str] = {
 
 
 def token_pattern(token: str) -> str:
-    """The regex of a token: a class name, or ``'c:'`` + one literal character.
+    """The regex of a token: a class name, ``'c:'`` + one literal character, or ``'w:'`` + a literal word.
 
     Example:
-        >>> token_pattern("c:,"), token_pattern("Digits")
-        (',', '[0-9]+')
+        >>> token_pattern("c:,"), token_pattern("Digits"), token_pattern("w:Inc")
+        (',', '[0-9]+', 'Inc')
     """
-    if token.startswith("c:"):
+    if token.startswith(("c:", "w:")):
         return re.escape(token[2:])
     return CLASS_TOKENS[token]
 
@@ -73,6 +73,21 @@ def absolute(s: str, k: int) -> int | None:
     """
     i = k if k >= 0 else len(s) + k + 1
     return i if 0 <= i <= len(s) else None
+
+
+def has_token(s: str, token: str, kind: str = "has") -> bool:
+    """Whether ``s`` holds a match of ``token`` anywhere ('has'), at its start ('starts') or at its end ('ends').
+
+    Example:
+        >>> has_token("thatwill", "w:that", "starts"), has_token("knowthat", "w:that", "starts")
+        (True, False)
+    """
+    found = spans(s, token)
+    if kind == "starts":
+        return bool(found) and found[0][0] == 0
+    if kind == "ends":
+        return bool(found) and found[-1][1] == len(s)
+    return bool(found)
 
 
 def change_case(text: str, case: str | None) -> str:
