@@ -167,7 +167,7 @@ def _peel(
         return [(None, whole)]
     if depth == 0:
         return None
-    splits = []
+    splits: list[tuple[tuple[bool, ...], int, Predicate]] = []
     for rank, pred in enumerate(preds):
         verdict = tuple(pred.holds(rows[m]) for m in members)
         if all(verdict) or not any(verdict) or any(v == verdict for v, _, _ in splits):
