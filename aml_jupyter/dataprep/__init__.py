@@ -1,7 +1,13 @@
-"""Data preparation by example. The by-example engine lives in :mod:`aml_jupyter.dataprep.synth`.
+"""Data preparation by example: read data, learn columns from examples, save and export recipes.
+
+The by-example engine lives in :mod:`aml_jupyter.dataprep.synth`.
 
 Example:
     >>> from aml_jupyter.dataprep import synth
     >>> synth.learn([(["Ada Lovelace"], "Lovelace")]).apply(["Alan Turing"])
     'Turing'
 """
+
+from .flow import Flow, load, read
+
+__all__ = ["Flow", "load", "read"]

@@ -31,7 +31,7 @@ _WORD = re.compile(r"[^\W_]+")
 
 def learn(
     examples: Sequence[Example],
-    unlabeled: Sequence[Sequence[str]] | None = None,
+    unlabeled: Sequence[Sequence[str | None]] | None = None,
     timeout: float = 2.0,
     weights: dict[str, float] | None = None,
 ) -> Program:
@@ -100,14 +100,15 @@ def _check(examples: Sequence[Example]) -> tuple[list[list[str]], list[str]]:
     return rows, outputs
 
 
-def _sample(unlabeled: Sequence[Sequence[str]] | None, width: int) -> list[list[str]]:
+def _sample(unlabeled: Sequence[Sequence[str | None]] | None, width: int) -> list[list[str]]:
     if not unlabeled:
         return []
     rows = []
     for row in unlabeled:
         values = [row] if isinstance(row, str) else list(row)
-        if len(values) == width and all(isinstance(v, str) for v in values):
-            rows.append([unicodedata.normalize("NFC", v) for v in values])
+        texts = [v for v in values if isinstance(v, str)]
+        if len(texts) == len(values) == width:
+            rows.append([unicodedata.normalize("NFC", v) for v in texts])
     if len(rows) <= MAX_UNLABELED:
         return rows
     step = len(rows) / MAX_UNLABELED  # evenly spaced: deterministic and spread over the column

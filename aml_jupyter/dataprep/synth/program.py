@@ -148,6 +148,37 @@ class Switch:
         return None
 
 
+def helper_source() -> str:
+    """The runtime functions that exported programs call, as Python source.
+
+    Example:
+        >>> "def position(" in helper_source()
+        True
+    """
+    funcs = (
+        runtime.token_pattern,
+        runtime.spans,
+        runtime.position,
+        runtime.absolute,
+        runtime.has_token,
+        runtime.change_case,
+    )
+    lines = ["import re", "", f"CLASS_TOKENS = {runtime.CLASS_TOKENS!r}", "_COMPILED = {}", ""]
+    lines += [inspect.getsource(f) for f in funcs]
+    lines += [
+        "",
+        "def _sub(s, start, end):",
+        "    i = absolute(s, start[1]) if start[0] == 'abs' else position(s, *start[1:])",
+        "    j = absolute(s, end[1]) if end[0] == 'abs' else position(s, *end[1:])",
+        "    return s[i:j] if i is not None and j is not None and i <= j else None",
+        "",
+        "",
+        "def _case(text, case):",
+        "    return None if text is None else change_case(text, case)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 @dataclass
 class Program:
     """A learned string transformation over ``columns`` input strings.
@@ -169,39 +200,20 @@ class Program:
             return None
         return self.root.run(inputs)  # type: ignore[arg-type]
 
-    def to_python(self, name: str = "transform") -> str:
-        """Readable Python source of a function ``name(row) -> str | None`` doing what the program does."""
-        helpers = [
-            inspect.getsource(f)
-            for f in (
-                runtime.token_pattern,
-                runtime.spans,
-                runtime.position,
-                runtime.absolute,
-                runtime.has_token,
-                runtime.change_case,
-            )
-        ]
+    def to_python(self, name: str = "transform", helpers: bool = True) -> str:
+        """Readable Python source of a function ``name(row) -> str | None`` doing what the program does.
+
+        With ``helpers=False`` only the function is written (for recipes holding several programs,
+        which write the helpers once, see :func:`helper_source`).
+        """
+        if not helpers:
+            return self._function_source(name)
+        return helper_source() + "\n\n" + self._function_source(name)
+
+    def _function_source(self, name: str) -> str:
         lines = [
-            "import re",
-            "",
-            f"CLASS_TOKENS = {runtime.CLASS_TOKENS!r}",
-            "_COMPILED = {}",
-            "",
-            *helpers,
-            "",
-            "def _sub(s, start, end):",
-            "    i = absolute(s, start[1]) if start[0] == 'abs' else position(s, *start[1:])",
-            "    j = absolute(s, end[1]) if end[0] == 'abs' else position(s, *end[1:])",
-            "    return s[i:j] if i is not None and j is not None and i <= j else None",
-            "",
-            "",
-            "def _case(text, case):",
-            "    return None if text is None else change_case(text, case)",
-            "",
-            "",
             f"def {name}(row):",
-            f'    """{self.describe()}"""',
+            "    # " + self.describe().replace("\n", " "),
             f"    if len(row) != {self.columns} or any(not isinstance(v, str) for v in row):",
             "        return None",
         ]

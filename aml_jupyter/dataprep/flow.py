@@ -1,0 +1,290 @@
+"""Flow: a recipe (a source and steps) that learns steps by example and runs on pandas or Dask."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidValue, NoProgramFound
+from ..paths import atomic_write_bytes
+from . import synth
+from .profile import Profile, profile_frame
+from .sources import read_frame, source_spec
+from .steps import Columns, Derive, Split, Step, column_strings, step_from_data
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FORMAT = "aml-dprep"
+VERSION = 1
+SAMPLE_ROWS = 2000  # rows read to steer learning and to check rows
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A data preparation recipe. Every method that adds a step returns a new Flow.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "people.csv"
+        >>> _ = p.write_text("first,last\\nAda,Lovelace\\nalan,turing\\ngrace,hopper\\n")
+        >>> flow = read(str(p)).derive_column_by_example(
+        ...     source_columns=["first", "last"], new_column="initials",
+        ...     examples=[({"first": "Ada", "last": "Lovelace"}, "A.L."),
+        ...               ({"first": "alan", "last": "turing"}, "A.T.")])
+        >>> flow.to_pandas()["initials"].tolist()
+        ['A.L.', 'A.T.', 'G.H.']
+    """
+
+    source: dict[str, Any]
+    steps: tuple[Step, ...] = field(default=())
+
+    # building --------------------------------------------------------------------------------
+
+    def _with(self, step: Step) -> Flow:
+        return Flow(self.source, (*self.steps, step))
+
+    def derive_column_by_example(
+        self,
+        source_columns: list[str],
+        new_column: str,
+        examples: list[tuple[dict[str, str], str]],
+        timeout: float = 2.0,
+    ) -> Flow:
+        """Add a column computed by a program learned from ``examples`` of (inputs by column, output)."""
+        cols = list(source_columns)
+        if not cols or not all(isinstance(c, str) for c in cols):
+            raise InvalidValue("source_columns must be a non-empty list of column names")
+        frame = self._sample_frame()
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            raise InvalidValue(f"no column {missing[0]!r} (have {list(frame.columns)})")
+        if new_column in frame.columns:
+            raise InvalidValue(f"column {new_column!r} exists already; choose another name")
+        pairs = []
+        for n, ex in enumerate(examples):
+            try:
+                inputs, output = ex
+                row = [inputs[c] for c in cols]
+            except (TypeError, ValueError, KeyError) as exc:
+                raise InvalidValue(f"example {n} must be ({{column: value}} for {cols}, output): {exc}") from None
+            pairs.append((row, output))
+        rows = [r for r in column_strings(frame, cols) if None not in r]
+        known = {tuple(r) for r in rows}
+        whole = len(frame) < SAMPLE_ROWS  # a sample cut short cannot tell that a row is missing
+        for n, (row, _) in enumerate(pairs):
+            if whole and tuple(row) not in known:
+                raise InvalidValue(f"example {n}'s inputs {row!r} are not a row of the data", example=n)
+        program = synth.learn(pairs, unlabeled=rows, timeout=timeout)
+        return self._with(Derive(cols, new_column, [(dict(zip(cols, r, strict=True)), o) for r, o in pairs], program))
+
+    def split_column_by_example(
+        self,
+        column: str,
+        examples: list[tuple[str, list[str]]],
+        new_columns: list[str] | None = None,
+        timeout: float = 2.0,
+    ) -> Flow:
+        """Split ``column`` into several, learned from one or two examples of (value, [parts])."""
+        if not examples:
+            raise InvalidValue("split_column_by_example needs at least one example")
+        widths = {len(parts) for _, parts in examples}
+        if len(widths) != 1 or 0 in widths:
+            raise InvalidValue("every example must give the same, non-zero number of parts")
+        width = widths.pop()
+        names = new_columns or [f"{column}_{i + 1}" for i in range(width)]
+        if len(names) != width:
+            raise InvalidValue(f"{width} parts but {len(names)} new column names")
+        frame = self._sample_frame()
+        if column not in frame.columns:
+            raise InvalidValue(f"no column {column!r} (have {list(frame.columns)})")
+        rows = [r for r in column_strings(frame, [column]) if r[0] is not None]
+        programs = []
+        for k in range(width):
+            try:
+                programs.append(
+                    synth.learn([([v], parts[k]) for v, parts in examples], unlabeled=rows, timeout=timeout)
+                )
+            except NoProgramFound as exc:
+                raise NoProgramFound(f"part {k + 1} ({names[k]!r}): {exc}", part=k) from None
+        return self._with(Split(column, names, [(v, list(p)) for v, p in examples], programs))
+
+    def keep_columns(self, columns: list[str]) -> Flow:
+        """Keep only these columns, in this order."""
+        return self._with(Columns("keep", list(columns)))
+
+    def drop_columns(self, columns: list[str]) -> Flow:
+        """Drop these columns."""
+        return self._with(Columns("drop", list(columns)))
+
+    def rename_columns(self, mapping: dict[str, str]) -> Flow:
+        """Rename columns ({old: new})."""
+        return self._with(Columns("rename", dict(mapping)))
+
+    # running -------------------------------------------------------------------------------------
+
+    def _sample_frame(self) -> pd.DataFrame:
+        spec = dict(self.source, sample=min(self.source.get("sample") or SAMPLE_ROWS, SAMPLE_ROWS))
+        frame = read_frame(spec)
+        for step in self.steps:
+            frame = step.apply(frame)
+        return frame
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Read the source and run every step with pandas."""
+        frame = read_frame(self.source)
+        for step in self.steps:
+            frame = step.apply(frame)
+        return frame
+
+    def to_dask(self, npartitions: int | None = None) -> Any:
+        """The same recipe as a lazy Dask DataFrame: each step runs per partition."""
+        import dask.dataframe as dd
+
+        spec = self.source
+        if spec["format"] == "csv" and not spec.get("sample"):
+            ddf = dd.read_csv(
+                spec["path"],
+                sep=spec["delimiter"],
+                encoding=spec["encoding"],
+                header=0 if spec["header"] else None,
+                blocksize="64MB",
+            )
+            if not spec["header"]:
+                ddf.columns = [f"column{i + 1}" for i in range(len(ddf.columns))]
+        elif spec["format"] == "parquet" and not spec.get("sample"):
+            ddf = dd.read_parquet(spec["path"])
+        else:
+            ddf = dd.from_pandas(read_frame(spec), npartitions=npartitions or 2)  # type: ignore[no-untyped-call]
+        for step in self.steps:
+            meta = step.apply(ddf._meta)
+            ddf = ddf.map_partitions(step.apply, meta=meta)
+        return ddf
+
+    def check_rows(self, limit: int = 20) -> pd.DataFrame:
+        """Rows (of a sample) where the last by-example step's best programs disagree: confirm these.
+
+        Columns: the step's inputs, ``output`` (what the chosen program gives) and ``alternatives``.
+        """
+        import pandas as pd
+
+        at = max((i for i, s in enumerate(self.steps) if isinstance(s, Derive | Split)), default=None)
+        if at is None:
+            raise InvalidValue("check_rows needs a by-example step")
+        frame = Flow(self.source, self.steps[:at])._sample_frame()
+        step = self.steps[at]
+        if isinstance(step, Derive):
+            cols, programs = step.source_columns, [step.program]
+        else:
+            assert isinstance(step, Split)
+            cols, programs = [step.column], step.programs
+        out = []
+        for row in column_strings(frame, cols):
+            if None in row:
+                continue
+            inputs: list[str | None] = list(row)
+            best = [p.apply(inputs) for p in programs]
+            others = []
+            for k, program in enumerate(programs):
+                for alt in program.alternatives:
+                    value = alt.apply(inputs)
+                    if value != best[k] and value not in others:
+                        others.append(value if len(programs) == 1 else f"part {k + 1}: {value!r}")
+            if others:
+                output: Any = best[0] if len(programs) == 1 else best
+                out.append({**dict(zip(cols, row, strict=True)), "output": output, "alternatives": others})
+            if len(out) >= limit:
+                break
+        return pd.DataFrame(out, columns=[*cols, "output", "alternatives"])
+
+    def profile(self) -> Profile:
+        """Per-column type, missing, distinct, min/max/mean, histogram and top values."""
+        return profile_frame(self.to_pandas())
+
+    # saving and exporting --------------------------------------------------------------------
+
+    def to_data(self) -> dict[str, Any]:
+        return {"format": FORMAT, "version": VERSION, "source": self.source, "steps": [s.to_data() for s in self.steps]}
+
+    def save(self, path: str | Path) -> None:
+        """Write the recipe as a versioned, diff-friendly JSON file (no pickles)."""
+        text = json.dumps(self.to_data(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        atomic_write_bytes(path, text.encode("utf-8"))
+
+    def to_python(self) -> str:
+        """The whole recipe as readable pandas code that gives the same result."""
+        from .synth.program import helper_source
+
+        s = self.source
+        if s["format"] == "csv":
+            read = (
+                f"df = pd.read_csv({s['path']!r}, sep={s['delimiter']!r}, encoding={s['encoding']!r}, "
+                f"header={0 if s['header'] else None!r}{', nrows=' + str(s['sample']) if s.get('sample') else ''})"
+            )
+        elif s["format"] == "parquet":
+            read = f"df = pd.read_parquet({s['path']!r})"
+        else:
+            read = f"df = pd.read_json({s['path']!r}, lines=True)"
+        funcs, body = [], [read]
+        for n, step in enumerate(self.steps, start=1):
+            func, lines = step.python(n)
+            if func:
+                funcs.append(func)
+            body.extend(lines)
+        rows_helper = (
+            "def _rows(df, columns):\n"
+            "    cols = [[None if pd.isna(v) else str(v) for v in df[c].tolist()] for c in columns]\n"
+            "    return [list(r) for r in zip(*cols)]\n"
+        )
+        parts = ["import pandas as pd", helper_source() if funcs else "", rows_helper, *funcs, "\n".join(body)]
+        return "\n\n".join(p for p in parts if p).rstrip() + "\n"
+
+
+def read(
+    path: str | Path,
+    sample: int | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    header: bool | None = None,
+) -> Flow:
+    """Start a recipe from a file (CSV/TSV with detection, Parquet, JSON lines); globs read many.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"; _ = p.write_text("a,b\\n1,2\\n")
+        >>> read(str(p)).to_pandas().shape
+        (1, 2)
+    """
+    return Flow(source_spec(str(path), sample=sample, encoding=encoding, delimiter=delimiter, header=header))
+
+
+def load(path: str | Path) -> Flow:
+    """Open a recipe saved with :meth:`Flow.save`; a newer format or broken JSON is a clear error.
+
+    Example:
+        >>> load("/nonexistent.dprep")
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.InvalidPath: cannot read /nonexistent.dprep: No such file or directory
+    """
+    from ..errors import InvalidPath
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidPath(f"cannot read {path}: {exc.strerror}", path=str(path)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidValue(f"{path} is not a valid recipe file: {exc}", path=str(path)) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InvalidValue(f"{path} is not an aml_jupyter recipe (format {FORMAT!r})", path=str(path))
+    version = data.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise InvalidValue(
+            f"{path} is recipe format version {version}, newer than this aml_jupyter reads ({VERSION})", path=str(path)
+        )
+    source = data.get("source")
+    if not isinstance(source, dict) or source.get("format") not in ("csv", "parquet", "jsonl"):
+        raise InvalidValue(f"{path}: the recipe's source is malformed", path=str(path))
+    return Flow(source, tuple(step_from_data(s) for s in data.get("steps", [])))

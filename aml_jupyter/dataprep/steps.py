@@ -1,0 +1,173 @@
+"""Recipe steps: each one a pure function of a pandas DataFrame, saved as plain JSON data.
+
+Steps run the same on pandas and, partition by partition, on Dask. Each writes its own pandas
+code for ``Flow.to_python()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidValue
+from .synth.program import Program
+from .synth.serialize import program_from_data, program_to_data
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def column_strings(df: pd.DataFrame, columns: list[str]) -> list[list[str | None]]:
+    """The rows of ``columns`` as lists of strings, missing values as None.
+
+    Example:
+        >>> import pandas as pd
+        >>> column_strings(pd.DataFrame({"a": ["x", None], "b": [1, 2]}), ["a", "b"])
+        [['x', '1'], [None, '2']]
+    """
+    import pandas as pd
+
+    cols = []
+    for c in columns:
+        values = df[c].tolist()
+        cols.append([None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v) for v in values])
+    return [list(row) for row in zip(*cols, strict=True)] if cols else []
+
+
+def _check_columns(df: pd.DataFrame, columns: list[str], step: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InvalidValue(f"{step}: no column {', '.join(map(repr, missing))} (have {list(df.columns)})")
+
+
+@dataclass
+class Derive:
+    """A new column computed by a program learned from examples."""
+
+    source_columns: list[str]
+    new_column: str
+    examples: list[tuple[dict[str, str], str]]
+    program: Program
+    kind: str = "derive_by_example"
+    missed: int = field(default=0, compare=False)  # rows whose inputs were there but a position was not
+
+    def apply(self, df: pd.DataFrame) -> pd.DataFrame:
+        _check_columns(df, self.source_columns, self.kind)
+        rows = column_strings(df, self.source_columns)
+        out = [self.program.apply(r) if None not in r else None for r in rows]
+        self.missed = sum(o is None and None not in r for o, r in zip(out, rows, strict=True))
+        result = df.copy()
+        result[self.new_column] = out
+        return result
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "source_columns": self.source_columns,
+            "new_column": self.new_column,
+            "examples": [[dict(i), o] for i, o in self.examples],
+            "program": program_to_data(self.program),
+        }
+
+    def python(self, n: int) -> tuple[str, list[str]]:
+        name = f"derive_{n}"
+        cols = repr(self.source_columns)
+        return self.program.to_python(name, helpers=False), [
+            f"df[{self.new_column!r}] = [{name}(r) if None not in r else None for r in _rows(df, {cols})]"
+        ]
+
+
+@dataclass
+class Split:
+    """New columns taken from one column, each part by its own learned program."""
+
+    column: str
+    new_columns: list[str]
+    examples: list[tuple[str, list[str]]]
+    programs: list[Program]
+    kind: str = "split_by_example"
+
+    def apply(self, df: pd.DataFrame) -> pd.DataFrame:
+        _check_columns(df, [self.column], self.kind)
+        rows = column_strings(df, [self.column])
+        result = df.copy()
+        for name, program in zip(self.new_columns, self.programs, strict=True):
+            result[name] = [program.apply(r) if r[0] is not None else None for r in rows]
+        return result
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "column": self.column,
+            "new_columns": self.new_columns,
+            "examples": [[v, list(parts)] for v, parts in self.examples],
+            "programs": [program_to_data(p) for p in self.programs],
+        }
+
+    def python(self, n: int) -> tuple[str, list[str]]:
+        funcs, lines = [], []
+        for k, (name, program) in enumerate(zip(self.new_columns, self.programs, strict=True)):
+            fname = f"split_{n}_{k + 1}"
+            funcs.append(program.to_python(fname, helpers=False))
+            lines.append(
+                f"df[{name!r}] = [{fname}(r) if None not in r else None for r in _rows(df, [{self.column!r}])]"
+            )
+        return "\n\n".join(funcs), lines
+
+
+@dataclass
+class Columns:
+    """Keep, drop or rename columns."""
+
+    action: str  # keep | drop | rename
+    columns: list[str] | dict[str, str]
+    kind: str = "columns"
+
+    def apply(self, df: pd.DataFrame) -> pd.DataFrame:
+        names = list(self.columns)
+        _check_columns(df, names, self.action)
+        if self.action == "keep":
+            return df[names].copy()
+        if self.action == "drop":
+            return df.drop(columns=names)
+        return df.rename(columns=dict(self.columns))  # type: ignore[arg-type]
+
+    def to_data(self) -> dict[str, Any]:
+        return {"kind": self.kind, "action": self.action, "columns": self.columns}
+
+    def python(self, n: int) -> tuple[str, list[str]]:
+        if self.action == "keep":
+            return "", [f"df = df[{list(self.columns)!r}]"]
+        if self.action == "drop":
+            return "", [f"df = df.drop(columns={list(self.columns)!r})"]
+        return "", [f"df = df.rename(columns={dict(self.columns)!r})"]  # type: ignore[arg-type]
+
+
+Step = Derive | Split | Columns
+
+
+def step_from_data(data: Any) -> Step:
+    """Rebuild a step from its saved data; refuses unknown kinds and malformed fields."""
+    if not isinstance(data, dict):
+        raise InvalidValue(f"a recipe step must be an object, not {type(data).__name__}")
+    kind = data.get("kind")
+    try:
+        if kind == "derive_by_example":
+            return Derive(
+                list(data["source_columns"]),
+                str(data["new_column"]),
+                [(dict(i), str(o)) for i, o in data["examples"]],
+                program_from_data(data["program"]),
+            )
+        if kind == "split_by_example":
+            return Split(
+                str(data["column"]),
+                list(data["new_columns"]),
+                [(str(v), list(p)) for v, p in data["examples"]],
+                [program_from_data(p) for p in data["programs"]],
+            )
+        if kind == "columns" and data.get("action") in ("keep", "drop", "rename"):
+            return Columns(data["action"], data["columns"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidValue(f"recipe step {kind!r} is malformed: {exc}") from None
+    raise InvalidValue(f"unknown recipe step {kind!r}")
