@@ -23,6 +23,7 @@ def test_readme_python_blocks_run(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "metrics.acc" in proc.stdout
+    assert "G.H." in proc.stdout and "Arlington" in proc.stdout  # the data prep tour learned its columns
 
 
 def test_readme_cli_tour_runs(tmp_path: Path) -> None:
