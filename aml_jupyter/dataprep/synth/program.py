@@ -163,7 +163,7 @@ def helper_source() -> str:
         runtime.has_token,
         runtime.change_case,
     )
-    lines = ["import re", "", f"CLASS_TOKENS = {runtime.CLASS_TOKENS!r}", "_COMPILED = {}", ""]
+    lines = ["import functools", "import re", "", f"CLASS_TOKENS = {runtime.CLASS_TOKENS!r}", "_COMPILED = {}", ""]
     lines += [inspect.getsource(f) for f in funcs]
     lines += [
         "",

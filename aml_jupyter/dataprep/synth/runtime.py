@@ -6,6 +6,7 @@ engine compute the same positions.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Character-class tokens, in a fixed order (it decides ties, so learning stays deterministic).
@@ -36,17 +37,19 @@ def token_pattern(token: str) -> str:
 _COMPILED: dict[str, re.Pattern[str]] = {}
 
 
-def spans(s: str, token: str) -> list[tuple[int, int]]:
-    """Start and end of every maximal match of ``token`` in ``s``.
+@functools.lru_cache(maxsize=1024)
+def spans(s: str, token: str) -> tuple[tuple[int, int], ...]:
+    """Start and end of every maximal match of ``token`` in ``s`` (remembered for recent strings:
+    the pieces of one row look up the same string again and again).
 
     Example:
         >>> spans("ab 12 c3", "Digits")
-        [(3, 5), (7, 8)]
+        ((3, 5), (7, 8))
     """
     pattern = _COMPILED.get(token)
     if pattern is None:
         pattern = _COMPILED[token] = re.compile(token_pattern(token))
-    return [m.span() for m in pattern.finditer(s)]
+    return tuple(m.span() for m in pattern.finditer(s))
 
 
 def position(s: str, left: str | None, right: str | None, k: int) -> int | None:
@@ -57,9 +60,15 @@ def position(s: str, left: str | None, right: str | None, k: int) -> int | None:
         >>> position("Ada Lovelace", "Space", None, 1)
         4
     """
-    ends = {e for _, e in spans(s, left)} if left else None
-    starts = {b for b, _ in spans(s, right)} if right else None
-    hits = [i for i in range(len(s) + 1) if (ends is None or i in ends) and (starts is None or i in starts)]
+    ends = [e for _, e in spans(s, left)] if left else None
+    starts = [b for b, _ in spans(s, right)] if right else None
+    if ends is None:
+        hits = starts or []
+    elif starts is None:
+        hits = ends
+    else:
+        both = set(starts)
+        hits = [i for i in ends if i in both]
     index = k - 1 if k > 0 else len(hits) + k
     return hits[index] if 0 <= index < len(hits) else None
 
