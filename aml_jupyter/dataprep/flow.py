@@ -13,6 +13,7 @@ from . import synth
 from .profile import Profile, profile_frame
 from .sources import read_frame, source_spec
 from .steps import Columns, Derive, Split, Step, column_strings, step_from_data
+from .transforms import Convert, Dedupe, Expression, Fill, Filter, Replace, Sort, Summarize
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -122,6 +123,40 @@ class Flow:
     def rename_columns(self, mapping: dict[str, str]) -> Flow:
         """Rename columns ({old: new})."""
         return self._with(Columns("rename", dict(mapping)))
+
+    def filter(self, *conditions: tuple[str, str, Any]) -> Flow:
+        """Keep rows where every condition holds: ``("age", ">", 30)``, ``("city", "contains", "par")``,
+        ``("email", "notnull", None)``."""
+        return self._with(Filter([tuple(c) for c in conditions]))
+
+    def replace_values(self, column: str, old: Any, new: Any) -> Flow:
+        """Replace whole values ``old`` with ``new`` in ``column``."""
+        return self._with(Replace(column, old, new))
+
+    def fill_missing(self, column: str, value: Any) -> Flow:
+        """Fill the missing values of ``column`` with ``value``."""
+        return self._with(Fill(column, value))
+
+    def convert(self, column: str, to: str, format: str | None = None) -> Flow:
+        """Convert ``column`` to 'number', 'date' (``format`` as in strptime), 'boolean' or 'string'."""
+        return self._with(Convert(column, to, format))
+
+    def drop_duplicates(self, columns: list[str] | None = None) -> Flow:
+        """Drop duplicate rows, judged on ``columns`` (default: all)."""
+        return self._with(Dedupe(list(columns) if columns else None))
+
+    def sort(self, columns: list[str], descending: bool = False) -> Flow:
+        """Sort rows by ``columns``."""
+        return self._with(Sort(list(columns), descending))
+
+    def summarize(self, by: list[str], aggregations: dict[str, str]) -> Flow:
+        """Group by ``by`` and aggregate: ``{"amount": "sum", "id": "count"}``."""
+        return self._with(Summarize(list(by), dict(aggregations)))
+
+    def add_column_python(self, new_column: str, expression: str) -> Flow:
+        """A column from your own Python expression over ``df`` (with ``pd`` and ``np``), e.g.
+        ``"df.price * df.qty"``. A saved recipe holding one loads only with ``trust=True``."""
+        return self._with(Expression(new_column, expression))
 
     # running -------------------------------------------------------------------------------------
 
@@ -260,8 +295,9 @@ def read(
     return Flow(source_spec(str(path), sample=sample, encoding=encoding, delimiter=delimiter, header=header))
 
 
-def load(path: str | Path) -> Flow:
+def load(path: str | Path, trust: bool = False) -> Flow:
     """Open a recipe saved with :meth:`Flow.save`; a newer format or broken JSON is a clear error.
+    A recipe holding a Python expression step loads only with ``trust=True``.
 
     Example:
         >>> load("/nonexistent.dprep")
@@ -287,4 +323,7 @@ def load(path: str | Path) -> Flow:
     source = data.get("source")
     if not isinstance(source, dict) or source.get("format") not in ("csv", "parquet", "jsonl"):
         raise InvalidValue(f"{path}: the recipe's source is malformed", path=str(path))
-    return Flow(source, tuple(step_from_data(s) for s in data.get("steps", [])))
+    steps = data.get("steps", [])
+    if not isinstance(steps, list):
+        raise InvalidValue(f"{path}: the recipe's steps are malformed", path=str(path))
+    return Flow(source, tuple(step_from_data(s, trust=trust) for s in steps))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidValue
 from .synth.program import Program
 from .synth.serialize import program_from_data, program_to_data
+from .transforms import PLAIN_STEPS, Convert, Dedupe, Expression, Fill, Filter, Replace, Sort, Summarize
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,15 +144,23 @@ class Columns:
         return "", [f"df = df.rename(columns={dict(self.columns)!r})"]  # type: ignore[arg-type]
 
 
-Step = Derive | Split | Columns
+Step = Derive | Split | Columns | Filter | Replace | Fill | Convert | Dedupe | Sort | Summarize | Expression
 
 
-def step_from_data(data: Any) -> Step:
-    """Rebuild a step from its saved data; refuses unknown kinds and malformed fields."""
+def step_from_data(data: Any, trust: bool = False) -> Step:
+    """Rebuild a step from its saved data; refuses unknown kinds, malformed fields, and a Python
+    expression unless the file is trusted (``trust=True``)."""
     if not isinstance(data, dict):
         raise InvalidValue(f"a recipe step must be an object, not {type(data).__name__}")
     kind = data.get("kind")
+    if kind == "python_expression" and not trust:
+        raise InvalidValue(
+            "the recipe holds a Python expression step; load it with trust=True only if you trust its author"
+        )
     try:
+        if kind in PLAIN_STEPS:
+            step: Step = PLAIN_STEPS[kind](**{k: v for k, v in data.items() if k != "kind"})
+            return step
         if kind == "derive_by_example":
             return Derive(
                 list(data["source_columns"]),
