@@ -134,9 +134,11 @@ def test_bad_recipe_files(customers: Path, tmp_path: Path) -> None:
         (json.dumps({**data, "version": 99}), "newer"),
         (json.dumps({**data, "format": "other"}), "not an aml_jupyter recipe"),
         (
-            json.dumps({**data, "steps": [{"kind": "python_expression", "code": "__import__('os')"}]}),
-            "unknown recipe step",
+            json.dumps({**data, "steps": [{"kind": "python_expression", "new_column": "x", "expression": "1"}]}),
+            "trust=True",
         ),
+        (json.dumps({**data, "steps": [{"kind": "shell", "command": "id"}]}), "unknown recipe step"),
+        (json.dumps({**data, "steps": [{"kind": "filter", "conditions": [["a", "rm -rf", 1]]}]}), "filter condition"),
         (json.dumps({**data, "steps": [{"kind": "derive_by_example"}]}), "malformed"),
     ]:
         path.write_text(broken)
