@@ -22,7 +22,8 @@ surfaces can map it to a short user-facing line or a 4xx JSON body without parsi
     ├── NotFound (LookupError)
     │   ├── RunNotFound
     │   ├── ExperimentNotFound
-    │   └── ArtifactNotFound
+    │   ├── ArtifactNotFound
+    │   └── DatasetNotFound
     ├── RunStateError
     │   ├── IllegalTransition       the run lifecycle forbids this change of status
     │   └── NoActiveRun             aml.log() with no run started
@@ -130,6 +131,10 @@ class ExperimentNotFound(NotFound):
 
 class ArtifactNotFound(NotFound):
     """The run has no artifact of this name."""
+
+
+class DatasetNotFound(NotFound):
+    """No dataset of this name (or version) is registered."""
 
 
 class RunStateError(AmlError):

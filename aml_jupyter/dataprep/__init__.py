@@ -9,5 +9,6 @@ Example:
 """
 
 from .flow import Flow, load, read
+from .lineage import Dataset, get_dataset, list_datasets
 
-__all__ = ["Flow", "load", "read"]
+__all__ = ["Dataset", "Flow", "get_dataset", "list_datasets", "load", "read"]

@@ -158,6 +158,13 @@ class Flow:
         ``"df.price * df.qty"``. A saved recipe holding one loads only with ``trust=True``."""
         return self._with(Expression(new_column, expression))
 
+    def register(self, name: str, workspace: Any = None) -> Any:
+        """Record this recipe as a version of dataset ``name`` in the workspace (for lineage);
+        ``dp.get_dataset(name).to_pandas()`` inside a run records it as the run's input."""
+        from .lineage import register
+
+        return register(self, name, workspace)
+
     # running -------------------------------------------------------------------------------------
 
     def _sample_frame(self) -> pd.DataFrame:

@@ -19,11 +19,30 @@ Migration = tuple[int, str, Callable[[Connection], None]]
 
 
 def _v1_create_tables(conn: Connection) -> None:
-    schema.metadata.create_all(conn)
+    t = schema
+    v1 = [
+        t.schema_version,
+        t.experiments,
+        t.environments,
+        t.runs,
+        t.params,
+        t.tags,
+        t.metric_keys,
+        t.metric_chunks,
+        t.latest_metrics,
+        t.artifacts,
+        t.run_inputs,
+    ]
+    schema.metadata.create_all(conn, tables=v1)
+
+
+def _v2_datasets(conn: Connection) -> None:
+    schema.datasets.create(conn, checkfirst=True)
 
 
 MIGRATIONS: list[Migration] = [
     (1, "initial tables: experiments, runs, params, tags, metrics, artifacts, run inputs", _v1_create_tables),
+    (2, "datasets: registered data preparation recipes", _v2_datasets),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -50,7 +69,7 @@ def pending(conn: Connection) -> list[Migration]:
         >>> from sqlalchemy import create_engine
         >>> with create_engine("sqlite://").connect() as c:
         ...     [m[0] for m in pending(c)]
-        [1]
+        [1, 2]
     """
     version = current_version(conn)
     if version > LATEST:

@@ -21,9 +21,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
-
-SCHEMA_VERSION = 1
 
 metadata = MetaData()
 
@@ -160,4 +159,19 @@ run_inputs = Table(
     Column("digest", String(64)),
     Column("role", String(32), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# Added in schema version 2: registered data preparation recipes (datasets), for lineage.
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(250), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("recipe", Text, nullable=False),
+    Column("recipe_hash", String(64), nullable=False),
+    Column("source_fingerprint", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("user", String(250), nullable=False),
+    UniqueConstraint("name", "version", name="uq_datasets_name_version"),
 )

@@ -135,3 +135,17 @@ def test_disk_full_fails_the_artifact_cleanly(tmp_path: Path) -> None:
         assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
         con.close()
         ws.close()
+
+
+def test_an_older_store_is_migrated_in_place(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, inspect
+
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        migrations.apply(conn, migrations.MIGRATIONS[0])  # a store written by the first release
+    engine.dispose()
+    db = Database.open(f"sqlite:///{path}")
+    assert db.read(migrations.current_version) == migrations.LATEST
+    assert "datasets" in db.read(lambda c: inspect(c).get_table_names())
+    db.dispose()

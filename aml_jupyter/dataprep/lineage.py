@@ -1,0 +1,167 @@
+"""Registered datasets: a recipe and its source's fingerprint, versioned in the workspace, and
+recorded as an input of any run that reads them."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from ..errors import DatasetNotFound
+from ..tracking import schema as t
+from ..tracking.validation import check_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..workspace import Workspace
+    from .flow import Flow
+
+
+def _workspace(workspace: Workspace | str | None) -> Workspace:
+    from ..workspace import Workspace
+
+    return workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+
+
+def recipe_hash(flow: Flow) -> str:
+    """SHA-256 of the recipe's canonical JSON.
+
+    Example:
+        >>> from aml_jupyter.dataprep.flow import Flow
+        >>> len(recipe_hash(Flow({"path": "x.csv", "format": "csv"})))
+        64
+    """
+    text = json.dumps(flow.to_data(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def source_fingerprint(flow: Flow) -> str:
+    """A cheap fingerprint of the source files: their paths, sizes and modification times.
+
+    Example:
+        >>> from aml_jupyter.dataprep.flow import Flow
+        >>> len(source_fingerprint(Flow({"path": "/nonexistent", "format": "csv"})))
+        64
+    """
+    path = flow.source["path"]
+    files = sorted(glob.glob(path)) if any(c in path for c in "*?[") else [path]
+    h = hashlib.sha256()
+    for f in files:
+        try:
+            st = os.stat(f)
+            h.update(f"{os.path.abspath(f)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{f}\0missing\n".encode())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One registered version of a dataset."""
+
+    name: str
+    version: int
+    recipe_hash: str
+    source_fingerprint: str
+    flow: Flow
+    workspace: Workspace
+
+    @property
+    def digest(self) -> str:
+        """Identifies the data: the recipe and the source it ran on."""
+        return hashlib.sha256(f"{self.recipe_hash}:{self.source_fingerprint}".encode()).hexdigest()
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The data; inside a run, the run records this dataset version as an input."""
+        from ..tracking.fluent import active_run
+
+        run = active_run()
+        if run is not None and run.workspace is self.workspace:
+            run.log_input(self.name, uri=f"dataset:{self.name}:{self.version}", digest=self.digest)
+        return self.flow.to_pandas()
+
+
+def register(flow: Flow, name: str, workspace: Workspace | str | None = None) -> Dataset:
+    """Record ``flow`` as the next version of dataset ``name`` (or return the latest version if
+    neither the recipe nor the source changed)."""
+    from ..tracking.fluent import _user
+
+    ws = _workspace(workspace)
+    name = check_name(name, "dataset name")
+    rh, fp = recipe_hash(flow), source_fingerprint(flow)
+    d = t.datasets
+    recipe = json.dumps(flow.to_data(), sort_keys=True, ensure_ascii=False)
+
+    def add(conn: Any) -> int:
+        latest = conn.execute(
+            select(d.c.version, d.c.recipe_hash, d.c.source_fingerprint)
+            .where(d.c.name == name)
+            .order_by(d.c.version.desc())
+            .limit(1)
+        ).first()
+        if latest is not None and latest[1] == rh and latest[2] == fp:
+            return int(latest[0])
+        version = 1 if latest is None else int(latest[0]) + 1
+        from ..tracking.metric_store import now_ms
+
+        conn.execute(
+            d.insert().values(
+                name=name,
+                version=version,
+                recipe=recipe,
+                recipe_hash=rh,
+                source_fingerprint=fp,
+                created_at=now_ms(),
+                user=_user(),
+            )
+        )
+        return version
+
+    version = ws.store.db.write(add)
+    return Dataset(name, version, rh, fp, flow, ws)
+
+
+def get_dataset(name: str, version: int | None = None, workspace: Workspace | str | None = None) -> Dataset:
+    """A registered dataset (the latest version unless ``version`` is given).
+
+    Example:
+        >>> get_dataset("customers").to_pandas()  # doctest: +SKIP
+    """
+    from .flow import Flow
+    from .steps import step_from_data
+
+    ws = _workspace(workspace)
+    d = t.datasets
+    q = select(d.c.version, d.c.recipe, d.c.recipe_hash, d.c.source_fingerprint).where(d.c.name == name)
+    q = q.where(d.c.version == version) if version is not None else q.order_by(d.c.version.desc()).limit(1)
+    row = ws.store.db.read(lambda c: c.execute(q).first())
+    if row is None:
+        which = f"version {version} of " if version is not None else ""
+        raise DatasetNotFound(f"no {which}dataset named {name!r} is registered", name=name)
+    data = json.loads(row[1])
+    # Registered by a user of this workspace, so its steps (a Python expression too) are trusted.
+    flow = Flow(data["source"], tuple(step_from_data(s, trust=True) for s in data["steps"]))
+    return Dataset(name, int(row[0]), row[2], row[3], flow, ws)
+
+
+def list_datasets(workspace: Workspace | str | None = None) -> list[dict[str, Any]]:
+    """Every registered dataset version.
+
+    Example:
+        >>> [d["name"] for d in list_datasets()]  # doctest: +SKIP
+        ['customers']
+    """
+    ws = _workspace(workspace)
+    d = t.datasets
+    q = select(d.c.name, d.c.version, d.c.recipe_hash, d.c.source_fingerprint, d.c.created_at, d.c.user)
+    rows = ws.store.db.read(lambda c: c.execute(q.order_by(d.c.name, d.c.version)).all())
+    return [
+        dict(zip(("name", "version", "recipe_hash", "source_fingerprint", "created_at", "user"), r, strict=True))
+        for r in rows
+    ]
