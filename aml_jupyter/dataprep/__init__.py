@@ -11,4 +11,12 @@ Example:
 from .flow import Flow, load, read
 from .lineage import Dataset, get_dataset, list_datasets
 
-__all__ = ["Dataset", "Flow", "get_dataset", "list_datasets", "load", "read"]
+__all__ = ["ByExample", "Dataset", "Flow", "get_dataset", "list_datasets", "load", "read"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "ByExample":  # imports ipywidgets: only when asked for
+        from ..widgets.by_example import ByExample
+
+        return ByExample
+    raise AttributeError(f"module 'aml_jupyter.dataprep' has no attribute {name!r}")

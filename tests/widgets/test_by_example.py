@@ -1,0 +1,43 @@
+"""The ByExample panel, driven headless through its widget models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from aml_jupyter import dataprep as dp
+
+
+def test_typing_examples_updates_outputs_and_marks_doubt(tmp_path: Path) -> None:
+    path = tmp_path / "codes.csv"
+    path.write_text("code\na-b-c\nx-y-z\np-q-r-s\n<img src=x onerror=alert(1)>-k\n")
+    panel = dp.ByExample(dp.read(path), source_columns=["code"], new_column="middle")
+    assert panel.add_button.disabled
+    panel.examples[0].value = "b"
+    assert panel.program is not None
+    assert [o.value.lstrip("? ") for o in panel.outputs][:2] == ["b", "y"]
+    marked = [o for o in panel.outputs if o.value.startswith("? ")]
+    assert marked and all(o.style.background for o in marked)
+    assert "uncertain" in panel.status.value
+    assert "def transform" in panel.code.value
+    # data is shown as text: the label holds the raw string, no HTML widget is used
+    labels = [c for c in panel.widget.children[1].children if hasattr(c, "value")]
+    assert any(getattr(c, "value", "") == "<img src=x onerror=alert(1)>-k" for c in labels)
+    assert not any(type(c).__name__ == "HTML" for c in panel.widget.children[1].children)
+
+    panel.add_button.click()
+    assert panel.result is not None
+    assert panel.result.to_pandas()["middle"].tolist()[:2] == ["b", "y"]
+
+
+def test_conflicting_examples_say_so_without_crashing() -> None:
+    frame = pd.DataFrame({"name": ["Ada Lovelace", "Ada Lovelace", "Alan Turing"]})
+    panel = dp.ByExample(frame, source_columns=["name"])
+    panel.examples[0].value = "Ada"
+    panel.examples[1].value = "Lovelace"
+    assert panel.program is None and "No program yet" in panel.status.value
+    assert all(o.value == "" for o in panel.outputs)
+    panel.examples[1].value = ""
+    assert panel.program is not None and panel.outputs[2].value.lstrip("? ") == "Alan"
+    assert panel.add_button.disabled  # a bare DataFrame has no recipe to add to
