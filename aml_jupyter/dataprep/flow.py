@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidValue, NoProgramFound
 from ..paths import atomic_write_bytes
 from . import synth
+from .join import Join
 from .profile import Profile, profile_frame
 from .sources import read_frame, source_spec
 from .steps import Columns, Derive, Split, Step, column_strings, step_from_data
@@ -152,6 +153,20 @@ class Flow:
     def summarize(self, by: list[str], aggregations: dict[str, str]) -> Flow:
         """Group by ``by`` and aggregate: ``{"amount": "sum", "id": "count"}``."""
         return self._with(Summarize(list(by), dict(aggregations)))
+
+    def join(
+        self, other: Flow, on: list[str] | None = None, right_on: list[str] | None = None, how: str = "left"
+    ) -> Flow:
+        """Merge with ``other``'s result. Without ``on``, the key pair whose values overlap most is
+        used when it covers at least half of this recipe's values (else the error lists candidates)."""
+        if on is None:
+            from .join import suggest_keys
+
+            found = suggest_keys(self._sample_frame(), other._sample_frame())
+            if not found or found[0][2] < 0.5:
+                raise InvalidValue(f"no clear join key; candidates (left, right, overlap): {found}")
+            on, right_on = [found[0][0]], [found[0][1]]
+        return self._with(Join(other, list(on), list(right_on or on), how))
 
     def add_column_python(self, new_column: str, expression: str) -> Flow:
         """A column from your own Python expression over ``df`` (with ``pd`` and ``np``), e.g.
@@ -327,10 +342,15 @@ def load(path: str | Path, trust: bool = False) -> Flow:
         raise InvalidValue(
             f"{path} is recipe format version {version}, newer than this aml_jupyter reads ({VERSION})", path=str(path)
         )
-    source = data.get("source")
+    return flow_from_data(data, trust=trust, where=str(path))
+
+
+def flow_from_data(data: Any, trust: bool = False, where: str = "the recipe") -> Flow:
+    """A Flow from its saved data (the body of a .dprep file), checked as :func:`load` does."""
+    source = data.get("source") if isinstance(data, dict) else None
     if not isinstance(source, dict) or source.get("format") not in ("csv", "parquet", "jsonl"):
-        raise InvalidValue(f"{path}: the recipe's source is malformed", path=str(path))
+        raise InvalidValue(f"{where}: the recipe's source is malformed")
     steps = data.get("steps", [])
     if not isinstance(steps, list):
-        raise InvalidValue(f"{path}: the recipe's steps are malformed", path=str(path))
+        raise InvalidValue(f"{where}: the recipe's steps are malformed")
     return Flow(source, tuple(step_from_data(s, trust=trust) for s in steps))

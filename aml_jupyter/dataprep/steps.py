@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue
+from .join import Join
 from .synth.program import Program
 from .synth.serialize import program_from_data, program_to_data
 from .transforms import PLAIN_STEPS, Convert, Dedupe, Expression, Fill, Filter, Replace, Sort, Summarize
@@ -144,7 +145,7 @@ class Columns:
         return "", [f"df = df.rename(columns={dict(self.columns)!r})"]  # type: ignore[arg-type]
 
 
-Step = Derive | Split | Columns | Filter | Replace | Fill | Convert | Dedupe | Sort | Summarize | Expression
+Step = Derive | Split | Columns | Filter | Replace | Fill | Convert | Dedupe | Sort | Summarize | Expression | Join
 
 
 def step_from_data(data: Any, trust: bool = False) -> Step:
@@ -174,6 +175,15 @@ def step_from_data(data: Any, trust: bool = False) -> Step:
                 list(data["new_columns"]),
                 [(str(v), list(p)) for v, p in data["examples"]],
                 [program_from_data(p) for p in data["programs"]],
+            )
+        if kind == "join":
+            from .flow import flow_from_data
+
+            return Join(
+                flow_from_data(data["other"], trust=trust),
+                list(data["left_on"]),
+                list(data["right_on"]),
+                str(data["how"]),
             )
         if kind == "columns" and data.get("action") in ("keep", "drop", "rename"):
             return Columns(data["action"], data["columns"])

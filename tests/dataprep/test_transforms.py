@@ -88,3 +88,19 @@ def test_bad_steps(orders: Path) -> None:
         flow.summarize(["city"], {"amount": "explode"})
     with pytest.raises(InvalidValue, match="no column"):
         flow.sort(["nope"]).to_pandas()
+
+
+def test_join_with_suggested_keys(orders: Path, tmp_path: Path) -> None:
+    cities = tmp_path / "cities.csv"
+    cities.write_text("name,country\nParis,FR\nBerlin,DE\n")
+    flow = dp.read(orders).drop_duplicates().join(dp.read(cities))
+    df = flow.to_pandas()
+    assert df.set_index("id")["country"].to_dict()[1] == "FR" and df.set_index("id")["country"].to_dict()[3] == "DE"
+    saved = tmp_path / "joined.dprep"
+    flow.save(saved)
+    pd.testing.assert_frame_equal(dp.load(saved).to_pandas(), df)
+    namespace: dict = {}  # type: ignore[type-arg]
+    exec(flow.to_python(), namespace)  # noqa: S102 - the recipe's own export
+    pd.testing.assert_frame_equal(namespace["df"].reset_index(drop=True), df.reset_index(drop=True), check_dtype=False)
+    with pytest.raises(InvalidValue, match="no clear join key"):
+        dp.read(orders).join(dp.read(tmp_path / "cities.csv").keep_columns(["country"]))
