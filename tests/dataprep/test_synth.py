@@ -182,3 +182,42 @@ def test_a_test_on_another_column() -> None:
 def test_no_test_separates_the_examples() -> None:
     with pytest.raises(NoProgramFound, match="tells them apart"):
         synth.learn([(["ab"], "x1"), (["ab "], "y2"), (["ab  "], "z3")])
+
+
+@pytest.mark.parametrize(
+    "examples,row,expected",
+    [
+        ([(["2026-11-27"], "27 Nov 2026")], ["1999-01-05"], "05 Jan 1999"),
+        (
+            [(["due 2026-11-27 (x)"], "Nov 27, 2026"), (["due 2025-02-03 (y)"], "Feb 03, 2025")],
+            ["due 1999-12-31 (z)"],
+            "Dec 31, 1999",
+        ),
+        ([(["03/04/2026"], "2026-04-03"), (["25/12/2026"], "2026-12-25")], ["01/02/2027"], "2027-02-01"),  # d/m decided
+        ([(["Total: 3.14159 m"], "3.14")], ["Total: 2.71828 m"], "2.72"),
+        ([(["2.675"], "2.68")], ["1.005"], "1.01"),  # rounded half up, as people round
+        ([(["1234567.891"], "1,234,568")], ["9876.5"], "9,877"),
+    ],
+)
+def test_dates_and_numbers(examples: list[tuple[list[str], str]], row: list[str], expected: str) -> None:
+    program = synth.learn(examples)
+    assert program.apply(row) == expected
+    namespace: dict = {}  # type: ignore[type-arg]
+    exec(program.to_python(), namespace)  # noqa: S102 - our own generated code
+    assert namespace["transform"](row) == expected
+
+
+def test_a_row_that_is_not_a_date_gives_none() -> None:
+    program = synth.learn([(["2026-11-27"], "27 Nov 2026")])
+    assert program.apply(["not a date"]) is None
+
+
+def test_saved_formats_come_from_the_known_tables() -> None:
+    from aml_jupyter.dataprep.synth.serialize import program_from_data, program_to_data
+
+    program = synth.learn([(["2026-11-27"], "27 Nov 2026")])
+    data = program_to_data(program)
+    assert program_from_data(data).apply(["1999-01-05"]) == "05 Jan 1999"
+    data["pieces"][0]["case"] = ["num", "{0.__class__.__mro__}"]
+    with pytest.raises(InvalidValue, match="unknown format"):
+        program_from_data(data)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import runtime
+from .formats import renderings
 
 Node = tuple[int, ...]
 CASES = ("upper", "lower", "title")
@@ -123,6 +124,9 @@ def build(inputs: Sequence[str], output: str, indexes: Sequence[StringIndex], de
     """
     n = len(output)
     folded = [s.lower() if len(s.lower()) == len(s) else None for s in inputs]
+    rendered = [renderings(s) for s in inputs]
+    # Keep extending a piece while some date or number rendering could still be reached.
+    prefixes = {key[:i] for r in rendered for key in r for i in range(1, len(key) + 1)}
     edges: dict[Node, list[Edge]] = {}
     for i in range(n):
         if deadline is not None and time.monotonic() > deadline:
@@ -133,19 +137,28 @@ def build(inputs: Sequence[str], output: str, indexes: Sequence[StringIndex], de
             text = output[i:j]
             subs: list[Sub] = []
             if searching:
-                subs = _subs_for(text, inputs, folded, indexes)
-                searching = bool(subs)
+                subs = _subs_for(text, inputs, folded, indexes, rendered)
+                searching = bool(subs) or text in prefixes
             out.append(Edge((j,), text, tuple(subs)))
         edges[(i,)] = out
     return Dag((0,), (n,), edges, (output,))
 
 
 def _subs_for(
-    text: str, inputs: Sequence[str], folded: Sequence[str | None], indexes: Sequence[StringIndex]
+    text: str,
+    inputs: Sequence[str],
+    folded: Sequence[str | None],
+    indexes: Sequence[StringIndex],
+    rendered: Sequence[dict[str, list[tuple[int, int, Any]]]],
 ) -> list[Sub]:
     subs = []
     lower = text.lower()
     for col, s in enumerate(inputs):
+        by_span: dict[tuple[int, int], set[Any]] = {}
+        for b, e, how in rendered[col].get(text, ()):
+            by_span.setdefault((b, e), set()).add(how)
+        for (b, e), hows in sorted(by_span.items()):
+            subs.append(Sub(col, indexes[col].at[b], indexes[col].at[e], frozenset(hows)))
         seen = set()
         for k in _occurrences(s, text):
             seen.add(k)

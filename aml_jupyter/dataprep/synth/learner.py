@@ -18,7 +18,7 @@ from typing import Any
 
 from ...errors import InvalidValue, NoProgramFound
 from . import dag as g
-from . import runtime
+from . import formats, runtime
 from .program import Concat, Const, Piece, Predicate, Program, SubStr, Switch, eval_pos
 from .ranking import WEIGHTS, const_cost, position_cost, sort_key
 
@@ -272,8 +272,8 @@ class _Scorer:
         """The best few concrete substrings of a Sub, cheapest first."""
         p1 = sorted(sub.p1, key=lambda p: (self.pos(sub.col, p), sort_key(p)))[:6]
         p2 = sorted(sub.p2, key=lambda p: (self.pos(sub.col, p), sort_key(p)))[:6]
-        case = None if None in sub.cases else min(sub.cases, key=("upper", "lower", "title").index)
-        case_cost = 0.0 if case is None else self.w["case_change"]
+        case = min(sub.cases, key=_transform_rank)
+        case_cost = 0.0 if case is None else self.w["case_change"] if isinstance(case, str) else self.w["format_change"]
         base = self.w["piece"] + self.w["substr"] + case_cost
         out = [
             (base + self.pos(sub.col, a) + self.pos(sub.col, b), SubStr(sub.col, a, b, case)) for a in p1 for b in p2
@@ -290,6 +290,17 @@ class _Scorer:
             opts.append((cost, Const(edge.const)))
         opts.sort(key=lambda cp: (cp[0], repr(cp[1])))
         return opts
+
+
+def _transform_rank(how: Any) -> tuple[int, str]:
+    # Keep the text; else change case; else re-format (in the formats' order of preference).
+    if how is None:
+        return (0, "")
+    if isinstance(how, str):
+        return (1, str(("upper", "lower", "title").index(how)))
+    table = formats.DATE_OUT if how[0] == "date" else formats.NUM_OUT
+    first = formats.DATE_IN.index(how[1]) if how[0] == "date" else 0
+    return (2, f"{first:03d}{table.index(how[-1]):03d}")
 
 
 def _best(dag: g.Dag, scorer: _Scorer, columns: int) -> Program:

@@ -69,14 +69,14 @@ class SubStr:
     col: int
     start: Pos
     end: Pos
-    case: str | None = None
+    case: Any = None  # None, 'upper'/'lower'/'title', ("date", in, out) or ("num", spec): see runtime.apply_transform
 
     def run(self, row: Sequence[str]) -> str | None:
         s = row[self.col]
         i, j = eval_pos(s, self.start), eval_pos(s, self.end)
         if i is None or j is None or i > j:
             return None
-        return runtime.change_case(s[i:j], self.case)
+        return runtime.apply_transform(s[i:j], self.case)
 
     def code(self) -> str:
         text = f"_sub(row[{self.col}], {self.start!r}, {self.end!r})"
@@ -161,9 +161,18 @@ def helper_source() -> str:
         runtime.position,
         runtime.absolute,
         runtime.has_token,
+        runtime.apply_transform,
         runtime.change_case,
     )
-    lines = ["import functools", "import re", "", f"CLASS_TOKENS = {runtime.CLASS_TOKENS!r}", "_COMPILED = {}", ""]
+    lines = [
+        "import functools",
+        "import re",
+        "from typing import Any",
+        "",
+        f"CLASS_TOKENS = {runtime.CLASS_TOKENS!r}",
+        "_COMPILED = {}",
+        "",
+    ]
     lines += [inspect.getsource(f) for f in funcs]
     lines += [
         "",
@@ -173,8 +182,8 @@ def helper_source() -> str:
         "    return s[i:j] if i is not None and j is not None and i <= j else None",
         "",
         "",
-        "def _case(text, case):",
-        "    return None if text is None else change_case(text, case)",
+        "def _case(text, how):",
+        "    return None if text is None else apply_transform(text, how)",
     ]
     return "\n".join(lines) + "\n"
 
@@ -236,7 +245,9 @@ class Program:
         def piece(p: Piece) -> str:
             if isinstance(p, Const):
                 return repr(p.text)
-            case = f" in {p.case} case" if p.case else ""
+            case = (
+                f" in {p.case} case" if isinstance(p.case, str) else f" as {p.case[0]} {p.case[1:]}" if p.case else ""
+            )
             return f"column {p.col} from {describe_pos(p.start)} to {describe_pos(p.end)}{case}"
 
         def body(c: Concat) -> str:

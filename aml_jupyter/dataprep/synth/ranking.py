@@ -25,6 +25,7 @@ WEIGHTS: dict[str, float] = {
     "pos_inner_occurrence": 0.3,  # neither the first nor the last
     "pos_wide_token": 0.15,  # Alnum / NonSpace / Alphas: broad classes, weaker evidence
     "case_change": 0.2,
+    "format_change": 0.4,  # a date or number re-written in another format
     "unlabeled_miss": 3.0,  # times the share of unlabelled rows where the position does not exist
 }
 _WIDE = {"NonSpace", "Alnum", "Alphas"}

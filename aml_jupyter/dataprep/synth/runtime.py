@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 
 # Character-class tokens, in a fixed order (it decides ties, so learning stays deterministic).
 CLASS_TOKENS: dict[str, str] = {
@@ -97,6 +98,36 @@ def has_token(s: str, token: str, kind: str = "has") -> bool:
     if kind == "ends":
         return bool(found) and found[-1][1] == len(s)
     return bool(found)
+
+
+def apply_transform(text: str, how: Any) -> str | None:
+    """Apply a piece's transform: None (keep), a case change ('upper', 'lower', 'title'), a date
+    re-format ``("date", input_format, output_format)`` or a number format ``("num", spec)``; None
+    when the text does not parse.
+
+    Example:
+        >>> apply_transform("2026-11-27", ("date", "%Y-%m-%d", "%d %b %Y"))
+        '27 Nov 2026'
+        >>> apply_transform("3.14159", ("num", "{:.2f}"))
+        '3.14'
+    """
+    if how is None or isinstance(how, str):
+        return change_case(text, how)
+    if how[0] == "date":
+        import datetime
+
+        try:
+            return datetime.datetime.strptime(text, how[1]).strftime(how[2])
+        except ValueError:
+            return None
+    import decimal
+
+    try:
+        with decimal.localcontext() as ctx:
+            ctx.rounding = decimal.ROUND_HALF_UP  # as people round: 2.675 -> 2.68
+            return str(how[1]).format(decimal.Decimal(text.replace(",", "")))
+    except (ValueError, decimal.InvalidOperation):
+        return None
 
 
 def change_case(text: str, case: str | None) -> str:

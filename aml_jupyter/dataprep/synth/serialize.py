@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import InvalidValue
+from . import formats
 from .program import Concat, Const, Piece, Predicate, Program, SubStr, Switch
 
 
@@ -18,13 +19,23 @@ def _pos(p: Any) -> tuple[Any, ...]:
     return tuple(p)
 
 
+def _transform(data: list[Any]) -> tuple[Any, ...]:
+    # Only formats from the known tables: a saved file cannot smuggle in another format string.
+    if len(data) == 3 and data[0] == "date" and data[1] in formats.DATE_IN and data[2] in formats.DATE_OUT:
+        return tuple(data)
+    if len(data) == 2 and data[0] == "num" and data[1] in formats.NUM_OUT:
+        return tuple(data)
+    raise InvalidValue(f"unknown format in a saved program: {data!r}")
+
+
 def _concat_to(c: Concat) -> list[Any]:
     out: list[Any] = []
     for piece in c.pieces:
         if isinstance(piece, Const):
             out.append({"const": piece.text})
         else:
-            out.append({"col": piece.col, "start": list(piece.start), "end": list(piece.end), "case": piece.case})
+            case = list(piece.case) if isinstance(piece.case, tuple) else piece.case
+            out.append({"col": piece.col, "start": list(piece.start), "end": list(piece.end), "case": case})
     return out
 
 
@@ -39,7 +50,11 @@ def _concat_from(data: Any) -> Concat:
             pieces.append(Const(str(item["const"])))
         else:
             case = item.get("case")
-            if case not in (None, "upper", "lower", "title") or not isinstance(item.get("col"), int):
+            if isinstance(case, list):
+                case = _transform(case)
+            elif case not in (None, "upper", "lower", "title"):
+                raise InvalidValue(f"bad piece in a saved program: {item!r}")
+            if not isinstance(item.get("col"), int):
                 raise InvalidValue(f"bad piece in a saved program: {item!r}")
             pieces.append(SubStr(item["col"], _pos(item["start"]), _pos(item["end"]), case))
     return Concat(tuple(pieces))
