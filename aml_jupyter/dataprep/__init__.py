@@ -8,10 +8,10 @@ Example:
     'Turing'
 """
 
-from .flow import Flow, load, read
+from .flow import Flow, load, read, read_sql
 from .lineage import Dataset, get_dataset, list_datasets
 
-__all__ = ["ByExample", "Dataset", "Flow", "get_dataset", "list_datasets", "load", "read"]
+__all__ = ["ByExample", "Dataset", "Flow", "get_dataset", "list_datasets", "load", "read", "read_sql"]
 
 
 def __getattr__(name: str) -> object:

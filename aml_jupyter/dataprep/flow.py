@@ -12,7 +12,7 @@ from ..paths import atomic_write_bytes
 from . import synth
 from .join import Join
 from .profile import Profile, profile_frame
-from .sources import read_frame, source_spec
+from .sources import read_frame, source_spec, sql_spec
 from .steps import Columns, Derive, Split, Step, column_strings, step_from_data
 from .transforms import Convert, Dedupe, Expression, Fill, Filter, Replace, Sort, Summarize
 
@@ -201,7 +201,7 @@ class Flow:
         import dask.dataframe as dd
 
         spec = self.source
-        if spec["format"] == "csv" and not spec.get("sample"):
+        if spec["format"] == "csv" and not spec.get("sample") and "://" not in spec["path"]:
             ddf = dd.read_csv(
                 spec["path"],
                 sep=spec["delimiter"],
@@ -211,7 +211,7 @@ class Flow:
             )
             if not spec["header"]:
                 ddf.columns = [f"column{i + 1}" for i in range(len(ddf.columns))]
-        elif spec["format"] == "parquet" and not spec.get("sample"):
+        elif spec["format"] == "parquet" and not spec.get("sample") and "://" not in spec["path"]:
             ddf = dd.read_parquet(spec["path"])
         else:
             ddf = dd.from_pandas(read_frame(spec), npartitions=npartitions or 2)  # type: ignore[no-untyped-call]
@@ -282,6 +282,16 @@ class Flow:
             )
         elif s["format"] == "parquet":
             read = f"df = pd.read_parquet({s['path']!r})"
+        elif s["format"] == "excel":
+            read = f"df = pd.read_excel({s['path']!r}, sheet_name={s.get('sheet', 0)!r})"
+        elif s["format"] == "sql":
+            sql = s["query"] or f"SELECT * FROM {s['table']}"
+            read = (
+                "import os\nfrom sqlalchemy import create_engine, text\nfrom sqlalchemy.engine import make_url\n"
+                f"_url = make_url({s['url']!r})\n"
+                "if os.environ.get('AML_SQL_PASSWORD'):\n    _url = _url.set(password=os.environ['AML_SQL_PASSWORD'])\n"
+                f"with create_engine(_url).connect() as _conn:\n    df = pd.read_sql(text({sql!r}), _conn)"
+            )
         else:
             read = f"df = pd.read_json({s['path']!r}, lines=True)"
         funcs, body = [], [read]
@@ -305,8 +315,10 @@ def read(
     encoding: str | None = None,
     delimiter: str | None = None,
     header: bool | None = None,
+    sheet: str | int = 0,
 ) -> Flow:
-    """Start a recipe from a file (CSV/TSV with detection, Parquet, JSON lines); globs read many.
+    """Start a recipe from a file (CSV/TSV with detection, Parquet, JSON lines, Excel): a local
+    path, a glob, or an object-store URL (s3://, gs://, abfs://, memory://).
 
     Example:
         >>> import tempfile, pathlib
@@ -314,7 +326,22 @@ def read(
         >>> read(str(p)).to_pandas().shape
         (1, 2)
     """
-    return Flow(source_spec(str(path), sample=sample, encoding=encoding, delimiter=delimiter, header=header))
+    return Flow(
+        source_spec(str(path), sample=sample, encoding=encoding, delimiter=delimiter, header=header, sheet=sheet)
+    )
+
+
+def read_sql(
+    url: str, query: str | None = None, table: str | None = None, password: str | None = None, sample: int | None = None
+) -> Flow:
+    """Start a recipe from a SQL query or table through a SQLAlchemy URL. The password (in the URL
+    or ``password=``) stays in this process; a saved recipe reads it from ``AML_SQL_PASSWORD``.
+
+    Example:
+        >>> read_sql("sqlite://", query="select 1 as one").to_pandas()["one"].tolist()
+        [1]
+    """
+    return Flow(sql_spec(url, query=query, table=table, password=password, sample=sample))
 
 
 def load(path: str | Path, trust: bool = False) -> Flow:
@@ -348,7 +375,7 @@ def load(path: str | Path, trust: bool = False) -> Flow:
 def flow_from_data(data: Any, trust: bool = False, where: str = "the recipe") -> Flow:
     """A Flow from its saved data (the body of a .dprep file), checked as :func:`load` does."""
     source = data.get("source") if isinstance(data, dict) else None
-    if not isinstance(source, dict) or source.get("format") not in ("csv", "parquet", "jsonl"):
+    if not isinstance(source, dict) or source.get("format") not in ("csv", "parquet", "jsonl", "excel", "sql"):
         raise InvalidValue(f"{where}: the recipe's source is malformed")
     steps = data.get("steps", [])
     if not isinstance(steps, list):

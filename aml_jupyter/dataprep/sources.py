@@ -1,9 +1,17 @@
-"""Reading data: CSV/TSV (delimiter, header and encoding detected), Parquet and JSON lines."""
+"""Reading data: CSV/TSV (delimiter, header and encoding detected), Parquet, JSON lines and Excel,
+from local paths, globs and object-store URLs (through fsspec), and SQL through SQLAlchemy.
+
+A SQL password never goes into a saved recipe: the recipe keeps the URL without it, and the
+password comes from the ``password=`` given to :func:`sql_spec` in this process, or from
+``AML_SQL_PASSWORD``.
+"""
 
 from __future__ import annotations
 
 import csv
 import glob
+import io
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,18 +21,47 @@ if TYPE_CHECKING:
     import pandas as pd
 
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+# Object stores and in-memory files only: no http(s) or other schemes that could reach into
+# the local network from a shared server.
+URL_SCHEMES = ("file", "memory", "s3", "gs", "gcs", "abfs", "abfss", "az")
+_SQL_PASSWORDS: dict[str, str] = {}
 
 
-def detect_csv(path: Path, encoding: str | None = None) -> dict[str, Any]:
-    """Sniff a delimited text file: its encoding, delimiter and whether it has a header row.
+def _is_url(path: str) -> bool:
+    return "://" in path
+
+
+def _files(path: str) -> list[tuple[Any, str]]:
+    """(filesystem or None, path) for every file the path or glob names."""
+    if _is_url(path):
+        scheme = path.split("://", 1)[0].lower()
+        if scheme not in URL_SCHEMES:
+            raise InvalidPath(f"{scheme}:// is not allowed (allowed: {', '.join(URL_SCHEMES)})", path=path)
+        try:
+            import fsspec
+        except ImportError:
+            raise InvalidValue("reading URLs needs fsspec (pip install 'aml_jupyter[dask]')") from None
+        fs, _, paths = fsspec.get_fs_token_paths(path)
+        return [(fs, p) for p in sorted(paths)]
+    paths = sorted(glob.glob(path)) if any(c in path for c in "*?[") else [path]
+    return [(None, p) for p in paths]
+
+
+def _read_bytes(fs: Any, path: str, limit: int) -> bytes:
+    if fs is None:
+        with open(path, "rb") as f:
+            return f.read(limit)
+    with fs.open(path, "rb") as f:
+        return bytes(f.read(limit))
+
+
+def detect_csv(raw: bytes, suffix: str, encoding: str | None = None) -> dict[str, Any]:
+    """Sniff the start of a delimited text file: its encoding, delimiter and whether it has a header.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"; _ = p.write_text("a;b\\n1;2\\n")
-        >>> detect_csv(p)["delimiter"]
+        >>> detect_csv(b"a;b\\n1;2\\n", ".csv")["delimiter"]
         ';'
     """
-    raw = path.read_bytes()[:65536]
     for enc in [encoding] if encoding else ENCODINGS:
         try:
             text = raw.decode(enc)
@@ -32,13 +69,12 @@ def detect_csv(path: Path, encoding: str | None = None) -> dict[str, Any]:
         except UnicodeDecodeError:
             continue
     else:
-        raise InvalidValue(f"{path}: cannot decode as {encoding}", path=str(path))
+        raise InvalidValue(f"cannot decode the file as {encoding}")
     sample = "\n".join(text.splitlines()[:50])
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-        delimiter = dialect.delimiter
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+        delimiter = "\t" if suffix == ".tsv" else ","
     first = next(csv.reader([text.splitlines()[0] if text else ""], delimiter=delimiter), [])
     # Column names are rarely numbers or blank; a first row holding one is data.
     header = bool(first) and not any(_numeric(v) or not v.strip() for v in first)
@@ -53,48 +89,13 @@ def _numeric(text: str) -> bool:
     return True
 
 
-def read_frame(spec: dict[str, Any]) -> pd.DataFrame:
-    """Load the data a source spec describes (see :func:`source_spec`)."""
-    import pandas as pd
-
-    paths = sorted(glob.glob(spec["path"])) if any(c in spec["path"] for c in "*?[") else [spec["path"]]
-    if not paths:
-        raise InvalidPath(f"no file matches {spec['path']!r}", path=spec["path"])
-    frames = []
-    for p in paths:
-        fmt = spec["format"]
-        if fmt == "csv":
-            try:
-                df = pd.read_csv(
-                    p,
-                    sep=spec["delimiter"],
-                    encoding=spec["encoding"],
-                    header=0 if spec["header"] else None,
-                    nrows=spec.get("sample"),
-                    on_bad_lines="error",
-                )
-            except pd.errors.ParserError as exc:
-                raise InvalidValue(f"{p}: {exc}", path=str(p)) from None
-            except UnicodeDecodeError as exc:
-                raise InvalidValue(
-                    f"{p}: not {spec['encoding']} text near byte {exc.start}; pass encoding=", path=str(p)
-                ) from None
-            if not spec["header"]:
-                df.columns = [f"column{i + 1}" for i in range(df.shape[1])]
-        elif fmt == "parquet":
-            df = pd.read_parquet(p)
-        else:
-            df = pd.read_json(p, lines=True)
-        frames.append(df if spec.get("sample") is None else df.head(spec["sample"]))
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-
-
 def source_spec(
     path: str,
     sample: int | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
     header: bool | None = None,
+    sheet: str | int = 0,
 ) -> dict[str, Any]:
     """What to read and how, detected from the first file: the first step of every recipe.
 
@@ -106,18 +107,21 @@ def source_spec(
     """
     if sample is not None and (not isinstance(sample, int) or isinstance(sample, bool) or sample < 1):
         raise InvalidValue(f"sample must be a positive number of rows, not {sample!r}")
-    first = sorted(glob.glob(path))[0] if any(c in path for c in "*?[") and glob.glob(path) else path
-    p = Path(first)
-    if not p.is_file():
+    files = _files(path)
+    if not files:
         raise InvalidPath(f"{path}: no such file", path=path)
-    suffix = p.suffix.lower()
+    fs, first = files[0]
+    exists = os.path.isfile(first) if fs is None else fs.isfile(first)
+    if not exists:
+        raise InvalidPath(f"{path}: no such file", path=path)
+    suffix = Path(first).suffix.lower()
     if suffix in (".parquet", ".pq"):
         return {"path": path, "format": "parquet", "sample": sample}
     if suffix in (".jsonl", ".ndjson"):
         return {"path": path, "format": "jsonl", "sample": sample}
-    if suffix in (".xlsx", ".xls"):
-        raise InvalidValue(f"{path}: Excel files are not supported yet; save the sheet as CSV", path=path)
-    found = detect_csv(p, encoding)
+    if suffix in (".xlsx", ".xlsm"):
+        return {"path": path, "format": "excel", "sample": sample, "sheet": sheet}
+    found = detect_csv(_read_bytes(fs, first, 65536), suffix, encoding)
     return {
         "path": path,
         "format": "csv",
@@ -126,3 +130,97 @@ def source_spec(
         "delimiter": delimiter or found["delimiter"],
         "header": found["header"] if header is None else header,
     }
+
+
+def sql_spec(
+    url: str, query: str | None = None, table: str | None = None, password: str | None = None, sample: int | None = None
+) -> dict[str, Any]:
+    """A SQL source: a query or a table, through a SQLAlchemy URL (the password is not kept in it).
+
+    Example:
+        >>> sql_spec("postgresql://ada:secret@db/sales", table="orders")["url"]
+        'postgresql://ada@db/sales'
+    """
+    from sqlalchemy.engine import make_url
+
+    if (query is None) == (table is None):
+        raise InvalidValue("give a query or a table, not both")
+    if table is not None and not all(part.isidentifier() for part in table.split(".")):
+        raise InvalidValue(f"{table!r} is not a table name")
+    parsed = make_url(url)
+    secret = password or parsed.password
+    bare = parsed._replace(password=None).render_as_string(hide_password=False)  # URL is a namedtuple
+    if secret:
+        _SQL_PASSWORDS[bare] = str(secret)
+    return {"path": bare, "format": "sql", "url": bare, "query": query, "table": table, "sample": sample}
+
+
+def _read_sql(spec: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(spec["url"])
+    secret = _SQL_PASSWORDS.get(spec["url"]) or os.environ.get("AML_SQL_PASSWORD")
+    if secret:
+        url = url.set(password=secret)
+    engine = create_engine(url)
+    try:
+        sql = spec["query"] or f"SELECT * FROM {spec['table']}"
+        with engine.connect() as conn:
+            frame = pd.read_sql(text(sql), conn)
+    except Exception as exc:  # noqa: BLE001 - the database's own message, without the password
+        raise InvalidValue(
+            f"reading from {spec['url']} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        ) from None
+    finally:
+        engine.dispose()
+    return frame if spec.get("sample") is None else frame.head(spec["sample"])
+
+
+def read_frame(spec: dict[str, Any]) -> pd.DataFrame:
+    """Load the data a source spec describes (see :func:`source_spec` and :func:`sql_spec`)."""
+    import pandas as pd
+
+    if spec["format"] == "sql":
+        return _read_sql(spec)
+    files = _files(spec["path"])
+    if not files:
+        raise InvalidPath(f"no file matches {spec['path']!r}", path=spec["path"])
+    frames = [_read_one(fs, p, spec) for fs, p in files]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _read_one(fs: Any, path: str, spec: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
+    handle: Any = path if fs is None else io.BytesIO(_read_bytes(fs, path, -1))
+    fmt, sample = spec["format"], spec.get("sample")
+    if fmt == "csv":
+        try:
+            df = pd.read_csv(
+                handle,
+                sep=spec["delimiter"],
+                encoding=spec["encoding"],
+                header=0 if spec["header"] else None,
+                nrows=sample,
+                on_bad_lines="error",
+            )
+        except pd.errors.ParserError as exc:
+            raise InvalidValue(f"{path}: {exc}", path=str(path)) from None
+        except UnicodeDecodeError as exc:
+            raise InvalidValue(
+                f"{path}: not {spec['encoding']} text near byte {exc.start}; pass encoding=", path=str(path)
+            ) from None
+        if not spec["header"]:
+            df.columns = [f"column{i + 1}" for i in range(df.shape[1])]
+    elif fmt == "parquet":
+        df = pd.read_parquet(handle)
+    elif fmt == "excel":
+        try:
+            df = pd.read_excel(handle, sheet_name=spec.get("sheet", 0))
+        except ImportError:
+            raise InvalidValue("reading Excel needs openpyxl (pip install 'aml_jupyter[excel]')") from None
+    else:
+        df = pd.read_json(handle, lines=True)
+    return df if sample is None else df.head(sample)

@@ -144,3 +144,42 @@ def test_bad_recipe_files(customers: Path, tmp_path: Path) -> None:
         path.write_text(broken)
         with pytest.raises(InvalidValue, match=match):
             dp.load(path)
+
+
+def test_sql_excel_and_url_sources(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "shop.db"
+    con = sqlite3.connect(db)
+    con.execute("create table orders (id integer, email text)")
+    con.executemany("insert into orders values (?, ?)", [(1, "ada@math.org"), (2, "alan@bletchley.uk")])
+    con.commit()
+    con.close()
+    flow = dp.read_sql(f"sqlite:///{db}", table="orders").derive_column_by_example(
+        ["email"], "domain", [({"email": "ada@math.org"}, "math.org")]
+    )
+    assert flow.to_pandas()["domain"].tolist() == ["math.org", "bletchley.uk"]
+    namespace: dict = {}  # type: ignore[type-arg]
+    exec(flow.to_python(), namespace)  # noqa: S102 - the recipe's own export
+    assert namespace["df"]["domain"].tolist() == ["math.org", "bletchley.uk"]
+
+    secret = dp.read_sql("postgresql://ada:s3cret@db.example/sales", query="select 1")
+    saved = tmp_path / "sql.dprep"
+    secret.save(saved)
+    assert "s3cret" not in saved.read_text() and "postgresql://ada@db.example/sales" in saved.read_text()
+    with pytest.raises(InvalidValue):
+        dp.read_sql(f"sqlite:///{db}", table="orders; drop table orders")
+
+    xlsx = tmp_path / "people.xlsx"
+    pd.DataFrame({"name": ["Ada Lovelace", "Alan Turing"]}).to_excel(xlsx, index=False)
+    people = dp.read(xlsx).derive_column_by_example(["name"], "last", [({"name": "Ada Lovelace"}, "Lovelace")])
+    assert people.to_pandas()["last"].tolist() == ["Lovelace", "Turing"]
+
+    import fsspec
+
+    with fsspec.open("memory://bucket/people.csv", "w") as f:
+        f.write("name\nAda Lovelace\nAlan Turing\n")
+    assert dp.read("memory://bucket/people.csv").to_pandas()["name"].tolist() == ["Ada Lovelace", "Alan Turing"]
+    for url in ("http://169.254.169.254/latest/meta-data/", "ftp://x/y.csv", "gopher://x"):
+        with pytest.raises(InvalidPath, match="not allowed"):
+            dp.read(url)
