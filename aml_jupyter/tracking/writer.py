@@ -89,6 +89,8 @@ class MetricWriter:
                 self._wait_for_room()
 
     def _wait_for_room(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._start()  # a writer that died must not leave callers to fill memory
         self._wake = True
         self._cond.notify_all()
         while self._pending >= self.max_buffered and self._thread is not None and self._thread.is_alive():
