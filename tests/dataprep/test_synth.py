@@ -221,3 +221,20 @@ def test_saved_formats_come_from_the_known_tables() -> None:
     data["pieces"][0]["case"] = ["num", "{0.__class__.__mro__}"]
     with pytest.raises(InvalidValue, match="unknown format"):
         program_from_data(data)
+
+
+def test_fast_positions_agree_with_the_general_search() -> None:
+    from aml_jupyter.dataprep.synth import runtime
+
+    strings = ["", "a", "ab,cd,ef", ",,", "x@y@z", "12ab 34 Cd-ef", "  lead", "trail  ", "AbcDef Ghi", "2026-11-27"]
+    tokens = [*runtime.CLASS_TOKENS, "c:,", "c:@", "c:-", "c: ", "w:ab"]
+    for s in strings:
+        for left in (None, *tokens):
+            for right in (None, *tokens):
+                if left is None and right is None:
+                    continue
+                for k in (1, 2, -1, -2):
+                    p = ("tok", left, right, k)
+                    assert runtime.position_function(p)(s) == runtime.position(s, left, right, k), (s, p)
+        for k in (0, 1, 3, -1, -2, 99, -99):
+            assert runtime.position_function(("abs", k))(s) == runtime.absolute(s, k)

@@ -27,9 +27,7 @@ def eval_pos(s: str, p: Pos) -> int | None:
         >>> eval_pos("ab,cd", ("tok", "c:,", None, 1)), eval_pos("ab", ("abs", -1))
         (3, 2)
     """
-    if p[0] == "abs":
-        return runtime.absolute(s, p[1])
-    return runtime.position(s, p[1], p[2], p[3])
+    return runtime.position_function(p)(s)
 
 
 def describe_pos(p: Pos) -> str:
@@ -205,8 +203,11 @@ class Program:
 
     def apply(self, inputs: Sequence[str | None]) -> str | None:
         """The output for one row of inputs; None when an input is missing or a position does not exist."""
-        if len(inputs) != self.columns or any(not isinstance(v, str) for v in inputs):
+        if len(inputs) != self.columns:
             return None
+        for v in inputs:
+            if not isinstance(v, str):
+                return None
         return self.root.run(inputs)  # type: ignore[arg-type]
 
     def to_python(self, name: str = "transform", helpers: bool = True) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 # Character-class tokens, in a fixed order (it decides ties, so learning stays deterministic).
@@ -50,7 +51,7 @@ def spans(s: str, token: str) -> tuple[tuple[int, int], ...]:
     pattern = _COMPILED.get(token)
     if pattern is None:
         pattern = _COMPILED[token] = re.compile(token_pattern(token))
-    return tuple(m.span() for m in pattern.finditer(s))
+    return tuple([m.span() for m in pattern.finditer(s)])
 
 
 def position(s: str, left: str | None, right: str | None, k: int) -> int | None:
@@ -72,6 +73,42 @@ def position(s: str, left: str | None, right: str | None, k: int) -> int | None:
         hits = [i for i in ends if i in both]
     index = k - 1 if k > 0 else len(hits) + k
     return hits[index] if 0 <= index < len(hits) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def position_function(p: tuple[Any, ...]) -> Callable[[str], int | None]:
+    """A fast function computing the position expression ``p`` on a string (same answers as
+    :func:`position` / :func:`absolute`; common shapes skip the general search).
+
+    Example:
+        >>> position_function(("tok", "c:@", None, -1))("a@b@c")
+        4
+    """
+    if p[0] == "abs":
+        k = p[1]
+        return lambda s: absolute(s, k)
+    _, left, right, k = p
+    literal = left if right is None else right if left is None else None
+    if literal is not None and literal.startswith("c:") and k in (1, -1):
+        ch = literal[2:]
+        shift = 1 if right is None else 0  # after the character, or before it
+        find = str.find if k == 1 else str.rfind
+
+        def by_char(s: str) -> int | None:
+            i = find(s, ch)
+            return None if i < 0 else i + shift
+
+        return by_char
+    if literal is not None and k == 1:
+        pattern = re.compile(token_pattern(literal))
+        after = right is None
+
+        def first_match(s: str) -> int | None:
+            m = pattern.search(s)
+            return None if m is None else (m.end() if after else m.start())
+
+        return first_match
+    return lambda s: position(s, left, right, k)
 
 
 def absolute(s: str, k: int) -> int | None:
