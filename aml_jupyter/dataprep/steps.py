@@ -13,7 +13,18 @@ from ..errors import InvalidValue
 from .join import Join
 from .synth.program import Program
 from .synth.serialize import program_from_data, program_to_data
-from .transforms import PLAIN_STEPS, Convert, Dedupe, Expression, Fill, Filter, Replace, Sort, Summarize
+from .transforms import (
+    PLAIN_STEPS,
+    Convert,
+    Dedupe,
+    Expression,
+    Fill,
+    Filter,
+    Replace,
+    Sort,
+    Summarize,
+    require_columns,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,12 +47,6 @@ def column_strings(df: pd.DataFrame, columns: list[str]) -> list[list[str | None
     return [list(row) for row in zip(*cols, strict=True)] if cols else []
 
 
-def _check_columns(df: pd.DataFrame, columns: list[str], step: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InvalidValue(f"{step}: no column {', '.join(map(repr, missing))} (have {list(df.columns)})")
-
-
 @dataclass
 class Derive:
     """A new column computed by a program learned from examples."""
@@ -54,7 +59,7 @@ class Derive:
     missed: int = field(default=0, compare=False)  # rows whose inputs were there but a position was not
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
-        _check_columns(df, self.source_columns, self.kind)
+        require_columns(df, self.source_columns, self.kind)
         rows = column_strings(df, self.source_columns)
         out = [self.program.apply(r) if None not in r else None for r in rows]
         self.missed = sum(o is None and None not in r for o, r in zip(out, rows, strict=True))
@@ -90,7 +95,7 @@ class Split:
     kind: str = "split_by_example"
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
-        _check_columns(df, [self.column], self.kind)
+        require_columns(df, [self.column], self.kind)
         rows = column_strings(df, [self.column])
         result = df.copy()
         for name, program in zip(self.new_columns, self.programs, strict=True):
@@ -127,7 +132,7 @@ class Columns:
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
         names = list(self.columns)
-        _check_columns(df, names, self.action)
+        require_columns(df, names, self.action)
         if self.action == "keep":
             return df[names].copy()
         if self.action == "drop":

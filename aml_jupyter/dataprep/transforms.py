@@ -19,7 +19,13 @@ _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
 
 
-def _need(df: pd.DataFrame, columns: list[str], step: str) -> None:
+def require_columns(df: pd.DataFrame, columns: list[str], step: str) -> None:
+    """Raise InvalidValue naming the columns ``step`` needs that ``df`` lacks.
+
+    Example:
+        >>> import pandas as pd
+        >>> require_columns(pd.DataFrame({"a": [1]}), ["a"], "sort")
+    """
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise InvalidValue(f"{step}: no column {', '.join(map(repr, missing))} (have {list(df.columns)})")
@@ -40,7 +46,7 @@ class Filter:
     def mask(self, df: pd.DataFrame) -> pd.Series:
         import pandas as pd
 
-        _need(df, [c for c, _, _ in self.conditions], self.kind)
+        require_columns(df, [c for c, _, _ in self.conditions], self.kind)
         keep = pd.Series(True, index=df.index)
         for col, op, value in self.conditions:
             s = df[col]
@@ -86,7 +92,7 @@ class Replace:
     kind: str = "replace"
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
-        _need(df, [self.column], self.kind)
+        require_columns(df, [self.column], self.kind)
         out = df.copy()
         out[self.column] = out[self.column].replace(self.old, self.new)
         return out
@@ -107,7 +113,7 @@ class Fill:
     kind: str = "fill_missing"
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
-        _need(df, [self.column], self.kind)
+        require_columns(df, [self.column], self.kind)
         out = df.copy()
         out[self.column] = out[self.column].fillna(self.value)
         return out
@@ -136,7 +142,7 @@ class Convert:
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
         import pandas as pd
 
-        _need(df, [self.column], self.kind)
+        require_columns(df, [self.column], self.kind)
         out = df.copy()
         s = out[self.column]
         if self.to == "number":
@@ -185,7 +191,7 @@ class Dedupe:
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
         if self.columns:
-            _need(df, self.columns, self.kind)
+            require_columns(df, self.columns, self.kind)
         return df.drop_duplicates(subset=self.columns)
 
     def to_data(self) -> dict[str, Any]:
@@ -204,7 +210,7 @@ class Sort:
     kind: str = "sort"
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
-        _need(df, self.columns, self.kind)
+        require_columns(df, self.columns, self.kind)
         return df.sort_values(self.columns, ascending=not self.descending, kind="stable", na_position="last")
 
     def to_data(self) -> dict[str, Any]:
@@ -230,7 +236,7 @@ class Summarize:
             raise InvalidValue(f"aggregations must be among {AGGREGATIONS}, got {sorted(bad) or 'none'}")
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
-        _need(df, [*self.by, *self.aggregations], self.kind)
+        require_columns(df, [*self.by, *self.aggregations], self.kind)
         return df.groupby(self.by, dropna=False, sort=True).agg(self.aggregations).reset_index()
 
     def to_data(self) -> dict[str, Any]:
