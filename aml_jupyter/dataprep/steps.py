@@ -30,21 +30,22 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def column_strings(df: pd.DataFrame, columns: list[str]) -> list[list[str | None]]:
-    """The rows of ``columns`` as lists of strings, missing values as None.
+def column_strings(df: pd.DataFrame, columns: list[str]) -> list[tuple[str | None, ...]]:
+    """The rows of ``columns`` as tuples of strings, missing values as None.
 
     Example:
         >>> import pandas as pd
         >>> column_strings(pd.DataFrame({"a": ["x", None], "b": [1, 2]}), ["a", "b"])
-        [['x', '1'], [None, '2']]
+        [('x', '1'), (None, '2')]
     """
     import pandas as pd
 
     cols = []
     for c in columns:
         values = df[c].tolist()
-        cols.append([None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v) for v in values])
-    return [list(row) for row in zip(*cols, strict=True)] if cols else []
+        # Strings pass as they are (the common case, and the hot loop); the rest is checked.
+        cols.append([v if type(v) is str else None if v is None or pd.isna(v) else str(v) for v in values])
+    return list(zip(*cols, strict=True)) if cols else []
 
 
 @dataclass
