@@ -145,11 +145,12 @@ def dask_throughput(rows: int, workers: int = 2) -> dict:  # type: ignore[type-a
         t0 = time.perf_counter()
         ours = int(flow.to_dask()["domain"].count().compute())
         result["engine_rows_per_s"] = rows / (time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        theirs = int(dd.read_csv(str(path), blocksize="64MB")["email"].str.split("@").str[1].count().compute())
-        result["pandas_rows_per_s"] = rows / (time.perf_counter() - t0)
+        # ru_maxrss is a high-water mark for the worker's life: read it before the other job runs.
         peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         result["worker_peak_rss_mb"] = max(peaks.values())
+        t0 = time.perf_counter()
+        theirs = int(dd.read_csv(str(path), blocksize="16MB")["email"].str.split("@").str[1].count().compute())
+        result["pandas_rows_per_s"] = rows / (time.perf_counter() - t0)
     assert ours == theirs == rows
     path.unlink()
     folder.rmdir()
@@ -201,7 +202,7 @@ def main() -> int:
         print(
             f"(d) substring program on Dask ({dr['workers']} workers), {dr['rows']:,} rows: engine "
             f"{dr['engine_rows_per_s']:,.0f} rows/s, hand-written {dr['pandas_rows_per_s']:,.0f} rows/s, "
-            f"worker peak memory {dr['worker_peak_rss_mb']:,.0f} MB (target: under 1 GB)"
+            f"engine's worker peak memory {dr['worker_peak_rss_mb']:,.0f} MB (target: under 1 GB)"
         )
     if args.verbose:
         for r in a_rows:

@@ -207,7 +207,7 @@ class Flow:
                 sep=spec["delimiter"],
                 encoding=spec["encoding"],
                 header=0 if spec["header"] else None,
-                blocksize="64MB",
+                blocksize="16MB",
             )
             if not spec["header"]:
                 ddf.columns = [f"column{i + 1}" for i in range(len(ddf.columns))]
