@@ -14,17 +14,16 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
 
 from ...errors import InvalidValue, NoProgramFound
 from . import dag as g
-from . import formats, runtime
-from .program import Concat, Const, Piece, Predicate, Program, SubStr, Switch, eval_pos
-from .ranking import WEIGHTS, const_cost, position_cost, sort_key
+from . import runtime
+from .choose import Scorer, best_program, cheapest_path
+from .program import Concat, Predicate, Program, Switch
+from .ranking import WEIGHTS
 
 Example = tuple[Sequence[str], str]
 MAX_UNLABELED = 64
-MAX_ALTERNATIVES = 3
 MAX_WORD_TOKENS = 12
 _WORD = re.compile(r"[^\W_]+")
 
@@ -55,12 +54,12 @@ def learn(
         graphs = [
             g.build(r, o, [g.StringIndex(s, tokens) for s in r], deadline) for r, o in zip(rows, outputs, strict=True)
         ]
-        scorer = _Scorer(sample, w)
+        scorer = Scorer(sample, w)
         columns = len(rows[0])
         meet = _Meet(graphs, deadline)
         whole = meet(range(len(graphs)))
         if whole.has_path():
-            return _best(whole, scorer, columns)
+            return best_program(whole, scorer, columns)
         branches = _decision_list(meet, rows, tokens, columns, scorer)
         if branches is not None:
             return _list_program(branches, scorer, columns)
@@ -153,7 +152,7 @@ Branch = tuple[Predicate | None, g.Dag]
 
 
 def _decision_list(
-    meet: _Meet, rows: list[list[str]], tokens: list[str], columns: int, scorer: _Scorer, depth: int = 3
+    meet: _Meet, rows: list[list[str]], tokens: list[str], columns: int, scorer: Scorer, depth: int = 3
 ) -> list[Branch] | None:
     """Tests that peel off, one at a time, a set of examples with a program of their own, until
     the rest have one too: ``if t1: P1 elif t2: P2 ... else: Pn`` (at most ``depth`` tests)."""
@@ -161,7 +160,7 @@ def _decision_list(
 
 
 def _peel(
-    meet: _Meet, members: list[int], rows: list[list[str]], preds: list[Predicate], scorer: _Scorer, depth: int
+    meet: _Meet, members: list[int], rows: list[list[str]], preds: list[Predicate], scorer: Scorer, depth: int
 ) -> list[Branch] | None:
     whole = meet(members)
     if whole.has_path():
@@ -182,7 +181,7 @@ def _peel(
         no = [m for m, v in zip(members, verdict, strict=True) if not v]
         yes_dag, no_dag = meet([m for m, v in zip(members, verdict, strict=True) if v]), meet(no)
         if no_dag.has_path():
-            cost = _cheapest_path(yes_dag, scorer)[0] + _cheapest_path(no_dag, scorer)[0]
+            cost = cheapest_path(yes_dag, scorer)[0] + cheapest_path(no_dag, scorer)[0]
             if best is None or (cost, rank) < best[:2]:
                 best = (cost, rank, [(pred, yes_dag), (None, no_dag)])
     if best is not None:
@@ -194,11 +193,11 @@ def _peel(
     return None
 
 
-def _list_program(branches: list[Branch], scorer: _Scorer, columns: int) -> Program:
+def _list_program(branches: list[Branch], scorer: Scorer, columns: int) -> Program:
     parts: list[tuple[Predicate | None, Concat]] = []
     total = 0.0
     for pred, dag in branches:
-        program = _best(dag, scorer, columns)
+        program = best_program(dag, scorer, columns)
         assert isinstance(program.root, Concat)
         parts.append((pred, program.root))
         total += program.cost
@@ -249,125 +248,15 @@ def _cluster(graphs: list[g.Dag], deadline: float) -> list[tuple[g.Dag, list[int
     return groups
 
 
-class _Scorer:
-    """Costs of pieces, with the unlabelled rows' verdict on each position cached."""
-
-    def __init__(self, sample: list[list[str]], weights: dict[str, float]) -> None:
-        self.sample = sample
-        self.w = weights
-        self._miss: dict[tuple[int, Any], float] = {}
-
-    def pos(self, col: int, p: Any) -> float:
-        cost = position_cost(p, self.w)
-        if self.sample:
-            key = (col, p)
-            miss = self._miss.get(key)
-            if miss is None:
-                miss = sum(eval_pos(row[col], p) is None for row in self.sample) / len(self.sample)
-                self._miss[key] = miss
-            cost += self.w["unlabeled_miss"] * miss
-        return cost
-
-    def sub_options(self, sub: g.Sub) -> list[tuple[float, SubStr]]:
-        """The best few concrete substrings of a Sub, cheapest first."""
-        p1 = sorted(sub.p1, key=lambda p: (self.pos(sub.col, p), sort_key(p)))[:6]
-        p2 = sorted(sub.p2, key=lambda p: (self.pos(sub.col, p), sort_key(p)))[:6]
-        case = min(sub.cases, key=_transform_rank)
-        case_cost = 0.0 if case is None else self.w["case_change"] if isinstance(case, str) else self.w["format_change"]
-        base = self.w["piece"] + self.w["substr"] + case_cost
-        out = [
-            (base + self.pos(sub.col, a) + self.pos(sub.col, b), SubStr(sub.col, a, b, case)) for a in p1 for b in p2
-        ]
-        return sorted(out, key=lambda cp: (cp[0], sort_key(cp[1].start), sort_key(cp[1].end)))
-
-    def edge_options(self, edge: g.Edge, splits_word: bool = False) -> list[tuple[float, Piece]]:
-        opts: list[tuple[float, Piece]] = []
-        for sub in edge.subs:
-            opts.extend(self.sub_options(sub))
-        if edge.const is not None:
-            # A constant that cuts a word of the output in two ('U' + 'SA') is most likely wrong.
-            cost = const_cost(edge.const, self.w) + (self.w["const_splits_word"] if splits_word else 0.0)
-            opts.append((cost, Const(edge.const)))
-        opts.sort(key=lambda cp: (cp[0], repr(cp[1])))
-        return opts
-
-
-def _transform_rank(how: Any) -> tuple[int, str]:
-    # Keep the text; else change case; else re-format (in the formats' order of preference).
-    if how is None:
-        return (0, "")
-    if isinstance(how, str):
-        return (1, str(("upper", "lower", "title").index(how)))
-    table = formats.DATE_OUT if how[0] == "date" else formats.NUM_OUT
-    first = formats.DATE_IN.index(how[1]) if how[0] == "date" else 0
-    return (2, f"{first:03d}{table.index(how[-1]):03d}")
-
-
-def _best(dag: g.Dag, scorer: _Scorer, columns: int) -> Program:
-    if not dag.has_path():
-        raise NoProgramFound("no program fits all the examples")
-    cost, pieces, choices = _cheapest_path(dag, scorer)
-    program = Program(Concat(tuple(pieces)), columns, cost)
-    program.alternatives = _alternatives(choices, pieces, cost, columns, scorer.sample)
-    return program
-
-
-def _cheapest_path(dag: g.Dag, scorer: _Scorer) -> tuple[float, list[Piece], list[list[tuple[float, Piece]]]]:
-    best: dict[g.Node, tuple[float, g.Edge | None, list[tuple[float, Piece]]]] = {dag.end: (0.0, None, [])}
-    for node in sorted(dag.edges, key=sum, reverse=True):
-        for edge in dag.edges[node]:
-            if edge.target not in best:
-                continue
-            opts = scorer.edge_options(edge, edge.const is not None and dag.splits_word(node, edge.target))
-            if not opts:
-                continue
-            total = opts[0][0] + best[edge.target][0]
-            if node not in best or total < best[node][0] - 1e-12:
-                best[node] = (total, edge, opts)
-    if dag.start not in best:
-        raise NoProgramFound("no program fits all the examples")
-    pieces, choices, node = [], [], dag.start
-    while node != dag.end:
-        _, step, opts = best[node]
-        assert step is not None
-        pieces.append(opts[0][1])
-        choices.append(opts)
-        node = step.target
-    return best[dag.start][0], pieces, choices
-
-
-def _alternatives(
-    choices: list[list[tuple[float, Piece]]], pieces: list[Piece], cost: float, columns: int, sample: list[list[str]]
-) -> list[Program]:
-    """The runners-up: the best program with one piece swapped for one of its next choices. With
-    unlabelled rows, runners-up that answer differently on some of them come first: those rows
-    are the ones worth showing the user."""
-    swaps = []
-    for i, opts in enumerate(choices):
-        for extra, piece in opts[1:24]:
-            swaps.append((extra - opts[0][0], i, piece))
-    swaps.sort(key=lambda s: (s[0], s[1], repr(s[2])))
-    best = Program(Concat(tuple(pieces)), columns, cost)
-    ranked = []
-    for n, (delta, i, piece) in enumerate(swaps):
-        alt = list(pieces)
-        alt[i] = piece
-        program = Program(Concat(tuple(alt)), columns, cost + delta)
-        differs = any(program.apply(r) != best.apply(r) for r in sample)
-        ranked.append((not differs, n, program))
-    ranked.sort(key=lambda x: (x[0], x[1]))
-    return [p for _, _, p in ranked[:MAX_ALTERNATIVES]]
-
-
 def _switch(
-    groups: list[tuple[g.Dag, list[int]]], rows: list[list[str]], tokens: list[str], scorer: _Scorer, columns: int
+    groups: list[tuple[g.Dag, list[int]]], rows: list[list[str]], tokens: list[str], scorer: Scorer, columns: int
 ) -> Program:
     """One branch per group, each guarded by a predicate that holds on its examples only."""
     order = sorted(groups, key=lambda grp: -len(grp[1]))  # the biggest group is the 'otherwise'
     branches: list[tuple[Predicate | None, Concat]] = []
     total = 0.0
     for k, (dag, members) in enumerate(order):
-        program = _best(dag, scorer, columns)
+        program = best_program(dag, scorer, columns)
         assert isinstance(program.root, Concat)
         total += program.cost
         if k == len(order) - 1:
