@@ -177,17 +177,6 @@ class Workspace:
 
         return SnapshotTaker(self.snapshot_store, self.snapshots.max_git_diff_bytes)
 
-    def check_writable(self) -> None:
-        """Raise WorkspaceReadOnly unless a file can be created in ``.aml/`` right now."""
-        try:
-            fd, probe = tempfile.mkstemp(dir=self.aml_dir, prefix=".probe-")
-            os.close(fd)
-            os.unlink(probe)
-        except OSError as exc:
-            raise WorkspaceReadOnly(
-                f"the workspace {self.aml_dir} cannot be written: {exc.strerror}", path=str(self.aml_dir)
-            ) from None
-
     def close(self) -> None:
         """Flush and release this workspace's services (tests and long-lived servers call this)."""
         if "writer" in self.__dict__:

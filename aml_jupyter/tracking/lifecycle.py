@@ -38,9 +38,6 @@ class RunStatus(StrEnum):
     def is_terminal(self) -> bool:
         return self in TERMINAL
 
-    def __str__(self) -> str:
-        return self.value
-
 
 class RunEvent(StrEnum):
     """What can happen to a run."""

@@ -174,11 +174,6 @@ class MetricWriter:
             except Exception as exc:  # noqa: BLE001 - a missed beat is retried next interval
                 log.warning("aml_jupyter: heartbeat failed: %s", exc)
 
-    @property
-    def last_error(self) -> BaseException | None:
-        """The error of the last background write, if it failed."""
-        return self._error
-
 
 def _after_fork_in_child() -> None:
     # The child must not re-write the parent's buffered points, and has no writer thread.
