@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .cli_jobs import add_job_commands
 from .errors import AmlError
 from .tables import dumps, render_table
 
@@ -84,6 +85,8 @@ def _cmd_runs_show(args: argparse.Namespace) -> None:
     if args.json:
         env = ws.store.environment(record.environment_hash) if record.environment_hash else None
         data["environment"] = env
+        data["artifact_files"] = data["artifacts"]
+        data["artifacts"] = [a.name for a in record.artifacts]
         print(dumps(data))
         return
     lines = [
@@ -290,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("run_b")
     sp.add_argument("--stat", action="store_true", help="only the list of changed files")
 
+    add_job_commands(sub, add)
+
     sp = add(sub, "gc", _cmd_gc, "remove artifact files and snapshots no run references")
     sp.add_argument("--dry-run", action="store_true", help="only print what would go")
     sp.add_argument(
@@ -305,7 +310,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         >>> main(["--workspace", "/nonexistent", "runs", "list"])
         1
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    script_args: list[str] = []
+    if "--" in argv:  # `aml submit train.py -p lr 0.1 -- --epochs 3`: the rest is the script's
+        cut = argv.index("--")
+        argv, script_args = argv[:cut], argv[cut + 1 :]
     args = build_parser().parse_args(argv)
+    if script_args:
+        if args.command != "submit":
+            print("aml: error: arguments after -- are for `aml submit` only", file=sys.stderr)
+            return 2
+        args.args = script_args
     try:
         args.fn(args)
     except AmlError as exc:

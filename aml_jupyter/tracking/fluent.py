@@ -110,7 +110,7 @@ def start_run(
         raise
     record = store.create_run(exp_id, status=next_status(RunStatus.PREPARING, RunEvent.START), **fields, **prepared)
     run = Run(ws, record, active=True)
-    ws.writer.live_runs.add(run.pk)
+    ws.writer.watch(run.pk)
     with _stack_lock:
         _stack.append(run)
     _install_hooks()
@@ -187,7 +187,7 @@ def _run_from_env() -> Run | None:
         ws = Workspace.open(os.environ.get("AML_WORKSPACE") or None)
         record = ws.store.get_run(run_id)
         _env_run = Run(ws, record, active=True)
-        ws.writer.live_runs.add(_env_run.pk)
+        ws.writer.watch(_env_run.pk)
         _install_hooks()
     return _env_run
 

@@ -68,6 +68,13 @@ class MetricWriter:
         self._last_beat = 0.0
         _writers.add(self)
 
+    def watch(self, run_pk: int) -> None:
+        """Send heartbeats for this run from now on (even while it logs nothing)."""
+        with self._cond:
+            self.live_runs.add(run_pk)
+            if self._thread is None or not self._thread.is_alive():
+                self._start()
+
     def add(self, point: Point) -> None:
         """Buffer one point; waits only when the buffer is full."""
         with self._cond:

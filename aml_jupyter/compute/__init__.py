@@ -1,0 +1,1 @@
+"""Compute targets: where submitted jobs run (``[targets.NAME]`` in aml.toml)."""

@@ -1,0 +1,1 @@
+"""What runs on a compute target: scripts submitted as tracked runs (``aml submit``)."""

@@ -1,0 +1,124 @@
+"""`aml submit` on the local target: a supervised child process in a materialized snapshot."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import aml_jupyter as aml
+from aml_jupyter.compute.targets import list_targets
+from aml_jupyter.errors import ConfigError, InvalidKey, InvalidPath, InvalidValue
+from aml_jupyter.jobs.submit import submit
+from aml_jupyter.workspace import Workspace
+
+AML = str(Path(sys.executable).with_name("aml"))
+TRAIN = """
+import argparse, os
+import aml_jupyter as aml
+p = argparse.ArgumentParser(); p.add_argument("--lr", type=float); p.add_argument("--epochs", type=int)
+a = p.parse_args()
+for e in range(a.epochs):
+    aml.log("loss", a.lr / (e + 1))
+    print("epoch", e, flush=True)
+with open(os.path.join(os.environ["AML_OUTPUT_DIR"], "model.txt"), "w") as f:
+    f.write("weights")
+print("cwd", os.getcwd())
+"""
+
+
+def _cli(ws: Workspace, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([AML, "-w", str(ws.root), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_submit_and_wait(ws: Workspace) -> None:
+    (ws.root / "train.py").write_text(TRAIN)
+    proc = _cli(ws, "submit", "train.py", "-p", "lr", "0.5", "--wait", "--json", "--", "--epochs", "3")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["status"] == "completed"
+    shown = json.loads(_cli(ws, "runs", "show", result["id"], "--json").stdout)
+    assert shown["params"] == {"lr": "0.5"} and shown["metrics"] == {"loss": 0.5 / 3}
+    assert shown["artifacts"] == ["logs/stderr.txt", "logs/stdout.txt", "outputs/model.txt"]
+    assert shown["compute_target"] == "local" and shown["source_kind"] == "script"
+    logs = _cli(ws, "logs", result["id"]).stdout
+    assert "epoch 2" in logs
+    cwd = logs.split("cwd ", 1)[1].strip()
+    assert Path(cwd) != ws.root and not Path(cwd).exists()  # a materialized copy, removed after
+    assert not (ws.aml_dir / "jobs" / result["id"]).exists()
+
+
+def test_a_failing_script_fails_the_run(ws: Workspace) -> None:
+    (ws.root / "bad.py").write_text(
+        "import os, sys\nprint('about to fail', file=sys.stderr, flush=True)\nos._exit(3)\n"
+    )
+    proc = _cli(ws, "submit", "bad.py", "--wait")
+    assert proc.returncode == 1
+    run = aml.search_runs(workspace=ws).iloc[0]
+    record = aml.get_run(run["run_id"], workspace=ws).info
+    assert record.status == "failed" and record.error == "the script exited with code 3"
+    assert "about to fail" in (record.error_traceback or "")
+
+
+def test_detached_submit_follow_and_cancel(ws: Workspace) -> None:
+    (ws.root / "slow.py").write_text("import time\nprint('started', flush=True)\ntime.sleep(60)\n")
+    result = submit("slow.py", workspace=ws)
+    assert result["status"] == "queued"
+    deadline = time.monotonic() + 30
+    while aml.get_run(result["id"], workspace=ws).status != "running":
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.2)
+    while "started" not in _cli(ws, "logs", result["id"]).stdout:
+        assert time.monotonic() < deadline, "no output"
+        time.sleep(0.2)
+    follow = subprocess.Popen(
+        [AML, "-w", str(ws.root), "logs", result["id"], "--follow"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert _cli(ws, "cancel", result["id"]).returncode == 0
+        out, _ = follow.communicate(timeout=30)
+    finally:
+        follow.kill()
+    assert "started" in out
+    while aml.get_run(result["id"], workspace=ws).status == "running":
+        assert time.monotonic() < deadline + 30
+        time.sleep(0.2)
+    assert aml.get_run(result["id"], workspace=ws).status == "cancelled"
+    again = _cli(ws, "cancel", result["id"])
+    assert again.returncode == 1 and "already ended" in again.stderr
+
+
+def test_bad_submissions_write_nothing(ws: Workspace, tmp_path: Path) -> None:
+    (ws.root / "ok.py").write_text("print(1)\n")
+    outside = tmp_path / "outside.py"
+    outside.write_text("print(1)\n")
+    (ws.root / ".amlignore").write_text("ignored.py\n")
+    (ws.root / "ignored.py").write_text("print(1)\n")
+    for call, error, match in [
+        (lambda: submit("ok.py", target="gpu-farm", workspace=ws), InvalidValue, "unknown target"),
+        (lambda: submit("ok.py", target="dask", workspace=ws), InvalidValue, "cannot run submitted jobs yet"),
+        (lambda: submit(outside, workspace=ws), InvalidPath, "not in the project"),
+        (lambda: submit(ws.root / "missing.py", workspace=ws), InvalidPath, "no such script"),
+        (lambda: submit(ws.root / "ignored.py", workspace=ws), InvalidPath, "ignored"),
+        (lambda: submit("ok.py", {"a b\n": 1}, workspace=ws), InvalidKey, "control"),
+    ]:
+        with pytest.raises(error, match=match):
+            call()
+    assert len(aml.search_runs(workspace=ws)) == 0
+
+
+def test_targets(ws: Workspace) -> None:
+    assert [t.name for t in list_targets(ws)] == ["dask", "local"]
+    listed = json.loads(_cli(ws, "targets", "--json").stdout)
+    assert {t["name"]: t["runs_jobs"] for t in listed} == {"dask": False, "local": True}
+    ws2 = ws
+    path = ws2.aml_dir / "aml.toml"
+    path.write_text(path.read_text() + '\n[targets.cluster]\ntype = "dask"\naddress = "tcp://10.0.0.5:8786"\n')
+    assert "cluster" in [t.name for t in list_targets(ws2)]
+    path.write_text(path.read_text() + '\n[targets.weird]\ntype = "slurm"\n')
+    with pytest.raises(ConfigError, match="type must be one of"):
+        list_targets(ws2)
