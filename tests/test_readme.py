@@ -33,6 +33,11 @@ def test_readme_cli_tour_runs(tmp_path: Path) -> None:
     aml = str(Path(sys.executable).with_name("aml"))
     subprocess.run([aml, "init", "my-project"], cwd=tmp_path, check=True, capture_output=True)
     project = tmp_path / "my-project"
+    (project / "train.py").write_text(
+        "import argparse\nimport aml_jupyter as aml\np = argparse.ArgumentParser()\n"
+        "p.add_argument('--lr', type=float)\np.add_argument('--epochs', type=int)\na = p.parse_args()\n"
+        "aml.log('acc', 0.5 + a.lr * a.epochs)\n"
+    )
     code = (
         "import aml_jupyter as aml\n"
         "ids = []\n"
