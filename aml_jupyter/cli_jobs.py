@@ -57,7 +57,13 @@ def cmd_targets(args: argparse.Namespace) -> None:
     )
 
 
-def _log_text(ws: Any, record: Any, which: str) -> str:
+def read_log(ws: Any, record: Any, which: str) -> str:
+    """A submitted run's ``stdout`` or ``stderr``: the live file while it runs, then the artifact.
+
+    Example:
+        >>> read_log(ws, ws.store.get_run(run_id), "stdout")  # doctest: +SKIP
+        'epoch 0\n'
+    """
     job_dir = record.tags.get("aml.job_dir")
     live = os.path.join(job_dir, f"{which}.txt") if job_dir else None
     if live and os.path.exists(live):
@@ -75,7 +81,7 @@ def cmd_logs(args: argparse.Namespace) -> None:
     shown = 0
     while True:
         record = ws.store.get_run(args.run)
-        text = _log_text(ws, record, which)
+        text = read_log(ws, record, which)
         if len(text) > shown:
             sys.stdout.write(text[shown:])
             sys.stdout.flush()

@@ -36,12 +36,55 @@ def _parser() -> _Parser:
     best.add_argument("--experiment", "-e", default="default")
     best.add_argument("--goal", choices=["max", "min"], default="max")
     sub.add_parser("experiments")
+    sub.add_parser("targets")
+    submit = sub.add_parser("submit")
+    submit.add_argument("path")
+    submit.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"))
+    submit.add_argument("--target", default="local")
+    submit.add_argument("-e", "--experiment", default="default")
+    submit.add_argument("--wait", action="store_true")
+    logs = sub.add_parser("logs")
+    logs.add_argument("run")
+    logs.add_argument("--stderr", action="store_true")
+    cancel = sub.add_parser("cancel")
+    cancel.add_argument("run")
     return p
 
 
 @magics_class
 class AmlMagics(Magics):
     """The ``%aml`` line magic."""
+
+    def _jobs(self, args: argparse.Namespace) -> Any:
+        import os
+        import signal
+
+        from aml_jupyter.cli_jobs import read_log
+        from aml_jupyter.compute.targets import list_targets
+        from aml_jupyter.jobs.submit import submit
+        from aml_jupyter.workspace import Workspace
+
+        ws = Workspace.open()
+        if args.command == "targets":
+            return [{"name": t.name, "type": t.type, "runs_jobs": t.runs_jobs, **t.settings} for t in list_targets(ws)]
+        if args.command == "submit":
+            return submit(
+                args.path,
+                dict(args.param or []),
+                target=args.target,
+                experiment=args.experiment,
+                wait=args.wait,
+                workspace=ws,
+            )
+        record = ws.store.get_run(args.run)
+        if args.command == "logs":
+            print(read_log(ws, record, "stderr" if args.stderr else "stdout"), end="")
+            return None
+        pid = record.tags.get("aml.pid", "")
+        if record.status not in ("queued", "preparing", "running") or not pid.isdigit():
+            raise AmlError(f"run {record.id[:8]} is not a submitted run that is still going ({record.status})")
+        os.kill(int(pid), signal.SIGTERM)
+        return f"cancelling run {record.id}"
 
     @line_magic
     def aml(self, line: str) -> Any:
@@ -56,7 +99,9 @@ class AmlMagics(Magics):
                 return aml.get_run(args.run).info.to_dict()
             if args.command == "best":
                 return aml.best_run(args.experiment, metric=args.metric, goal=args.goal)
-            return aml.list_experiments()
+            if args.command == "experiments":
+                return aml.list_experiments()
+            return self._jobs(args)
         except AmlError as exc:
             print(f"aml: error: {exc}")
             return None

@@ -34,3 +34,16 @@ def test_magics_show_run_history(shell: InteractiveShell, ws: Workspace, capsys:
     assert shell.run_line_magic("aml", "show nosuchrun") is None
     assert "aml: error" in capsys.readouterr().out
     assert shell.run_line_magic("aml", "frobnicate") is None
+
+
+def test_job_magics(shell: InteractiveShell, ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    (ws.root / "job.py").write_text("print('hello from the job')\n")
+    targets = shell.run_line_magic("aml", "targets")
+    assert {t["name"] for t in targets} == {"local", "dask"}
+    result = shell.run_line_magic("aml", "submit job.py --wait")
+    assert result["status"] == "completed"
+    capsys.readouterr()
+    shell.run_line_magic("aml", f"logs {result['id'][:8]}")
+    assert "hello from the job" in capsys.readouterr().out
+    assert shell.run_line_magic("aml", f"cancel {result['id'][:8]}") is None
+    assert "not a submitted run that is still going" in capsys.readouterr().out
