@@ -61,8 +61,8 @@ def read_log(ws: Any, record: Any, which: str) -> str:
     """A submitted run's ``stdout`` or ``stderr``: the live file while it runs, then the artifact.
 
     Example:
-        >>> read_log(ws, ws.store.get_run(run_id), "stdout")  # doctest: +SKIP
-        'epoch 0\n'
+        >>> read_log(ws, ws.store.get_run(run_id), "stdout").splitlines()[0]  # doctest: +SKIP
+        'epoch 0'
     """
     job_dir = record.tags.get("aml.job_dir")
     live = os.path.join(job_dir, f"{which}.txt") if job_dir else None

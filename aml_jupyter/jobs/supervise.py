@@ -29,7 +29,7 @@ LOG_CAP_BYTES = 10_000_000
 def _pump(stream: IO[bytes], path: Path, echo: Any) -> None:
     # Copy a pipe to a file (and the terminal), keeping at most LOG_CAP_BYTES on disk.
     written = 0
-    with open(path, "wb") as out:
+    with stream, open(path, "wb") as out:
         for chunk in iter(lambda: stream.read1(65536), b""):  # type: ignore[attr-defined]
             if echo is not None:
                 echo.write(chunk)
