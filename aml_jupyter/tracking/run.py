@@ -153,21 +153,23 @@ class Run:
         Example:
             >>> run.log("loss", 0.25, step=3)  # doctest: +SKIP
         """
-        writer = self._writer
-        if writer is None:
+        if self._writer is None:
             self._check_active()
             return
         key = check_key(key)
         v = check_metric_value(value, key)
         ts = time.time_ns() // 1_000_000 if timestamp is None else check_timestamp(timestamp)
+        self._buffer(key, v, None if step is None else check_step(step, key), ts)
+
+    def _buffer(self, key: str, value: float, step: int | None, ts: int) -> None:
+        # Inputs are checked by the caller; this numbers the step and hands the point over.
+        assert self._writer is not None
         with self._lock:
             if step is None:
                 step = self._steps.get(key, -1) + 1
-            else:
-                step = check_step(step, key)
             if step > self._steps.get(key, -1):
                 self._steps[key] = step
-        writer.add((self.pk, key, step, v, ts))
+        self._writer.add((self.pk, key, step, value, ts))
 
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None, timestamp: float | None = None) -> None:
         """Log several metrics at one step; all are checked before any is buffered.
@@ -177,8 +179,10 @@ class Run:
         """
         self._check_active()
         checked = {check_key(k): check_metric_value(v, k) for k, v in dict(metrics).items()}
+        ts = time.time_ns() // 1_000_000 if timestamp is None else check_timestamp(timestamp)
+        checked_step = None if step is None else check_step(step)
         for key, value in checked.items():
-            self.log(key, value, step=step, timestamp=timestamp)
+            self._buffer(key, value, checked_step, ts)
 
     def log_batch(self, key: str, values: Any, steps: Any = None, timestamps: Any = None) -> int:
         """Log a whole series of one metric at once (lists or numpy arrays); returns the count.
