@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
 import time
 from typing import Any
 
-from .errors import InvalidValue, RunStateError
 from .tables import dumps, render_table
 
 
@@ -43,39 +40,23 @@ def cmd_submit(args: argparse.Namespace) -> None:
 
 
 def cmd_targets(args: argparse.Namespace) -> None:
-    from .compute.targets import list_targets
+    from .jobs.control import target_rows
 
-    targets = list_targets(_ws(args))
-    rows = [{"name": t.name, "type": t.type, "runs_jobs": t.runs_jobs, **t.settings} for t in targets]
+    rows = target_rows(_ws(args))
     if args.json:
         print(dumps(rows))
         return
     print(
         render_table(
-            ["name", "type", "runs jobs"], [[t.name, t.type, "yes" if t.runs_jobs else "not yet"] for t in targets]
+            ["name", "type", "runs jobs"],
+            [[r["name"], r["type"], "yes" if r["runs_jobs"] else "not yet"] for r in rows],
         )
     )
 
 
-def read_log(ws: Any, record: Any, which: str) -> str:
-    """A submitted run's ``stdout`` or ``stderr``: the live file while it runs, then the artifact.
-
-    Example:
-        >>> read_log(ws, ws.store.get_run(run_id), "stdout").splitlines()[0]  # doctest: +SKIP
-        'epoch 0'
-    """
-    job_dir = record.tags.get("aml.job_dir")
-    live = os.path.join(job_dir, f"{which}.txt") if job_dir else None
-    if live and os.path.exists(live):
-        with open(live, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-    for art in record.artifacts:
-        if art.name == f"logs/{which}.txt":
-            return str(ws.artifacts.path_of(art.digest).read_bytes().decode("utf-8", "replace"))
-    return ""
-
-
 def cmd_logs(args: argparse.Namespace) -> None:
+    from .jobs.control import has_ended, read_log
+
     ws = _ws(args)
     which = "stderr" if args.stderr else "stdout"
     shown = 0
@@ -86,24 +67,15 @@ def cmd_logs(args: argparse.Namespace) -> None:
             sys.stdout.write(text[shown:])
             sys.stdout.flush()
             shown = len(text)
-        if not args.follow or record.status in ("completed", "failed", "cancelled", "lost"):
+        if not args.follow or has_ended(record):
             return
         time.sleep(0.5)
 
 
 def cmd_cancel(args: argparse.Namespace) -> None:
-    ws = _ws(args)
-    record = ws.store.get_run(args.run)
-    if record.status in ("completed", "failed", "cancelled", "lost"):
-        raise RunStateError(f"run {record.id[:8]} has already ended ({record.status})", run_id=record.id)
-    pid = record.tags.get("aml.pid")
-    if not pid or not pid.isdigit():
-        raise InvalidValue(f"run {record.id[:8]} was not started by `aml submit`; end it where it runs")
-    try:
-        os.kill(int(pid), signal.SIGTERM)
-    except ProcessLookupError:
-        raise RunStateError(f"run {record.id[:8]}'s supervisor (pid {pid}) is gone") from None
-    print(f"cancelling run {record.id}")
+    from .jobs.control import cancel
+
+    print(f"cancelling run {cancel(_ws(args), args.run)}")
 
 
 def add_job_commands(sub: Any, add: Any) -> None:

@@ -56,35 +56,22 @@ class AmlMagics(Magics):
     """The ``%aml`` line magic."""
 
     def _jobs(self, args: argparse.Namespace) -> Any:
-        import os
-        import signal
-
-        from aml_jupyter.cli_jobs import read_log
-        from aml_jupyter.compute.targets import list_targets
+        from aml_jupyter.jobs.control import cancel, read_log, target_rows
         from aml_jupyter.jobs.submit import submit
         from aml_jupyter.workspace import Workspace
 
         ws = Workspace.open()
         if args.command == "targets":
-            return [{"name": t.name, "type": t.type, "runs_jobs": t.runs_jobs, **t.settings} for t in list_targets(ws)]
+            return target_rows(ws)
         if args.command == "submit":
+            params = dict(args.param or [])
             return submit(
-                args.path,
-                dict(args.param or []),
-                target=args.target,
-                experiment=args.experiment,
-                wait=args.wait,
-                workspace=ws,
+                args.path, params, target=args.target, experiment=args.experiment, wait=args.wait, workspace=ws
             )
-        record = ws.store.get_run(args.run)
         if args.command == "logs":
-            print(read_log(ws, record, "stderr" if args.stderr else "stdout"), end="")
+            print(read_log(ws, ws.store.get_run(args.run), "stderr" if args.stderr else "stdout"), end="")
             return None
-        pid = record.tags.get("aml.pid", "")
-        if record.status not in ("queued", "preparing", "running") or not pid.isdigit():
-            raise AmlError(f"run {record.id[:8]} is not a submitted run that is still going ({record.status})")
-        os.kill(int(pid), signal.SIGTERM)
-        return f"cancelling run {record.id}"
+        return f"cancelling run {cancel(ws, args.run)}"
 
     @line_magic
     def aml(self, line: str) -> Any:
