@@ -114,19 +114,26 @@ def supervise(run_id: str, ws: Workspace | None = None, echo: bool = False) -> s
 
 
 def _finish(ws: Workspace, run_pk: int, job: Path, code: int, cancelled: bool) -> str:
+    from ..errors import InvalidPath
+    from ..tracking.run import Run
 
     store = ws.store
     ws.writer.live_runs.discard(run_pk)
+    # Through the Run API, so output names meet the same rules as any artifact name.
+    run = Run(ws, store.runs_by_pk([run_pk])[0], active=True)
     for name in ("stdout.txt", "stderr.txt"):
         if (job / name).exists():
-            digest, size = ws.artifacts.put_file(job / name)
-            store.add_artifact(run_pk, f"logs/{name}", digest, size, "text/plain")
+            run.log_artifact(job / name, f"logs/{name}")
     outputs = job / "src" / "outputs"
+    refused = []
     for f in sorted(p for p in outputs.rglob("*") if p.is_file() and not p.is_symlink()):
-        digest, size = ws.artifacts.put_file(f)
-        store.add_artifact(
-            run_pk, "outputs/" + f.relative_to(outputs).as_posix(), digest, size, "application/octet-stream"
-        )
+        rel = f.relative_to(outputs).as_posix()
+        try:
+            run.log_artifact(f, f"outputs/{rel}")
+        except InvalidPath:
+            refused.append(rel)
+    if refused:
+        store.set_tags(run_pk, {"aml.outputs_not_kept": ", ".join(refused)[:2000]})
     tail = (job / "stderr.txt").read_bytes()[-4000:].decode("utf-8", "replace") if (job / "stderr.txt").exists() else ""
     if cancelled:
         status = store.transition(run_pk, RunEvent.CANCEL, error="cancelled (aml cancel)", error_traceback=tail)
