@@ -38,11 +38,17 @@ _LAZY = {
     "compare_runs": "aml_jupyter.tracking.queries",
     "list_experiments": "aml_jupyter.tracking.queries",
     "delete_runs": "aml_jupyter.tracking.queries",
+    "submit": "aml_jupyter.jobs.submit",
+    "run_cell": "aml_jupyter.jobs.cells",
+    "sweep": "aml_jupyter.sweeps.runner",
 }
 
 __all__ = [*_LAZY, "load_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
+    from .jobs.cells import run_cell as run_cell
+    from .jobs.submit import submit as submit
+    from .sweeps.runner import sweep as sweep
     from .tracking.fluent import active_run as active_run
     from .tracking.fluent import end_run as end_run
     from .tracking.fluent import flush as flush

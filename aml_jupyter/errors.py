@@ -29,7 +29,9 @@ surfaces can map it to a short user-facing line or a 4xx JSON body without parsi
     │   └── NoActiveRun             aml.log() with no run started
     ├── SnapshotError
     │   └── SnapshotTooLarge        the source folder exceeds the snapshot size limit
-    └── NoProgramFound              (data prep by example) no program fits the examples
+    ├── NoProgramFound              (data prep by example) no program fits the examples
+    └── JobError                    a submitted job could not be set up or run
+        └── TargetUnavailable       a compute target cannot be reached or used here
 
 Example:
     >>> from aml_jupyter.errors import InvalidKey, AmlError
@@ -162,3 +164,11 @@ class NoProgramFound(AmlError):
 
 
 __all__ = [name for name in dir() if name[0].isupper() and name != "Any"]
+
+
+class JobError(AmlError):
+    """A submitted job could not be set up or run (bad notebook, unreachable cluster, ...)."""
+
+
+class TargetUnavailable(JobError):
+    """A compute target cannot be reached or used here (no scheduler, no GPUs, no dask-cuda)."""

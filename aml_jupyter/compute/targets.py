@@ -1,8 +1,8 @@
 """Compute targets as configured in ``[targets.NAME]`` tables of aml.toml.
 
 Every workspace has ``local`` (a child process in a folder materialized from the run's snapshot)
-and ``dask`` (a Dask cluster; running jobs on it is not built yet). A table may add targets of
-these types or override their settings.
+and ``dask`` (the embedded Dask cluster, or the scheduler at ``address``). A table may add targets
+of these types or override their settings; each setting is checked for its type.
 """
 
 from __future__ import annotations
@@ -21,7 +21,46 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "local": {"type": "local"},
     "dask": {"type": "dask", "address": ""},
 }
-_KEYS = {"local": {"type", "description"}, "dask": {"type", "description", "address", "workers"}}
+# Each type's settings and the Python type each must have (bool is checked before int).
+_COMMON: dict[str, type | tuple[type, ...]] = {
+    "type": str,
+    "description": str,
+    "retries": int,
+    "max_queued": int,
+    "requirements": str,
+}
+_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "local": {**_COMMON, "max_concurrent": int},
+    "dask": {
+        **_COMMON,
+        "address": str,
+        "workers": int,
+        "threads": int,
+        "gpus": int,
+        "gpu": bool,
+        "idle_timeout": int,
+    },
+}
+_LIMITS = {
+    "retries": (0, 2),
+    "max_queued": (1, 100_000),
+    "max_concurrent": (1, 1024),
+    "workers": (1, 1024),
+    "threads": (1, 1024),
+    "gpus": (0, 64),
+    "idle_timeout": (0, 7 * 86400),
+}
+
+
+def _check_setting(target: str, key: str, value: Any, kinds: dict[str, type | tuple[type, ...]]) -> None:
+    want = kinds[key]
+    ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
+    if not ok:
+        name = want.__name__ if isinstance(want, type) else "/".join(w.__name__ for w in want)
+        raise ConfigError(f"[targets.{target}] {key} must be a {name}, not {value!r}")
+    if key in _LIMITS and not _LIMITS[key][0] <= value <= _LIMITS[key][1]:
+        lo, hi = _LIMITS[key]
+        raise ConfigError(f"[targets.{target}] {key} must be between {lo} and {hi}, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -34,8 +73,8 @@ class Target:
 
     @property
     def runs_jobs(self) -> bool:
-        """Whether jobs can be submitted to it in this version."""
-        return self.type == "local"
+        """Whether jobs can be submitted to it (every type can; kept for the listing's column)."""
+        return self.type in TYPES
 
 
 def list_targets(ws: Workspace) -> list[Target]:
@@ -58,9 +97,11 @@ def list_targets(ws: Workspace) -> list[Target]:
         kind = settings.get("type", DEFAULTS.get(name, {}).get("type"))
         if kind not in TYPES:
             raise ConfigError(f"[targets.{name}]: type must be one of {', '.join(TYPES)}, not {kind!r}")
-        unknown = set(settings) - _KEYS[kind]
+        unknown = set(settings) - set(_KEYS[kind])
         if unknown:
             raise ConfigError(f"[targets.{name}]: unknown setting(s) {', '.join(sorted(unknown))}")
+        for key, value in settings.items():
+            _check_setting(name, key, value, _KEYS[kind])
         tables[name] = {**DEFAULTS.get(name, {}), **settings, "type": kind}
     return [Target(name, t["type"], {k: v for k, v in t.items() if k != "type"}) for name, t in sorted(tables.items())]
 

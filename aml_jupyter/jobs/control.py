@@ -3,8 +3,6 @@ Shared by the ``aml`` command and the ``%aml`` magics."""
 
 from __future__ import annotations
 
-import os
-import signal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue, RunStateError
@@ -22,15 +20,18 @@ def read_log(ws: Workspace, record: RunRecord, which: str) -> str:
         >>> read_log(ws, ws.store.get_run(run_id), "stdout").splitlines()[0]  # doctest: +SKIP
         'epoch 0'
     """
+    from pathlib import Path
+
+    from .logs import read_all
+
     job_dir = record.tags.get("aml.job_dir")
-    live = os.path.join(job_dir, f"{which}.txt") if job_dir else None
-    if live and os.path.exists(live):
-        with open(live, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-    for art in record.artifacts:
-        if art.name == f"logs/{which}.txt":
-            return str(ws.artifacts.path_of(art.digest).read_bytes().decode("utf-8", "replace"))
-    return ""
+    if job_dir and Path(job_dir).is_dir() and not has_ended(record):
+        return read_all(Path(job_dir), which)
+    parts = {a.name: a for a in record.artifacts}
+    names = [f"logs/{which}.1.txt", f"logs/{which}.txt"]
+    return "".join(
+        ws.artifacts.path_of(parts[n].digest).read_bytes().decode("utf-8", "replace") for n in names if n in parts
+    )
 
 
 def has_ended(record: RunRecord) -> bool:
@@ -44,25 +45,26 @@ def has_ended(record: RunRecord) -> bool:
 
 
 def cancel(ws: Workspace, run_id: str) -> str:
-    """Ask a submitted run's supervisor to stop it (SIGTERM); the run then ends cancelled.
+    """Ask a submitted run to stop wherever it runs; it then ends ``cancelled``.
+
+    A queued run is cancelled at once; a running one is stopped by its job's watcher within a
+    fraction of a second (its process group killed, its kernel shut down, or its cell interrupted).
 
     Example:
         >>> cancel(ws, "1a2b3c4d")  # doctest: +SKIP
         '1a2b3c4d...'
     """
+    from .supervise import request_cancel
+
     record = ws.store.get_run(run_id)
     if has_ended(record):
         raise RunStateError(
             f"run {record.id[:8]} has already ended ({record.status}); it is not a submitted run that is still going",
             run_id=record.id,
         )
-    pid = record.tags.get("aml.pid", "")
-    if not pid.isdigit():
+    if not record.tags.get("aml.submitted"):
         raise InvalidValue(f"run {record.id[:8]} was not started by `aml submit`; end it where it runs")
-    try:
-        os.kill(int(pid), signal.SIGTERM)
-    except ProcessLookupError:
-        raise RunStateError(f"run {record.id[:8]}'s supervisor (pid {pid}) is gone") from None
+    request_cancel(ws, record.id)
     return record.id
 
 

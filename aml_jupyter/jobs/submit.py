@@ -1,27 +1,61 @@
-"""Submitting a script as a tracked run: record it, snapshot the project, hand it to a target.
+"""Submitting a script or a notebook of the project as a tracked run on a compute target.
 
-The run is created ``queued`` with its snapshot and environment; a supervisor (``python -m
-aml_jupyter.jobs.supervise RUN``) then prepares it, runs it, captures its output and ends it.
-With ``wait=True`` the supervisor runs in this process and streams the output here; otherwise it
-is started detached in a session of its own, so it outlives this process.
+Inputs are checked first and a bad one changes nothing. The run is then recorded ``queued`` with
+its snapshot and environment and handed to its target (:mod:`~aml_jupyter.jobs.supervise`). A
+notebook that cannot be read (not JSON, not nbformat 4) is recorded as a failed run whose error
+is the validation message.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from ..compute.targets import get_target
-from ..errors import InvalidPath, InvalidValue
+from ..errors import InvalidPath, InvalidValue, JobError
 from ..paths import is_inside
 from ..tracking.fluent import _prepare, _user
 from ..tracking.lifecycle import RunStatus
 from ..tracking.validation import check_key, check_name, param_to_str
 from ..workspace import Workspace
+
+KINDS = {".py": "script", ".ipynb": "notebook"}
+
+
+def project_file(ws: Workspace, path: str | os.PathLike[str]) -> tuple[Path, str]:
+    """``path`` resolved inside the project folder, and its project-relative name.
+
+    Example:
+        >>> project_file(ws, "train.py")[1]  # doctest: +SKIP
+        'train.py'
+    """
+    file = Path(path)
+    if not file.is_absolute() and not file.exists():
+        file = ws.root / file  # a name relative to the project, as `aml -w DIR submit train.py` means it
+    file = file.resolve()
+    if not file.is_file():
+        raise InvalidPath(f"{path}: no such file", path=str(path))
+    if not is_inside(ws.root, file) or ws.aml_dir in file.parents:
+        raise InvalidPath(
+            f"{path} is not in the project folder {ws.root}; only project files are snapshotted", path=str(path)
+        )
+    return file, file.relative_to(ws.root.resolve()).as_posix()
+
+
+def check_queue(ws: Workspace, target_name: str, limit: int) -> None:
+    """Refuse a submission when ``limit`` runs already wait or run on the target (the queue is bounded).
+
+    Example:
+        >>> check_queue(ws, "local", 1000)  # doctest: +SKIP
+    """
+    pending = ws.store.count_pending(target_name)
+    if pending >= limit:
+        raise JobError(
+            f"target {target_name!r} already has {pending} runs queued or running (max_queued = {limit}); "
+            "wait for some to end, or raise max_queued in its [targets.NAME] table"
+        )
 
 
 def submit(
@@ -34,37 +68,51 @@ def submit(
     name: str | None = None,
     wait: bool = False,
     echo: bool = False,
+    kernel: str | None = None,
+    allow_new_params: bool = False,
+    parent: str | None = None,
+    tags: dict[str, str] | None = None,
     workspace: Workspace | str | None = None,
 ) -> dict[str, Any]:
-    """Run the script ``path`` of the project as a tracked run on ``target``.
+    """Run the script (``.py``) or notebook (``.ipynb``) ``path`` of the project as a tracked run.
 
-    ``params`` are recorded on the run and passed to the script as ``--NAME VALUE``; ``args``
-    follow them as they are. Returns ``{"id", "status"}`` (the final status with ``wait=True``).
+    A script gets ``params`` as ``--NAME VALUE`` and then ``args``; a notebook gets ``params``
+    injected by papermill (declared in its ``parameters`` cell unless ``allow_new_params``) and is
+    stored executed as the artifact ``notebook.ipynb``. Returns ``{"id", "status", "error"}``: the
+    final status with ``wait=True``, else ``queued``.
 
     Example:
-        >>> aml_jupyter.jobs.submit.submit("train.py", {"epochs": 3}, wait=True)  # doctest: +SKIP
-        {'id': '3f2a...', 'status': 'completed'}
+        >>> aml_jupyter.submit("train.ipynb", {"lr": 0.01}, target="dask", wait=True)  # doctest: +SKIP
+        {'id': '3f2a...', 'status': 'completed', 'error': None}
     """
     ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
     tgt = get_target(ws, target)
-    if not tgt.runs_jobs:
-        raise InvalidValue(f"target {target!r} ({tgt.type}) cannot run submitted jobs yet; use 'local'", target=target)
-    script = Path(path)
-    if not script.is_absolute() and not script.exists():
-        script = ws.root / script  # a name relative to the project, as `aml -w DIR submit train.py` means it
-    script = script.resolve()
-    if not script.is_file():
-        raise InvalidPath(f"{path}: no such script", path=str(path))
-    if not is_inside(ws.root, script) or ws.aml_dir in script.parents:
-        raise InvalidPath(
-            f"{path} is not in the project folder {ws.root}; only project files are snapshotted", path=str(path)
-        )
-    if script.suffix != ".py":
-        raise InvalidValue(f"{path}: only Python scripts (.py) can be submitted so far", path=str(path))
-    rel = script.relative_to(ws.root.resolve()).as_posix()
+    file, rel = project_file(ws, path)
+    kind = KINDS.get(file.suffix)
+    if kind is None:
+        raise InvalidValue(f"{path}: only Python scripts (.py) and notebooks (.ipynb) can be submitted", path=str(path))
+    if args and kind == "notebook":
+        raise InvalidValue("a notebook takes parameters (-p NAME VALUE), not command-line arguments")
     limit = ws.tracking.param_value_max_length
-    p = {check_key(k, "param name"): param_to_str(check_key(k), v, limit) for k, v in dict(params or {}).items()}
-    extra = [str(a) for a in (args or [])]
+    raw = dict(params or {})
+    job_tags = {"aml.submitted": "1", "aml.retries": str(int(tgt.settings.get("retries", 0))), **(tags or {})}
+    error = None
+    if kind == "notebook":
+        from .notebook import check_parameters, load_notebook
+
+        try:
+            nb = load_notebook(file)
+        except JobError as exc:
+            error = str(exc)  # recorded as a failed run, as the user asked for a run of this file
+        else:
+            raw = check_parameters(nb, raw, allow_new_params)
+            job_tags["aml.nb_params"] = json.dumps(raw)
+        if kernel:
+            job_tags["aml.kernel"] = check_name(kernel, "kernel name")
+    else:
+        job_tags["aml.args"] = json.dumps([str(a) for a in (args or [])])
+    p = {check_key(k, "param name"): param_to_str(check_key(k), v, limit) for k, v in raw.items()}
+    check_queue(ws, tgt.name, int(tgt.settings.get("max_queued", 1000)))
     prepared = _prepare(ws, snapshot=True)
     if rel not in ws.snapshot_store.files(prepared["snapshot_id"]):
         raise InvalidPath(f"{rel} is ignored by .gitignore or .amlignore, so the job could not see it", path=rel)
@@ -72,32 +120,20 @@ def submit(
     record = store.create_run(
         store.experiment_id(check_name(experiment, "experiment name"), create=True),
         name=check_name(name, "run name") if name else None,
-        source_kind="script",
+        source_kind=kind,
         source_path=rel,
         user=_user(),
         compute_target=tgt.name,
-        status=RunStatus.QUEUED,
+        parent_pk=store.get_run(parent).pk if parent else None,
+        status=RunStatus.FAILED if error else RunStatus.QUEUED,
+        error=error,
         params=p,
-        tags={"aml.args": json.dumps(extra)},
+        tags=job_tags,
         **prepared,
     )
-    if wait:
-        from .supervise import supervise
+    if error:
+        return {"id": record.id, "status": RunStatus.FAILED.value, "error": error}
+    from .supervise import launch
 
-        status = supervise(record.id, ws, echo=echo)
-        return {"id": record.id, "status": status}
-    env = {**os.environ, "AML_WORKSPACE": str(ws.root)}
-    # The supervisor detaches (it forks and its parent exits at once), so it outlives this process
-    # and leaves no child here to reap.
-    subprocess.run(
-        [sys.executable, "-m", "aml_jupyter.jobs.supervise", "--detach", record.id],
-        env=env,
-        cwd=ws.root,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        check=True,
-        timeout=60,
-    )
-    return {"id": record.id, "status": RunStatus.QUEUED.value}
+    result = launch(ws, record.id, wait=wait, echo=echo)
+    return {"id": record.id, "status": result["status"], "error": result.get("error")}

@@ -1,149 +1,234 @@
-"""The supervisor of one submitted run: prepare, run, capture output, end the run.
+"""Starting a queued run on its target and, when asked, following it to its end.
 
-It materializes the run's snapshot into ``.aml/jobs/RUN/src`` (the live project folder is never
-the working directory), starts the script there in its own process group with ``AML_RUN_ID``,
-``AML_WORKSPACE``, ``AML_TRACKING_URI`` and ``AML_OUTPUT_DIR``, writes stdout and stderr to files
-(capped), and when the script ends stores the logs and the ``outputs/`` folder as artifacts and
-ends the run: exit 0 completed, another code failed (with the tail of stderr), SIGTERM to the
-supervisor (``aml cancel``) cancelled.
+- ``local``: a supervisor runs :func:`~aml_jupyter.jobs.execute.run_job` on this machine: in this
+  process when the caller waits, else in a detached process (``python -m aml_jupyter.jobs.supervise
+  --detach RUN``) that outlives the caller. At most ``max_concurrent`` local jobs run at once; the
+  others wait, ``queued``, for a slot (a lock file each), so a burst of submissions is queued, not lost.
+- ``dask``: the job is a Dask task calling ``run_job`` on a worker. A caller that waits follows
+  it (logs streamed, worker loss and scheduler loss turned into a failed run with the cause); one
+  that does not hands it to the scheduler with ``fire_and_forget``: the task ends the run itself.
 """
 
 from __future__ import annotations
 
-import json
+import fcntl
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from ..compute.targets import Target, get_target
+from ..errors import IllegalTransition, JobError, TargetUnavailable
 from ..tracking.lifecycle import RunEvent
 from ..workspace import Workspace
-
-LOG_CAP_BYTES = 10_000_000
-
-
-def _pump(stream: IO[bytes], path: Path, echo: Any) -> None:
-    # Copy a pipe to a file (and the terminal), keeping at most LOG_CAP_BYTES on disk.
-    written = 0
-    with stream, open(path, "wb") as out:
-        for chunk in iter(lambda: stream.read1(65536), b""):  # type: ignore[attr-defined]
-            if echo is not None:
-                echo.write(chunk)
-                echo.flush()
-            if written < LOG_CAP_BYTES:
-                part = chunk[: LOG_CAP_BYTES - written]
-                out.write(part)
-                out.flush()
-                written += len(part)
-                if written >= LOG_CAP_BYTES:
-                    out.write(b"\n[aml: log capped at 10 MB; the rest was not kept]\n")
+from .execute import CANCEL_TAG, run_job
 
 
-def supervise(run_id: str, ws: Workspace | None = None, echo: bool = False) -> str:
-    """Run a queued run to its end; returns the final status.
+def launch(
+    ws: Workspace, run_id: str, *, wait: bool, echo: bool = False, payload: bytes | None = None
+) -> dict[str, Any]:
+    """Start the queued run on its target; with ``wait``, return its result when it ends.
 
     Example:
-        >>> supervise(run_id)  # doctest: +SKIP
+        >>> launch(ws, run_id, wait=True)["status"]  # doctest: +SKIP
         'completed'
     """
-    ws = ws or Workspace.open(os.environ.get("AML_WORKSPACE") or None)
-    store = ws.store
-    record = store.get_run(run_id)
-    job = ws.aml_dir / "jobs" / record.id
-    src = job / "src"
-    cancelled = threading.Event()
-    proc: subprocess.Popen[bytes] | None = None
+    record = ws.store.get_run(run_id)
+    target = get_target(ws, record.compute_target or "local")
+    if target.type == "dask":
+        return run_on_dask(ws, run_id, target, payload, wait=wait, on_output=_echo_to_terminal() if echo else None)
+    if wait:
+        with local_slot(ws, target):
+            return run_job(run_id, str(ws.root), payload, echo=echo)
+    # The supervisor detaches (it forks and its parent exits at once), so it outlives this process
+    # and leaves no child here to reap.
+    subprocess.run(
+        [sys.executable, "-m", "aml_jupyter.jobs.supervise", "--detach", run_id],
+        env={**os.environ, "AML_WORKSPACE": str(ws.root)},
+        cwd=ws.root,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        check=True,
+        timeout=60,
+    )
+    return {"id": run_id, "status": "queued", "error": None, "outputs": None}
 
-    def on_term(signum: int, frame: Any) -> None:
-        cancelled.set()
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, on_term)
-    store.transition(record.pk, RunEvent.PREPARE)
+class local_slot:  # noqa: N801 (used as a context manager, like open)
+    """Hold one of the target's ``max_concurrent`` slots (a lock file each) while a local job runs."""
+
+    def __init__(self, ws: Workspace, target: Target) -> None:
+        self.folder = ws.aml_dir / "jobs" / "slots"
+        self.n = max(1, int(target.settings.get("max_concurrent", os.cpu_count() or 1)))
+        self.handle: IO[str] | None = None
+
+    def __enter__(self) -> local_slot:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        while True:
+            for i in range(self.n):
+                f = open(self.folder / f"{i}.lock", "a")  # noqa: SIM115 (held until __exit__)
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    f.close()
+                    continue
+                self.handle = f
+                return self
+            time.sleep(0.2)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()  # closing releases the lock
+
+
+def _echo_to_terminal() -> Callable[[str, bytes], None]:
+    def write(which: str, data: bytes) -> None:
+        stream = sys.stdout if which == "stdout" else sys.stderr
+        stream.write(data.decode("utf-8", "replace"))
+        stream.flush()
+
+    return write
+
+
+class LogFollower:
+    """Reads what a job appends to its log files (following rotation) and hands it to ``on_output``."""
+
+    def __init__(self, ws: Workspace, run_id: str, on_output: Callable[[str, bytes], None]) -> None:
+        self.ws, self.run_id, self.on_output = ws, run_id, on_output
+        self.pk = ws.store.get_run(run_id).pk
+        self.offsets = {"stdout": 0, "stderr": 0}
+        self.folder: Path | None = None
+
+    def poll(self) -> None:
+        if self.folder is None:
+            job_dir = self.ws.store.get_tag(self.pk, "aml.job_dir")
+            if not job_dir:
+                return
+            self.folder = Path(job_dir)
+        for which in ("stdout", "stderr"):
+            path = self.folder / f"{which}.txt"
+            try:
+                with open(path, "rb") as f:
+                    size = os.fstat(f.fileno()).st_size
+                    if size < self.offsets[which]:  # rotated: a new file began
+                        self.offsets[which] = 0
+                    f.seek(self.offsets[which])
+                    data = f.read()
+            except OSError:
+                continue
+            if data:
+                self.offsets[which] += len(data)
+                self.on_output(which, data)
+
+
+def _end_if_live(ws: Workspace, run_id: str, event: RunEvent, why: str) -> str:
+    pk = ws.store.get_run(run_id, check_lost=False).pk
     try:
-        assert record.snapshot_id
-        ws.snapshot_store.restore(record.snapshot_id, src)
-        (src / "outputs").mkdir(exist_ok=True)
-        args = json.loads(record.tags.get("aml.args", "[]"))
-        cmd = [
-            sys.executable,
-            record.source_path or "",
-            *[x for k, v in record.params.items() for x in (f"--{k}", v)],
-            *args,
-        ]
-        env = {
-            **os.environ,
-            "AML_RUN_ID": record.id,
-            "AML_WORKSPACE": str(ws.root),
-            "AML_TRACKING_URI": ws.store_url,
-            "AML_OUTPUT_DIR": str(src / "outputs"),
-            "PYTHONUNBUFFERED": "1",
-        }
-        store.set_tags(record.pk, {"aml.pid": str(os.getpid()), "aml.job_dir": str(job)})
-        proc = subprocess.Popen(
-            cmd, cwd=src, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-    except Exception as exc:
-        store.transition(record.pk, RunEvent.FAIL, error=f"could not start the job: {type(exc).__name__}: {exc}")
-        shutil.rmtree(job, ignore_errors=True)
+        return ws.store.transition(pk, event, error=why).value
+    except IllegalTransition:
+        return str(ws.store.status_of(pk))
+
+
+def run_on_dask(
+    ws: Workspace,
+    run_id: str,
+    target: Target,
+    payload: bytes | None,
+    *,
+    wait: bool,
+    on_output: Callable[[str, bytes], None] | None = None,
+) -> dict[str, Any]:
+    """Run the job as a Dask task; with ``wait``, follow it to its end and return its result.
+
+    Example:
+        >>> run_on_dask(ws, run_id, get_target(ws, "dask"), None, wait=True)["status"]  # doctest: +SKIP
+        'completed'
+    """
+    from ..compute.dask_cluster import connect, gpu_resources
+
+    try:
+        client = connect(ws, target)
+        gpus = int(target.settings.get("gpus", 0))
+        if gpus and gpu_resources(client) < gpus:
+            raise TargetUnavailable(
+                f"target {target.name!r} asks {gpus} GPU(s) per job, but no worker of its cluster offers that many "
+                f"(the most is {gpu_resources(client)})",
+                target=target.name,
+            )
+    except TargetUnavailable as exc:
+        _end_if_live(ws, run_id, RunEvent.FAIL, str(exc))
         raise
-    store.transition(record.pk, RunEvent.START)
-    ws.writer.watch(record.pk)
-    assert proc.stdout is not None and proc.stderr is not None
-    pumps = [
-        threading.Thread(target=_pump, args=(proc.stdout, job / "stdout.txt", sys.stdout.buffer if echo else None)),
-        threading.Thread(target=_pump, args=(proc.stderr, job / "stderr.txt", sys.stderr.buffer if echo else None)),
-    ]
-    for t in pumps:
-        t.start()
+    future = client.submit(
+        run_job,
+        run_id,
+        str(ws.root),
+        payload,
+        key=f"aml-job-{run_id}",
+        pure=False,
+        resources={"GPU": gpus} if gpus else None,
+    )
+    if not wait:
+        from distributed import fire_and_forget
+
+        fire_and_forget(future)  # type: ignore[no-untyped-call]
+        return {"id": run_id, "status": "queued", "error": None, "outputs": None}
+    return follow(ws, run_id, future, on_output)
+
+
+def follow(ws: Workspace, run_id: str, future: Any, on_output: Callable[[str, bytes], None] | None) -> dict[str, Any]:
+    """Wait for a job's Dask future, streaming its logs; a lost worker or scheduler fails the run.
+
+    Ctrl-C (or SIGTERM to a supervisor) asks the job to stop and waits for it to end cancelled.
+
+    Example:
+        >>> follow(ws, run_id, future, None)["status"]  # doctest: +SKIP
+        'completed'
+    """
+    from distributed.scheduler import KilledWorker
+
+    done = threading.Event()
+    future.add_done_callback(lambda _: done.set())
+    follower = LogFollower(ws, run_id, on_output) if on_output else None
     try:
-        code = proc.wait()
-    except KeyboardInterrupt:  # Ctrl-C on `aml submit --wait`: the job got it too; end it as cancelled
-        cancelled.set()
-        proc.terminate()
-        code = proc.wait()
-    for t in pumps:
-        t.join()
-    return _finish(ws, record.pk, job, code, cancelled.is_set())
+        while not done.wait(0.1):
+            if follower is not None:
+                follower.poll()
+    except KeyboardInterrupt:
+        request_cancel(ws, run_id)
+        done.wait(30)
+    if follower is not None:
+        follower.poll()
+    try:
+        result: dict[str, Any] = future.result(timeout=5)
+        return result
+    except KilledWorker:
+        why = "the Dask worker running it died (os._exit, a crash, or it was killed or ran out of memory)"
+    except Exception as exc:  # the scheduler went away, the future was cancelled with it
+        why = f"lost the Dask scheduler while the job ran ({type(exc).__name__}: {exc})"
+    status = _end_if_live(ws, run_id, RunEvent.FAIL, why)
+    return {"id": run_id, "status": status, "error": why, "outputs": None}
 
 
-def _finish(ws: Workspace, run_pk: int, job: Path, code: int, cancelled: bool) -> str:
-    from ..errors import InvalidPath
-    from ..tracking.run import Run
+def request_cancel(ws: Workspace, run_id: str) -> None:
+    """Ask a job to stop where it runs (its watcher polls the tag); a queued run is cancelled at once.
 
-    store = ws.store
-    ws.writer.live_runs.discard(run_pk)
-    # Through the Run API, so output names meet the same rules as any artifact name.
-    run = Run(ws, store.runs_by_pk([run_pk])[0], active=True)
-    for name in ("stdout.txt", "stderr.txt"):
-        if (job / name).exists():
-            run.log_artifact(job / name, f"logs/{name}")
-    outputs = job / "src" / "outputs"
-    refused = []
-    for f in sorted(p for p in outputs.rglob("*") if p.is_file() and not p.is_symlink()):
-        rel = f.relative_to(outputs).as_posix()
+    Example:
+        >>> request_cancel(ws, run_id)  # doctest: +SKIP
+    """
+    record = ws.store.get_run(run_id)
+    ws.store.set_tags(record.pk, {CANCEL_TAG: str(int(time.time()))})
+    if record.status == "queued":
         try:
-            run.log_artifact(f, f"outputs/{rel}")
-        except InvalidPath:
-            refused.append(rel)
-    if refused:
-        store.set_tags(run_pk, {"aml.outputs_not_kept": ", ".join(refused)[:2000]})
-    tail = (job / "stderr.txt").read_bytes()[-4000:].decode("utf-8", "replace") if (job / "stderr.txt").exists() else ""
-    if cancelled:
-        status = store.transition(run_pk, RunEvent.CANCEL, error="cancelled (aml cancel)", error_traceback=tail)
-    elif code == 0:
-        status = store.transition(run_pk, RunEvent.COMPLETE)
-    else:
-        why = f"the script exited with code {code}" if code > 0 else f"the script was killed by signal {-code}"
-        status = store.transition(run_pk, RunEvent.FAIL, error=why, error_traceback=tail)
-    shutil.rmtree(job, ignore_errors=True)
-    return status.value
+            ws.store.transition(record.pk, RunEvent.CANCEL, error="cancelled before it started (aml cancel)")
+        except IllegalTransition:
+            pass  # it started meanwhile: its watcher sees the tag
 
 
 def main() -> int:
@@ -153,7 +238,14 @@ def main() -> int:
         args = args[1:]
         if os.fork() > 0:
             os._exit(0)  # the submitter waits for this parent only; the child goes on alone
-    status = supervise(args[0])
+    ws = Workspace.open(os.environ.get("AML_WORKSPACE") or None)
+    run_id = args[0]
+    # SIGTERM to the supervisor cancels its job the same way `aml cancel` does.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=request_cancel, args=(ws, run_id)).start())
+    try:
+        status = launch(ws, run_id, wait=True)["status"]
+    except JobError:
+        return 1
     return 0 if status == "completed" else 1
 
 

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+from contextvars import ContextVar, Token
 from typing import Any
 
 from ..errors import InvalidValue, NoActiveRun
@@ -22,6 +23,9 @@ from .lifecycle import RunEvent, RunStatus, next_status
 from .run import Run
 from .validation import check_key, check_name, param_to_str
 
+# A run bound to this thread (a cell running on a Dask worker, a recorded interactive cell) comes
+# before the process-wide stack: one worker process runs several jobs at once.
+_bound: ContextVar[Run | None] = ContextVar("aml_bound_run", default=None)
 _stack: list[Run] = []
 _stack_lock = threading.Lock()
 _hooks_installed = False
@@ -168,10 +172,31 @@ def active_run() -> Run | None:
         >>> active_run() is None
         True
     """
+    bound = _bound.get()
+    if bound is not None:
+        return bound
     with _stack_lock:
         if _stack:
             return _stack[-1]
     return _run_from_env()
+
+
+def bind_run(run: Run | None) -> Token[Run | None]:
+    """Make ``run`` the active run of this thread (context) until :func:`unbind_run`.
+
+    Example:
+        >>> token = bind_run(None); unbind_run(token)
+    """
+    return _bound.set(run)
+
+
+def unbind_run(token: Token[Run | None]) -> None:
+    """Undo a :func:`bind_run`.
+
+    Example:
+        >>> unbind_run(bind_run(None))
+    """
+    _bound.reset(token)
 
 
 _env_run: Run | None = None
@@ -224,7 +249,7 @@ def log(key: str, value: Any, step: int | None = None) -> None:
         >>> with start_run("demo", workspace=ws):  # doctest: +SKIP
         ...     aml.log("loss", 0.5, step=0)
     """
-    run = _stack[-1] if _stack else _current()
+    run = _bound.get() or (_stack[-1] if _stack else _current())
     run.log(key, value, step)
 
 

@@ -335,6 +335,32 @@ class RunStore(MetricStore, RunReader):
         rows = [{"run_pk": run_pk, "key": k, "value": v} for k, v in values.items()]
         self.db.write(lambda c: c.execute(stmt, rows))
 
+    def get_tag(self, run_pk: int, key: str) -> str | None:
+        """One tag's value (cheap: for the pollers that wait for a cancel request)."""
+        q = select(t.tags.c.value).where(and_(t.tags.c.run_pk == run_pk, t.tags.c.key == key))
+        return self.db.read(lambda c: c.execute(q).scalar())
+
+    def status_of(self, run_pk: int) -> str | None:
+        """A run's status alone, or None if the run is gone."""
+        q = select(t.runs.c.status).where(t.runs.c.pk == run_pk)
+        return self.db.read(lambda c: c.execute(q).scalar())
+
+    def count_pending(self, compute_target: str) -> int:
+        """How many runs on ``compute_target`` are queued or live (the bounded queue's length)."""
+        r = t.runs
+        waiting = [RunStatus.QUEUED.value, *(s.value for s in LIVE)]
+        q = select(func.count()).where(and_(r.c.compute_target == compute_target, r.c.status.in_(waiting)))
+        return int(self.db.read(lambda c: c.execute(q).scalar() or 0))
+
+    def clear_metrics(self, run_pk: int) -> None:
+        """Drop a run's metric history: a retried job starts its metrics again, never twice."""
+
+        def drop(conn: Connection) -> None:
+            for table in (t.metric_chunks, t.latest_metrics):
+                conn.execute(delete(table).where(table.c.run_pk == run_pk))
+
+        self.db.write(drop)
+
     # artifacts and inputs ------------------------------------------------------------------
 
     def add_artifact(self, run_pk: int, name: str, digest: str, size: int, media_type: str) -> None:

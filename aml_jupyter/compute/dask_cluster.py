@@ -1,0 +1,171 @@
+"""Reaching the Dask cluster of a ``dask`` target.
+
+With ``address`` set, the target connects to that scheduler. Without one it uses the workspace's
+**embedded cluster**: a daemon process (``python -m aml_jupyter.compute.dask_daemon``) that holds
+a ``LocalCluster`` (or a ``dask_cuda.LocalCUDACluster`` with ``gpu = true``). Whichever needs it
+first (the kernel running ``%%aml run``, the ``aml`` command, a job's supervisor, the server
+extension) starts it; all of them then share it through ``.aml/dask/cluster.json`` (address and
+pid). It shuts itself down after ``idle_timeout`` seconds without tasks; ``aml cluster stop``
+stops it at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import TargetUnavailable
+
+if TYPE_CHECKING:
+    from ..compute.targets import Target
+    from ..workspace import Workspace
+
+CONNECT_TIMEOUT_S = 5.0
+START_TIMEOUT_S = 90.0
+_clients: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def state_file(ws: Workspace) -> Path:
+    """Where the embedded cluster's daemon writes its address and pid.
+
+    Example:
+        >>> state_file(ws).name  # doctest: +SKIP
+        'cluster.json'
+    """
+    return ws.aml_dir / "dask" / "cluster.json"
+
+
+def embedded_state(ws: Workspace) -> dict[str, Any] | None:
+    """The running embedded cluster's ``{"address", "pid", ...}``, or None if none is alive.
+
+    Example:
+        >>> embedded_state(ws) is None  # doctest: +SKIP
+        True
+    """
+    try:
+        state = json.loads(state_file(ws).read_text())
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return state if state.get("address") else None
+
+
+def _start_daemon(ws: Workspace, target: Target) -> dict[str, Any]:
+    folder = state_file(ws).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_path = folder / "start.lock"
+    import fcntl
+
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two processes asking at once start one cluster
+        state = embedded_state(ws)
+        if state is not None:
+            return state
+        state_file(ws).unlink(missing_ok=True)
+        settings = json.dumps({k: v for k, v in target.settings.items() if k != "description"})
+        log = open(folder / "daemon.log", "ab")  # noqa: SIM115 (handed to the daemon)
+        with log:
+            subprocess.Popen(
+                [sys.executable, "-m", "aml_jupyter.compute.dask_daemon", str(ws.root), settings],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # outlives the kernel or command that started it
+                cwd=ws.root,
+            )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                state = json.loads(state_file(ws).read_text())
+            except (OSError, ValueError):
+                time.sleep(0.1)
+                continue
+            if state.get("error"):
+                raise TargetUnavailable(f"target {target.name!r}: {state['error']}", target=target.name)
+            return dict(state)
+    raise TargetUnavailable(
+        f"target {target.name!r}: the embedded Dask cluster did not start within {START_TIMEOUT_S:.0f} s; "
+        f"see {folder / 'daemon.log'}",
+        target=target.name,
+    )
+
+
+def connect(ws: Workspace, target: Target) -> Any:
+    """A ``distributed.Client`` for the target: its scheduler, or the embedded cluster (started if needed).
+
+    An unreachable scheduler is a :class:`TargetUnavailable` within a few seconds.
+
+    Example:
+        >>> client = connect(ws, get_target(ws, "dask"))  # doctest: +SKIP
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise TargetUnavailable(
+            f"target {target.name!r} needs Dask: pip install 'aml_jupyter[jobs]'", target=target.name
+        ) from None
+    address = str(target.settings.get("address") or "")
+    if not address:
+        address = str(_start_daemon(ws, target)["address"])
+    with _lock:
+        client = _clients.get(address)
+        if client is not None and client.status == "running":
+            return client
+        try:
+            client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError) as exc:
+            raise TargetUnavailable(
+                f"target {target.name!r}: cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc})",
+                target=target.name,
+                address=address,
+            ) from None
+        _clients[address] = client
+        return client
+
+
+def stop_embedded(ws: Workspace, timeout: float = 30.0) -> int | None:
+    """Stop the workspace's embedded cluster; returns the daemon's pid, or None if none ran.
+
+    Example:
+        >>> stop_embedded(ws)  # doctest: +SKIP
+        41234
+    """
+    state = embedded_state(ws)
+    if state is None:
+        return None
+    pid = int(state["pid"])
+    with _lock:
+        client = _clients.pop(str(state["address"]), None)
+    if client is not None:
+        client.close()
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    state_file(ws).unlink(missing_ok=True)
+    return pid
+
+
+def gpu_resources(client: Any) -> int:
+    """The most GPUs any one worker of the cluster offers (its ``GPU`` resource).
+
+    Example:
+        >>> gpu_resources(client)  # doctest: +SKIP
+        0
+    """
+    workers = client.scheduler_info(n_workers=-1).get("workers", {}).values()
+    return max((int(w.get("resources", {}).get("GPU", 0)) for w in workers), default=0)

@@ -1,0 +1,98 @@
+"""``python -m aml_jupyter.compute.dask_daemon ROOT SETTINGS_JSON``: the embedded Dask cluster.
+
+Started by :func:`aml_jupyter.compute.dask_cluster.connect`; writes ``.aml/dask/cluster.json``
+(address, pid, dashboard) once the cluster is up, or ``{"error": ...}`` if it cannot start (no
+dask-cuda or no GPU for ``gpu = true``). Ends on SIGTERM or after ``idle_timeout`` seconds idle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+
+def _write(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state))
+    os.replace(tmp, path)
+
+
+def make_cluster(settings: dict[str, Any]) -> Any:
+    """The cluster the settings ask for: LocalCUDACluster for ``gpu = true``, else LocalCluster.
+
+    Example:
+        >>> make_cluster({"workers": 2})  # doctest: +SKIP
+        LocalCluster(..., workers=2, threads=2, memory=...)
+    """
+    import dask
+
+    # Retries after a worker dies are counted by the jobs themselves (aml.attempt), up to 3.
+    dask.config.set({"distributed.scheduler.allowed-failures": 3, "distributed.worker.daemon": False})
+    workers = int(settings.get("workers", 2))
+    threads = int(settings.get("threads", 1))
+    idle = settings.get("idle_timeout", 1800)
+    if idle:
+        dask.config.set({"distributed.scheduler.idle-timeout": f"{int(idle)}s"})
+    if settings.get("gpu"):
+        try:
+            from dask_cuda import LocalCUDACluster
+        except ImportError:
+            raise RuntimeError("gpu = true needs dask-cuda: pip install 'aml_jupyter[cuda]'") from None
+        try:
+            return LocalCUDACluster(threads_per_worker=threads, scheduler_port=0, dashboard_address=":0")
+        except Exception as exc:
+            raise RuntimeError(
+                f"gpu = true, but no CUDA GPU could be used here ({type(exc).__name__}: {exc})"
+            ) from None
+    from distributed import LocalCluster
+
+    gpus = int(settings.get("gpus", 0))
+    return LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=workers,
+        threads_per_worker=threads,
+        processes=True,
+        scheduler_port=0,
+        dashboard_address=":0",
+        resources={"GPU": gpus} if gpus else None,
+    )
+
+
+def main(root: str, settings_json: str) -> int:
+    """Start the cluster, publish its address, wait until told to stop or idle.
+
+    Example:
+        >>> main("/home/me/project", "{}")  # doctest: +SKIP
+    """
+    state_path = Path(root) / ".aml" / "dask" / "cluster.json"
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        cluster = make_cluster(json.loads(settings_json))
+    except Exception as exc:
+        _write(state_path, {"error": str(exc), "pid": os.getpid()})
+        return 1
+    _write(
+        state_path,
+        {"address": cluster.scheduler_address, "pid": os.getpid(), "dashboard": cluster.dashboard_link},
+    )
+    try:
+        while not stop.wait(1.0):
+            if cluster.status.name in ("closed", "failed") or cluster.scheduler.status.name in ("closed", "failed"):
+                break  # the scheduler's idle timeout closed it
+    finally:
+        try:
+            if json.loads(state_path.read_text()).get("pid") == os.getpid():
+                state_path.unlink()
+        except (OSError, ValueError):
+            pass
+        cluster.close(timeout=20)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

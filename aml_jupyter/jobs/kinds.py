@@ -1,0 +1,113 @@
+"""The runner of each job kind, called by :func:`~aml_jupyter.jobs.execute.run_job` in the job's thread.
+
+Each raises :class:`~aml_jupyter.errors.JobError` with the cause when the job fails and
+:class:`~aml_jupyter.jobs.execute.JobCancelled` when it was stopped; returning means success.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+
+from ..errors import JobError
+from .execute import Job, JobCancelled
+from .logs import tail
+from .script import ChildProcess, exit_reason
+
+
+def _python(job: Job) -> str:
+    # A run with its own environment (requirements) names that environment's interpreter.
+    return job.record.tags.get("aml.python") or sys.executable
+
+
+def _child(job: Job, cmd: list[str], what: str) -> None:
+    assert job.src is not None
+    child = ChildProcess(cmd, job.src, {**os.environ, **job.env}, job.stdout, job.stderr)
+    job.stopper = child.stop
+    if job.cancelled.is_set():  # cancelled while it started
+        child.stop()
+    code = child.wait()
+    if job.cancelled.is_set():
+        raise JobCancelled()
+    if code != 0:
+        # The last line of a traceback names the exception: worth more than the exit code alone.
+        lines = [ln for ln in tail(job.dir, "stderr", 2000).splitlines() if ln.strip()]
+        raise JobError(exit_reason(code, what) + (f": {lines[-1].strip()}" if lines else ""))
+
+
+def run_script(job: Job, payload: bytes | None) -> None:
+    """A project script: ``python PATH --NAME VALUE ... ARGS`` in the materialized snapshot.
+
+    Example:
+        >>> run_script(job, None)  # doctest: +SKIP
+    """
+    rec = job.record
+    args = json.loads(rec.tags.get("aml.args", "[]"))
+    params = [x for k, v in rec.params.items() for x in (f"--{k}", v)]
+    _child(job, [_python(job), rec.source_path or "", *params, *args], "the script")
+
+
+def run_notebook(job: Job, payload: bytes | None) -> None:
+    """A project notebook through papermill; the executed copy becomes the artifact ``notebook.ipynb``.
+
+    Example:
+        >>> run_notebook(job, None)  # doctest: +SKIP
+    """
+    from .notebook import execute, kill_kernel
+
+    assert job.src is not None
+    rec = job.record
+    job.stopper = lambda: kill_kernel(job.thread)
+    try:
+        execute(
+            job.src / (rec.source_path or ""),
+            job.dir / "notebook.ipynb",
+            json.loads(rec.tags.get("aml.nb_params", "{}")),
+            kernel=rec.tags.get("aml.kernel") or None,
+            cwd=job.src,
+            env=job.env,
+            stdout=job.stdout,
+            stderr=job.stderr,
+        )
+    except JobError:
+        if job.cancelled.is_set():
+            raise JobCancelled() from None
+        raise
+
+
+def run_cell(job: Job, payload: bytes | None) -> None:
+    """A cell: in this process on a Dask worker (its thread bound to the run), else in a child process.
+
+    Example:
+        >>> run_cell(job, cloudpickle.dumps({"source": "y = 1", "outputs": ["y"]}))  # doctest: +SKIP
+    """
+    import cloudpickle
+
+    from ..tracking.fluent import bind_run, unbind_run
+    from ..tracking.run import Run
+    from .cell import exec_cell
+
+    if payload is None:
+        raise JobError("a cell job needs its source and inputs; this one was submitted without them")
+    if job.src is not None:  # the local target: a child process in the materialized snapshot
+        (job.dir / "payload.pkl").write_bytes(payload)
+        _child(job, [_python(job), "-m", "aml_jupyter.jobs.cell_main", str(job.dir)], "the cell's process")
+        job.outputs = (job.dir / "outputs.pkl").read_bytes()
+        return
+    spec = cloudpickle.loads(payload)
+    token = bind_run(Run(job.ws, job.record, active=True))
+    try:
+        job.outputs = exec_cell(
+            spec["source"], spec.get("inputs"), spec.get("outputs", []), spec.get("params", {}), job.stdout, job.stderr
+        )
+    finally:
+        unbind_run(token)
+
+
+RUNNERS: dict[str, Callable[[Job, bytes | None], None]] = {
+    "script": run_script,
+    "notebook": run_notebook,
+    "cell": run_cell,
+}

@@ -1,0 +1,87 @@
+"""Script jobs (and cells on the local target): a child process in its own process group.
+
+Its stdout and stderr are pumped into the job's rotating logs; :meth:`ChildProcess.stop` ends the
+whole group (SIGTERM, then SIGKILL after a grace period), so whatever the job started goes too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+from .logs import RotatingLog, pump
+
+STOP_GRACE_S = 5.0
+
+
+class ChildProcess:
+    """A job's process: started, pumped, waited for, stoppable from another thread.
+
+    Example:
+        >>> child = ChildProcess(["python", "train.py"], cwd, env, out_log, err_log)  # doctest: +SKIP
+        >>> child.wait()  # doctest: +SKIP
+        0
+    """
+
+    def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str], stdout: RotatingLog, stderr: RotatingLog):
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group, so stop() reaches its children
+        )
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._pumps = [
+            threading.Thread(target=pump, args=(self.proc.stdout, stdout), daemon=True),
+            threading.Thread(target=pump, args=(self.proc.stderr, stderr), daemon=True),
+        ]
+        for t in self._pumps:
+            t.start()
+
+    def wait(self) -> int:
+        code = self.proc.wait()
+        for t in self._pumps:
+            t.join()
+        return code
+
+    def stop(self) -> None:
+        """End the process group: SIGTERM, then SIGKILL if it is still there after the grace period."""
+        if self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+
+        def kill_later() -> None:
+            try:
+                self.proc.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+        threading.Thread(target=kill_later, daemon=True).start()
+
+
+def exit_reason(code: int, what: str = "the script") -> str:
+    """Why a job's process failed, in words.
+
+    Example:
+        >>> exit_reason(2), exit_reason(-9)
+        ('the script exited with code 2', 'the script was killed by signal 9 (SIGKILL)')
+    """
+    if code >= 0:
+        return f"{what} exited with code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = "?"
+    return f"{what} was killed by signal {-code} ({name})"

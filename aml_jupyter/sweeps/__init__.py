@@ -1,0 +1,1 @@
+"""Hyperparameter sweeps: a parent run whose children are sampled, run and stopped early by Optuna."""
