@@ -1,8 +1,9 @@
-"""The job commands of ``aml``: submit, targets, logs, cancel."""
+"""The job commands of ``aml``: submit, sweep, targets, cluster, logs, cancel."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from typing import Any
@@ -29,14 +30,104 @@ def cmd_submit(args: argparse.Namespace) -> None:
         name=args.name,
         wait=args.wait,
         echo=args.wait and not args.json,
+        kernel=args.kernel,
+        allow_new_params=args.allow_new_params,
         workspace=_ws(args),
     )
     if args.json:
-        print(dumps(result))
+        print(dumps({"id": result["id"], "status": result["status"]}))
     else:
-        print(f"run {result['id']} {result['status']}")
-    if args.wait and result["status"] != "completed":
+        print(f"run {result['id']} {result['status']}" + (f": {result['error']}" if result.get("error") else ""))
+    if (args.wait or result["status"] == "failed") and result["status"] != "completed":
         raise SystemExit(1)
+
+
+def cmd_sweep(args: argparse.Namespace) -> None:
+    from .sweeps.policies import EarlyStop
+    from .sweeps.runner import Progress, sweep
+
+    bar: Any = None
+    if not args.json:
+        from tqdm import tqdm
+
+        # A bar on a terminal; in a log file it would be thousands of lines.
+        bar = tqdm(
+            total=args.max_runs, unit="run", file=sys.stderr, dynamic_ncols=True, disable=not sys.stderr.isatty()
+        )
+
+    def show(p: Progress) -> None:
+        if bar is None:
+            return
+        bar.total = p.total
+        bar.n = p.ended
+        best = f"{p.best_value:.6g}" if p.best_value is not None else "-"
+        bar.set_postfix_str(f"running {len(p.running)} stopped early {p.stopped_early} failed {p.failed} best {best}")
+        bar.refresh()
+
+    policy = EarlyStop(
+        args.early_stop,
+        evaluation_interval=args.evaluation_interval,
+        delay_evaluation=args.delay_evaluation,
+        slack_factor=args.slack_factor,
+        truncation_percentage=args.truncation_percentage,
+    )
+    try:
+        result = sweep(
+            args.path,
+            args.param,
+            metric=args.metric,
+            goal=args.goal,
+            method=args.method,
+            max_runs=args.max_runs,
+            max_concurrent=args.max_concurrent,
+            max_duration=args.max_duration,
+            early_stop=policy,
+            params=dict(args.fixed or []),
+            target=args.target,
+            experiment=args.experiment,
+            name=args.name,
+            seed=args.seed,
+            allow_new_params=args.allow_new_params,
+            on_progress=show,
+            workspace=_ws(args),
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(dumps(result))
+        return
+    best = result["best"]
+    print(
+        f"sweep {result['id']} {result['status']}: {result['completed']} completed, "
+        f"{result['stopped_early']} stopped early, {result['failed']} failed"
+    )
+    if best:
+        print(f"best child {best['id']}: {args.metric} = {best['value']:.6g} with {json.dumps(best['params'])}")
+    if result["status"] != "completed":
+        raise SystemExit(1)
+
+
+def cmd_cluster(args: argparse.Namespace) -> None:
+    from .compute.dask_cluster import embedded_state, stop_embedded
+
+    ws = _ws(args)
+    if args.sub == "stop":
+        pid = stop_embedded(ws)
+        print(
+            "no embedded Dask cluster was running" if pid is None else f"stopped the embedded Dask cluster (pid {pid})"
+        )
+        return
+    state = embedded_state(ws)
+    if args.json:
+        print(dumps(state or {}))
+    elif state is None:
+        print("no embedded Dask cluster is running (the dask target starts one on first use)")
+    else:
+        print(
+            f"embedded Dask cluster: scheduler {state['address']}, pid {state['pid']}, "
+            f"dashboard {state.get('dashboard')}"
+        )
 
 
 def cmd_targets(args: argparse.Namespace) -> None:
@@ -48,8 +139,8 @@ def cmd_targets(args: argparse.Namespace) -> None:
         return
     print(
         render_table(
-            ["name", "type", "runs jobs"],
-            [[r["name"], r["type"], "yes" if r["runs_jobs"] else "not yet"] for r in rows],
+            ["name", "type", "where"],
+            [[r["name"], r["type"], r.get("address") or ("embedded" if r["type"] == "dask" else "")] for r in rows],
         )
     )
 
@@ -94,7 +185,42 @@ def add_job_commands(sub: Any, add: Any) -> None:
     sp.add_argument("-e", "--experiment", default="default")
     sp.add_argument("--name", default=None)
     sp.add_argument("--wait", action="store_true", help="stream the output and return when the run ends")
+    sp.add_argument("--kernel", default=None, help="a notebook's kernel (default: the one it names)")
+    sp.add_argument(
+        "--allow-new-params", action="store_true", help="inject params the notebook's parameters cell does not declare"
+    )
     sp.set_defaults(args=[])  # what follows a `--` on the command line goes to the script
+    sp = add(sub, "sweep", cmd_sweep, "sweep a script or notebook over a search space (child runs, early stopping)")
+    sp.add_argument("path", help="a .py or .ipynb file in the project folder")
+    sp.add_argument(
+        "--param",
+        action="append",
+        required=True,
+        metavar="NAME=FUNCTION(ARGS)",
+        help="a searched param: choice(a,b,..), uniform(lo,hi), loguniform(lo,hi), randint(lo,hi), normal(mu,sigma)",
+    )
+    sp.add_argument("-p", "--fixed", nargs=2, action="append", metavar=("NAME", "VALUE"), help="a fixed param")
+    sp.add_argument("--method", choices=["grid", "random", "bayes"], default="random")
+    sp.add_argument("--metric", required=True, help="the metric the children log, to rank and stop them")
+    sp.add_argument("--goal", choices=["max", "min"], default="max")
+    sp.add_argument("--max-runs", type=int, default=20)
+    sp.add_argument("--max-concurrent", type=int, default=4)
+    sp.add_argument("--max-duration", type=float, default=None, help="seconds; then running children are cancelled")
+    sp.add_argument("--early-stop", choices=["none", "median", "bandit", "truncation"], default="none")
+    sp.add_argument("--evaluation-interval", type=int, default=1)
+    sp.add_argument("--delay-evaluation", type=int, default=0)
+    sp.add_argument("--slack-factor", type=float, default=0.1)
+    sp.add_argument("--truncation-percentage", type=float, default=20.0)
+    sp.add_argument("--seed", type=int, default=None)
+    sp.add_argument("--target", default="local")
+    sp.add_argument("-e", "--experiment", default="default")
+    sp.add_argument("--name", default=None)
+    sp.add_argument("--allow-new-params", action="store_true")
+    cl = sub.add_parser("cluster", help="the workspace's embedded Dask cluster").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    add(cl, "status", cmd_cluster, "whether it runs, and where")
+    add(cl, "stop", cmd_cluster, "stop it now", json=False)
     add(sub, "targets", cmd_targets, "the workspace's compute targets")
     sp = add(sub, "logs", cmd_logs, "a run's output", json=False)
     sp.add_argument("run")

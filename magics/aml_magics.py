@@ -1,18 +1,29 @@
-"""``%aml``: run history from inside IPython, as thin calls to the SDK.
+"""``%aml`` and ``%%aml``: run history and jobs from inside IPython, as thin calls to the SDK.
 
 %aml runs [FILTER] [--experiment E] [--max N]   the run table (a DataFrame, rendered as HTML)
 %aml show RUN                                   one run's record
 %aml best METRIC [--experiment E] [--goal min]  the best completed run
 %aml experiments                                experiments and their run counts
+%aml targets                                    compute targets
+%aml submit PATH [-p NAME VALUE]... [--target T] [--wait] [--allow-new-params] [--kernel K]
+%aml sweep PATH --param NAME=FUNC(ARGS)... --metric M [--goal max] [--method random] [--max-runs N]
+           [--max-concurrent N] [--early-stop median|bandit|truncation] [--target T]
+%aml logs RUN [--stderr]                        a submitted run's output
+%aml cancel RUN                                 stop a submitted run
+%aml history on|off                             record every executed cell as a run ("interactive")
+%%aml run [--target T] [--inputs A B] [--outputs M] [--param C=0.5]... [--experiment E]
+          run the cell as a tracked run; only the named inputs cross over; outputs come back
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
+import sys
+import time
 from typing import Any
 
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from aml_jupyter.errors import AmlError
 
@@ -20,6 +31,11 @@ from aml_jupyter.errors import AmlError
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse would exit the kernel
         raise AmlError(f"%aml: {message}")
+
+
+def _names(values: list[str] | None) -> list[str]:
+    # --inputs df features  and  --inputs df,features  both name two inputs.
+    return [n for v in values or [] for n in v.replace(",", " ").split()]
 
 
 def _parser() -> _Parser:
@@ -43,17 +59,50 @@ def _parser() -> _Parser:
     submit.add_argument("--target", default="local")
     submit.add_argument("-e", "--experiment", default="default")
     submit.add_argument("--wait", action="store_true")
+    submit.add_argument("--kernel", default=None)
+    submit.add_argument("--allow-new-params", action="store_true")
+    sweep = sub.add_parser("sweep")
+    sweep.add_argument("path")
+    sweep.add_argument("--param", action="append", required=True)
+    sweep.add_argument("-p", "--fixed", nargs=2, action="append", metavar=("NAME", "VALUE"))
+    sweep.add_argument("--metric", required=True)
+    sweep.add_argument("--goal", choices=["max", "min"], default="max")
+    sweep.add_argument("--method", choices=["grid", "random", "bayes"], default="random")
+    sweep.add_argument("--max-runs", type=int, default=20)
+    sweep.add_argument("--max-concurrent", type=int, default=4)
+    sweep.add_argument("--max-duration", type=float, default=None)
+    sweep.add_argument("--early-stop", choices=["none", "median", "bandit", "truncation"], default="none")
+    sweep.add_argument("--seed", type=int, default=None)
+    sweep.add_argument("--target", default="local")
+    sweep.add_argument("-e", "--experiment", default="default")
     logs = sub.add_parser("logs")
     logs.add_argument("run")
     logs.add_argument("--stderr", action="store_true")
     cancel = sub.add_parser("cancel")
     cancel.add_argument("run")
+    history = sub.add_parser("history")
+    history.add_argument("state", choices=["on", "off"])
+    run = sub.add_parser("run")
+    run.add_argument("--target", default="local")
+    run.add_argument("--inputs", nargs="*", action="append")
+    run.add_argument("--outputs", nargs="*", action="append")
+    run.add_argument("--param", action="append", default=[])
+    run.add_argument("-e", "--experiment", default="default")
+    run.add_argument("--name", default=None)
     return p
+
+
+def _stream(which: str, data: bytes) -> None:
+    stream = sys.stdout if which == "stdout" else sys.stderr
+    stream.write(data.decode("utf-8", "replace"))
+    stream.flush()
 
 
 @magics_class
 class AmlMagics(Magics):
-    """The ``%aml`` line magic."""
+    """The ``%aml`` line magic and the ``%%aml run`` cell magic."""
+
+    history: Any = None
 
     def _jobs(self, args: argparse.Namespace) -> Any:
         from aml_jupyter.jobs.control import cancel, read_log, target_rows
@@ -64,22 +113,105 @@ class AmlMagics(Magics):
         if args.command == "targets":
             return target_rows(ws)
         if args.command == "submit":
-            params = dict(args.param or [])
             return submit(
-                args.path, params, target=args.target, experiment=args.experiment, wait=args.wait, workspace=ws
+                args.path,
+                dict(args.param or []),
+                target=args.target,
+                experiment=args.experiment,
+                wait=args.wait,
+                kernel=args.kernel,
+                allow_new_params=args.allow_new_params,
+                workspace=ws,
             )
+        if args.command == "sweep":
+            return self._sweep(args, ws)
         if args.command == "logs":
             print(read_log(ws, ws.store.get_run(args.run), "stderr" if args.stderr else "stdout"), end="")
             return None
         return f"cancelling run {cancel(ws, args.run)}"
 
-    @line_magic
-    def aml(self, line: str) -> Any:
-        """Run-history commands; see this module's docstring. Errors print one line."""
+    def _sweep(self, args: argparse.Namespace, ws: Any) -> Any:
+        from aml_jupyter.sweeps.runner import sweep
+
+        on_progress = None
+        try:
+            from aml_jupyter.widgets.sweep_progress import SweepProgress
+
+            on_progress = SweepProgress(args.max_runs, args.metric, display=True)
+        except ImportError:  # no ipywidgets: the result alone
+            pass
+        return sweep(
+            args.path,
+            args.param,
+            metric=args.metric,
+            goal=args.goal,
+            method=args.method,
+            max_runs=args.max_runs,
+            max_concurrent=args.max_concurrent,
+            max_duration=args.max_duration,
+            early_stop=args.early_stop,
+            params=dict(args.fixed or []),
+            seed=args.seed,
+            target=args.target,
+            experiment=args.experiment,
+            on_progress=on_progress,
+            workspace=ws,
+        )
+
+    def _run_cell(self, args: argparse.Namespace, cell: str) -> Any:
+        from aml_jupyter.jobs.cell import parse_param
+        from aml_jupyter.jobs.cells import run_cell
+
+        ns = self.shell.user_ns if self.shell is not None else {}
+        inputs = _names(args.inputs and [x for group in args.inputs for x in group])
+        missing = [n for n in inputs if n not in ns]
+        if missing:
+            raise AmlError(f"%%aml run: no variable {', '.join(map(repr, missing))} in the notebook to pass as input")
+        started = time.perf_counter()
+        result = run_cell(
+            cell,
+            {n: ns[n] for n in inputs},
+            _names(args.outputs and [x for group in args.outputs for x in group]),
+            dict(parse_param(p) for p in args.param),
+            target=args.target,
+            experiment=args.experiment,
+            name=args.name,
+            on_output=_stream,
+        )
+        took = time.perf_counter() - started
+        if result["status"] == "completed":
+            ns.update(result["outputs"] or {})
+            print(f"[aml] run {result['id'][:8]} completed on {args.target} in {took:.2f} s")
+        else:
+            print(f"[aml] run {result['id'][:8]} {result['status']}: {result['error']}", file=sys.stderr)
+        return None
+
+    def _history(self, state: str) -> str:
+        from aml_jupyter.history import CellHistory
+
+        if state == "on":
+            if AmlMagics.history is None:
+                AmlMagics.history = CellHistory(self.shell)
+                AmlMagics.history.start()
+            return "recording every cell as a run of the experiment 'interactive'"
+        if AmlMagics.history is not None:
+            AmlMagics.history.stop()
+            AmlMagics.history = None
+        return "cell history off"
+
+    @line_cell_magic
+    def aml(self, line: str, cell: str | None = None) -> Any:
+        """Run-history and job commands; see this module's docstring. Errors print one line."""
         import aml_jupyter as aml
 
         try:
             args = _parser().parse_args(shlex.split(line))
+            if cell is not None:
+                if args.command != "run":
+                    raise AmlError("%%aml as a cell magic takes `run`: %%aml run --target dask --inputs df")
+                return self._run_cell(args, cell)
+            if args.command == "run":
+                raise AmlError("`run` is a cell magic: start the cell with %%aml run")
             if args.command == "runs":
                 return aml.search_runs(" ".join(args.filter) or None, experiments=args.experiment, max_results=args.max)
             if args.command == "show":
@@ -88,6 +220,9 @@ class AmlMagics(Magics):
                 return aml.best_run(args.experiment, metric=args.metric, goal=args.goal)
             if args.command == "experiments":
                 return aml.list_experiments()
+            if args.command == "history":
+                print(self._history(args.state))
+                return None
             return self._jobs(args)
         except AmlError as exc:
             print(f"aml: error: {exc}")

@@ -120,7 +120,7 @@ def exec_cell(
                 f"({', '.join(sorted(given)) or 'none'}) and --param names ({', '.join(sorted(params)) or 'none'}); "
                 f"pass it with --inputs {name}",
                 name=name,
-            ) from None
+            ).with_traceback(exc.__traceback__) from None
         raise
     finally:
         _route.sinks = previous

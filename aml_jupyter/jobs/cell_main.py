@@ -26,8 +26,13 @@ def main(job_dir: str) -> int:
     spec = cloudpickle.loads((Path(job_dir) / "payload.pkl").read_bytes())
     try:
         out = exec_cell(spec["source"], spec.get("inputs"), spec.get("outputs", []), spec.get("params", {}))
-    except Exception:
-        traceback.print_exc()
+    except Exception as exc:
+        # The user's frames only: the runner's own frames say nothing about their cell.
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<cell>"]
+        if frames:
+            print("Traceback (most recent call last):", file=sys.stderr)
+            print("".join(traceback.format_list(frames)), end="", file=sys.stderr)
+        print("".join(traceback.format_exception_only(exc)), end="", file=sys.stderr)
         return 1
     (Path(job_dir) / "outputs.pkl").write_bytes(out)
     return 0

@@ -132,7 +132,7 @@ def _run_local(
         request_cancel(ws, run_id)
         worker.join()
     if follower is not None:
-        follower.poll()
+        follower.finish()
     if "error" in box:
         raise box["error"]
     result: dict[str, Any] = box["result"]

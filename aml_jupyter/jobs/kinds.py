@@ -34,6 +34,8 @@ def _child(job: Job, cmd: list[str], what: str) -> None:
     if code != 0:
         # The last line of a traceback names the exception: worth more than the exit code alone.
         lines = [ln for ln in tail(job.dir, "stderr", 2000).splitlines() if ln.strip()]
+        if what == "the cell" and code == 1 and lines:  # the cell raised: its exception says it all
+            raise JobError(lines[-1].strip())
         raise JobError(exit_reason(code, what) + (f": {lines[-1].strip()}" if lines else ""))
 
 
@@ -93,7 +95,7 @@ def run_cell(job: Job, payload: bytes | None) -> None:
         raise JobError("a cell job needs its source and inputs; this one was submitted without them")
     if job.src is not None:  # the local target: a child process in the materialized snapshot
         (job.dir / "payload.pkl").write_bytes(payload)
-        _child(job, [_python(job), "-m", "aml_jupyter.jobs.cell_main", str(job.dir)], "the cell's process")
+        _child(job, [_python(job), "-m", "aml_jupyter.jobs.cell_main", str(job.dir)], "the cell")
         job.outputs = (job.dir / "outputs.pkl").read_bytes()
         return
     spec = cloudpickle.loads(payload)

@@ -127,6 +127,20 @@ class LogFollower:
                 self.offsets[which] += len(data)
                 self.on_output(which, data)
 
+    def finish(self) -> None:
+        """Hand over what is left once the job ended: its folder is gone, its logs are artifacts."""
+        self.poll()
+        record = self.ws.store.get_run(self.run_id)
+        stored = {a.name: a for a in record.artifacts}
+        for which in ("stdout", "stderr"):
+            art = stored.get(f"logs/{which}.txt")
+            if art is None:
+                continue
+            data = self.ws.artifacts.path_of(art.digest).read_bytes()
+            if len(data) > self.offsets[which]:
+                self.on_output(which, data[self.offsets[which] :])
+                self.offsets[which] = len(data)
+
 
 def _end_if_live(ws: Workspace, run_id: str, event: RunEvent, why: str) -> str:
     pk = ws.store.get_run(run_id, check_lost=False).pk
@@ -204,7 +218,7 @@ def follow(ws: Workspace, run_id: str, future: Any, on_output: Callable[[str, by
         request_cancel(ws, run_id)
         done.wait(30)
     if follower is not None:
-        follower.poll()
+        follower.finish()
     try:
         result: dict[str, Any] = future.result(timeout=5)
         return result
