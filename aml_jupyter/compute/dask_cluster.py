@@ -73,13 +73,17 @@ def _start_daemon(ws: Workspace, target: Target) -> dict[str, Any]:
         settings = json.dumps({k: v for k, v in target.settings.items() if k != "description"})
         log = open(folder / "daemon.log", "ab")  # noqa: SIM115 (handed to the daemon)
         with log:
-            subprocess.Popen(
-                [sys.executable, "-m", "aml_jupyter.compute.dask_daemon", str(ws.root), settings],
+            # --detach: the daemon forks and its parent exits at once, so it outlives the kernel or
+            # command that started it and leaves no child here to reap.
+            subprocess.run(
+                [sys.executable, "-m", "aml_jupyter.compute.dask_daemon", "--detach", str(ws.root), settings],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
-                start_new_session=True,  # outlives the kernel or command that started it
+                start_new_session=True,
                 cwd=ws.root,
+                check=True,
+                timeout=60,
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:

@@ -1,4 +1,4 @@
-"""``python -m aml_jupyter.compute.dask_daemon ROOT SETTINGS_JSON``: the embedded Dask cluster.
+"""``python -m aml_jupyter.compute.dask_daemon [--detach] ROOT SETTINGS_JSON``: the embedded Dask cluster.
 
 Started by :func:`aml_jupyter.compute.dask_cluster.connect`; writes ``.aml/dask/cluster.json``
 (address, pid, dashboard) once the cluster is up, or ``{"error": ...}`` if it cannot start (no
@@ -95,4 +95,9 @@ def main(root: str, settings_json: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    argv = sys.argv[1:]
+    if argv and argv[0] == "--detach":
+        argv = argv[1:]
+        if os.fork() > 0:
+            os._exit(0)
+    sys.exit(main(argv[0], argv[1]))

@@ -15,6 +15,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +42,16 @@ def load_notebook(path: str | Path) -> Any:
         found = raw.get("nbformat") if isinstance(raw, dict) else type(raw).__name__
         raise JobError(f"{Path(path).name} is not a valid notebook: nbformat 4 is needed, found {found!r}")
     try:
-        nb = nbformat.from_dict(raw)  # type: ignore[no-untyped-call]
-        nbformat.validate(nb)
-        nb = rejoin_lines(nb)  # type: ignore[no-untyped-call]  # sources stored as lists of lines become strings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbformat's warnings about missing cell ids: papermill adds them
+            nb = nbformat.from_dict(raw)  # type: ignore[no-untyped-call]
+            nbformat.validate(nb)
+        # Sources stored as lists of lines become strings.
+        nb = rejoin_lines(nb)  # type: ignore[no-untyped-call]
     except nbformat.ValidationError as exc:
         raise JobError(f"{Path(path).name} is not a valid notebook: {exc.message}") from None
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise JobError(f"{Path(path).name} is not a valid notebook: {type(exc).__name__}: {exc}") from None
     return nb
 
 
@@ -252,7 +258,12 @@ def _failed_cell(out_path: Path, index: int) -> tuple[int, str]:
     # The cell's number as the user sees it (1-based, in their notebook: the cells papermill and
     # aml injected are not counted) and its first line.
     try:
-        cells = json.loads(out_path.read_text(encoding="utf-8"))["cells"]
+        # papermill puts a note about the error first in the output notebook; the index is without it.
+        cells = [
+            c
+            for c in json.loads(out_path.read_text(encoding="utf-8"))["cells"]
+            if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])
+        ]
         injected = {"aml-injected", "injected-parameters"}
         number = sum(1 for c in cells[: index + 1] if not injected & set(c.get("metadata", {}).get("tags", [])))
         src = cells[index]["source"]

@@ -28,7 +28,7 @@ class SweepProgress:
         if display:
             from IPython.display import display as show
 
-            show(self.box)
+            show(self.box)  # type: ignore[no-untyped-call]
 
     def __call__(self, p: Progress) -> None:
         self.bar.max = p.total
@@ -36,7 +36,8 @@ class SweepProgress:
         if p.ended >= p.total and not p.running:
             self.bar.bar_style = "success" if p.completed else "danger"
         best = (
-            f"best {html.escape(self.metric)} = <b>{p.best_value:.6g}</b> (run <code>{html.escape(p.best_child[:8])}</code>)"
+            f"best {html.escape(self.metric)} = <b>{p.best_value:.6g}</b> "
+            f"(run <code>{html.escape(p.best_child[:8])}</code>)"
             if p.best_value is not None and p.best_child
             else "no child has completed yet"
         )

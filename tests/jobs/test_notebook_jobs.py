@@ -1,0 +1,103 @@
+"""Notebook jobs through papermill: parameters as data, the executed notebook, bad notebooks."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+import aml_jupyter as aml
+from aml_jupyter.errors import InvalidValue
+from aml_jupyter.jobs.submit import submit
+from aml_jupyter.workspace import Workspace
+
+from .helpers import cli, write_notebook
+
+BODY = "import aml_jupyter as aml\nfor step in range(epochs):\n    aml.log('acc', lr * (step + 1), step=step)\nprint(repr(name))"
+
+
+@pytest.fixture
+def nb(ws: Workspace) -> Path:
+    return write_notebook(ws.root / "train.ipynb", "lr = 0.1\nepochs = 2\nname = 'plain'", BODY)
+
+
+def test_notebook_run_with_parameters_as_data(ws: Workspace, nb: Path) -> None:
+    tricky = "it's \"quoted\"\nand\n'''on lines'''\nimport os"
+    proc = cli(ws, "submit", "train.ipynb", "-p", "lr", "0.5", "-p", "name", tricky, "--wait", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert set(result) == {"id", "status"} and result["status"] == "completed"
+    shown = json.loads(cli(ws, "runs", "show", result["id"], "--json").stdout)
+    assert shown["status"] == "completed" and shown["error"] is None
+    assert shown["params"] == {"lr": "0.5", "name": tricky}
+    assert shown["metrics"] == {"acc": 1.0}  # typed like the default: 0.5 * 2, a float
+    assert "notebook.ipynb" in shown["artifacts"]
+    run = aml.get_run(result["id"], workspace=ws)
+    executed = json.loads(run.artifact_path("notebook.ipynb").read_text())
+    code = [c for c in executed["cells"] if c["cell_type"] == "code"]
+    assert all("duration" in c["metadata"]["papermill"] for c in code)  # per-cell timing
+    injected = [c for c in code if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert len(injected) == 1
+    printed = "".join("".join(o.get("text", "")) for o in code[-1]["outputs"])
+    assert printed.strip() == repr(tricky)  # arrived as data, quotes and newlines intact
+    statements = ast.parse("".join(injected[0]["source"])).body
+    assert statements and all(isinstance(st, ast.Assign) for st in statements)  # nothing but assignments
+
+
+def test_failing_cell_is_named(ws: Workspace) -> None:
+    write_notebook(ws.root / "bad.ipynb", "x = 1", "y = 2", "raise ValueError('broken data')", "z = 3")
+    result = submit("bad.ipynb", wait=True, workspace=ws)
+    assert result["status"] == "failed"
+    record = aml.get_run(result["id"], workspace=ws).info
+    assert record.error == "cell 3 (\"raise ValueError('broken data')\") raised ValueError: broken data"
+    assert "notebook.ipynb" in [a.name for a in record.artifacts]  # the partly executed notebook is kept
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not a valid notebook: not JSON"),
+        (json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "metadata": {}}), "nbformat 4 is needed"),
+        (json.dumps({"nbformat": 4, "nbformat_minor": 5, "cells": "nope", "metadata": {}}), "not a valid notebook"),
+    ],
+)
+def test_invalid_notebook_fails_the_run_with_the_validation_message(ws: Workspace, content: str, message: str) -> None:
+    (ws.root / "broken.ipynb").write_text(content)
+    proc = cli(ws, "submit", "broken.ipynb", "--json")
+    assert proc.returncode == 1
+    result = json.loads(proc.stdout)
+    assert result["status"] == "failed"
+    assert message in aml.get_run(result["id"], workspace=ws).info.error
+
+
+def test_bad_parameters_change_nothing(ws: Workspace, nb: Path) -> None:
+    for params, match in [
+        ({"x=1\nimport os": 1}, "not a Python identifier"),
+        ({"class": 1}, "not a Python identifier"),
+        ({"momentum": 0.9}, "not declared in the notebook's parameters cell .*allow-new-params"),
+        ({"epochs": "many"}, "not a int like its default 2"),
+    ]:
+        with pytest.raises(InvalidValue, match=match):
+            submit("train.ipynb", params, workspace=ws)
+    assert aml.search_runs(workspace=ws).empty
+    proc = cli(ws, "submit", "train.ipynb", "-p", "x=1\nimport os", "1")
+    assert proc.returncode != 0 and "not a Python identifier" in proc.stderr
+    assert aml.search_runs(workspace=ws).empty
+    ok = submit("train.ipynb", {"momentum": 0.9}, allow_new_params=True, wait=True, workspace=ws)
+    assert ok["status"] == "completed"
+
+
+def test_unknown_kernel(ws: Workspace, nb: Path) -> None:
+    result = submit("train.ipynb", kernel="no-such-kernel", wait=True, workspace=ws)
+    assert result["status"] == "failed"
+    error = aml.get_run(result["id"], workspace=ws).info.error
+    assert "no-such-kernel" in error and "installed kernels: " in error and "python3" in error
+
+
+def test_a_cell_that_exits_the_kernel(ws: Workspace) -> None:
+    write_notebook(ws.root / "exit.ipynb", "x = 1", "import os\nos._exit(1)")
+    result = submit("exit.ipynb", wait=True, workspace=ws)
+    assert result["status"] == "failed"
+    assert "kernel died" in aml.get_run(result["id"], workspace=ws).info.error
