@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ..compute.targets import Target
     from ..workspace import Workspace
 
-CONNECT_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 3.0
 START_TIMEOUT_S = 90.0
 _clients: dict[str, Any] = {}
 _lock = threading.Lock()

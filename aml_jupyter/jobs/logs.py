@@ -22,9 +22,9 @@ class RotatingLog:
     Example:
         >>> import tempfile, pathlib
         >>> d = pathlib.Path(tempfile.mkdtemp())
-        >>> log = RotatingLog(d / "stdout.txt", cap=8)
-        >>> log.write("0123456789"); log.close()
-        10
+        >>> log = RotatingLog(d / "stdout.txt", cap=100)
+        >>> log.write("x" * 150); log.close()
+        150
         >>> sorted(p.name for p in d.iterdir())
         ['stdout.1.txt', 'stdout.txt']
     """
@@ -46,11 +46,13 @@ class RotatingLog:
             if self.echo is not None:
                 self.echo.write(raw)
                 self.echo.flush()
-            self._file.write(raw)
+            while raw:  # split at the cap, so no file grows past it
+                part, raw = raw[: self.cap - self._size], raw[self.cap - self._size :]
+                self._file.write(part)
+                self._size += len(part)
+                if self._size >= self.cap:
+                    self._rotate()
             self._file.flush()
-            self._size += len(raw)
-            if self._size >= self.cap:
-                self._rotate()
         return len(data)
 
     def _rotate(self) -> None:
@@ -59,8 +61,9 @@ class RotatingLog:
         os.replace(self.path, older)
         self.rotations += 1
         self._file = open(self.path, "wb")  # noqa: SIM115
-        self._file.write(ROTATED_NOTE % older.name.encode())
-        self._size = 0
+        note = ROTATED_NOTE % older.name.encode()
+        self._file.write(note)
+        self._size = len(note)
 
     def flush(self) -> None:
         with self._lock:

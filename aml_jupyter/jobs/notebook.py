@@ -149,10 +149,11 @@ def check_parameters(nb: Any, params: dict[str, Any], allow_new: bool = False) -
 
 # Kernels started for jobs, by the thread that runs the job: what the job's stop() kills.
 _kernels: dict[int, Any] = {}
-_kernel_env: dict[int, dict[str, str]] = {}
 
 
-def _kernel_manager_class() -> type:
+def _kernel_manager_class(owner: int, env: dict[str, str]) -> type:
+    # A class per job: papermill may start the kernel from a thread of its own (inside a running
+    # event loop, as in a Jupyter kernel), so the job's settings travel with the class.
     from jupyter_client.manager import AsyncKernelManager
 
     class JobKernelManager(AsyncKernelManager):
@@ -160,15 +161,15 @@ def _kernel_manager_class() -> type:
 
         def __init__(self, **kw: Any) -> None:
             super().__init__(**kw)
-            _kernels[threading.get_ident()] = self
+            _kernels[owner] = self
 
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
             # Several jobs share a Dask worker's os.environ: each kernel gets its run's variables.
-            kw["env"] = {**dict(kw.get("env") or os.environ), **_kernel_env.get(threading.get_ident(), {})}
+            kw["env"] = {**dict(kw.get("env") or os.environ), **env}
             return await super()._async_pre_start_kernel(**kw)
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-            job_dir = _kernel_env.get(threading.get_ident(), {}).get("AML_JOB_DIR")
+            job_dir = env.get("AML_JOB_DIR")
             if not job_dir:
                 return await super()._async_launch_kernel(kernel_cmd, **kw)
             # The kernel process's own chatter goes to the job's kernel log, not the terminal.
@@ -223,7 +224,6 @@ def execute(
     nb = load_notebook(nb_path)
     started = time.monotonic()
     me = threading.get_ident()
-    _kernel_env[me] = env
     try:
         papermill.execute_notebook(
             nb,
@@ -235,7 +235,7 @@ def execute(
             stdout_file=stdout,
             stderr_file=stderr,
             cwd=str(cwd),
-            kernel_manager_class=_kernel_manager_class(),
+            kernel_manager_class=_kernel_manager_class(me, env),
         )
     except PapermillExecutionError as exc:
         number, src = _failed_cell(out_path, exc.cell_index)
@@ -250,7 +250,6 @@ def execute(
             raise JobError(f"the notebook's kernel died after {time.monotonic() - started:.1f} s: {exc}") from None
         raise
     finally:
-        _kernel_env.pop(me, None)
         _kernels.pop(me, None)
 
 

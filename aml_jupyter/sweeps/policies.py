@@ -107,7 +107,17 @@ def make_sampler(method: str, space: list[Dimension], seed: int | None) -> Any:
     from optuna.samplers import GridSampler, RandomSampler, TPESampler
 
     if method == "grid":
-        return GridSampler(grid_of(space), seed=seed)
+
+        class Grid(GridSampler):
+            # GridSampler calls study.stop() once the grid is used up, which Optuna only allows
+            # inside study.optimize(); the sweep asks and tells itself and stops at the grid's size.
+            def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+                try:
+                    super().after_trial(study, trial, state, values)
+                except RuntimeError:
+                    pass
+
+        return Grid(grid_of(space), seed=seed)
     if method == "random":
         return RandomSampler(seed=seed)
     if method == "bayes":

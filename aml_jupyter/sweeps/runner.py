@@ -124,6 +124,7 @@ def sweep(
     _forget(parent)  # the parent is not the notebook's active run: aml.log elsewhere must not reach it
     progress = Progress(total=max_runs)
     children: dict[str, _Child] = {}
+    stopping: list[int] = []  # children asked to stop: the sweep ends once they have
     deadline = time.monotonic() + max_duration if max_duration else None
     store = ws.store
     try:
@@ -148,23 +149,27 @@ def sweep(
                 children[result["id"]] = _Child(result["id"], store.get_run(result["id"]).pk, trial, values)
                 progress.started += 1
             if timed_out:
-                _stop_all(ws, children, study, progress, "the sweep reached --max-duration")
+                stopping += _stop_all(ws, children, study, progress, "the sweep reached --max-duration")
             if not children:
                 break
             for child in list(children.values()):
-                if _poll(ws, child, study, metric, progress):
+                ended = _poll(ws, child, study, metric, progress)
+                if ended:
                     del children[child.run_id]
+                    if ended == "stopped":
+                        stopping.append(child.pk)
             progress.running = list(children)
             if on_progress is not None:
                 on_progress(progress)
             time.sleep(POLL_S)
     except BaseException as exc:
-        _stop_all(ws, children, study, progress, "the sweep was interrupted")
+        _wait_until_ended(ws, stopping + _stop_all(ws, children, study, progress, "the sweep was interrupted"))
         if isinstance(exc, KeyboardInterrupt):
             parent.end("cancelled")
         else:
             parent.end("failed", error=f"{type(exc).__name__}: {exc}")
         raise
+    _wait_until_ended(ws, stopping)
     best = _best(study)
     if best is not None:
         child_id, value, best_params = best
@@ -194,8 +199,8 @@ def sweep(
     }
 
 
-def _poll(ws: Workspace, child: _Child, study: Any, metric: str, progress: Progress) -> bool:
-    """Report the child's new metric points; True once the child has ended (and Optuna was told)."""
+def _poll(ws: Workspace, child: _Child, study: Any, metric: str, progress: Progress) -> str:
+    """Report the child's new metric points; "ended" or "stopped" once Optuna was told its end, else ""."""
     from optuna.trial import TrialState
 
     from ..jobs.supervise import request_cancel
@@ -213,7 +218,7 @@ def _poll(ws: Workspace, child: _Child, study: Any, metric: str, progress: Progr
         else:
             study.tell(child.trial, state=TrialState.FAIL)
             progress.failed += 1
-        return True
+        return "ended"
     for step, value in zip(steps, values, strict=True):
         if step in child.reported or not math.isfinite(value):
             continue
@@ -229,8 +234,8 @@ def _poll(ws: Workspace, child: _Child, study: Any, metric: str, progress: Progr
             pass
         study.tell(child.trial, state=TrialState.PRUNED)
         progress.stopped_early += 1
-        return True
-    return False
+        return "stopped"
+    return ""
 
 
 def _update_best(progress: Progress, study: Any) -> None:
@@ -249,17 +254,28 @@ def _best(study: Any) -> tuple[str, float, dict[str, Any]] | None:
     return best.user_attrs["run_id"], float(best.value), best.user_attrs["params"]
 
 
-def _stop_all(ws: Workspace, children: dict[str, _Child], study: Any, progress: Progress, why: str) -> None:
+def _wait_until_ended(ws: Workspace, pks: list[int], timeout: float = 60.0) -> None:
+    # Stopping a child takes its job a moment (its watcher polls); the sweep returns after.
+    deadline = time.monotonic() + timeout
+    for pk in pks:
+        while ws.store.status_of(pk) in ("queued", "preparing", "running") and time.monotonic() < deadline:
+            time.sleep(POLL_S / 2)
+
+
+def _stop_all(ws: Workspace, children: dict[str, _Child], study: Any, progress: Progress, why: str) -> list[int]:
     from optuna.trial import TrialState
 
     from ..jobs.supervise import request_cancel
 
+    stopped = []
     for child in list(children.values()):
         ws.store.set_tags(child.pk, {"aml.sweep_stopped": why})
         try:
             request_cancel(ws, child.run_id)
         except Exception:  # it ended meanwhile
             pass
-        study.tell(child.trial, state=TrialState.FAIL)
+        study.tell(child.trial, state=TrialState.FAIL, skip_if_finished=True)
         progress.failed += 1
         del children[child.run_id]
+        stopped.append(child.pk)
+    return stopped

@@ -15,7 +15,10 @@ from aml_jupyter.workspace import Workspace
 
 from .helpers import cli, write_notebook
 
-BODY = "import aml_jupyter as aml\nfor step in range(epochs):\n    aml.log('acc', lr * (step + 1), step=step)\nprint(repr(name))"
+BODY = (
+    "import aml_jupyter as aml\nfor step in range(epochs):\n    aml.log('acc', lr * (step + 1), step=step)\n"
+    "print(repr(name))"
+)
 
 
 @pytest.fixture

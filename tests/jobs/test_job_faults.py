@@ -1,0 +1,91 @@
+"""Faults around local jobs: floods of output, bursts of submissions, a cancelled notebook."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import aml_jupyter as aml
+from aml_jupyter.errors import JobError
+from aml_jupyter.jobs.control import cancel
+from aml_jupyter.jobs.logs import LOG_CAP_BYTES
+from aml_jupyter.jobs.submit import submit
+from aml_jupyter.workspace import Workspace
+
+from .helpers import AML, wait_for, write_notebook
+
+
+def test_100_mb_of_output_is_capped_and_rotated(ws: Workspace) -> None:
+    (ws.root / "loud.py").write_text(
+        "import sys\nline = 'x' * 1023 + '\\n'\nfor i in range(100_000):\n    sys.stdout.write(line)\n"
+        "print('the end', flush=True)\n"
+    )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run(
+        [AML, "-w", str(ws.root), "submit", "loud.py", "--wait", "--json"], capture_output=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    assert peak_mb < 300, f"the supervisor held the output in memory ({peak_mb:.0f} MB)"
+    run = aml.get_run(json.loads(proc.stdout)["id"], workspace=ws)
+    sizes = {a.name: a.size for a in run.artifacts}
+    assert set(sizes) == {"logs/stdout.txt", "logs/stdout.1.txt"}
+    assert all(size <= LOG_CAP_BYTES for size in sizes.values())
+    latest = run.artifact_path("logs/stdout.txt").read_text()
+    assert latest.startswith("[aml: earlier output was rotated") and latest.rstrip().endswith("the end")
+
+
+def test_a_burst_of_50_submissions_is_queued_not_lost(ws: Workspace) -> None:
+    toml = ws.aml_dir / "aml.toml"
+    toml.write_text(toml.read_text() + "\n[targets.local]\nmax_concurrent = 2\nmax_queued = 50\n")
+    ws = Workspace.open(ws.root)
+    flag = ws.root / "go"
+    (ws.root / "wait.py").write_text(
+        f"import os, time\nwhile not os.path.exists({str(flag)!r}):\n    time.sleep(0.05)\nprint('done')\n"
+    )
+    with ThreadPoolExecutor(8) as pool:
+        ids = [r["id"] for r in pool.map(lambda i: submit("wait.py", {"i": i}, workspace=ws), range(50))]
+    assert len(set(ids)) == 50
+    with pytest.raises(JobError, match="already has 50 runs queued or running"):
+        submit("wait.py", workspace=ws)
+    frame = aml.search_runs(workspace=ws)
+    assert len(frame) == 50
+    time.sleep(1.0)
+    assert (aml.search_runs(workspace=ws)["status"] == "running").sum() <= 2  # the rest wait their turn
+    flag.touch()
+    for run_id in ids:
+        assert wait_for(ws, run_id, {"completed", "failed", "cancelled"}, timeout=180) == "completed"
+    assert sorted(int(p) for p in aml.search_runs(workspace=ws)["params.i"]) == list(range(50))
+
+
+def test_cancel_a_running_notebook_stops_its_kernel(ws: Workspace) -> None:
+    write_notebook(ws.root / "slow.ipynb", "n = 1", "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(120)")
+    result = submit("slow.ipynb", workspace=ws)
+    wait_for(ws, result["id"], {"running"})
+    deadline = time.monotonic() + 60
+    pid = ""
+    while not pid.strip().isdigit():
+        assert time.monotonic() < deadline, "the kernel never printed its pid"
+        time.sleep(0.2)
+        pid = subprocess.run(
+            [AML, "-w", str(ws.root), "logs", result["id"]], capture_output=True, text=True, timeout=30
+        ).stdout
+    cancel(ws, result["id"])
+    assert wait_for(ws, result["id"], {"cancelled", "failed", "completed"}, timeout=30) == "cancelled"
+    deadline = time.monotonic() + 10
+    while _alive(int(pid.strip())):
+        assert time.monotonic() < deadline, "the notebook's kernel outlived the cancel"
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
