@@ -32,6 +32,7 @@ def cmd_submit(args: argparse.Namespace) -> None:
         echo=args.wait and not args.json,
         kernel=args.kernel,
         allow_new_params=args.allow_new_params,
+        requirements=args.requirements,
         workspace=_ws(args),
     )
     if args.json:
@@ -186,6 +187,11 @@ def add_job_commands(sub: Any, add: Any) -> None:
     sp.add_argument("--name", default=None)
     sp.add_argument("--wait", action="store_true", help="stream the output and return when the run ends")
     sp.add_argument("--kernel", default=None, help="a notebook's kernel (default: the one it names)")
+    sp.add_argument(
+        "--requirements",
+        default=None,
+        help="a requirements.txt or environment.yml: run in an environment built from it",
+    )
     sp.add_argument(
         "--allow-new-params", action="store_true", help="inject params the notebook's parameters cell does not declare"
     )

@@ -130,6 +130,7 @@ def run_job(run_id: str, root: str, payload: bytes | None = None, echo: bool = F
     except IllegalTransition:  # cancelled between the two reads
         return {**result, "status": store.status_of(record.pk)}
     job_dir = ws.aml_dir / "jobs" / f"{record.id}.{attempt}"
+    ws.writer.watch(record.pk)  # heartbeats while preparing too: building an environment takes a while
     try:
         shutil.rmtree(job_dir, ignore_errors=True)
         job_dir.mkdir(parents=True)
@@ -138,16 +139,17 @@ def run_job(run_id: str, root: str, payload: bytes | None = None, echo: bool = F
             src = job_dir / "src"
             ws.snapshot_store.restore(record.snapshot_id, src)
             (src / "outputs").mkdir(exist_ok=True)
+        if record.tags.get("aml.requirements"):
+            _prepare_environment(ws, record, src)
         job = Job(ws, record.id, job_dir, src, echo)
         store.set_tags(record.pk, {"aml.job_dir": str(job_dir)})
         if status is not RunStatus.RUNNING:
             store.transition(record.pk, RunEvent.START)
     except BaseException as exc:
-        failed = f"could not start the job: {type(exc).__name__}: {exc}"
+        failed = str(exc) if isinstance(exc, JobError) else f"could not start the job: {type(exc).__name__}: {exc}"
         result.update(status=_end(ws, record.pk, RunEvent.FAIL, failed), error=failed)
         shutil.rmtree(job_dir, ignore_errors=True)
         return result
-    ws.writer.watch(record.pk)
     watcher = _CancelWatcher(job)
     watcher.start()
     event: RunEvent = RunEvent.COMPLETE
@@ -174,6 +176,24 @@ def run_job(run_id: str, root: str, payload: bytes | None = None, echo: bool = F
     final = _finish(job, event, why, trace)
     result.update(status=final, error=why if final != "completed" else None, outputs=job.outputs)
     return result
+
+
+def _prepare_environment(ws: Workspace, record: Any, src: Path | None) -> None:
+    # The run's own virtual environment: built or reused, its interpreter and lock recorded.
+    from ..compute.environments import ensure_environment
+
+    if src is None:
+        raise JobError(
+            "a cell on a Dask worker runs in the worker's own environment; requirements need a script, "
+            "a notebook or the local target"
+        )
+    env = ensure_environment(
+        ws.aml_dir, src / record.tags["aml.requirements"], ["ipykernel"] if record.source_kind == "notebook" else []
+    )
+    ws.store.set_tags(record.pk, {"aml.python": str(env.python), "aml.env": env.key[:16]})
+    digest, size = ws.artifacts.put_bytes(env.lock.encode())
+    ws.store.add_artifact(record.pk, "environment/lock.txt", digest, size, "text/plain")
+    record.tags.update({"aml.python": str(env.python)})
 
 
 def _on_worker() -> bool:

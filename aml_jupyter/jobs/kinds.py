@@ -72,6 +72,7 @@ def run_notebook(job: Job, payload: bytes | None) -> None:
             env=job.env,
             stdout=job.stdout,
             stderr=job.stderr,
+            python=rec.tags.get("aml.python") or None,
         )
     except JobError:
         if job.cancelled.is_set():

@@ -151,7 +151,7 @@ def check_parameters(nb: Any, params: dict[str, Any], allow_new: bool = False) -
 _kernels: dict[int, Any] = {}
 
 
-def _kernel_manager_class(owner: int, env: dict[str, str]) -> type:
+def _kernel_manager_class(owner: int, env: dict[str, str], python: str | None = None) -> type:
     # A class per job: papermill may start the kernel from a thread of its own (inside a running
     # event loop, as in a Jupyter kernel), so the job's settings travel with the class.
     from jupyter_client.manager import AsyncKernelManager
@@ -162,6 +162,13 @@ def _kernel_manager_class(owner: int, env: dict[str, str]) -> type:
         def __init__(self, **kw: Any) -> None:
             super().__init__(**kw)
             _kernels[owner] = self
+
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            cmd = list(super().format_kernel_cmd(extra_arguments))
+            # A run with its own environment starts the kernel with that environment's Python.
+            if python and cmd[1:3] == ["-m", "ipykernel_launcher"]:
+                cmd[0] = python
+            return cmd
 
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
             # Several jobs share a Dask worker's os.environ: each kernel gets its run's variables.
@@ -208,6 +215,7 @@ def execute(
     env: dict[str, str],
     stdout: Any,
     stderr: Any,
+    python: str | None = None,
 ) -> None:
     """Execute the notebook with papermill, writing the executed copy (per-cell timings) to ``out_path``.
 
@@ -235,7 +243,7 @@ def execute(
             stdout_file=stdout,
             stderr_file=stderr,
             cwd=str(cwd),
-            kernel_manager_class=_kernel_manager_class(me, env),
+            kernel_manager_class=_kernel_manager_class(me, env, python),
         )
     except PapermillExecutionError as exc:
         number, src = _failed_cell(out_path, exc.cell_index)

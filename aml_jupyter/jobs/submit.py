@@ -72,13 +72,16 @@ def submit(
     allow_new_params: bool = False,
     parent: str | None = None,
     tags: dict[str, str] | None = None,
+    requirements: str | None = None,
     workspace: Workspace | str | None = None,
 ) -> dict[str, Any]:
     """Run the script (``.py``) or notebook (``.ipynb``) ``path`` of the project as a tracked run.
 
     A script gets ``params`` as ``--NAME VALUE`` and then ``args``; a notebook gets ``params``
     injected by papermill (declared in its ``parameters`` cell unless ``allow_new_params``) and is
-    stored executed as the artifact ``notebook.ipynb``. Returns ``{"id", "status", "error"}``: the
+    stored executed as the artifact ``notebook.ipynb``. ``requirements`` (or the target's setting)
+    names a requirements file of the project: the job then runs in an environment built from it.
+    Returns ``{"id", "status", "error"}``: the
     final status with ``wait=True``, else ``queued``.
 
     Example:
@@ -112,10 +115,20 @@ def submit(
     else:
         job_tags["aml.args"] = json.dumps([str(a) for a in (args or [])])
     p = {check_key(k, "param name"): param_to_str(check_key(k), v, limit) for k, v in raw.items()}
+    req = requirements or tgt.settings.get("requirements")
+    if req:
+        from ..compute.environments import requirement_lines
+
+        req_file, job_tags["aml.requirements"] = project_file(ws, req)
+        requirement_lines(req_file)  # a file that cannot be read is refused now, not in the job
     check_queue(ws, tgt.name, int(tgt.settings.get("max_queued", 1000)))
     prepared = _prepare(ws, snapshot=True)
-    if rel not in ws.snapshot_store.files(prepared["snapshot_id"]):
-        raise InvalidPath(f"{rel} is ignored by .gitignore or .amlignore, so the job could not see it", path=rel)
+    snapshot_files = set(ws.snapshot_store.files(prepared["snapshot_id"]))
+    for needed in (rel, job_tags.get("aml.requirements")):
+        if needed and needed not in snapshot_files:
+            raise InvalidPath(
+                f"{needed} is ignored by .gitignore or .amlignore, so the job could not see it", path=needed
+            )
     store = ws.store
     record = store.create_run(
         store.experiment_id(check_name(experiment, "experiment name"), create=True),
