@@ -165,9 +165,11 @@ def _kernel_manager_class(owner: int, env: dict[str, str], python: str | None = 
 
         def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
             cmd = list(super().format_kernel_cmd(extra_arguments))
-            # A run with its own environment starts the kernel with that environment's Python.
-            if python and cmd[1:3] == ["-m", "ipykernel_launcher"]:
-                cmd[0] = python
+            if cmd[1:3] == ["-m", "ipykernel_launcher"]:
+                if python:  # a run with its own environment starts the kernel with that environment's Python
+                    cmd[0] = python
+                # Job kernels keep no input history: concurrent kernels would share one SQLite file.
+                cmd.append("--HistoryManager.enabled=False")
             return cmd
 
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
@@ -239,6 +241,9 @@ def execute(
             parameters=params,
             kernel_name=kernel or nb.metadata.get("kernelspec", {}).get("name") or "python3",
             progress_bar=False,
+            # The executed notebook is written once at the end (and on failure), not after every
+            # cell: each write validates and serializes the whole notebook.
+            request_save_on_cell_execute=False,
             log_output=stdout is not None,
             stdout_file=stdout,
             stderr_file=stderr,

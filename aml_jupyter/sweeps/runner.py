@@ -24,7 +24,8 @@ from ..workspace import Workspace
 from .policies import METHODS, EarlyStop, make_sampler
 from .space import Dimension, grid_of, parse_dimension
 
-POLL_S = 0.2
+POLL_S = 0.05  # a slot freed by an ending child is refilled within this
+METRICS_EVERY_S = 0.25  # how often the children's metrics are read for the early-stopping policy
 
 
 @dataclass
@@ -125,6 +126,7 @@ def sweep(
     progress = Progress(total=max_runs)
     children: dict[str, _Child] = {}
     stopping: list[int] = []  # children asked to stop: the sweep ends once they have
+    next_metrics = 0.0
     deadline = time.monotonic() + max_duration if max_duration else None
     store = ws.store
     try:
@@ -152,8 +154,11 @@ def sweep(
                 stopping += _stop_all(ws, children, study, progress, "the sweep reached --max-duration")
             if not children:
                 break
+            read_metrics = time.monotonic() >= next_metrics
+            if read_metrics:
+                next_metrics = time.monotonic() + METRICS_EVERY_S
             for child in list(children.values()):
-                ended = _poll(ws, child, study, metric, progress)
+                ended = _poll(ws, child, study, metric, progress, read_metrics)
                 if ended:
                     del children[child.run_id]
                     if ended == "stopped":
@@ -199,7 +204,7 @@ def sweep(
     }
 
 
-def _poll(ws: Workspace, child: _Child, study: Any, metric: str, progress: Progress) -> str:
+def _poll(ws: Workspace, child: _Child, study: Any, metric: str, progress: Progress, read_metrics: bool) -> str:
     """Report the child's new metric points; "ended" or "stopped" once Optuna was told its end, else ""."""
     from optuna.trial import TrialState
 
@@ -207,9 +212,12 @@ def _poll(ws: Workspace, child: _Child, study: Any, metric: str, progress: Progr
 
     store = ws.store
     status = store.status_of(child.pk)
+    ended = status in ("completed", "failed", "cancelled", "lost")
+    if not ended and not read_metrics:
+        return ""
     steps, values, _ = store.metric_history(child.pk, metric)
     last_value = values[-1] if len(values) else None
-    if status in ("completed", "failed", "cancelled", "lost"):
+    if ended:
         if status == "completed" and last_value is not None and math.isfinite(last_value):
             study.tell(child.trial, last_value)
             store.set_tags(child.pk, {"aml.sweep_value": repr(last_value)})

@@ -1,0 +1,245 @@
+"""`make bench`, part two: the cost of running work as tracked jobs, side by side with bare Dask and papermill.
+
+    python benchmarks/jobs.py [--quick] [--no-write]
+
+(1) ``%%aml run`` on a warm Dask cluster (``aml_jupyter.run_cell``, what the magic calls) against a
+    bare ``client.submit(fn).result()`` of the same work on the same cluster: milliseconds added
+    (median of the interleaved repeats). Target: ≤ 50 ms.
+(2) A papermill notebook run through ``aml submit --target dask --wait`` (the SDK call the command
+    makes, in this process) against bare ``papermill.execute_notebook`` in this process: ratio of
+    medians. Target: ≤ 1.2×. The command itself, with its process start, is reported too.
+(3) 40 trivial notebook runs as a grid sweep with 2 at a time on 2 workers against the same 40
+    submitted one after another: speed-up. Target: ≥ 1.7×.
+
+Results go to ``benchmarks/results/jobs-*.json`` and ``docs/performance-jobs.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+
+def double(x: int) -> int:
+    """The bare work of case (1)."""
+    return x * 2
+
+
+def _notebook(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("x = 1")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell(
+            # Bare papermill has no run to log to: the same cell, logging only when tracked.
+            "import aml_jupyter as aml\ny = x + 1\nif aml.active_run() is not None:\n    aml.log('y', y)"
+        ),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+def timed(fn: Any) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def run(quick: bool) -> dict[str, Any]:
+    import papermill
+
+    import aml_jupyter as aml
+    from aml_jupyter.compute.dask_cluster import connect, stop_embedded
+    from aml_jupyter.compute.targets import get_target
+
+    work = Path(tempfile.mkdtemp(prefix="aml-jobs-bench-"))
+    project = work / "project"
+    project.mkdir()
+    ws = aml.Workspace.init(project, name="bench")
+    toml = ws.aml_dir / "aml.toml"
+    toml.write_text(toml.read_text() + "\n[targets.dask]\nworkers = 2\nthreads = 1\n")
+    ws.close()
+    ws = aml.Workspace.open(project)
+    _notebook(project / "nb.ipynb")
+    n_cells = 10 if quick else 40
+    n_nb = 3 if quick else 9
+    n_sweep = 10 if quick else 40
+    out: dict[str, Any] = {"sizes": {"cell_repeats": n_cells, "notebook_repeats": n_nb, "sweep_runs": n_sweep}}
+    try:
+        client = connect(ws, get_target(ws, "dask"))
+        print("  (1) cell runs on a warm cluster", flush=True)
+        for i in range(3):  # warm both paths: worker imports, the connection, the store
+            client.submit(double, i, pure=False).result()
+            aml.run_cell("y = x * 2", {"x": i}, ["y"], target="dask", workspace=ws)
+        bare, amlc = [], []
+        for i in range(n_cells):
+            bare.append(timed(lambda i=i: client.submit(double, i, pure=False).result()))
+            amlc.append(timed(lambda i=i: aml.run_cell("y = x * 2", {"x": i}, ["y"], target="dask", workspace=ws)))
+        out["cell"] = {"bare_ms": statistics.median(bare) * 1000, "aml_ms": statistics.median(amlc) * 1000}
+        print("  (2) a notebook through papermill, bare and submitted", flush=True)
+        nb_bare, nb_aml, nb_cli = [], [], []
+        aml.submit("nb.ipynb", {"x": 0}, target="dask", wait=True, workspace=ws)  # warm the workers
+        cli = [
+            str(Path(sys.executable).with_name("aml")),
+            "-w",
+            str(project),
+            "submit",
+            "nb.ipynb",
+            "--target",
+            "dask",
+            "--wait",
+            "--json",
+        ]
+        for i in range(n_nb):
+            nb_bare.append(
+                timed(
+                    lambda i=i: papermill.execute_notebook(
+                        str(project / "nb.ipynb"),
+                        str(work / "out.ipynb"),
+                        parameters={"x": i},
+                        kernel_name="python3",
+                        progress_bar=False,
+                        cwd=str(project),
+                    )
+                )
+            )
+            nb_aml.append(timed(lambda i=i: aml.submit("nb.ipynb", {"x": i}, target="dask", wait=True, workspace=ws)))
+            nb_cli.append(timed(lambda: subprocess.run(cli, check=True, capture_output=True)))
+        out["notebook"] = {
+            "bare_s": statistics.median(nb_bare),
+            "aml_s": statistics.median(nb_aml),
+            "cli_s": statistics.median(nb_cli),
+        }
+        print(f"  (3) {n_sweep} notebook runs: one after another, then swept 2 at a time", flush=True)
+        started = time.perf_counter()
+        for i in range(n_sweep):
+            aml.submit("nb.ipynb", {"x": i}, target="dask", wait=True, experiment="sequential", workspace=ws)
+        sequential = time.perf_counter() - started
+        values = ",".join(str(i) for i in range(n_sweep))
+        started = time.perf_counter()
+        result = aml.sweep(
+            "nb.ipynb",
+            [f"x=choice({values})"],
+            metric="y",
+            method="grid",
+            max_runs=n_sweep,
+            max_concurrent=2,
+            target="dask",
+            experiment="swept",
+            workspace=ws,
+        )
+        swept = time.perf_counter() - started
+        assert result["completed"] == n_sweep, result
+        out["sweep"] = {"sequential_s": sequential, "swept_s": swept}
+    finally:
+        stop_embedded(ws)
+        ws.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool]]:
+    c, n, s = r["cell"], r["notebook"], r["sweep"]
+    added = c["aml_ms"] - c["bare_ms"]
+    ratio = n["aml_s"] / n["bare_s"]
+    speedup = s["sequential_s"] / s["swept_s"]
+    return [
+        (
+            "(1) `%%aml run` on a warm Dask cluster vs bare `client.submit` (ms, median)",
+            f"{c['aml_ms']:.1f}",
+            f"{c['bare_ms']:.1f}",
+            f"+{added:.1f} ms",
+            "≤ +50 ms",
+            added <= 50,
+        ),
+        (
+            "(2) notebook via `aml submit --target dask --wait` vs bare papermill in-process (s, median)",
+            f"{n['aml_s']:.2f}",
+            f"{n['bare_s']:.2f}",
+            f"{ratio:.2f}x",
+            "≤ 1.2x",
+            ratio <= 1.2,
+        ),
+        (
+            "(2') the same through the `aml` command, its process start included (s, median)",
+            f"{n['cli_s']:.2f}",
+            f"{n['bare_s']:.2f}",
+            f"{n['cli_s'] / n['bare_s']:.2f}x",
+            "-",
+            True,
+        ),
+        (
+            f"(3) {r['sizes']['sweep_runs']} notebook runs swept on 2 workers vs one after another (s)",
+            f"{s['swept_s']:.1f}",
+            f"{s['sequential_s']:.1f}",
+            f"{speedup:.2f}x faster",
+            "≥ 1.7x",
+            speedup >= 1.7,
+        ),
+    ]
+
+
+def render(r: dict[str, Any]) -> str:
+    lines = ["| figure | aml_jupyter | bare | ratio | target | met |", "|---|---:|---:|---:|---|---|"]
+    for name, a, b, ratio, target, met in rows(r):
+        lines.append(f"| {name} | {a} | {b} | {ratio} | {target} | {'yes' if met else 'no'} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    from run import machine  # the first part's machine description
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    started = time.time()
+    print("job benchmarks (one embedded Dask cluster, 2 workers):", flush=True)
+    r = run(args.quick)
+    r["machine"] = machine()
+    r["date"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    r["quick"] = args.quick
+    m = r["machine"]
+    header = (
+        f"Measured {r['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}; "
+        f"took {time.time() - started:.0f} s."
+    )
+    table = render(r)
+    print()
+    print(header)
+    print(table)
+    if not args.no_write:
+        name = "jobs-" + dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S") + ("-quick" if args.quick else "") + ".json"
+        (HERE / "results").mkdir(exist_ok=True)
+        (HERE / "results" / name).write_text(json.dumps(r, indent=2) + "\n")
+        if not args.quick:
+            (REPO / "docs" / "performance-jobs.md").write_text(
+                "# Performance of jobs\n\nProduced by `make bench` (`benchmarks/jobs.py`, see its docstring for what "
+                "each case does), on one embedded Dask cluster with 2 single-threaded workers.\n\n"
+                + header
+                + "\n\n"
+                + table
+                + "\n"
+            )
+        print(f"\nwrote benchmarks/results/{name}" + ("" if args.quick else " and docs/performance-jobs.md"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
