@@ -69,7 +69,13 @@ def _cmd_runs_list(args: argparse.Namespace) -> None:
         workspace=_ws(args),
     )
     if args.json:
-        print(dumps(frame.to_dict("records")))
+        # Outside metrics (where NaN can be a logged value), an empty cell is a missing value: null.
+        records = frame.to_dict("records")
+        for rec in records:
+            for key, value in rec.items():
+                if not key.startswith("metrics.") and isinstance(value, float) and value != value:
+                    rec[key] = None
+        print(dumps(records))
         return
     metric_cols = [c for c in frame.columns if c.startswith("metrics.")][:4]
     param_cols = [c for c in frame.columns if c.startswith("params.")][:4]

@@ -184,7 +184,7 @@ def run(quick: bool) -> dict[str, Any]:
     return out
 
 
-def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool]]:
+def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool | None]]:
     c, n, s = r["cell"], r["notebook"], r["sweep"]
     added = c["aml_ms"] - c["bare_ms"]
     ratio = n["aml_s"] / n["bare_s"]
@@ -228,7 +228,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool]]:
             "-",
             f"{s['machine_ceiling']:.2f}x",
             "-",
-            True,
+            None,
         ),
     ]
 
@@ -236,7 +236,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool]]:
 def render(r: dict[str, Any]) -> str:
     lines = ["| figure | aml_jupyter | bare | ratio | target | met |", "|---|---:|---:|---:|---|---|"]
     for name, a, b, ratio, target, met in rows(r):
-        lines.append(f"| {name} | {a} | {b} | {ratio} | {target} | {'yes' if met else 'no'} |")
+        lines.append(f"| {name} | {a} | {b} | {ratio} | {target} | {'-' if met is None else 'yes' if met else 'no'} |")
     return "\n".join(lines)
 
 

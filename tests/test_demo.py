@@ -22,7 +22,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "== run table (best first)" in proc.stdout and "== best run:" in proc.stdout
+    assert "== run table (best first)" in proc.stdout and "== best child:" in proc.stdout
     listed = subprocess.run(
         [str(Path(sys.executable).with_name("aml")), "runs", "list", "--json"],
         cwd=folder,
@@ -31,19 +31,17 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         check=True,
     )
     runs = json.loads(listed.stdout)
-    assert len(runs) == 8 and {r["status"] for r in runs} == {"completed"}
-    children = [r for r in runs if r["name"] != "sweep"]
+    assert len(runs) == 8
     sweep = next(r for r in runs if r["name"] == "sweep")
-    assert sum(r["parent_id"] == sweep["run_id"] for r in children) == 6
-    best_line = next(line for line in proc.stdout.splitlines() if line.startswith("== best run:"))
-    best = max(children, key=lambda r: (r["metrics.acc"], r["start_time"]))
-    assert best["run_id"][:8] in best_line
-    # running it again replaces the old demo workspace
-    again = subprocess.run(
-        [sys.executable, "-m", "aml_jupyter.demo", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert again.returncode == 0, again.stderr
+    children = [r for r in runs if r["parent_id"] == sweep["run_id"]]
+    assert len(children) == 6 and sweep["status"] == "completed"
+    # Children end completed, or cancelled when the median policy stopped them early.
+    assert {r["status"] for r in children} <= {"completed", "cancelled"}
+    assert all(r["source_kind"] == "notebook" and r["compute_target"] == "dask" for r in children)
+    script = next(r for r in runs if r["name"] != "sweep" and r["parent_id"] is None)
+    assert script["status"] == "completed" and script["source_kind"] == "script"
+    best_line = next(line for line in proc.stdout.splitlines() if line.startswith("== best child:"))
+    done = [r for r in children if r["status"] == "completed"]
+    best_acc = max(r["metrics.acc"] for r in done)
+    assert any(r["run_id"][:8] in best_line and r["metrics.acc"] == best_acc for r in done)
+    assert not (folder / ".aml" / "dask" / "cluster.json").exists()  # the demo stopped its cluster

@@ -1,17 +1,15 @@
 """``python -m aml_jupyter.demo [DIR]``: the end-to-end demo of ``make demo``.
 
 It creates a workspace in DIR (default ``demo-workspace``), writes a small project into it (a
-training script and an iris-shaped data set), runs the script as a tracked run, runs a small sweep
-under a parent run (two training processes at a time, all logging into the one workspace), then
-prints the run table and the best run.
+training script, the sweep notebook ``notebooks/iris_sweep.ipynb`` and an iris-shaped data set),
+submits the script as a tracked job on the local target, sweeps the notebook over a grid on the
+embedded Dask cluster (two child runs at a time, median early stopping), prints the run table and
+the best child, and stops the cluster.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +17,8 @@ import aml_jupyter as aml
 from aml_jupyter.workspace import AML_DIR
 
 HERE = Path(__file__).parent
+# The sweep notebook ships in the package's notebooks folder (a checkout's notebooks/).
+NOTEBOOKS = HERE.parents[1] / "notebooks"
 MARKER = ".aml-demo"
 
 
@@ -47,61 +47,70 @@ def prepare(folder: Path) -> aml.Workspace:
     folder.mkdir(parents=True)
     (folder / MARKER).write_text("made by python -m aml_jupyter.demo; safe to delete\n")
     shutil.copy(HERE / "train.py", folder / "train.py")
+    notebook = HERE / "iris_sweep.ipynb"  # in a wheel; a checkout has it in notebooks/
+    shutil.copy(notebook if notebook.exists() else NOTEBOOKS / "iris_sweep.ipynb", folder / "iris_sweep.ipynb")
     write_dataset(folder / "iris.csv")
     (folder / ".amlignore").write_text("*.npz\n")
     return aml.Workspace.init(folder, name="demo")
-
-
-def train(folder: Path, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "train.py", *args], cwd=folder, env=env)
 
 
 def main() -> int:
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "demo-workspace").resolve()
     ws = prepare(folder)
     print(f"== workspace {ws.name!r} created in {ws.aml_dir}")
-    env = {**os.environ, "AML_WORKSPACE": str(folder)}
 
-    print("== one tracked training run")
-    if train(folder, ["--C", "0.5", "--lr", "0.1", "--epochs", "60"], env).wait() != 0:
+    print("== one training script, submitted as a tracked job on the local target")
+    job = aml.submit(
+        "train.py", {"C": 0.5, "lr": 0.1, "epochs": 60}, experiment="iris", wait=True, echo=True, workspace=ws
+    )
+    if job["status"] != "completed":
+        print(f"the job {job['status']}: {job['error']}", file=sys.stderr)
         return 1
 
-    print("== a small sweep: C x lr, two processes at a time, under one parent run")
-    grid = list(itertools.product([0.05, 1.0, 20.0], [0.05, 0.5]))
-    with aml.start_run(
-        "iris",
-        name="sweep",
-        source_kind="sweep",
-        workspace=ws,
-        params={"grid": "C in (0.05, 1, 20) x lr in (0.05, 0.5)"},
-    ) as sweep:
-        child_env = {**env, "AML_PARENT_RUN_ID": sweep.id}
-        for pair in [grid[i : i + 2] for i in range(0, len(grid), 2)]:
-            procs = [train(folder, ["--C", str(c), "--lr", str(lr)], child_env) for c, lr in pair]
-            if any(p.wait() != 0 for p in procs):
-                return 1
-        best_child = aml.search_runs(
-            f"tags.model = 'softmax' and attributes.start_time >= {sweep.info.start_time}",
-            experiments="iris",
-            order_by=["metrics.acc DESC"],
-            max_results=1,
+    print("\n== a notebook sweep on the embedded Dask cluster: C x lr, 2 at a time, median early stopping")
+    from aml_jupyter.compute.dask_cluster import stop_embedded
+    from aml_jupyter.sweeps.policies import EarlyStop
+
+    try:
+        result = aml.sweep(
+            "iris_sweep.ipynb",
+            ["C=choice(0.05, 1.0, 20.0)", "lr=choice(0.05, 0.5)"],
+            metric="acc",
+            method="grid",
+            max_concurrent=2,
+            early_stop=EarlyStop("median", evaluation_interval=5, delay_evaluation=20),
+            target="dask",
+            experiment="iris",
+            name="sweep",
             workspace=ws,
         )
-        sweep.log("best_acc", float(best_child["metrics.acc"].iloc[0]))
+    finally:
+        stop_embedded(ws)
+    print(
+        f"   {result['completed']} children completed, {result['stopped_early']} stopped early, "
+        f"{result['failed']} failed"
+    )
 
     print("\n== run table (best first)")
-    table = aml.search_runs(experiments="iris", order_by=["metrics.acc DESC", "metrics.loss ASC"], workspace=ws)
-    cols = ["run_id", "name", "status", "params.C", "params.lr", "metrics.acc", "metrics.loss"]
+    table = aml.search_runs(experiments="iris", order_by=["metrics.acc DESC"], workspace=ws)
+    cols = ["run_id", "name", "status", "params.C", "params.lr", "metrics.acc"]
     table = table[cols].assign(run_id=table.run_id.str[:8])
     print(table.to_string(index=False, na_rep="-"))
 
-    best = aml.best_run("iris", metric="acc", goal="max", workspace=ws)
-    print(f"\n== best run: {best.id[:8]}  acc={best.metrics['acc']:.3f}  C={best.params['C']}  lr={best.params['lr']}")
-    print(f"   artifacts: {', '.join(a.name for a in best.artifacts)}")
-    print(f"   snapshot:  {best.info.snapshot_id}")
+    best = result["best"]
+    if best is None:
+        print("no child of the sweep completed", file=sys.stderr)
+        return 1
+    child = aml.get_run(best["id"], workspace=ws)
+    print(
+        f"\n== best child: {child.id[:8]}  acc={best['value']:.3f}  C={child.params['C']}  lr={child.params['lr']}"
+        f"  (parent {result['id'][:8]})"
+    )
+    print(f"   artifacts: {', '.join(a.name for a in child.artifacts)}")
+    print(f"   snapshot:  {child.info.snapshot_id}")
     print(
         f"\nTry:  cd {folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder}"
-        f" && ../.venv/bin/aml runs list   (or: aml -w {folder} runs show {best.id[:8]})"
+        f" && ../.venv/bin/aml runs list   (or: aml -w {folder} runs show {child.id[:8]})"
     )
     assert (folder / AML_DIR).is_dir()
     return 0

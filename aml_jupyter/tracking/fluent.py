@@ -65,7 +65,8 @@ def start_run(
     run is recorded ``running`` with all of it in one transaction (if preparing fails, it is
     recorded ``failed``, or ``cancelled`` on KeyboardInterrupt, and the error is raised). Leaving
     the ``with`` block completes it; an exception fails it (error and traceback stored);
-    KeyboardInterrupt or SIGTERM cancels it.
+    KeyboardInterrupt or SIGTERM cancels it. Inside a job started by ``aml submit`` (``AML_RUN_ID``
+    set), it returns the job's own run instead, adding the params and tags; the job's launcher ends it.
 
     Example:
         >>> import tempfile, aml_jupyter as aml
@@ -75,6 +76,14 @@ def start_run(
         >>> aml.get_run(run.id, workspace=ws).status
         'completed'
     """
+    if os.environ.get("AML_RUN_ID") and workspace is None and parent is None and not nested and not _stack:
+        # Inside a submitted job, start_run() is the job's own run (created by its launcher).
+        job_run = _run_from_env()
+        if job_run is not None and _bound.get() is None:
+            job_run.log_params(dict(params or {}))
+            job_run.set_tags(dict(tags or {}))
+            job_run._job_owned = True
+            return job_run
     ws = _workspace(workspace)
     experiment = check_name(experiment, "experiment name")
     run_name = check_name(name, "run name") if name is not None else None

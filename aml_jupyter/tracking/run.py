@@ -43,6 +43,7 @@ class Run:
         self.id = record.id
         self.pk = record.pk
         self._active = active
+        self._job_owned = False  # True when start_run() inside a submitted job returned its run
         self._steps: dict[str, int] = {}
         self._lock = threading.Lock()
         self._writer = workspace.writer if active else None
@@ -390,6 +391,9 @@ class Run:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if not self._active:
+            return
+        if self._job_owned:  # a job's run: its launcher ends it when the process does
+            self.flush()
             return
         code = exc.code if isinstance(exc, SystemExit) else None
         event = event_for_exit(exc_type, code)
