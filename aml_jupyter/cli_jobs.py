@@ -1,4 +1,4 @@
-"""The job commands of ``aml``: submit, sweep, targets, cluster, logs, cancel."""
+"""The job commands of ``aml``: submit, sweep, targets, cluster, server, logs, cancel."""
 
 from __future__ import annotations
 
@@ -107,6 +107,14 @@ def cmd_sweep(args: argparse.Namespace) -> None:
         print(f"best child {best['id']}: {args.metric} = {best['value']:.6g} with {json.dumps(best['params'])}")
     if result["status"] != "completed":
         raise SystemExit(1)
+
+
+def cmd_server(args: argparse.Namespace) -> None:
+    import os
+
+    from .server.http import serve
+
+    serve(_ws(args), args.host, args.port, args.token or os.environ.get("AML_SERVER_TOKEN"))
 
 
 def cmd_cluster(args: argparse.Namespace) -> None:
@@ -222,6 +230,16 @@ def add_job_commands(sub: Any, add: Any) -> None:
     sp.add_argument("-e", "--experiment", default="default")
     sp.add_argument("--name", default=None)
     sp.add_argument("--allow-new-params", action="store_true")
+    sp = add(
+        sub,
+        "server",
+        cmd_server,
+        "serve the tracking API over HTTP, for jobs that cannot reach the workspace",
+        json=False,
+    )
+    sp.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")
+    sp.add_argument("--port", type=int, default=8765)
+    sp.add_argument("--token", default=None, help="the token clients send (default: $AML_SERVER_TOKEN, else a new one)")
     cl = sub.add_parser("cluster", help="the workspace's embedded Dask cluster").add_subparsers(
         dest="sub", required=True, metavar="ACTION"
     )

@@ -83,7 +83,8 @@ def start_run(
             job_run.log_params(dict(params or {}))
             job_run.set_tags(dict(tags or {}))
             job_run._job_owned = True
-            return job_run
+            run_: Run = job_run  # a Run, or a RemoteRun with the same logging methods
+            return run_
     ws = _workspace(workspace)
     experiment = check_name(experiment, "experiment name")
     run_name = check_name(name, "run name") if name is not None else None
@@ -187,7 +188,8 @@ def active_run() -> Run | None:
     with _stack_lock:
         if _stack:
             return _stack[-1]
-    return _run_from_env()
+    env_run: Run | None = _run_from_env()
+    return env_run
 
 
 def bind_run(run: Run | None) -> Token[Run | None]:
@@ -208,15 +210,22 @@ def unbind_run(token: Token[Run | None]) -> None:
     _bound.reset(token)
 
 
-_env_run: Run | None = None
+_env_run: Any = None  # a Run, or a RemoteRun when the job logs over HTTP
 
 
-def _run_from_env() -> Run | None:
-    # A job launched by a compute target logs to the run its launcher created.
+def _run_from_env() -> Any:
+    # A job launched by a compute target logs to the run its launcher created: in the workspace
+    # file, or through `aml server` when AML_TRACKING_URI is an http(s) address.
     global _env_run
     run_id = os.environ.get("AML_RUN_ID")
     if not run_id:
         return None
+    uri = os.environ.get("AML_TRACKING_URI", "")
+    if uri.startswith(("http://", "https://")) and (_env_run is None or _env_run.id != run_id):
+        from .remote import RemoteRun
+
+        _env_run = RemoteRun(uri, run_id)
+        return _env_run
     if _env_run is None or _env_run.id != run_id:
         ws = Workspace.open(os.environ.get("AML_WORKSPACE") or None)
         record = ws.store.get_run(run_id)
@@ -340,7 +349,8 @@ def flush() -> None:
     Example:
         >>> aml.flush()  # doctest: +SKIP
     """
-    for run in list(_stack):
+    bound = _bound.get()
+    for run in [*([bound] if bound is not None else []), *_stack, *([_env_run] if _env_run is not None else [])]:
         run.flush()
 
 

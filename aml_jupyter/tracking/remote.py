@@ -1,0 +1,188 @@
+"""Logging to a run over HTTP, for a job that cannot reach the workspace file.
+
+When ``AML_TRACKING_URI`` is ``http(s)://...``, ``aml.log`` and friends in the job write through
+``aml server`` (:mod:`aml_jupyter.server`). Metrics are checked here, buffered and sent in batches
+by a background thread; a batch that cannot be delivered stays buffered and is retried, so a
+server restart loses nothing, and ``flush()`` (called at exit) returns only once all is delivered.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ..errors import AmlError, InvalidInput, NotFound, RunStateError
+from .validation import check_key, check_metric_value, check_step, check_timestamp
+
+SEND_EVERY_S = 0.5
+BATCH = 5000
+FLUSH_TIMEOUT_S = 60.0
+
+
+class RemoteRun:
+    """The job's run, reached over HTTP; the same logging methods as :class:`~aml_jupyter.tracking.run.Run`.
+
+    Example:
+        >>> run = RemoteRun("http://10.0.0.5:8765", run_id, token="...")  # doctest: +SKIP
+        >>> run.log("loss", 0.5); run.flush()  # doctest: +SKIP
+    """
+
+    _job_owned = True  # the launcher ends it
+
+    def __init__(self, uri: str, run_id: str, token: str | None = None) -> None:
+        self.id = run_id
+        self.base = f"{uri.rstrip('/')}/api/v1/runs/{run_id}"
+        self.token = token or os.environ.get("AML_TRACKING_TOKEN", "")
+        self._points: list[dict[str, Any]] = []
+        self._steps: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._sending = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self.record = self._request("GET", "")  # fails fast on a wrong address, token or run
+        threading.Thread(target=self._loop, daemon=True, name="aml-remote-writer").start()
+        atexit.register(self.flush)
+
+    # transport -----------------------------------------------------------------------------------
+
+    def _request(
+        self, method: str, path: str, body: bytes | None = None, content_type: str = "application/json"
+    ) -> Any:
+        req = urllib.request.Request(self.base + path, data=body, method=method)
+        req.add_header("Authorization", f"Bearer {self.token}")
+        if body is not None:
+            req.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            try:
+                detail = json.loads(exc.read()).get("error", exc.reason)
+            except ValueError:
+                detail = exc.reason
+            kind = {400: InvalidInput, 404: NotFound, 409: RunStateError}.get(exc.code, AmlError)
+            raise kind(f"tracking server: {detail} (HTTP {exc.code})") from None
+
+    def _post(self, path: str, payload: dict[str, Any]) -> Any:
+        return self._request("POST", path, json.dumps(payload, allow_nan=True).encode())
+
+    # metrics ------------------------------------------------------------------------------------
+
+    def log(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None) -> None:
+        """Log one metric point (buffered, sent within half a second)."""
+        key = check_key(key)
+        v = check_metric_value(value, key)
+        ts = time.time_ns() // 1_000_000 if timestamp is None else check_timestamp(timestamp)
+        with self._lock:
+            if step is None:
+                step = self._steps.get(key, -1) + 1
+            else:
+                step = check_step(step, key)
+            self._steps[key] = max(step, self._steps.get(key, -1))
+            self._points.append({"key": key, "value": _json_float(v), "step": step, "timestamp": ts})
+            full = len(self._points) >= BATCH
+        if full:
+            self._wake.set()
+
+    def log_metrics(self, metrics: dict[str, Any], step: int | None = None, timestamp: float | None = None) -> None:
+        """Log several metrics at one step."""
+        for key, value in dict(metrics).items():
+            self.log(key, value, step, timestamp)
+
+    def _send_some(self) -> None:
+        with self._sending:
+            with self._lock:
+                batch, self._points = self._points[:BATCH], self._points[BATCH:]
+            if not batch:
+                return
+            try:
+                self._post("/metrics", {"metrics": batch})
+            except (OSError, AmlError):
+                with self._lock:  # delivered later, in order
+                    self._points = batch + self._points
+                raise
+
+    def _loop(self) -> None:
+        delay = SEND_EVERY_S
+        while not self._closed:
+            self._wake.wait(delay)
+            self._wake.clear()
+            try:
+                while self._points:
+                    self._send_some()
+                delay = SEND_EVERY_S
+            except (OSError, AmlError):
+                delay = min(delay * 2, 10.0)  # the server is away: back off, keep the points
+
+    def flush(self) -> None:
+        """Deliver every buffered point; raises if the server stays unreachable for a minute."""
+        deadline = time.monotonic() + FLUSH_TIMEOUT_S
+        while True:
+            try:
+                while self._points:
+                    self._send_some()
+                return
+            except (OSError, AmlError) as exc:
+                if isinstance(exc, InvalidInput | RunStateError | NotFound) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    # params, tags, artifacts -------------------------------------------------------------------------
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Log params (text, immutable)."""
+        self._post("/params", {"params": {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}})
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        """Set tags."""
+        self._post("/tags", {"tags": {k: v if isinstance(v, str) else json.dumps(v) for k, v in tags.items()}})
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.set_tags({key: value})
+
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Any:
+        """Upload a file as an artifact."""
+        p = Path(path)
+        if not p.is_file():
+            raise InvalidInput(f"{path}: no such file to log as an artifact")
+        from urllib.parse import quote
+
+        return self._request("PUT", "/artifacts/" + quote(name or p.name), p.read_bytes(), "application/octet-stream")
+
+    def log_text(self, text: str, name: str) -> Any:
+        """Store text as an artifact."""
+        from urllib.parse import quote
+
+        return self._request("PUT", "/artifacts/" + quote(name), text.encode("utf-8"), "text/plain")
+
+    def heartbeat(self) -> bool:
+        """Tell the server the job is alive; returns whether a cancel was requested."""
+        return bool(self._post("/heartbeat", {}).get("cancel_requested"))
+
+    def __enter__(self) -> RemoteRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()
+
+    def __repr__(self) -> str:
+        return f"<RemoteRun {self.id[:8]} via {self.base}>"
+
+
+def _json_float(v: float) -> Any:
+    # JSON has no NaN or infinities; the API takes them spelled out, as it prints them.
+    if v != v:
+        return "NaN"
+    if v in (float("inf"), float("-inf")):
+        return "Infinity" if v > 0 else "-Infinity"
+    return v

@@ -1,0 +1,145 @@
+"""`aml server` and a job that logs through it over HTTP, without the workspace file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import aml_jupyter as aml
+from aml_jupyter.tracking.lifecycle import RunEvent, RunStatus
+from aml_jupyter.workspace import Workspace
+
+from .helpers import AML
+
+TOKEN = "test-token-5f2c"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(ws: Workspace) -> Iterator[str]:
+    """A real `aml server` process on a free port, stopped by its pid."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [AML, "-w", str(ws.root), "server", "--port", str(port)],
+        env={**os.environ, "AML_SERVER_TOKEN": TOKEN},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _call(url, "GET", "/api/v1/health")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline and proc.poll() is None, "the server did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=30)
+
+
+def _call(url: str, method: str, path: str, body: object = None, token: str = TOKEN) -> tuple[int, object]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url + path, data=data, method=method)
+    req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _running_run(ws: Workspace) -> str:
+    store = ws.store
+    record = store.create_run(
+        store.experiment_id("remote", create=True), source_kind="script", user="t", status=RunStatus.RUNNING
+    )
+    return record.id
+
+
+def test_a_job_without_the_workspace_logs_over_http(ws: Workspace, server: str, tmp_path: Path) -> None:
+    run_id = _running_run(ws)
+    elsewhere = tmp_path / "worker"
+    elsewhere.mkdir()
+    (elsewhere / "model.bin").write_bytes(b"\x00weights")
+    code = textwrap.dedent(
+        """
+        import aml_jupyter as aml
+        for step in range(500):
+            aml.log("loss", 1 / (step + 1))
+        aml.log("odd", float("nan"))
+        aml.log_params({"lr": 0.1})
+        aml.set_tags({"where": "remote worker"})
+        aml.log_artifact("model.bin", "model/model.bin")
+        with aml.start_run() as run:  # inside a job: the job's own run
+            run.log("acc", 0.9)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("AML_WORKSPACE",)}
+    env.update(AML_RUN_ID=run_id, AML_TRACKING_URI=server, AML_TRACKING_TOKEN=TOKEN)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    run = aml.get_run(run_id, workspace=ws)
+    assert len(run.metric_history("loss")) == 500  # everything delivered by exit
+    assert run.metrics["loss"] == pytest.approx(1 / 500) and run.metrics["acc"] == 0.9
+    assert run.metrics["odd"] != run.metrics["odd"]  # NaN travels as NaN
+    assert run.params == {"lr": "0.1"} and run.tags["where"] == "remote worker"
+    assert run.artifact_path("model/model.bin").read_bytes() == b"\x00weights"
+    assert run.status == "running"  # the launcher, not the job, ends it
+
+
+def test_bad_requests_change_nothing(ws: Workspace, server: str) -> None:
+    run_id = _running_run(ws)
+    base = f"/api/v1/runs/{run_id}"
+    assert _call(server, "GET", "/api/v1/health", token="wrong")[0] == 401
+    assert _call(server, "POST", base + "/metrics", {"metrics": [{"key": "a", "value": 1}]}, token="")[0] == 401
+    status, body = _call(
+        server, "POST", base + "/metrics", {"metrics": [{"key": "a", "value": 1.0}, {"key": "b", "value": "high"}]}
+    )
+    assert status == 400 and "must be a real number" in body["error"]  # type: ignore[index]
+    assert _call(server, "POST", base + "/metrics", {"metrics": "nope"})[0] == 400
+    assert _call(server, "POST", base + "/params", {"params": ["x"]})[0] == 400
+    assert _call(server, "GET", "/api/v1/runs/" + "0" * 32)[0] == 404
+    assert _call(server, "GET", "/api/v1/nothing")[0] == 404
+    status, record = _call(server, "GET", base)
+    assert status == 200 and record["metrics"] == {}  # type: ignore[index]
+    ws.store.transition(ws.store.get_run(run_id).pk, RunEvent.COMPLETE)
+    status, body = _call(server, "POST", base + "/metrics", {"metrics": [{"key": "a", "value": 1.0}]})
+    assert status == 409 and "only a live run" in body["error"]  # type: ignore[index]
+    assert aml.get_run(run_id, workspace=ws).metrics == {}
+
+
+def test_a_wrong_token_in_a_job_fails_at_the_first_log(ws: Workspace, server: str, tmp_path: Path) -> None:
+    run_id = _running_run(ws)
+    env = {**os.environ, "AML_RUN_ID": run_id, "AML_TRACKING_URI": server, "AML_TRACKING_TOKEN": "nope"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import aml_jupyter as aml; aml.log('x', 1)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0 and "missing or wrong token" in proc.stderr
