@@ -28,6 +28,7 @@ _COMMON: dict[str, type | tuple[type, ...]] = {
     "retries": int,
     "max_queued": int,
     "requirements": str,
+    "tracking_uri": str,
 }
 _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "local": {**_COMMON, "max_concurrent": int},

@@ -65,7 +65,8 @@ class Job:
         self.env = {
             "AML_RUN_ID": self.record.id,
             "AML_WORKSPACE": str(ws.root),
-            "AML_TRACKING_URI": ws.store_url,
+            # A target may have its jobs log over HTTP to `aml server` (tracking_uri) instead.
+            "AML_TRACKING_URI": self.record.tags.get("aml.tracking_uri") or ws.store_url,
             "AML_OUTPUT_DIR": str((src or job_dir) / "outputs"),
             "AML_JOB_DIR": str(job_dir),
             "PYTHONUNBUFFERED": "1",

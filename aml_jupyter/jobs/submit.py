@@ -99,6 +99,8 @@ def submit(
     limit = ws.tracking.param_value_max_length
     raw = dict(params or {})
     job_tags = {"aml.submitted": "1", "aml.retries": str(int(tgt.settings.get("retries", 0))), **(tags or {})}
+    if tgt.settings.get("tracking_uri"):
+        job_tags["aml.tracking_uri"] = str(tgt.settings["tracking_uri"])
     error = None
     if kind == "notebook":
         from .notebook import check_parameters, load_notebook

@@ -143,3 +143,22 @@ def test_a_wrong_token_in_a_job_fails_at_the_first_log(ws: Workspace, server: st
         timeout=60,
     )
     assert proc.returncode != 0 and "missing or wrong token" in proc.stderr
+
+
+def test_a_target_can_send_its_jobs_logging_over_http(ws: Workspace, server: str) -> None:
+    from aml_jupyter.jobs.submit import submit
+
+    toml = ws.aml_dir / "aml.toml"
+    toml.write_text(toml.read_text() + f'\n[targets.remote]\ntype = "local"\ntracking_uri = "{server}"\n')
+    (ws.root / "job.py").write_text(
+        "import os, aml_jupyter as aml\naml.log('m', 1.0)\nprint(os.environ['AML_TRACKING_URI'])\n"
+    )
+    os.environ["AML_TRACKING_TOKEN"] = TOKEN  # what the worker's machine would have
+    try:
+        result = submit("job.py", target="remote", wait=True, workspace=Workspace.open(ws.root))
+    finally:
+        del os.environ["AML_TRACKING_TOKEN"]
+    assert result["status"] == "completed", result["error"]
+    run = aml.get_run(result["id"], workspace=ws)
+    assert run.metrics == {"m": 1.0}
+    assert run.artifact_path("logs/stdout.txt").read_text().strip() == server
