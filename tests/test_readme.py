@@ -60,3 +60,48 @@ def test_readme_cli_tour_runs(tmp_path: Path) -> None:
         argv[0] = aml
         proc = subprocess.run(argv, cwd=project, capture_output=True, text=True)
         assert proc.returncode == 0, (command, proc.stderr)
+
+
+def test_readme_jobs_tour_runs(tmp_path: Path) -> None:
+    import json
+    import os
+    import signal
+
+    import nbformat
+
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"## Jobs, notebooks and sweeps.*?```sh\n(.*?)```", text, re.S)
+    assert block
+    aml = str(Path(sys.executable).with_name("aml"))
+    subprocess.run([aml, "init", "project"], cwd=tmp_path, check=True, capture_output=True)
+    project = tmp_path / "project"
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("lr = 0.1")
+    params.metadata["tags"] = ["parameters"]
+    body = (
+        "import aml_jupyter as aml\nfor step in range(3):\n"
+        "    aml.log('acc', 1 - abs(lr - 0.3) + step * 0.01, step=step)"
+    )
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(project / "train.ipynb"))
+    outputs = []
+    try:
+        for line in block.group(1).splitlines():
+            command = line.split("  #")[0].strip()
+            argv = [arg.strip('"') for arg in re.findall(r'"[^"]*"|\S+', command)]
+            argv[0] = aml
+            proc = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=300)
+            assert proc.returncode == 0, (command, proc.stderr)
+            outputs.append(proc.stdout)
+    finally:
+        state = project / ".aml" / "dask" / "cluster.json"
+        if state.exists():
+            try:
+                os.kill(json.loads(state.read_text())["pid"], signal.SIGKILL)
+            except (ProcessLookupError, KeyError, ValueError):
+                pass
+    assert json.loads(outputs[0])["status"] == "completed"
+    assert "best child" in outputs[1]
+    assert "7 run(s)" in outputs[2]  # the submitted run and the sweep's six children
+    assert "stopped the embedded Dask cluster" in outputs[3]
