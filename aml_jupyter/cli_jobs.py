@@ -44,8 +44,8 @@ def cmd_submit(args: argparse.Namespace) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> None:
-    from .sweeps.policies import EarlyStop
-    from .sweeps.runner import Progress, sweep
+    from .sweeps.arguments import sweep_from_args
+    from .sweeps.runner import Progress
 
     bar: Any = None
     if not args.json:
@@ -65,33 +65,8 @@ def cmd_sweep(args: argparse.Namespace) -> None:
         bar.set_postfix_str(f"running {len(p.running)} stopped early {p.stopped_early} failed {p.failed} best {best}")
         bar.refresh()
 
-    policy = EarlyStop(
-        args.early_stop,
-        evaluation_interval=args.evaluation_interval,
-        delay_evaluation=args.delay_evaluation,
-        slack_factor=args.slack_factor,
-        truncation_percentage=args.truncation_percentage,
-    )
     try:
-        result = sweep(
-            args.path,
-            args.param,
-            metric=args.metric,
-            goal=args.goal,
-            method=args.method,
-            max_runs=args.max_runs,
-            max_concurrent=args.max_concurrent,
-            max_duration=args.max_duration,
-            early_stop=policy,
-            params=dict(args.fixed or []),
-            target=args.target,
-            experiment=args.experiment,
-            name=args.name,
-            seed=args.seed,
-            allow_new_params=args.allow_new_params,
-            on_progress=show,
-            workspace=_ws(args),
-        )
+        result = sweep_from_args(args, _ws(args), show)
     finally:
         if bar is not None:
             bar.close()
@@ -179,9 +154,11 @@ def cmd_cancel(args: argparse.Namespace) -> None:
 
 
 def add_job_commands(sub: Any, add: Any) -> None:
-    """Register submit, targets, logs and cancel on the ``aml`` parser."""
-    sp = add(sub, "submit", cmd_submit, "run a project script as a tracked run on a compute target")
-    sp.add_argument("path", help="a .py file in the project folder")
+    """Register the job commands on the ``aml`` parser."""
+    from .sweeps.arguments import add_sweep_arguments
+
+    sp = add(sub, "submit", cmd_submit, "run a project script or notebook as a tracked run on a compute target")
+    sp.add_argument("path", help="a .py or .ipynb file in the project folder")
     sp.add_argument(
         "-p",
         "--param",
@@ -205,31 +182,7 @@ def add_job_commands(sub: Any, add: Any) -> None:
     )
     sp.set_defaults(args=[])  # what follows a `--` on the command line goes to the script
     sp = add(sub, "sweep", cmd_sweep, "sweep a script or notebook over a search space (child runs, early stopping)")
-    sp.add_argument("path", help="a .py or .ipynb file in the project folder")
-    sp.add_argument(
-        "--param",
-        action="append",
-        required=True,
-        metavar="NAME=FUNCTION(ARGS)",
-        help="a searched param: choice(a,b,..), uniform(lo,hi), loguniform(lo,hi), randint(lo,hi), normal(mu,sigma)",
-    )
-    sp.add_argument("-p", "--fixed", nargs=2, action="append", metavar=("NAME", "VALUE"), help="a fixed param")
-    sp.add_argument("--method", choices=["grid", "random", "bayes"], default="random")
-    sp.add_argument("--metric", required=True, help="the metric the children log, to rank and stop them")
-    sp.add_argument("--goal", choices=["max", "min"], default="max")
-    sp.add_argument("--max-runs", type=int, default=20)
-    sp.add_argument("--max-concurrent", type=int, default=4)
-    sp.add_argument("--max-duration", type=float, default=None, help="seconds; then running children are cancelled")
-    sp.add_argument("--early-stop", choices=["none", "median", "bandit", "truncation"], default="none")
-    sp.add_argument("--evaluation-interval", type=int, default=1)
-    sp.add_argument("--delay-evaluation", type=int, default=0)
-    sp.add_argument("--slack-factor", type=float, default=0.1)
-    sp.add_argument("--truncation-percentage", type=float, default=20.0)
-    sp.add_argument("--seed", type=int, default=None)
-    sp.add_argument("--target", default="local")
-    sp.add_argument("-e", "--experiment", default="default")
-    sp.add_argument("--name", default=None)
-    sp.add_argument("--allow-new-params", action="store_true")
+    add_sweep_arguments(sp)
     sp = add(
         sub,
         "server",

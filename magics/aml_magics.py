@@ -39,6 +39,8 @@ def _names(values: list[str] | None) -> list[str]:
 
 
 def _parser() -> _Parser:
+    from aml_jupyter.sweeps.arguments import add_sweep_arguments
+
     p = _Parser(prog="%aml", add_help=False)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     runs = sub.add_parser("runs")
@@ -62,19 +64,7 @@ def _parser() -> _Parser:
     submit.add_argument("--kernel", default=None)
     submit.add_argument("--allow-new-params", action="store_true")
     sweep = sub.add_parser("sweep")
-    sweep.add_argument("path")
-    sweep.add_argument("--param", action="append", required=True)
-    sweep.add_argument("-p", "--fixed", nargs=2, action="append", metavar=("NAME", "VALUE"))
-    sweep.add_argument("--metric", required=True)
-    sweep.add_argument("--goal", choices=["max", "min"], default="max")
-    sweep.add_argument("--method", choices=["grid", "random", "bayes"], default="random")
-    sweep.add_argument("--max-runs", type=int, default=20)
-    sweep.add_argument("--max-concurrent", type=int, default=4)
-    sweep.add_argument("--max-duration", type=float, default=None)
-    sweep.add_argument("--early-stop", choices=["none", "median", "bandit", "truncation"], default="none")
-    sweep.add_argument("--seed", type=int, default=None)
-    sweep.add_argument("--target", default="local")
-    sweep.add_argument("-e", "--experiment", default="default")
+    add_sweep_arguments(sweep)
     logs = sub.add_parser("logs")
     logs.add_argument("run")
     logs.add_argument("--stderr", action="store_true")
@@ -131,7 +121,7 @@ class AmlMagics(Magics):
         return f"cancelling run {cancel(ws, args.run)}"
 
     def _sweep(self, args: argparse.Namespace, ws: Any) -> Any:
-        from aml_jupyter.sweeps.runner import sweep
+        from aml_jupyter.sweeps.arguments import sweep_from_args
 
         on_progress = None
         try:
@@ -140,23 +130,7 @@ class AmlMagics(Magics):
             on_progress = SweepProgress(args.max_runs, args.metric, display=True)
         except ImportError:  # no ipywidgets: the result alone
             pass
-        return sweep(
-            args.path,
-            args.param,
-            metric=args.metric,
-            goal=args.goal,
-            method=args.method,
-            max_runs=args.max_runs,
-            max_concurrent=args.max_concurrent,
-            max_duration=args.max_duration,
-            early_stop=args.early_stop,
-            params=dict(args.fixed or []),
-            seed=args.seed,
-            target=args.target,
-            experiment=args.experiment,
-            on_progress=on_progress,
-            workspace=ws,
-        )
+        return sweep_from_args(args, ws, on_progress)
 
     def _run_cell(self, args: argparse.Namespace, cell: str) -> Any:
         from aml_jupyter.jobs.cell import parse_param

@@ -12,6 +12,7 @@ import ast
 import json
 import keyword
 import os
+import re
 import signal
 import threading
 import time
@@ -35,7 +36,7 @@ def load_notebook(path: str | Path) -> Any:
     from nbformat.v4.rwbase import rejoin_lines
 
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = json.loads(Path(path).read_text(encoding="utf-8-sig"))  # a byte-order mark is tolerated
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise JobError(f"{Path(path).name} is not a valid notebook: not JSON ({exc})") from None
     if not isinstance(raw, dict) or raw.get("nbformat") != 4:
@@ -52,7 +53,29 @@ def load_notebook(path: str | Path) -> Any:
         raise JobError(f"{Path(path).name} is not a valid notebook: {exc.message}") from None
     except (TypeError, AttributeError, KeyError, ValueError) as exc:
         raise JobError(f"{Path(path).name} is not a valid notebook: {type(exc).__name__}: {exc}") from None
+    tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) > 1:
+        raise JobError(f"{Path(path).name}: {len(tagged)} cells are tagged 'parameters'; papermill needs at most one")
     return nb
+
+
+KERNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def check_kernel_name(name: str) -> str:
+    """A kernel name as kernelspecs spell them (letters, digits, ``._-``); paths and the like are refused.
+
+    Example:
+        >>> check_kernel_name("python3")
+        'python3'
+        >>> check_kernel_name("../../x")
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.InvalidValue: kernel name '../../x' is not a kernelspec name (letters, digits, '.', '_', '-')
+    """
+    if not isinstance(name, str) or not KERNEL_NAME.match(name):
+        raise InvalidValue(f"kernel name {name!r} is not a kernelspec name (letters, digits, '.', '_', '-')")
+    return name
 
 
 def declared_parameters(nb: Any) -> dict[str, Any]:
@@ -251,6 +274,10 @@ def execute(
             kernel_manager_class=_kernel_manager_class(me, env, python),
         )
     except PapermillExecutionError as exc:
+        if exc.ename == "SystemExit" and exc.evalue.strip() in ("", "0", "None"):
+            return  # sys.exit(0) in a cell ends the notebook successfully, as it ends a script
+        if exc.ename == "KeyboardInterrupt":
+            raise KeyboardInterrupt from None  # the run ends cancelled
         number, src = _failed_cell(out_path, exc.cell_index)
         raise JobError(f"cell {number} ({src!r}) raised {exc.ename}: {exc.evalue}", cell=number) from None
     except Exception as exc:  # papermill's own errors: no such kernel, kernel died, timeouts

@@ -113,7 +113,9 @@ def submit(
             raw = check_parameters(nb, raw, allow_new_params)
             job_tags["aml.nb_params"] = json.dumps(raw)
         if kernel:
-            job_tags["aml.kernel"] = check_name(kernel, "kernel name")
+            from .notebook import check_kernel_name
+
+            job_tags["aml.kernel"] = check_kernel_name(kernel)
     else:
         job_tags["aml.args"] = json.dumps([str(a) for a in (args or [])])
     p = {check_key(k, "param name"): param_to_str(check_key(k), v, limit) for k, v in raw.items()}

@@ -123,6 +123,8 @@ def sweep(
         experiment, config, name=name, source_kind="sweep", source_path=rel, compute_target=target, workspace=ws
     )
     _forget(parent)  # the parent is not the notebook's active run: aml.log elsewhere must not reach it
+    if on_progress is None:
+        on_progress = _notebook_widget(max_runs, metric)
     progress = Progress(total=max_runs)
     children: dict[str, _Child] = {}
     stopping: list[int] = []  # children asked to stop: the sweep ends once they have
@@ -202,6 +204,21 @@ def sweep(
         "stopped_early": progress.stopped_early,
         "failed": progress.failed,
     }
+
+
+def _notebook_widget(total: int, metric: str) -> Callable[[Progress], None] | None:
+    # In a Jupyter kernel, a sweep shows a live widget unless the caller handles progress itself.
+    import sys
+
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if shell is None or "IPKernelApp" not in getattr(shell, "config", {}):
+        return None
+    try:
+        from ..widgets.sweep_progress import SweepProgress
+
+        return SweepProgress(total, metric, display=True)
+    except ImportError:  # no ipywidgets
+        return None
 
 
 def _poll(ws: Workspace, child: _Child, study: Any, metric: str, progress: Progress, read_metrics: bool) -> str:

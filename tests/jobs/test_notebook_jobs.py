@@ -104,3 +104,66 @@ def test_a_cell_that_exits_the_kernel(ws: Workspace) -> None:
     result = submit("exit.ipynb", wait=True, workspace=ws)
     assert result["status"] == "failed"
     assert "kernel died" in aml.get_run(result["id"], workspace=ws).info.error
+
+
+def test_values_round_trip_as_data(ws: Workspace) -> None:
+    write_notebook(
+        ws.root / "vals.ipynb",
+        "text = ''\nnested = {}\nbig = 0\nx = 0.0",
+        "import json, math\nprint(json.dumps([text, nested, str(big), math.isnan(x)]))",
+    )
+    values = {
+        "text": "\"; import os; #'\\\n\u2028end",
+        "nested": {"a": [1, {"b": "\u2028"}], "c": None},
+        "big": 10**30,
+        "x": float("nan"),
+    }
+    result = submit("vals.ipynb", values, wait=True, workspace=ws)
+    assert result["status"] == "completed", result["error"]
+    printed = aml.get_run(result["id"], workspace=ws).artifact_path("logs/stdout.txt").read_text()
+    assert json.loads(printed) == [values["text"], values["nested"], str(10**30), True]
+
+
+def test_kernel_names_come_from_kernelspec_names(ws: Workspace, nb: Path) -> None:
+    for bad in ("../../x", "/usr/bin/python", "py thon", ""):
+        with pytest.raises(InvalidValue, match="kernelspec name"):
+            submit("train.ipynb", kernel=bad, workspace=ws)
+    assert aml.search_runs(workspace=ws).empty
+
+
+@pytest.mark.parametrize(
+    ("cell", "status", "error"),
+    [
+        ("import sys\nsys.exit(0)", "completed", None),
+        ("import sys\nsys.exit(1)", "failed", "raised SystemExit: 1"),
+        ("raise KeyboardInterrupt", "cancelled", "interrupted"),
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "failed", "kernel died"),
+    ],
+)
+def test_how_a_notebook_ends(ws: Workspace, cell: str, status: str, error: str | None) -> None:
+    write_notebook(ws.root / "end.ipynb", "x = 1", cell, "print('not reached')")
+    result = submit("end.ipynb", wait=True, workspace=ws)
+    record = aml.get_run(result["id"], workspace=ws).info
+    assert record.status == status
+    assert (record.error is None) if error is None else (error in record.error)
+
+
+def test_more_malformed_notebooks(ws: Workspace) -> None:
+    good = write_notebook(ws.root / "good.ipynb", "x = 1", "y = x")
+    (ws.root / "bom.ipynb").write_bytes(b"\xef\xbb\xbf" + good.read_bytes())
+    assert submit("bom.ipynb", wait=True, workspace=ws)["status"] == "completed"
+    two = json.loads(good.read_text())
+    two["cells"][1]["metadata"]["tags"] = ["parameters"]
+    (ws.root / "two.ipynb").write_text(json.dumps(two))
+    (ws.root / "latin1.ipynb").write_bytes(good.read_text().replace("y = x", "y = 'caf\u00e9'").encode("latin-1"))
+    nocells = json.loads(good.read_text())
+    del nocells["cells"]
+    (ws.root / "nocells.ipynb").write_text(json.dumps(nocells))
+    for name, message in [
+        ("two.ipynb", "2 cells are tagged 'parameters'"),
+        ("latin1.ipynb", "not a valid notebook"),
+        ("nocells.ipynb", "not a valid notebook"),
+    ]:
+        result = submit(name, workspace=ws)
+        assert result["status"] == "failed"
+        assert message in aml.get_run(result["id"], workspace=ws).info.error
