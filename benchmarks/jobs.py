@@ -212,7 +212,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool | None]]
             f"{n['bare_s']:.2f}",
             f"{n['cli_s'] / n['bare_s']:.2f}x",
             "-",
-            True,
+            None,
         ),
         (
             f"(3) {r['sizes']['sweep_runs']} notebook runs swept on 2 workers vs one after another (s)",

@@ -77,7 +77,7 @@ def generalization(tasks: list[dict], timeout: float) -> list[dict]:  # type: ig
 
 
 def throughput(rows: int) -> list[dict]:  # type: ignore[type-arg]
-    """Rows per second of the learned programs' per-row apply, and of hand-written pandas code."""
+    """Rows per second of the learned programs over a whole column, and of hand-written pandas code."""
     import pandas as pd
 
     emails = pd.Series([f"user{i}@host{i % 97}.example.com" for i in range(rows)])
@@ -101,7 +101,7 @@ def throughput(rows: int) -> list[dict]:  # type: ignore[type-arg]
         program = synth.learn(exs)
         values = series.tolist()
         t0 = time.perf_counter()
-        ours = [program.apply([v]) for v in values]
+        ours = program.apply_column([values])  # what a recipe step runs
         t_ours = time.perf_counter() - t0
         t0 = time.perf_counter()
         theirs = by_hand(series).tolist()

@@ -30,6 +30,22 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def column_lists(df: pd.DataFrame, columns: list[str]) -> list[list[str | None]]:
+    """Each of ``columns`` as a list of strings, missing values as None (what programs read).
+
+    Example:
+        >>> import pandas as pd
+        >>> column_lists(pd.DataFrame({"a": ["x", None], "b": [1, 2]}), ["a", "b"])
+        [['x', None], ['1', '2']]
+    """
+    import pandas as pd
+
+    # Strings pass as they are (the common case, and the hot loop); the rest is checked.
+    return [
+        [v if type(v) is str else None if v is None or pd.isna(v) else str(v) for v in df[c].tolist()] for c in columns
+    ]
+
+
 def column_strings(df: pd.DataFrame, columns: list[str]) -> list[tuple[str | None, ...]]:
     """The rows of ``columns`` as tuples of strings, missing values as None.
 
@@ -38,13 +54,7 @@ def column_strings(df: pd.DataFrame, columns: list[str]) -> list[tuple[str | Non
         >>> column_strings(pd.DataFrame({"a": ["x", None], "b": [1, 2]}), ["a", "b"])
         [('x', '1'), (None, '2')]
     """
-    import pandas as pd
-
-    cols = []
-    for c in columns:
-        values = df[c].tolist()
-        # Strings pass as they are (the common case, and the hot loop); the rest is checked.
-        cols.append([v if type(v) is str else None if v is None or pd.isna(v) else str(v) for v in values])
+    cols = column_lists(df, columns)
     return list(zip(*cols, strict=True)) if cols else []
 
 
@@ -61,9 +71,10 @@ class Derive:
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
         require_columns(df, self.source_columns, self.kind)
-        rows = column_strings(df, self.source_columns)
-        out = [self.program.apply(r) if None not in r else None for r in rows]
-        self.missed = sum(o is None and None not in r for o, r in zip(out, rows, strict=True))
+        cols = column_lists(df, self.source_columns)
+        out = self.program.apply_column(cols)
+        present = [None not in vals for vals in zip(*cols, strict=True)] if cols else []
+        self.missed = sum(o is None and ok for o, ok in zip(out, present, strict=True))
         result = df.copy()
         result[self.new_column] = out
         return result
@@ -97,10 +108,10 @@ class Split:
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
         require_columns(df, [self.column], self.kind)
-        rows = column_strings(df, [self.column])
+        cols = column_lists(df, [self.column])
         result = df.copy()
         for name, program in zip(self.new_columns, self.programs, strict=True):
-            result[name] = [program.apply(r) if r[0] is not None else None for r in rows]
+            result[name] = program.apply_column(cols)
         return result
 
     def to_data(self) -> dict[str, Any]:
