@@ -62,6 +62,8 @@ def _dates(values: list[str | None], how: tuple[str, str, str]) -> list[str | No
     series = pd.Series(values, dtype=object)
     parsed = pd.to_datetime(series, format=how[1], errors="coerce", exact=True)
     text = parsed.dt.strftime(how[2]).tolist()
+    if not parsed.isna().to_numpy().any():
+        return text  # every row parsed: pandas' answers are the answers
     out: list[str | None] = []
     for value, rendered in zip(values, text, strict=True):
         if value is None:
@@ -76,9 +78,12 @@ def _dates(values: list[str | None], how: tuple[str, str, str]) -> list[str | No
 def _piece(piece: Const | SubStr, columns: Sequence[Sequence[str | None]], n: int) -> list[str | None]:
     if isinstance(piece, Const):
         return [piece.text] * n
-    f = slicer(piece)
-    values = [None if s is None else f(s) for s in columns[piece.col]]
     how = piece.case
+    if piece.start == ("abs", 0) and piece.end == ("abs", -1) and not isinstance(how, str):
+        values = list(columns[piece.col])  # the whole input: nothing to cut
+    else:
+        f = slicer(piece)
+        values = [None if s is None else f(s) for s in columns[piece.col]]
     if how is None or isinstance(how, str):
         return values
     if how[0] == "date" and n >= VECTOR_MIN_ROWS:
