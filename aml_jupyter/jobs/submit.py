@@ -112,7 +112,7 @@ def submit(
         else:
             raw = check_parameters(nb, raw, allow_new_params)
             job_tags["aml.nb_params"] = json.dumps(raw)
-        if kernel:
+        if kernel is not None:
             from .notebook import check_kernel_name
 
             job_tags["aml.kernel"] = check_kernel_name(kernel)

@@ -61,7 +61,7 @@ def _dates(values: list[str | None], how: tuple[str, str, str]) -> list[str | No
 
     series = pd.Series(values, dtype=object)
     parsed = pd.to_datetime(series, format=how[1], errors="coerce", exact=True)
-    text = parsed.dt.strftime(how[2]).tolist()
+    text: list[str | None] = parsed.dt.strftime(how[2]).tolist()
     if not parsed.isna().to_numpy().any():
         return text  # every row parsed: pandas' answers are the answers
     out: list[str | None] = []
