@@ -256,8 +256,19 @@ class Flow:
                 break
         return pd.DataFrame(out, columns=[*cols, "output", "alternatives"])
 
-    def profile(self) -> Profile:
-        """Per-column type, missing, distinct, min/max/mean, histogram and top values."""
+    def profile(self, engine: str = "pandas") -> Profile:
+        """Per-column type, missing, distinct, min/max/mean, histogram and top values; with
+        ``engine="dask"`` computed over :meth:`to_dask`, partition by partition.
+
+        Example:
+            >>> flow.profile(engine="dask").to_frame()  # doctest: +SKIP
+        """
+        if engine == "dask":
+            from .profile import profile_dask
+
+            return profile_dask(self.to_dask())
+        if engine != "pandas":
+            raise InvalidValue(f"engine must be 'pandas' or 'dask', not {engine!r}")
         return profile_frame(self.to_pandas())
 
     # saving and exporting --------------------------------------------------------------------

@@ -183,3 +183,37 @@ def test_sql_excel_and_url_sources(tmp_path: Path) -> None:
     for url in ("http://169.254.169.254/latest/meta-data/", "ftp://x/y.csv", "gopher://x"):
         with pytest.raises(InvalidPath, match="not allowed"):
             dp.read(url)
+
+
+def test_profile_on_dask_matches_pandas(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(10, 2, 500).round(3),
+            "n": rng.integers(0, 7, 500),
+            "s": rng.choice(["a", "b", "c", None], 500),
+            "k": [5.0] * 500,
+        }
+    )
+    frame.loc[::7, "x"] = np.nan
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    flow = dp.read(str(path))
+    on_pandas = {c["column"]: c for c in flow.profile().columns}
+    on_dask = {c["column"]: c for c in flow.profile(engine="dask").columns}
+    assert set(on_pandas) == set(on_dask)
+    for name, expected in on_pandas.items():
+        got = on_dask[name]
+        for key in ("count", "missing", "distinct", "min", "max"):
+            assert got.get(key) == expected.get(key), (name, key)
+        assert sorted(got["top"]) == sorted(expected["top"]) or [v for _, v in got["top"]] == [
+            v for _, v in expected["top"]
+        ]
+        if "mean" in expected:
+            assert got["mean"] == pytest.approx(expected["mean"])
+            assert got["histogram"]["counts"] == expected["histogram"]["counts"]
+            assert got["histogram"]["edges"] == pytest.approx(expected["histogram"]["edges"])
+    with pytest.raises(InvalidValue, match="engine must be"):
+        flow.profile(engine="spark")
