@@ -327,9 +327,12 @@ def read(
     delimiter: str | None = None,
     header: bool | None = None,
     sheet: str | int = 0,
+    allow_private_network: bool = False,
 ) -> Flow:
     """Start a recipe from a file (CSV/TSV with detection, Parquet, JSON lines, Excel): a local
-    path, a glob, or an object-store URL (s3://, gs://, abfs://, memory://).
+    path, a glob, an object-store URL (s3://, gs://, abfs://, memory://) or an http(s) URL of a
+    public host (``allow_private_network=True`` for a server in one's own network; see
+    :mod:`aml_jupyter.dataprep.web`).
 
     Example:
         >>> import tempfile, pathlib
@@ -338,7 +341,15 @@ def read(
         (1, 2)
     """
     return Flow(
-        source_spec(str(path), sample=sample, encoding=encoding, delimiter=delimiter, header=header, sheet=sheet)
+        source_spec(
+            str(path),
+            sample=sample,
+            encoding=encoding,
+            delimiter=delimiter,
+            header=header,
+            sheet=sheet,
+            allow_private_network=allow_private_network,
+        )
     )
 
 
@@ -391,4 +402,8 @@ def flow_from_data(data: Any, trust: bool = False, where: str = "the recipe") ->
     steps = data.get("steps", [])
     if not isinstance(steps, list):
         raise InvalidValue(f"{where}: the recipe's steps are malformed")
+    if source.get("allow_private_network") and not trust:
+        raise InvalidValue(
+            f"{where} reads from the private network (allow_private_network); load it with trust=True if you wrote it"
+        )
     return Flow(source, tuple(step_from_data(s, trust=trust) for s in steps))

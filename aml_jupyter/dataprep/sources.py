@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
-# Object stores and in-memory files only: no http(s) or other schemes that could reach into
-# the local network from a shared server.
-URL_SCHEMES = ("file", "memory", "s3", "gs", "gcs", "abfs", "abfss", "az")
+# Object stores and in-memory files through fsspec; http(s) through the checks of .web, which
+# keep a read from reaching into the local network.
+URL_SCHEMES = ("file", "memory", "s3", "gs", "gcs", "abfs", "abfss", "az", "http", "https")
 _SQL_PASSWORDS: dict[str, str] = {}
 
 
@@ -31,10 +31,15 @@ def _is_url(path: str) -> bool:
     return "://" in path
 
 
-def _files(path: str) -> list[tuple[Any, str]]:
+def _files(path: str, allow_private_network: bool = False) -> list[tuple[Any, str]]:
     """(filesystem or None, path) for every file the path or glob names."""
     if _is_url(path):
         scheme = path.split("://", 1)[0].lower()
+        if scheme in ("http", "https"):
+            from .web import WebFiles, check_url
+
+            check_url(path, allow_private_network)  # refused before anything is fetched
+            return [(WebFiles(allow_private_network), path)]
         if scheme not in URL_SCHEMES:
             raise InvalidPath(f"{scheme}:// is not allowed (allowed: {', '.join(URL_SCHEMES)})", path=path)
         try:
@@ -96,6 +101,7 @@ def source_spec(
     delimiter: str | None = None,
     header: bool | None = None,
     sheet: str | int = 0,
+    allow_private_network: bool = False,
 ) -> dict[str, Any]:
     """What to read and how, detected from the first file: the first step of every recipe.
 
@@ -107,20 +113,22 @@ def source_spec(
     """
     if sample is not None and (not isinstance(sample, int) or isinstance(sample, bool) or sample < 1):
         raise InvalidValue(f"sample must be a positive number of rows, not {sample!r}")
-    files = _files(path)
+    files = _files(path, allow_private_network)
     if not files:
         raise InvalidPath(f"{path}: no such file", path=path)
     fs, first = files[0]
     exists = os.path.isfile(first) if fs is None else fs.isfile(first)
     if not exists:
         raise InvalidPath(f"{path}: no such file", path=path)
-    suffix = Path(first).suffix.lower()
+    suffix = Path(first.split("?", 1)[0]).suffix.lower()
+    # Only where it was asked for: a saved recipe with it loads only when trusted.
+    extra = {"allow_private_network": True} if allow_private_network else {}
     if suffix in (".parquet", ".pq"):
-        return {"path": path, "format": "parquet", "sample": sample}
+        return {"path": path, "format": "parquet", "sample": sample, **extra}
     if suffix in (".jsonl", ".ndjson"):
-        return {"path": path, "format": "jsonl", "sample": sample}
+        return {"path": path, "format": "jsonl", "sample": sample, **extra}
     if suffix in (".xlsx", ".xlsm"):
-        return {"path": path, "format": "excel", "sample": sample, "sheet": sheet}
+        return {"path": path, "format": "excel", "sample": sample, "sheet": sheet, **extra}
     found = detect_csv(_read_bytes(fs, first, 65536), suffix, encoding)
     return {
         "path": path,
@@ -129,6 +137,7 @@ def source_spec(
         "encoding": found["encoding"],
         "delimiter": delimiter or found["delimiter"],
         "header": found["header"] if header is None else header,
+        **extra,
     }
 
 
@@ -184,7 +193,7 @@ def read_frame(spec: dict[str, Any]) -> pd.DataFrame:
 
     if spec["format"] == "sql":
         return _read_sql(spec)
-    files = _files(spec["path"])
+    files = _files(spec["path"], bool(spec.get("allow_private_network")))
     if not files:
         raise InvalidPath(f"no file matches {spec['path']!r}", path=spec["path"])
     frames = [_read_one(fs, p, spec) for fs, p in files]
