@@ -23,7 +23,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from ..errors import IllegalTransition, InvalidPath, JobError
+from ..errors import InvalidInput, JobError
 from ..tracking.lifecycle import RunEvent, RunStatus
 from ..workspace import Workspace
 from .logs import RotatingLog, log_files, tail
@@ -55,18 +55,16 @@ def workspace_at(root: str) -> Workspace:
 class Job:
     """What a kind's runner needs: the run, its folders, logs and environment, and a way to be stopped."""
 
-    def __init__(self, ws: Workspace, run_id: str, job_dir: Path, src: Path | None, echo: bool) -> None:
-        self.ws = ws
-        self.record = ws.store.get_run(run_id, check_lost=False)
+    def __init__(self, svc: Any, job_dir: Path, src: Path | None, echo: bool) -> None:
+        self.svc = svc
+        self.record = svc.load()
         self.dir = job_dir
         self.src = src
         self.stdout = RotatingLog(job_dir / "stdout.txt", echo=sys.stdout.buffer if echo else None)
         self.stderr = RotatingLog(job_dir / "stderr.txt", echo=sys.stderr.buffer if echo else None)
         self.env = {
             "AML_RUN_ID": self.record.id,
-            "AML_WORKSPACE": str(ws.root),
-            # A target may have its jobs log over HTTP to `aml server` (tracking_uri) instead.
-            "AML_TRACKING_URI": self.record.tags.get("aml.tracking_uri") or ws.store_url,
+            **svc.job_env(self.record),
             "AML_OUTPUT_DIR": str((src or job_dir) / "outputs"),
             "AML_JOB_DIR": str(job_dir),
             "PYTHONUNBUFFERED": "1",
@@ -85,6 +83,25 @@ class Job:
             interrupt_thread(self.thread)
 
 
+def service_for(run_id: str, root: str, tracking_uri: str | None = None) -> Any:
+    """How this worker reaches the run: the workspace folder when it can open it, else ``aml server``.
+
+    Example:
+        >>> service_for(run_id, "/not/here", "http://10.0.0.2:8765").remote  # doctest: +SKIP
+        True
+    """
+    from .services import LocalService, RemoteService
+
+    if root and (Path(root) / ".aml").is_dir():
+        return LocalService(workspace_at(root), run_id)
+    if tracking_uri:
+        return RemoteService(tracking_uri, run_id)
+    raise JobError(
+        f"this worker cannot open the workspace at {root} and its target has no tracking_uri: "
+        "give the workers the project folder (a shared file system) or run `aml server` and set tracking_uri"
+    )
+
+
 def interrupt_thread(ident: int) -> None:
     """Raise :class:`JobCancelled` in thread ``ident`` at its next Python instruction.
 
@@ -94,18 +111,20 @@ def interrupt_thread(ident: int) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(JobCancelled))
 
 
-def run_job(run_id: str, root: str, payload: bytes | None = None, echo: bool = False) -> dict[str, Any]:
+def run_job(
+    run_id: str, root: str, payload: bytes | None = None, echo: bool = False, tracking_uri: str | None = None
+) -> dict[str, Any]:
     """Run the queued run ``run_id`` of the workspace at ``root`` to its end.
 
-    Returns ``{"id", "status", "error", "outputs"}`` (``outputs``: a cell's pickled outputs).
+    Returns ``{"id", "status", "error", "outputs"}`` (``outputs``: a cell's pickled outputs). A
+    worker that cannot open ``root`` goes through ``aml server`` at ``tracking_uri``.
 
     Example:
         >>> run_job(run_id, str(ws.root))["status"]  # doctest: +SKIP
         'completed'
     """
-    ws = workspace_at(root)
-    store = ws.store
-    record = store.get_run(run_id, check_lost=False)
+    svc = service_for(run_id, root, tracking_uri)
+    record = svc.load()
     status = RunStatus(record.status)
     result: dict[str, Any] = {"id": record.id, "status": status.value, "error": record.error, "outputs": None}
     if status.is_terminal:  # cancelled while it waited in a queue, or ended by its submitter
@@ -119,36 +138,32 @@ def run_job(run_id: str, root: str, payload: bytes | None = None, echo: bool = F
                 f"the worker running it died (attempt {attempt - 1} of {retries + 1}): os._exit, a crash, "
                 "or the worker was killed or ran out of memory"
             )
-            result.update(status=_end(ws, record.pk, RunEvent.FAIL, died), error=died)
+            result.update(status=svc.transition(RunEvent.FAIL, died), error=died)
             return result
-        store.clear_metrics(record.pk)
-    store.set_tags(
-        record.pk, {"aml.attempt": str(attempt), "aml.host": socket.gethostname(), "aml.job_pid": str(os.getpid())}
-    )
-    try:
-        if status is RunStatus.QUEUED:
-            store.transition(record.pk, RunEvent.PREPARE)
-    except IllegalTransition:  # cancelled between the two reads
-        return {**result, "status": store.status_of(record.pk)}
-    job_dir = ws.aml_dir / "jobs" / f"{record.id}.{attempt}"
-    ws.writer.watch(record.pk)  # heartbeats while preparing too: building an environment takes a while
+        svc.clear_metrics()
+    svc.set_tags({"aml.attempt": str(attempt), "aml.host": socket.gethostname(), "aml.job_pid": str(os.getpid())})
+    if status is RunStatus.QUEUED and svc.transition(RunEvent.PREPARE) != RunStatus.PREPARING.value:
+        return {**result, "status": svc.status()}  # cancelled between the two reads
+    job_dir = svc.home / "jobs" / f"{record.id}.{attempt}"
+    svc.start_heartbeats()  # while preparing too: building an environment takes a while
     try:
         shutil.rmtree(job_dir, ignore_errors=True)
         job_dir.mkdir(parents=True)
         src = None
         if record.snapshot_id and not (record.source_kind == "cell" and payload is not None and _on_worker()):
             src = job_dir / "src"
-            ws.snapshot_store.restore(record.snapshot_id, src)
+            svc.restore_snapshot(record.snapshot_id, src)
             (src / "outputs").mkdir(exist_ok=True)
         if record.tags.get("aml.requirements"):
-            _prepare_environment(ws, record, src)
-        job = Job(ws, record.id, job_dir, src, echo)
-        store.set_tags(record.pk, {"aml.job_dir": str(job_dir)})
+            _prepare_environment(svc, record, src)
+        job = Job(svc, job_dir, src, echo)
+        svc.set_tags({"aml.job_dir": str(job_dir)})
         if status is not RunStatus.RUNNING:
-            store.transition(record.pk, RunEvent.START)
+            svc.transition(RunEvent.START)
     except BaseException as exc:
         failed = str(exc) if isinstance(exc, JobError) else f"could not start the job: {type(exc).__name__}: {exc}"
-        result.update(status=_end(ws, record.pk, RunEvent.FAIL, failed), error=failed)
+        svc.stop_heartbeats()
+        result.update(status=svc.transition(RunEvent.FAIL, failed), error=failed)
         shutil.rmtree(job_dir, ignore_errors=True)
         return result
     watcher = _CancelWatcher(job)
@@ -179,7 +194,7 @@ def run_job(run_id: str, root: str, payload: bytes | None = None, echo: bool = F
     return result
 
 
-def _prepare_environment(ws: Workspace, record: Any, src: Path | None) -> None:
+def _prepare_environment(svc: Any, record: Any, src: Path | None) -> None:
     # The run's own virtual environment: built or reused, its interpreter and lock recorded.
     from ..compute.environments import ensure_environment
 
@@ -189,12 +204,10 @@ def _prepare_environment(ws: Workspace, record: Any, src: Path | None) -> None:
             "a notebook or the local target"
         )
     env = ensure_environment(
-        ws.aml_dir, src / record.tags["aml.requirements"], ["ipykernel"] if record.source_kind == "notebook" else []
+        svc.home, src / record.tags["aml.requirements"], ["ipykernel"] if record.source_kind == "notebook" else []
     )
-    ws.store.set_tags(record.pk, {"aml.python": str(env.python), "aml.env": env.key[:16]})
-    digest, size = ws.artifacts.put_bytes(env.lock.encode())
-    ws.store.add_artifact(record.pk, "environment/lock.txt", digest, size, "text/plain")
-    record.tags.update({"aml.python": str(env.python)})
+    svc.set_tags({"aml.python": str(env.python), "aml.env": env.key[:16]})
+    svc.log_bytes(env.lock.encode(), "environment/lock.txt")
 
 
 def _on_worker() -> bool:
@@ -214,56 +227,41 @@ class _CancelWatcher(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        store, pk = self.job.ws.store, self.job.record.pk
         while not self.done.wait(POLL_S):
             try:
-                if store.get_tag(pk, CANCEL_TAG):
+                if self.job.svc.cancel_requested():
                     self.job.stop()
                     return
             except Exception:  # a busy store now is no reason to stop watching
                 continue
 
 
-def _end(ws: Workspace, pk: int, event: RunEvent, why: str | None, trace: str | None = None) -> str:
-    try:
-        return ws.store.transition(
-            pk, event, error=why if event is not RunEvent.COMPLETE else None, error_traceback=trace
-        ).value
-    except IllegalTransition:  # someone else ended it first (its submitter, a lost-run sweep)
-        return str(ws.store.status_of(pk))
-
-
 def _finish(job: Job, event: RunEvent, why: str | None, trace: str | None) -> str:
-    from ..tracking.run import Run
-
-    ws, store, pk = job.ws, job.ws.store, job.record.pk
-    ws.writer.flush()
-    ws.writer.live_runs.discard(pk)
-    # Through the Run API, so output names meet the same rules as any artifact name.
-    run = Run(ws, store.runs_by_pk([pk])[0], active=True)
+    svc = job.svc
+    svc.stop_heartbeats()  # everything the job logged is written first
     for which in ("stdout", "stderr"):
         for f in log_files(job.dir, which):
             if f.stat().st_size:
-                run.log_artifact(f, f"logs/{f.name}")
+                svc.log_file(f, f"logs/{f.name}")
     kernel_log = job.dir / "kernel.txt"
     if kernel_log.exists() and kernel_log.stat().st_size:
-        run.log_artifact(kernel_log, "logs/kernel.txt")
+        svc.log_file(kernel_log, "logs/kernel.txt")
     executed = job.dir / "notebook.ipynb"
     if executed.exists():
-        run.log_artifact(executed, "notebook.ipynb")
+        svc.log_file(executed, "notebook.ipynb")
     outputs = (job.src or job.dir) / "outputs"
     refused = []
     if outputs.is_dir():
         for f in sorted(p for p in outputs.rglob("*") if p.is_file() and not p.is_symlink()):
             rel = f.relative_to(outputs).as_posix()
             try:
-                run.log_artifact(f, f"outputs/{rel}")
-            except InvalidPath:
+                svc.log_file(f, f"outputs/{rel}")
+            except InvalidInput:
                 refused.append(rel)
     if refused:
-        store.set_tags(pk, {"aml.outputs_not_kept": ", ".join(refused)[:2000]})
+        svc.set_tags({"aml.outputs_not_kept": ", ".join(refused)[:2000]})
     if event is not RunEvent.COMPLETE and trace is None:
         trace = tail(job.dir, "stderr")
-    status = _end(ws, pk, event, why, trace)
+    status = svc.transition(event, why if event is not RunEvent.COMPLETE else None, trace)
     shutil.rmtree(job.dir, ignore_errors=True)
-    return status
+    return str(status)

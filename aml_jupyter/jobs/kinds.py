@@ -89,7 +89,6 @@ def run_cell(job: Job, payload: bytes | None) -> None:
     import cloudpickle
 
     from ..tracking.fluent import bind_run, unbind_run
-    from ..tracking.run import Run
     from .cell import exec_cell
 
     if payload is None:
@@ -100,7 +99,7 @@ def run_cell(job: Job, payload: bytes | None) -> None:
         job.outputs = (job.dir / "outputs.pkl").read_bytes()
         return
     spec = cloudpickle.loads(payload)
-    token = bind_run(Run(job.ws, job.record, active=True))
+    token = bind_run(job.svc.bound_run())
     try:
         job.outputs = exec_cell(
             spec["source"], spec.get("inputs"), spec.get("outputs", []), spec.get("params", {}), job.stdout, job.stderr

@@ -184,6 +184,8 @@ def run_on_dask(
         run_id,
         str(ws.root),
         payload,
+        False,
+        target.settings.get("tracking_uri") or None,  # for workers that cannot open the workspace
         key=f"aml-job-{run_id}",
         pure=False,
         resources={"GPU": gpus} if gpus else None,

@@ -11,7 +11,10 @@ a batch of a thousand writes none of them (400).
     POST /api/v1/runs/RUN/metrics                {"metrics": [{"key", "value", "step"?, "timestamp"?}]}
     POST /api/v1/runs/RUN/params                 {"params": {...}}
     POST /api/v1/runs/RUN/tags                   {"tags": {...}}
-    POST /api/v1/runs/RUN/heartbeat
+    POST /api/v1/runs/RUN/heartbeat              {"ok", "cancel_requested"}
+    POST /api/v1/runs/RUN/transition             {"event", "error"?, "traceback"?}: the run's new status
+    POST /api/v1/runs/RUN/clear_metrics          (a retried job starts its metrics again)
+    GET  /api/v1/snapshots/ID                    a snapshot's files as a tar archive
     PUT  /api/v1/runs/RUN/artifacts/NAME         the file's bytes
     GET  /api/v1/runs/RUN/artifacts/NAME         the file's bytes
 """
@@ -26,13 +29,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from ..errors import AmlError, InvalidInput, NotFound, RunStateError
+from ..errors import AmlError, IllegalTransition, InvalidInput, NotFound, RunStateError
 from ..tables import to_jsonable
 from ..workspace import Workspace
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024
 _SPELLED = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+_SNAPSHOT = re.compile(r"^/api/v1/snapshots/([0-9a-f]{40,64})$")
 _RUN = re.compile(r"^/api/v1/runs/([0-9a-f]{4,32})(/.*)?$")
 
 
@@ -96,6 +100,9 @@ class TrackingAPI:
             return Response.json(200, {"ok": True, "workspace": self.ws.name})
         if path == "/api/v1/runs" and method == "GET":
             return self._search(query)
+        snap = _SNAPSHOT.match(path)
+        if snap and method == "GET":
+            return Response(200, self.ws.snapshot_store.archive(snap.group(1)), "application/x-tar")
         m = _RUN.match(path)
         if not m:
             return _error(404, f"no such endpoint: {method} {path}", "NotFound")
@@ -111,15 +118,19 @@ class TrackingAPI:
 
                 path_ = Run(self.ws, self.ws.store.get_run(run_id)).artifact_path(name)
                 return Response(200, path_.read_bytes(), "application/octet-stream")
-        if method == "POST" and rest in ("/metrics", "/params", "/tags", "/heartbeat"):
+        if method == "POST" and rest in ("/metrics", "/params", "/tags", "/heartbeat", "/transition", "/clear_metrics"):
             if len(body) > MAX_JSON_BYTES:
                 return _error(413, f"a JSON body may hold at most {MAX_JSON_BYTES} bytes", "TooLarge")
             payload = json.loads(body or b"{}")
             if not isinstance(payload, dict):
                 raise InvalidInput("the body must be a JSON object")
-            handler = {"/metrics": self._metrics, "/params": self._params, "/tags": self._tags}.get(
-                rest, self._heartbeat
-            )
+            handler = {
+                "/metrics": self._metrics,
+                "/params": self._params,
+                "/tags": self._tags,
+                "/transition": self._transition,
+                "/clear_metrics": self._clear_metrics,
+            }.get(rest, self._heartbeat)
             return handler(run_id, payload)
         return _error(405, f"{method} is not allowed on {path}", "MethodNotAllowed")
 
@@ -140,12 +151,12 @@ class TrackingAPI:
         data["artifacts"] = [a.name for a in record.artifacts]
         return data
 
-    def _live_run(self, run_id: str) -> Any:
+    def _live_run(self, run_id: str, queued_too: bool = False) -> Any:
         # A Run the server writes through for a remote job; only while that run is live.
         from ..tracking.run import Run
 
         record = self.ws.store.get_run(run_id)
-        if record.status not in ("preparing", "running"):
+        if record.status not in ("preparing", "running") and not (queued_too and record.status == "queued"):
             raise RunStateError(f"run {record.id[:8]} is {record.status}; only a live run takes new data")
         with self._lock:
             run = self._runs.get(record.id)
@@ -192,8 +203,32 @@ class TrackingAPI:
         tags = payload.get("tags")
         if not isinstance(tags, dict):
             raise InvalidInput('"tags" must be an object')
-        self._live_run(run_id).set_tags(tags)
+        self._live_run(run_id, queued_too=True).set_tags(tags)
         return Response.json(200, {"written": len(tags)})
+
+    def _transition(self, run_id: str, payload: dict[str, Any]) -> Response:
+        from ..tracking.lifecycle import RunEvent
+
+        event = RunEvent(str(payload.get("event")))
+        error, trace = payload.get("error"), payload.get("traceback")
+        if not isinstance(error, str | None) or not isinstance(trace, str | None):
+            raise InvalidInput('"error" and "traceback" must be strings')
+        record = self.ws.store.get_run(run_id)
+        with self._lock:
+            run = self._runs.pop(record.id, None)
+        if run is not None:
+            run.flush()  # what the job logged through this server goes in before the run ends
+        status: str | None
+        try:
+            status = self.ws.store.transition(record.pk, event, error=error, error_traceback=trace).value
+        except IllegalTransition:  # ended by someone else first: say how it stands
+            status = self.ws.store.status_of(record.pk)
+        return Response.json(200, {"status": status})
+
+    def _clear_metrics(self, run_id: str, payload: dict[str, Any]) -> Response:
+        run = self._live_run(run_id)
+        self.ws.store.clear_metrics(run.pk)
+        return Response.json(200, {"ok": True})
 
     def _heartbeat(self, run_id: str, payload: dict[str, Any]) -> Response:
         run = self._live_run(run_id)

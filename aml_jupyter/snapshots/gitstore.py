@@ -181,6 +181,10 @@ class GitSnapshotStore:
             index.unlink(missing_ok=True)
         return self.files(snapshot_id)
 
+    def archive(self, snapshot_id: str) -> bytes:
+        """A snapshot's files as a tar archive (for a worker that cannot read this store)."""
+        return self._git("archive", "--format=tar", check_snapshot_id(snapshot_id))
+
     def diff(self, a: str, b: str) -> tuple[list[tuple[str, str]], str]:
         """(status, path) per changed file, and the unified diff text, from snapshot a to b."""
         a, b = check_snapshot_id(a), check_snapshot_id(b)

@@ -162,3 +162,112 @@ def test_a_target_can_send_its_jobs_logging_over_http(ws: Workspace, server: str
     run = aml.get_run(result["id"], workspace=ws)
     assert run.metrics == {"m": 1.0}
     assert run.artifact_path("logs/stdout.txt").read_text().strip() == server
+
+
+def _queued_job(ws: Workspace, path: str, kind: str = "script") -> str:
+    """A run recorded as `aml submit` records it, not yet handed to any target."""
+    from aml_jupyter.tracking.fluent import _prepare
+
+    store = ws.store
+    record = store.create_run(
+        store.experiment_id("remote", create=True),
+        source_kind=kind,
+        source_path=path,
+        user="t",
+        status=RunStatus.QUEUED,
+        tags={"aml.submitted": "1", "aml.args": "[]"},
+        **_prepare(ws, snapshot=True),
+    )
+    return record.id
+
+
+WORKER = """
+import json, sys
+from aml_jupyter.jobs.execute import run_job
+result = run_job(sys.argv[1], "/no/such/workspace", None, False, sys.argv[2])
+print(json.dumps({k: result[k] for k in ("status", "error")}))
+"""
+
+
+def test_a_worker_without_the_workspace_runs_the_job_through_the_server(
+    ws: Workspace, server: str, tmp_path: Path
+) -> None:
+    (ws.root / "data.txt").write_text("from the snapshot\n")
+    (ws.root / "job.py").write_text(
+        "import os, aml_jupyter as aml\n"
+        "text = open('data.txt').read().strip()\n"
+        "print(text, flush=True)\n"
+        "for i in range(3):\n    aml.log('m', i)\n"
+        "open(os.path.join(os.environ['AML_OUTPUT_DIR'], 'model.txt'), 'w').write('weights')\n"
+    )
+    run_id = _queued_job(ws, "job.py")
+    elsewhere = tmp_path / "worker-machine"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "AML_WORKSPACE"}
+    env.update(AML_TRACKING_TOKEN=TOKEN, AML_CACHE_DIR=str(elsewhere / "cache"))
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKER, run_id, server],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"status": "completed", "error": None}
+    run = aml.get_run(run_id, workspace=ws)
+    assert run.status == "completed" and run.metric_history("m")["value"].tolist() == [0.0, 1.0, 2.0]
+    assert run.artifact_path("logs/stdout.txt").read_text() == "from the snapshot\n"
+    assert run.artifact_path("outputs/model.txt").read_text() == "weights"
+    assert run.tags["aml.attempt"] == "1" and str(elsewhere) in run.tags["aml.job_dir"]
+    (ws.root / "missing_module.py").write_text("import no_such_module_here\n")
+    failing = _queued_job(ws, "missing_module.py")
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKER, failing, server],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["status"] == "failed" and "No module named 'no_such_module_here'" in result["error"]
+    assert aml.get_run(failing, workspace=ws).status == "failed"
+
+
+def test_a_worker_with_neither_workspace_nor_server_says_so(ws: Workspace) -> None:
+    from aml_jupyter.errors import JobError
+    from aml_jupyter.jobs.execute import run_job
+
+    with pytest.raises(JobError, match="cannot open the workspace at /no/such/workspace"):
+        run_job("0" * 32, "/no/such/workspace")
+
+
+def test_snapshots_over_http_need_the_token(ws: Workspace, server: str) -> None:
+    run_id = _queued_job(ws, "train.py")
+    snapshot = aml.get_run(run_id, workspace=ws).info.snapshot_id
+    req = urllib.request.Request(f"{server}/api/v1/snapshots/{snapshot}")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(req, timeout=10)
+    assert info.value.code == 401
+    info.value.close()
+
+
+def test_a_remote_notebook_logs_from_its_kernel(ws: Workspace, server: str, tmp_path: Path) -> None:
+    from .helpers import write_notebook
+
+    write_notebook(ws.root / "nb.ipynb", "lr = 0.5", "import aml_jupyter as aml\naml.log('acc', lr)")
+    run_id = _queued_job(ws, "nb.ipynb", kind="notebook")
+    env = {k: v for k, v in os.environ.items() if k != "AML_WORKSPACE"}
+    env.update(AML_TRACKING_TOKEN=TOKEN, AML_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKER, run_id, server],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["status"] == "completed", proc.stderr
+    run = aml.get_run(run_id, workspace=ws)
+    assert run.metrics == {"acc": 0.5} and "notebook.ipynb" in [a.name for a in run.artifacts]

@@ -1,0 +1,192 @@
+"""What a job runner needs of the workspace, in two forms: the workspace itself, or ``aml server``.
+
+A worker that can open the workspace folder uses :class:`LocalService` (the store, the snapshot
+store and the artifact store directly). One that cannot, on a machine of its own, uses
+:class:`RemoteService`: the same calls over the tracking API, the snapshot fetched as a tar
+archive and unpacked with tar's data filter, heartbeats and cancel requests through
+``/heartbeat``, and its environments and job folders under ``~/.cache/aml_jupyter``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import IllegalTransition, JobError
+from ..tracking.lifecycle import RunEvent
+
+
+@dataclass
+class JobRecord:
+    """The parts of a run record a job runner reads."""
+
+    id: str
+    status: str
+    source_kind: str
+    source_path: str | None
+    snapshot_id: str | None
+    error: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def of(data: Any) -> JobRecord:
+        get = data.get if isinstance(data, dict) else lambda k: getattr(data, k)
+        return JobRecord(
+            id=str(get("id")),
+            status=str(get("status")),
+            source_kind=get("source_kind") or "script",
+            source_path=get("source_path"),
+            snapshot_id=get("snapshot_id"),
+            error=get("error"),
+            params=dict(get("params") or {}),
+            tags=dict(get("tags") or {}),
+        )
+
+
+class LocalService:
+    """The workspace itself (the common case: the same machine, or a shared file system)."""
+
+    remote = False
+
+    def __init__(self, ws: Any, run_id: str) -> None:
+        self.ws = ws
+        record = ws.store.get_run(run_id, check_lost=False)
+        self.pk, self.run_id = record.pk, record.id
+        self.home = ws.aml_dir
+
+    def load(self) -> JobRecord:
+        return JobRecord.of(self.ws.store.get_run(self.run_id, check_lost=False))
+
+    def status(self) -> str:
+        return str(self.ws.store.status_of(self.pk))
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        self.ws.store.set_tags(self.pk, tags)
+
+    def transition(self, event: RunEvent, error: str | None = None, trace: str | None = None) -> str:
+        try:
+            return self.ws.store.transition(self.pk, event, error=error, error_traceback=trace).value  # type: ignore[no-any-return]
+        except IllegalTransition:  # someone else ended it first (its submitter, a lost-run sweep)
+            return self.status()
+
+    def clear_metrics(self) -> None:
+        self.ws.store.clear_metrics(self.pk)
+
+    def restore_snapshot(self, snapshot_id: str, dest: Path) -> None:
+        self.ws.snapshot_store.restore(snapshot_id, dest)
+
+    def log_file(self, path: Path, name: str) -> None:
+        from ..tracking.run import Run
+
+        # Through the Run API, so names meet the same rules as any artifact name.
+        Run(self.ws, self.ws.store.runs_by_pk([self.pk])[0], active=True).log_artifact(path, name)
+
+    def log_bytes(self, data: bytes, name: str, media_type: str = "text/plain") -> None:
+        digest, size = self.ws.artifacts.put_bytes(data)
+        self.ws.store.add_artifact(self.pk, name, digest, size, media_type)
+
+    def cancel_requested(self) -> bool:
+        return bool(self.ws.store.get_tag(self.pk, "aml.cancel"))
+
+    def start_heartbeats(self) -> None:
+        self.ws.writer.watch(self.pk)
+
+    def stop_heartbeats(self) -> None:
+        self.ws.writer.flush()
+        self.ws.writer.live_runs.discard(self.pk)
+
+    def job_env(self, record: JobRecord) -> dict[str, str]:
+        return {
+            "AML_WORKSPACE": str(self.ws.root),
+            # A target may have its jobs log over HTTP to `aml server` (tracking_uri) instead.
+            "AML_TRACKING_URI": record.tags.get("aml.tracking_uri") or self.ws.store_url,
+        }
+
+    def bound_run(self) -> Any:
+        from ..tracking.run import Run
+
+        return Run(self.ws, self.ws.store.runs_by_pk([self.pk])[0], active=True)
+
+
+class RemoteService:
+    """The workspace through ``aml server``, for a worker that cannot open its folder."""
+
+    remote = True
+    HEARTBEAT_S = 10.0
+
+    def __init__(self, uri: str, run_id: str, token: str | None = None) -> None:
+        from ..tracking.remote import RemoteRun
+
+        self.uri = uri.rstrip("/")
+        self.client = RemoteRun(self.uri, run_id, token)  # checks the address, the token and the run
+        self.run_id = str(self.client.record["id"])
+        self.home = Path(os.environ.get("AML_CACHE_DIR") or Path.home() / ".cache" / "aml_jupyter")
+        self._beating = threading.Event()
+        self._cancel = threading.Event()
+
+    def load(self) -> JobRecord:
+        return JobRecord.of(self.client._request("GET", ""))
+
+    def status(self) -> str:
+        return self.load().status
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        self.client.set_tags(tags)
+
+    def transition(self, event: RunEvent, error: str | None = None, trace: str | None = None) -> str:
+        body = json.dumps({"event": event.value, "error": error, "traceback": trace}).encode()
+        return str(self.client._request("POST", "/transition", body)["status"])
+
+    def clear_metrics(self) -> None:
+        self.client._request("POST", "/clear_metrics", b"{}")
+
+    def restore_snapshot(self, snapshot_id: str, dest: Path) -> None:
+        import urllib.request
+
+        req = urllib.request.Request(f"{self.uri}/api/v1/snapshots/{snapshot_id}")
+        req.add_header("Authorization", f"Bearer {self.client.token}")
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            data = resp.read()
+        dest.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            # The data filter refuses absolute paths, '..', links out of dest and special files.
+            tar.extractall(dest, filter="data")
+
+    def log_file(self, path: Path, name: str) -> None:
+        self.client.log_artifact(path, name)
+
+    def log_bytes(self, data: bytes, name: str, media_type: str = "text/plain") -> None:
+        from urllib.parse import quote
+
+        self.client._request("PUT", "/artifacts/" + quote(name), data, "application/octet-stream")
+
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def _beat(self) -> None:
+        while not self._beating.wait(self.HEARTBEAT_S / 10 if self._cancel.is_set() else 1.0):
+            try:
+                if self.client.heartbeat():
+                    self._cancel.set()
+            except (OSError, JobError, Exception):  # the server is away for a moment: beat again later
+                continue
+
+    def start_heartbeats(self) -> None:
+        threading.Thread(target=self._beat, daemon=True, name="aml-remote-heartbeat").start()
+
+    def stop_heartbeats(self) -> None:
+        self._beating.set()
+        self.client.flush()
+
+    def job_env(self, record: JobRecord) -> dict[str, str]:
+        return {"AML_TRACKING_URI": self.uri, "AML_TRACKING_TOKEN": self.client.token}
+
+    def bound_run(self) -> Any:
+        return self.client
