@@ -5,6 +5,8 @@ runs it by kind (a script as a child process, a notebook through papermill, a ce
 or a child), captures its output into rotating logs, stores logs, outputs and the executed notebook
 as artifacts, and ends the run: completed, failed with the cause, or cancelled. A cancel request
 (the tag ``aml.cancel``, set by ``aml cancel``) is polled for and stops the job where it runs.
+It reaches the run through the workspace folder, or through ``aml server`` on a worker that cannot
+open that folder (:mod:`~aml_jupyter.jobs.services`).
 
 When a Dask worker dies mid-job, the scheduler runs the task again: the new attempt finds the run
 still ``running``, and either starts over (metrics of the lost attempt dropped, so none are
