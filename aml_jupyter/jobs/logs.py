@@ -22,16 +22,16 @@ class RotatingLog:
     Example:
         >>> import tempfile, pathlib
         >>> d = pathlib.Path(tempfile.mkdtemp())
-        >>> log = RotatingLog(d / "stdout.txt", cap=100)
-        >>> log.write("x" * 150); log.close()
-        150
+        >>> log = RotatingLog(d / "stdout.txt", cap=2000)
+        >>> log.write("x" * 3000); log.close()
+        3000
         >>> sorted(p.name for p in d.iterdir())
         ['stdout.1.txt', 'stdout.txt']
     """
 
     def __init__(self, path: Path, cap: int = LOG_CAP_BYTES, echo: IO[bytes] | None = None) -> None:
         self.path = Path(path)
-        self.cap = cap
+        self.cap = max(cap, 1024)  # room for the rotation note and then some
         self.echo = echo
         self.rotations = 0
         self._lock = threading.Lock()
