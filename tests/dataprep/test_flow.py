@@ -180,9 +180,11 @@ def test_sql_excel_and_url_sources(tmp_path: Path) -> None:
     with fsspec.open("memory://bucket/people.csv", "w") as f:
         f.write("name\nAda Lovelace\nAlan Turing\n")
     assert dp.read("memory://bucket/people.csv").to_pandas()["name"].tolist() == ["Ada Lovelace", "Alan Turing"]
-    for url in ("http://169.254.169.254/latest/meta-data/", "ftp://x/y.csv", "gopher://x"):
+    for url in ("ftp://x/y.csv", "gopher://x"):
         with pytest.raises(InvalidPath, match="not allowed"):
             dp.read(url)
+    with pytest.raises(InvalidPath, match="link-local"):  # http(s) is read, from public hosts only
+        dp.read("http://169.254.169.254/latest/meta-data/")
 
 
 def test_profile_on_dask_matches_pandas(tmp_path: Path) -> None:
