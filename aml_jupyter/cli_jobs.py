@@ -35,6 +35,10 @@ def cmd_submit(args: argparse.Namespace) -> None:
         requirements=args.requirements,
         workspace=_ws(args),
     )
+    if not args.wait:
+        from .compute.dask_cluster import close_clients
+
+        close_clients()  # a job handed to Dask must reach the scheduler before this process ends
     if args.json:
         print(dumps({"id": result["id"], "status": result["status"]}))
     else:

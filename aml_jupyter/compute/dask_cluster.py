@@ -11,6 +11,7 @@ stops it at once.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -131,8 +132,24 @@ def connect(ws: Workspace, target: Target) -> Any:
                 target=target.name,
                 address=address,
             ) from None
+        if not _clients:
+            atexit.register(close_clients)  # jobs submitted without waiting reach the scheduler first
         _clients[address] = client
         return client
+
+
+def close_clients() -> None:
+    """Close this process's clients, after the scheduler has what they sent (a command that
+    submitted a job without waiting calls this before it exits, or the job would be lost).
+
+    Example:
+        >>> close_clients()
+    """
+    with _lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        client.close()
 
 
 def stop_embedded(ws: Workspace, timeout: float = 30.0) -> int | None:

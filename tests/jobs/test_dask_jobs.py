@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -80,6 +82,17 @@ def test_script_on_dask_with_the_cli(dws: Workspace) -> None:
     assert "trained on dask" in cli(dws, "logs", result["id"]).stdout
     state = dask_cluster.embedded_state(dws)
     assert state is not None and "embedded Dask cluster" in cli(dws, "cluster", "status").stdout
+
+
+def test_submitting_without_waiting_from_a_process_that_exits(dws: Workspace) -> None:
+    (dws.root / "quick.py").write_text("import aml_jupyter as aml\naml.log('z', 1)\n")
+    proc = cli(dws, "submit", "quick.py", "--target", "dask", "--json")
+    assert proc.returncode == 0, proc.stderr
+    by_cli = json.loads(proc.stdout)["id"]
+    code = f"import aml_jupyter as aml\nprint(aml.submit('quick.py', target='dask', workspace={str(dws.root)!r})['id'])"
+    by_sdk = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    for run_id in (by_cli, by_sdk.stdout.strip()):
+        assert wait_for(dws, run_id, {"completed", "failed"}, timeout=60) == "completed"
 
 
 def test_notebook_on_dask(dws: Workspace) -> None:
