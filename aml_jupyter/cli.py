@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli_jobs import add_job_commands
+from .cli_models import add_model_commands
 from .errors import AmlError
 from .tables import dumps, render_table
 
@@ -300,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--stat", action="store_true", help="only the list of changed files")
 
     add_job_commands(sub, add)
+    add_model_commands(sub, add)
 
     sp = add(sub, "gc", _cmd_gc, "remove artifact files and snapshots no run references")
     sp.add_argument("--dry-run", action="store_true", help="only print what would go")

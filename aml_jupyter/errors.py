@@ -23,13 +23,15 @@ surfaces can map it to a short user-facing line or a 4xx JSON body without parsi
     │   ├── RunNotFound
     │   ├── ExperimentNotFound
     │   ├── ArtifactNotFound
-    │   └── DatasetNotFound
+    │   ├── DatasetNotFound
+    │   └── ModelNotFound           no such model, version or alias
     ├── RunStateError
     │   ├── IllegalTransition       the run lifecycle forbids this change of status
     │   └── NoActiveRun             aml.log() with no run started
     ├── SnapshotError
     │   └── SnapshotTooLarge        the source folder exceeds the snapshot size limit
     ├── NoProgramFound              (data prep by example) no program fits the examples
+    ├── UntrustedModel              a model file that can run code, not known to be safe to load
     └── JobError                    a submitted job could not be set up or run
         └── TargetUnavailable       a compute target cannot be reached or used here
 
@@ -172,3 +174,12 @@ class JobError(AmlError):
 
 class TargetUnavailable(JobError):
     """A compute target cannot be reached or used here (no scheduler, no GPUs, no dask-cuda)."""
+
+
+class ModelNotFound(NotFound):
+    """No model, version or alias of that name in the registry."""
+
+
+class UntrustedModel(AmlError):
+    """A model file that can run code when loaded (pickle, joblib, cloudpickle, untrusted skops
+    types) whose content is not the registered one, and no explicit ``trusted=True``."""

@@ -40,9 +40,14 @@ def _v2_datasets(conn: Connection) -> None:
     schema.datasets.create(conn, checkfirst=True)
 
 
+def _v3_models(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.models, schema.model_versions, schema.model_aliases])
+
+
 MIGRATIONS: list[Migration] = [
     (1, "initial tables: experiments, runs, params, tags, metrics, artifacts, run inputs", _v1_create_tables),
     (2, "datasets: registered data preparation recipes", _v2_datasets),
+    (3, "the model registry: models, versions, aliases", _v3_models),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -69,7 +74,7 @@ def pending(conn: Connection) -> list[Migration]:
         >>> from sqlalchemy import create_engine
         >>> with create_engine("sqlite://").connect() as c:
         ...     [m[0] for m in pending(c)]
-        [1, 2]
+        [1, 2, 3]
     """
     version = current_version(conn)
     if version > LATEST:

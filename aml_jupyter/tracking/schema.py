@@ -175,3 +175,41 @@ datasets = Table(
     Column("user", String(250), nullable=False),
     UniqueConstraint("name", "version", name="uq_datasets_name_version"),
 )
+
+# Added in schema version 3: the model registry. A version's files are content-addressed artifacts
+# (the manifest lists path, digest and size); its lineage is its source run and what that run read.
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(250), nullable=False, unique=True),
+    Column("description", Text),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("flavor", String(64), nullable=False),
+    Column("files", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="SET NULL")),
+    Column("signature", Text),
+    Column("tags", Text, nullable=False),
+    Column("description", Text),
+    Column("user", String(250), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("model_id", "version", name="uq_model_versions_model_version"),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    Column("alias", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+)

@@ -380,8 +380,10 @@ class RunStore(MetricStore, RunReader):
         self.db.write(lambda c: c.execute(t.run_inputs.insert().values(**values)))
 
     def referenced_digests(self) -> set[str]:
-        """Content hashes of every artifact some run still points to."""
-        return set(self.db.read(lambda c: c.execute(select(t.artifacts.c.digest).distinct()).scalars().all()))
+        """Content hashes of every artifact some run still points to, and of every model version's files."""
+        runs = set(self.db.read(lambda c: c.execute(select(t.artifacts.c.digest).distinct()).scalars().all()))
+        manifests = self.db.read(lambda c: c.execute(select(t.model_versions.c.files)).scalars().all())
+        return runs | {f["digest"] for text in manifests for f in json.loads(text)}
 
     def referenced_snapshots(self) -> set[str]:
         """Snapshot ids some run still points to."""

@@ -1,0 +1,135 @@
+"""The model commands of ``aml``: models list, show, lineage, download, alias, register."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from .tables import dumps, render_table
+
+
+def _ws(args: argparse.Namespace) -> Any:
+    from .workspace import Workspace
+
+    return Workspace.open(args.workspace)
+
+
+def cmd_list(args: argparse.Namespace) -> None:
+    from .models.registry import list_models
+
+    rows = list_models(workspace=_ws(args))
+    if args.json:
+        print(dumps(rows))
+        return
+    table = [
+        [r["name"], r["latest"], r["versions"], ", ".join(f"@{a}={v}" for a, v in r["aliases"].items())] for r in rows
+    ]
+    print(render_table(["name", "latest", "versions", "aliases"], table))
+
+
+def cmd_show(args: argparse.Namespace) -> None:
+    from .models.registry import get_model_version
+
+    mv = get_model_version(args.ref, workspace=_ws(args))
+    if args.json:
+        print(dumps(mv.to_dict()))
+        return
+    lines = [
+        f"model       {mv.ref}" + (f"  (@{', @'.join(mv.aliases)})" if mv.aliases else ""),
+        f"flavor      {mv.flavor}",
+        f"source      {json.dumps(mv.source, sort_keys=True)}",
+        f"run         {mv.run_id or '-'}",
+        f"content     {mv.content_hash}",
+        f"signature   {json.dumps(mv.signature, sort_keys=True) if mv.signature else '-'}",
+        f"tags        {', '.join(f'{k}={v}' for k, v in mv.tags.items()) or '-'}",
+        "files:",
+        *[f"  {f['path']}  {f['size']:,} bytes  {f['digest'][:12]}" for f in mv.files],
+    ]
+    print("\n".join(lines))
+
+
+def cmd_lineage(args: argparse.Namespace) -> None:
+    from .models.registry import model_lineage
+
+    data = model_lineage(args.ref, workspace=_ws(args))
+    if args.json:
+        print(dumps(data))
+        return
+    run = data["run"]
+    rows = [[f"dataset {d.get('name')}", d.get("uri") or d.get("digest") or "-"] for d in data["datasets"]]
+    if run:
+        rows.append(
+            [
+                f"run {run['id'][:8]}",
+                f"{run['experiment']}/{run['name']} {run['status']}, snapshot {(run['snapshot_id'] or '-')[:12]}",
+            ]
+        )
+    rows.append([f"model {data['model']['ref']}", f"{data['model']['flavor']}, {data['model']['content_hash'][:12]}"])
+    print(render_table(["step", "detail"], rows))
+
+
+def cmd_download(args: argparse.Namespace) -> None:
+    from .models.registry import download_model
+
+    print(f"wrote {args.ref} to {download_model(args.ref, args.to, workspace=_ws(args))}")
+
+
+def cmd_alias(args: argparse.Namespace) -> None:
+    from .models.registry import set_model_alias
+
+    mv = set_model_alias(args.name, args.alias, args.version, workspace=_ws(args))
+    print(f"{args.name}@{args.alias} -> {mv.ref}")
+
+
+def cmd_register(args: argparse.Namespace) -> None:
+    from .errors import InvalidValue
+    from .models.registry import register_model
+
+    tags = {}
+    for item in args.tag or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidValue(f"--tag wants KEY=VALUE, not {item!r}")
+        tags[key] = value
+    mv = register_model(
+        args.name,
+        run=args.run,
+        artifact=args.artifact,
+        path=args.path,
+        tags=tags,
+        flavor=args.flavor,
+        description=args.description,
+        workspace=_ws(args),
+    )
+    if args.json:
+        print(dumps({"name": mv.name, "version": mv.version, "ref": mv.ref}))
+    else:
+        print(f"registered {mv.ref} ({mv.flavor})")
+
+
+def add_model_commands(sub: Any, add: Any) -> None:
+    """Register ``aml models ...`` on the ``aml`` parser."""
+    models = sub.add_parser("models", help="the model registry").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    add(models, "list", cmd_list, "models, their newest version and aliases")
+    sp = add(models, "show", cmd_show, "one version: NAME, NAME:VERSION or NAME@ALIAS")
+    sp.add_argument("ref")
+    sp = add(models, "lineage", cmd_lineage, "datasets -> run -> model version")
+    sp.add_argument("ref")
+    sp = add(models, "download", cmd_download, "write a version's files into a new folder", json=False)
+    sp.add_argument("ref")
+    sp.add_argument("--to", required=True)
+    sp = add(models, "alias", cmd_alias, "point NAME@ALIAS at a version", json=False)
+    sp.add_argument("name")
+    sp.add_argument("alias")
+    sp.add_argument("version", type=int)
+    sp = add(models, "register", cmd_register, "register a version from a run's artifact or a local path")
+    sp.add_argument("name")
+    sp.add_argument("--run", default=None)
+    sp.add_argument("--artifact", default=None)
+    sp.add_argument("--path", default=None)
+    sp.add_argument("--flavor", default=None)
+    sp.add_argument("--tag", action="append", metavar="KEY=VALUE")
+    sp.add_argument("--description", default=None)

@@ -1,0 +1,438 @@
+"""The model registry: named models with numbered versions, aliases and lineage, in the workspace store.
+
+A version's files are content-addressed artifacts listed in a manifest (path, digest, size); its
+``content_hash`` covers the manifest. It records where it came from (a run's artifact, a local
+path or an in-memory object), the flavor that loads it, tags, and a signature inferred from a
+sample input. A reference is ``name`` (the newest version), ``name:3`` or ``name@alias``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, func, select
+
+from ..errors import InvalidPath, InvalidValue, ModelNotFound, UntrustedModel
+from ..paths import check_relative_name, safe_join
+from ..tracking import schema as t
+from ..tracking.validation import check_key, check_name, param_to_str
+from . import flavors
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+_REF = re.compile(r"^(?P<name>[^:@]+?)(?::(?P<version>\d+|latest)|@(?P<alias>[A-Za-z][\w-]{0,63}))?$")
+_ALIAS = re.compile(r"^[A-Za-z][\w-]{0,63}$")
+
+
+def _workspace(workspace: Workspace | str | None) -> Workspace:
+    from ..workspace import Workspace
+
+    return workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version of a model."""
+
+    name: str
+    version: int
+    flavor: str
+    files: list[dict[str, Any]]
+    content_hash: str
+    source: dict[str, Any]
+    run_id: str | None
+    signature: dict[str, Any] | None
+    tags: dict[str, str]
+    description: str | None
+    user: str
+    created_at: int
+    aliases: list[str] = field(default_factory=list)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__} | {"ref": self.ref}
+
+
+def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
+    """(name, version or None, alias or None) of ``name``, ``name:3``, ``name:latest`` or ``name@alias``.
+
+    Example:
+        >>> parse_ref("iris-clf:3"), parse_ref("iris-clf@production"), parse_ref("iris-clf")
+        (('iris-clf', 3, None), ('iris-clf', None, 'production'), ('iris-clf', None, None))
+    """
+    m = _REF.match(ref.strip()) if isinstance(ref, str) else None
+    if not m:
+        raise InvalidValue(f"{ref!r} is not a model reference (NAME, NAME:VERSION or NAME@ALIAS)")
+    version = m.group("version")
+    return m.group("name"), int(version) if version and version != "latest" else None, m.group("alias")
+
+
+def infer_signature(sample: Any) -> dict[str, Any]:
+    """The shape of the model's input, from a sample: columns and dtypes, or array shape and dtype.
+
+    Example:
+        >>> infer_signature([[5.1, 3.5, 1.4, 0.2]])
+        {'type': 'rows', 'width': 4, 'dtype': 'float'}
+    """
+    import pandas as pd
+
+    if isinstance(sample, pd.DataFrame):
+        return {"type": "dataframe", "columns": [{"name": str(c), "dtype": str(d)} for c, d in sample.dtypes.items()]}
+    if hasattr(sample, "shape") and hasattr(sample, "dtype"):
+        return {"type": "ndarray", "shape": [None, *list(sample.shape)[1:]], "dtype": str(sample.dtype)}
+    if isinstance(sample, list | tuple) and sample and all(isinstance(r, list | tuple) for r in sample):
+        widths = {len(r) for r in sample}
+        if len(widths) != 1:
+            raise InvalidValue("sample_input rows have different lengths")
+        values = [v for r in sample for v in r]
+        kind = "float" if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values) else "mixed"
+        return {"type": "rows", "width": widths.pop(), "dtype": kind}
+    raise InvalidValue(f"cannot infer a signature from a {type(sample).__name__}; pass a DataFrame, an array or rows")
+
+
+def _manifest_hash(files: list[dict[str, Any]]) -> str:
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f["path"]):
+        h.update(f"{f['path']}\0{f['digest']}\n".encode())
+    return h.hexdigest()
+
+
+def _list_folder(folder: Path) -> list[tuple[str, Path]]:
+    # (name in the model, file) for every file below folder; links are refused, not followed.
+    entries = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_symlink():
+            raise InvalidPath(f"{p} is a symbolic link; a model's files must be plain files", path=str(p))
+        if p.is_file():
+            entries.append((check_relative_name(p.relative_to(folder).as_posix(), "model file name"), p))
+    return entries
+
+
+def _store(ws: Workspace, entries: list[tuple[str, Path]]) -> list[dict[str, Any]]:
+    files = []
+    for rel, p in entries:
+        digest, size = ws.artifacts.put_file(p)
+        files.append({"path": rel, "digest": digest, "size": size})
+    return files
+
+
+def _files_from_run(ws: Workspace, run_id: str, artifact: str) -> tuple[Any, list[dict[str, Any]]]:
+    record = ws.store.get_run(run_id)
+    prefix = artifact.rstrip("/")
+    files = []
+    for a in record.artifacts:
+        if a.name == prefix:
+            files.append({"path": Path(a.name).name, "digest": a.digest, "size": a.size})
+        elif a.name.startswith(prefix + "/"):
+            files.append({"path": a.name[len(prefix) + 1 :], "digest": a.digest, "size": a.size})
+    if not files:
+        names = ", ".join(a.name for a in record.artifacts[:10]) or "none"
+        raise InvalidValue(f"run {record.id[:8]} has no artifact {artifact!r} (it has: {names})", run_id=record.id)
+    return record, files
+
+
+def register_model(
+    name: str,
+    run: Any = None,
+    artifact: str | None = None,
+    path: str | Path | None = None,
+    model: Any = None,
+    tags: dict[str, Any] | None = None,
+    sample_input: Any = None,
+    flavor: str | None = None,
+    description: str | None = None,
+    workspace: Workspace | str | None = None,
+) -> ModelVersion:
+    """Register a new version of model ``name`` from a run's artifact, a local path, or an object.
+
+    Exactly one source: ``run`` (a Run or run id) with ``artifact`` (a file or folder name among
+    its artifacts), ``path`` (a file or folder), or ``model`` (an in-memory object its flavor saves,
+    e.g. a scikit-learn estimator, saved with skops). The flavor is the one given, or the one the
+    object or files call for. Inputs are all checked before anything is written.
+
+    Example:
+        >>> run = aml.best_run("iris", metric="acc")  # doctest: +SKIP
+        >>> mv = register_model("iris-clf", run=run, artifact="model.skops", tags={"team": "a"})  # doctest: +SKIP
+        >>> mv.name, mv.version  # doctest: +SKIP
+        ('iris-clf', 1)
+    """
+    from ..tracking.fluent import _user
+
+    ws = _workspace(workspace)
+    name = check_name(name, "model name")
+    if ":" in name or "@" in name:
+        raise InvalidValue(f"model name {name!r} may not hold ':' or '@' (they select versions and aliases)")
+    given = [x for x in (run is not None or artifact is not None, path is not None, model is not None) if x]
+    if len(given) != 1:
+        raise InvalidValue("register a model from exactly one of: run= with artifact=, path=, model=")
+    if (run is None) != (artifact is None):
+        raise InvalidValue("run= and artifact= go together")
+    limit = ws.tracking.tag_value_max_length
+    tag_values = {check_key(k, "tag key"): param_to_str(check_key(k), v, limit) for k, v in dict(tags or {}).items()}
+    signature = infer_signature(sample_input) if sample_input is not None else None
+    run_pk = None
+    if run is not None:
+        run_id = run if isinstance(run, str) else run.id
+        record, files = _files_from_run(ws, run_id, str(artifact))
+        run_pk, source = record.pk, {"kind": "run", "run_id": record.id, "artifact": artifact}
+        chosen = flavors.get(flavor) if flavor else flavors.for_files([f["path"] for f in files])
+    elif path is not None:
+        src = Path(path).expanduser()
+        if not src.exists():
+            raise InvalidPath(f"{path}: no such file or folder", path=str(path))
+        if src.is_symlink():
+            raise InvalidPath(f"{path} is a symbolic link; register the file or folder itself", path=str(path))
+        entries = _list_folder(src) if src.is_dir() else [(check_relative_name(src.name, "model file name"), src)]
+        if not entries:
+            raise InvalidValue(f"{path} holds no files")
+        # The flavor is settled before any file is stored: a refused registration stores nothing.
+        chosen = flavors.get(flavor) if flavor else flavors.for_files([rel for rel, _ in entries])
+        files = _store(ws, entries)
+        source = {"kind": "path", "path": str(src.resolve())}
+    else:
+        chosen = flavors.get(flavor) if flavor else flavors.for_object(model)
+        with tempfile.TemporaryDirectory(prefix="aml-model-") as tmp:
+            chosen.save(model, Path(tmp))
+            files = _store(ws, _list_folder(Path(tmp)))
+        source = {"kind": "object", "type": f"{type(model).__module__}.{type(model).__qualname__}"}
+    values = {
+        "flavor": chosen.name,
+        "files": json.dumps(files, sort_keys=True),
+        "content_hash": _manifest_hash(files),
+        "source": json.dumps(source, sort_keys=True),
+        "run_pk": run_pk,
+        "signature": json.dumps(signature, sort_keys=True) if signature else None,
+        "tags": json.dumps(tag_values, sort_keys=True),
+        "description": description,
+        "user": _user(),
+        "created_at": int(time.time() * 1000),
+    }
+
+    def insert(conn: Connection) -> int:
+        model_id = conn.execute(select(t.models.c.id).where(t.models.c.name == name)).scalar()
+        if model_id is None:
+            created = conn.execute(
+                t.models.insert().values(name=name, description=description, created_at=values["created_at"])
+            )
+            model_id = created.inserted_primary_key[0] if created.inserted_primary_key else None
+        latest = conn.execute(
+            select(func.max(t.model_versions.c.version)).where(t.model_versions.c.model_id == model_id)
+        ).scalar()
+        version = int(latest or 0) + 1
+        conn.execute(t.model_versions.insert().values(model_id=model_id, version=version, **values))
+        return version
+
+    version = ws.store.db.write(insert)  # one transaction: two registrations never share a number
+    return get_model_version(f"{name}:{version}", workspace=ws)
+
+
+def _row_to_version(row: Any, name: str, aliases: list[str], run_id: str | None) -> ModelVersion:
+    return ModelVersion(
+        name=name,
+        version=int(row.version),
+        flavor=row.flavor,
+        files=json.loads(row.files),
+        content_hash=row.content_hash,
+        source=json.loads(row.source),
+        run_id=run_id,
+        signature=json.loads(row.signature) if row.signature else None,
+        tags=json.loads(row.tags),
+        description=row.description,
+        user=row.user,
+        created_at=int(row.created_at),
+        aliases=aliases,
+    )
+
+
+def get_model_version(ref: str, workspace: Workspace | str | None = None) -> ModelVersion:
+    """The version ``ref`` names: ``name`` (newest), ``name:3`` or ``name@alias``.
+
+    Example:
+        >>> get_model_version("iris-clf@production").version  # doctest: +SKIP
+        3
+    """
+    ws = _workspace(workspace)
+    name, version, alias = parse_ref(ref)
+    mv, al, runs = t.model_versions, t.model_aliases, t.runs
+
+    def read(conn: Connection) -> ModelVersion:
+        model_id = conn.execute(select(t.models.c.id).where(t.models.c.name == name)).scalar()
+        if model_id is None:
+            known = conn.execute(select(t.models.c.name).order_by(t.models.c.name).limit(10)).scalars().all()
+            raise ModelNotFound(f"no model {name!r} (models: {', '.join(known) or 'none yet'})", model=name)
+        wanted = version
+        if alias is not None:
+            wanted = conn.execute(select(al.c.version).where(al.c.model_id == model_id, al.c.alias == alias)).scalar()
+            if wanted is None:
+                have = conn.execute(select(al.c.alias).where(al.c.model_id == model_id)).scalars().all()
+                raise ModelNotFound(
+                    f"model {name!r} has no alias {alias!r} (aliases: {', '.join(sorted(have)) or 'none'})",
+                    model=name,
+                    alias=alias,
+                )
+        q = (
+            select(mv, runs.c.id.label("run_id"))
+            .outerjoin(runs, runs.c.pk == mv.c.run_pk)
+            .where(mv.c.model_id == model_id)
+        )
+        q = q.where(mv.c.version == wanted) if wanted is not None else q.order_by(mv.c.version.desc()).limit(1)
+        row = conn.execute(q).first()
+        if row is None:
+            raise ModelNotFound(f"model {name!r} has no version {wanted}", model=name, version=wanted)
+        aliases = (
+            conn.execute(
+                select(al.c.alias).where(al.c.model_id == model_id, al.c.version == row.version).order_by(al.c.alias)
+            )
+            .scalars()
+            .all()
+        )
+        return _row_to_version(row, name, list(aliases), row.run_id)
+
+    return ws.store.db.read(read)
+
+
+def list_models(workspace: Workspace | str | None = None) -> list[dict[str, Any]]:
+    """Every model with its newest version, version count and aliases.
+
+    Example:
+        >>> [m["name"] for m in list_models()]  # doctest: +SKIP
+        ['iris-clf']
+    """
+    ws = _workspace(workspace)
+    m, mv, al = t.models, t.model_versions, t.model_aliases
+
+    def read(conn: Connection) -> list[dict[str, Any]]:
+        rows = conn.execute(
+            select(m.c.id, m.c.name, m.c.description, func.max(mv.c.version), func.count(mv.c.id))
+            .outerjoin(mv, mv.c.model_id == m.c.id)
+            .group_by(m.c.id)
+            .order_by(m.c.name)
+        ).all()
+        aliases: dict[int, dict[str, int]] = {}
+        for model_id, alias, version in conn.execute(select(al.c.model_id, al.c.alias, al.c.version)).all():
+            aliases.setdefault(model_id, {})[alias] = version
+        return [
+            {"name": name, "latest": latest, "versions": count, "aliases": aliases.get(mid, {}), "description": desc}
+            for mid, name, desc, latest, count in rows
+        ]
+
+    return ws.store.db.read(read)
+
+
+def list_versions(name: str, workspace: Workspace | str | None = None) -> list[ModelVersion]:
+    """Every version of model ``name``, newest first.
+
+    Example:
+        >>> [v.version for v in list_versions("iris-clf")]  # doctest: +SKIP
+        [2, 1]
+    """
+    ws = _workspace(workspace)
+    newest = get_model_version(name, workspace=ws)
+    return [get_model_version(f"{name}:{v}", workspace=ws) for v in range(newest.version, 0, -1)]
+
+
+def set_model_alias(name: str, alias: str, version: int, workspace: Workspace | str | None = None) -> ModelVersion:
+    """Point ``name@alias`` at ``version`` (moving it if it pointed elsewhere).
+
+    Example:
+        >>> set_model_alias("iris-clf", "production", 3).aliases  # doctest: +SKIP
+        ['production']
+    """
+    ws = _workspace(workspace)
+    if not isinstance(alias, str) or not _ALIAS.match(alias) or alias == "latest":
+        raise InvalidValue(f"alias {alias!r} must be a word of letters, digits, '_' or '-' (not 'latest')")
+    target = get_model_version(f"{name}:{int(version)}", workspace=ws)  # refuses a missing version
+    al = t.model_aliases
+
+    def write(conn: Connection) -> None:
+        model_id = conn.execute(select(t.models.c.id).where(t.models.c.name == target.name)).scalar()
+        conn.execute(al.delete().where(al.c.model_id == model_id, al.c.alias == alias))
+        conn.execute(al.insert().values(model_id=model_id, alias=alias, version=target.version))
+
+    ws.store.db.write(write)
+    return get_model_version(target.ref, workspace=ws)
+
+
+def model_lineage(ref: str, workspace: Workspace | str | None = None) -> dict[str, Any]:
+    """Where a version came from: the datasets its run read, the run (with its snapshot and
+    environment), and the version itself.
+
+    Example:
+        >>> model_lineage("iris-clf:1")["run"]["id"]  # doctest: +SKIP
+        '3f2a...'
+    """
+    ws = _workspace(workspace)
+    mv = get_model_version(ref, workspace=ws)
+    out: dict[str, Any] = {"model": mv.to_dict(), "run": None, "datasets": []}
+    if mv.run_id:
+        record = ws.store.get_run(mv.run_id)
+        out["run"] = {
+            "id": record.id,
+            "experiment": record.experiment,
+            "name": record.name,
+            "status": record.status,
+            "snapshot_id": record.snapshot_id,
+            "environment_hash": record.environment_hash,
+            "params": record.params,
+            "metrics": record.metrics,
+        }
+        out["datasets"] = [dict(i) for i in record.inputs]
+    return out
+
+
+def download_model(ref: str, to: str | Path, workspace: Workspace | str | None = None) -> Path:
+    """Write a version's files into the new (or empty) folder ``to``; never overwrites.
+
+    Example:
+        >>> download_model("iris-clf:3", "build/model")  # doctest: +SKIP
+        PosixPath('build/model')
+    """
+    ws = _workspace(workspace)
+    mv = get_model_version(ref, workspace=ws)
+    dest = Path(to)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise InvalidPath(f"{dest} exists and is not empty; download into a new folder", path=str(dest))
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in mv.files:
+        target = safe_join(dest, f["path"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ws.artifacts.path_of(f["digest"]), target)
+    return dest
+
+
+def load_model(ref: str, trusted: bool = False, workspace: Workspace | str | None = None) -> Any:
+    """Load a registered version through its flavor, after checking every file against its recorded hash.
+
+    A file whose content changed since registration is refused. Formats that run code when loaded
+    (pickle, joblib, a python ``score.py``) load because the registry vouches for these exact bytes;
+    skops still refuses types it does not trust unless ``trusted=True``.
+
+    Example:
+        >>> clf = load_model("iris-clf@production")  # doctest: +SKIP
+        >>> clf.predict([[5.1, 3.5, 1.4, 0.2]])  # doctest: +SKIP
+        array([0])
+    """
+    ws = _workspace(workspace)
+    mv = get_model_version(ref, workspace=ws)
+    folder = Path(tempfile.mkdtemp(prefix="aml-load-"))
+    for f in mv.files:
+        data = ws.artifacts.path_of(f["digest"]).read_bytes()
+        if hashlib.sha256(data).hexdigest() != f["digest"]:
+            raise UntrustedModel(f"{mv.ref}: the stored {f['path']} does not match its recorded hash; not loading it")
+        target = safe_join(folder, f["path"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    vouched = mv.flavor in ("pickle", "python")
+    return flavors.get(mv.flavor).load(folder, trusted=trusted or vouched)
