@@ -108,6 +108,20 @@ def cmd_register(args: argparse.Namespace) -> None:
         print(f"registered {mv.ref} ({mv.flavor})")
 
 
+def cmd_serve(args: argparse.Namespace) -> None:
+    import os
+    import secrets
+
+    from .models.service import serve
+
+    key = args.key or os.environ.get("AML_SERVE_KEY")
+    if not key:
+        key = secrets.token_urlsafe(24)
+        print(f"key: {key}", flush=True)  # the one place the generated key is shown
+    print(f"serving {args.ref} at http://{args.host}:{args.port}/score", flush=True)
+    serve(args.ref, args.host, args.port, key, workspace=_ws(args))
+
+
 def add_model_commands(sub: Any, add: Any) -> None:
     """Register ``aml models ...`` on the ``aml`` parser."""
     models = sub.add_parser("models", help="the model registry").add_subparsers(
@@ -133,3 +147,8 @@ def add_model_commands(sub: Any, add: Any) -> None:
     sp.add_argument("--flavor", default=None)
     sp.add_argument("--tag", action="append", metavar="KEY=VALUE")
     sp.add_argument("--description", default=None)
+    sp = add(sub, "serve", cmd_serve, "serve a model version over HTTP (POST /score) until interrupted", json=False)
+    sp.add_argument("ref")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000)
+    sp.add_argument("--key", default=None, help="the bearer key clients send (default: $AML_SERVE_KEY, else a new one)")

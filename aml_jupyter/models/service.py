@@ -1,0 +1,261 @@
+"""The scoring service: an ASGI app (Starlette on uvicorn) around one registered model version.
+
+    GET  /health        {"status": "ok", "model": "iris-clf:3"}  (no key: for probes)
+    POST /score         {"data": [[...], ...]} -> {"predictions": [...]}
+    GET  /swagger.json  an OpenAPI document with a sample request
+    GET  /metrics       Prometheus text: requests by status, latency histogram, errors, model version
+
+Every route but ``/health`` wants ``Authorization: Bearer KEY`` (compared in constant time; a
+refused request is logged without the key). Bodies are capped (413), requests that do not fit the
+version's signature are 400 naming the field, a model that raises is 500 without a traceback, a
+request that takes too long is 504. A batch of rows is scored in one model call.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+from bisect import bisect_left
+from typing import Any
+
+from .scoring import BadRequest, parse_body, to_input, to_json
+
+log = logging.getLogger("aml_jupyter.serve")
+MAX_BODY = 1024 * 1024
+TIMEOUT_S = 30.0
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Telemetry:
+    """Counters for /metrics (and for the workspace, where a deployment writes them)."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.lock = threading.Lock()
+        self.by_status: dict[int, int] = {}
+        self.buckets = [0] * (len(BUCKETS) + 1)
+        self.latency_sum = 0.0
+        self.rows = 0
+
+    def record(self, status: int, seconds: float, rows: int = 0) -> None:
+        with self.lock:
+            self.by_status[status] = self.by_status.get(status, 0) + 1
+            self.buckets[bisect_left(BUCKETS, seconds)] += 1
+            self.latency_sum += seconds
+            self.rows += rows
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "model": self.model,
+                "requests": dict(self.by_status),
+                "rows_scored": self.rows,
+                "latency_sum_s": self.latency_sum,
+                "latency_buckets": dict(zip([*map(str, BUCKETS), "+Inf"], self.buckets, strict=True)),
+            }
+
+    def prometheus(self) -> str:
+        s = self.snapshot()
+        lines = [
+            "# HELP aml_requests_total Scoring requests by HTTP status.",
+            "# TYPE aml_requests_total counter",
+            *[f'aml_requests_total{{status="{k}"}} {v}' for k, v in sorted(s["requests"].items())],
+            "# HELP aml_errors_total Requests that ended in a server error.",
+            "# TYPE aml_errors_total counter",
+            f"aml_errors_total {sum(v for k, v in s['requests'].items() if k >= 500)}",
+            "# HELP aml_rows_scored_total Rows passed to the model.",
+            "# TYPE aml_rows_scored_total counter",
+            f"aml_rows_scored_total {s['rows_scored']}",
+            "# HELP aml_request_seconds Time to answer a request.",
+            "# TYPE aml_request_seconds histogram",
+        ]
+        total = 0
+        for bound, count in s["latency_buckets"].items():
+            total += count
+            lines.append(f'aml_request_seconds_bucket{{le="{bound}"}} {total}')
+        lines += [
+            f"aml_request_seconds_sum {s['latency_sum_s']:.6f}",
+            f"aml_request_seconds_count {total}",
+            "# HELP aml_model_info The model version served.",
+            "# TYPE aml_model_info gauge",
+            f'aml_model_info{{model="{self.model}"}} 1',
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def predictor(flavor: str, model: Any) -> Any:
+    """The function that scores a model input, by flavor.
+
+    Example:
+        >>> predictor("python", type("M", (), {"run": staticmethod(lambda d: [1])})())(None)
+        [1]
+    """
+    if flavor == "python":
+        return model.run
+    if flavor == "onnx":
+        name = model.get_inputs()[0].name
+
+        def run_onnx(x: Any) -> Any:
+            import numpy as np
+
+            return model.run(None, {name: np.asarray(x, dtype=np.float32)})[0]
+
+        return run_onnx
+    if hasattr(model, "predict"):
+        return model.predict
+    if callable(model):
+        return model
+    raise TypeError(f"a {type(model).__name__} has no predict() and is not callable")
+
+
+def openapi(ref: str, signature: dict[str, Any] | None) -> dict[str, Any]:
+    """The service's OpenAPI document, with a sample request built from the signature.
+
+    Example:
+        >>> doc = openapi("m:1", {"type": "rows", "width": 2, "dtype": "float"})
+        >>> doc["paths"]["/score"]["post"]["requestBody"]["content"]["application/json"]["example"]
+        {'data': [[0.0, 0.0]]}
+    """
+    sig = signature or {}
+    if sig.get("type") == "dataframe":
+        example: dict[str, Any] = {"data": [{c["name"]: 0 for c in sig["columns"]}]}
+    else:
+        width = sig.get("width") or ((sig.get("shape") or [None, 1])[1:] or [1])[0] or 1
+        example = {"data": [[0.0] * int(width)]}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": f"aml_jupyter scoring: {ref}", "version": ref},
+        "components": {"securitySchemes": {"key": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"key": []}],
+        "paths": {
+            "/score": {
+                "post": {
+                    "summary": "score rows",
+                    "requestBody": {"content": {"application/json": {"example": example, "x-signature": sig}}},
+                    "responses": {
+                        "200": {"description": '{"predictions": [...]}'},
+                        "400": {"description": "the request does not fit the signature"},
+                        "401": {"description": "no key or a wrong key"},
+                        "413": {"description": "the body is too large"},
+                        "500": {"description": "the model failed"},
+                        "504": {"description": "the model took too long"},
+                    },
+                }
+            },
+            "/health": {"get": {"summary": "liveness", "security": []}},
+            "/metrics": {"get": {"summary": "Prometheus metrics"}},
+        },
+    }
+
+
+def create_app(
+    ref: str,
+    model: Any,
+    flavor: str,
+    signature: dict[str, Any] | None,
+    key: str | None,
+    max_body: int = MAX_BODY,
+    timeout: float = TIMEOUT_S,
+    telemetry: Telemetry | None = None,
+) -> Any:
+    """The Starlette app serving ``model``. ``key=None`` serves without a key (for tests only).
+
+    Example:
+        >>> app = create_app("m:1", model, "sklearn", None, key="k")  # doctest: +SKIP
+    """
+    import anyio
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, PlainTextResponse
+    from starlette.routing import Route
+
+    score = predictor(flavor, model)
+    stats = telemetry or Telemetry(ref)
+    doc = openapi(ref, signature)
+    expected = ("Bearer " + key).encode() if key else None
+
+    def allowed(request: Request) -> bool:
+        if expected is None:
+            return True
+        ok = hmac.compare_digest(request.headers.get("authorization", "").encode(), expected)
+        if not ok:  # the client's address, never what it sent as a key
+            log.warning(
+                "refused a request without the right key from %s", request.client.host if request.client else "?"
+            )
+        return ok
+
+    def refuse() -> JSONResponse:
+        return JSONResponse({"error": "missing or wrong key (Authorization: Bearer KEY)"}, status_code=401)
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "model": ref})
+
+    async def swagger(request: Request) -> JSONResponse:
+        return JSONResponse(doc) if allowed(request) else refuse()
+
+    async def metrics(request: Request) -> PlainTextResponse | JSONResponse:
+        return PlainTextResponse(stats.prometheus()) if allowed(request) else refuse()
+
+    async def score_route(request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        status, rows = 200, 0
+        try:
+            if not allowed(request):
+                status = 401
+                return refuse()
+            length = request.headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > max_body):
+                status = 413
+                return JSONResponse({"error": f"the body may hold at most {max_body} bytes"}, status_code=413)
+            body = b""
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_body:
+                    status = 413
+                    return JSONResponse({"error": f"the body may hold at most {max_body} bytes"}, status_code=413)
+            try:
+                x = to_input(parse_body(body), signature)
+            except BadRequest as exc:
+                status = 400
+                return JSONResponse({"error": str(exc), "field": exc.fields.get("field")}, status_code=400)
+            rows = len(x)
+            try:
+                with anyio.fail_after(timeout):
+                    out = await anyio.to_thread.run_sync(score, x, abandon_on_cancel=True)
+            except TimeoutError:
+                status = 504
+                return JSONResponse({"error": f"the model took longer than {timeout:g} s"}, status_code=504)
+            except Exception:  # the model's failure, reported without its traceback
+                log.exception("the model failed on a request")
+                status = 500
+                return JSONResponse({"error": "the model failed on this input"}, status_code=500)
+            return JSONResponse({"predictions": to_json(out)})
+        finally:
+            stats.record(status, time.perf_counter() - started, rows if status == 200 else 0)
+
+    return Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/score", score_route, methods=["POST"]),
+            Route("/swagger.json", swagger),
+            Route("/metrics", metrics),
+        ]
+    )
+
+
+def serve(ref: str, host: str = "127.0.0.1", port: int = 8000, key: str | None = None, workspace: Any = None) -> None:
+    """Load the version and serve it until interrupted (``aml serve``).
+
+    Example:
+        >>> serve("iris-clf@production", port=8000, key="s3cret")  # doctest: +SKIP
+    """
+    import uvicorn
+
+    from .registry import get_model_version, load_model
+
+    mv = get_model_version(ref, workspace=workspace)
+    model = load_model(mv.ref, workspace=workspace)
+    app = create_app(mv.ref, model, mv.flavor, mv.signature, key)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,168 @@
+"""The scoring service: scoring, signatures, keys, limits, failures and metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from starlette.testclient import TestClient
+
+import aml_jupyter as aml
+from aml_jupyter.models.service import create_app
+from aml_jupyter.workspace import Workspace
+
+KEY = "k-3f9a"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+@pytest.fixture(scope="module")
+def iris() -> tuple[Any, np.ndarray]:
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.random.default_rng(1).normal(size=(90, 4))
+    return LogisticRegression().fit(x, (x[:, 0] > 0).astype(int)), x
+
+
+def _client(model: Any, signature: Any, flavor: str = "sklearn", **kw: Any) -> TestClient:
+    return TestClient(create_app("m:1", model, flavor, signature, KEY, **kw), raise_server_exceptions=False)
+
+
+def test_scoring_rows_records_and_split(iris: tuple[Any, np.ndarray]) -> None:
+    model, x = iris
+    c = _client(model, {"type": "ndarray", "shape": [None, 4], "dtype": "float64"})
+    r = c.post("/score", json={"data": x[:5].tolist()}, headers=AUTH)
+    assert r.status_code == 200 and r.json() == {"predictions": model.predict(x[:5]).tolist()}
+    assert c.get("/health").json() == {"status": "ok", "model": "m:1"}  # no key needed for probes
+    frame = pd.DataFrame(x, columns=["a", "b", "c", "d"])
+    fm = type(model)().fit(frame, (x[:, 0] > 0).astype(int))
+    cols = {"type": "dataframe", "columns": [{"name": n, "dtype": "float64"} for n in "abcd"]}
+    cf = _client(fm, cols)
+    records = frame.head(3).to_dict("records")
+    assert (
+        cf.post("/score", json={"data": records}, headers=AUTH).json()["predictions"]
+        == fm.predict(frame.head(3)).tolist()
+    )
+    split = {"columns": ["d", "c", "b", "a"], "data": frame[["d", "c", "b", "a"]].head(2).values.tolist()}
+    assert cf.post("/score", json=split, headers=AUTH).json()["predictions"] == fm.predict(frame.head(2)).tolist()
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"data": []}, "data", "empty"),
+        ({"data": [[1, 2, 3]]}, "data", "needs 4 values"),
+        ({"data": [[1, 2, 3, "x"]]}, "data", "must be a number"),
+        ({"data": [[1, 2, 3, [4]]]}, "data[0][3]", "must be a number, a string"),
+        ({"rows": [[1, 2, 3, 4]]}, "data", '"data" must be a list'),
+        ({"data": [[1, 2], {"a": 1}]}, "data", "not a mix"),
+    ],
+)
+def test_requests_that_do_not_fit(iris: tuple[Any, np.ndarray], body: Any, field: str, message: str) -> None:
+    c = _client(iris[0], {"type": "ndarray", "shape": [None, 4], "dtype": "float64"})
+    r = c.post("/score", json=body, headers=AUTH)
+    assert r.status_code == 400 and message in r.json()["error"] and r.json()["field"] == field
+
+
+def test_wrong_columns_nan_depth_and_size(iris: tuple[Any, np.ndarray]) -> None:
+    cols = {"type": "dataframe", "columns": [{"name": n, "dtype": "float64"} for n in "abcd"]}
+    c = _client(iris[0], cols, max_body=10_000)
+    r = c.post("/score", json={"data": [{"a": 1, "b": 2, "c": 3}]}, headers=AUTH)
+    assert r.status_code == 400 and r.json()["field"] == "d"
+    r = c.post("/score", json={"data": [{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}]}, headers=AUTH)
+    assert r.status_code == 400 and "unknown column" in r.json()["error"]
+    for raw in (b'{"data": [[1, 2, 3, NaN]]}', b'{"data": [[1, 2, 3, Infinity]]}', b"[" * 10_000 + b"]" * 10_000):
+        r = c.post("/score", content=raw if len(raw) < 10_000 else raw[:9_990], headers=AUTH)
+        assert r.status_code == 400
+    deep = _client(iris[0], None, max_body=1_000_000)
+    r = deep.post("/score", content=b'{"data": ' + b"[" * 10_000 + b"]" * 10_000 + b"}", headers=AUTH)
+    assert r.status_code == 400 and "nests deeper" in r.json()["error"]
+    r = c.post("/score", content=b"x" * 20_000, headers=AUTH)
+    assert r.status_code == 413
+
+
+def test_keys(iris: tuple[Any, np.ndarray], caplog: pytest.LogCaptureFixture) -> None:
+    c = _client(iris[0], None)
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": KEY}):
+        assert c.post("/score", json={"data": [[1, 2, 3, 4]]}, headers=headers).status_code == 401
+        assert c.get("/metrics", headers=headers).status_code == 401
+    assert "wrong" not in caplog.text and KEY not in caplog.text
+
+
+class Broken:
+    def predict(self, x: Any) -> Any:
+        raise RuntimeError("secret internals")
+
+
+class Slow:
+    def predict(self, x: Any) -> Any:
+        time.sleep(2)
+        return [0] * len(x)
+
+
+def test_model_failures_and_timeouts() -> None:
+    r = _client(Broken(), None).post("/score", json={"data": [[1]]}, headers=AUTH)
+    assert r.status_code == 500 and "secret internals" not in r.text and "Traceback" not in r.text
+    r = _client(Slow(), None, timeout=0.2).post("/score", json={"data": [[1]]}, headers=AUTH)
+    assert r.status_code == 504
+
+
+def test_metrics_and_swagger(iris: tuple[Any, np.ndarray]) -> None:
+    c = _client(iris[0], {"type": "rows", "width": 4, "dtype": "float"})
+    for _ in range(3):
+        c.post("/score", json={"data": [[1, 2, 3, 4], [0, 0, 0, 0]]}, headers=AUTH)
+    c.post("/score", json={"data": []}, headers=AUTH)
+    text = c.get("/metrics", headers=AUTH).text
+    assert 'aml_requests_total{status="200"} 3' in text and 'aml_requests_total{status="400"} 1' in text
+    assert "aml_rows_scored_total 6" in text and 'aml_model_info{model="m:1"} 1' in text
+    assert 'aml_request_seconds_bucket{le="+Inf"} 4' in text
+    doc = c.get("/swagger.json", headers=AUTH).json()
+    example = doc["paths"]["/score"]["post"]["requestBody"]["content"]["application/json"]["example"]
+    assert example == {"data": [[0.0, 0.0, 0.0, 0.0]]}
+    assert c.post("/score", json=example, headers=AUTH).status_code == 200  # the sample request works
+
+
+def test_aml_serve_command(ws: Workspace, iris: tuple[Any, np.ndarray]) -> None:
+    aml.register_model("iris-clf", model=iris[0], sample_input=iris[1][:5], workspace=ws)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = str(Path(sys.executable).with_name("aml"))
+    proc = subprocess.Popen(
+        [exe, "-w", str(ws.root), "serve", "iris-clf", "--port", str(port)],
+        env={**os.environ, "AML_SERVE_KEY": KEY},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url + "/health", timeout=1).close()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline and proc.poll() is None, "the service did not come up"
+                time.sleep(0.1)
+        req = urllib.request.Request(
+            url + "/score",
+            data=json.dumps({"data": [[5.1, 3.5, 1.4, 0.2]]}).encode(),
+            headers={**AUTH, "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert json.loads(resp.read()) == {"predictions": iris[0].predict([[5.1, 3.5, 1.4, 0.2]]).tolist()}
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert KEY.encode() not in out + err  # a key it was given is never printed
