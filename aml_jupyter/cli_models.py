@@ -119,7 +119,49 @@ def cmd_serve(args: argparse.Namespace) -> None:
         key = secrets.token_urlsafe(24)
         print(f"key: {key}", flush=True)  # the one place the generated key is shown
     print(f"serving {args.ref} at http://{args.host}:{args.port}/score", flush=True)
-    serve(args.ref, args.host, args.port, key, workspace=_ws(args))
+    serve(args.ref, args.host, args.port, key, workspace=_ws(args), telemetry_file=os.environ.get("AML_TELEMETRY_FILE"))
+
+
+def cmd_deploy(args: argparse.Namespace) -> None:
+    from .models.deployments import deploy
+
+    result = deploy(args.ref, args.name, port=args.port, workspace=_ws(args))
+    if args.json:
+        print(dumps({"url": result["url"], "key": result["key"]}))
+    else:
+        print(f"deployed {result['model']} as {result['name']} at {result['url']}/score\nkey: {result['key']}")
+
+
+def cmd_deployments(args: argparse.Namespace) -> None:
+    from .models import deployments as d
+
+    ws = _ws(args)
+    if args.sub == "list":
+        rows = d.list_deployments(ws)
+        if args.json:
+            print(dumps(rows))
+            return
+        table = [
+            [
+                r["name"],
+                f"{r['model']}:{r['version']}",
+                r["url"],
+                r["status"],
+                sum((r["telemetry"] or {}).get("requests", {}).values()),
+            ]
+            for r in rows
+        ]
+        print(render_table(["name", "model", "url", "status", "requests"], table))
+    elif args.sub == "logs":
+        print(d.logs(args.name, ws), end="")
+    elif args.sub == "update":
+        result = d.update(args.name, args.model, ws)
+        print(dumps(result) if args.json else f"{args.name} now serves {result['model']} at {result['url']}")
+    elif args.sub == "delete":
+        d.delete(args.name, ws)
+        print(f"deleted deployment {args.name}")
+    elif args.sub == "key":
+        print(d.key_of(args.name, ws))
 
 
 def add_model_commands(sub: Any, add: Any) -> None:
@@ -152,3 +194,22 @@ def add_model_commands(sub: Any, add: Any) -> None:
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--key", default=None, help="the bearer key clients send (default: $AML_SERVE_KEY, else a new one)")
+    sp = add(sub, "deploy", cmd_deploy, "deploy a model version as a supervised local service")
+    sp.add_argument("ref")
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--target", choices=["local"], default="local", help="local (Kubernetes manifests: not yet)")
+    sp.add_argument("--port", type=int, default=None)
+    deps = sub.add_parser("deployments", help="deployed model services").add_subparsers(
+        dest="sub", required=True, metavar="ACTION"
+    )
+    add(deps, "list", cmd_deployments, "deployments, their model, URL, status and request count")
+    for action, text in (
+        ("logs", "what the service printed"),
+        ("delete", "stop it and forget it"),
+        ("key", "print its key (owner only)"),
+    ):
+        sp = add(deps, action, cmd_deployments, text, json=False)
+        sp.add_argument("name")
+    sp = add(deps, "update", cmd_deployments, "serve another version under the same URL and key")
+    sp.add_argument("name")
+    sp.add_argument("--model", required=True)

@@ -245,7 +245,28 @@ def create_app(
     )
 
 
-def serve(ref: str, host: str = "127.0.0.1", port: int = 8000, key: str | None = None, workspace: Any = None) -> None:
+def _write_telemetry(stats: Telemetry, path: str, every: float = 2.0) -> None:
+    # The counters, written to the workspace for `aml deployments show` and dashboards.
+    import json
+
+    from ..paths import atomic_write_bytes
+
+    while True:
+        time.sleep(every)
+        try:
+            atomic_write_bytes(path, json.dumps({**stats.snapshot(), "at": time.time()}).encode())
+        except OSError:
+            continue
+
+
+def serve(
+    ref: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    key: str | None = None,
+    workspace: Any = None,
+    telemetry_file: str | None = None,
+) -> None:
     """Load the version and serve it until interrupted (``aml serve``).
 
     Example:
@@ -257,5 +278,8 @@ def serve(ref: str, host: str = "127.0.0.1", port: int = 8000, key: str | None =
 
     mv = get_model_version(ref, workspace=workspace)
     model = load_model(mv.ref, workspace=workspace)
-    app = create_app(mv.ref, model, mv.flavor, mv.signature, key)
+    stats = Telemetry(mv.ref)
+    if telemetry_file:
+        threading.Thread(target=_write_telemetry, args=(stats, telemetry_file), daemon=True).start()
+    app = create_app(mv.ref, model, mv.flavor, mv.signature, key, telemetry=stats)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

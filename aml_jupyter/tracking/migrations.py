@@ -44,10 +44,15 @@ def _v3_models(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.models, schema.model_versions, schema.model_aliases])
 
 
+def _v4_deployments(conn: Connection) -> None:
+    schema.deployments.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "initial tables: experiments, runs, params, tags, metrics, artifacts, run inputs", _v1_create_tables),
     (2, "datasets: registered data preparation recipes", _v2_datasets),
     (3, "the model registry: models, versions, aliases", _v3_models),
+    (4, "deployments of model versions", _v4_deployments),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -74,7 +79,7 @@ def pending(conn: Connection) -> list[Migration]:
         >>> from sqlalchemy import create_engine
         >>> with create_engine("sqlite://").connect() as c:
         ...     [m[0] for m in pending(c)]
-        [1, 2, 3]
+        [1, 2, 3, 4]
     """
     version = current_version(conn)
     if version > LATEST:

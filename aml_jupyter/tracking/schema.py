@@ -213,3 +213,21 @@ model_aliases = Table(
     Column("alias", String(64), primary_key=True),
     Column("version", Integer, nullable=False),
 )
+
+# Added in schema version 4: deployments of model versions. The key is not here: it lives in a
+# file only its owner can read (.aml/deployments/NAME/key).
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("model_ref", String(320), nullable=False),
+    Column("model", String(250), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("target", String(32), nullable=False),
+    Column("url", Text),
+    Column("port", Integer),
+    Column("pid", Integer),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)

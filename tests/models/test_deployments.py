@@ -1,0 +1,119 @@
+"""Local deployments: a supervised service that answers with its key, restarts, swaps models, stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import aml_jupyter as aml
+from aml_jupyter.errors import InvalidValue, NotFound
+from aml_jupyter.models import deployments as d
+from aml_jupyter.workspace import Workspace
+
+AML = str(Path(sys.executable).with_name("aml"))
+SCORE = "def init():\n    pass\n\ndef run(data):\n    return [sum(row) * {k} for row in data.tolist()]\n"
+
+
+def _register(ws: Workspace, tmp_path: Path, k: int) -> str:
+    folder = tmp_path / f"score-{k}"
+    folder.mkdir()
+    (folder / "score.py").write_text(SCORE.format(k=k))
+    return aml.register_model("adder", path=folder, sample_input=[[1.0, 2.0]], workspace=ws).ref
+
+
+def _score(url: str, key: str, rows: list[list[float]]) -> tuple[int, dict[str, object]]:
+    req = urllib.request.Request(
+        url + "/score",
+        data=json.dumps({"data": rows}).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, json.loads(exc.read())
+
+
+def _service_pid(supervisor: int) -> int:
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return int(children[0])
+
+
+def test_deploy_score_restart_update_delete(ws: Workspace, tmp_path: Path) -> None:
+    first = _register(ws, tmp_path, 1)
+    proc = subprocess.run(
+        [AML, "-w", str(ws.root), "deploy", first, "--target", "local", "--name", "adder", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    assert set(answer) == {"url", "key"}
+    url, key = answer["url"], answer["key"]
+    try:
+        assert _score(url, key, [[1, 2], [3, 4]]) == (200, {"predictions": [3.0, 7.0]})
+        assert _score(url, "wrong", [[1, 2]])[0] == 401
+        key_file = d.folder_of(ws, "adder") / "key"
+        assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+        assert key not in (ws.aml_dir / "store.db").read_bytes().decode("latin-1")  # the key is not in the store
+        row = d.list_deployments(ws)[0]
+        assert row["status"] == "running" and row["model"] == "adder" and row["version"] == 1
+        service = _service_pid(row["pid"])
+        os.kill(service, signal.SIGKILL)  # the service crashes: the supervisor starts it again
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _score(url, key, [[1, 1]])[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert time.monotonic() < deadline, "the service was not restarted"
+            time.sleep(0.2)
+        assert "restarting" in d.logs("adder", ws)
+        second = _register(ws, tmp_path, 10)
+        updated = d.update("adder", second, ws)
+        assert updated["url"] == url and _score(url, key, [[1, 2]]) == (200, {"predictions": [30.0]})
+        time.sleep(2.5)  # the service writes its counters every 2 s
+        telemetry = d.list_deployments(ws)[0]["telemetry"]
+        assert telemetry is not None and telemetry["model"] == "adder:2" and telemetry["requests"]["200"] >= 1
+    finally:
+        supervisor = d.list_deployments(ws)[0]["pid"]
+        assert (
+            subprocess.run(
+                [AML, "-w", str(ws.root), "deployments", "delete", "adder"], capture_output=True, timeout=60
+            ).returncode
+            == 0
+        )
+    assert d.list_deployments(ws) == [] and not Path(f"/proc/{supervisor}").exists()
+
+
+def test_bad_deployments(ws: Workspace, tmp_path: Path) -> None:
+    ref = _register(ws, tmp_path, 1)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(InvalidValue, match=f"port {port} is already in use"):
+            d.deploy(ref, "second", port=port, workspace=ws)
+    for name in ("Upper", "a b", "../x", ""):
+        with pytest.raises(InvalidValue, match="deployment name"):
+            d.deploy(ref, name, workspace=ws)
+    with pytest.raises(NotFound, match="no model 'nope'"):
+        d.deploy("nope:1", "x", workspace=ws)
+    with pytest.raises(NotFound, match="no deployment 'ghost'"):
+        d.delete("ghost", workspace=ws)
+    assert d.list_deployments(ws) == []
+    proc = subprocess.run([AML, "-w", str(ws.root), "deployments", "logs", "ghost"], capture_output=True, text=True)
+    assert proc.returncode == 1 and "no deployment 'ghost'" in proc.stderr
