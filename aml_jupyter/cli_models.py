@@ -122,9 +122,50 @@ def cmd_serve(args: argparse.Namespace) -> None:
     serve(args.ref, args.host, args.port, key, workspace=_ws(args), telemetry_file=os.environ.get("AML_TELEMETRY_FILE"))
 
 
+def cmd_package(args: argparse.Namespace) -> None:
+    from .models.packaging import package
+
+    result = package(args.ref, args.output, score=args.score, build=args.build, tag=args.tag, workspace=_ws(args))
+    if args.json:
+        print(dumps(result))
+    else:
+        print(
+            f"build context in {result['context']} (image {result['image']}" + (", built)" if result["built"] else ")")
+        )
+
+
+def _deploy_kubernetes(args: argparse.Namespace) -> None:
+    from .errors import InvalidValue
+    from .models.kubernetes import manifests, write_manifests
+    from .models.registry import get_model_version
+
+    if not args.output:
+        raise InvalidValue("--target kubernetes writes manifests: give the folder with -o/--output")
+    mv = get_model_version(args.ref, workspace=_ws(args))
+    image = args.image or f"aml-{mv.name.lower().replace('_', '-')}:{mv.version}"
+    docs = manifests(
+        args.name,
+        image,
+        replicas=args.replicas,
+        autoscale_min=args.autoscale_min,
+        autoscale_max=args.autoscale_max,
+        target_cpu=args.target_cpu,
+        model=mv.ref,
+    )
+    paths = write_manifests(args.output, docs)
+    if args.json:
+        print(dumps({"manifests": [str(p) for p in paths], "image": image, "secret": f"{args.name}-key"}))
+    else:
+        print("\n".join(f"wrote {p}" for p in paths))
+        print(f"create the key first: kubectl create secret generic {args.name}-key --from-literal=key=...")
+
+
 def cmd_deploy(args: argparse.Namespace) -> None:
     from .models.deployments import deploy
 
+    if args.target == "kubernetes":
+        _deploy_kubernetes(args)
+        return
     result = deploy(args.ref, args.name, port=args.port, workspace=_ws(args))
     if args.json:
         print(dumps({"url": result["url"], "key": result["key"]}))
@@ -197,8 +238,20 @@ def add_model_commands(sub: Any, add: Any) -> None:
     sp = add(sub, "deploy", cmd_deploy, "deploy a model version as a supervised local service")
     sp.add_argument("ref")
     sp.add_argument("--name", required=True)
-    sp.add_argument("--target", choices=["local"], default="local", help="local (Kubernetes manifests: not yet)")
-    sp.add_argument("--port", type=int, default=None)
+    sp.add_argument("--target", choices=["local", "kubernetes"], default="local")
+    sp.add_argument("--port", type=int, default=None, help="local: the port (default: a free one)")
+    sp.add_argument("-o", "--output", default=None, help="kubernetes: the folder for the manifests")
+    sp.add_argument("--image", default=None, help="kubernetes: the image (default: the one aml package names)")
+    sp.add_argument("--replicas", type=int, default=2)
+    sp.add_argument("--autoscale-min", type=int, default=None)
+    sp.add_argument("--autoscale-max", type=int, default=10)
+    sp.add_argument("--target-cpu", type=int, default=70)
+    sp = add(sub, "package", cmd_package, "write a container build context (Dockerfile and all) for a model version")
+    sp.add_argument("ref")
+    sp.add_argument("-o", "--output", required=True)
+    sp.add_argument("--score", default=None, help="a score.py (init, run) to serve the files with")
+    sp.add_argument("--build", action="store_true", help="run docker build (needs a Docker engine)")
+    sp.add_argument("--tag", default=None)
     deps = sub.add_parser("deployments", help="deployed model services").add_subparsers(
         dest="sub", required=True, metavar="ACTION"
     )
