@@ -119,7 +119,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
         key = secrets.token_urlsafe(24)
         print(f"key: {key}", flush=True)  # the one place the generated key is shown
     print(f"serving {args.ref} at http://{args.host}:{args.port}/score", flush=True)
-    serve(args.ref, args.host, args.port, key, workspace=_ws(args), telemetry_file=os.environ.get("AML_TELEMETRY_FILE"))
+    serve(
+        args.ref,
+        args.host,
+        args.port,
+        key,
+        workspace=_ws(args),
+        telemetry_file=os.environ.get("AML_TELEMETRY_FILE"),
+        collect_dir=args.collect or os.environ.get("AML_COLLECT_DIR"),
+    )
 
 
 def cmd_package(args: argparse.Namespace) -> None:
@@ -166,7 +174,7 @@ def cmd_deploy(args: argparse.Namespace) -> None:
     if args.target == "kubernetes":
         _deploy_kubernetes(args)
         return
-    result = deploy(args.ref, args.name, port=args.port, workspace=_ws(args))
+    result = deploy(args.ref, args.name, port=args.port, collect=args.collect, workspace=_ws(args))
     if args.json:
         print(dumps({"url": result["url"], "key": result["key"]}))
     else:
@@ -235,11 +243,13 @@ def add_model_commands(sub: Any, add: Any) -> None:
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--key", default=None, help="the bearer key clients send (default: $AML_SERVE_KEY, else a new one)")
+    sp.add_argument("--collect", default=None, metavar="DIR", help="collect inputs and predictions as Parquet in DIR")
     sp = add(sub, "deploy", cmd_deploy, "deploy a model version as a supervised local service")
     sp.add_argument("ref")
     sp.add_argument("--name", required=True)
     sp.add_argument("--target", choices=["local", "kubernetes"], default="local")
     sp.add_argument("--port", type=int, default=None, help="local: the port (default: a free one)")
+    sp.add_argument("--collect", action="store_true", help="local: collect inputs and predictions (Parquet)")
     sp.add_argument("-o", "--output", default=None, help="kubernetes: the folder for the manifests")
     sp.add_argument("--image", default=None, help="kubernetes: the image (default: the one aml package names)")
     sp.add_argument("--replicas", type=int, default=2)

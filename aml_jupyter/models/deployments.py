@@ -111,10 +111,12 @@ def deploy(
     ref: str,
     name: str,
     port: int | None = None,
+    collect: bool = False,
     workspace: Workspace | str | None = None,
 ) -> dict[str, Any]:
     """Serve model version ``ref`` as deployment ``name`` on 127.0.0.1; returns ``{"url", "key", ...}``
-    once it answers ``/health``.
+    once it answers ``/health``. With ``collect``, what it scores is kept as Parquet in
+    ``.aml/collected/NAME/date=.../`` (kept after the deployment is deleted).
 
     Example:
         >>> deploy("iris-clf@production", "iris")["url"]  # doctest: +SKIP
@@ -141,7 +143,7 @@ def deploy(
     with os.fdopen(fd, "w") as f:
         f.write(key)
     url = f"http://127.0.0.1:{port}"
-    _write_config(folder, mv.ref, port)
+    _write_config(folder, mv.ref, port, collect)
     now = int(time.time() * 1000)
     ws.store.db.write(
         lambda c: c.execute(
@@ -178,8 +180,8 @@ def deploy(
     return {"name": name, "url": url, "key": key, "model": mv.ref, "pid": pid}
 
 
-def _write_config(folder: Path, model: str, port: int) -> None:
-    atomic_write_bytes(folder / "config.json", json.dumps({"model": model, "port": port}).encode())
+def _write_config(folder: Path, model: str, port: int, collect: bool = False) -> None:
+    atomic_write_bytes(folder / "config.json", json.dumps({"model": model, "port": port, "collect": collect}).encode())
 
 
 def _wait_for_pid(folder: Path) -> int:
@@ -271,7 +273,8 @@ def update(name: str, ref: str, workspace: Workspace | str | None = None) -> dic
     if not _alive(row["pid"]):
         raise JobError(f"deployment {name!r} is not running; delete it and deploy again")
     folder = folder_of(ws, name)
-    _write_config(folder, mv.ref, int(row["port"]))
+    collect = bool(json.loads((folder / "config.json").read_text()).get("collect"))
+    _write_config(folder, mv.ref, int(row["port"]), collect)
     _set(ws, name, model_ref=ref, model=mv.name, version=mv.version)
     os.kill(int(row["pid"]), signal.SIGHUP)
     _wait_healthy(row["url"], mv.ref, int(row["pid"]), folder / "service.txt")
@@ -335,6 +338,9 @@ def supervise(root: str, name: str) -> int:
             "AML_SERVE_KEY": (folder / "key").read_text().strip(),
             "AML_TELEMETRY_FILE": str(folder / "telemetry.json"),
         }
+        if config.get("collect"):
+            # Beside the deployment's folder, so the data outlives `delete`.
+            env["AML_COLLECT_DIR"] = str(Path(root) / ".aml" / "collected" / name)
         cmd = [
             sys.executable,
             "-m",

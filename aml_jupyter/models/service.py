@@ -13,11 +13,13 @@ request that takes too long is 504. A batch of rows is scored in one model call.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import threading
 import time
 from bisect import bisect_left
+from collections.abc import AsyncIterator
 from typing import Any
 
 from .scoring import BadRequest, parse_body, to_input, to_json
@@ -83,6 +85,69 @@ class Telemetry:
             f'aml_model_info{{model="{self.model}"}} 1',
         ]
         return "\n".join(lines) + "\n"
+
+
+class Collector:
+    """Opt-in collection of what a service scored: inputs and predictions, appended to
+    date-partitioned Parquet files (``DIR/date=YYYY-MM-DD/part-*.parquet``) every few seconds and
+    at shutdown. ``aml_jupyter.dataprep.read("DIR/date=*/*.parquet")`` reads them back, and
+    ``.register(name)`` makes them a dataset for drift checks.
+
+    Example:
+        >>> import tempfile, numpy as np
+        >>> c = Collector(tempfile.mkdtemp(), "m:1")
+        >>> c.add(np.array([[1.0, 2.0]]), [3]); len(c.flush())
+        1
+    """
+
+    def __init__(self, folder: str, model: str, every: float = 5.0) -> None:
+        from pathlib import Path
+
+        self.folder = Path(folder)
+        self.model = model
+        self.every = every
+        self.lock = threading.Lock()
+        self.rows: list[dict[str, Any]] = []
+        self.stopped = threading.Event()
+
+    def add(self, x: Any, predictions: list[Any]) -> None:
+        now = time.time()
+        if hasattr(x, "to_dict"):
+            inputs = x.to_dict("records")
+        else:
+            inputs = [{f"x{i}": v for i, v in enumerate(row)} for row in x.tolist()]
+        with self.lock:
+            for row, prediction in zip(inputs, predictions, strict=False):
+                self.rows.append({**row, "prediction": prediction, "model": self.model, "scored_at": now})
+
+    def flush(self) -> list[Any]:
+        """Write what was collected since the last flush; returns the files written."""
+        import datetime as dt
+        import os
+
+        import pandas as pd
+
+        with self.lock:
+            rows, self.rows = self.rows, []
+        if not rows:
+            return []
+        frame = pd.DataFrame(rows)
+        frame["scored_at"] = pd.to_datetime(frame["scored_at"], unit="s", utc=True)
+        written = []
+        for day, part in frame.groupby(frame["scored_at"].dt.strftime("%Y-%m-%d")):
+            folder = self.folder / f"date={day}"
+            folder.mkdir(parents=True, exist_ok=True)
+            stamp = dt.datetime.now(dt.UTC).strftime("%H%M%S%f")
+            path = folder / f"part-{stamp}-{os.getpid()}.parquet"
+            tmp = path.with_suffix(".tmp")
+            part.to_parquet(tmp, index=False)
+            os.replace(tmp, path)  # readers never see half a file
+            written.append(path)
+        return written
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.every):
+            self.flush()
 
 
 def predictor(flavor: str, model: Any) -> Any:
@@ -159,6 +224,7 @@ def create_app(
     max_body: int = MAX_BODY,
     timeout: float = TIMEOUT_S,
     telemetry: Telemetry | None = None,
+    collector: Collector | None = None,
 ) -> Any:
     """The Starlette app serving ``model``. ``key=None`` serves without a key (for tests only).
 
@@ -231,17 +297,28 @@ def create_app(
                 log.exception("the model failed on a request")
                 status = 500
                 return JSONResponse({"error": "the model failed on this input"}, status_code=500)
-            return JSONResponse({"predictions": to_json(out)})
+            predictions = to_json(out)
+            if collector is not None:
+                collector.add(x, predictions)
+            return JSONResponse({"predictions": predictions})
         finally:
             stats.record(status, time.perf_counter() - started, rows if status == 200 else 0)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        if collector is not None:  # what was collected is written before the service ends
+            collector.stopped.set()
+            collector.flush()
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/health", health),
             Route("/score", score_route, methods=["POST"]),
             Route("/swagger.json", swagger),
             Route("/metrics", metrics),
-        ]
+        ],
     )
 
 
@@ -266,8 +343,10 @@ def serve(
     key: str | None = None,
     workspace: Any = None,
     telemetry_file: str | None = None,
+    collect_dir: str | None = None,
 ) -> None:
-    """Load the version and serve it until interrupted (``aml serve``).
+    """Load the version and serve it until interrupted (``aml serve``); with ``collect_dir``,
+    what it scores is collected there (:class:`Collector`).
 
     Example:
         >>> serve("iris-clf@production", port=8000, key="s3cret")  # doctest: +SKIP
@@ -281,5 +360,8 @@ def serve(
     stats = Telemetry(mv.ref)
     if telemetry_file:
         threading.Thread(target=_write_telemetry, args=(stats, telemetry_file), daemon=True).start()
-    app = create_app(mv.ref, model, mv.flavor, mv.signature, key, telemetry=stats)
+    collector = Collector(collect_dir, mv.ref) if collect_dir else None
+    if collector is not None:
+        threading.Thread(target=collector.run, daemon=True).start()
+    app = create_app(mv.ref, model, mv.flavor, mv.signature, key, telemetry=stats, collector=collector)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -166,3 +166,28 @@ def test_aml_serve_command(ws: Workspace, iris: tuple[Any, np.ndarray]) -> None:
         os.kill(proc.pid, signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     assert KEY.encode() not in out + err  # a key it was given is never printed
+
+
+def test_collected_inputs_and_predictions_become_a_dataset(
+    ws: Workspace, tmp_path: Path, iris: tuple[Any, np.ndarray]
+) -> None:
+    from aml_jupyter import dataprep as dp
+    from aml_jupyter.models.service import Collector
+
+    model, x = iris
+    folder = tmp_path / "collected"
+    collector = Collector(str(folder), "m:1", every=60)
+    app = create_app(
+        "m:1", model, "sklearn", {"type": "ndarray", "shape": [None, 4], "dtype": "float64"}, KEY, collector=collector
+    )
+    with TestClient(app) as c:  # leaving it shuts the app down: the last rows are written then
+        for rows in (x[:3], x[3:5]):
+            assert c.post("/score", json={"data": rows.tolist()}, headers=AUTH).status_code == 200
+        assert c.post("/score", json={"data": []}, headers=AUTH).status_code == 400  # not collected
+    files = sorted(folder.glob("date=*/*.parquet"))
+    assert files and all(f.parent.name.startswith("date=20") for f in files)
+    flow = dp.read(str(folder / "date=*" / "*.parquet"))
+    frame = flow.to_pandas()
+    assert len(frame) == 5 and frame["prediction"].tolist() == model.predict(x[:5]).tolist()
+    assert frame[["x0", "x1", "x2", "x3"]].to_numpy().tolist() == x[:5].tolist() and set(frame["model"]) == {"m:1"}
+    assert flow.register("iris-scoring", workspace=ws).version == 1
