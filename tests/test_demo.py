@@ -45,3 +45,11 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     best_acc = max(r["metrics.acc"] for r in done)
     assert any(r["run_id"][:8] in best_line and r["metrics.acc"] == best_acc for r in done)
     assert not (folder / ".aml" / "dask" / "cluster.json").exists()  # the demo stopped its cluster
+    # It ends by serving the best child's model: three rows scored over HTTP, and the metrics.
+    assert "== registered iris-softmax:1 (python)" in proc.stdout
+    answers = [
+        line.split("-> ")[1] for line in proc.stdout.splitlines() if line.strip().startswith("[") and "->" in line
+    ]
+    assert answers == ["setosa", "versicolor", "virginica"]
+    assert 'aml_requests_total{status="200"} 1' in proc.stdout and "aml_rows_scored_total 3" in proc.stdout
+    assert not list((folder / ".aml" / "deployments").glob("*"))  # and stopped it

@@ -4,7 +4,8 @@ It creates a workspace in DIR (default ``demo-workspace``), writes a small proje
 training script, the sweep notebook ``notebooks/iris_sweep.ipynb`` and an iris-shaped data set),
 submits the script as a tracked job on the local target, sweeps the notebook over a grid on the
 embedded Dask cluster (two child runs at a time, median early stopping), prints the run table and
-the best child, and stops the cluster.
+the best child, stops the cluster, then registers the best child's model, deploys it locally,
+scores three rows over HTTP and prints the answers and the service's metrics.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def prepare(folder: Path) -> aml.Workspace:
     shutil.copy(HERE / "train.py", folder / "train.py")
     notebook = HERE / "iris_sweep.ipynb"  # in a wheel; a checkout has it in notebooks/
     shutil.copy(notebook if notebook.exists() else NOTEBOOKS / "iris_sweep.ipynb", folder / "iris_sweep.ipynb")
+    shutil.copy(HERE / "score.py", folder / "score.py")
     write_dataset(folder / "iris.csv")
     (folder / ".amlignore").write_text("*.npz\n")
     return aml.Workspace.init(folder, name="demo")
@@ -108,12 +110,46 @@ def main() -> int:
     )
     print(f"   artifacts: {', '.join(a.name for a in child.artifacts)}")
     print(f"   snapshot:  {child.info.snapshot_id}")
+    serve_best(ws, child.id)
     print(
         f"\nTry:  cd {folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder}"
         f" && ../.venv/bin/aml runs list   (or: aml -w {folder} runs show {child.id[:8]})"
     )
     assert (folder / AML_DIR).is_dir()
     return 0
+
+
+def serve_best(ws: aml.Workspace, run_id: str) -> None:
+    """Register the best child's model, deploy it locally, score three rows over HTTP, print the
+    answers and the service's metrics, and stop the deployment."""
+    import json
+    import urllib.request
+
+    from aml_jupyter.models import deployments
+
+    mv = aml.register_model(
+        "iris-softmax", run=run_id, artifact="model", sample_input=[[5.1, 3.5, 1.4, 0.2]], workspace=ws
+    )
+    aml.set_model_alias(mv.name, "production", mv.version, workspace=ws)
+    print(f"\n== registered {mv.ref} ({mv.flavor}) as iris-softmax@production; deploying it locally")
+    dep = deployments.deploy("iris-softmax@production", "iris", workspace=ws)
+    try:
+        rows = [[5.1, 3.5, 1.4, 0.2], [6.0, 2.7, 4.4, 1.3], [6.9, 3.1, 5.6, 2.2]]
+        headers = {"Authorization": f"Bearer {dep['key']}", "Content-Type": "application/json"}
+        req = urllib.request.Request(dep["url"] + "/score", data=json.dumps({"data": rows}).encode(), headers=headers)
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            answer = json.loads(resp.read())
+        print(f"   POST {dep['url']}/score")
+        for row, label in zip(rows, answer["predictions"], strict=True):
+            print(f"   {row} -> {label}")
+        with urllib.request.urlopen(
+            urllib.request.Request(dep["url"] + "/metrics", headers=headers), timeout=30
+        ) as resp:
+            metrics = [ln for ln in resp.read().decode().splitlines() if ln.startswith(("aml_requests", "aml_rows"))]
+        print("   metrics: " + "; ".join(metrics))
+    finally:
+        deployments.delete("iris", workspace=ws)
+        print("   (the deployment was stopped; `aml deploy iris-softmax@production --name iris` starts it again)")
 
 
 if __name__ == "__main__":
