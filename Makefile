@@ -31,6 +31,7 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/jobs.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/serving.py $(BENCH_ARGS)
 
 lint: setup
 	$(BIN)/ruff check aml_jupyter magics tests benchmarks

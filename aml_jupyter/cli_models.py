@@ -66,6 +66,7 @@ def cmd_lineage(args: argparse.Namespace) -> None:
             ]
         )
     rows.append([f"model {data['model']['ref']}", f"{data['model']['flavor']}, {data['model']['content_hash'][:12]}"])
+    rows += [[f"deployment {dep['name']}", f"{dep['target']} {dep['url'] or ''}"] for dep in data["deployments"]]
     print(render_table(["step", "detail"], rows))
 
 

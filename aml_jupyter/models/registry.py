@@ -366,8 +366,8 @@ def set_model_alias(name: str, alias: str, version: int, workspace: Workspace | 
 
 
 def model_lineage(ref: str, workspace: Workspace | str | None = None) -> dict[str, Any]:
-    """Where a version came from: the datasets its run read, the run (with its snapshot and
-    environment), and the version itself.
+    """Where a version came from and where it went: the datasets its run read, the run (with its
+    snapshot and environment), the version itself, and the deployments serving it.
 
     Example:
         >>> model_lineage("iris-clf:1")["run"]["id"]  # doctest: +SKIP
@@ -375,7 +375,22 @@ def model_lineage(ref: str, workspace: Workspace | str | None = None) -> dict[st
     """
     ws = _workspace(workspace)
     mv = get_model_version(ref, workspace=ws)
-    out: dict[str, Any] = {"model": mv.to_dict(), "run": None, "datasets": []}
+    out: dict[str, Any] = {"model": mv.to_dict(), "run": None, "datasets": [], "deployments": []}
+    d = t.deployments
+    out["deployments"] = [
+        dict(row)
+        for row in ws.store.db.read(
+            lambda c: (
+                c.execute(
+                    select(d.c.name, d.c.target, d.c.url, d.c.created_at).where(
+                        d.c.model == mv.name, d.c.version == mv.version
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        )
+    ]
     if mv.run_id:
         record = ws.store.get_run(mv.run_id)
         out["run"] = {

@@ -85,6 +85,8 @@ def test_deploy_score_restart_update_delete(ws: Workspace, tmp_path: Path) -> No
         second = _register(ws, tmp_path, 10)
         updated = d.update("adder", second, ws)
         assert updated["url"] == url and _score(url, key, [[1, 2]]) == (200, {"predictions": [30.0]})
+        lineage = aml.model_lineage("adder:2", workspace=ws)
+        assert [dep["name"] for dep in lineage["deployments"]] == ["adder"]
         time.sleep(2.5)  # the service writes its counters every 2 s
         telemetry = d.list_deployments(ws)[0]["telemetry"]
         assert telemetry is not None and telemetry["model"] == "adder:2" and telemetry["requests"]["200"] >= 1
