@@ -15,14 +15,13 @@ import atexit
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TargetUnavailable
+from ..processes import start_detached
 
 if TYPE_CHECKING:
     from ..compute.targets import Target
@@ -72,20 +71,9 @@ def _start_daemon(ws: Workspace, target: Target) -> dict[str, Any]:
             return state
         state_file(ws).unlink(missing_ok=True)
         settings = json.dumps({k: v for k, v in target.settings.items() if k != "description"})
-        log = open(folder / "daemon.log", "ab")  # noqa: SIM115 (handed to the daemon)
-        with log:
-            # --detach: the daemon forks and its parent exits at once, so it outlives the kernel or
-            # command that started it and leaves no child here to reap.
-            subprocess.run(
-                [sys.executable, "-m", "aml_jupyter.compute.dask_daemon", "--detach", str(ws.root), settings],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-                cwd=ws.root,
-                check=True,
-                timeout=60,
-            )
+        with open(folder / "daemon.log", "ab") as log:
+            # It outlives the kernel or command that started it.
+            start_detached("aml_jupyter.compute.dask_daemon", [str(ws.root), settings], ws.root, log=log)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             try:

@@ -95,9 +95,7 @@ def main(root: str, settings_json: str) -> int:
 
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    if argv and argv[0] == "--detach":
-        argv = argv[1:]
-        if os.fork() > 0:
-            os._exit(0)
+    from ..processes import detach_if_asked
+
+    argv = detach_if_asked(sys.argv[1:])
     sys.exit(main(argv[0], argv[1]))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -24,6 +23,7 @@ from typing import IO, Any
 
 from ..compute.targets import Target, get_target
 from ..errors import IllegalTransition, JobError, TargetUnavailable
+from ..processes import detach_if_asked, start_detached
 from ..tracking.lifecycle import RunEvent
 from ..workspace import Workspace
 from .execute import CANCEL_TAG, run_job
@@ -45,19 +45,8 @@ def launch(
     if wait:
         with local_slot(ws, target):
             return run_job(run_id, str(ws.root), payload, echo=echo)
-    # The supervisor detaches (it forks and its parent exits at once), so it outlives this process
-    # and leaves no child here to reap.
-    subprocess.run(
-        [sys.executable, "-m", "aml_jupyter.jobs.supervise", "--detach", run_id],
-        env={**os.environ, "AML_WORKSPACE": str(ws.root)},
-        cwd=ws.root,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        check=True,
-        timeout=60,
-    )
+    # The supervisor outlives this process.
+    start_detached("aml_jupyter.jobs.supervise", [run_id], ws.root, env={**os.environ, "AML_WORKSPACE": str(ws.root)})
     return {"id": run_id, "status": "queued", "error": None, "outputs": None}
 
 
@@ -249,11 +238,7 @@ def request_cancel(ws: Workspace, run_id: str) -> None:
 
 def main() -> int:
     """``python -m aml_jupyter.jobs.supervise [--detach] RUN_ID`` (started by ``aml submit``)."""
-    args = sys.argv[1:]
-    if args and args[0] == "--detach":
-        args = args[1:]
-        if os.fork() > 0:
-            os._exit(0)  # the submitter waits for this parent only; the child goes on alone
+    args = detach_if_asked(sys.argv[1:])
     ws = Workspace.open(os.environ.get("AML_WORKSPACE") or None)
     run_id = args[0]
     # SIGTERM to the supervisor cancels its job the same way `aml cancel` does.

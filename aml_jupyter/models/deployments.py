@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from ..errors import InvalidValue, JobError, NotFound
 from ..paths import atomic_write_bytes
+from ..processes import start_detached
 from ..tracking import schema as t
 
 if TYPE_CHECKING:
@@ -161,15 +162,7 @@ def deploy(
             )
         )
     )
-    subprocess.run(
-        [sys.executable, "-m", "aml_jupyter.models.deployments", "--detach", str(ws.root), name],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        check=True,
-        timeout=60,
-    )
+    start_detached("aml_jupyter.models.deployments", [str(ws.root), name], ws.root)
     pid = _wait_for_pid(folder)
     _set(ws, name, pid=pid)
     try:
@@ -382,9 +375,7 @@ def _copy(stream: Any, log: Any) -> None:
 
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    if argv and argv[0] == "--detach":
-        argv = argv[1:]
-        if os.fork() > 0:
-            os._exit(0)
+    from ..processes import detach_if_asked
+
+    argv = detach_if_asked(sys.argv[1:])
     sys.exit(supervise(argv[0], argv[1]))

@@ -87,9 +87,13 @@ def test_deploy_score_restart_update_delete(ws: Workspace, tmp_path: Path) -> No
         assert updated["url"] == url and _score(url, key, [[1, 2]]) == (200, {"predictions": [30.0]})
         lineage = aml.model_lineage("adder:2", workspace=ws)
         assert [dep["name"] for dep in lineage["deployments"]] == ["adder"]
-        time.sleep(2.5)  # the service writes its counters every 2 s
-        telemetry = d.list_deployments(ws)[0]["telemetry"]
-        assert telemetry is not None and telemetry["model"] == "adder:2" and telemetry["requests"]["200"] >= 1
+        deadline = time.monotonic() + 30  # the service writes its counters every 2 s
+        while True:
+            telemetry = d.list_deployments(ws)[0]["telemetry"]
+            if telemetry is not None and telemetry["model"] == "adder:2" and telemetry["requests"].get("200"):
+                break
+            assert time.monotonic() < deadline, f"no counters from the new service: {telemetry}"
+            time.sleep(0.2)
     finally:
         supervisor = d.list_deployments(ws)[0]["pid"]
         assert (
