@@ -162,6 +162,7 @@ def deploy(
             )
         )
     )
+    (folder / "supervisor.pid").unlink(missing_ok=True)  # a stale one from an earlier life would mislead
     start_detached("aml_jupyter.models.deployments", [str(ws.root), name], ws.root)
     pid = _wait_for_pid(folder)
     _set(ws, name, pid=pid)
