@@ -28,7 +28,10 @@ test: setup
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# The serving benchmark loads both services with wrk (Debian's package) when it can be had.
 bench: setup
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    apt-get install -y -qq wrk >/dev/null 2>&1; } || echo "wrk unavailable: the serving bench uses Python threads"
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/jobs.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/serving.py $(BENCH_ARGS)

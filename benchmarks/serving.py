@@ -36,6 +36,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 ROW = [5.1, 3.5, 1.4, 0.2]
+# wrk when installed (Debian's package), else the threads below: the same one for both services.
+GENERATOR = "wrk" if __import__("shutil").which("wrk") else "python threads"
 
 
 def free_port() -> int:
@@ -99,6 +101,58 @@ def load(port: int, path: str, body: bytes, headers: dict[str, str], clients: in
     }
 
 
+def _wrk_time_ms(text: str) -> float:
+    value, unit = float(text[:-2] if text.endswith(("us", "ms")) else text[:-1]), text[-2:]
+    return value / 1000 if unit == "us" else value if unit == "ms" else value * 1000
+
+
+def load_wrk(
+    port: int, path: str, body: bytes, headers: dict[str, str], clients: int, seconds: float
+) -> dict[str, Any]:
+    """The same measurement with wrk (a load generator in C) when it is installed: the client then
+    takes far less of the two cores the service runs on."""
+    import re
+    import shutil
+
+    script = Path(tempfile.mkdtemp()) / "post.lua"
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body.decode())}"]
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
+    script.write_text("\n".join(lines) + "\n")
+    wrk = shutil.which("wrk")
+    assert wrk is not None
+    out = subprocess.run(
+        [
+            wrk,
+            "-t",
+            str(min(clients, 2)),
+            "-c",
+            str(clients),
+            "-d",
+            f"{max(1, int(seconds))}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _wrk_time_ms(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _wrk_time_ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
+    total = re.search(r"(\d+) requests in", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests": int(total.group(1)) if total else 0,
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+        "rps": rps,
+        "p50_ms": p50,
+        "p99_ms": p99,
+    }
+
+
 def tree_rss_mb(pid: int) -> float:
     def children(p: int) -> list[int]:
         out = []
@@ -137,9 +191,10 @@ def measure(
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         healthy = wait_healthy(port, health, started, proc)
-        load(port, score, body, headers, 8, 1.0)  # warm-up
-        busy = load(port, score, body, headers, 8, seconds)
-        single = load(port, score, body, headers, 1, seconds / 2)
+        generator = load_wrk if GENERATOR == "wrk" else load
+        generator(port, score, body, headers, 8, 1.0)  # warm-up
+        busy = generator(port, score, body, headers, 8, seconds)
+        single = generator(port, score, body, headers, 1, seconds / 2)
         rss = tree_rss_mb(proc.pid)
     finally:
         try:
@@ -296,7 +351,11 @@ def main() -> int:
     r["machine"] = machine()
     r["date"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     m = r["machine"]
-    header = f"Measured {r['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}."
+    r["generator"] = GENERATOR
+    header = (
+        f"Measured {r['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}; "
+        f"load generator: {GENERATOR}."
+    )
     lines = ["| figure | aml_jupyter | MLflow | ratio | target | met |", "|---|---:|---:|---:|---|---|"]
     for name, a, b, ratio, target, met in rows(r):
         lines.append(f"| {name} | {a} | {b} | {ratio} | {target} | {'-' if met is None else 'yes' if met else 'no'} |")
