@@ -4,7 +4,8 @@
 
 One iris-shaped LogisticRegression, saved for each (skops for aml_jupyter, MLflow's sklearn
 flavor for MLflow, both from the same fitted weights), served on loopback, measured one after the
-other by the same load generator (threads with keep-alive connections, in this process):
+other by the same load generator: wrk when it is installed, else threads with keep-alive
+connections in this process:
 
 - start to healthy: from launching the command to the first 200 from its health route;
 - throughput and p50/p99 latency at 8 concurrent connections, one row per request;
