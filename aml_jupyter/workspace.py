@@ -79,8 +79,10 @@ class Workspace:
         return root
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
+    def open(cls, path: Workspace | str | os.PathLike[str] | None = None) -> Workspace:
         """Open the workspace at ``path`` (or discover it); one instance per folder per process.
+        A Workspace given as ``path`` is returned as it is, so every ``workspace=`` argument of the
+        SDK takes a Workspace, a folder or None alike.
 
         Example:
             >>> import tempfile
@@ -88,6 +90,8 @@ class Workspace:
             >>> Workspace.open(d) is Workspace.open(d)
             True
         """
+        if isinstance(path, Workspace):
+            return path
         root = cls.find(path).resolve()
         with _open_lock:
             ws = _open.get(root)

@@ -15,18 +15,12 @@ from sqlalchemy import select
 from ..errors import DatasetNotFound
 from ..tracking import schema as t
 from ..tracking.validation import check_name
+from ..workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..workspace import Workspace
     from .flow import Flow
-
-
-def _workspace(workspace: Workspace | str | None) -> Workspace:
-    from ..workspace import Workspace
-
-    return workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
 
 
 def recipe_hash(flow: Flow) -> str:
@@ -92,7 +86,7 @@ def register(flow: Flow, name: str, workspace: Workspace | str | None = None) ->
     neither the recipe nor the source changed)."""
     from ..tracking.fluent import _user
 
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     name = check_name(name, "dataset name")
     rh, fp = recipe_hash(flow), source_fingerprint(flow)
     d = t.datasets
@@ -136,7 +130,7 @@ def get_dataset(name: str, version: int | None = None, workspace: Workspace | st
     from .flow import Flow
     from .steps import step_from_data
 
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     d = t.datasets
     q = select(d.c.version, d.c.recipe, d.c.recipe_hash, d.c.source_fingerprint).where(d.c.name == name)
     q = q.where(d.c.version == version) if version is not None else q.order_by(d.c.version.desc()).limit(1)
@@ -157,7 +151,7 @@ def list_datasets(workspace: Workspace | str | None = None) -> list[dict[str, An
         >>> [d["name"] for d in list_datasets()]  # doctest: +SKIP
         ['customers']
     """
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     d = t.datasets
     q = select(d.c.name, d.c.version, d.c.recipe_hash, d.c.source_fingerprint, d.c.created_at, d.c.user)
     rows = ws.store.db.read(lambda c: c.execute(q.order_by(d.c.name, d.c.version)).all())

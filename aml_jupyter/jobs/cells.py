@@ -18,6 +18,7 @@ from ..tracking.fluent import _prepare, _user
 from ..tracking.lifecycle import RunStatus
 from ..tracking.validation import check_key, check_name, param_to_str
 from ..workspace import Workspace
+from .submit import target_tags
 
 
 def _pickled(inputs: dict[str, Any]) -> bytes:
@@ -59,7 +60,7 @@ def run_cell(
     """
     import cloudpickle
 
-    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+    ws = Workspace.open(workspace)
     tgt = get_target(ws, target)
     ins = dict(inputs or {})
     outs = list(outputs or [])
@@ -85,8 +86,7 @@ def run_cell(
         status=RunStatus.QUEUED,
         params=p,
         tags={
-            "aml.submitted": "1",
-            "aml.retries": str(int(tgt.settings.get("retries", 0))),
+            **target_tags(tgt),
             "aml.inputs": json.dumps(sorted(ins)),
             "aml.outputs": json.dumps(outs),
         },

@@ -32,26 +32,10 @@ from .logs import RotatingLog, log_files, tail
 
 CANCEL_TAG = "aml.cancel"
 POLL_S = 0.25
-_workspaces: dict[str, Workspace] = {}
-_ws_lock = threading.Lock()
 
 
 class JobCancelled(BaseException):
     """Raised inside a job's thread when the job is cancelled (BaseException: user code can't swallow it)."""
-
-
-def workspace_at(root: str) -> Workspace:
-    """The workspace at ``root``, opened once per process (a Dask worker runs many jobs).
-
-    Example:
-        >>> workspace_at(ws_root).root  # doctest: +SKIP
-        PosixPath('/home/me/project')
-    """
-    with _ws_lock:
-        ws = _workspaces.get(root)
-        if ws is None:
-            ws = _workspaces[root] = Workspace.open(root)
-        return ws
 
 
 class Job:
@@ -95,7 +79,7 @@ def service_for(run_id: str, root: str, tracking_uri: str | None = None) -> Any:
     from .services import LocalService, RemoteService
 
     if root and (Path(root) / ".aml").is_dir():
-        return LocalService(workspace_at(root), run_id)
+        return LocalService(Workspace.open(root), run_id)  # one instance per folder per process
     if tracking_uri:
         return RemoteService(tracking_uri, run_id)
     raise JobError(

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..compute.targets import get_target
+from ..compute.targets import Target, get_target
 from ..errors import InvalidPath, InvalidValue, JobError
 from ..paths import is_inside
 from ..tracking.fluent import _prepare, _user
@@ -42,6 +42,20 @@ def project_file(ws: Workspace, path: str | os.PathLike[str]) -> tuple[Path, str
             f"{path} is not in the project folder {ws.root}; only project files are snapshotted", path=str(path)
         )
     return file, file.relative_to(ws.root.resolve()).as_posix()
+
+
+def target_tags(tgt: Target) -> dict[str, str]:
+    """The tags every submitted run carries from its target: submitted, its retries, where it logs.
+
+    Example:
+        >>> from aml_jupyter.compute.targets import Target
+        >>> target_tags(Target("local", "local", {"retries": 1}))
+        {'aml.submitted': '1', 'aml.retries': '1'}
+    """
+    tags = {"aml.submitted": "1", "aml.retries": str(int(tgt.settings.get("retries", 0)))}
+    if tgt.settings.get("tracking_uri"):
+        tags["aml.tracking_uri"] = str(tgt.settings["tracking_uri"])
+    return tags
 
 
 def check_queue(ws: Workspace, target_name: str, limit: int) -> None:
@@ -88,7 +102,7 @@ def submit(
         >>> aml_jupyter.submit("train.ipynb", {"lr": 0.01}, target="dask", wait=True)  # doctest: +SKIP
         {'id': '3f2a...', 'status': 'completed', 'error': None}
     """
-    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+    ws = Workspace.open(workspace)
     tgt = get_target(ws, target)
     file, rel = project_file(ws, path)
     kind = KINDS.get(file.suffix)
@@ -98,9 +112,7 @@ def submit(
         raise InvalidValue("a notebook takes parameters (-p NAME VALUE), not command-line arguments")
     limit = ws.tracking.param_value_max_length
     raw = dict(params or {})
-    job_tags = {"aml.submitted": "1", "aml.retries": str(int(tgt.settings.get("retries", 0))), **(tags or {})}
-    if tgt.settings.get("tracking_uri"):
-        job_tags["aml.tracking_uri"] = str(tgt.settings["tracking_uri"])
+    job_tags = {**target_tags(tgt), **(tags or {})}
     error = None
     if kind == "notebook":
         from .notebook import check_parameters, load_notebook

@@ -27,6 +27,7 @@ from ..processes import detach_if_asked, start_detached
 from ..tracking.lifecycle import RunEvent
 from ..workspace import Workspace
 from .execute import CANCEL_TAG, run_job
+from .services import LocalService
 
 
 def launch(
@@ -131,14 +132,6 @@ class LogFollower:
                 self.offsets[which] = len(data)
 
 
-def _end_if_live(ws: Workspace, run_id: str, event: RunEvent, why: str) -> str:
-    pk = ws.store.get_run(run_id, check_lost=False).pk
-    try:
-        return ws.store.transition(pk, event, error=why).value
-    except IllegalTransition:
-        return str(ws.store.status_of(pk))
-
-
 def run_on_dask(
     ws: Workspace,
     run_id: str,
@@ -166,7 +159,7 @@ def run_on_dask(
                 target=target.name,
             )
     except TargetUnavailable as exc:
-        _end_if_live(ws, run_id, RunEvent.FAIL, str(exc))
+        LocalService(ws, run_id).transition(RunEvent.FAIL, str(exc))
         raise
     future = client.submit(
         run_job,
@@ -217,7 +210,7 @@ def follow(ws: Workspace, run_id: str, future: Any, on_output: Callable[[str, by
         why = "the Dask worker running it died (os._exit, a crash, or it was killed or ran out of memory)"
     except Exception as exc:  # the scheduler went away, the future was cancelled with it
         why = f"lost the Dask scheduler while the job ran ({type(exc).__name__}: {exc})"
-    status = _end_if_live(ws, run_id, RunEvent.FAIL, why)
+    status = LocalService(ws, run_id).transition(RunEvent.FAIL, why)
     return {"id": run_id, "status": status, "error": why, "outputs": None}
 
 

@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
@@ -31,9 +31,7 @@ from ..errors import InvalidValue, JobError, NotFound
 from ..paths import atomic_write_bytes
 from ..processes import start_detached
 from ..tracking import schema as t
-
-if TYPE_CHECKING:
-    from ..workspace import Workspace
+from ..workspace import Workspace
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 START_TIMEOUT_S = 60.0
@@ -41,12 +39,6 @@ START_TIMEOUT_S = 60.0
 
 class DeploymentNotFound(NotFound):
     """No deployment of that name."""
-
-
-def _workspace(workspace: Workspace | str | None) -> Workspace:
-    from ..workspace import Workspace
-
-    return workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
 
 
 def folder_of(ws: Workspace, name: str) -> Path:
@@ -125,7 +117,7 @@ def deploy(
     """
     from .registry import get_model_version
 
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     name = _check_name(name)
     mv = get_model_version(ref, workspace=ws)
     existing = _row(ws, name, missing_ok=True)
@@ -212,7 +204,7 @@ def list_deployments(workspace: Workspace | str | None = None) -> list[dict[str,
         >>> [d["name"] for d in list_deployments()]  # doctest: +SKIP
         ['iris']
     """
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     rows = ws.store.db.read(lambda c: c.execute(select(t.deployments).order_by(t.deployments.c.name)).mappings().all())
     out = []
     for row in rows:
@@ -233,7 +225,7 @@ def key_of(name: str, workspace: Workspace | str | None = None) -> str:
         >>> key_of("iris")  # doctest: +SKIP
         'pJ0...'
     """
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     _row(ws, _check_name(name))
     return (folder_of(ws, name) / "key").read_text().strip()
 
@@ -246,7 +238,7 @@ def logs(name: str, workspace: Workspace | str | None = None) -> str:
     """
     from ..jobs.logs import read_all
 
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     _row(ws, _check_name(name))
     return read_all(folder_of(ws, name), "service")
 
@@ -260,7 +252,7 @@ def update(name: str, ref: str, workspace: Workspace | str | None = None) -> dic
     """
     from .registry import get_model_version
 
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     row = _row(ws, _check_name(name))
     assert row is not None
     mv = get_model_version(ref, workspace=ws)
@@ -283,7 +275,7 @@ def delete(name: str, workspace: Workspace | str | None = None) -> None:
     """
     import shutil
 
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     row = _row(ws, _check_name(name))
     assert row is not None
     pid = row["pid"]

@@ -117,7 +117,7 @@ def package(
     from ..workspace import Workspace
     from .registry import download_model, get_model_version
 
-    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+    ws = Workspace.open(workspace)
     mv = get_model_version(ref, workspace=ws)
     dest = Path(out)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):

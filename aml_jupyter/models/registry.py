@@ -16,7 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
@@ -24,19 +24,11 @@ from ..errors import InvalidPath, InvalidValue, ModelNotFound, UntrustedModel
 from ..paths import check_relative_name, safe_join
 from ..tracking import schema as t
 from ..tracking.validation import check_key, check_name, param_to_str
+from ..workspace import Workspace
 from . import flavors
-
-if TYPE_CHECKING:
-    from ..workspace import Workspace
 
 _REF = re.compile(r"^(?P<name>[^:@]+?)(?::(?P<version>\d+|latest)|@(?P<alias>[A-Za-z][\w-]{0,63}))?$")
 _ALIAS = re.compile(r"^[A-Za-z][\w-]{0,63}$")
-
-
-def _workspace(workspace: Workspace | str | None) -> Workspace:
-    from ..workspace import Workspace
-
-    return workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
 
 
 @dataclass(frozen=True)
@@ -170,7 +162,7 @@ def register_model(
     """
     from ..tracking.fluent import _user
 
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     name = check_name(name, "model name")
     if ":" in name or "@" in name:
         raise InvalidValue(f"model name {name!r} may not hold ':' or '@' (they select versions and aliases)")
@@ -263,7 +255,7 @@ def get_model_version(ref: str, workspace: Workspace | str | None = None) -> Mod
         >>> get_model_version("iris-clf@production").version  # doctest: +SKIP
         3
     """
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     name, version, alias = parse_ref(ref)
     mv, al, runs = t.model_versions, t.model_aliases, t.runs
 
@@ -310,7 +302,7 @@ def list_models(workspace: Workspace | str | None = None) -> list[dict[str, Any]
         >>> [m["name"] for m in list_models()]  # doctest: +SKIP
         ['iris-clf']
     """
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     m, mv, al = t.models, t.model_versions, t.model_aliases
 
     def read(conn: Connection) -> list[dict[str, Any]]:
@@ -338,7 +330,7 @@ def list_versions(name: str, workspace: Workspace | str | None = None) -> list[M
         >>> [v.version for v in list_versions("iris-clf")]  # doctest: +SKIP
         [2, 1]
     """
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     newest = get_model_version(name, workspace=ws)
     return [get_model_version(f"{name}:{v}", workspace=ws) for v in range(newest.version, 0, -1)]
 
@@ -350,7 +342,7 @@ def set_model_alias(name: str, alias: str, version: int, workspace: Workspace | 
         >>> set_model_alias("iris-clf", "production", 3).aliases  # doctest: +SKIP
         ['production']
     """
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     if not isinstance(alias, str) or not _ALIAS.match(alias) or alias == "latest":
         raise InvalidValue(f"alias {alias!r} must be a word of letters, digits, '_' or '-' (not 'latest')")
     target = get_model_version(f"{name}:{int(version)}", workspace=ws)  # refuses a missing version
@@ -373,7 +365,7 @@ def model_lineage(ref: str, workspace: Workspace | str | None = None) -> dict[st
         >>> model_lineage("iris-clf:1")["run"]["id"]  # doctest: +SKIP
         '3f2a...'
     """
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     mv = get_model_version(ref, workspace=ws)
     out: dict[str, Any] = {"model": mv.to_dict(), "run": None, "datasets": [], "deployments": []}
     d = t.deployments
@@ -414,7 +406,7 @@ def download_model(ref: str, to: str | Path, workspace: Workspace | str | None =
         >>> download_model("iris-clf:3", "build/model")  # doctest: +SKIP
         PosixPath('build/model')
     """
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     mv = get_model_version(ref, workspace=ws)
     dest = Path(to)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
@@ -439,7 +431,7 @@ def load_model(ref: str, trusted: bool = False, workspace: Workspace | str | Non
         >>> clf.predict([[5.1, 3.5, 1.4, 0.2]])  # doctest: +SKIP
         array([0])
     """
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     mv = get_model_version(ref, workspace=ws)
     folder = Path(tempfile.mkdtemp(prefix="aml-load-"))
     for f in mv.files:

@@ -85,7 +85,7 @@ def sweep(
     from ..jobs.submit import project_file, submit
     from ..tracking.fluent import _forget, start_run
 
-    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+    ws = Workspace.open(workspace)
     dims = [d if isinstance(d, Dimension) else parse_dimension(d) for d in space]
     if not dims:
         raise InvalidValue("a sweep needs at least one --param NAME=FUNCTION(ARGS)")

@@ -38,12 +38,6 @@ class Terminated(SystemExit):
     cancels_run = True
 
 
-def _workspace(workspace: Workspace | str | os.PathLike[str] | None) -> Workspace:
-    if isinstance(workspace, Workspace):
-        return workspace
-    return Workspace.open(workspace)
-
-
 def start_run(
     experiment: str = "default",
     params: dict[str, Any] | None = None,
@@ -85,7 +79,7 @@ def start_run(
             job_run._job_owned = True
             run_: Run = job_run  # a Run, or a RemoteRun with the same logging methods
             return run_
-    ws = _workspace(workspace)
+    ws = Workspace.open(workspace)
     experiment = check_name(experiment, "experiment name")
     run_name = check_name(name, "run name") if name is not None else None
     limits = ws.tracking
@@ -220,18 +214,17 @@ def _run_from_env() -> Any:
     run_id = os.environ.get("AML_RUN_ID")
     if not run_id:
         return None
-    uri = os.environ.get("AML_TRACKING_URI", "")
-    if uri.startswith(("http://", "https://")) and (_env_run is None or _env_run.id != run_id):
-        from .remote import RemoteRun
-
-        _env_run = RemoteRun(uri, run_id)
-        return _env_run
     if _env_run is None or _env_run.id != run_id:
-        ws = Workspace.open(os.environ.get("AML_WORKSPACE") or None)
-        record = ws.store.get_run(run_id)
-        _env_run = Run(ws, record, active=True)
-        ws.writer.watch(_env_run.pk)
-        _install_hooks()
+        uri = os.environ.get("AML_TRACKING_URI", "")
+        if uri.startswith(("http://", "https://")):
+            from .remote import RemoteRun
+
+            _env_run = RemoteRun(uri, run_id)  # it flushes at exit on its own
+        else:
+            ws = Workspace.open(os.environ.get("AML_WORKSPACE") or None)
+            _env_run = Run(ws, ws.store.get_run(run_id), active=True)
+            ws.writer.watch(_env_run.pk)
+            _install_hooks()
     return _env_run
 
 

@@ -17,10 +17,6 @@ if TYPE_CHECKING:
 WorkspaceArg = Workspace | str | os.PathLike[str] | None
 
 
-def _ws(workspace: WorkspaceArg) -> Workspace:
-    return workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
-
-
 def _experiment_ids(ws: Workspace, experiments: str | list[str] | None) -> list[int] | None:
     if experiments is None:
         return None
@@ -45,7 +41,7 @@ def search_runs(
     Example:
         >>> aml.search_runs("metrics.acc > 0.9 and params.C = '0.5'", order_by=["metrics.acc DESC"])  # doctest: +SKIP
     """
-    ws = _ws(workspace)
+    ws = Workspace.open(workspace)
     return search_frame(ws.store, filter, _experiment_ids(ws, experiments), order_by, max_results)
 
 
@@ -55,7 +51,7 @@ def get_run(run_id: str, *, workspace: WorkspaceArg = None) -> Run:
     Example:
         >>> aml.get_run(run.id).metric_history("loss")  # doctest: +SKIP
     """
-    ws = _ws(workspace)
+    ws = Workspace.open(workspace)
     from . import fluent
 
     for active in list(fluent._stack):
@@ -71,7 +67,7 @@ def best_run(experiment: str, metric: str, goal: str = "max", *, workspace: Work
         >>> aml.best_run("iris", metric="acc", goal="max").params  # doctest: +SKIP
         {'C': '0.5'}
     """
-    ws = _ws(workspace)
+    ws = Workspace.open(workspace)
     exp_id = ws.store.experiment_id(check_name(experiment, "experiment name"))
     pk = best_run_pk(ws.store, exp_id, check_key(metric), goal)
     if pk is None:
@@ -96,7 +92,7 @@ def compare_runs(run_ids: list[str], *, workspace: WorkspaceArg = None) -> pd.Da
 
     if isinstance(run_ids, str) or len(run_ids) < 1:
         raise InvalidValue("compare_runs needs a list of run ids")
-    ws = _ws(workspace)
+    ws = Workspace.open(workspace)
     records = [ws.store.get_run(i) for i in run_ids]
     if len({r.id for r in records}) != len(records):
         raise InvalidValue("compare_runs got the same run twice")
@@ -124,7 +120,7 @@ def list_experiments(*, workspace: WorkspaceArg = None) -> list[dict[str, Any]]:
         >>> [e["name"] for e in aml.list_experiments()]  # doctest: +SKIP
         ['iris']
     """
-    return _ws(workspace).store.list_experiments()
+    return Workspace.open(workspace).store.list_experiments()
 
 
 def delete_runs(run_ids: list[str], *, workspace: WorkspaceArg = None) -> list[str]:
@@ -133,4 +129,4 @@ def delete_runs(run_ids: list[str], *, workspace: WorkspaceArg = None) -> list[s
     Example:
         >>> aml.delete_runs([run.id])  # doctest: +SKIP
     """
-    return _ws(workspace).store.delete_runs(run_ids)
+    return Workspace.open(workspace).store.delete_runs(run_ids)
