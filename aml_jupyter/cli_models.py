@@ -128,6 +128,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workspace=_ws(args),
         telemetry_file=os.environ.get("AML_TELEMETRY_FILE"),
         collect_dir=args.collect or os.environ.get("AML_COLLECT_DIR"),
+        native=not args.no_native,
     )
 
 
@@ -245,6 +246,9 @@ def add_model_commands(sub: Any, add: Any) -> None:
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--key", default=None, help="the bearer key clients send (default: $AML_SERVE_KEY, else a new one)")
     sp.add_argument("--collect", default=None, metavar="DIR", help="collect inputs and predictions as Parquet in DIR")
+    sp.add_argument(
+        "--no-native", action="store_true", help="load scikit-learn even where the version has a native predictor"
+    )
     sp = add(sub, "deploy", cmd_deploy, "deploy a model version as a supervised local service")
     sp.add_argument("ref")
     sp.add_argument("--name", required=True)

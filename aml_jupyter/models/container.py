@@ -32,6 +32,10 @@ def load_packaged(folder: Path) -> tuple[dict[str, Any], Any]:
         data = (folder / f["path"]).read_bytes()
         if hashlib.sha256(data).hexdigest() != f["digest"]:
             raise UntrustedModel(f"{f['path']} does not match the hash recorded when it was packaged")
+    if manifest.get("native"):  # numpy only: the image need not hold scikit-learn (models/native.py)
+        from . import native
+
+        return {**manifest, "flavor": "native"}, native.load(folder / manifest["native"])
     vouched = manifest["flavor"] in ("pickle", "python")
     return manifest, flavors.get(manifest["flavor"]).load(folder, trusted=vouched)
 

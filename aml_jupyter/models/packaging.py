@@ -3,9 +3,11 @@
 The context holds the model's files with a manifest of their hashes (``model/``), the service
 code (``app/aml_jupyter``, only what serving needs runs), ``requirements.txt`` pinned to the
 versions the model was trained with (its run's environment, else this one's) and limited to what
-its flavor and the service import, and a ``Dockerfile``: a slim Python base, a non-root user, a
-health check on ``/health``, the key from ``AML_SERVE_KEY`` at run time. ``build=True`` runs
-``docker build`` when a Docker engine answers, and says so clearly when none does.
+its flavor and the service import (numpy alone for a scikit-learn version with a native
+predictor: no scikit-learn, no scipy in the image; see models/native.py), and a ``Dockerfile``:
+a slim Python base, a non-root user, a health check on ``/health``, the key from
+``AML_SERVE_KEY`` at run time. ``build=True`` runs ``docker build`` when a Docker engine
+answers, and says so clearly when none does.
 """
 
 from __future__ import annotations
@@ -126,7 +128,8 @@ def package(
     if score_path is not None and (not score_path.is_file() or score_path.name != "score.py"):
         raise InvalidPath(f"{score}: the scoring script must be an existing file named score.py", path=str(score))
     flavor = "python" if score_path else mv.flavor
-    needs = [*SERVICE_NEEDS, *FLAVOR_NEEDS.get(mv.flavor, ())]
+    native = None if score_path else mv.source.get("native")
+    needs = [*SERVICE_NEEDS, *(() if native else FLAVOR_NEEDS.get(mv.flavor, ()))]
     requirements = _pins(ws, mv.run_id, _dependencies(needs))
     model_dir = download_model(mv.ref, dest / "model", workspace=ws)
     files = list(mv.files)
@@ -137,7 +140,7 @@ def package(
         (model_dir / "score.py").write_bytes(data)
         files = [f for f in files if f["path"] != "score.py"]
         files.append({"path": "score.py", "digest": hashlib.sha256(data).hexdigest(), "size": len(data)})
-    manifest = {"ref": mv.ref, "flavor": flavor, "signature": mv.signature, "files": files}
+    manifest = {"ref": mv.ref, "flavor": flavor, "signature": mv.signature, "files": files, "native": native}
     (model_dir / "aml-model.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     app = dest / "app" / "aml_jupyter"
     shutil.copytree(Path(__file__).resolve().parents[1], app, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

@@ -199,6 +199,8 @@ def register_model(
             chosen.save(model, Path(tmp))
             files = _store(ws, _list_folder(Path(tmp)))
         source = {"kind": "object", "type": f"{type(model).__module__}.{type(model).__qualname__}"}
+    if chosen.name == "sklearn":
+        files = _with_native(ws, files, source, model, sample_input)
     values = {
         "flavor": chosen.name,
         "files": json.dumps(files, sort_keys=True),
@@ -228,6 +230,43 @@ def register_model(
 
     version = ws.store.db.write(insert)  # one transaction: two registrations never share a number
     return get_model_version(f"{name}:{version}", workspace=ws)
+
+
+def _with_native(
+    ws: Workspace, files: list[dict[str, Any]], source: dict[str, Any], model: Any, sample: Any
+) -> list[dict[str, Any]]:
+    # A scikit-learn version also gets its native predictor when one gives exactly its answers
+    # (models/native.py); source["native"] names the file, so the service trusts only what we made.
+    from . import native
+
+    if any(f["path"] == native.FILE for f in files):
+        return files
+    with tempfile.TemporaryDirectory(prefix="aml-native-") as tmp:
+        if model is None:
+            _fetch(ws, files, Path(tmp), "the new version")
+            try:
+                model = flavors.get("sklearn").load(Path(tmp), trusted=False)
+            except (UntrustedModel, ValueError, OSError):
+                return files  # served the usual way, by scikit-learn, with its own trust check
+        compiled = native.compile_model(model, sample)
+        if compiled is None:
+            return files
+        path = Path(tmp) / native.FILE
+        compiled.save(path)
+        digest, size = ws.artifacts.put_file(path)
+    source["native"] = native.FILE
+    return [*files, {"path": native.FILE, "digest": digest, "size": size}]
+
+
+def _fetch(ws: Workspace, files: list[dict[str, Any]], folder: Path, ref: str) -> None:
+    # A version's files into folder, each checked against its recorded hash.
+    for f in files:
+        data = ws.artifacts.path_of(f["digest"]).read_bytes()
+        if hashlib.sha256(data).hexdigest() != f["digest"]:
+            raise UntrustedModel(f"{ref}: the stored {f['path']} does not match its recorded hash; not loading it")
+        target = safe_join(folder, f["path"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
 
 
 def _row_to_version(row: Any, name: str, aliases: list[str], run_id: str | None) -> ModelVersion:
@@ -434,12 +473,30 @@ def load_model(ref: str, trusted: bool = False, workspace: Workspace | str | Non
     ws = Workspace.open(workspace)
     mv = get_model_version(ref, workspace=ws)
     folder = Path(tempfile.mkdtemp(prefix="aml-load-"))
-    for f in mv.files:
-        data = ws.artifacts.path_of(f["digest"]).read_bytes()
-        if hashlib.sha256(data).hexdigest() != f["digest"]:
-            raise UntrustedModel(f"{mv.ref}: the stored {f['path']} does not match its recorded hash; not loading it")
-        target = safe_join(folder, f["path"])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+    _fetch(ws, mv.files, folder, mv.ref)
     vouched = mv.flavor in ("pickle", "python")
     return flavors.get(mv.flavor).load(folder, trusted=trusted or vouched)
+
+
+def load_for_serving(
+    ref: str, native: bool = True, workspace: Workspace | str | None = None
+) -> tuple[ModelVersion, Any, str]:
+    """(version, model, flavor) for a scoring service: the version's native predictor when it has
+    one (numpy only: no scikit-learn import, see models/native.py) and ``native`` is on, else
+    the model its flavor loads; the flavor returned is ``native`` for the former.
+
+    Example:
+        >>> mv, model, flavor = load_for_serving("iris-clf@production")  # doctest: +SKIP
+        >>> flavor, model.predict([[5.1, 3.5, 1.4, 0.2]])  # doctest: +SKIP
+        ('native', array([0]))
+    """
+    ws = Workspace.open(workspace)
+    mv = get_model_version(ref, workspace=ws)
+    made = mv.source.get("native")
+    if native and made:
+        from . import native as native_models
+
+        with tempfile.TemporaryDirectory(prefix="aml-load-") as tmp:
+            _fetch(ws, [f for f in mv.files if f["path"] == made], Path(tmp), mv.ref)
+            return mv, native_models.load(Path(tmp) / made), "native"
+    return mv, load_model(mv.ref, workspace=ws), mv.flavor

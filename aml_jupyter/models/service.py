@@ -27,6 +27,7 @@ from .scoring import BadRequest, parse_body, to_input, to_json
 log = logging.getLogger("aml_jupyter.serve")
 MAX_BODY = 1024 * 1024
 TIMEOUT_S = 30.0
+INLINE_ROWS = 256
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -238,6 +239,7 @@ def create_app(
     from starlette.routing import Route
 
     score = predictor(flavor, model)
+    inline = flavor == "native"  # a bounded number of array operations: never near the timeout
     stats = telemetry or Telemetry(ref)
     doc = openapi(ref, signature)
     expected = ("Bearer " + key).encode() if key else None
@@ -288,8 +290,11 @@ def create_app(
                 return JSONResponse({"error": str(exc), "field": exc.fields.get("field")}, status_code=400)
             rows = len(x)
             try:
-                with anyio.fail_after(timeout):
-                    out = await anyio.to_thread.run_sync(score, x, abandon_on_cancel=True)
+                if inline and rows <= INLINE_ROWS:
+                    out = score(x)  # microseconds: a thread hop would cost more than the model
+                else:
+                    with anyio.fail_after(timeout):
+                        out = await anyio.to_thread.run_sync(score, x, abandon_on_cancel=True)
             except TimeoutError:
                 status = 504
                 return JSONResponse({"error": f"the model took longer than {timeout:g} s"}, status_code=504)
@@ -344,24 +349,25 @@ def serve(
     workspace: Any = None,
     telemetry_file: str | None = None,
     collect_dir: str | None = None,
+    native: bool = True,
 ) -> None:
     """Load the version and serve it until interrupted (``aml serve``); with ``collect_dir``,
-    what it scores is collected there (:class:`Collector`).
+    what it scores is collected there (:class:`Collector`). A scikit-learn version is served by
+    its native predictor when it has one, unless ``native=False`` (models/native.py).
 
     Example:
         >>> serve("iris-clf@production", port=8000, key="s3cret")  # doctest: +SKIP
     """
     import uvicorn
 
-    from .registry import get_model_version, load_model
+    from .registry import load_for_serving
 
-    mv = get_model_version(ref, workspace=workspace)
-    model = load_model(mv.ref, workspace=workspace)
+    mv, model, flavor = load_for_serving(ref, native=native, workspace=workspace)
     stats = Telemetry(mv.ref)
     if telemetry_file:
         threading.Thread(target=_write_telemetry, args=(stats, telemetry_file), daemon=True).start()
     collector = Collector(collect_dir, mv.ref) if collect_dir else None
     if collector is not None:
         threading.Thread(target=collector.run, daemon=True).start()
-    app = create_app(mv.ref, model, mv.flavor, mv.signature, key, telemetry=stats, collector=collector)
+    app = create_app(mv.ref, model, flavor, mv.signature, key, telemetry=stats, collector=collector)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

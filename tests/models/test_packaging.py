@@ -73,15 +73,29 @@ def test_build_context(ws: Workspace, registered: str, tmp_path: Path) -> None:
     requirements = (ctx / "requirements.txt").read_text().split()
     assert requirements and all("==" in r for r in requirements)
     names = {r.split("==")[0].lower() for r in requirements}
-    assert {"scikit-learn", "skops", "starlette", "uvicorn", "numpy", "pandas"} <= names
-    assert not names & {"dask", "papermill", "optuna", "sqlalchemy", "matplotlib", "ipykernel"}  # only what it needs
+    assert {"starlette", "uvicorn", "numpy", "pandas"} <= names
+    # Only what it needs: the version has a native predictor, so not even scikit-learn.
+    assert not names & {"dask", "papermill", "optuna", "sqlalchemy", "matplotlib", "ipykernel", "scikit-learn", "scipy"}
     manifest = json.loads((ctx / "model" / "aml-model.json").read_text())
     assert manifest["ref"] == "iris-clf:1" and manifest["flavor"] == "sklearn"
+    assert manifest["native"] == "model.native.npz" and (ctx / "model" / "model.native.npz").is_file()
     assert (ctx / "model" / "model.skops").is_file() and (
         ctx / "app" / "aml_jupyter" / "models" / "container.py"
     ).is_file()
     with pytest.raises(InvalidPath, match="not empty"):
         package(registered, ctx, workspace=ws)
+
+
+def test_a_model_without_a_native_form_takes_scikit_learn_along(ws: Workspace, tmp_path: Path) -> None:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    x = np.random.default_rng(3).normal(size=(40, 3))
+    clf = GradientBoostingClassifier(n_estimators=5).fit(x, (x[:, 0] > 0).astype(int))
+    mv = aml.register_model("gb", model=clf, sample_input=x[:2], workspace=ws)
+    assert "native" not in mv.source and all(f["path"] != "model.native.npz" for f in mv.files)
+    package(mv.ref, tmp_path / "build", workspace=ws)
+    names = {r.split("==")[0].lower() for r in (tmp_path / "build" / "requirements.txt").read_text().split()}
+    assert {"scikit-learn", "skops", "scipy"} <= names
 
 
 def test_the_image_entry_point_serves_the_model(ws: Workspace, registered: str, tmp_path: Path) -> None:
@@ -93,7 +107,8 @@ def test_the_image_entry_point_serves_the_model(ws: Workspace, registered: str, 
     # What CMD runs, from the context's own copy of the code; the store's libraries must not be needed.
     code = (
         "import sys, runpy\n"
-        "for name in ('sqlalchemy', 'traitlets', 'dask', 'papermill'):\n    sys.modules[name] = None\n"
+        "for name in ('sqlalchemy', 'traitlets', 'dask', 'papermill', 'sklearn', 'scipy', 'skops'):\n"
+        "    sys.modules[name] = None\n"
         "runpy.run_module('aml_jupyter.models.container', run_name='__main__')\n"
     )
     env = {

@@ -34,7 +34,8 @@ def test_versions_aliases_and_loading(ws: Workspace) -> None:
     second = aml.register_model("iris-clf", model=clf, workspace=ws)
     assert (first.version, second.version) == (1, 2) and first.flavor == "sklearn"
     assert first.signature == {"type": "ndarray", "shape": [None, 4], "dtype": "float64"}
-    assert first.tags == {"team": "a"} and [f["path"] for f in first.files] == ["model.skops"]
+    assert first.tags == {"team": "a"} and [f["path"] for f in first.files] == ["model.skops", "model.native.npz"]
+    assert first.source["native"] == "model.native.npz"  # numpy-only scoring, checked against the estimator
     aml.set_model_alias("iris-clf", "production", 1, workspace=ws)
     assert aml.get_model_version("iris-clf@production", workspace=ws).version == 1
     assert aml.get_model_version("iris-clf", workspace=ws).version == 2  # the newest
@@ -58,7 +59,8 @@ def test_from_a_run_artifact_with_lineage(ws: Workspace, tmp_path: Path) -> None
         run.log_artifact(path, "model/model.skops")
         run.log_text("notes", "model/README.md")
     mv = aml.register_model("iris-clf", run=run, artifact="model", workspace=ws)
-    assert sorted(f["path"] for f in mv.files) == ["README.md", "model.skops"] and mv.run_id == run.id
+    assert sorted(f["path"] for f in mv.files) == ["README.md", "model.native.npz", "model.skops"]
+    assert mv.run_id == run.id and mv.source["native"] == "model.native.npz"  # made from the run's skops file
     lineage = aml.model_lineage("iris-clf:1", workspace=ws)
     assert lineage["run"]["id"] == run.id and lineage["run"]["snapshot_id"] == run.info.snapshot_id
     assert [d["name"] for d in lineage["datasets"]] == ["customers"]
