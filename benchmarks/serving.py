@@ -304,7 +304,7 @@ NOTES = """\
 "aml_jupyter" serves the version's native predictor: registration found that numpy alone gives
 exactly the estimator's answers (models/native.py), so the service never imports scikit-learn;
 "scikit-learn loaded" is the same service with `--no-native`, which is how a model without a
-native form (a gradient-boosted ensemble, a custom estimator) is served. Both services share two
+native form (a gradient-boosted ensemble, a custom estimator) is served. Each service shares two
 cores with wrk, and figures move by tens of percent between runs here: compare within one run.
 """
 
