@@ -1,30 +1,19 @@
-"""The tracking REST API as plain handlers, independent of any web framework.
+"""The aml REST API as plain handlers, independent of any web framework.
 
-``aml server`` serves it with the standard library; the Jupyter server extension can mount the
-same :class:`TrackingAPI`. Every request carries ``Authorization: Bearer TOKEN``; a bad token is
-401 and changes nothing. Inputs are checked in full before anything is written: a bad metric in
-a batch of a thousand writes none of them (400).
-
-    GET  /api/v1/health                          {"ok": true, "workspace": NAME}
-    GET  /api/v1/runs?filter=F&experiment=E&max_results=N
-    GET  /api/v1/runs/RUN                        the run's record (as `aml runs show --json`)
-    POST /api/v1/runs/RUN/metrics                {"metrics": [{"key", "value", "step"?, "timestamp"?}]}
-    POST /api/v1/runs/RUN/params                 {"params": {...}}
-    POST /api/v1/runs/RUN/tags                   {"tags": {...}}
-    POST /api/v1/runs/RUN/heartbeat              {"ok", "cancel_requested"}
-    POST /api/v1/runs/RUN/transition             {"event", "error"?, "traceback"?}: the run's new status
-    POST /api/v1/runs/RUN/clear_metrics          (a retried job starts its metrics again)
-    GET  /api/v1/snapshots/ID                    a snapshot's files as a tar archive
-    PUT  /api/v1/runs/RUN/artifacts/NAME         the file's bytes
-    GET  /api/v1/runs/RUN/artifacts/NAME         the file's bytes
+``aml server`` serves it with the standard library (one bearer token), and the Jupyter server
+extension mounts the same :class:`TrackingAPI` under ``{base_url}aml/api/v1/`` (Jupyter's own
+authentication, then roles). The routes, and the action each needs, are the table in
+server/routes.py; docs/openapi.yaml describes them. Inputs are checked in full before anything is
+written: a bad metric in a batch of a thousand writes none of them (400). Every write, execute
+and owner action is recorded in the store's audit log (who, what, when, from where).
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -32,12 +21,13 @@ from urllib.parse import parse_qs, unquote
 from ..errors import AmlError, IllegalTransition, InvalidInput, NotFound, RunStateError
 from ..tables import to_jsonable
 from ..workspace import Workspace
+from .routes import Route, match
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024
 _SPELLED = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
-_SNAPSHOT = re.compile(r"^/api/v1/snapshots/([0-9a-f]{40,64})$")
-_RUN = re.compile(r"^/api/v1/runs/([0-9a-f]{4,32})(/.*)?$")
+MAX_PAGE = 1000  # runs in one page of GET /runs; larger asks are capped, not refused
+MAX_POINTS = 10_000  # points in one downsampled metric series
 
 
 @dataclass
@@ -57,8 +47,19 @@ def _error(status: int, message: str, kind: str) -> Response:
     return Response.json(status, {"error": message, "type": kind})
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who sends a request, for the audit log: a user name and the client's address."""
+
+    user: str
+    address: str | None = None
+
+
 class TrackingAPI:
     """The API of one workspace.
+
+    ``handle`` checks the bearer token (``aml server``); ``dispatch`` answers a request already
+    authenticated and authorized (the Jupyter extension does both itself).
 
     Example:
         >>> api = TrackingAPI(ws, token="s3cret")  # doctest: +SKIP
@@ -66,26 +67,66 @@ class TrackingAPI:
         200
     """
 
-    def __init__(self, ws: Workspace, token: str) -> None:
-        if not token:
+    def __init__(self, ws: Workspace, token: str | None) -> None:
+        if token is not None and not token:
             raise InvalidInput("the tracking API needs a token")
         self.ws = ws
         self.token = token
         self._runs: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()  # the caller of the request this thread answers
 
     def authorized(self, headers: dict[str, str]) -> bool:
+        if self.token is None:
+            return False
         given = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
         scheme, _, token = given.partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.token.encode())
 
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
-        """Answer one request; never raises."""
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], body: bytes, address: str | None = None
+    ) -> Response:
+        """Answer one request of ``aml server`` (bearer token); never raises."""
         if not self.authorized(headers):
             return _error(401, "missing or wrong token (Authorization: Bearer TOKEN)", "Unauthorized")
         path, _, query = target.partition("?")
+        return self.dispatch(method, path, query, body, Caller("token", address))
+
+    def dispatch(self, method: str, path: str, query: str, body: bytes, caller: Caller) -> Response:
+        """Answer a request whose caller may do what its route needs; never raises."""
+        route, params, other = match(method, path)
+        if route is None:
+            if other:
+                return _error(405, f"{method} is not allowed on {path}", "MethodNotAllowed")
+            return _error(404, f"no such endpoint: {method} {path}", "NotFound")
+        self._local.caller = caller
+        response = self._answer(route, params, parse_qs(query), body)
+        if route.action != "read":
+            self.audit(caller, route.action, method, path, response.status)
+        return response
+
+    def audit(self, caller: Caller, action: str, method: str, path: str, status: int) -> None:
+        """Record one write, execute or owner request (allowed or refused) in the audit log."""
+        from ..tracking import schema as t
+
+        row = {
+            "at": int(time.time() * 1000),
+            "user": caller.user[:250],
+            "action": action,
+            "method": method,
+            "path": path[:2000],
+            "address": (caller.address or "")[:64] or None,
+            "status": status,
+        }
+        self.ws.store.db.write(lambda conn: conn.execute(t.audit_log.insert().values(**row)))
+
+    def _answer(self, route: Route, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
         try:
-            return self._route(method, path, parse_qs(query), body)
+            if route.method in ("POST", "PUT") and not route.path.endswith("/artifacts/{name}"):
+                if len(body) > MAX_JSON_BYTES:
+                    return _error(413, f"a JSON body may hold at most {MAX_JSON_BYTES} bytes", "TooLarge")
+            handler = getattr(self, "h_" + route.handler)
+            return handler(params, query, body)  # type: ignore[no-any-return]
         except NotFound as exc:
             return _error(404, str(exc), type(exc).__name__)
         except RunStateError as exc:
@@ -95,61 +136,127 @@ class TrackingAPI:
         except AmlError as exc:
             return _error(500, str(exc), type(exc).__name__)
 
-    def _route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Response:
-        if path == "/api/v1/health" and method == "GET":
-            return Response.json(200, {"ok": True, "workspace": self.ws.name})
-        if path == "/api/v1/runs" and method == "GET":
-            return self._search(query)
-        snap = _SNAPSHOT.match(path)
-        if snap and method == "GET":
-            return Response(200, self.ws.snapshot_store.archive(snap.group(1)), "application/x-tar")
-        m = _RUN.match(path)
-        if not m:
-            return _error(404, f"no such endpoint: {method} {path}", "NotFound")
-        run_id, rest = m.group(1), m.group(2) or ""
-        if rest == "" and method == "GET":
-            return Response.json(200, self._record(run_id))
-        if rest.startswith("/artifacts/"):
-            name = unquote(rest[len("/artifacts/") :])
-            if method == "PUT":
-                return self._put_artifact(run_id, name, body)
-            if method == "GET":
-                from ..tracking.run import Run
+    @staticmethod
+    def _payload(body: bytes) -> dict[str, Any]:
+        payload = json.loads(body or b"{}")
+        if not isinstance(payload, dict):
+            raise InvalidInput("the body must be a JSON object")
+        return payload
 
-                path_ = Run(self.ws, self.ws.store.get_run(run_id)).artifact_path(name)
-                return Response(200, path_.read_bytes(), "application/octet-stream")
-        if method == "POST" and rest in ("/metrics", "/params", "/tags", "/heartbeat", "/transition", "/clear_metrics"):
-            if len(body) > MAX_JSON_BYTES:
-                return _error(413, f"a JSON body may hold at most {MAX_JSON_BYTES} bytes", "TooLarge")
-            payload = json.loads(body or b"{}")
-            if not isinstance(payload, dict):
-                raise InvalidInput("the body must be a JSON object")
-            handler = {
-                "/metrics": self._metrics,
-                "/params": self._params,
-                "/tags": self._tags,
-                "/transition": self._transition,
-                "/clear_metrics": self._clear_metrics,
-            }.get(rest, self._heartbeat)
-            return handler(run_id, payload)
-        return _error(405, f"{method} is not allowed on {path}", "MethodNotAllowed")
+    # reading -------------------------------------------------------------------------------
 
-    def _search(self, query: dict[str, list[str]]) -> Response:
-        from ..tracking.queries import search_runs
+    def h_health(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        return Response.json(200, {"ok": True, "workspace": self.ws.name})
 
-        frame = search_runs(
-            (query.get("filter") or [""])[0] or None,
-            experiments=query.get("experiment"),
-            max_results=int((query.get("max_results") or ["1000"])[0]),
-            workspace=self.ws,
-        )
-        return Response.json(200, frame.to_dict("records"))
+    def h_experiments(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        return Response.json(200, {"experiments": self.ws.store.list_experiments()})
 
-    def _record(self, run_id: str) -> dict[str, Any]:
-        record = self.ws.store.get_run(run_id)
+    def h_search(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from .browse import search_page
+
+        return Response.json(200, search_page(self.ws, query, MAX_PAGE))
+
+    def h_record(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        record = self.ws.store.get_run(params["run"])
         data = record.to_dict()
         data["artifacts"] = [a.name for a in record.artifacts]
-        return data
+        return Response.json(200, data)
+
+    def h_metric_series(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from .browse import metric_series
+
+        wanted = int((query.get("max_points") or ["1000"])[0])
+        if not 2 <= wanted <= MAX_POINTS:
+            raise InvalidInput(f"max_points must be from 2 to {MAX_POINTS}")
+        return Response.json(200, metric_series(self.ws, params["run"], unquote(params["key"]), wanted))
+
+    def h_list_artifacts(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        record = self.ws.store.get_run(params["run"])
+        items = [{"name": a.name, "size": a.size, "media_type": a.media_type} for a in record.artifacts]
+        return Response.json(200, {"artifacts": items})
+
+    def h_get_artifact(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..tracking.run import Run
+
+        path_ = Run(self.ws, self.ws.store.get_run(params["run"])).artifact_path(unquote(params["name"]))
+        return Response(200, path_.read_bytes(), "application/octet-stream")
+
+    def h_snapshot(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        return Response(200, self.ws.snapshot_store.archive(params["snapshot"]), "application/x-tar")
+
+    def h_models(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..models.registry import list_models
+
+        return Response.json(200, {"models": list_models(workspace=self.ws)})
+
+    def h_model_versions(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..models.registry import list_versions
+
+        versions = list_versions(unquote(params["model"]), workspace=self.ws)
+        return Response.json(200, {"versions": [v.to_dict() for v in versions]})
+
+    def h_deployments(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..models.deployments import list_deployments
+
+        return Response.json(200, {"deployments": list_deployments(workspace=self.ws)})
+
+    def h_datasets(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..dataprep.lineage import list_datasets
+
+        return Response.json(200, {"datasets": list_datasets(workspace=self.ws)})
+
+    def h_targets(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from .browse import targets
+
+        return Response.json(200, {"targets": targets(self.ws)})
+
+    def h_audit(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from .browse import audit_entries
+
+        limit = min(int((query.get("max_results") or ["100"])[0]), MAX_PAGE)
+        return Response.json(200, {"entries": audit_entries(self.ws, max(limit, 1))})
+
+    def h_get_roles(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from .browse import stored_roles
+
+        return Response.json(200, {"roles": stored_roles(self.ws)})
+
+    def h_put_roles(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from .browse import set_roles
+
+        roles = self._payload(body).get("roles")
+        if not isinstance(roles, dict):
+            raise InvalidInput('"roles" must be an object: user or group name -> role, or null to take it away')
+        return Response.json(200, {"roles": set_roles(self.ws, roles)})
+
+    # writing -------------------------------------------------------------------------------
+
+    def h_create_run(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from .browse import create_run
+
+        return Response.json(201, create_run(self.ws, self._payload(body), self._local.caller.user))
+
+    def h_delete_run(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..jobs.control import has_ended
+
+        record = self.ws.store.get_run(params["run"])
+        if not has_ended(record):
+            raise RunStateError(f"run {record.id[:8]} is {record.status}; cancel it before deleting it")
+        return Response.json(200, {"deleted": self.ws.store.delete_runs([record.id])})
+
+    def h_cancel(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..jobs.control import cancel
+
+        run_id = cancel(self.ws, params["run"])
+        return Response.json(200, {"id": run_id, "status": self.ws.store.get_run(run_id).status})
+
+    def h_rerun(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..jobs.rerun import rerun
+
+        edits = self._payload(body).get("params") or {}
+        if not isinstance(edits, dict):
+            raise InvalidInput('"params" must be an object of the params to change')
+        return Response.json(201, rerun(self.ws, params["run"], edits))
 
     def _live_run(self, run_id: str, queued_too: bool = False) -> Any:
         # A Run the server writes through for a remote job; only while that run is live.
@@ -164,7 +271,8 @@ class TrackingAPI:
                 run = self._runs[record.id] = Run(self.ws, record, active=True)
         return run
 
-    def _metrics(self, run_id: str, payload: dict[str, Any]) -> Response:
+    def h_log_metrics(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        run_id, payload = params["run"], self._payload(body)
         from ..tracking.validation import check_key, check_metric_value, check_step, check_timestamp
 
         points = payload.get("metrics")
@@ -192,21 +300,22 @@ class TrackingAPI:
         run.flush()  # acknowledged means durable
         return Response.json(200, {"written": len(checked)})
 
-    def _params(self, run_id: str, payload: dict[str, Any]) -> Response:
-        params = payload.get("params")
-        if not isinstance(params, dict):
+    def h_log_params(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        values = self._payload(body).get("params")
+        if not isinstance(values, dict):
             raise InvalidInput('"params" must be an object')
-        self._live_run(run_id).log_params(params)
-        return Response.json(200, {"written": len(params)})
+        self._live_run(params["run"]).log_params(values)
+        return Response.json(200, {"written": len(values)})
 
-    def _tags(self, run_id: str, payload: dict[str, Any]) -> Response:
-        tags = payload.get("tags")
+    def h_set_tags(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        run_id, tags = params["run"], self._payload(body).get("tags")
         if not isinstance(tags, dict):
             raise InvalidInput('"tags" must be an object')
         self._live_run(run_id, queued_too=True).set_tags(tags)
         return Response.json(200, {"written": len(tags)})
 
-    def _transition(self, run_id: str, payload: dict[str, Any]) -> Response:
+    def h_transition(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        run_id, payload = params["run"], self._payload(body)
         from ..tracking.lifecycle import RunEvent
 
         event = RunEvent(str(payload.get("event")))
@@ -225,18 +334,19 @@ class TrackingAPI:
             status = self.ws.store.status_of(record.pk)
         return Response.json(200, {"status": status})
 
-    def _clear_metrics(self, run_id: str, payload: dict[str, Any]) -> Response:
-        run = self._live_run(run_id)
+    def h_clear_metrics(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        run = self._live_run(params["run"])
         self.ws.store.clear_metrics(run.pk)
         return Response.json(200, {"ok": True})
 
-    def _heartbeat(self, run_id: str, payload: dict[str, Any]) -> Response:
-        run = self._live_run(run_id)
+    def h_heartbeat(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        run = self._live_run(params["run"])
         self.ws.store.heartbeat([run.pk])
         cancel = self.ws.store.get_tag(run.pk, "aml.cancel")
         return Response.json(200, {"ok": True, "cancel_requested": bool(cancel)})
 
-    def _put_artifact(self, run_id: str, name: str, body: bytes) -> Response:
+    def h_put_artifact(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        run_id, name = params["run"], unquote(params["name"])
         if len(body) > MAX_ARTIFACT_BYTES:
             return _error(413, f"an artifact may hold at most {MAX_ARTIFACT_BYTES} bytes", "TooLarge")
         from ..paths import check_relative_name

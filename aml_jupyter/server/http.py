@@ -34,14 +34,14 @@ def make_server(ws: Workspace, host: str, port: int, token: str) -> ThreadingHTT
                 self.send_error(413, "request body too large")
                 return
             body = self.rfile.read(length) if length else b""
-            response = api.handle(self.command, self.path, dict(self.headers.items()), body)
+            response = api.handle(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()
             self.wfile.write(response.body)
 
-        do_GET = do_POST = do_PUT = _answer
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: one line per request is noise
             pass

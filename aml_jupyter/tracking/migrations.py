@@ -48,11 +48,16 @@ def _v4_deployments(conn: Connection) -> None:
     schema.deployments.create(conn, checkfirst=True)
 
 
+def _v5_audit_and_roles(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.audit_log, schema.workspace_roles])
+
+
 MIGRATIONS: list[Migration] = [
     (1, "initial tables: experiments, runs, params, tags, metrics, artifacts, run inputs", _v1_create_tables),
     (2, "datasets: registered data preparation recipes", _v2_datasets),
     (3, "the model registry: models, versions, aliases", _v3_models),
     (4, "deployments of model versions", _v4_deployments),
+    (5, "the REST API's audit log and workspace roles", _v5_audit_and_roles),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -231,3 +231,27 @@ deployments = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
+
+# Who did what through the REST API: every write, execute and owner action, allowed or refused.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", BigInteger, nullable=False),
+    Column("user", String(250), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("address", String(64)),
+    Column("status", Integer, nullable=False),
+    Index("ix_audit_at", "at"),
+)
+
+# Roles given through the API by an owner (user or group name -> role); traitlets config is the base.
+workspace_roles = Table(
+    "workspace_roles",
+    metadata,
+    Column("principal", String(250), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)

@@ -164,13 +164,17 @@ def search_frame(
     experiment_ids: list[int] | None,
     order_by: list[str] | str | None,
     max_results: int,
+    offset: int = 0,
 ) -> pd.DataFrame:
-    """Run a search and return one row per run, with params/metrics/tags as prefixed columns."""
+    """Run a search and return one row per run, with params/metrics/tags as prefixed columns;
+    ``offset`` skips that many matching runs first (pages of the REST API)."""
     import numpy as np
     import pandas as pd
 
     store.mark_lost()
     page = QueryBuilder(store.db.is_sqlite).build(filter, experiment_ids, order_by, check_max_results(max_results))
+    if offset:
+        page = page.offset(offset)
     page_sq = page.subquery("page")
     r, e = t.runs, t.experiments
     parent = _PARENT

@@ -1,0 +1,262 @@
+"""What the REST API's handlers read and write beyond a single run: pages of runs, downsampled
+metric series, targets, the audit log, workspace roles and runs created over HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+ROLES = ("reader", "contributor", "owner")
+
+
+def _query_digest(filter: str | None, experiments: list[str] | None, order_by: list[str] | None) -> str:
+    return hashlib.sha256(json.dumps([filter, experiments, order_by]).encode()).hexdigest()[:16]
+
+
+def _offset(token: str | None, digest: str) -> int:
+    if not token:
+        return 0
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode() + b"==").decode())
+        offset, made_for = int(data["o"]), str(data["q"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise InvalidInput("page_token is not one this API gave out") from None
+    if made_for != digest or offset < 0:
+        raise InvalidInput("page_token belongs to another query (filter, experiments and order must stay the same)")
+    return offset
+
+
+def _run_entry(row: dict[str, Any]) -> dict[str, Any]:
+    # One run of a page: its attributes, and metrics/params/tags as objects holding only what it has.
+    out: dict[str, Any] = {"metrics": {}, "params": {}, "tags": {}}
+    for col, value in row.items():
+        prefix, _, rest = col.partition(".")
+        if not (rest and prefix in out):
+            out[col] = value
+        elif value is not None and not (isinstance(value, float) and math.isnan(value)):
+            out[prefix][rest] = value
+    return out
+
+
+def search_page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[str, Any]:
+    """One page of runs for ``GET /runs``: ``filter``, ``experiment`` (repeatable), ``order_by``
+    (repeatable), ``max_results`` (capped at ``cap``) and ``page_token`` from the previous page.
+
+    Example:
+        >>> search_page(ws, {"filter": ["metrics.acc > 0.9"], "max_results": ["2"]}, 1000)  # doctest: +SKIP
+        {'runs': [{...}, {...}], 'next_page_token': 'eyJvIjogMiwg...'}
+    """
+    from ..tracking.search import search_frame
+
+    filter = (query.get("filter") or [""])[0] or None
+    experiments = query.get("experiment") or None
+    order_by = query.get("order_by") or None
+    try:
+        wanted = int((query.get("max_results") or ["100"])[0])
+    except ValueError:
+        raise InvalidInput("max_results must be a whole number") from None
+    if wanted < 1:
+        raise InvalidInput("max_results must be at least 1")
+    size = min(wanted, cap)
+    digest = _query_digest(filter, experiments, order_by)
+    offset = _offset((query.get("page_token") or [""])[0], digest)
+    ids = None
+    if experiments:
+        ids = [ws.store.experiment_id(name) for name in experiments]
+    frame = search_frame(ws.store, filter, ids, order_by, size + 1, offset=offset)
+    more = len(frame) > size
+    records = frame.head(size).to_dict("records")
+    token = None
+    if more:
+        token = base64.urlsafe_b64encode(json.dumps({"o": offset + size, "q": digest}).encode()).decode().rstrip("=")
+    return {"runs": [_run_entry(r) for r in records], "next_page_token": token}
+
+
+def downsample(steps: Any, values: Any, max_points: int) -> Any:
+    """Indices of at most ``max_points`` points that keep a series' shape: the lowest and the
+    highest point of each of ``max_points // 2`` equal slices, in step order.
+
+    Example:
+        >>> import numpy as np
+        >>> downsample(np.arange(10), np.array([0, 9, 1, 1, 1, 1, 1, 1, -5, 1.0]), 4).tolist()
+        [0, 1, 5, 8]
+    """
+    import numpy as np
+
+    n = len(values)
+    if n <= max_points:
+        return np.arange(n)
+    buckets = max_points // 2
+    width = -(-n // buckets)
+    padded = np.full(buckets * width, np.nan)
+    padded[:n] = values
+    grid = padded.reshape(buckets, width)
+    finite = np.isfinite(grid)
+    low = np.where(finite, grid, np.inf).argmin(axis=1)
+    high = np.where(finite, grid, -np.inf).argmax(axis=1)
+    base = np.arange(buckets) * width
+    picked = np.unique(np.concatenate([base + low, base + high]))
+    return picked[picked < n]
+
+
+def metric_series(ws: Workspace, run_id: str, key: str, max_points: int) -> dict[str, Any]:
+    """A metric's points in step order, downsampled on the server to at most ``max_points``.
+
+    Example:
+        >>> metric_series(ws, run_id, "loss", 1000)["points"]  # doctest: +SKIP
+        1000000
+    """
+    import numpy as np
+
+    from ..tracking.validation import check_key
+
+    record = ws.store.get_run(run_id)
+    steps_a, values_a, times_a = ws.store.metric_history(record.pk, check_key(key))
+    steps = np.frombuffer(steps_a, dtype=np.int64) if len(steps_a) else np.zeros(0, np.int64)
+    values = np.frombuffer(values_a, dtype=np.float64) if len(values_a) else np.zeros(0)
+    times = np.frombuffer(times_a, dtype=np.int64) if len(times_a) else np.zeros(0, np.int64)
+    order = np.argsort(steps, kind="stable")
+    steps, values, times = steps[order], values[order], times[order]
+    keep = downsample(steps, values, max_points)
+    chosen = values[keep]
+    shown: list[Any] = chosen.tolist()
+    if not np.isfinite(chosen).all():  # JSON has no NaN or infinities: spelled out, as the API takes them
+        shown = [
+            v if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")) for v in shown
+        ]
+    return {
+        "run_id": record.id,
+        "key": key,
+        "points": int(len(values)),
+        "downsampled": bool(len(keep) < len(values)),
+        "step": steps[keep].tolist(),
+        "value": shown,
+        "timestamp": times[keep].tolist(),
+    }
+
+
+def targets(ws: Workspace) -> list[dict[str, Any]]:
+    """The compute targets, with the embedded Dask cluster's dashboard link when it runs.
+
+    Example:
+        >>> [t["name"] for t in targets(ws)]  # doctest: +SKIP
+        ['local', 'dask']
+    """
+    from ..compute.targets import list_targets
+
+    out: list[dict[str, Any]] = [
+        {"name": t.name, "type": t.type, "settings": dict(t.settings)} for t in list_targets(ws)
+    ]
+    try:
+        info = json.loads((ws.aml_dir / "dask" / "cluster.json").read_text())
+    except (OSError, ValueError):
+        info = None
+    for item in out:
+        if item["type"] == "dask" and info and not item["settings"].get("address"):
+            item["dashboard"] = info.get("dashboard")
+    return out
+
+
+def audit_entries(ws: Workspace, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` audit entries.
+
+    Example:
+        >>> audit_entries(ws, 10)[0]["action"]  # doctest: +SKIP
+        'write'
+    """
+    from sqlalchemy import select
+
+    from ..tracking import schema as t
+
+    a = t.audit_log
+    rows = ws.store.db.read(lambda c: c.execute(select(a).order_by(a.c.id.desc()).limit(limit)).mappings().all())
+    return [dict(r) for r in rows]
+
+
+def stored_roles(ws: Workspace) -> dict[str, str]:
+    """Roles an owner gave through the API (user or group name -> role).
+
+    Example:
+        >>> stored_roles(ws)  # doctest: +SKIP
+        {'alice': 'owner'}
+    """
+    from sqlalchemy import select
+
+    from ..tracking import schema as t
+
+    r = t.workspace_roles
+    return dict(ws.store.db.read(lambda c: c.execute(select(r.c.principal, r.c.role)).all()))
+
+
+def set_roles(ws: Workspace, changes: dict[str, Any]) -> dict[str, str]:
+    """Give (``name: role``) or take (``name: None``) roles, all checked before any is written.
+
+    Example:
+        >>> set_roles(ws, {"bob": "contributor", "eve": None})  # doctest: +SKIP
+        {'alice': 'owner', 'bob': 'contributor'}
+    """
+    from sqlalchemy import delete
+
+    from ..tracking import schema as t
+
+    for name, role in changes.items():
+        if not isinstance(name, str) or not name.strip() or len(name) > 250:
+            raise InvalidInput(f"{name!r} is not a user or group name")
+        if role is not None and role not in ROLES:
+            raise InvalidInput(f"{role!r} is not a role ({', '.join(ROLES)}, or null to take it away)")
+    r = t.workspace_roles
+    now = int(time.time() * 1000)
+
+    def write(conn: Any) -> None:
+        for name, role in changes.items():
+            conn.execute(delete(r).where(r.c.principal == name))
+            if role is not None:
+                conn.execute(r.insert().values(principal=name, role=role, updated_at=now))
+
+    ws.store.db.write(write)
+    return stored_roles(ws)
+
+
+def create_run(ws: Workspace, payload: dict[str, Any], user: str) -> dict[str, Any]:
+    """Create a running run from ``{"experiment", "name"?, "params"?, "tags"?}``; its client then
+    logs to it, sends heartbeats and ends it (``/transition``), as a remote job does.
+
+    Example:
+        >>> create_run(ws, {"experiment": "iris", "params": {"lr": 0.1}}, "alice")["status"]  # doctest: +SKIP
+        'running'
+    """
+    from ..tracking.validation import check_key, check_name, param_to_str
+
+    experiment = payload.get("experiment")
+    if not isinstance(experiment, str):
+        raise InvalidInput('"experiment" (a name) is required')
+    name = payload.get("name")
+    params, tags = payload.get("params") or {}, payload.get("tags") or {}
+    if not isinstance(params, dict) or not isinstance(tags, dict):
+        raise InvalidInput('"params" and "tags" must be objects')
+    limits = ws.tracking
+    checked_params = {check_key(k): param_to_str(k, v, limits.param_value_max_length) for k, v in params.items()}
+    checked_tags = {check_key(k): param_to_str(k, v, limits.tag_value_max_length) for k, v in tags.items()}
+    run_name = check_name(name, "run name") if name is not None else None
+    store = ws.store
+    record = store.create_run(
+        store.experiment_id(check_name(experiment, "experiment name"), create=True),
+        name=run_name,
+        source_kind="api",
+        user=user,
+        params=checked_params,
+        tags=checked_tags,
+    )
+    data = record.to_dict()
+    data["artifacts"] = []
+    return data

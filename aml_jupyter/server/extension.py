@@ -1,0 +1,116 @@
+"""The Jupyter server extension: the aml REST API beside the notebooks, at ``{base_url}aml/api/v1/``.
+
+Enabled on install (``jupyter_server_config.d/aml_jupyter.json``). Every request is authenticated
+by Jupyter (token, cookie with its XSRF check, or JupyterHub) and then authorized for the action
+its route needs (server/routes.py) by the server's authorizer (``AmlAuthorizer`` for roles);
+write, execute and admin requests, refused ones included, go to the audit log. The handlers are
+the same :class:`~aml_jupyter.server.api.TrackingAPI` that ``aml server`` serves.
+
+The workspace is ``c.AmlExtension.workspace``, else ``$AML_WORKSPACE``, else the one holding the
+server's root folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from jupyter_server.utils import ensure_async
+from tornado import web
+from traitlets import Unicode
+
+from .api import MAX_ARTIFACT_BYTES, MAX_JSON_BYTES, Caller, TrackingAPI
+from .routes import match
+
+PREFIX = "/api/v1/"
+
+
+class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
+    """Every route of the API: authorized by its action, then answered by the TrackingAPI."""
+
+    auth_resource = "aml"
+
+    def _api(self) -> TrackingAPI | None:
+        return self.settings.get("aml_api")  # type: ignore[no-any-return]
+
+    async def _serve(self, rest: str) -> None:
+        api = self._api()
+        if api is None:
+            self.set_status(503)
+            self.finish({"error": self.settings.get("aml_workspace_error", "no workspace"), "type": "NoWorkspace"})
+            return
+        method = self.request.method or "GET"
+        path = PREFIX + rest
+        route, _, _ = match(method, path)
+        caller = Caller(self.current_user.username, self.request.remote_ip)
+        if route is not None:
+            allowed = await ensure_async(
+                self.authorizer.is_authorized(self, self.current_user, route.action, route.resource)
+            )
+            if not allowed:
+                await asyncio.to_thread(api.audit, caller, route.action, method, path, 403)
+                raise web.HTTPError(403, f"{route.action} on {route.resource} needs a role that allows it")
+            limit = MAX_ARTIFACT_BYTES if route.path.endswith("/artifacts/{name}") else MAX_JSON_BYTES
+            if len(self.request.body or b"") > limit:
+                raise web.HTTPError(413, f"the body may hold at most {limit} bytes")
+        query = self.request.query
+        response = await asyncio.to_thread(api.dispatch, method, path, query, self.request.body or b"", caller)
+        self.set_status(response.status)
+        self.set_header("Content-Type", response.content_type)
+        if response.content_type != "application/json":  # bytes of artifacts: never rendered by the browser
+            self.set_header("Content-Disposition", "attachment")
+            self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(response.body)
+
+    @web.authenticated
+    async def get(self, rest: str) -> None:
+        await self._serve(rest)
+
+    @web.authenticated
+    async def post(self, rest: str) -> None:
+        await self._serve(rest)
+
+    @web.authenticated
+    async def put(self, rest: str) -> None:
+        await self._serve(rest)
+
+    @web.authenticated
+    async def delete(self, rest: str) -> None:
+        await self._serve(rest)
+
+
+class AmlExtension(ExtensionApp):
+    """The aml extension of a Jupyter server.
+
+    Example:
+        >>> AmlExtension.name
+        'aml_jupyter'
+    """
+
+    name = "aml_jupyter"
+    workspace = Unicode("", config=True, help="the aml workspace folder (default: $AML_WORKSPACE, else root_dir's)")
+
+    def initialize_settings(self) -> None:
+        from ..errors import AmlError
+        from ..workspace import Workspace
+
+        where = self.workspace or os.environ.get("AML_WORKSPACE") or self.serverapp.root_dir
+        try:
+            ws = Workspace.open(where)
+        except AmlError as exc:
+            self.log.warning("aml: no workspace for the REST API (%s); it answers 503 until one exists", exc)
+            self.settings.update(aml_api=None, aml_workspace=None, aml_workspace_error=str(exc))
+            return
+        self.settings.update(aml_api=TrackingAPI(ws, token=None), aml_workspace=ws)
+        self.log.info("aml: REST API for workspace %r at %saml/api/v1/", ws.name, self.serverapp.base_url)
+
+    def initialize_handlers(self) -> None:
+        self.handlers.append((r"/aml/api/v1/(.*)", AmlApiHandler))
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    return [{"module": "aml_jupyter.server.extension", "app": AmlExtension}]

@@ -1,0 +1,122 @@
+"""Roles for a Jupyter server shared by a team: who may read, write, execute and own.
+
+=========== ====================================================================
+role        may
+=========== ====================================================================
+reader      read: runs, metrics, artifacts, models, notebooks and files
+contributor read, write (log, create runs, save files) and execute (submit and
+            cancel jobs, rerun, start kernels, deploy)
+owner       all of that, and admin: give roles, delete runs, read the audit log
+=========== ====================================================================
+
+``AmlAuthorizer`` (``c.ServerApp.authorizer_class = "aml_jupyter.server.AmlAuthorizer"``)
+answers every route of the server, Jupyter's own included: with
+``--AmlAuthorizer.default_role=reader``, starting a kernel or saving a notebook is 403 too.
+Roles come from ``c.AmlAuthorizer.roles`` (user or group name -> role; ``groups`` lists each
+group's members) and from those an owner gives through ``PUT /aml/api/v1/roles``, which win for
+the same name; a user holding several gets the strongest. Unknown users get ``default_role``
+(``reader`` unless set; ``""`` for none).
+
+``AmlIdentityProvider`` gives each member of a team a token of their own
+(``c.AmlIdentityProvider.tokens = {"TOKEN": "alice"}``), for servers without JupyterHub.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+from jupyter_server.auth.authorizer import Authorizer
+from jupyter_server.auth.identity import IdentityProvider, User
+from traitlets import Dict, Float, List, TraitError, Unicode, validate
+
+ROLES = ("reader", "contributor", "owner")
+ACTIONS = {
+    "reader": frozenset({"read"}),
+    "contributor": frozenset({"read", "write", "execute"}),
+    "owner": frozenset({"read", "write", "execute", "admin"}),
+}
+
+
+class AmlAuthorizer(Authorizer):
+    """Grants an action when the user's role includes it.
+
+    Example:
+        >>> from jupyter_server.auth.identity import User
+        >>> a = AmlAuthorizer(roles={"alice": "owner"}, default_role="reader")
+        >>> a.role_of(User("alice")), a.role_of(User("bob"))
+        ('owner', 'reader')
+    """
+
+    roles = Dict(
+        key_trait=Unicode(), value_trait=Unicode(), config=True, help="user or group name -> reader|contributor|owner"
+    )
+    groups = Dict(key_trait=Unicode(), value_trait=List(Unicode()), config=True, help="group name -> member names")
+    default_role = Unicode("reader", config=True, help='the role of users named nowhere: a role, or "" for none')
+    stored_roles_ttl = Float(2.0, config=True, help="seconds the roles given through the API are cached")
+
+    @validate("default_role")
+    def _check_default(self, proposal: Any) -> str:
+        value = str(proposal["value"])
+        if value not in (*ROLES, ""):
+            raise TraitError(f"default_role must be one of {', '.join(ROLES)} or empty, not {value!r}")
+        return value
+
+    @validate("roles")
+    def _check_roles(self, proposal: Any) -> dict[str, str]:
+        value = dict(proposal["value"])
+        bad = {k: v for k, v in value.items() if v not in ROLES}
+        if bad:
+            raise TraitError(f"unknown roles {bad}; a role is one of {', '.join(ROLES)}")
+        return value
+
+    _cache: tuple[float, Any, dict[str, str]] | None = None
+
+    def _stored(self, ws: Any) -> dict[str, str]:
+        if ws is None:
+            return {}
+        now = time.monotonic()
+        if self._cache is not None and self._cache[1] is ws and now - self._cache[0] < self.stored_roles_ttl:
+            return self._cache[2]
+        from .browse import stored_roles
+
+        roles = stored_roles(ws)
+        self._cache = (now, ws, roles)
+        return roles
+
+    def role_of(self, user: User, ws: Any = None) -> str | None:
+        """The strongest role ``user`` holds, by name or group, else the default (None for none)."""
+        name = user.username
+        names = [name, *sorted(g for g, members in self.groups.items() if name in members)]
+        given = {**self.roles, **self._stored(ws)}
+        held = [given[n] for n in names if n in given]
+        if not held:
+            return self.default_role or None
+        return max(held, key=ROLES.index)
+
+    def is_authorized(self, handler: Any, user: User, action: str, resource: str) -> bool:
+        ws = handler.settings.get("aml_workspace") if handler is not None else None
+        role = self.role_of(user, ws)
+        allowed = role is not None and action in ACTIONS[role]
+        if not allowed:
+            self.log.info("refused %s on %s to %s (role: %s)", action, resource, user.username, role or "none")
+        return allowed
+
+
+class AmlIdentityProvider(IdentityProvider):
+    """Token login where each token names its user; the server's own token still works.
+
+    Example:
+        >>> AmlIdentityProvider(tokens={"s3cret-alice": "alice"}).tokens["s3cret-alice"]
+        'alice'
+    """
+
+    tokens = Dict(key_trait=Unicode(), value_trait=Unicode(), config=True, help="token -> user name")
+
+    async def get_user_token(self, handler: Any) -> User | None:
+        given = self.get_token(handler) or ""
+        for token, name in self.tokens.items():
+            if given and hmac.compare_digest(given.encode(), token.encode()):
+                return User(username=name, name=name)
+        return await super().get_user_token(handler)
