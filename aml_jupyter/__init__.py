@@ -88,6 +88,8 @@ if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
 
 
 def __getattr__(name: str) -> Any:
+    if name == "widgets":  # the panels: ipywidgets loads only when they are asked for
+        return importlib.import_module("aml_jupyter.widgets")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'aml_jupyter' has no attribute {name!r}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
@@ -35,7 +36,8 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
     auth_resource = "aml"
 
     def _api(self) -> TrackingAPI | None:
-        return self.settings.get("aml_api")  # type: ignore[no-any-return]
+        api: TrackingAPI | None = self.settings.get("aml_api")
+        return api
 
     async def _serve(self, rest: str) -> None:
         api = self._api()
@@ -58,7 +60,9 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
             if len(self.request.body or b"") > limit:
                 raise web.HTTPError(413, f"the body may hold at most {limit} bytes")
         query = self.request.query
+        started = time.perf_counter()
         response = await asyncio.to_thread(api.dispatch, method, path, query, self.request.body or b"", caller)
+        self.set_header("Server-Timing", f"app;dur={(time.perf_counter() - started) * 1000:.2f}")
         self.set_status(response.status)
         self.set_header("Content-Type", response.content_type)
         if response.content_type != "application/json":  # bytes of artifacts: never rendered by the browser
@@ -98,7 +102,10 @@ class AmlExtension(ExtensionApp):
         from ..errors import AmlError
         from ..workspace import Workspace
 
-        where = self.workspace or os.environ.get("AML_WORKSPACE") or self.serverapp.root_dir
+        server = self.serverapp
+        if server is None:  # never: Jupyter makes an extension's settings once its server exists
+            raise RuntimeError("the aml extension was initialized without a Jupyter server")
+        where = self.workspace or os.environ.get("AML_WORKSPACE") or server.root_dir
         try:
             ws = Workspace.open(where)
         except AmlError as exc:
@@ -106,7 +113,7 @@ class AmlExtension(ExtensionApp):
             self.settings.update(aml_api=None, aml_workspace=None, aml_workspace_error=str(exc))
             return
         self.settings.update(aml_api=TrackingAPI(ws, token=None), aml_workspace=ws)
-        self.log.info("aml: REST API for workspace %r at %saml/api/v1/", ws.name, self.serverapp.base_url)
+        self.log.info("aml: REST API for workspace %r at %saml/api/v1/", ws.name, server.base_url)
 
     def initialize_handlers(self) -> None:
         self.handlers.append((r"/aml/api/v1/(.*)", AmlApiHandler))

@@ -92,8 +92,8 @@ class AmlAuthorizer(Authorizer):
         given = {**self.roles, **self._stored(ws)}
         held = [given[n] for n in names if n in given]
         if not held:
-            return self.default_role or None
-        return max(held, key=ROLES.index)
+            return str(self.default_role) or None
+        return str(max(held, key=ROLES.index))
 
     def is_authorized(self, handler: Any, user: User, action: str, resource: str) -> bool:
         ws = handler.settings.get("aml_workspace") if handler is not None else None

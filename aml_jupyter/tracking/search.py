@@ -60,6 +60,7 @@ class QueryBuilder:
         self.is_sqlite = is_sqlite
         self.runs = t.runs
         self.n = 0
+        self.inner_metrics: dict[str, Any] = {}  # metric key -> its alias joined by a filter
 
     def build(
         self, filter: str | None, experiment_ids: list[int] | None, order_by: list[str] | str | None, max_results: int
@@ -127,6 +128,7 @@ class QueryBuilder:
             lm = self._alias(t.latest_metrics)
             key_id = select(t.metric_keys.c.id).where(t.metric_keys.c.key == c.key).scalar_subquery()
             q = q.join(lm, and_(lm.c.run_pk == r.c.pk, lm.c.key_id == key_id))
+            self.inner_metrics.setdefault(c.key, lm)
             return q.where(self._compare(lm.c.value, c.op, c.value))
         table = t.params if c.entity == "param" else t.tags
         a = self._alias(table)
@@ -138,6 +140,10 @@ class QueryBuilder:
         if o.entity == "attribute":
             return q, self._attr_col(o.key)
         if o.entity == "metric":
+            if o.key in self.inner_metrics:
+                # Ordered by a metric the filter already joined: the same rows, so SQLite can walk
+                # that metric's (key, value) index in order and stop at the page's end, not sort all.
+                return q, self.inner_metrics[o.key].c.value
             lm = self._alias(t.latest_metrics)
             key_id = select(t.metric_keys.c.id).where(t.metric_keys.c.key == o.key).scalar_subquery()
             return q.outerjoin(lm, and_(lm.c.run_pk == r.c.pk, lm.c.key_id == key_id)), lm.c.value

@@ -1,5 +1,14 @@
-"""ipywidgets panels. Importing this package imports ipywidgets (the ``widgets`` extra)."""
+"""ipywidgets panels, charts by bqplot. Importing this package imports ipywidgets (the ``widgets`` extra).
+
+Example:
+    >>> import aml_jupyter as aml  # doctest: +SKIP
+    >>> aml.widgets.RunHistory("iris")  # doctest: +SKIP
+"""
 
 from .by_example import ByExample
+from .publish_model import PublishModel
+from .run_details import RunDetails
+from .run_history import RunHistory
+from .sweep_progress import SweepProgress
 
-__all__ = ["ByExample"]
+__all__ = ["ByExample", "PublishModel", "RunDetails", "RunHistory", "SweepProgress"]

@@ -1,0 +1,148 @@
+"""The REST API's OpenAPI document, built from the route table (server/routes.py), so that
+``docs/openapi.yaml`` and the handlers cannot drift apart (a test compares them).
+
+    python -m aml_jupyter.server.openapi > docs/openapi.yaml
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from .routes import ROUTES
+
+_STR = {"type": "string"}
+_OBJ = {"type": "object"}
+QUERY: dict[str, list[dict[str, Any]]] = {
+    "search": [
+        {"name": "filter", "in": "query", "schema": _STR, "description": "e.g. metrics.acc > 0.9 and params.C = '1'"},
+        {"name": "experiment", "in": "query", "schema": _STR, "description": "repeatable"},
+        {"name": "order_by", "in": "query", "schema": _STR, "description": "e.g. metrics.acc DESC; repeatable"},
+        {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1}, "description": "cap 1000"},
+        {"name": "page_token", "in": "query", "schema": _STR, "description": "next_page_token of the last page"},
+    ],
+    "metric_series": [
+        {"name": "max_points", "in": "query", "schema": {"type": "integer", "minimum": 2, "maximum": 10000}}
+    ],
+    "audit": [{"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+}
+BODIES: dict[str, dict[str, Any]] = {
+    "create_run": {
+        "type": "object",
+        "required": ["experiment"],
+        "properties": {"experiment": _STR, "name": _STR, "params": _OBJ, "tags": _OBJ},
+    },
+    "log_metrics": {
+        "type": "object",
+        "required": ["metrics"],
+        "properties": {
+            "metrics": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["key", "value"],
+                    "properties": {
+                        "key": _STR,
+                        "value": {"oneOf": [{"type": "number"}, {"enum": ["NaN", "Infinity", "-Infinity"]}]},
+                        "step": {"type": "integer"},
+                        "timestamp": {"type": "integer"},
+                    },
+                },
+            }
+        },
+    },
+    "log_params": {"type": "object", "required": ["params"], "properties": {"params": _OBJ}},
+    "set_tags": {"type": "object", "required": ["tags"], "properties": {"tags": _OBJ}},
+    "transition": {
+        "type": "object",
+        "required": ["event"],
+        "properties": {"event": _STR, "error": _STR, "traceback": _STR},
+    },
+    "rerun": {"type": "object", "properties": {"params": _OBJ}},
+    "put_roles": {
+        "type": "object",
+        "required": ["roles"],
+        "properties": {
+            "roles": {
+                "type": "object",
+                "additionalProperties": {"enum": ["reader", "contributor", "owner", None], "nullable": True},
+            }
+        },
+    },
+}
+PATH_PARAMS = {
+    "run": "a run id, or a unique prefix of 4 or more characters",
+    "key": "a metric key",
+    "name": "an artifact name (a relative path)",
+    "snapshot": "a snapshot id",
+    "model": "a model name",
+}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3 document of every route.
+
+    Example:
+        >>> sorted(document()["paths"]["/api/v1/runs"])
+        ['get', 'post']
+    """
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        op: dict[str, Any] = {
+            "operationId": route.handler,
+            "summary": route.summary,
+            "x-aml-action": route.action,
+            "x-aml-resource": route.resource,
+            "responses": {
+                "200": {"description": "done"},
+                "400": {"description": "a bad input; nothing changed"},
+                "403": {"description": f"the caller's role does not allow {route.action}"},
+                "404": {"description": "no such run, model or artifact"},
+            },
+        }
+        params = [
+            {"name": p, "in": "path", "required": True, "schema": _STR, "description": d}
+            for p, d in PATH_PARAMS.items()
+            if "{" + p + "}" in route.path
+        ]
+        params += QUERY.get(route.handler, [])
+        if params:
+            op["parameters"] = params
+        if route.handler in BODIES:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": BODIES[route.handler]}}}
+        if route.handler == "put_artifact":
+            op["requestBody"] = {"required": True, "content": {"application/octet-stream": {"schema": _STR}}}
+        if route.method in ("POST", "PUT"):
+            op["responses"]["413"] = {"description": "the body is too large"}
+        if route.handler in ("create_run", "rerun"):
+            op["responses"]["201"] = op["responses"].pop("200") | {"description": "created"}
+        if route.handler in ("delete_run", "cancel", "transition", "log_metrics"):
+            op["responses"]["409"] = {"description": "the run's status does not allow it"}
+        paths.setdefault(route.path, {})[route.method.lower()] = op
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "aml_jupyter REST API",
+            "version": "1",
+            "description": "Served by the Jupyter server extension at {base_url}aml/api/v1/ (paths below drop "
+            "{base_url}aml) and by `aml server` at /api/v1/. Jupyter authenticates and AmlAuthorizer checks "
+            "each operation's x-aml-action against the caller's role.",
+        },
+        "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"token": []}],
+        "paths": paths,
+    }
+
+
+def main() -> int:
+    import yaml
+
+    sys.stdout.write(
+        "# Generated by `python -m aml_jupyter.server.openapi` from aml_jupyter/server/routes.py.\n"
+        + yaml.safe_dump(document(), sort_keys=False, width=110)
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""RunDetails: follow one run (status, a chart of each metric, the last lines of its output) while
+it runs. Values from the store are shown as text (Label, Textarea), never as HTML.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ..workspace import Workspace
+
+LOG_LINES = 40
+
+
+class RunDetails:
+    """A panel following ``run`` (a Run or a run id), refreshed every ``refresh`` seconds until
+    the run ends (0: only on :meth:`refresh`).
+
+    Example:
+        >>> rd = RunDetails(aml.submit("train.py")["id"])  # doctest: +SKIP
+        >>> rd.status.value  # doctest: +SKIP
+        'running'
+    """
+
+    def __init__(self, run: Any, refresh: float = 1.0, workspace: Workspace | str | None = None) -> None:
+        import bqplot as bq
+        import ipywidgets as w
+
+        self.ws = Workspace.open(workspace if workspace is not None else getattr(run, "workspace", None))
+        self.run_id = run if isinstance(run, str) else run.id
+        self.title = w.Label()
+        self.status = w.Label()
+        self.error = w.Label()
+        self.metric = w.Dropdown(description="metric", options=[])
+        self.metric.observe(lambda _: self._draw_metric(), names="value")
+        self._x, self._y = bq.LinearScale(), bq.LinearScale()
+        self.line = bq.Lines(x=[], y=[], scales={"x": self._x, "y": self._y})
+        self.figure = bq.Figure(
+            marks=[self.line],
+            axes=[bq.Axis(scale=self._x, label="step", side="bottom"), bq.Axis(scale=self._y, side="left")],
+            layout=w.Layout(height="260px", width="100%"),
+        )
+        self.log = w.Textarea(disabled=True, layout=w.Layout(width="100%", height="160px"))
+        self.box = w.VBox([self.title, self.status, self.error, self.metric, self.figure, self.log])
+        self.ended = False
+        self.refresh()
+        self._stop = threading.Event()
+        if refresh > 0 and not self.ended:
+            threading.Thread(target=self._poll, args=(refresh,), daemon=True).start()
+
+    def _poll(self, every: float) -> None:
+        while not self._stop.wait(every) and not self.ended:
+            try:
+                self.refresh()
+            except Exception as exc:  # say it, keep following
+                self.error.value = f"refresh failed: {exc}"
+
+    def stop(self) -> None:
+        """Stop following."""
+        self._stop.set()
+
+    def refresh(self) -> None:
+        """Read the run again: status, metric keys, the chosen metric's points, the log's tail."""
+        from ..jobs.control import has_ended, read_log
+
+        record = self.ws.store.get_run(self.run_id)
+        self.title.value = f"{record.experiment} / {record.name or record.id[:8]} ({record.id[:8]})"
+        self.status.value = f"status: {record.status}"
+        self.error.value = f"error: {record.error}" if record.error else ""
+        keys = sorted(record.metrics)
+        if list(self.metric.options) != keys:
+            current = self.metric.value
+            self.metric.options = keys
+            self.metric.value = current if current in keys else (keys[0] if keys else None)
+        self._draw_metric()
+        text = read_log(self.ws, record, "stdout") if record.tags.get("aml.submitted") else ""
+        self.log.value = "\n".join(text.splitlines()[-LOG_LINES:])
+        self.ended = has_ended(record)
+
+    def _draw_metric(self) -> None:
+        if not self.metric.value:
+            self.line.x, self.line.y = [], []
+            return
+        from ..server.browse import metric_series
+
+        series = metric_series(self.ws, self.run_id, self.metric.value, 1000)
+        finite = [(s, v) for s, v in zip(series["step"], series["value"], strict=True) if isinstance(v, float | int)]
+        self.line.x = [s for s, _ in finite]
+        self.line.y = [v for _, v in finite]
+        self.figure.title = f"{self.metric.value} ({series['points']} points)"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.box._repr_mimebundle_(**kwargs)

@@ -1,0 +1,161 @@
+"""RunHistory: a filterable, live run table with a chart comparing the selected runs.
+
+Every value from the store is shown through ``Label`` widgets, which render text: a run named
+``<img src=x onerror=alert(1)>`` shows those characters and runs nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ..workspace import Workspace
+
+COLUMNS = ("", "run", "name", "status", "user", "started")
+
+
+class RunHistory:
+    """Runs of ``experiment`` (all experiments when None) matching ``filter``, newest first,
+    refreshed every ``refresh`` seconds while shown (0: only on :meth:`refresh`). Tick runs to
+    compare ``metric`` across them in the chart below the table.
+
+    Example:
+        >>> rh = RunHistory("iris", metric="acc", refresh=0)  # doctest: +SKIP
+        >>> rh.select([rh.rows[0]["run_id"]]); rh.chart_values()  # doctest: +SKIP
+        {'3f2a9c1b': 0.97}
+    """
+
+    def __init__(
+        self,
+        experiment: str | None = None,
+        filter: str | None = None,
+        metric: str | None = None,
+        max_results: int = 200,
+        refresh: float = 2.0,
+        workspace: Workspace | str | None = None,
+    ) -> None:
+        import bqplot as bq
+        import ipywidgets as w
+
+        self.ws = Workspace.open(workspace)
+        self.experiment = experiment
+        self.max_results = max_results
+        self.rows: list[dict[str, Any]] = []
+        self.selected: list[str] = []
+        self._signature: Any = None
+        self._lock = threading.Lock()
+        self.filter = w.Text(value=filter or "", placeholder="metrics.acc > 0.9 and params.lr = '0.1'")
+        self.filter.layout.width = "60%"
+        self.apply = w.Button(description="Apply", tooltip="search with this filter")
+        self.apply.on_click(lambda _: self.refresh())
+        self.message = w.Label(value="")
+        self.metric = w.Dropdown(description="metric", options=[metric] if metric else [], value=metric)
+        self.metric.observe(lambda _: self._draw(), names="value")
+        self.table = w.GridBox(layout=w.Layout(grid_template_columns="32px 90px 1fr 90px 90px 170px", width="100%"))
+        self._x = bq.OrdinalScale()
+        self._y = bq.LinearScale()
+        self.bars = bq.Bars(x=[], y=[], scales={"x": self._x, "y": self._y})
+        self.figure = bq.Figure(
+            marks=[self.bars],
+            axes=[bq.Axis(scale=self._x, label="run", side="bottom"), bq.Axis(scale=self._y, side="left")],
+            title="tick runs to compare them",
+            layout=w.Layout(height="280px", width="100%"),
+        )
+        self.box = w.VBox([w.HBox([self.filter, self.apply]), self.message, self.table, self.metric, self.figure])
+        self.refresh()
+        self._stop = threading.Event()
+        if refresh > 0:
+            threading.Thread(target=self._poll, args=(refresh,), daemon=True).start()
+
+    def _poll(self, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                self.refresh()
+            except Exception as exc:  # a refresh must never kill the loop: say it and go on
+                self.message.value = f"refresh failed: {exc}"
+
+    def stop(self) -> None:
+        """Stop refreshing."""
+        self._stop.set()
+
+    def refresh(self) -> None:
+        """Search again and redraw what changed."""
+        from ..errors import AmlError
+        from ..tracking.queries import search_runs
+
+        try:
+            frame = search_runs(
+                self.filter.value.strip() or None,
+                experiments=self.experiment,
+                max_results=self.max_results,
+                workspace=self.ws,
+            )
+        except AmlError as exc:
+            self.message.value = str(exc)  # a bad filter: said, and the table stays as it was
+            return
+        self.message.value = f"{len(frame)} run(s)"
+        rows = frame.to_dict("records")
+        signature = [(r["run_id"], r["status"], r.get("end_time")) for r in rows]
+        metrics = sorted({c[len("metrics.") :] for c in frame.columns if c.startswith("metrics.")})
+        with self._lock:
+            self.rows = rows
+            self.selected = [s for s in self.selected if any(r["run_id"] == s for r in rows)]
+            if list(self.metric.options) != metrics:
+                current = self.metric.value
+                self.metric.options = metrics
+                self.metric.value = current if current in metrics else (metrics[0] if metrics else None)
+            if signature != self._signature:
+                self._signature = signature
+                self._rebuild()
+        self._draw()
+
+    def _rebuild(self) -> None:
+        import ipywidgets as w
+
+        cells: list[Any] = [w.Label(value=c, style={"font_weight": "bold"}) for c in COLUMNS]
+        for row in self.rows:
+            tick = w.Checkbox(value=row["run_id"] in self.selected, indent=False)
+            tick.observe(lambda change, rid=row["run_id"]: self._tick(rid, change["new"]), names="value")
+            started: Any = row.get("start_time")
+            cells += [
+                tick,
+                w.Label(value=row["run_id"][:8]),
+                w.Label(value=str(row.get("name") or "")),
+                w.Label(value=str(row["status"])),
+                w.Label(value=str(row.get("user") or "")),
+                w.Label(value=started.strftime("%Y-%m-%d %H:%M:%S") if hasattr(started, "strftime") else ""),
+            ]
+        self.table.children = cells
+
+    def _tick(self, run_id: str, on: bool) -> None:
+        if on and run_id not in self.selected:
+            self.selected.append(run_id)
+        elif not on and run_id in self.selected:
+            self.selected.remove(run_id)
+        self._draw()
+
+    def select(self, run_ids: list[str]) -> None:
+        """Tick these runs (as a click on their boxes does)."""
+        self.selected = [r for r in run_ids if any(row["run_id"] == r for row in self.rows)]
+        self._rebuild()
+        self._draw()
+
+    def chart_values(self) -> dict[str, float | None]:
+        """What the chart shows: the chosen metric's latest value for each ticked run."""
+        key = f"metrics.{self.metric.value}"
+        by_id = {r["run_id"]: r for r in self.rows}
+        out: dict[str, float | None] = {}
+        for run_id in self.selected:
+            value = by_id[run_id].get(key)
+            out[run_id[:8]] = None if value is None or value != value else float(value)
+        return out
+
+    def _draw(self) -> None:
+        values = self.chart_values() if self.metric.value else {}
+        shown = {k: v for k, v in values.items() if v is not None}
+        self.bars.x = list(shown)
+        self.bars.y = list(shown.values())
+        self.figure.title = f"{self.metric.value} of the ticked runs" if shown else "tick runs to compare them"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.box._repr_mimebundle_(**kwargs)
