@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 DEMO   ?= demo-workspace
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench lint clean browser dashboard
 
 setup: $(STAMP)
 
@@ -23,8 +23,14 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/python -m aml_jupyter.demo $(DEMO)
 
+# The browser tests drive Debian's chromium through playwright (never playwright's own download).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    { apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; }; } \
+	    || echo "chromium unavailable: the browser tests will fail" >&2
+
 # pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
-test: setup
+test: setup browser
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
@@ -35,6 +41,15 @@ bench: setup
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/jobs.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/serving.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/rest.py $(BENCH_ARGS)
+
+# The Voila dashboard of the demo's workspace (made by `make demo` when missing), on loopback.
+DASHBOARD_PORT ?= 8866
+dashboard: setup
+	@test -d $(DEMO)/.aml || $(MAKE) --no-print-directory demo
+	@echo "dashboard: http://127.0.0.1:$(DASHBOARD_PORT)/ (workspace $(abspath $(DEMO)); Ctrl-C stops it)"
+	@AML_WORKSPACE=$(abspath $(DEMO)) exec $(BIN)/voila notebooks/dashboard.ipynb --no-browser \
+	    --port=$(DASHBOARD_PORT) --Voila.ip=127.0.0.1 --ServerApp.port_retries=0
 
 lint: setup
 	$(BIN)/ruff check aml_jupyter magics tests benchmarks

@@ -92,3 +92,18 @@ def write_settings(ws: Workspace, text: str) -> Workspace:
     path.write_text("\n".join(lines) + "\n")
     ws.close()
     return Workspace.open(ws.root)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """`make demo`'s program run once in a temporary folder: (its workspace folder, the process)."""
+    root = tmp_path_factory.mktemp("demo")
+    folder = root / "demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "aml_jupyter.demo", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=root,
+    )
+    return folder, proc

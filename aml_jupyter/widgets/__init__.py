@@ -6,9 +6,10 @@ Example:
 """
 
 from .by_example import ByExample
+from .dashboard import Dashboard
 from .publish_model import PublishModel
 from .run_details import RunDetails
 from .run_history import RunHistory
 from .sweep_progress import SweepProgress
 
-__all__ = ["ByExample", "PublishModel", "RunDetails", "RunHistory", "SweepProgress"]
+__all__ = ["ByExample", "Dashboard", "PublishModel", "RunDetails", "RunHistory", "SweepProgress"]
