@@ -11,7 +11,7 @@ from typing import Any
 
 from ..workspace import Workspace
 
-COLUMNS = ("", "run", "name", "status", "user", "started")
+COLUMNS = ("", "run", "name", "status", "user", "started", "metric")
 
 
 class RunHistory:
@@ -50,8 +50,10 @@ class RunHistory:
         self.apply.on_click(lambda _: self.refresh())
         self.message = w.Label(value="")
         self.metric = w.Dropdown(description="metric", options=[metric] if metric else [], value=metric)
-        self.metric.observe(lambda _: self._draw(), names="value")
-        self.table = w.GridBox(layout=w.Layout(grid_template_columns="32px 90px 1fr 90px 90px 170px", width="100%"))
+        self.metric.observe(lambda _: (self._rebuild(), self._draw()), names="value")
+        self.table = w.GridBox(
+            layout=w.Layout(grid_template_columns="32px 90px 1fr 90px 90px 170px 110px", width="100%")
+        )
         self._x = bq.OrdinalScale()
         self._y = bq.LinearScale()
         self.bars = bq.Bars(x=[], y=[], scales={"x": self._x, "y": self._y})
@@ -112,8 +114,11 @@ class RunHistory:
     def _rebuild(self) -> None:
         import ipywidgets as w
 
-        cells: list[Any] = [w.Label(value=c, style={"font_weight": "bold"}) for c in COLUMNS]
+        heads = [*COLUMNS[:-1], self.metric.value or ""]
+        cells: list[Any] = [w.Label(value=c, style={"font_weight": "bold"}) for c in heads]
+        key = f"metrics.{self.metric.value}"
         for row in self.rows:
+            value = row.get(key)
             tick = w.Checkbox(value=row["run_id"] in self.selected, indent=False)
             tick.observe(lambda change, rid=row["run_id"]: self._tick(rid, change["new"]), names="value")
             started: Any = row.get("start_time")
@@ -124,6 +129,7 @@ class RunHistory:
                 w.Label(value=str(row["status"])),
                 w.Label(value=str(row.get("user") or "")),
                 w.Label(value=started.strftime("%Y-%m-%d %H:%M:%S") if hasattr(started, "strftime") else ""),
+                w.Label(value="" if value is None or value != value else f"{value:.6g}"),
             ]
         self.table.children = cells
 

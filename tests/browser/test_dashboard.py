@@ -94,6 +94,12 @@ def test_the_dashboard_in_a_browser(dashboard: tuple[str, Path]) -> None:
             expect(page.get_by_text("sweep", exact=True).first).to_be_visible(timeout=120_000)
             expect(page.get_by_text(XSS, exact=True)).to_be_visible()  # shown as text...
             assert page.locator("img[src='x']").count() == 0 and not dialogs  # ...and never run
+            # Ticking runs draws their metric in the chart.
+            boxes = page.locator(".widget-gridbox input[type=checkbox]")
+            boxes.nth(1).check()
+            boxes.nth(2).check()
+            expect(page.get_by_text("acc of the ticked runs")).to_be_visible(timeout=30_000)
+            page.screenshot(path=str(OUTPUT / "dashboard.png"), full_page=True)
             # A widget that answers a click: the filter narrows the table to the hostile run.
             page.get_by_placeholder(re.compile("metrics.acc")).fill("attributes.experiment = 'hostile'")
             page.get_by_role("button", name="Apply").click()
@@ -105,8 +111,7 @@ def test_the_dashboard_in_a_browser(dashboard: tuple[str, Path]) -> None:
             expect(page.get_by_text("late-arrival", exact=True)).to_be_visible(timeout=30_000)
             page.get_by_role("tab", name="Models").click()
             expect(page.get_by_text("iris-softmax", exact=True)).to_be_visible(timeout=30_000)
-            page.get_by_role("tab", name="Runs").click()
-            page.screenshot(path=str(OUTPUT / "dashboard.png"), full_page=True)
+            page.screenshot(path=str(OUTPUT / "dashboard-models.png"), full_page=True)
         finally:
             browser.close()
     assert (OUTPUT / "dashboard.png").stat().st_size > 10_000 and not dialogs
