@@ -6,7 +6,8 @@ its route needs (server/routes.py) by the server's authorizer (``AmlAuthorizer``
 write, execute and admin requests, refused ones included, go to the audit log. The handlers are
 the same :class:`~aml_jupyter.server.api.TrackingAPI` that ``aml server`` serves.
 
-The workspace is ``c.AmlExtension.workspace``, else ``$AML_WORKSPACE``, else the one holding the
+Runs started in the server's kernels are ended as their kernels end (server/kernels.py). The
+workspace is ``c.AmlExtension.workspace``, else ``$AML_WORKSPACE``, else the one holding the
 server's root folder.
 """
 
@@ -114,6 +115,15 @@ class AmlExtension(ExtensionApp):
             return
         self.settings.update(aml_api=TrackingAPI(ws, token=None), aml_workspace=ws)
         self.log.info("aml: REST API for workspace %r at %saml/api/v1/", ws.name, server.base_url)
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        # Once the event loop runs: runs started in kernels end with their kernels (server/kernels.py).
+        ws = self.settings.get("aml_workspace")
+        if ws is not None:
+            from .kernels import KernelRunWatcher
+
+            self._watcher = KernelRunWatcher(ws, serverapp)
+            self._watcher.start()
 
     def initialize_handlers(self) -> None:
         self.handlers.append((r"/aml/api/v1/(.*)", AmlApiHandler))

@@ -29,7 +29,7 @@ _bound: ContextVar[Run | None] = ContextVar("aml_bound_run", default=None)
 _stack: list[Run] = []
 _stack_lock = threading.Lock()
 _hooks_installed = False
-SOURCE_KINDS = ("python", "script", "notebook", "cell", "interactive", "sweep")
+SOURCE_KINDS = ("python", "script", "notebook", "cell", "interactive", "sweep", "api")
 
 
 class Terminated(SystemExit):
@@ -91,6 +91,9 @@ def start_run(
         check_key(k, "tag key"): param_to_str(check_key(k), v, limits.tag_value_max_length)
         for k, v in dict(tags or {}).items()
     }
+    from .kernel import kernel_tags
+
+    tg = {**kernel_tags(), **tg}  # a run started in a kernel ends with it (server/kernels.py)
     kind = source_kind or _guess_source_kind()
     if kind not in SOURCE_KINDS:
         raise InvalidValue(f"source_kind must be one of {', '.join(SOURCE_KINDS)}, not {kind!r}")
@@ -359,14 +362,21 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _at_exit() -> None:
+    from .kernel import ENDED_WITH_KERNEL, kernel_tags
+
     status = RunStatus.CANCELLED if _terminated else RunStatus.COMPLETED
     failure = getattr(sys, "last_value", None) or _uncaught[0]
+    # A kernel exits when it is shut down or restarted, not when its work is done: its runs are
+    # cancelled (and sys.last_value is only the last cell that raised, not a failed run).
+    in_kernel = not _terminated and bool(kernel_tags())
     for run in reversed(list(_stack) + ([_env_run] if _env_run and _env_run not in _stack else [])):
         try:
             if run is _env_run:
                 run.flush()  # the launcher owns this run's status
                 continue
-            if failure is not None and not _terminated:
+            if in_kernel:
+                run.end(RunStatus.CANCELLED, error=ENDED_WITH_KERNEL)
+            elif failure is not None and not _terminated:
                 run.end(RunStatus.FAILED, error=f"{type(failure).__name__}: {failure}")
             else:
                 run.end(status, error="terminated by SIGTERM" if _terminated else None)

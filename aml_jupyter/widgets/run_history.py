@@ -50,7 +50,7 @@ class RunHistory:
         self.apply.on_click(lambda _: self.refresh())
         self.message = w.Label(value="")
         self.metric = w.Dropdown(description="metric", options=[metric] if metric else [], value=metric)
-        self.metric.observe(lambda _: (self._rebuild(), self._draw()), names="value")
+        self.metric.observe(self._metric_changed, names="value")
         self.table = w.GridBox(
             layout=w.Layout(grid_template_columns="32px 90px 1fr 90px 90px 170px 110px", width="100%")
         )
@@ -132,6 +132,10 @@ class RunHistory:
                 w.Label(value="" if value is None or value != value else f"{value:.6g}"),
             ]
         self.table.children = cells
+
+    def _metric_changed(self, change: Any) -> None:
+        self._rebuild()
+        self._draw()
 
     def _tick(self, run_id: str, on: bool) -> None:
         if on and run_id not in self.selected:

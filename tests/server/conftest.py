@@ -102,7 +102,7 @@ def start_server(root: Path, ws: Workspace, extra: list[str] | None = None, base
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1"},
+        env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1", "JUPYTER_RUNTIME_DIR": str(root / "runtime")},
     )
     log.close()
     url = f"http://127.0.0.1:{port}{base_url}"

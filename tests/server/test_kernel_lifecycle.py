@@ -1,0 +1,110 @@
+"""Runs started in a real kernel of the Jupyter server end with it: interrupt, restart and shutdown
+cancel them, a killed kernel fails them, and a new server reconciles what an old one left."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from jupyter_client import BlockingKernelClient
+
+import aml_jupyter as aml
+from aml_jupyter.tracking.kernel import ENDED_WITH_KERNEL as ENDED
+from aml_jupyter.tracking.records import RunRecord
+
+from .conftest import Server, start_server, stop_server
+
+
+def _client(server: Server, kernel_id: str) -> BlockingKernelClient:
+    client = BlockingKernelClient()
+    client.load_connection_file(str(server.root / "runtime" / f"kernel-{kernel_id}.json"))
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    return client
+
+
+def _start_run_in(server: Server, kernel_id: str, name: str) -> str:
+    client = _client(server, kernel_id)
+    try:
+        code = (
+            "import aml_jupyter as aml\n"
+            f"r = aml.start_run('kernels', name={name!r}, workspace={str(server.ws.root)!r})\n"
+            "r.log('x', 1.0)\nprint(r.id)\n"
+        )
+        out: list[str] = []
+        reply = client.execute_interactive(
+            code, timeout=60, output_hook=lambda m: out.append(m["content"].get("text", ""))
+        )
+        assert reply["content"]["status"] == "ok", reply["content"]
+        return "".join(out).strip()
+    finally:
+        client.stop_channels()
+
+
+def _status(server: Server, run_id: str, want: str, timeout: float = 20) -> RunRecord:
+    deadline = time.monotonic() + timeout
+    while True:
+        record = server.ws.store.get_run(run_id)  # the store's word, not a Run object's cache
+        if record.status == want:
+            return record
+        assert time.monotonic() < deadline, (record.status, record.error)
+        time.sleep(0.2)
+
+
+def test_kernel_actions_end_the_runs_in_it(server: Server) -> None:
+    status, kernel, _ = server.call("POST", "api/kernels", "owner", {"name": "python3"})
+    assert status == 201
+    kid = kernel["id"]
+    run_id = _start_run_in(server, kid, "interrupted")
+    tags = aml.get_run(run_id, workspace=server.ws).info.tags
+    assert tags["aml.kernel_id"] == kid and tags["aml.host"] == socket.gethostname()
+    assert server.call("POST", f"api/kernels/{kid}/interrupt", "owner", {})[0] == 204
+    assert _status(server, run_id, "cancelled").error == "its kernel was interrupted"
+
+    run_id = _start_run_in(server, kid, "restarted")
+    assert server.call("POST", f"api/kernels/{kid}/restart", "owner", {})[0] == 200
+    # The kernel ends it as it exits, or the server's restart event does: cancelled either way.
+    assert _status(server, run_id, "cancelled").error in ("its kernel was restarted", ENDED)
+
+    run_id = _start_run_in(server, kid, "killed")
+    pid = int(aml.get_run(run_id, workspace=server.ws).info.tags["aml.kernel_pid"])
+    os.kill(pid, signal.SIGKILL)  # the kernel dies under the run
+    assert _status(server, run_id, "failed").error == "its kernel died"
+
+    # The restarter brought a new kernel up under the same id; shutting it down cancels its runs.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            run_id = _start_run_in(server, kid, "shut down")
+            break
+        except (RuntimeError, AssertionError, TimeoutError):
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+    assert server.call("DELETE", f"api/kernels/{kid}", "owner")[0] == 204
+    assert _status(server, run_id, "cancelled").error in ("its kernel was shut down", ENDED)
+
+
+def test_a_new_server_reconciles_runs_whose_kernel_is_gone(tmp_path: Path) -> None:
+    ws = aml.Workspace.init(tmp_path / "project", name="reconcile")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    tags = {"aml.kernel_id": "feed", "aml.kernel_pid": str(gone.pid), "aml.host": socket.gethostname()}
+    orphan = aml.start_run("kernels", name="orphan", workspace=ws)
+    ws.store.set_tags(orphan.pk, tags)
+    alive = aml.start_run("kernels", name="still here", workspace=ws)  # this process: alive
+    ws.store.set_tags(alive.pk, {**tags, "aml.kernel_pid": str(os.getpid())})
+    server = start_server(tmp_path, ws)
+    try:
+        reconciled = _status(server, orphan.id, "failed", timeout=30)
+        assert reconciled.error == "its kernel was gone when the Jupyter server started"
+        assert ws.store.get_run(alive.id).status == "running"
+    finally:
+        stop_server(server, server.proc)  # type: ignore[attr-defined]
+        alive.end()
+        orphan._active = False
+        ws.close()
