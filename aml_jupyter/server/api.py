@@ -14,11 +14,19 @@ import hmac
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from ..errors import AmlError, IllegalTransition, InvalidInput, NotFound, RunStateError
+from ..errors import (
+    AmlError,
+    IllegalTransition,
+    InvalidInput,
+    NoProgramFound,
+    NotFound,
+    RunStateError,
+    SnapshotError,
+)
 from ..tables import to_jsonable
 from ..workspace import Workspace
 from .routes import Route, match
@@ -37,6 +45,7 @@ class Response:
     status: int
     body: bytes
     content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
 
     @staticmethod
     def json(status: int, value: Any) -> Response:
@@ -131,6 +140,10 @@ class TrackingAPI:
             return _error(404, str(exc), type(exc).__name__)
         except RunStateError as exc:
             return _error(409, str(exc), type(exc).__name__)
+        except SnapshotError as exc:  # e.g. restoring into a folder that is not empty
+            return _error(409, str(exc), type(exc).__name__)
+        except NoProgramFound as exc:  # the examples contradict each other, or nothing fits them
+            return _error(422, str(exc), type(exc).__name__)
         except (InvalidInput, ValueError, TypeError, KeyError) as exc:
             return _error(400, str(exc) if isinstance(exc, AmlError) else f"bad request: {exc}", type(exc).__name__)
         except AmlError as exc:
@@ -229,7 +242,78 @@ class TrackingAPI:
             raise InvalidInput('"roles" must be an object: user or group name -> role, or null to take it away')
         return Response.json(200, {"roles": set_roles(self.ws, roles)})
 
+    def h_preview(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from .preview import preview
+
+        content, media_type, headers = preview(self.ws, params["run"], unquote(params["name"]))
+        return Response(200, content, media_type, headers)
+
+    def h_snapshot_diff(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        changes, patch = self.ws.snapshot_store.diff(params["snapshot"], params["other"])
+        return Response.json(200, {"changes": [{"status": s, "path": p} for s, p in changes], "patch": patch})
+
+    def h_dataset_preview(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from .browse import dataset_rows
+
+        rows = min(int((query.get("rows") or ["20"])[0]), MAX_PAGE)
+        return Response.json(200, dataset_rows(self.ws, unquote(params["dataset"]), max(rows, 1)))
+
+    def h_dataset_profile(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..dataprep.lineage import get_dataset
+
+        profile = get_dataset(unquote(params["dataset"]), workspace=self.ws).flow.profile()
+        return Response.json(200, {"columns": profile.columns})
+
+    def h_learn(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from .browse import learn_column
+
+        return Response.json(200, learn_column(self._payload(body)))
+
     # writing -------------------------------------------------------------------------------
+
+    def h_restore(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..paths import check_relative_name, safe_join
+
+        to = self._payload(body).get("to")
+        if not isinstance(to, str):
+            raise InvalidInput('"to" must name a new folder inside the project')
+        dest = safe_join(self.ws.root, check_relative_name(to, "folder"))
+        files = self.ws.snapshot_store.restore(params["snapshot"], dest)
+        return Response.json(201, {"folder": str(dest), "files": files})
+
+    def h_register(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..models.registry import register_model
+
+        payload = self._payload(body)
+        run, artifact = payload.get("run"), payload.get("artifact")
+        if not isinstance(run, str) or not isinstance(artifact, str):
+            raise InvalidInput('"run" (an id) and "artifact" (a name among its artifacts) are required')
+        tags, description = payload.get("tags"), payload.get("description")
+        if tags is not None and not isinstance(tags, dict):
+            raise InvalidInput('"tags" must be an object')
+        if description is not None and not isinstance(description, str):
+            raise InvalidInput('"description" must be text')
+        mv = register_model(
+            unquote(params["model"]), run=run, artifact=artifact, tags=tags, description=description, workspace=self.ws
+        )
+        return Response.json(201, mv.to_dict())
+
+    def h_deploy(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..models.deployments import deploy
+
+        payload = self._payload(body)
+        model, name, port = payload.get("model"), payload.get("name"), payload.get("port")
+        if not isinstance(model, str) or not isinstance(name, str):
+            raise InvalidInput('"model" (NAME, NAME:VERSION or NAME@ALIAS) and "name" are required')
+        if port is not None and (isinstance(port, bool) or not isinstance(port, int)):
+            raise InvalidInput('"port" must be a whole number')
+        return Response.json(201, deploy(model, name, port=port, workspace=self.ws))
+
+    def h_undeploy(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..models.deployments import delete
+
+        delete(params["deployment"], workspace=self.ws)
+        return Response.json(200, {"deleted": params["deployment"]})
 
     def h_create_run(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
         from .browse import create_run

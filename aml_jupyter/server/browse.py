@@ -260,3 +260,50 @@ def create_run(ws: Workspace, payload: dict[str, Any], user: str) -> dict[str, A
     data = record.to_dict()
     data["artifacts"] = []
     return data
+
+
+def dataset_rows(ws: Workspace, name: str, rows: int) -> dict[str, Any]:
+    """The first ``rows`` rows of a registered dataset's newest version (its recipe run on its source).
+
+    Example:
+        >>> dataset_rows(ws, "customers", 5)["columns"]  # doctest: +SKIP
+        ['id', 'email', 'domain']
+    """
+    from ..dataprep.lineage import get_dataset
+
+    dataset = get_dataset(name, workspace=ws)
+    frame = dataset.flow.to_pandas().head(rows)
+    return {
+        "name": dataset.name,
+        "version": dataset.version,
+        "columns": [str(c) for c in frame.columns],
+        "rows": frame.astype(object).where(frame.notna(), None).values.tolist(),
+    }
+
+
+def learn_column(payload: dict[str, Any]) -> dict[str, Any]:
+    """Learn a program from ``{"examples": [[[inputs...], output], ...], "inputs": [[...], ...]}``
+    and apply it to ``inputs``: ``{"outputs", "code"}``.
+
+    Example:
+        >>> learn_column({"examples": [[["Ada Lovelace"], "Lovelace"]], "inputs": [["Alan Turing"]]})["outputs"]
+        ['Turing']
+    """
+    from ..dataprep.synth import learn
+
+    examples, inputs = payload.get("examples"), payload.get("inputs") or []
+    if not isinstance(examples, list) or not examples or len(examples) > 100:
+        raise InvalidInput('"examples" must be a list of 1 to 100 [[inputs...], output] pairs')
+    pairs = []
+    for ex in examples:
+        ok = isinstance(ex, list) and len(ex) == 2 and isinstance(ex[0], list) and isinstance(ex[1], str)
+        if not ok or not all(isinstance(v, str) for v in ex[0]):
+            raise InvalidInput("each example is [[input strings...], output string]")
+        pairs.append((ex[0], ex[1]))
+    if not isinstance(inputs, list) or len(inputs) > 10_000:
+        raise InvalidInput('"inputs" must be a list of at most 10,000 rows of strings')
+    for row in inputs:
+        if not isinstance(row, list) or not all(isinstance(v, str | None) for v in row):
+            raise InvalidInput("each input row is a list of strings")
+    program = learn(pairs, unlabeled=inputs[:64] or None)
+    return {"outputs": [program.apply(row) for row in inputs], "code": program.to_python()}

@@ -66,10 +66,12 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
         self.set_header("Server-Timing", f"app;dur={(time.perf_counter() - started) * 1000:.2f}")
         self.set_status(response.status)
         self.set_header("Content-Type", response.content_type)
-        if response.content_type != "application/json":  # bytes of artifacts: never rendered by the browser
-            self.set_header("Content-Disposition", "attachment")
-            self.set_header("X-Content-Type-Options", "nosniff")
-        self.finish(response.body)
+        for name, value in response.headers.items():
+            self.set_header(name, value)
+        if response.content_type != "application/json" and "Content-Disposition" not in response.headers:
+            self.set_header("Content-Disposition", "attachment")  # bytes of artifacts: never rendered here
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(response.body, set_content_type=response.content_type)
 
     @web.authenticated
     async def get(self, rest: str) -> None:

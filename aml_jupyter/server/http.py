@@ -37,6 +37,8 @@ def make_server(ws: Workspace, host: str, port: int, token: str) -> ThreadingHTT
             response = api.handle(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()
             self.wfile.write(response.body)

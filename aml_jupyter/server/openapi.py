@@ -25,6 +25,7 @@ QUERY: dict[str, list[dict[str, Any]]] = {
         {"name": "max_points", "in": "query", "schema": {"type": "integer", "minimum": 2, "maximum": 10000}}
     ],
     "audit": [{"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+    "dataset_preview": [{"name": "rows", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
 }
 BODIES: dict[str, dict[str, Any]] = {
     "create_run": {
@@ -59,6 +60,25 @@ BODIES: dict[str, dict[str, Any]] = {
         "properties": {"event": _STR, "error": _STR, "traceback": _STR},
     },
     "rerun": {"type": "object", "properties": {"params": _OBJ}},
+    "restore": {"type": "object", "required": ["to"], "properties": {"to": _STR}},
+    "register": {
+        "type": "object",
+        "required": ["run", "artifact"],
+        "properties": {"run": _STR, "artifact": _STR, "tags": _OBJ, "description": _STR},
+    },
+    "deploy": {
+        "type": "object",
+        "required": ["model", "name"],
+        "properties": {"model": _STR, "name": _STR, "port": {"type": "integer"}},
+    },
+    "learn": {
+        "type": "object",
+        "required": ["examples"],
+        "properties": {
+            "examples": {"type": "array", "items": {"type": "array"}},
+            "inputs": {"type": "array", "items": {"type": "array", "items": _STR}},
+        },
+    },
     "put_roles": {
         "type": "object",
         "required": ["roles"],
@@ -76,6 +96,9 @@ PATH_PARAMS = {
     "name": "an artifact name (a relative path)",
     "snapshot": "a snapshot id",
     "model": "a model name",
+    "other": "the snapshot to compare with",
+    "dataset": "a registered dataset's name",
+    "deployment": "a deployment's name",
 }
 
 
@@ -114,10 +137,12 @@ def document() -> dict[str, Any]:
             op["requestBody"] = {"required": True, "content": {"application/octet-stream": {"schema": _STR}}}
         if route.method in ("POST", "PUT"):
             op["responses"]["413"] = {"description": "the body is too large"}
-        if route.handler in ("create_run", "rerun"):
+        if route.handler in ("create_run", "rerun", "restore", "register", "deploy"):
             op["responses"]["201"] = op["responses"].pop("200") | {"description": "created"}
         if route.handler in ("delete_run", "cancel", "transition", "log_metrics"):
             op["responses"]["409"] = {"description": "the run's status does not allow it"}
+        if route.handler == "learn":
+            op["responses"]["422"] = {"description": "no program fits the examples"}
         paths.setdefault(route.path, {})[route.method.lower()] = op
     return {
         "openapi": "3.0.3",

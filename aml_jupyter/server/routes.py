@@ -38,6 +38,9 @@ def _compiled(path: str) -> re.Pattern[str]:
             "{key}": r"(?P<key>[^/]+)",
             "{name}": r"(?P<name>.+)",
             "{model}": r"(?P<model>[^/]+)",
+            "{other}": r"(?P<other>[0-9a-f]{40,64})",
+            "{dataset}": r"(?P<dataset>[^/]+)",
+            "{deployment}": r"(?P<deployment>[a-z0-9-]+)",
         }
         regex = re.escape(path)
         for token, group in parts.items():
@@ -69,11 +72,24 @@ ROUTES: list[Route] = [
     Route("GET", "/api/v1/runs/{run}/artifacts", "read", "aml:runs", "list_artifacts", "a run's artifacts"),
     Route("GET", "/api/v1/runs/{run}/artifacts/{name}", "read", "aml:runs", "get_artifact", "an artifact's bytes"),
     Route("PUT", "/api/v1/runs/{run}/artifacts/{name}", "write", "aml:runs", "put_artifact", "store an artifact"),
+    Route(
+        "GET", "/api/v1/runs/{run}/preview/{name}", "read", "aml:runs", "preview", "an artifact shown: notebook as HTML"
+    ),
     Route("GET", "/api/v1/snapshots/{snapshot}", "read", "aml:runs", "snapshot", "a snapshot as a tar archive"),
+    Route("GET", "/api/v1/snapshots/{snapshot}/diff/{other}", "read", "aml:runs", "snapshot_diff", "two snapshots"),
+    Route(
+        "POST", "/api/v1/snapshots/{snapshot}/restore", "write", "aml:runs", "restore", "a snapshot into a new folder"
+    ),
     Route("GET", "/api/v1/models", "read", "aml:models", "models", "registered models"),
     Route("GET", "/api/v1/models/{model}", "read", "aml:models", "model_versions", "a model's versions"),
+    Route("POST", "/api/v1/models/{model}", "write", "aml:models", "register", "register a run's artifact"),
     Route("GET", "/api/v1/deployments", "read", "aml:deployments", "deployments", "deployments and their state"),
+    Route("POST", "/api/v1/deployments", "execute", "aml:deployments", "deploy", "serve a version locally"),
+    Route("DELETE", "/api/v1/deployments/{deployment}", "execute", "aml:deployments", "undeploy", "stop a deployment"),
     Route("GET", "/api/v1/datasets", "read", "aml:datasets", "datasets", "registered datasets"),
+    Route("GET", "/api/v1/datasets/{dataset}/preview", "read", "aml:datasets", "dataset_preview", "a dataset's rows"),
+    Route("GET", "/api/v1/datasets/{dataset}/profile", "read", "aml:datasets", "dataset_profile", "column profiles"),
+    Route("POST", "/api/v1/dataprep/learn", "read", "aml:datasets", "learn", "learn a column from examples"),
     Route("GET", "/api/v1/targets", "read", "aml:compute", "targets", "compute targets and their settings"),
     Route("GET", "/api/v1/audit", "admin", "aml:audit", "audit", "the audit log, newest first"),
     Route("GET", "/api/v1/roles", "admin", "aml:roles", "get_roles", "roles given in this workspace"),

@@ -4,6 +4,7 @@ cancelled and deleted; bad paths, huge bodies and absurd page sizes refused or c
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import aml_jupyter as aml
@@ -127,3 +128,125 @@ def test_the_other_collections(server: Server) -> None:
     assert {"local", "dask"} <= {t["name"] for t in targets}
     status, body, _ = server.call("GET", "aml/api/v1/models/nope", "reader")
     assert status == 404 and "no model" in body["error"]
+
+
+def _notebook_with(text: str) -> bytes:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(f"# results {text}"),
+        nbformat.v4.new_code_cell(
+            "print(1)",
+            outputs=[
+                nbformat.v4.new_output("display_data", data={"text/html": f"<b>{text}</b><script>alert(2)</script>"})
+            ],
+        ),
+    ]
+    return nbformat.writes(nb).encode()
+
+
+def test_previews_are_sandboxed(server: Server) -> None:
+    from playwright.sync_api import sync_playwright
+
+    hostile = "<img src=x onerror=alert(1)>"
+    run = server.call("POST", "aml/api/v1/runs", "owner", {"experiment": "preview"})[1]
+    base = f"aml/api/v1/runs/{run['id']}"
+    assert server.call("PUT", base + "/artifacts/notebook.ipynb", "owner", raw=_notebook_with(hostile))[0] == 200
+    assert server.call("PUT", base + "/artifacts/notes.txt", "owner", raw=hostile.encode())[0] == 200
+    assert server.call("PUT", base + "/artifacts/blob.bin", "owner", raw=b"\0\1")[0] == 200
+    status, html, headers = server.call("GET", base + "/preview/notebook.ipynb", "reader")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert (
+        headers["Content-Security-Policy"].startswith("sandbox;")
+        and "default-src 'none'" in headers["Content-Security-Policy"]
+    )
+    # Sanitized as well: the hostile markup is there only as escaped text.
+    assert b"<script>alert(2)" not in html and b"<img src=x" not in html and b'<img src="x"' not in html
+    assert b"&lt;script&gt;alert(2)" in html
+    status, text, headers = server.call("GET", base + "/preview/notes.txt", "reader")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain") and text == hostile.encode()
+    assert server.call("GET", base + "/preview/blob.bin", "reader")[0] == 400
+    # And in a real browser: nothing in the preview runs.
+    dialogs: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless=new", "--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(server.url + base + "/preview/notebook.ipynb?token=tok-rita", timeout=60_000)
+            assert "results" in page.inner_text("body")
+            page.goto(server.url + base + "/preview/notes.txt?token=tok-rita", timeout=60_000)
+            assert hostile in page.inner_text("body")  # the characters, as text
+            page.wait_for_timeout(500)
+        finally:
+            browser.close()
+    assert dialogs == []
+
+
+def test_snapshots_compare_and_restore(server: Server) -> None:
+    project = server.ws.root
+    (project / "params.txt").write_text("lr = 0.1\n")
+    with aml.start_run("snaps", workspace=server.ws) as first:
+        pass
+    (project / "params.txt").write_text("lr = 0.5\n")
+    with aml.start_run("snaps", workspace=server.ws) as second:
+        pass
+    a, b = first.info.snapshot_id, second.info.snapshot_id
+    status, diff, _ = server.call("GET", f"aml/api/v1/snapshots/{a}/diff/{b}", "reader")
+    assert status == 200 and {"status": "M", "path": "params.txt"} in diff["changes"]
+    assert "-lr = 0.1" in diff["patch"] and "+lr = 0.5" in diff["patch"]
+    status, body, _ = server.call("POST", f"aml/api/v1/snapshots/{a}/restore", "contributor", {"to": "restored/a"})
+    assert status == 201 and (project / "restored" / "a" / "params.txt").read_text() == "lr = 0.1\n"
+    assert server.call("POST", f"aml/api/v1/snapshots/{a}/restore", "contributor", {"to": "restored/a"})[0] == 409
+    for bad in ("../outside", "/tmp/abs", ""):
+        assert server.call("POST", f"aml/api/v1/snapshots/{a}/restore", "contributor", {"to": bad})[0] == 400
+    assert not (project.parent / "outside").exists()
+    assert server.call("POST", f"aml/api/v1/snapshots/{a}/restore", "reader", {"to": "r2"})[0] == 403
+
+
+def test_register_deploy_score_and_stop_through_the_api(server: Server, tmp_path: Path) -> None:
+    import json
+    import urllib.request
+
+    (tmp_path / "score.py").write_text("def init():\n    pass\n\ndef run(data):\n    return [len(r) for r in data]\n")
+    with aml.start_run("models", workspace=server.ws) as run:
+        run.log_artifact(tmp_path / "score.py", "model/score.py")
+    body = {"run": run.id, "artifact": "model", "tags": {"team": "a"}}
+    status, mv, _ = server.call("POST", "aml/api/v1/models/counter", "contributor", body)
+    assert status == 201 and mv["ref"] == "counter:1" and mv["tags"] == {"team": "a"}
+    assert server.call("POST", "aml/api/v1/models/counter", "contributor", {"run": run.id, "artifact": "no"})[0] == 400
+    assert server.call("POST", "aml/api/v1/deployments", "reader", {"model": "counter:1", "name": "ctr"})[0] == 403
+    status, dep, _ = server.call("POST", "aml/api/v1/deployments", "contributor", {"model": "counter:1", "name": "ctr"})
+    try:
+        assert status == 201 and dep["url"].startswith("http://127.0.0.1:")
+        req = urllib.request.Request(
+            dep["url"] + "/score", data=b'{"data": [[1, 2, 3]]}', headers={"Authorization": f"Bearer {dep['key']}"}
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert json.loads(resp.read()) == {"predictions": [3]}
+        listed = server.call("GET", "aml/api/v1/deployments", "reader")[1]["deployments"]
+        assert [d["name"] for d in listed] == ["ctr"] and listed[0]["status"] == "running"
+        assert "key" not in json.dumps(listed)  # the key is given once, to the one who deployed
+    finally:
+        assert server.call("DELETE", "aml/api/v1/deployments/ctr", "contributor")[0] == 200
+    assert server.call("DELETE", "aml/api/v1/deployments/ctr", "contributor")[0] == 404
+
+
+def test_datasets_and_learning_by_example(server: Server) -> None:
+    from aml_jupyter import dataprep
+
+    (server.ws.root / "people.csv").write_text("name,email\nAda Lovelace,ada@math.org\nAlan Turing,alan@bp.uk\n")
+    dataprep.read(str(server.ws.root / "people.csv")).register("people", workspace=server.ws)
+    status, page, _ = server.call("GET", "aml/api/v1/datasets/people/preview?rows=1", "reader")
+    assert status == 200 and page["columns"] == ["name", "email"] and page["rows"] == [["Ada Lovelace", "ada@math.org"]]
+    status, profile, _ = server.call("GET", "aml/api/v1/datasets/people/profile", "reader")
+    assert status == 200 and [c["column"] for c in profile["columns"]] == ["name", "email"]
+    assert server.call("GET", "aml/api/v1/datasets/nope/preview", "reader")[0] == 404
+    body = {"examples": [[["ada@math.org"], "math.org"]], "inputs": [["alan@bp.uk"], ["grace@navy.mil"]]}
+    status, learned, _ = server.call("POST", "aml/api/v1/dataprep/learn", "reader", body)
+    assert status == 200 and learned["outputs"] == ["bp.uk", "navy.mil"] and "def transform" in learned["code"]
+    clash = {"examples": [[["a"], "b"], [["a"], "c"]]}
+    status, body_, _ = server.call("POST", "aml/api/v1/dataprep/learn", "reader", clash)
+    assert status == 422 and "two outputs" in body_["error"]
+    assert server.call("POST", "aml/api/v1/dataprep/learn", "reader", {"examples": "x"})[0] == 400

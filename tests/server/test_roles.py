@@ -14,7 +14,16 @@ from aml_jupyter.server.routes import ROUTES
 
 from .conftest import TOKENS, Server
 
-FILL = {"{run}": "0" * 32, "{key}": "acc", "{name}": "model.txt", "{snapshot}": "0" * 40, "{model}": "nope"}
+FILL = {
+    "{run}": "0" * 32,
+    "{key}": "acc",
+    "{name}": "model.txt",
+    "{snapshot}": "0" * 40,
+    "{other}": "1" * 40,
+    "{model}": "nope",
+    "{dataset}": "nope",
+    "{deployment}": "nope",
+}
 
 
 def _concrete(path: str) -> str:

@@ -1,0 +1,49 @@
+"""Artifacts shown in the browser: executed notebooks as HTML (their markup sanitized), text as
+text, images as images, each under a Content-Security-Policy that lets nothing in them run or
+reach out.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from ..errors import InvalidInput
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+MAX_PREVIEW = 20 * 1024 * 1024
+# No scripts, no forms, no requests anywhere: a notebook's outputs are the run's, not ours.
+SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
+TEXT = {".txt", ".log", ".csv", ".tsv", ".json", ".py", ".md", ".yaml", ".yml", ".toml", ".cfg", ".ini"}
+IMAGES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
+
+
+def preview(ws: Workspace, run_id: str, name: str) -> tuple[bytes, str, dict[str, str]]:
+    """(content, media type, headers) showing artifact ``name`` of a run.
+
+    Example:
+        >>> body, kind, headers = preview(ws, run_id, "notebook.ipynb")  # doctest: +SKIP
+        >>> kind, headers["Content-Security-Policy"].split(";")[0]  # doctest: +SKIP
+        ('text/html; charset=utf-8', 'sandbox')
+    """
+    from ..tracking.run import Run
+
+    path = Run(ws, ws.store.get_run(run_id)).artifact_path(name)
+    if path.stat().st_size > MAX_PREVIEW:
+        raise InvalidInput(f"{name} is larger than {MAX_PREVIEW // 2**20} MB: download it instead")
+    suffix = PurePosixPath(name).suffix.lower()
+    headers = {"Content-Security-Policy": SANDBOX, "Content-Disposition": "inline"}
+    if suffix == ".ipynb":
+        import nbformat
+        from nbconvert import HTMLExporter
+
+        nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)  # type: ignore[no-untyped-call]
+        html, _ = HTMLExporter(template_name="lab", sanitize_html=True).from_notebook_node(nb)  # type: ignore[no-untyped-call]
+        return html.encode(), "text/html; charset=utf-8", headers
+    if suffix in TEXT:
+        return path.read_bytes(), "text/plain; charset=utf-8", headers
+    if suffix in IMAGES:
+        return path.read_bytes(), IMAGES[suffix], headers
+    raise InvalidInput(f"no preview for {suffix or 'files without an extension'}: download {name} instead")
