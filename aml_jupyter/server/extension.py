@@ -128,6 +128,10 @@ class AmlExtension(ExtensionApp):
             self._watcher.start()
 
     def initialize_handlers(self) -> None:
+        from .events import AmlEventsHandler
+
+        # The websocket first: its path would otherwise be one of the API's.
+        self.handlers.append((r"/aml/api/v1/events", AmlEventsHandler))
         self.handlers.append((r"/aml/api/v1/(.*)", AmlApiHandler))
 
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from aml_jupyter.server.api import TrackingAPI
+from aml_jupyter.server.events import AmlEventsHandler
 from aml_jupyter.server.extension import AmlApiHandler, AmlExtension
 from aml_jupyter.server.openapi import document
 from aml_jupyter.server.routes import ROUTES
@@ -32,10 +33,11 @@ def test_the_document_describes_every_route_and_only_those() -> None:
 def test_every_handler_of_the_extension_authenticates() -> None:
     app = AmlExtension()
     app.initialize_handlers()
-    assert [h for _, h in app.handlers] == [AmlApiHandler]
+    assert [h for _, h in app.handlers] == [AmlEventsHandler, AmlApiHandler]
     for method in ("get", "post", "put", "delete"):
         fn = getattr(AmlApiHandler, method)
         assert fn.__wrapped__ is not None  # tornado's authenticated: no user, no answer
+    assert AmlEventsHandler.get.__wrapped__ is not None  # Jupyter's ws_authenticated
 
 
 def test_fuzz_every_operation_on_a_live_server(server: Server) -> None:
