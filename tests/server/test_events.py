@@ -67,6 +67,8 @@ def test_status_changes_and_followed_lines(server: Server) -> None:
             assert (await _until(conn, lambda e: e.get("type") == "error"))[-1]["error"] == "messages are JSON objects"
         finally:
             conn.close()
+            while await asyncio.wait_for(conn.read_message(), 10) is not None:
+                pass  # drained: the closing handshake is done and the socket shut
 
     asyncio.run(scenario())
 
