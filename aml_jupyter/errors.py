@@ -32,6 +32,7 @@ surfaces can map it to a short user-facing line or a 4xx JSON body without parsi
     │   └── SnapshotTooLarge        the source folder exceeds the snapshot size limit
     ├── NoProgramFound              (data prep by example) no program fits the examples
     ├── UntrustedModel              a model file that can run code, not known to be safe to load
+    ├── AccessDenied                a server refused: no token, a wrong one, or a role without the action
     └── JobError                    a submitted job could not be set up or run
         └── TargetUnavailable       a compute target cannot be reached or used here
 
@@ -178,6 +179,10 @@ class TargetUnavailable(JobError):
 
 class ModelNotFound(NotFound):
     """No model, version or alias of that name in the registry."""
+
+
+class AccessDenied(AmlError):
+    """A server refused the request: no token, a wrong token, or a role that lacks the action."""
 
 
 class UntrustedModel(AmlError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from ..tables import to_jsonable
 from ..workspace import Workspace
 from .routes import Route, match
 
+log = logging.getLogger("aml_jupyter.server")
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024
 _SPELLED = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
@@ -111,7 +113,10 @@ class TrackingAPI:
         self._local.caller = caller
         response = self._answer(route, params, parse_qs(query), body)
         if route.action != "read":
-            self.audit(caller, route.action, method, path, response.status)
+            try:
+                self.audit(caller, route.action, method, path, response.status)
+            except AmlError as exc:  # the request is done either way: say the entry is missing
+                log.error("could not write the audit entry for %s %s by %s: %s", method, path, caller.user, exc)
         return response
 
     def audit(self, caller: Caller, action: str, method: str, path: str, status: int) -> None:
@@ -333,6 +338,32 @@ class TrackingAPI:
 
         run_id = cancel(self.ws, params["run"])
         return Response.json(200, {"id": run_id, "status": self.ws.store.get_run(run_id).status})
+
+    def h_submit(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+        from ..jobs.submit import submit
+
+        payload = self._payload(body)
+        path, args = payload.get("path"), payload.get("args") or []
+        if not isinstance(path, str):
+            raise InvalidInput('"path" (a script or notebook of the project) is required')
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            raise InvalidInput('"args" must be a list of strings')
+        job_params = payload.get("params") or {}
+        if not isinstance(job_params, dict):
+            raise InvalidInput('"params" must be an object')
+        texts = {k: payload.get(k) for k in ("target", "experiment", "name")}
+        if not all(v is None or isinstance(v, str) for v in texts.values()):
+            raise InvalidInput('"target", "experiment" and "name" must be text')
+        result = submit(
+            path,
+            job_params,
+            args,
+            target=texts["target"] or "local",
+            experiment=texts["experiment"] or "default",
+            name=texts["name"],
+            workspace=self.ws,
+        )
+        return Response.json(201, result)
 
     def h_rerun(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
         from ..jobs.rerun import rerun

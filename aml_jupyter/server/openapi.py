@@ -60,6 +60,18 @@ BODIES: dict[str, dict[str, Any]] = {
         "properties": {"event": _STR, "error": _STR, "traceback": _STR},
     },
     "rerun": {"type": "object", "properties": {"params": _OBJ}},
+    "submit": {
+        "type": "object",
+        "required": ["path"],
+        "properties": {
+            "path": _STR,
+            "params": _OBJ,
+            "args": {"type": "array", "items": _STR},
+            "target": _STR,
+            "experiment": _STR,
+            "name": _STR,
+        },
+    },
     "restore": {"type": "object", "required": ["to"], "properties": {"to": _STR}},
     "register": {
         "type": "object",
@@ -137,7 +149,7 @@ def document() -> dict[str, Any]:
             op["requestBody"] = {"required": True, "content": {"application/octet-stream": {"schema": _STR}}}
         if route.method in ("POST", "PUT"):
             op["responses"]["413"] = {"description": "the body is too large"}
-        if route.handler in ("create_run", "rerun", "restore", "register", "deploy"):
+        if route.handler in ("create_run", "rerun", "restore", "register", "deploy", "submit"):
             op["responses"]["201"] = op["responses"].pop("200") | {"description": "created"}
         if route.handler in ("delete_run", "cancel", "transition", "log_metrics"):
             op["responses"]["409"] = {"description": "the run's status does not allow it"}

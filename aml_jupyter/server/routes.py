@@ -64,6 +64,7 @@ ROUTES: list[Route] = [
     Route("POST", "/api/v1/runs/{run}/heartbeat", "write", "aml:runs", "heartbeat", "keep a remote run alive"),
     Route("POST", "/api/v1/runs/{run}/transition", "write", "aml:runs", "transition", "change a run's status"),
     Route("POST", "/api/v1/runs/{run}/clear_metrics", "write", "aml:runs", "clear_metrics", "drop a run's metrics"),
+    Route("POST", "/api/v1/jobs", "execute", "aml:jobs", "submit", "submit a script or notebook as a job"),
     Route("POST", "/api/v1/runs/{run}/cancel", "execute", "aml:jobs", "cancel", "cancel a submitted run"),
     Route("POST", "/api/v1/runs/{run}/rerun", "execute", "aml:jobs", "rerun", "run a job again, params edited"),
     Route(

@@ -84,7 +84,7 @@ def pending(conn: Connection) -> list[Migration]:
         >>> from sqlalchemy import create_engine
         >>> with create_engine("sqlite://").connect() as c:
         ...     [m[0] for m in pending(c)]
-        [1, 2, 3, 4]
+        [1, 2, 3, 4, 5]
     """
     version = current_version(conn)
     if version > LATEST:

@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ..errors import AmlError, InvalidInput, NotFound, RunStateError
+from ..errors import AccessDenied, AmlError, InvalidInput, NotFound, RunStateError
 from .validation import check_key, check_metric_value, check_step, check_timestamp
 
 SEND_EVERY_S = 0.5
@@ -67,7 +67,9 @@ class RemoteRun:
                 detail = json.loads(exc.read()).get("error", exc.reason)
             except ValueError:
                 detail = exc.reason
-            kind = {400: InvalidInput, 404: NotFound, 409: RunStateError}.get(exc.code, AmlError)
+            kind = {400: InvalidInput, 401: AccessDenied, 403: AccessDenied, 404: NotFound, 409: RunStateError}.get(
+                exc.code, AmlError
+            )
             raise kind(f"tracking server: {detail} (HTTP {exc.code})") from None
 
     def _post(self, path: str, payload: dict[str, Any]) -> Any:
@@ -126,11 +128,15 @@ class RemoteRun:
         deadline = time.monotonic() + FLUSH_TIMEOUT_S
         while True:
             try:
-                while self._points:
+                while True:
+                    with self._sending:  # a batch the writer thread is sending counts until it lands
+                        with self._lock:
+                            if not self._points:
+                                return
                     self._send_some()
-                return
             except (OSError, AmlError) as exc:
-                if isinstance(exc, InvalidInput | RunStateError | NotFound) or time.monotonic() > deadline:
+                refused = isinstance(exc, InvalidInput | RunStateError | NotFound | AccessDenied)
+                if refused or time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
 

@@ -5,10 +5,10 @@ for people who never open a notebook. Everything from the store is shown as text
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from ..workspace import Workspace
+from .refreshing import Refreshing
 
 MODEL_COLUMNS = ("model", "versions", "aliases", "newest", "from run", "its metrics")
 DEPLOYMENT_COLUMNS = ("deployment", "serves", "status", "url", "requests", "errors", "rows scored", "mean latency")
@@ -22,7 +22,7 @@ def _grid(columns: tuple[str, ...], rows: list[list[str]], template: str) -> Any
     return w.GridBox(cells, layout=w.Layout(grid_template_columns=template, width="100%"))
 
 
-class Dashboard:
+class Dashboard(Refreshing):
     """The three panels of a workspace, refreshed every ``refresh`` seconds (0: only on :meth:`refresh`).
 
     Example:
@@ -47,20 +47,14 @@ class Dashboard:
             self.tabs.set_title(i, name)
         self.box = w.VBox([self.title, self.tabs])
         self.refresh()
-        self._stop = threading.Event()
-        if refresh > 0:
-            threading.Thread(target=self._poll, args=(refresh,), daemon=True).start()
+        self.start_refreshing(refresh)
 
-    def _poll(self, every: float) -> None:
-        while not self._stop.wait(every):
-            try:
-                self.refresh()
-            except Exception as exc:  # shown, and the next round tries again
-                self.title.value = f"workspace {self.ws.name}: refresh failed: {exc}"
+    def report(self, exc: Exception) -> None:
+        self.title.value = f"workspace {self.ws.name}: refresh failed: {exc}"
 
     def stop(self) -> None:
         """Stop refreshing (the run history's loop too)."""
-        self._stop.set()
+        super().stop()
         self.history.stop()
 
     def refresh(self) -> None:
@@ -112,6 +106,3 @@ class Dashboard:
             self.deployment_rows = deployments
             template = "1fr 1fr 80px 2fr 80px 60px 90px 100px"
             self.deployments.children = [_grid(DEPLOYMENT_COLUMNS, deployments, template)]
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.box._repr_mimebundle_(**kwargs)

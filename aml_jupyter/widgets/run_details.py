@@ -4,15 +4,15 @@ it runs. Values from the store are shown as text (Label, Textarea), never as HTM
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from ..workspace import Workspace
+from .refreshing import Refreshing
 
 LOG_LINES = 40
 
 
-class RunDetails:
+class RunDetails(Refreshing):
     """A panel following ``run`` (a Run or a run id), refreshed every ``refresh`` seconds until
     the run ends (0: only on :meth:`refresh`).
 
@@ -44,20 +44,13 @@ class RunDetails:
         self.box = w.VBox([self.title, self.status, self.error, self.metric, self.figure, self.log])
         self.ended = False
         self.refresh()
-        self._stop = threading.Event()
-        if refresh > 0 and not self.ended:
-            threading.Thread(target=self._poll, args=(refresh,), daemon=True).start()
+        self.start_refreshing(0 if self.ended else refresh)
 
-    def _poll(self, every: float) -> None:
-        while not self._stop.wait(every) and not self.ended:
-            try:
-                self.refresh()
-            except Exception as exc:  # say it, keep following
-                self.error.value = f"refresh failed: {exc}"
+    def done(self) -> bool:
+        return self.ended
 
-    def stop(self) -> None:
-        """Stop following."""
-        self._stop.set()
+    def report(self, exc: Exception) -> None:
+        self.error.value = f"refresh failed: {exc}"
 
     def refresh(self) -> None:
         """Read the run again: status, metric keys, the chosen metric's points, the log's tail."""
@@ -88,6 +81,3 @@ class RunDetails:
         self.line.x = [s for s, _ in finite]
         self.line.y = [v for _, v in finite]
         self.figure.title = f"{self.metric.value} ({series['points']} points)"
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.box._repr_mimebundle_(**kwargs)

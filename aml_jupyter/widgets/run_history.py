@@ -10,11 +10,12 @@ import threading
 from typing import Any
 
 from ..workspace import Workspace
+from .refreshing import Refreshing
 
 COLUMNS = ("", "run", "name", "status", "user", "started", "metric")
 
 
-class RunHistory:
+class RunHistory(Refreshing):
     """Runs of ``experiment`` (all experiments when None) matching ``filter``, newest first,
     refreshed every ``refresh`` seconds while shown (0: only on :meth:`refresh`). Tick runs to
     compare ``metric`` across them in the chart below the table.
@@ -65,20 +66,10 @@ class RunHistory:
         )
         self.box = w.VBox([w.HBox([self.filter, self.apply]), self.message, self.table, self.metric, self.figure])
         self.refresh()
-        self._stop = threading.Event()
-        if refresh > 0:
-            threading.Thread(target=self._poll, args=(refresh,), daemon=True).start()
+        self.start_refreshing(refresh)
 
-    def _poll(self, every: float) -> None:
-        while not self._stop.wait(every):
-            try:
-                self.refresh()
-            except Exception as exc:  # a refresh must never kill the loop: say it and go on
-                self.message.value = f"refresh failed: {exc}"
-
-    def stop(self) -> None:
-        """Stop refreshing."""
-        self._stop.set()
+    def report(self, exc: Exception) -> None:
+        self.message.value = f"refresh failed: {exc}"
 
     def refresh(self) -> None:
         """Search again and redraw what changed."""
@@ -166,6 +157,3 @@ class RunHistory:
         self.bars.x = list(shown)
         self.bars.y = list(shown.values())
         self.figure.title = f"{self.metric.value} of the ticked runs" if shown else "tick runs to compare them"
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.box._repr_mimebundle_(**kwargs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from ..sweeps.runner import Progress
@@ -23,7 +22,7 @@ class SweepProgress:
 
         self.metric = metric
         self.bar = widgets.IntProgress(value=0, min=0, max=total, description="sweep", bar_style="info")
-        self.label = widgets.HTML(value="starting…")
+        self.label = widgets.Label(value="starting…")  # text: nothing from the store becomes markup
         self.box = widgets.VBox([self.bar, self.label])
         if display:
             from IPython.display import display as show
@@ -36,8 +35,7 @@ class SweepProgress:
         if p.ended >= p.total and not p.running:
             self.bar.bar_style = "success" if p.completed else "danger"
         best = (
-            f"best {html.escape(self.metric)} = <b>{p.best_value:.6g}</b> "
-            f"(run <code>{html.escape(p.best_child[:8])}</code>)"
+            f"best {self.metric} = {p.best_value:.6g} (run {p.best_child[:8]})"
             if p.best_value is not None and p.best_child
             else "no child has completed yet"
         )

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -24,6 +23,7 @@ import aml_jupyter as aml
 from aml_jupyter.models import native
 from aml_jupyter.models.registry import load_for_serving
 from aml_jupyter.workspace import Workspace
+from tests.conftest import wait_healthy
 
 AML = str(Path(sys.executable).with_name("aml"))
 
@@ -208,14 +208,7 @@ def test_served_without_importing_scikit_learn(ws: Workspace, tmp_path: Path) ->
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).close()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                time.sleep(0.1)
+        wait_healthy(f"http://127.0.0.1:{port}/health", proc)
         assert _post(port, {"data": x[:20].tolist()}) == (200, {"predictions": clf.predict(x[:20]).tolist()})
         big = np.random.default_rng(3).normal(5, 3, size=(2000, 4))  # past the inline bound: a worker thread
         assert _post(port, {"data": big.tolist()}) == (200, {"predictions": clf.predict(big).tolist()})

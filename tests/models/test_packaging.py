@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -24,6 +23,7 @@ from aml_jupyter.errors import InvalidPath, InvalidValue, JobError
 from aml_jupyter.models.kubernetes import manifests
 from aml_jupyter.models.packaging import package
 from aml_jupyter.workspace import Workspace
+from tests.conftest import wait_healthy
 
 AML = str(Path(sys.executable).with_name("aml"))
 
@@ -132,14 +132,7 @@ def test_the_image_entry_point_serves_the_model(ws: Workspace, registered: str, 
         [sys.executable, "-c", code], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).close()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                time.sleep(0.2)
+        wait_healthy(f"http://127.0.0.1:{port}/health", proc)
         req = urllib.request.Request(
             f"http://127.0.0.1:{port}/score",
             data=b'{"data": [[0, 1, 0, 0], [0, -1, 0, 0]]}',

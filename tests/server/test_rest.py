@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
+
 import aml_jupyter as aml
 
 from .conftest import Server
@@ -90,9 +92,14 @@ def test_bad_paths_and_bodies(server: Server) -> None:
     assert server.call("PATCH", "aml/api/v1/runs", "owner", {})[0] in (404, 405)
 
 
-def test_rerun_with_edited_params_then_cancel_and_delete(server: Server) -> None:
-    first = aml.submit("train.py", {"lr": 0.1}, experiment="jobs", wait=True, workspace=server.ws)
-    assert first["status"] == "completed"
+def test_submit_rerun_with_edited_params_then_cancel_and_delete(server: Server) -> None:
+    body = {"path": "train.py", "params": {"lr": 0.1}, "experiment": "jobs"}
+    status, first, _ = server.call("POST", "aml/api/v1/jobs", "contributor", body)
+    assert status == 201 and first["status"] == "queued"
+    assert _wait_ended(server, first["id"])["status"] == "completed"
+    status, body_, _ = server.call("POST", "aml/api/v1/jobs", "contributor", {"path": "../etc/passwd"})
+    assert status == 400
+    assert server.call("POST", "aml/api/v1/jobs", "contributor", {"path": "train.py", "args": "x"})[0] == 400
     status, body, _ = server.call(
         "POST", f"aml/api/v1/runs/{first['id']}/rerun", "contributor", {"params": {"lr": 0.5}}
     )
@@ -250,3 +257,24 @@ def test_datasets_and_learning_by_example(server: Server) -> None:
     status, body_, _ = server.call("POST", "aml/api/v1/dataprep/learn", "reader", clash)
     assert status == 422 and "two outputs" in body_["error"]
     assert server.call("POST", "aml/api/v1/dataprep/learn", "reader", {"examples": "x"})[0] == 400
+
+
+def test_a_remote_job_logs_through_the_jupyter_server(server: Server) -> None:
+    # One implementation: what `aml server` offers remote jobs, the extension offers at {base_url}aml.
+    from aml_jupyter.errors import AccessDenied
+    from aml_jupyter.tracking.remote import RemoteRun
+
+    from .conftest import TOKENS
+
+    run = server.call("POST", "aml/api/v1/runs", "contributor", {"experiment": "remote"})[1]
+    remote = RemoteRun(server.url + "aml", run["id"], token=TOKENS["contributor"])
+    for i in range(100):
+        remote.log("loss", 1.0 / (i + 1), step=i)
+    remote.flush()
+    series = server.call("GET", f"aml/api/v1/runs/{run['id']}/metrics/loss", "reader")[1]
+    assert series["points"] == 100 and series["value"][0] == 1.0
+    reader = RemoteRun(server.url + "aml", run["id"], token=TOKENS["reader"])  # may read the run...
+    reader.log("loss", 0.0, step=100)
+    with pytest.raises(AccessDenied, match="403"):  # ...but not write to it, and is told at once
+        reader.flush()
+    reader._points.clear()  # nothing left for its exit
