@@ -56,4 +56,4 @@ lint: setup
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) $(DEMO) benchmarks/.venv-* benchmarks/.work
+	rm -rf $(VENV) $(DEMO) benchmarks/.venv-* benchmarks/.work test-output

@@ -113,14 +113,18 @@ class TrackingAPI:
         self._local.caller = caller
         response = self._answer(route, params, parse_qs(query), body)
         if route.action != "read":
-            try:
-                self.audit(caller, route.action, method, path, response.status)
-            except AmlError as exc:  # the request is done either way: say the entry is missing
-                log.error("could not write the audit entry for %s %s by %s: %s", method, path, caller.user, exc)
+            self.audit(caller, route.action, method, path, response.status)
         return response
 
     def audit(self, caller: Caller, action: str, method: str, path: str, status: int) -> None:
-        """Record one write, execute or owner request (allowed or refused) in the audit log."""
+        """Record one write, execute or owner request (allowed or refused) in the audit log; a
+        store that cannot take the entry is logged, never raised: the request is done either way."""
+        try:
+            self._audit(caller, action, method, path, status)
+        except AmlError as exc:
+            log.error("could not write the audit entry for %s %s by %s: %s", method, path, caller.user, exc)
+
+    def _audit(self, caller: Caller, action: str, method: str, path: str, status: int) -> None:
         from ..tracking import schema as t
 
         row = {
