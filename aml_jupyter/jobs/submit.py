@@ -32,10 +32,14 @@ def project_file(ws: Workspace, path: str | os.PathLike[str]) -> tuple[Path, str
         'train.py'
     """
     file = Path(path)
-    if not file.is_absolute() and not file.exists():
-        file = ws.root / file  # a name relative to the project, as `aml -w DIR submit train.py` means it
-    file = file.resolve()
-    if not file.is_file():
+    try:
+        if not file.is_absolute() and not file.exists():
+            file = ws.root / file  # a name relative to the project, as `aml -w DIR submit train.py` means it
+        file = file.resolve()
+        found = file.is_file()
+    except OSError as exc:  # a name too long, a loop of links: not a file of the project either way
+        raise InvalidPath(f"{str(path)[:200]}: {exc.strerror or exc}", path=str(path)) from None
+    if not found:
         raise InvalidPath(f"{path}: no such file", path=str(path))
     if not is_inside(ws.root, file) or ws.aml_dir in file.parents:
         raise InvalidPath(

@@ -157,6 +157,9 @@ class TrackingAPI:
             return _error(400, str(exc) if isinstance(exc, AmlError) else f"bad request: {exc}", type(exc).__name__)
         except AmlError as exc:
             return _error(500, str(exc), type(exc).__name__)
+        except OSError as exc:  # the server's own fault (a full disk, a lost file): said, in JSON
+            log.exception("%s %s failed", route.method, route.path)
+            return _error(500, f"the server could not do it: {exc.strerror or exc}", "OSError")
 
     @staticmethod
     def _payload(body: bytes) -> dict[str, Any]:

@@ -100,6 +100,7 @@ def test_submit_rerun_with_edited_params_then_cancel_and_delete(server: Server) 
     status, body_, _ = server.call("POST", "aml/api/v1/jobs", "contributor", {"path": "../etc/passwd"})
     assert status == 400
     assert server.call("POST", "aml/api/v1/jobs", "contributor", {"path": "train.py", "args": "x"})[0] == 400
+    assert server.call("POST", "aml/api/v1/jobs", "contributor", {"path": "a" * 300})[0] == 400  # found by the fuzz
     status, body, _ = server.call(
         "POST", f"aml/api/v1/runs/{first['id']}/rerun", "contributor", {"params": {"lr": 0.5}}
     )
