@@ -66,6 +66,28 @@ class Caller:
     address: str | None = None
 
 
+@dataclass(frozen=True)
+class Call:
+    """One request as a handler sees it: path parameters, query, body and who sent it.
+
+    Example:
+        >>> Call({"run": "1a2b"}, {}, b'{"tags": {"a": 1}}', Caller("alice")).json()
+        {'tags': {'a': 1}}
+    """
+
+    params: dict[str, str]
+    query: dict[str, list[str]]
+    body: bytes
+    caller: Caller
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object (an empty body is ``{}``)."""
+        payload = json.loads(self.body or b"{}")
+        if not isinstance(payload, dict):
+            raise InvalidInput("the body must be a JSON object")
+        return payload
+
+
 class TrackingAPI:
     """The API of one workspace.
 
@@ -85,7 +107,6 @@ class TrackingAPI:
         self.token = token
         self._runs: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._local = threading.local()  # the caller of the request this thread answers
 
     def authorized(self, headers: dict[str, str]) -> bool:
         if self.token is None:
@@ -110,8 +131,7 @@ class TrackingAPI:
             if other:
                 return _error(405, f"{method} is not allowed on {path}", "MethodNotAllowed")
             return _error(404, f"no such endpoint: {method} {path}", "NotFound")
-        self._local.caller = caller
-        response = self._answer(route, params, parse_qs(query), body)
+        response = self._answer(route, Call(params, parse_qs(query), body, caller))
         if route.action != "read":
             self.audit(caller, route.action, method, path, response.status)
         return response
@@ -138,13 +158,13 @@ class TrackingAPI:
         }
         self.ws.store.db.write(lambda conn: conn.execute(t.audit_log.insert().values(**row)))
 
-    def _answer(self, route: Route, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def _answer(self, route: Route, call: Call) -> Response:
         try:
             if route.method in ("POST", "PUT") and not route.path.endswith("/artifacts/{name}"):
-                if len(body) > MAX_JSON_BYTES:
+                if len(call.body) > MAX_JSON_BYTES:
                     return _error(413, f"a JSON body may hold at most {MAX_JSON_BYTES} bytes", "TooLarge")
             handler = getattr(self, "h_" + route.handler)
-            return handler(params, query, body)  # type: ignore[no-any-return]
+            return handler(call)  # type: ignore[no-any-return]
         except NotFound as exc:
             return _error(404, str(exc), type(exc).__name__)
         except RunStateError as exc:
@@ -161,142 +181,135 @@ class TrackingAPI:
             log.exception("%s %s failed", route.method, route.path)
             return _error(500, f"the server could not do it: {exc.strerror or exc}", "OSError")
 
-    @staticmethod
-    def _payload(body: bytes) -> dict[str, Any]:
-        payload = json.loads(body or b"{}")
-        if not isinstance(payload, dict):
-            raise InvalidInput("the body must be a JSON object")
-        return payload
-
     # reading -------------------------------------------------------------------------------
 
-    def h_health(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_health(self, call: Call) -> Response:
         return Response.json(200, {"ok": True, "workspace": self.ws.name})
 
-    def h_experiments(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_experiments(self, call: Call) -> Response:
         return Response.json(200, {"experiments": self.ws.store.list_experiments()})
 
-    def h_search(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_search(self, call: Call) -> Response:
         from .browse import search_page
 
-        return Response.json(200, search_page(self.ws, query, MAX_PAGE))
+        return Response.json(200, search_page(self.ws, call.query, MAX_PAGE))
 
-    def h_record(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
-        record = self.ws.store.get_run(params["run"])
+    def h_record(self, call: Call) -> Response:
+        record = self.ws.store.get_run(call.params["run"])
         data = record.to_dict()
         data["artifacts"] = [a.name for a in record.artifacts]
         return Response.json(200, data)
 
-    def h_metric_series(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_metric_series(self, call: Call) -> Response:
         from .browse import metric_series
 
-        wanted = int((query.get("max_points") or ["1000"])[0])
+        wanted = int((call.query.get("max_points") or ["1000"])[0])
         if not 2 <= wanted <= MAX_POINTS:
             raise InvalidInput(f"max_points must be from 2 to {MAX_POINTS}")
-        return Response.json(200, metric_series(self.ws, params["run"], unquote(params["key"]), wanted))
+        return Response.json(200, metric_series(self.ws, call.params["run"], unquote(call.params["key"]), wanted))
 
-    def h_list_artifacts(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
-        record = self.ws.store.get_run(params["run"])
+    def h_list_artifacts(self, call: Call) -> Response:
+        record = self.ws.store.get_run(call.params["run"])
         items = [{"name": a.name, "size": a.size, "media_type": a.media_type} for a in record.artifacts]
         return Response.json(200, {"artifacts": items})
 
-    def h_get_artifact(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_get_artifact(self, call: Call) -> Response:
         from ..tracking.run import Run
 
-        path_ = Run(self.ws, self.ws.store.get_run(params["run"])).artifact_path(unquote(params["name"]))
+        path_ = Run(self.ws, self.ws.store.get_run(call.params["run"])).artifact_path(unquote(call.params["name"]))
         return Response(200, path_.read_bytes(), "application/octet-stream")
 
-    def h_snapshot(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
-        return Response(200, self.ws.snapshot_store.archive(params["snapshot"]), "application/x-tar")
+    def h_snapshot(self, call: Call) -> Response:
+        return Response(200, self.ws.snapshot_store.archive(call.params["snapshot"]), "application/x-tar")
 
-    def h_models(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_models(self, call: Call) -> Response:
         from ..models.registry import list_models
 
         return Response.json(200, {"models": list_models(workspace=self.ws)})
 
-    def h_model_versions(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_model_versions(self, call: Call) -> Response:
         from ..models.registry import list_versions
 
-        versions = list_versions(unquote(params["model"]), workspace=self.ws)
+        versions = list_versions(unquote(call.params["model"]), workspace=self.ws)
         return Response.json(200, {"versions": [v.to_dict() for v in versions]})
 
-    def h_deployments(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_deployments(self, call: Call) -> Response:
         from ..models.deployments import list_deployments
 
         return Response.json(200, {"deployments": list_deployments(workspace=self.ws)})
 
-    def h_datasets(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_datasets(self, call: Call) -> Response:
         from ..dataprep.lineage import list_datasets
 
         return Response.json(200, {"datasets": list_datasets(workspace=self.ws)})
 
-    def h_targets(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_targets(self, call: Call) -> Response:
         from .browse import targets
 
         return Response.json(200, {"targets": targets(self.ws)})
 
-    def h_audit(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_audit(self, call: Call) -> Response:
         from .browse import audit_entries
 
-        limit = min(int((query.get("max_results") or ["100"])[0]), MAX_PAGE)
+        limit = min(int((call.query.get("max_results") or ["100"])[0]), MAX_PAGE)
         return Response.json(200, {"entries": audit_entries(self.ws, max(limit, 1))})
 
-    def h_get_roles(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_get_roles(self, call: Call) -> Response:
         from .browse import stored_roles
 
         return Response.json(200, {"roles": stored_roles(self.ws)})
 
-    def h_put_roles(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_put_roles(self, call: Call) -> Response:
         from .browse import set_roles
 
-        roles = self._payload(body).get("roles")
+        roles = call.json().get("roles")
         if not isinstance(roles, dict):
             raise InvalidInput('"roles" must be an object: user or group name -> role, or null to take it away')
         return Response.json(200, {"roles": set_roles(self.ws, roles)})
 
-    def h_preview(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_preview(self, call: Call) -> Response:
         from .preview import preview
 
-        content, media_type, headers = preview(self.ws, params["run"], unquote(params["name"]))
+        content, media_type, headers = preview(self.ws, call.params["run"], unquote(call.params["name"]))
         return Response(200, content, media_type, headers)
 
-    def h_snapshot_diff(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
-        changes, patch = self.ws.snapshot_store.diff(params["snapshot"], params["other"])
+    def h_snapshot_diff(self, call: Call) -> Response:
+        changes, patch = self.ws.snapshot_store.diff(call.params["snapshot"], call.params["other"])
         return Response.json(200, {"changes": [{"status": s, "path": p} for s, p in changes], "patch": patch})
 
-    def h_dataset_preview(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_dataset_preview(self, call: Call) -> Response:
         from .browse import dataset_rows
 
-        rows = min(int((query.get("rows") or ["20"])[0]), MAX_PAGE)
-        return Response.json(200, dataset_rows(self.ws, unquote(params["dataset"]), max(rows, 1)))
+        rows = min(int((call.query.get("rows") or ["20"])[0]), MAX_PAGE)
+        return Response.json(200, dataset_rows(self.ws, unquote(call.params["dataset"]), max(rows, 1)))
 
-    def h_dataset_profile(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_dataset_profile(self, call: Call) -> Response:
         from ..dataprep.lineage import get_dataset
 
-        profile = get_dataset(unquote(params["dataset"]), workspace=self.ws).flow.profile()
+        profile = get_dataset(unquote(call.params["dataset"]), workspace=self.ws).flow.profile()
         return Response.json(200, {"columns": profile.columns})
 
-    def h_learn(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_learn(self, call: Call) -> Response:
         from .browse import learn_column
 
-        return Response.json(200, learn_column(self._payload(body)))
+        return Response.json(200, learn_column(call.json()))
 
     # writing -------------------------------------------------------------------------------
 
-    def h_restore(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_restore(self, call: Call) -> Response:
         from ..paths import check_relative_name, safe_join
 
-        to = self._payload(body).get("to")
+        to = call.json().get("to")
         if not isinstance(to, str):
             raise InvalidInput('"to" must name a new folder inside the project')
         dest = safe_join(self.ws.root, check_relative_name(to, "folder"))
-        files = self.ws.snapshot_store.restore(params["snapshot"], dest)
+        files = self.ws.snapshot_store.restore(call.params["snapshot"], dest)
         return Response.json(201, {"folder": str(dest), "files": files})
 
-    def h_register(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_register(self, call: Call) -> Response:
         from ..models.registry import register_model
 
-        payload = self._payload(body)
+        payload = call.json()
         run, artifact = payload.get("run"), payload.get("artifact")
         if not isinstance(run, str) or not isinstance(artifact, str):
             raise InvalidInput('"run" (an id) and "artifact" (a name among its artifacts) are required')
@@ -306,14 +319,19 @@ class TrackingAPI:
         if description is not None and not isinstance(description, str):
             raise InvalidInput('"description" must be text')
         mv = register_model(
-            unquote(params["model"]), run=run, artifact=artifact, tags=tags, description=description, workspace=self.ws
+            unquote(call.params["model"]),
+            run=run,
+            artifact=artifact,
+            tags=tags,
+            description=description,
+            workspace=self.ws,
         )
         return Response.json(201, mv.to_dict())
 
-    def h_deploy(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_deploy(self, call: Call) -> Response:
         from ..models.deployments import deploy
 
-        payload = self._payload(body)
+        payload = call.json()
         model, name, port = payload.get("model"), payload.get("name"), payload.get("port")
         if not isinstance(model, str) or not isinstance(name, str):
             raise InvalidInput('"model" (NAME, NAME:VERSION or NAME@ALIAS) and "name" are required')
@@ -321,35 +339,35 @@ class TrackingAPI:
             raise InvalidInput('"port" must be a whole number')
         return Response.json(201, deploy(model, name, port=port, workspace=self.ws))
 
-    def h_undeploy(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_undeploy(self, call: Call) -> Response:
         from ..models.deployments import delete
 
-        delete(params["deployment"], workspace=self.ws)
-        return Response.json(200, {"deleted": params["deployment"]})
+        delete(call.params["deployment"], workspace=self.ws)
+        return Response.json(200, {"deleted": call.params["deployment"]})
 
-    def h_create_run(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_create_run(self, call: Call) -> Response:
         from .browse import create_run
 
-        return Response.json(201, create_run(self.ws, self._payload(body), self._local.caller.user))
+        return Response.json(201, create_run(self.ws, call.json(), call.caller.user))
 
-    def h_delete_run(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_delete_run(self, call: Call) -> Response:
         from ..jobs.control import has_ended
 
-        record = self.ws.store.get_run(params["run"])
+        record = self.ws.store.get_run(call.params["run"])
         if not has_ended(record):
             raise RunStateError(f"run {record.id[:8]} is {record.status}; cancel it before deleting it")
         return Response.json(200, {"deleted": self.ws.store.delete_runs([record.id])})
 
-    def h_cancel(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_cancel(self, call: Call) -> Response:
         from ..jobs.control import cancel
 
-        run_id = cancel(self.ws, params["run"])
+        run_id = cancel(self.ws, call.params["run"])
         return Response.json(200, {"id": run_id, "status": self.ws.store.get_run(run_id).status})
 
-    def h_submit(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_submit(self, call: Call) -> Response:
         from ..jobs.submit import submit
 
-        payload = self._payload(body)
+        payload = call.json()
         path, args = payload.get("path"), payload.get("args") or []
         if not isinstance(path, str):
             raise InvalidInput('"path" (a script or notebook of the project) is required')
@@ -372,13 +390,13 @@ class TrackingAPI:
         )
         return Response.json(201, result)
 
-    def h_rerun(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
+    def h_rerun(self, call: Call) -> Response:
         from ..jobs.rerun import rerun
 
-        edits = self._payload(body).get("params") or {}
+        edits = call.json().get("params") or {}
         if not isinstance(edits, dict):
             raise InvalidInput('"params" must be an object of the params to change')
-        return Response.json(201, rerun(self.ws, params["run"], edits))
+        return Response.json(201, rerun(self.ws, call.params["run"], edits))
 
     def _live_run(self, run_id: str, queued_too: bool = False) -> Any:
         # A Run the server writes through for a remote job; only while that run is live.
@@ -393,9 +411,10 @@ class TrackingAPI:
                 run = self._runs[record.id] = Run(self.ws, record, active=True)
         return run
 
-    def h_log_metrics(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
-        run_id, payload = params["run"], self._payload(body)
+    def h_log_metrics(self, call: Call) -> Response:
         from ..tracking.validation import check_key, check_metric_value, check_step, check_timestamp
+
+        run_id, payload = call.params["run"], call.json()
 
         points = payload.get("metrics")
         if not isinstance(points, list):
@@ -422,22 +441,22 @@ class TrackingAPI:
         run.flush()  # acknowledged means durable
         return Response.json(200, {"written": len(checked)})
 
-    def h_log_params(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
-        values = self._payload(body).get("params")
+    def h_log_params(self, call: Call) -> Response:
+        values = call.json().get("params")
         if not isinstance(values, dict):
             raise InvalidInput('"params" must be an object')
-        self._live_run(params["run"]).log_params(values)
+        self._live_run(call.params["run"]).log_params(values)
         return Response.json(200, {"written": len(values)})
 
-    def h_set_tags(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
-        run_id, tags = params["run"], self._payload(body).get("tags")
+    def h_set_tags(self, call: Call) -> Response:
+        run_id, tags = call.params["run"], call.json().get("tags")
         if not isinstance(tags, dict):
             raise InvalidInput('"tags" must be an object')
         self._live_run(run_id, queued_too=True).set_tags(tags)
         return Response.json(200, {"written": len(tags)})
 
-    def h_transition(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
-        run_id, payload = params["run"], self._payload(body)
+    def h_transition(self, call: Call) -> Response:
+        run_id, payload = call.params["run"], call.json()
         from ..tracking.lifecycle import RunEvent
 
         event = RunEvent(str(payload.get("event")))
@@ -456,24 +475,24 @@ class TrackingAPI:
             status = self.ws.store.status_of(record.pk)
         return Response.json(200, {"status": status})
 
-    def h_clear_metrics(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
-        run = self._live_run(params["run"])
+    def h_clear_metrics(self, call: Call) -> Response:
+        run = self._live_run(call.params["run"])
         self.ws.store.clear_metrics(run.pk)
         return Response.json(200, {"ok": True})
 
-    def h_heartbeat(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
-        run = self._live_run(params["run"])
+    def h_heartbeat(self, call: Call) -> Response:
+        run = self._live_run(call.params["run"])
         self.ws.store.heartbeat([run.pk])
         cancel = self.ws.store.get_tag(run.pk, "aml.cancel")
         return Response.json(200, {"ok": True, "cancel_requested": bool(cancel)})
 
-    def h_put_artifact(self, params: dict[str, str], query: dict[str, list[str]], body: bytes) -> Response:
-        run_id, name = params["run"], unquote(params["name"])
-        if len(body) > MAX_ARTIFACT_BYTES:
+    def h_put_artifact(self, call: Call) -> Response:
+        run_id, name = call.params["run"], unquote(call.params["name"])
+        if len(call.body) > MAX_ARTIFACT_BYTES:
             return _error(413, f"an artifact may hold at most {MAX_ARTIFACT_BYTES} bytes", "TooLarge")
         from ..paths import check_relative_name
 
         logical = check_relative_name(name, "artifact name")
         run = self._live_run(run_id)
-        record = run._log_bytes(body, logical, "application/octet-stream")
+        record = run._log_bytes(call.body, logical, "application/octet-stream")
         return Response.json(200, {"name": record.name, "digest": record.digest, "size": record.size})

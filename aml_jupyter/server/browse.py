@@ -152,15 +152,13 @@ def targets(ws: Workspace) -> list[dict[str, Any]]:
         >>> [t["name"] for t in targets(ws)]  # doctest: +SKIP
         ['local', 'dask']
     """
+    from ..compute.dask_cluster import embedded_state
     from ..compute.targets import list_targets
 
     out: list[dict[str, Any]] = [
         {"name": t.name, "type": t.type, "settings": dict(t.settings)} for t in list_targets(ws)
     ]
-    try:
-        info = json.loads((ws.aml_dir / "dask" / "cluster.json").read_text())
-    except (OSError, ValueError):
-        info = None
+    info = embedded_state(ws)  # None unless the embedded cluster's daemon is alive
     for item in out:
         if item["type"] == "dask" and info and not item["settings"].get("address"):
             item["dashboard"] = info.get("dashboard")
