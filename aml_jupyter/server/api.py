@@ -5,7 +5,8 @@ extension mounts the same :class:`TrackingAPI` under ``{base_url}aml/api/v1/`` (
 authentication, then roles). The routes, and the action each needs, are the table in
 server/routes.py; docs/openapi.yaml describes them. Inputs are checked in full before anything is
 written: a bad metric in a batch of a thousand writes none of them (400). Every write, execute
-and owner action is recorded in the store's audit log (who, what, when, from where).
+and owner action is recorded in the store's audit log (who, what, when, from where), but for a
+live run's own metric batches and heartbeats.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ class TrackingAPI:
                 return _error(405, f"{method} is not allowed on {path}", "MethodNotAllowed")
             return _error(404, f"no such endpoint: {method} {path}", "NotFound")
         response = self._answer(route, Call(params, parse_qs(query), body, caller))
-        if route.action != "read":
+        if route.audited:  # refusals are audited where they are made (the extension)
             self.audit(caller, route.action, method, path, response.status)
         return response
 

@@ -29,6 +29,16 @@ class Route:
     def pattern(self) -> re.Pattern[str]:
         return _compiled(self.path)
 
+    @property
+    def audited(self) -> bool:
+        """Whether an allowed request goes to the audit log: every write, execute and admin one,
+        but for a live run's own stream (metric batches, heartbeats), which the run itself records
+        and which would write an entry every half second per job. Refusals are always audited."""
+        return self.action != "read" and self.handler not in STREAM_HANDLERS
+
+
+STREAM_HANDLERS = frozenset({"log_metrics", "heartbeat"})
+
 
 def _compiled(path: str) -> re.Pattern[str]:
     if path not in _PATTERNS:
