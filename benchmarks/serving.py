@@ -231,32 +231,17 @@ def run(quick: bool) -> dict[str, Any]:
     key = "bench-key"
     body = json.dumps({"data": [ROW]}).encode()
     out: dict[str, Any] = {"seconds": seconds}
-    port = free_port()
-    aml_cmd = [str(Path(sys.executable).with_name("aml")), "-w", str(ws.root), "serve", mv.ref, "--port", str(port)]
-    out["aml"] = measure(
-        "aml_jupyter",
-        aml_cmd,
-        {**os.environ, "AML_SERVE_KEY": key},
-        port,
-        "/health",
-        "/score",
-        body,
-        {"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        seconds,
-    )
+
+    def measure_aml(label: str, *extra: str) -> dict[str, Any]:
+        port = free_port()
+        cmd = [str(Path(sys.executable).with_name("aml")), "-w", str(ws.root), "serve", mv.ref, "--port", str(port)]
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        env = {**os.environ, "AML_SERVE_KEY": key}
+        return measure(label, [*cmd, *extra], env, port, "/health", "/score", body, headers, seconds)
+
+    out["aml"] = measure_aml("aml_jupyter")
     # The same service with the version's native predictor turned off: scikit-learn loaded and called.
-    port = free_port()
-    out["aml_sklearn"] = measure(
-        "aml_jupyter --no-native",
-        [*aml_cmd[:-2], "--port", str(port), "--no-native"],
-        {**os.environ, "AML_SERVE_KEY": key},
-        port,
-        "/health",
-        "/score",
-        body,
-        {"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        seconds,
-    )
+    out["aml_sklearn"] = measure_aml("aml_jupyter --no-native", "--no-native")
     ml_py = ensure_mlflow("3.17.*")
     saver = (
         "import sys, skops.io as sio, mlflow.sklearn\n"

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,6 +190,17 @@ print(json.dumps({k: result[k] for k in ("status", "error")}))
 """
 
 
+def _run_worker(run_id: str, server: str, where: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run the job on a 'machine' that has only the server and its token; (process, its result)."""
+    env = {k: v for k, v in os.environ.items() if k != "AML_WORKSPACE"}
+    env.update(AML_TRACKING_TOKEN=TOKEN, AML_CACHE_DIR=str(where / "cache"))
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKER, run_id, server], cwd=where, env=env, capture_output=True, text=True, timeout=120
+    )
+    lines = proc.stdout.strip().splitlines()
+    return proc, json.loads(lines[-1]) if lines else {}
+
+
 def test_a_worker_without_the_workspace_runs_the_job_through_the_server(
     ws: Workspace, server: str, tmp_path: Path
 ) -> None:
@@ -203,18 +215,9 @@ def test_a_worker_without_the_workspace_runs_the_job_through_the_server(
     run_id = _queued_job(ws, "job.py")
     elsewhere = tmp_path / "worker-machine"
     elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "AML_WORKSPACE"}
-    env.update(AML_TRACKING_TOKEN=TOKEN, AML_CACHE_DIR=str(elsewhere / "cache"))
-    proc = subprocess.run(
-        [sys.executable, "-c", WORKER, run_id, server],
-        cwd=elsewhere,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc, result = _run_worker(run_id, server, elsewhere)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"status": "completed", "error": None}
+    assert result == {"status": "completed", "error": None}
     run = aml.get_run(run_id, workspace=ws)
     assert run.status == "completed" and run.metric_history("m")["value"].tolist() == [0.0, 1.0, 2.0]
     assert run.artifact_path("logs/stdout.txt").read_text() == "from the snapshot\n"
@@ -222,15 +225,7 @@ def test_a_worker_without_the_workspace_runs_the_job_through_the_server(
     assert run.tags["aml.attempt"] == "1" and str(elsewhere) in run.tags["aml.job_dir"]
     (ws.root / "missing_module.py").write_text("import no_such_module_here\n")
     failing = _queued_job(ws, "missing_module.py")
-    proc = subprocess.run(
-        [sys.executable, "-c", WORKER, failing, server],
-        cwd=elsewhere,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    proc, result = _run_worker(failing, server, elsewhere)
     assert result["status"] == "failed" and "No module named 'no_such_module_here'" in result["error"]
     assert aml.get_run(failing, workspace=ws).status == "failed"
 
@@ -258,16 +253,7 @@ def test_a_remote_notebook_logs_from_its_kernel(ws: Workspace, server: str, tmp_
 
     write_notebook(ws.root / "nb.ipynb", "lr = 0.5", "import aml_jupyter as aml\naml.log('acc', lr)")
     run_id = _queued_job(ws, "nb.ipynb", kind="notebook")
-    env = {k: v for k, v in os.environ.items() if k != "AML_WORKSPACE"}
-    env.update(AML_TRACKING_TOKEN=TOKEN, AML_CACHE_DIR=str(tmp_path / "cache"))
-    proc = subprocess.run(
-        [sys.executable, "-c", WORKER, run_id, server],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert json.loads(proc.stdout.strip().splitlines()[-1])["status"] == "completed", proc.stderr
+    proc, result = _run_worker(run_id, server, tmp_path)
+    assert result["status"] == "completed", proc.stderr
     run = aml.get_run(run_id, workspace=ws)
     assert run.metrics == {"acc": 0.5} and "notebook.ipynb" in [a.name for a in run.artifacts]
