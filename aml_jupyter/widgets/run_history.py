@@ -88,7 +88,6 @@ class RunHistory(Refreshing):
             return
         self.message.value = f"{len(frame)} run(s)"
         rows = frame.to_dict("records")
-        signature = [(r["run_id"], r["status"], r.get("end_time")) for r in rows]
         metrics = sorted({c[len("metrics.") :] for c in frame.columns if c.startswith("metrics.")})
         with self._lock:
             self.rows = rows
@@ -97,6 +96,9 @@ class RunHistory(Refreshing):
                 current = self.metric.value
                 self.metric.options = metrics
                 self.metric.value = current if current in metrics else (metrics[0] if metrics else None)
+            # What the table shows: a live run's metric moving redraws it too.
+            shown = f"metrics.{self.metric.value}"
+            signature = [(r["run_id"], r["status"], r.get("end_time"), str(r.get(shown))) for r in rows]
             if signature != self._signature:
                 self._signature = signature
                 self._rebuild()
