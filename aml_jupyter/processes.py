@@ -50,3 +50,21 @@ def detach_if_asked(argv: list[str]) -> list[str]:
             os._exit(0)  # the starter waits for this parent only; the child goes on alone
         return argv[1:]
     return argv
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether process ``pid`` exists (one of another user's counts as alive).
+
+    Example:
+        >>> pid_alive(os.getpid()), pid_alive(None)
+        (True, False)
+    """
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TargetUnavailable
-from ..processes import start_detached
+from ..processes import pid_alive, start_detached
 
 if TYPE_CHECKING:
     from ..compute.targets import Target
@@ -158,9 +158,7 @@ def stop_embedded(ws: Workspace, timeout: float = 30.0) -> int | None:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except OSError:
+        if not pid_alive(pid):
             break
         time.sleep(0.1)
     else:

@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from ..errors import InvalidValue, JobError, NotFound
 from ..paths import atomic_write_bytes
-from ..processes import start_detached
+from ..processes import pid_alive, start_detached
 from ..tracking import schema as t
 from ..workspace import Workspace
 
@@ -74,16 +74,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
-
-
 def _wait_healthy(url: str, model: str, pid: int, log: Path, timeout: float = START_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -93,7 +83,7 @@ def _wait_healthy(url: str, model: str, pid: int, log: Path, timeout: float = ST
                     return
         except (urllib.error.URLError, OSError, ValueError):
             pass
-        if not _alive(pid):
+        if not pid_alive(pid):
             break
         time.sleep(0.1)
     tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
@@ -209,7 +199,7 @@ def list_deployments(workspace: Workspace | str | None = None) -> list[dict[str,
     out = []
     for row in rows:
         item = dict(row)
-        item["status"] = "running" if _alive(item["pid"]) else "stopped"
+        item["status"] = "running" if pid_alive(item["pid"]) else "stopped"
         try:
             item["telemetry"] = json.loads((folder_of(ws, item["name"]) / "telemetry.json").read_text())
         except (OSError, ValueError):
@@ -256,7 +246,7 @@ def update(name: str, ref: str, workspace: Workspace | str | None = None) -> dic
     row = _row(ws, _check_name(name))
     assert row is not None
     mv = get_model_version(ref, workspace=ws)
-    if not _alive(row["pid"]):
+    if not pid_alive(row["pid"]):
         raise JobError(f"deployment {name!r} is not running; delete it and deploy again")
     folder = folder_of(ws, name)
     collect = bool(json.loads((folder / "config.json").read_text()).get("collect"))
@@ -279,12 +269,12 @@ def delete(name: str, workspace: Workspace | str | None = None) -> None:
     row = _row(ws, _check_name(name))
     assert row is not None
     pid = row["pid"]
-    if _alive(pid):
+    if pid_alive(pid):
         os.kill(int(pid), signal.SIGTERM)
         deadline = time.monotonic() + 20
-        while _alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _alive(pid):
+        if pid_alive(pid):
             os.kill(int(pid), signal.SIGKILL)
     ws.store.db.write(lambda c: c.execute(t.deployments.delete().where(t.deployments.c.name == name)))
     shutil.rmtree(folder_of(ws, name), ignore_errors=True)

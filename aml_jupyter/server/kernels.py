@@ -14,27 +14,17 @@ kernel's id, process and host. The extension then ends it:
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
 from typing import Any
 
 from ..errors import IllegalTransition
+from ..processes import pid_alive
 from ..tracking.kernel import HOST, KERNEL_ID, KERNEL_PID
 from ..tracking.lifecycle import RunEvent
 
 KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 GRACE_S = 1.5  # a process seen gone this long, and no shutdown or restart explains it: it died
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def kernel_runs(ws: Any, kernel_id: str | None = None) -> list[dict[str, Any]]:
@@ -86,7 +76,7 @@ def orphans(ws: Any) -> list[dict[str, Any]]:
         []
     """
     here = socket.gethostname()
-    return [r for r in kernel_runs(ws) if r["host"] == here and r["pid"] is not None and not _alive(r["pid"])]
+    return [r for r in kernel_runs(ws) if r["host"] == here and r["pid"] is not None and not pid_alive(r["pid"])]
 
 
 class KernelRunWatcher:
