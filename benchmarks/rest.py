@@ -33,6 +33,8 @@ from urllib.parse import quote
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
+from serving import free_port  # noqa: E402 (found through the path above)
+
 FILTER = "metrics.acc > 0.5 and params.lr = '0.01'"
 ORDER = "metrics.acc DESC"
 
@@ -55,14 +57,6 @@ def populate(root: Path, runs: int, points: int) -> tuple[Any, str]:
             run.log("loss", v, step=i)
     print(f"  a series of {points:,} points", flush=True)
     return ws, run.id
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def timed(url: str, token: str, repeats: int = 15) -> dict[str, float]:

@@ -123,3 +123,12 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -
         except (urllib.error.URLError, ConnectionError):
             assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             time.sleep(0.1)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for servers the tests start)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import aml_jupyter as aml
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -35,19 +34,13 @@ XSS = "<img src=x onerror=alert(1)>"
 OUTPUT = Path(os.environ.get("AML_TEST_OUTPUT", REPO / "test-output"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def dashboard(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> Iterator[tuple[str, Path]]:
     folder, proc = demo
     assert proc.returncode == 0, proc.stderr
     with aml.start_run("hostile", name=XSS, workspace=folder) as run:  # a name that is also markup
         run.log("acc", 0.5)
-    port = _free_port()
+    port = free_port()
     out = open(folder.parent / "dashboard.log", "w+")  # noqa: SIM115 (closed below)
     make = subprocess.Popen(
         ["make", "-s", "--no-print-directory", "dashboard", f"DEMO={folder}", f"DASHBOARD_PORT={port}"],

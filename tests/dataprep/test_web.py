@@ -17,6 +17,7 @@ import pytest
 from aml_jupyter import dataprep as dp
 from aml_jupyter.dataprep.web import check_url
 from aml_jupyter.errors import InvalidPath, InvalidValue
+from tests.conftest import free_port
 
 REFUSED = [
     ("http://127.0.0.1/x.csv", "loopback"),
@@ -54,12 +55,6 @@ def test_private_network_only_when_asked_and_never_link_local() -> None:
         check_url("http://169.254.169.254/", allow_private=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 SERVER = """
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,7 +81,7 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """A real HTTP server on loopback, stopped by its pid."""
-    port = _free_port()
+    port = free_port()
     script = tmp_path / "server.py"
     script.write_text(textwrap.dedent(SERVER))
     proc = subprocess.Popen([sys.executable, str(script), str(port)])

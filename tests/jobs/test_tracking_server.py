@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,22 +20,17 @@ import pytest
 import aml_jupyter as aml
 from aml_jupyter.tracking.lifecycle import RunEvent, RunStatus
 from aml_jupyter.workspace import Workspace
+from tests.conftest import free_port
 
 from .helpers import AML
 
 TOKEN = "test-token-5f2c"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(ws: Workspace) -> Iterator[str]:
     """A real `aml server` process on a free port, stopped by its pid."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [AML, "-w", str(ws.root), "server", "--port", str(port)],
         env={**os.environ, "AML_SERVER_TOKEN": TOKEN},

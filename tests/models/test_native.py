@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -23,7 +22,7 @@ import aml_jupyter as aml
 from aml_jupyter.models import native
 from aml_jupyter.models.registry import load_for_serving
 from aml_jupyter.workspace import Workspace
-from tests.conftest import wait_healthy
+from tests.conftest import free_port, wait_healthy
 
 AML = str(Path(sys.executable).with_name("aml"))
 
@@ -173,12 +172,6 @@ def test_registration_keeps_only_the_native_form_it_made(ws: Workspace, tmp_path
     assert load_for_serving(made.ref, native=False, workspace=ws)[2] == "sklearn"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _post(port: int, body: dict[str, Any], key: str = "k") -> tuple[int, Any]:
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/score", data=json.dumps(body).encode(), headers={"Authorization": f"Bearer {key}"}
@@ -196,7 +189,7 @@ def test_served_without_importing_scikit_learn(ws: Workspace, tmp_path: Path) ->
     x, labels, _ = _data()
     clf = RandomForestClassifier(n_estimators=10, random_state=0).fit(x, labels)
     mv = aml.register_model("forest", model=clf, sample_input=x[:5], workspace=ws)
-    port = _free_port()
+    port = free_port()
     # `aml serve` with scikit-learn made unimportable: the native predictor must not need it.
     code = (
         "import sys\nfor m in ('sklearn', 'scipy', 'skops'):\n    sys.modules[m] = None\n"

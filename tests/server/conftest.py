@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,16 +20,11 @@ import pytest
 
 import aml_jupyter as aml
 from aml_jupyter.workspace import Workspace
+from tests.conftest import free_port
 
 JUPYTER = str(Path(sys.executable).with_name("jupyter"))
 TOKENS = {"owner": "tok-olga", "contributor": "tok-carl", "reader": "tok-rita", "stranger": "tok-sam"}
 USERS = {"owner": "olga", "contributor": "carl", "reader": "rita", "stranger": "sam"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
