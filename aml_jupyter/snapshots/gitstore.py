@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,8 @@ class GitSnapshotStore:
                 [*cmd, *args], env=env, input=input, capture_output=True, cwd=work_tree or self.repo, timeout=600
             )
         except FileNotFoundError:
+            if shutil.which("git"):
+                raise SnapshotError(f"the folder {work_tree or self.repo} is gone", path=str(work_tree or self.repo))
             raise SnapshotError("git is not installed; snapshots need it (or set snapshots.enabled = false)") from None
         if check and proc.returncode != 0:
             message = proc.stderr.decode(errors="replace").strip().splitlines()
@@ -167,16 +170,31 @@ class GitSnapshotStore:
         return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
     def restore(self, snapshot_id: str, dest: Path) -> list[str]:
-        """Write a snapshot's files into the new (or empty) folder ``dest``; never overwrites."""
+        """Write a snapshot's files into the new (or empty) folder ``dest``; never overwrites.
+
+        A relative ``dest`` is taken from the caller's working folder. A restore that fails leaves
+        no folder of its own behind.
+        """
         check_snapshot_id(snapshot_id)
-        dest = Path(dest)
+        dest = Path(dest).absolute()  # git runs elsewhere: a relative path would mean its folder
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
             raise SnapshotError(f"{dest} exists and is not empty; restore needs a new folder", path=str(dest))
+        known = (self.repo / "HEAD").is_file() and self._git("cat-file", "-t", snapshot_id, check=False)
+        if not known or known.strip() != b"tree":
+            raise SnapshotError(f"no snapshot {snapshot_id} in this workspace", path=str(dest))
+        made = next((p for p in [*reversed(dest.parents), dest] if not p.exists()), None)
         dest.mkdir(parents=True, exist_ok=True)
-        index = dest.parent / f".aml-restore-index-{os.getpid()}"
+        fd, name = tempfile.mkstemp(prefix="restore-index-", dir=self.repo)
+        os.close(fd)
+        index = Path(name)
+        index.unlink()  # git wants to create its index itself, not read an empty file
         try:
             self._git("read-tree", snapshot_id, index=index)
-            self._git("checkout-index", "--all", index=index, work_tree=dest.resolve())
+            self._git("checkout-index", "--all", index=index, work_tree=dest)
+        except BaseException:
+            if made is not None:
+                shutil.rmtree(made, ignore_errors=True)
+            raise
         finally:
             index.unlink(missing_ok=True)
         return self.files(snapshot_id)
