@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -473,9 +474,19 @@ def load_model(ref: str, trusted: bool = False, workspace: Workspace | str | Non
     ws = Workspace.open(workspace)
     mv = get_model_version(ref, workspace=ws)
     folder = Path(tempfile.mkdtemp(prefix="aml-load-"))
-    _fetch(ws, mv.files, folder, mv.ref)
-    vouched = mv.flavor in ("pickle", "python")
-    return flavors.get(mv.flavor).load(folder, trusted=trusted or vouched)
+    try:
+        _fetch(ws, mv.files, folder, mv.ref)
+        vouched = mv.flavor in ("pickle", "python")
+        loaded = flavors.get(mv.flavor).load(folder, trusted=trusted or vouched)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if mv.flavor == "python":
+        # score.py may read its neighbours whenever it is called: they go with the module.
+        weakref.finalize(loaded, shutil.rmtree, str(folder), ignore_errors=True)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)  # the other flavors hold everything in memory
+    return loaded
 
 
 def load_for_serving(

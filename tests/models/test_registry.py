@@ -84,6 +84,33 @@ def test_python_flavor_runs_score_py(ws: Workspace, tmp_path: Path) -> None:
     assert aml.load_model("doubler", workspace=ws).run([1, 2]) == [2, 4]
 
 
+def test_loading_leaves_no_copy_of_the_model_behind(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import tempfile
+
+    clf, x = _classifier()
+    aml.register_model("clf", model=clf, workspace=ws)
+    folder = tmp_path / "service"
+    folder.mkdir()
+    (folder / "score.py").write_text(
+        "def init():\n    pass\n\ndef run(data):\n    with open(__file__) as f:\n        return f.read(3)\n"
+    )
+    aml.register_model("reader", path=folder, workspace=ws)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    for _ in range(3):
+        assert aml.load_model("clf", workspace=ws).predict(x).tolist() == clf.predict(x).tolist()  # type: ignore[attr-defined]
+    assert list(scratch.iterdir()) == []
+    service = aml.load_model("reader", workspace=ws)
+    assert service.run(None) == "def"  # its files live as long as it does
+    del service
+    gc.collect()
+    assert list(scratch.iterdir()) == []
+
+
 class Evil:
     def __reduce__(self) -> tuple[object, tuple[str]]:
         return (os.system, ("touch PWNED",))
