@@ -50,6 +50,9 @@ NUMERIC_ATTRIBUTES = {"start_time", "end_time"}
 STRING_OPS = {"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"}
 NUMBER_OPS = {"=", "!=", "<", "<=", ">", ">="}
 
+_ORDER_TERM = re.compile(
+    r'^\s*(?P<name>[A-Za-z_]+\.(?:`[^`]*`|"[^"]*"|[^\s,`"]+))(?:\s+(?P<direction>(?i:asc|desc)))?\s*$'
+)
 _TOKEN = re.compile(
     r"""\s*(?:
       (?P<num>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?![\w.]))
@@ -230,10 +233,14 @@ def parse_order_by(terms: list[str] | str | None) -> list[OrderKey]:
     for term in terms:
         if not isinstance(term, str) or not term.strip():
             raise FilterSyntaxError(f"bad order_by term {term!r}")
-        parts = term.strip().rsplit(None, 1)
-        direction = "ASC"
-        if len(parts) == 2 and parts[1].upper() in ("ASC", "DESC"):
-            term, direction = parts[0], parts[1].upper()
-        entity, key = parse_identifier(term.strip())
-        out.append(OrderKey(entity, key, direction == "DESC"))
+        match = _ORDER_TERM.match(term)
+        if match is None:  # "metrics.acc DOWN" or "a DESC, b" would sort by a key nobody logged
+            raise FilterSyntaxError(
+                f"bad order_by term {term!r}: write one name (metrics.KEY, params.KEY, tags.KEY or "
+                "attributes.NAME; quote a key holding spaces with backticks) then ASC or DESC; "
+                "give several as separate terms (--order-by twice, or a list)",
+                name=term,
+            )
+        entity, key = parse_identifier(match["name"])
+        out.append(OrderKey(entity, key, (match["direction"] or "ASC").upper() == "DESC"))
     return out

@@ -73,3 +73,13 @@ def test_order_by() -> None:
     ]
     with pytest.raises(FilterSyntaxError):
         parse_order_by(["acc DESC"])
+
+
+@pytest.mark.parametrize("term", ["metrics.acc DOWN", "metrics.acc DESC, params.C", "metrics.acc,params.C", "metrics."])
+def test_an_order_by_it_cannot_follow_is_refused_not_ignored(term: str) -> None:
+    with pytest.raises(FilterSyntaxError, match="then ASC or DESC"):
+        parse_order_by([term])
+
+
+def test_an_order_by_key_with_spaces_is_quoted() -> None:
+    assert parse_order_by("metrics.`val acc` desc") == [OrderKey("metric", "val acc", True)]
