@@ -228,6 +228,16 @@ def _cmd_gc(args: argparse.Namespace) -> None:
     _emit(args, report, "\n".join(lines))
 
 
+class _Help(argparse.HelpFormatter):
+    # --help shows each option's default, unless its help already says it or there is none to show.
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        shown = action.default not in (None, False, argparse.SUPPRESS) and action.option_strings
+        if shown and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``aml`` (sub-commands and their options).
 
@@ -235,14 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
         >>> build_parser().parse_args(["runs", "list", "--json"]).json
         True
     """
-    p = argparse.ArgumentParser(prog="aml", description="aml_jupyter: tracked runs, snapshots and run history.")
+    from . import __version__
+
+    p = argparse.ArgumentParser(
+        prog="aml", description="aml_jupyter: tracked runs, snapshots and run history.", formatter_class=_Help
+    )
+    p.add_argument("--version", action="version", version=f"aml_jupyter {__version__}")
     p.add_argument(
         "-w", "--workspace", default=None, help="workspace folder (default: AML_WORKSPACE, else search upward)"
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(parent: Any, name: str, fn: Any, help: str, json: bool = True) -> argparse.ArgumentParser:
-        sp: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
+        sp: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help, formatter_class=_Help)
         sp.set_defaults(fn=fn)
         if json:
             sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -266,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--filter", default=None, help='e.g. "metrics.acc > 0.9"')
         sp.add_argument("-e", "--experiment", action="append", default=None, help="only this experiment (repeatable)")
         sp.add_argument("--order-by", action="append", default=None, help="e.g. 'metrics.acc DESC' (repeatable)")
-        sp.add_argument("--max-results", type=int, default=1000, help="at most this many runs (default 1000)")
+        sp.add_argument("--max-results", type=int, default=1000, help="at most this many runs")
     sp = add(runs, "show", _cmd_runs_show, "one run in full")
     sp.add_argument("run", help="run id or a unique prefix")
     sp = add(runs, "compare", _cmd_runs_compare, "params and metrics of runs side by side")
@@ -306,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add(sub, "gc", _cmd_gc, "remove artifact files and snapshots no run references")
     sp.add_argument("--dry-run", action="store_true", help="only print what would go")
     sp.add_argument(
-        "--min-age", type=float, default=3600.0, help="keep anything younger than this many seconds (default 3600)"
+        "--min-age", type=float, default=3600.0, help="keep anything younger than this many seconds"
     )
     return p
 

@@ -36,6 +36,9 @@ surfaces can map it to a short user-facing line or a 4xx JSON body without parsi
     └── JobError                    a submitted job could not be set up or run
         └── TargetUnavailable       a compute target cannot be reached or used here
 
+    UserWarning
+    └── EmptySnapshotWarning        a run's snapshot holds no file (its code lies outside the workspace)
+
 Example:
     >>> from aml_jupyter.errors import InvalidKey, AmlError
     >>> issubclass(InvalidKey, AmlError) and issubclass(InvalidKey, ValueError)
@@ -188,3 +191,16 @@ class AccessDenied(AmlError):
 class UntrustedModel(AmlError):
     """A model file that can run code when loaded (pickle, joblib, cloudpickle, untrusted skops
     types) whose content is not the registered one, and no explicit ``trusted=True``."""
+
+
+class EmptySnapshotWarning(UserWarning):
+    """A run's snapshot holds no file: the code that ran is not inside the workspace folder.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as seen:
+        ...     warnings.simplefilter("always")
+        ...     warnings.warn(EmptySnapshotWarning("nothing to record"))
+        >>> seen[0].category.__name__
+        'EmptySnapshotWarning'
+    """

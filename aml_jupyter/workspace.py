@@ -101,18 +101,29 @@ class Workspace:
             return ws
 
     @classmethod
-    def init(cls, path: str | os.PathLike[str] = ".", name: str | None = None) -> Workspace:
-        """Create a workspace in ``path`` (made if missing); refuses if one is already there.
+    def init(cls, path: str | os.PathLike[str] = ".", name: str | None = None, exist_ok: bool = False) -> Workspace:
+        """Create a workspace in ``path`` (made if missing); refuses if one is already there,
+        unless ``exist_ok``, which opens it instead (so a notebook or script can be run again).
 
         Everything is built in a temporary folder beside ``.aml`` and renamed into place, so a
         failure leaves no half-made workspace.
+
+        Example:
+            >>> import tempfile
+            >>> folder = tempfile.mkdtemp()
+            >>> Workspace.init(folder).name == Workspace.init(folder, exist_ok=True).name
+            True
         """
         from .tracking.database import Database
 
         root = Path(path).resolve()
         target = root / AML_DIR
         if target.exists():
-            raise WorkspaceExists(f"{root} already holds a workspace ({target})", path=str(root))
+            if exist_ok:
+                return cls.open(root)
+            raise WorkspaceExists(
+                f"{root} already holds a workspace ({target}); open it, or pass exist_ok=True", path=str(root)
+            )
         try:
             root.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=".aml-init-", dir=root))

@@ -136,3 +136,26 @@ def test_console_script_outside_a_workspace(tmp_path: Path) -> None:
     assert proc.stderr.startswith("aml: error: no workspace in") and "Traceback" not in proc.stderr
     proc = subprocess.run([str(exe), "frobnicate"], capture_output=True, text=True)
     assert proc.returncode == 2
+
+
+def test_version_and_defaults_in_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"aml_jupyter {aml.__version__}"
+    with pytest.raises(SystemExit):
+        main(["runs", "list", "--help"])
+    assert "(default: 1000)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_an_order_it_cannot_follow_is_an_error(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "-w", str(ws.root), "runs", "list", "--order-by", "metrics.acc DOWN")
+    assert code == 1 and "then ASC or DESC" in err
+
+
+def test_restore_to_a_relative_folder(
+    two_runs: list[str], ws: Workspace, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ws.root)
+    code, out, _ = cli(capsys, "snapshot", "restore", two_runs[0][:8], "--to", "../restored")
+    assert code == 0 and "restored 1 file(s)" in out
+    assert (ws.root.parent / "restored" / "train.py").read_text() == "LR = 0.1\n"

@@ -9,11 +9,14 @@ markers; if all of those are unchanged the snapshot and git state are unchanged 
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import EmptySnapshotWarning
 from .gitstore import GitSnapshotStore
 from .usergit import git_marker_files, git_state
 
@@ -33,6 +36,15 @@ class _Cached:
     snapshot_id: str
     git: dict[str, Any] | None
     stats: dict[Path, Stat]
+
+
+def _empty(source: Path) -> EmptySnapshotWarning:
+    script = getattr(sys.modules.get("__main__"), "__file__", None)
+    where = f" ({script} is outside it)" if script and not Path(script).resolve().is_relative_to(source) else ""
+    return EmptySnapshotWarning(
+        f"this run's snapshot of {source} holds no file{where}: its code is not recorded. Keep the code "
+        "in the workspace folder, or open the workspace of the folder the code is in."
+    )
 
 
 class SnapshotTaker:
@@ -64,8 +76,11 @@ class SnapshotTaker:
             before = {p: _stat(p) for p in watched}
             snapshot_id = self.store.take(source, max_bytes)
             git = git_state(source, self.max_git_diff_bytes)
+            files = self.store.files(snapshot_id)
+            if not files:
+                warnings.warn(_empty(source), stacklevel=4)  # at the start_run() that asked
             # Files listed after the snapshot join the watch list, so the next check is complete.
-            for rel in self.store.files(snapshot_id):
+            for rel in files:
                 p = source / rel
                 before.setdefault(p, _stat(p))
                 before.setdefault(p.parent, _stat(p.parent))

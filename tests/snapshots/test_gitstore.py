@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,23 @@ def test_restore_into_a_new_folder_and_refuse_to_overwrite(ws: Workspace, tmp_pa
         ws.snapshot_store.restore("--upload-pack=evil", tmp_path / "x")
 
 
+def test_restore_to_a_relative_path_writes_the_files_there(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = _snap(ws)
+    monkeypatch.chdir(ws.root)  # the README's `aml snapshot restore RUN --to ../restored`
+    assert ws.snapshot_store.restore(sid, Path("../restored")) == ["train.py"]
+    assert (tmp_path / "restored" / "train.py").read_text() == "print('hello')\n"
+    leftovers = [p.name for p in [*ws.aml_dir.rglob("*restore*"), *tmp_path.glob(".aml-restore*")]]
+    assert leftovers == []
+
+
+def test_a_failed_restore_leaves_no_folder_behind(ws: Workspace, tmp_path: Path) -> None:
+    with pytest.raises(SnapshotError, match="no snapshot"):
+        ws.snapshot_store.restore("0" * 40, tmp_path / "ghost" / "deep" / "folder")
+    assert not (tmp_path / "ghost").exists()
+
+
 def test_diff_between_two_snapshots(ws: Workspace) -> None:
     a = _snap(ws)
     (ws.root / "train.py").write_text("print('hello, world')\n")
@@ -152,3 +170,25 @@ def test_snapshots_can_be_turned_off(ws: Workspace) -> None:
     with aml.start_run("e", workspace=ws, snapshot=False) as run:
         pass
     assert aml.get_run(run.id, workspace=ws).info.snapshot_id is None
+
+
+def test_an_empty_snapshot_warns_once(tmp_path: Path) -> None:
+    from aml_jupyter.errors import EmptySnapshotWarning
+
+    empty = aml.Workspace.init(tmp_path / "empty")
+    with pytest.warns(EmptySnapshotWarning, match="holds no file") as seen:
+        aml.start_run("e", workspace=empty).end()
+    assert seen[0].filename == __file__  # points at the caller's start_run
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        aml.start_run("e", workspace=empty).end()  # unchanged folder: said once
+    empty.close()
+
+
+def test_init_with_exist_ok_opens_the_workspace(ws: Workspace) -> None:
+    from aml_jupyter.errors import WorkspaceExists
+
+    with pytest.raises(WorkspaceExists, match="exist_ok=True"):
+        aml.Workspace.init(ws.root)
+    again = aml.Workspace.init(ws.root, name="other", exist_ok=True)
+    assert again.root == ws.root and again.name == "test"
