@@ -14,6 +14,7 @@ import keyword
 import os
 import re
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -255,6 +256,11 @@ def execute(
     from papermill.exceptions import PapermillExecutionError
 
     nb = load_notebook(nb_path)
+    spec = nb.metadata.get("kernelspec") or {}
+    named = kernel or spec.get("name")
+    if not named:  # as nbformat.v4.new_notebook() and many generators write it: this Python's kernel
+        python = python or sys.executable
+    language = spec.get("language") or nb.metadata.get("language_info", {}).get("name") or _language_of(named)
     started = time.monotonic()
     me = threading.get_ident()
     try:
@@ -262,7 +268,8 @@ def execute(
             nb,
             str(out_path),
             parameters=params,
-            kernel_name=kernel or nb.metadata.get("kernelspec", {}).get("name") or "python3",
+            kernel_name=named or "python3",
+            language=language,
             progress_bar=False,
             # The executed notebook is written once at the end (and on failure), not after every
             # cell: each write validates and serializes the whole notebook.
@@ -291,6 +298,18 @@ def execute(
         raise
     finally:
         _kernels.pop(me, None)
+
+
+def _language_of(kernel: str | None) -> str:
+    # The language papermill writes the parameters in, for a notebook that does not say it.
+    if not kernel or kernel.startswith("python"):
+        return "python"
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        return str(KernelSpecManager().get_kernel_spec(kernel).language or "python")
+    except NoSuchKernel:
+        return "python"  # papermill then names the installed kernels
 
 
 def _failed_cell(out_path: Path, index: int) -> tuple[int, str]:

@@ -99,6 +99,21 @@ def test_unknown_kernel(ws: Workspace, nb: Path) -> None:
     assert "no-such-kernel" in error and "installed kernels: " in error and "python3" in error
 
 
+@pytest.mark.parametrize("kernel", [None, "python3"])
+def test_a_notebook_without_kernelspec_runs_on_this_python(ws: Workspace, kernel: str | None) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()  # no kernelspec, no language_info, as generators write it
+    first = nbformat.v4.new_code_cell("lr = 0.1")
+    first.metadata["tags"] = ["parameters"]
+    nb.cells = [first, nbformat.v4.new_code_cell("import sys, aml_jupyter as aml\naml.log('lr', lr)\nprint(sys.executable)")]
+    nbformat.write(nb, str(ws.root / "bare.ipynb"))
+    result = submit("bare.ipynb", params={"lr": 0.5}, kernel=kernel, wait=True, workspace=ws)
+    run = aml.get_run(result["id"], workspace=ws)
+    assert result["status"] == "completed", run.info.error
+    assert run.metrics["lr"] == 0.5
+
+
 def test_a_cell_that_exits_the_kernel(ws: Workspace) -> None:
     write_notebook(ws.root / "exit.ipynb", "x = 1", "import os\nos._exit(1)")
     result = submit("exit.ipynb", wait=True, workspace=ws)
