@@ -150,16 +150,19 @@ def register_model(
 ) -> ModelVersion:
     """Register a new version of model ``name`` from a run's artifact, a local path, or an object.
 
-    Exactly one source: ``run`` (a Run or run id) with ``artifact`` (a file or folder name among
-    its artifacts), ``path`` (a file or folder), or ``model`` (an in-memory object its flavor saves,
-    e.g. a scikit-learn estimator, saved with skops). The flavor is the one given, or the one the
-    object or files call for. Inputs are all checked before anything is written.
+    Exactly one source: ``artifact`` (a file or folder name among the artifacts of ``run``),
+    ``path`` (a file or folder), or ``model`` (an in-memory object its flavor saves, e.g. a
+    scikit-learn estimator, saved with skops). ``run`` (a Run or run id) is the version's lineage
+    with any of them. The flavor is the one given, or the one the object or files call for. Inputs
+    are all checked before anything is written.
 
     Example:
         >>> run = aml.best_run("iris", metric="acc")  # doctest: +SKIP
         >>> mv = register_model("iris-clf", run=run, artifact="model.skops", tags={"team": "a"})  # doctest: +SKIP
         >>> mv.name, mv.version  # doctest: +SKIP
         ('iris-clf', 1)
+        >>> register_model("iris-clf", run=run, model=clf).run_id == run.id  # doctest: +SKIP
+        True
     """
     from ..tracking.fluent import _user
 
@@ -167,19 +170,21 @@ def register_model(
     name = check_name(name, "model name")
     if ":" in name or "@" in name:
         raise InvalidValue(f"model name {name!r} may not hold ':' or '@' (they select versions and aliases)")
-    given = [x for x in (run is not None or artifact is not None, path is not None, model is not None) if x]
+    given = [x for x in (artifact is not None, path is not None, model is not None) if x]
     if len(given) != 1:
-        raise InvalidValue("register a model from exactly one of: run= with artifact=, path=, model=")
-    if (run is None) != (artifact is None):
-        raise InvalidValue("run= and artifact= go together")
+        raise InvalidValue("register a model from exactly one of: run= with artifact=, path=, model= (run= may go with any)")
+    if artifact is not None and run is None:
+        raise InvalidValue("artifact= names a file of a run: pass run= too")
     limit = ws.tracking.tag_value_max_length
     tag_values = {check_key(k, "tag key"): param_to_str(check_key(k), v, limit) for k, v in dict(tags or {}).items()}
     signature = infer_signature(sample_input) if sample_input is not None else None
     run_pk = None
-    if run is not None:
-        run_id = run if isinstance(run, str) else run.id
-        record, files = _files_from_run(ws, run_id, str(artifact))
-        run_pk, source = record.pk, {"kind": "run", "run_id": record.id, "artifact": artifact}
+    if run is not None:  # the version's lineage; with artifact= also its files
+        record = ws.store.get_run(run if isinstance(run, str) else run.id)
+        run_pk = record.pk
+    if artifact is not None:
+        record, files = _files_from_run(ws, record.id, str(artifact))
+        source = {"kind": "run", "run_id": record.id, "artifact": artifact}
         chosen = flavors.get(flavor) if flavor else flavors.for_files([f["path"] for f in files])
     elif path is not None:
         src = Path(path).expanduser()

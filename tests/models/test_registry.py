@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import aml_jupyter as aml
-from aml_jupyter.errors import InvalidPath, InvalidValue, ModelNotFound, UntrustedModel
+from aml_jupyter.errors import InvalidPath, InvalidValue, ModelNotFound, RunNotFound, UntrustedModel
 from aml_jupyter.maintenance import collect_garbage
 from aml_jupyter.models.flavors import PickleFlavor
 from aml_jupyter.workspace import Workspace
@@ -71,6 +71,16 @@ def test_from_a_run_artifact_with_lineage(ws: Workspace, tmp_path: Path) -> None
     aml.delete_runs([run.id], workspace=ws)
     collect_garbage(ws, min_age=0)  # the version's files outlive the run that made them
     assert aml.load_model("iris-clf:1", workspace=ws).predict([[1, 0, 0, 0]]).tolist() == [1]
+
+
+def test_an_in_memory_model_names_its_run(ws: Workspace) -> None:
+    clf, x = _classifier()
+    with aml.start_run("iris", workspace=ws) as run:
+        aml.log("acc", 0.9)
+        mv = aml.register_model("iris-clf", run=run, model=clf, workspace=ws)  # inside the run, as a user would
+    assert mv.run_id == run.id and mv.source["kind"] == "object"
+    assert aml.model_lineage("iris-clf:1", workspace=ws)["run"]["id"] == run.id
+    assert aml.load_model("iris-clf", workspace=ws).predict(x).tolist() == clf.predict(x).tolist()  # type: ignore[attr-defined]
 
 
 def test_python_flavor_runs_score_py(ws: Workspace, tmp_path: Path) -> None:
@@ -150,7 +160,9 @@ def test_bad_registrations_change_nothing(ws: Workspace, tmp_path: Path) -> None
     for call, error, match in [
         (lambda: aml.register_model("m", workspace=ws), InvalidValue, "exactly one of"),
         (lambda: aml.register_model("m", model=clf, path=tmp_path, workspace=ws), InvalidValue, "exactly one of"),
-        (lambda: aml.register_model("m", run=run, workspace=ws), InvalidValue, "go together"),
+        (lambda: aml.register_model("m", run=run, workspace=ws), InvalidValue, "exactly one of"),
+        (lambda: aml.register_model("m", artifact="model", workspace=ws), InvalidValue, "pass run= too"),
+        (lambda: aml.register_model("m", run="feedbeef", model=clf, workspace=ws), RunNotFound, "feedbeef"),
         (lambda: aml.register_model("m", run=run, artifact="nope", workspace=ws), InvalidValue, "no artifact 'nope'"),
         (lambda: aml.register_model("m", path=tmp_path / "weights.bin", workspace=ws), InvalidValue, "cannot tell"),
         (lambda: aml.register_model("m", path=tmp_path / "missing", workspace=ws), InvalidPath, "no such file"),
