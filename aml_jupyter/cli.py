@@ -320,9 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add(sub, "gc", _cmd_gc, "remove artifact files and snapshots no run references")
     sp.add_argument("--dry-run", action="store_true", help="only print what would go")
-    sp.add_argument(
-        "--min-age", type=float, default=3600.0, help="keep anything younger than this many seconds"
-    )
+    sp.add_argument("--min-age", type=float, default=3600.0, help="keep anything younger than this many seconds")
     return p
 
 

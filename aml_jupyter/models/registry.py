@@ -172,7 +172,9 @@ def register_model(
         raise InvalidValue(f"model name {name!r} may not hold ':' or '@' (they select versions and aliases)")
     given = [x for x in (artifact is not None, path is not None, model is not None) if x]
     if len(given) != 1:
-        raise InvalidValue("register a model from exactly one of: run= with artifact=, path=, model= (run= may go with any)")
+        raise InvalidValue(
+            "register a model from exactly one of: run= with artifact=, path=, model= (run= may go with any)"
+        )
     if artifact is not None and run is None:
         raise InvalidValue("artifact= names a file of a run: pass run= too")
     limit = ws.tracking.tag_value_max_length

@@ -55,6 +55,19 @@ class Response:
         return Response(status, json.dumps(to_jsonable(value), allow_nan=False).encode())
 
 
+def body_limit(route: Route | None) -> int:
+    """The most bytes a request to ``route`` may carry, checked before any is read: an artifact
+    upload's limit, a JSON body's, or none at all for a path that is no route.
+
+    Example:
+        >>> body_limit(None)
+        0
+    """
+    if route is None:
+        return 0
+    return MAX_ARTIFACT_BYTES if route.path.endswith("/artifacts/{name}") else MAX_JSON_BYTES
+
+
 def _error(status: int, message: str, kind: str) -> Response:
     return Response.json(status, {"error": message, "type": kind})
 

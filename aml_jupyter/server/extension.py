@@ -25,7 +25,7 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 from traitlets import Unicode
 
-from .api import MAX_ARTIFACT_BYTES, MAX_JSON_BYTES, Caller, TrackingAPI
+from .api import Caller, TrackingAPI, body_limit
 from .routes import match
 
 PREFIX = "/api/v1/"
@@ -57,7 +57,7 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
             if not allowed:
                 await asyncio.to_thread(api.audit, caller, route.action, method, path, 403)
                 raise web.HTTPError(403, f"{route.action} on {route.resource} needs a role that allows it")
-            limit = MAX_ARTIFACT_BYTES if route.path.endswith("/artifacts/{name}") else MAX_JSON_BYTES
+            limit = body_limit(route)
             if len(self.request.body or b"") > limit:
                 raise web.HTTPError(413, f"the body may hold at most {limit} bytes")
         query = self.request.query

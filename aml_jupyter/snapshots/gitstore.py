@@ -90,7 +90,9 @@ class GitSnapshotStore:
             )
         except FileNotFoundError:
             if shutil.which("git"):
-                raise SnapshotError(f"the folder {work_tree or self.repo} is gone", path=str(work_tree or self.repo))
+                raise SnapshotError(
+                    f"the folder {work_tree or self.repo} is gone", path=str(work_tree or self.repo)
+                ) from None
             raise SnapshotError("git is not installed; snapshots need it (or set snapshots.enabled = false)") from None
         if check and proc.returncode != 0:
             message = proc.stderr.decode(errors="replace").strip().splitlines()

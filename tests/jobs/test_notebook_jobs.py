@@ -106,7 +106,10 @@ def test_a_notebook_without_kernelspec_runs_on_this_python(ws: Workspace, kernel
     nb = nbformat.v4.new_notebook()  # no kernelspec, no language_info, as generators write it
     first = nbformat.v4.new_code_cell("lr = 0.1")
     first.metadata["tags"] = ["parameters"]
-    nb.cells = [first, nbformat.v4.new_code_cell("import sys, aml_jupyter as aml\naml.log('lr', lr)\nprint(sys.executable)")]
+    nb.cells = [
+        first,
+        nbformat.v4.new_code_cell("import sys, aml_jupyter as aml\naml.log('lr', lr)\nprint(sys.executable)"),
+    ]
     nbformat.write(nb, str(ws.root / "bare.ipynb"))
     result = submit("bare.ipynb", params={"lr": 0.5}, kernel=kernel, wait=True, workspace=ws)
     run = aml.get_run(result["id"], workspace=ws)

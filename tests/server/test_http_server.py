@@ -1,0 +1,135 @@
+"""`aml server`'s HTTP layer in process: the token before the body, Content-Length checked against
+the route's limit, bodies read under a deadline, and bursts of clients all answered."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import aml_jupyter as aml
+from aml_jupyter.server.http import make_server
+from aml_jupyter.tracking.lifecycle import RunStatus
+
+TOKEN = "tok-http-7c1"
+
+
+@pytest.fixture(scope="module")
+def address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, str]]:
+    ws = aml.Workspace.init(tmp_path_factory.mktemp("http") / "project")
+    record = ws.store.create_run(
+        ws.store.experiment_id("e", create=True), source_kind="script", user="t", status=RunStatus.RUNNING
+    )
+    server = make_server(ws, "127.0.0.1", 0, TOKEN, read_timeout=0.5)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "127.0.0.1", server.server_address[1], record.id
+    finally:
+        server.shutdown()
+        server.server_close()
+        ws.close()
+
+
+def _raw(address: tuple[str, int, str], head: str, body: bytes = b"", timeout: float = 5) -> bytes:
+    """Send ``head`` (request line and headers) and ``body``; what the server answers before closing."""
+    with socket.create_connection(address[:2], timeout=timeout) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks) and b"Connection: close" not in b"".join(chunks):
+                break
+        return b"".join(chunks)
+
+
+def _status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1]) if answer else 0
+
+
+def test_no_token_is_refused_before_the_body_is_read(address: tuple[str, int, str]) -> None:
+    started = time.monotonic()
+    answer = _raw(address, f"POST /api/v1/runs HTTP/1.1\nHost: x\nContent-Length: {400 * 1024 * 1024}\n")
+    assert _status(answer) == 401 and time.monotonic() - started < 2  # it did not wait for 400 MB
+
+
+@pytest.mark.parametrize("length", ["-5", "abc", "1e3", "99999999999999999999999"])
+def test_a_bad_content_length_is_a_400(address: tuple[str, int, str], length: str) -> None:
+    answer = _raw(
+        address, f"POST /api/v1/runs HTTP/1.1\nHost: x\nAuthorization: Bearer {TOKEN}\nContent-Length: {length}\n"
+    )
+    assert _status(answer) == 400 and b"Content-Length" in answer
+
+
+def test_a_body_over_the_routes_limit_is_a_413_unread(address: tuple[str, int, str]) -> None:
+    run = address[2]
+    answer = _raw(
+        address,
+        f"POST /api/v1/runs/{run}/metrics HTTP/1.1\nHost: x\nAuthorization: Bearer {TOKEN}\n"
+        f"Content-Length: {17 * 1024 * 1024}\n",
+    )
+    assert _status(answer) == 413
+
+
+def test_a_short_body_ends_its_connection_instead_of_a_thread(address: tuple[str, int, str]) -> None:
+    started = time.monotonic()
+    answer = _raw(
+        address,
+        f"POST /api/v1/runs HTTP/1.1\nHost: x\nAuthorization: Bearer {TOKEN}\nContent-Length: 100\n",
+        b'{"experiment"',
+    )
+    assert answer == b"" and time.monotonic() - started < 4  # closed after the read deadline
+
+
+def test_two_hundred_clients_at_once_are_all_answered(address: tuple[str, int, str]) -> None:
+    import urllib.request
+
+    url = f"http://{address[0]}:{address[1]}/api/v1/runs/{address[2]}/metrics"
+
+    def post(i: int) -> int:
+        body = json.dumps({"metrics": [{"key": "m", "value": float(i), "step": i}]}).encode()
+        req = urllib.request.Request(url, data=body, method="POST", headers={"Authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status
+
+    with ThreadPoolExecutor(200) as pool:
+        statuses = list(pool.map(post, range(200)))
+    assert statuses == [200] * 200
+
+
+def test_token_on_the_command_line_is_not_printed(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port
+
+    aml.Workspace.init(tmp_path / "p")
+    port = free_port()
+    aml_cmd = str(Path(sys.executable).with_name("aml"))
+    proc = subprocess.Popen(
+        [aml_cmd, "-w", str(tmp_path / "p"), "server", "--port", str(port), "--token", "s3cret-on-argv"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline(), proc.stdout.readline()]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    assert "AML_TRACKING_URI=" in lines[1] and "s3cret-on-argv" not in "".join(lines)
