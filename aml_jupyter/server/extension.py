@@ -6,7 +6,9 @@ its route needs (server/routes.py) by the server's authorizer (``AmlAuthorizer``
 write, execute and admin requests, refused ones included, go to the audit log. The handlers are
 the same :class:`~aml_jupyter.server.api.TrackingAPI` that ``aml server`` serves.
 
-Runs started in the server's kernels are ended as their kernels end (server/kernels.py). The
+Voila's routes, when its extension is enabled too, answer to the same authorizer
+(server/voila_guard.py). Runs started in the server's kernels are ended as their kernels end
+(server/kernels.py). The
 workspace is ``c.AmlExtension.workspace``, else ``$AML_WORKSPACE``, else the one holding the
 server's root folder.
 """
@@ -119,6 +121,13 @@ class AmlExtension(ExtensionApp):
         self.log.info("aml: REST API for workspace %r at %saml/api/v1/", ws.name, server.base_url)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        # Every extension has added its handlers by now: Voila's go behind the authorizer
+        # (server/voila_guard.py) before the first request is read.
+        from .voila_guard import guard_voila
+
+        guarded = guard_voila(serverapp.web_app)
+        if guarded:
+            self.log.info("aml: %d Voila route(s) answer to the server's authorizer", guarded)
         # Once the event loop runs: runs started in kernels end with their kernels (server/kernels.py).
         ws = self.settings.get("aml_workspace")
         if ws is not None:

@@ -114,3 +114,34 @@ def test_the_audit_log_says_who_did_what_from_where(server: Server) -> None:
     assert ("carl", "write", "POST", "/api/v1/runs", 201, "127.0.0.1") in mine
     assert all("tok-" not in json.dumps(e) for e in entries)  # never a token
     assert server.call("GET", "aml/api/v1/audit", who="contributor")[0] == 403
+
+
+def test_voila_answers_to_the_roles(server: Server) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("open('rendered.txt', 'a').write('x')\nprint('dashboard up')")]
+    nbformat.write(nb, str(server.ws.root / "dash.ipynb"))
+    marker = server.ws.root / "rendered.txt"
+    for who in ("stranger", "reader"):
+        assert server.call("GET", "voila/render/dash.ipynb", who=who)[0] == 403, who
+        assert server.call("GET", "voila/tree", who=who)[0] == (200 if who == "reader" else 403), who
+    assert not marker.exists()  # nobody without execute ran its code
+
+    before = {k["id"] for k in server.call("GET", "api/kernels", who="owner")[1]}
+    status, page, _ = server.call("GET", "voila/render/dash.ipynb", who="contributor")
+    assert status == 200 and b"dashboard up" in page
+    assert marker.read_text() == "x"
+    (kernel,) = {k["id"] for k in server.call("GET", "api/kernels", who="owner")[1]} - before
+    for who in ("stranger", "reader"):
+        assert server.call("POST", f"voila/api/shutdown/{kernel}", who=who, body={})[0] == 403, who
+    other = server.call("POST", "api/kernels", who="contributor", body={"name": "python3"})[1]["id"]
+    assert (
+        server.call("POST", f"voila/api/shutdown/{other}", who="contributor", body={})[0] == 403
+    )  # not rendered by them
+    assert server.call("POST", f"voila/api/shutdown/{kernel}", who="contributor", body={})[0] == 204
+    assert server.call("POST", f"voila/api/shutdown/{other}", who="owner", body={})[0] == 204  # an owner may
+    left = {k["id"] for k in server.call("GET", "api/kernels", who="owner")[1]}
+    assert kernel not in left and other not in left
+    marker.unlink()
