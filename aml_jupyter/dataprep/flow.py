@@ -283,13 +283,14 @@ class Flow:
 
     def to_python(self) -> str:
         """The whole recipe as readable pandas code that gives the same result."""
+        from .sources import check_source
         from .synth.program import helper_source
 
-        s = self.source
+        s = check_source(self.source, trust=True)  # its values become code: their types are checked
         if s["format"] == "csv":
             read = (
                 f"df = pd.read_csv({s['path']!r}, sep={s['delimiter']!r}, encoding={s['encoding']!r}, "
-                f"header={0 if s['header'] else None!r}{', nrows=' + str(s['sample']) if s.get('sample') else ''})"
+                f"header={0 if s['header'] else None!r}{', nrows=' + repr(int(s['sample'])) if s.get('sample') else ''})"
             )
         elif s["format"] == "parquet":
             read = f"df = pd.read_parquet({s['path']!r})"
@@ -396,14 +397,10 @@ def load(path: str | Path, trust: bool = False) -> Flow:
 
 def flow_from_data(data: Any, trust: bool = False, where: str = "the recipe") -> Flow:
     """A Flow from its saved data (the body of a .dprep file), checked as :func:`load` does."""
-    source = data.get("source") if isinstance(data, dict) else None
-    if not isinstance(source, dict) or source.get("format") not in ("csv", "parquet", "jsonl", "excel", "sql"):
-        raise InvalidValue(f"{where}: the recipe's source is malformed")
+    from .sources import check_source
+
+    source = check_source(data.get("source") if isinstance(data, dict) else None, trust, where)
     steps = data.get("steps", [])
     if not isinstance(steps, list):
         raise InvalidValue(f"{where}: the recipe's steps are malformed")
-    if source.get("allow_private_network") and not trust:
-        raise InvalidValue(
-            f"{where} reads from the private network (allow_private_network); load it with trust=True if you wrote it"
-        )
     return Flow(source, tuple(step_from_data(s, trust=trust) for s in steps))

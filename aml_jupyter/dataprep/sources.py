@@ -164,6 +164,61 @@ def sql_spec(
     return {"path": bare, "format": "sql", "url": bare, "query": query, "table": table, "sample": sample}
 
 
+# Each field a saved source may hold, and the types it may have: everything else is refused on load,
+# since these values reach pandas, SQL and the code to_python() writes.
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "path": (str,),
+    "format": (str,),
+    "sample": (int, type(None)),
+    "encoding": (str,),
+    "delimiter": (str,),
+    "header": (bool,),
+    "sheet": (int, str),
+    "allow_private_network": (bool,),
+    "url": (str,),
+    "query": (str, type(None)),
+    "table": (str, type(None)),
+}
+FORMATS = ("csv", "parquet", "jsonl", "excel", "sql")
+
+
+def check_source(source: Any, trust: bool, where: str = "the recipe") -> dict[str, Any]:
+    """A saved recipe's source, checked field by field before anything reads it or writes code
+    from it; a SQL source (it runs its query) or one reaching the private network needs ``trust``.
+
+    Example:
+        >>> check_source({"path": "a.csv", "format": "csv", "sample": "1)\nimport os"}, trust=False)
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.InvalidValue: the recipe: the source's 'sample' must be int or NoneType, not str
+    """
+    if not isinstance(source, dict) or source.get("format") not in FORMATS or not isinstance(source.get("path"), str):
+        raise InvalidValue(f"{where}: the recipe's source is malformed")
+    for key, value in source.items():
+        allowed = _FIELDS.get(key)
+        if allowed is None:
+            raise InvalidValue(f"{where}: the source has an unknown field {key!r}")
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            names = " or ".join(t.__name__ for t in allowed)
+            raise InvalidValue(f"{where}: the source's {key!r} must be {names}, not {type(value).__name__}")
+    if isinstance(source.get("sample"), int) and source["sample"] < 1:
+        raise InvalidValue(f"{where}: the source's sample must be a positive number of rows")
+    if source["format"] == "csv" and (len(source.get("delimiter", ",")) != 1 or not source.get("encoding", "utf-8")):
+        raise InvalidValue(f"{where}: the source's delimiter must be one character")
+    table = source.get("table")
+    if table is not None and not all(part.isidentifier() for part in table.split(".")):
+        raise InvalidValue(f"{where}: {table!r} is not a table name")
+    if source["format"] == "sql" and not trust:
+        raise InvalidValue(
+            f"{where} reads from a database (it runs its SQL there); load it with trust=True if you wrote it"
+        )
+    if source.get("allow_private_network") and not trust:
+        raise InvalidValue(
+            f"{where} reads from the private network (allow_private_network); load it with trust=True if you wrote it"
+        )
+    return source
+
+
 def _read_sql(spec: dict[str, Any]) -> pd.DataFrame:
     import pandas as pd
     from sqlalchemy import create_engine, text

@@ -146,6 +146,46 @@ def test_bad_recipe_files(customers: Path, tmp_path: Path) -> None:
             dp.load(path)
 
 
+def test_a_loaded_recipe_cannot_smuggle_code_or_sql(customers: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "r.dprep"
+    _initials(dp.read(customers)).save(path)
+    data = json.loads(path.read_text())
+    payload = "1); import os; os.system('touch PWNED'); (1"
+    for source, match in [
+        ({**data["source"], "sample": payload}, "'sample' must be int"),
+        ({**data["source"], "delimiter": 7}, "'delimiter' must be str"),
+        ({**data["source"], "header": "yes"}, "'header' must be bool"),
+        ({**data["source"], "exec": "id"}, "unknown field 'exec'"),
+        ({**data["source"], "sample": True}, "'sample' must be int"),
+    ]:
+        path.write_text(json.dumps({**data, "source": source}))
+        with pytest.raises(InvalidValue, match=match):
+            dp.load(path, trust=True)
+    assert not (tmp_path / "PWNED").exists()
+
+    store = tmp_path / "store.db"
+    sqlite3.connect(store).close()
+    copy = tmp_path / "copied.db"
+    evil = {
+        "path": f"sqlite:///{store}",
+        "format": "sql",
+        "url": f"sqlite:///{store}",
+        "query": f"VACUUM INTO '{copy}'",
+        "table": None,
+        "sample": None,
+    }
+    path.write_text(json.dumps({**data, "source": evil, "steps": []}))
+    with pytest.raises(InvalidValue, match="trust=True"):
+        dp.load(path)
+    assert not copy.exists()
+    evil_table = {**evil, "query": None, "table": "t; drop table t"}
+    path.write_text(json.dumps({**data, "source": evil_table, "steps": []}))
+    with pytest.raises(InvalidValue, match="not a table name"):
+        dp.load(path, trust=True)
+
+
 def test_sql_excel_and_url_sources(tmp_path: Path) -> None:
     import sqlite3
 
