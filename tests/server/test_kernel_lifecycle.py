@@ -4,6 +4,7 @@ cancel them, a killed kernel fails them, and a new server reconciles what an old
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -20,12 +21,36 @@ from aml_jupyter.tracking.records import RunRecord
 from .conftest import Server, start_server, stop_server
 
 
-def _client(server: Server, kernel_id: str) -> BlockingKernelClient:
-    client = BlockingKernelClient()
-    client.load_connection_file(str(server.root / "runtime" / f"kernel-{kernel_id}.json"))
-    client.start_channels()
-    client.wait_for_ready(timeout=60)
-    return client
+def _client(server: Server, kernel_id: str, timeout: float = 90) -> BlockingKernelClient:
+    """A client of the kernel once the kernel itself says it is ready: it answered our
+    kernel_info request on the shell channel and its status for that request reached us on iopub.
+
+    jupyter_client's own wait_for_ready gives up as soon as one heartbeat is late (1 s), which a
+    kernel that is restarting on a busy machine often is; a restart may also move the kernel to new
+    ports, so each try reads the connection file afresh."""
+    deadline = time.monotonic() + timeout
+    while True:
+        client = BlockingKernelClient()
+        client.load_connection_file(str(server.root / "runtime" / f"kernel-{kernel_id}.json"))
+        client.start_channels()
+        if _answers(client, min(deadline, time.monotonic() + 10)):
+            return client
+        client.stop_channels()
+        assert time.monotonic() < deadline, f"kernel {kernel_id} did not answer kernel_info"
+
+
+def _answers(client: BlockingKernelClient, until: float) -> bool:
+    while time.monotonic() < until:
+        msg_id = client.kernel_info()
+        try:
+            while client.get_shell_msg(timeout=1)["parent_header"].get("msg_id") != msg_id:
+                pass
+            while client.get_iopub_msg(timeout=1)["parent_header"].get("msg_id") != msg_id:
+                pass
+        except queue.Empty:
+            continue
+        return True
+    return False
 
 
 def _start_run_in(server: Server, kernel_id: str, name: str) -> str:
@@ -77,14 +102,7 @@ def test_kernel_actions_end_the_runs_in_it(server: Server) -> None:
     assert _status(server, run_id, "failed").error == "its kernel died"
 
     # The restarter brought a new kernel up under the same id; shutting it down cancels its runs.
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            run_id = _start_run_in(server, kid, "shut down")
-            break
-        except (RuntimeError, AssertionError, TimeoutError):
-            assert time.monotonic() < deadline
-            time.sleep(0.5)
+    run_id = _start_run_in(server, kid, "shut down")
     assert server.call("DELETE", f"api/kernels/{kid}", "owner")[0] == 204
     assert _status(server, run_id, "cancelled").error in ("its kernel was shut down", ENDED)
 
