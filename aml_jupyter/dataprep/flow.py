@@ -288,9 +288,10 @@ class Flow:
 
         s = check_source(self.source, trust=True)  # its values become code: their types are checked
         if s["format"] == "csv":
+            nrows = f", nrows={int(s['sample'])!r}" if s.get("sample") else ""
             read = (
                 f"df = pd.read_csv({s['path']!r}, sep={s['delimiter']!r}, encoding={s['encoding']!r}, "
-                f"header={0 if s['header'] else None!r}{', nrows=' + repr(int(s['sample'])) if s.get('sample') else ''})"
+                f"header={0 if s['header'] else None!r}{nrows})"
             )
         elif s["format"] == "parquet":
             read = f"df = pd.read_parquet({s['path']!r})"
