@@ -54,6 +54,8 @@ def _cell(v: Any, where: str) -> Any:
     if isinstance(v, int | float):
         if isinstance(v, float) and not math.isfinite(v):
             raise BadRequest(f"{where} is not a finite number", field=where)
+        if isinstance(v, int) and v.bit_length() > 1023:  # no model's number type holds it
+            raise BadRequest(f"{where} is a number too large for any model input", field=where)
         return v
     raise BadRequest(f"{where} must be a number, a string, a boolean or null, not {type(v).__name__}", field=where)
 

@@ -288,6 +288,10 @@ def create_app(
             except BadRequest as exc:
                 status = 400
                 return JSONResponse({"error": str(exc), "field": exc.fields.get("field")}, status_code=400)
+            except (OverflowError, ValueError) as exc:  # e.g. a 400-digit integer for a float64 column
+                status = 400
+                message = f"the data does not fit the model's input: {str(exc)[:200]}"
+                return JSONResponse({"error": message, "field": "data"}, status_code=400)
             rows = len(x)
             try:
                 if inline and rows <= INLINE_ROWS:

@@ -187,8 +187,11 @@ class TrackingAPI:
             return _error(409, str(exc), type(exc).__name__)
         except NoProgramFound as exc:  # the examples contradict each other, or nothing fits them
             return _error(422, str(exc), type(exc).__name__)
-        except (InvalidInput, ValueError, TypeError, KeyError) as exc:
-            return _error(400, str(exc) if isinstance(exc, AmlError) else f"bad request: {exc}", type(exc).__name__)
+        except RecursionError:  # JSON nested thousands deep
+            return _error(400, "bad request: the body nests too deep", "InvalidInput")
+        except (InvalidInput, ValueError, TypeError, KeyError, OverflowError) as exc:
+            text = str(exc) if isinstance(exc, AmlError) else f"bad request: {str(exc)[:300]}"
+            return _error(400, text, type(exc).__name__)
         except AmlError as exc:
             return _error(500, str(exc), type(exc).__name__)
         except OSError as exc:  # the server's own fault (a full disk, a lost file): said, in JSON

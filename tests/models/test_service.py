@@ -92,6 +92,15 @@ def test_wrong_columns_nan_depth_and_size(iris: tuple[Any, np.ndarray]) -> None:
     assert r.status_code == 413
 
 
+def test_huge_numbers_and_invalid_utf8_are_400_json(iris: tuple[Any, np.ndarray]) -> None:
+    for signature in ({"type": "ndarray", "shape": [None, 4], "dtype": "float64"}, None):
+        c = _client(iris[0], signature)
+        for raw in (b'{"data": [[1' + b"9" * 400 + b", 2, 3, 4]]}", b'{"data": [["\xff", 2, 3, 4]]}', b"\xff\xfe\x00"):
+            r = c.post("/score", content=raw, headers=AUTH)
+            assert r.status_code == 400 and r.headers["content-type"] == "application/json", (signature, raw[:20])
+            assert r.json()["error"]
+
+
 def test_keys(iris: tuple[Any, np.ndarray], caplog: pytest.LogCaptureFixture) -> None:
     c = _client(iris[0], None)
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": KEY}):

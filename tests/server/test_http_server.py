@@ -133,3 +133,23 @@ def test_token_on_the_command_line_is_not_printed(tmp_path: Path) -> None:
         proc.terminate()
         proc.communicate(timeout=30)
     assert "AML_TRACKING_URI=" in lines[1] and "s3cret-on-argv" not in "".join(lines)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"metrics": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"metrics": [{"key": "m", "value": 1.0, "step": 0, "timestamp": 1' + b"0" * 400 + b"}]}",
+        b'{"metrics": [{"key": "m", "value": 1' + b"0" * 400 + b', "step": 0}]}',
+    ],
+)
+def test_bodies_that_break_parsers_are_400_json(address: tuple[str, int, str], body: bytes) -> None:
+    import urllib.error
+    import urllib.request
+
+    url = f"http://{address[0]}:{address[1]}/api/v1/runs/{address[2]}/metrics"
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Authorization": f"Bearer {TOKEN}"})
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(req, timeout=30)
+    assert answer.value.code == 400
+    assert json.loads(answer.value.read())["error"]
