@@ -187,7 +187,7 @@ def check_source(source: Any, trust: bool, where: str = "the recipe") -> dict[st
     from it; a SQL source (it runs its query) or one reaching the private network needs ``trust``.
 
     Example:
-        >>> check_source({"path": "a.csv", "format": "csv", "sample": "1)\nimport os"}, trust=False)
+        >>> check_source({"path": "a.csv", "format": "csv", "sample": "10); import os"}, trust=False)
         Traceback (most recent call last):
         ...
         aml_jupyter.errors.InvalidValue: the recipe: the source's 'sample' must be int or NoneType, not str
