@@ -8,6 +8,13 @@ from typing import Any
 
 from .tables import dumps, render_table
 
+# Code-running flavors registered by someone else load only when asked (registry.check_trust).
+TRUST_FLAG = ("--trust",)
+TRUST_HELP = {
+    "action": "store_true",
+    "help": "load a pickle or score.py model someone else registered (runs their code)",
+}
+
 
 def _ws(args: argparse.Namespace) -> Any:
     from .workspace import Workspace
@@ -129,6 +136,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         telemetry_file=os.environ.get("AML_TELEMETRY_FILE"),
         collect_dir=args.collect or os.environ.get("AML_COLLECT_DIR"),
         native=not args.no_native,
+        trusted=args.trust,
     )
 
 
@@ -176,7 +184,7 @@ def cmd_deploy(args: argparse.Namespace) -> None:
     if args.target == "kubernetes":
         _deploy_kubernetes(args)
         return
-    result = deploy(args.ref, args.name, port=args.port, collect=args.collect, workspace=_ws(args))
+    result = deploy(args.ref, args.name, port=args.port, collect=args.collect, workspace=_ws(args), trusted=args.trust)
     if args.json:
         print(dumps({"url": result["url"], "key": result["key"]}))
     else:
@@ -206,7 +214,7 @@ def cmd_deployments(args: argparse.Namespace) -> None:
     elif args.sub == "logs":
         print(d.logs(args.name, ws), end="")
     elif args.sub == "update":
-        result = d.update(args.name, args.model, ws)
+        result = d.update(args.name, args.model, ws, trusted=args.trust)
         print(dumps(result) if args.json else f"{args.name} now serves {result['model']} at {result['url']}")
     elif args.sub == "delete":
         d.delete(args.name, ws)
@@ -249,12 +257,14 @@ def add_model_commands(sub: Any, add: Any) -> None:
     sp.add_argument(
         "--no-native", action="store_true", help="load scikit-learn even where the version has a native predictor"
     )
+    sp.add_argument(*TRUST_FLAG, **TRUST_HELP)
     sp = add(sub, "deploy", cmd_deploy, "deploy a model version as a supervised local service")
     sp.add_argument("ref")
     sp.add_argument("--name", required=True)
     sp.add_argument("--target", choices=["local", "kubernetes"], default="local")
     sp.add_argument("--port", type=int, default=None, help="local: the port (default: a free one)")
     sp.add_argument("--collect", action="store_true", help="local: collect inputs and predictions (Parquet)")
+    sp.add_argument(*TRUST_FLAG, **TRUST_HELP)
     sp.add_argument("-o", "--output", default=None, help="kubernetes: the folder for the manifests")
     sp.add_argument("--image", default=None, help="kubernetes: the image (default: the one aml package names)")
     sp.add_argument("--replicas", type=int, default=2)
@@ -281,3 +291,4 @@ def add_model_commands(sub: Any, add: Any) -> None:
     sp = add(deps, "update", cmd_deployments, "serve another version under the same URL and key")
     sp.add_argument("name")
     sp.add_argument("--model", required=True)
+    sp.add_argument(*TRUST_FLAG, **TRUST_HELP)

@@ -96,6 +96,8 @@ def deploy(
     port: int | None = None,
     collect: bool = False,
     workspace: Workspace | str | None = None,
+    trusted: bool = False,
+    user: str | None = None,
 ) -> dict[str, Any]:
     """Serve model version ``ref`` as deployment ``name`` on 127.0.0.1; returns ``{"url", "key", ...}``
     once it answers ``/health``. With ``collect``, what it scores is kept as Parquet in
@@ -105,11 +107,12 @@ def deploy(
         >>> deploy("iris-clf@production", "iris")["url"]  # doctest: +SKIP
         'http://127.0.0.1:41873'
     """
-    from .registry import get_model_version
+    from .registry import check_trust, get_model_version
 
     ws = Workspace.open(workspace)
     name = _check_name(name)
     mv = get_model_version(ref, workspace=ws)
+    check_trust(mv, trusted, user)  # before anything is written or started
     existing = _row(ws, name, missing_ok=True)
     if existing is not None:
         raise InvalidValue(f"deployment {name!r} exists (serving {existing['model_ref']}); use update or delete")
@@ -126,7 +129,7 @@ def deploy(
     with os.fdopen(fd, "w") as f:
         f.write(key)
     url = f"http://127.0.0.1:{port}"
-    _write_config(folder, mv.ref, port, collect)
+    _write_config(folder, mv.ref, port, collect, trusted)
     now = int(time.time() * 1000)
     ws.store.db.write(
         lambda c: c.execute(
@@ -156,8 +159,10 @@ def deploy(
     return {"name": name, "url": url, "key": key, "model": mv.ref, "pid": pid}
 
 
-def _write_config(folder: Path, model: str, port: int, collect: bool = False) -> None:
-    atomic_write_bytes(folder / "config.json", json.dumps({"model": model, "port": port, "collect": collect}).encode())
+def _write_config(folder: Path, model: str, port: int, collect: bool = False, trusted: bool = False) -> None:
+    # trusted: whoever deployed it was allowed to run this version's code (registry.check_trust).
+    config = {"model": model, "port": port, "collect": collect, "trusted": trusted}
+    atomic_write_bytes(folder / "config.json", json.dumps(config).encode())
 
 
 def _wait_for_pid(folder: Path) -> int:
@@ -233,24 +238,27 @@ def logs(name: str, workspace: Workspace | str | None = None) -> str:
     return read_all(folder_of(ws, name), "service")
 
 
-def update(name: str, ref: str, workspace: Workspace | str | None = None) -> dict[str, Any]:
+def update(
+    name: str, ref: str, workspace: Workspace | str | None = None, trusted: bool = False, user: str | None = None
+) -> dict[str, Any]:
     """Serve another version under the same name, URL and key; returns once it answers.
 
     Example:
         >>> update("iris", "iris-clf:4")["model"]  # doctest: +SKIP
         'iris-clf:4'
     """
-    from .registry import get_model_version
+    from .registry import check_trust, get_model_version
 
     ws = Workspace.open(workspace)
     row = _row(ws, _check_name(name))
     assert row is not None
     mv = get_model_version(ref, workspace=ws)
+    check_trust(mv, trusted, user)
     if not pid_alive(row["pid"]):
         raise JobError(f"deployment {name!r} is not running; delete it and deploy again")
     folder = folder_of(ws, name)
     collect = bool(json.loads((folder / "config.json").read_text()).get("collect"))
-    _write_config(folder, mv.ref, int(row["port"]), collect)
+    _write_config(folder, mv.ref, int(row["port"]), collect, trusted)
     _set(ws, name, model_ref=ref, model=mv.name, version=mv.version)
     os.kill(int(row["pid"]), signal.SIGHUP)
     _wait_healthy(row["url"], mv.ref, int(row["pid"]), folder / "service.txt")
@@ -327,6 +335,7 @@ def supervise(root: str, name: str) -> int:
             config["model"],
             "--port",
             str(config["port"]),
+            *(["--trust"] if config.get("trusted") else []),
         ]
         started = time.monotonic()
         child = subprocess.Popen(

@@ -147,6 +147,7 @@ def register_model(
     flavor: str | None = None,
     description: str | None = None,
     workspace: Workspace | str | None = None,
+    user: str | None = None,
 ) -> ModelVersion:
     """Register a new version of model ``name`` from a run's artifact, a local path, or an object.
 
@@ -154,7 +155,8 @@ def register_model(
     ``path`` (a file or folder), or ``model`` (an in-memory object its flavor saves, e.g. a
     scikit-learn estimator, saved with skops). ``run`` (a Run or run id) is the version's lineage
     with any of them. The flavor is the one given, or the one the object or files call for. Inputs
-    are all checked before anything is written.
+    are all checked before anything is written. ``user`` (default: this process's user) is who
+    registered it, which decides who may load a code-running flavor without ``trusted``.
 
     Example:
         >>> run = aml.best_run("iris", metric="acc")  # doctest: +SKIP
@@ -218,7 +220,7 @@ def register_model(
         "signature": json.dumps(signature, sort_keys=True) if signature else None,
         "tags": json.dumps(tag_values, sort_keys=True),
         "description": description,
-        "user": _user(),
+        "user": user or _user(),  # a server names its caller
         "created_at": int(time.time() * 1000),
     }
 
@@ -466,11 +468,40 @@ def download_model(ref: str, to: str | Path, workspace: Workspace | str | None =
     return dest
 
 
-def load_model(ref: str, trusted: bool = False, workspace: Workspace | str | None = None) -> Any:
+CODE_FLAVORS = frozenset({"pickle", "python"})  # loading them runs whatever their author wrote
+
+
+def check_trust(mv: ModelVersion, trusted: bool, user: str | None = None) -> None:
+    """Refuse to load a version that runs code when loaded (pickle, joblib, ``score.py``) for
+    anyone but the user who registered it, unless ``trusted``: in a shared workspace or server,
+    loading someone else's pickle runs their code as you.
+
+    Example:
+        >>> check_trust(get_model_version("their-pickle"), trusted=False, user="bob")  # doctest: +SKIP
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.UntrustedModel: their-pickle:1 is a pickle model registered by 'alice': ...
+    """
+    from ..tracking.fluent import _user
+
+    me = user or _user()
+    if mv.flavor in CODE_FLAVORS and not trusted and mv.user != me:
+        raise UntrustedModel(
+            f"{mv.ref} is a {mv.flavor} model registered by {mv.user!r}: loading it runs their code as {me!r}. "
+            "Load it with trusted=True (aml serve/deploy --trust) if you trust them.",
+            ref=mv.ref,
+            registered_by=mv.user,
+        )
+
+
+def load_model(
+    ref: str, trusted: bool = False, workspace: Workspace | str | None = None, user: str | None = None
+) -> Any:
     """Load a registered version through its flavor, after checking every file against its recorded hash.
 
     A file whose content changed since registration is refused. Formats that run code when loaded
-    (pickle, joblib, a python ``score.py``) load because the registry vouches for these exact bytes;
+    (pickle, joblib, a python ``score.py``) load for the user who registered them, the registry
+    vouching for these exact bytes; anybody else's need ``trusted=True`` (:func:`check_trust`).
     skops still refuses types it does not trust unless ``trusted=True``.
 
     Example:
@@ -480,10 +511,11 @@ def load_model(ref: str, trusted: bool = False, workspace: Workspace | str | Non
     """
     ws = Workspace.open(workspace)
     mv = get_model_version(ref, workspace=ws)
+    check_trust(mv, trusted, user)
     folder = Path(tempfile.mkdtemp(prefix="aml-load-"))
     try:
         _fetch(ws, mv.files, folder, mv.ref)
-        vouched = mv.flavor in ("pickle", "python")
+        vouched = mv.flavor in CODE_FLAVORS
         loaded = flavors.get(mv.flavor).load(folder, trusted=trusted or vouched)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -497,7 +529,7 @@ def load_model(ref: str, trusted: bool = False, workspace: Workspace | str | Non
 
 
 def load_for_serving(
-    ref: str, native: bool = True, workspace: Workspace | str | None = None
+    ref: str, native: bool = True, workspace: Workspace | str | None = None, trusted: bool = False
 ) -> tuple[ModelVersion, Any, str]:
     """(version, model, flavor) for a scoring service: the version's native predictor when it has
     one (numpy only: no scikit-learn import, see models/native.py) and ``native`` is on, else
@@ -517,4 +549,4 @@ def load_for_serving(
         with tempfile.TemporaryDirectory(prefix="aml-load-") as tmp:
             _fetch(ws, [f for f in mv.files if f["path"] == made], Path(tmp), mv.ref)
             return mv, native_models.load(Path(tmp) / made), "native"
-    return mv, load_model(mv.ref, workspace=ws), mv.flavor
+    return mv, load_model(mv.ref, trusted=trusted, workspace=ws), mv.flavor

@@ -354,6 +354,7 @@ def serve(
     telemetry_file: str | None = None,
     collect_dir: str | None = None,
     native: bool = True,
+    trusted: bool = False,
 ) -> None:
     """Load the version and serve it until interrupted (``aml serve``); with ``collect_dir``,
     what it scores is collected there (:class:`Collector`). A scikit-learn version is served by
@@ -366,7 +367,7 @@ def serve(
 
     from .registry import load_for_serving
 
-    mv, model, flavor = load_for_serving(ref, native=native, workspace=workspace)
+    mv, model, flavor = load_for_serving(ref, native=native, workspace=workspace, trusted=trusted)
     stats = Telemetry(mv.ref)
     if telemetry_file:
         threading.Thread(target=_write_telemetry, args=(stats, telemetry_file), daemon=True).start()

@@ -147,6 +147,30 @@ def test_pickles_load_only_as_registered_and_untampered(
     assert not (tmp_path / "PWNED").exists()
 
 
+def test_code_running_models_of_another_user_need_trust(ws: Workspace, tmp_path: Path) -> None:
+    from aml_jupyter.models import deployments
+
+    plain = tmp_path / "model.pkl"
+    plain.write_bytes(pickle.dumps({"weights": [1, 2]}))
+    aml.register_model("mine", path=plain, workspace=ws)
+    assert aml.load_model("mine", workspace=ws) == {"weights": [1, 2]}  # my own: the registry vouches
+    aml.register_model("theirs", path=plain, workspace=ws, user="alice")
+    with pytest.raises(UntrustedModel, match="registered by 'alice': loading it runs their code"):
+        aml.load_model("theirs", workspace=ws)
+    assert aml.load_model("theirs", trusted=True, workspace=ws) == {"weights": [1, 2]}
+    with pytest.raises(UntrustedModel, match="registered by 'alice'"):
+        deployments.deploy("theirs", "theirs", workspace=ws)
+    assert deployments.list_deployments(ws) == []  # refused before anything was written or started
+    folder = tmp_path / "service"
+    folder.mkdir()
+    (folder / "score.py").write_text("def init():\n    pass\n\ndef run(data):\n    return data\n")
+    aml.register_model("their-service", path=folder, workspace=ws, user="alice")
+    with pytest.raises(UntrustedModel, match="python model"):
+        aml.load_model("their-service", workspace=ws)
+    with pytest.raises(UntrustedModel):
+        aml.load_model("theirs", workspace=ws, user="bob")  # a server names its caller
+
+
 def test_bad_registrations_change_nothing(ws: Workspace, tmp_path: Path) -> None:
     clf, _ = _classifier()
     (tmp_path / "weights.bin").write_bytes(b"\0")

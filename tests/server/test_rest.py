@@ -225,6 +225,13 @@ def test_register_deploy_score_and_stop_through_the_api(server: Server, tmp_path
     assert status == 201 and mv["ref"] == "counter:1" and mv["tags"] == {"team": "a"}
     assert server.call("POST", "aml/api/v1/models/counter", "contributor", {"run": run.id, "artifact": "no"})[0] == 400
     assert server.call("POST", "aml/api/v1/deployments", "reader", {"model": "counter:1", "name": "ctr"})[0] == 403
+    # carl registered code: olga deploying it would run carl's code, so she must say she trusts it.
+    status, refused, _ = server.call("POST", "aml/api/v1/deployments", "owner", {"model": "counter:1", "name": "ctr"})
+    assert status == 403 and "registered by 'carl'" in refused["error"] and refused["type"] == "UntrustedModel"
+    assert (
+        server.call("POST", "aml/api/v1/deployments", "owner", {"model": "counter:1", "name": "x", "trusted": 1})[0]
+        == 400
+    )
     status, dep, _ = server.call("POST", "aml/api/v1/deployments", "contributor", {"model": "counter:1", "name": "ctr"})
     try:
         assert status == 201 and dep["url"].startswith("http://127.0.0.1:")
