@@ -33,6 +33,7 @@ surfaces can map it to a short user-facing line or a 4xx JSON body without parsi
     ├── NoProgramFound              (data prep by example) no program fits the examples
     ├── UntrustedModel              a model file that can run code, not known to be safe to load
     ├── AccessDenied                a server refused: no token, a wrong one, or a role without the action
+    ├── Throttled                   too many requests of one kind at once (429)
     └── JobError                    a submitted job could not be set up or run
         └── TargetUnavailable       a compute target cannot be reached or used here
 
@@ -169,9 +170,6 @@ class NoProgramFound(AmlError):
     """No program of the by-example language fits all the examples."""
 
 
-__all__ = [name for name in dir() if name[0].isupper() and name != "Any"]
-
-
 class JobError(AmlError):
     """A submitted job could not be set up or run (bad notebook, unreachable cluster, ...)."""
 
@@ -186,6 +184,11 @@ class ModelNotFound(NotFound):
 
 class AccessDenied(AmlError):
     """A server refused the request: no token, a wrong token, or a role that lacks the action."""
+
+
+class Throttled(AmlError):
+    """Too many requests of one kind running at once, for this user or for everyone: try again
+    in a moment (a 429 through REST)."""
 
 
 class UntrustedModel(AmlError):
@@ -204,3 +207,6 @@ class EmptySnapshotWarning(UserWarning):
         >>> seen[0].category.__name__
         'EmptySnapshotWarning'
     """
+
+
+__all__ = [name for name in dir() if name[0].isupper() and name != "Any"]

@@ -28,6 +28,8 @@ from ..errors import (
     NotFound,
     RunStateError,
     SnapshotError,
+    Throttled,
+    UntrustedModel,
 )
 from ..tables import to_jsonable
 from ..workspace import Workspace
@@ -187,6 +189,10 @@ class TrackingAPI:
             return _error(409, str(exc), type(exc).__name__)
         except NoProgramFound as exc:  # the examples contradict each other, or nothing fits them
             return _error(422, str(exc), type(exc).__name__)
+        except UntrustedModel as exc:  # someone else's pickle, and no "trusted": true
+            return _error(403, str(exc), type(exc).__name__)
+        except Throttled as exc:
+            return _error(429, str(exc), type(exc).__name__)
         except RecursionError:  # JSON nested thousands deep
             return _error(400, "bad request: the body nests too deep", "InvalidInput")
         except (InvalidInput, ValueError, TypeError, KeyError, OverflowError) as exc:
@@ -309,7 +315,7 @@ class TrackingAPI:
     def h_learn(self, call: Call) -> Response:
         from .browse import learn_column
 
-        return Response.json(200, learn_column(call.json()))
+        return Response.json(200, learn_column(call.json(), call.caller.user))
 
     # writing -------------------------------------------------------------------------------
 
@@ -342,6 +348,7 @@ class TrackingAPI:
             tags=tags,
             description=description,
             workspace=self.ws,
+            user=call.caller.user,
         )
         return Response.json(201, mv.to_dict())
 
@@ -354,7 +361,11 @@ class TrackingAPI:
             raise InvalidInput('"model" (NAME, NAME:VERSION or NAME@ALIAS) and "name" are required')
         if port is not None and (isinstance(port, bool) or not isinstance(port, int)):
             raise InvalidInput('"port" must be a whole number')
-        return Response.json(201, deploy(model, name, port=port, workspace=self.ws))
+        trusted = payload.get("trusted", False)
+        if not isinstance(trusted, bool):
+            raise InvalidInput('"trusted" must be true or false')
+        deployed = deploy(model, name, port=port, workspace=self.ws, trusted=trusted, user=call.caller.user)
+        return Response.json(201, deployed)
 
     def h_undeploy(self, call: Call) -> Response:
         from ..models.deployments import delete

@@ -279,15 +279,17 @@ def dataset_rows(ws: Workspace, name: str, rows: int) -> dict[str, Any]:
     }
 
 
-def learn_column(payload: dict[str, Any]) -> dict[str, Any]:
-    """Learn a program from ``{"examples": [[[inputs...], output], ...], "inputs": [[...], ...]}``
-    and apply it to ``inputs``: ``{"outputs", "code"}``.
+def learn_column(payload: dict[str, Any], user: str) -> dict[str, Any]:
+    """Learn a program from ``{"examples": [[[inputs...], output], ...], "inputs": [[...], ...],
+    "budget": seconds}`` and apply it to ``inputs``: ``{"outputs", "code"}``, off the server's
+    threads in a child process (dataprep/isolated.py), a few at a time per user.
 
     Example:
-        >>> learn_column({"examples": [[["Ada Lovelace"], "Lovelace"]], "inputs": [["Alan Turing"]]})["outputs"]
+        >>> body = {"examples": [[["Ada Lovelace"], "Lovelace"]], "inputs": [["Alan Turing"]]}
+        >>> learn_column(body, user="ada")["outputs"]
         ['Turing']
     """
-    from ..dataprep.synth import learn
+    from ..dataprep.isolated import learn_and_apply
 
     examples, inputs = payload.get("examples"), payload.get("inputs") or []
     if not isinstance(examples, list) or not examples or len(examples) > 100:
@@ -303,5 +305,4 @@ def learn_column(payload: dict[str, Any]) -> dict[str, Any]:
     for row in inputs:
         if not isinstance(row, list) or not all(isinstance(v, str | None) for v in row):
             raise InvalidInput("each input row is a list of strings")
-    program = learn(pairs, unlabeled=inputs[:64] or None)
-    return {"outputs": [program.apply(row) for row in inputs], "code": program.to_python()}
+    return learn_and_apply(pairs, inputs, user=user, budget=payload.get("budget", 2.0))

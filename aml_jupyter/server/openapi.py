@@ -81,7 +81,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "deploy": {
         "type": "object",
         "required": ["model", "name"],
-        "properties": {"model": _STR, "name": _STR, "port": {"type": "integer"}},
+        "properties": {"model": _STR, "name": _STR, "port": {"type": "integer"}, "trusted": {"type": "boolean"}},
     },
     "learn": {
         "type": "object",
@@ -89,6 +89,7 @@ BODIES: dict[str, dict[str, Any]] = {
         "properties": {
             "examples": {"type": "array", "items": {"type": "array"}},
             "inputs": {"type": "array", "items": {"type": "array", "items": _STR}},
+            "budget": {"type": "number", "minimum": 0.01, "maximum": 10},
         },
     },
     "put_roles": {
@@ -155,6 +156,9 @@ def document() -> dict[str, Any]:
             op["responses"]["409"] = {"description": "the run's status does not allow it"}
         if route.handler == "learn":
             op["responses"]["422"] = {"description": "no program fits the examples"}
+            op["responses"]["429"] = {"description": "the caller, or everyone, has too many learning requests running"}
+        if route.handler == "deploy":
+            op["responses"]["403"]["description"] += ", or the model runs someone else's code and trusted is not true"
         paths.setdefault(route.path, {})[route.method.lower()] = op
     return {
         "openapi": "3.0.3",

@@ -81,7 +81,7 @@ def guard(cls: type, owners: dict[str, str]) -> type:
     shutdown = cls.__name__ in SHUTDOWN
     renders = cls.__name__ in EXECUTE
 
-    class Guarded(cls):  # type: ignore[valid-type,misc]
+    class Guarded(cls):  # type: ignore[misc]
         async def prepare(self, *args: Any, **kwargs: Any) -> None:
             result = super().prepare(*args, **kwargs)
             if inspect.isawaitable(result):
