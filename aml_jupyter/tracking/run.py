@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import os
 import threading
@@ -11,13 +12,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidPath, InvalidValue, RunStateError
+from ..errors import InvalidPath, InvalidValue, RunStateError, StoreBusy, StoreError
 from ..paths import check_relative_name
 from .lifecycle import RunEvent, RunStatus, event_for_exit
 from .media import figure_to_bytes, table_to_parquet
 from .records import ArtifactRecord, RunRecord
 from .series import Series, pack_steps, pack_times, pack_values
 from .validation import check_key, check_metric_value, check_name, check_step, check_timestamp, param_to_str
+
+log = logging.getLogger("aml_jupyter")
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -375,6 +378,11 @@ class Run:
         try:
             # The last points and the final status commit together.
             final = writer.flush(then=lambda conn: store.transition_in(conn, self.pk, event, error, error_traceback))
+        except StoreBusy:
+            raise  # another writer held the store: the points stay buffered, nothing is given up
+        except StoreError as exc:
+            self._end_without_points(exc, error, error_traceback)
+            raise  # the caller hears that points were lost; the run is already failed
         finally:
             writer.live_runs.discard(self.pk)
             self._active = False
@@ -383,6 +391,21 @@ class Run:
             fluent._forget(self)
         assert final is not None
         return final.value
+
+    def _end_without_points(self, exc: StoreError, error: str | None, error_traceback: str | None) -> None:
+        # The store refused the last points (a full disk, say): a run must not stay "running" after
+        # its process, so it ends failed on its own, saying how many points it could not keep. If
+        # even that cannot be written, the original error stands (and the run goes lost later).
+        assert self._writer is not None
+        lost = self._writer.drop_run(self.pk)
+        cause = f"the store could not take this run's last {lost} point(s): {exc}"
+        try:
+            self.workspace.store.transition(
+                self.pk, RunEvent.FAIL, error=f"{error}; {cause}" if error else cause, error_traceback=error_traceback
+            )
+        except StoreError:
+            return  # the original error stands
+        log.error("aml_jupyter: run %s ended failed: %s", self.id[:8], cause)
 
     def __enter__(self) -> Run:
         return self

@@ -116,6 +116,23 @@ class MetricWriter:
             self._series[:0] = series
             self._pending += len(points) + sum(len(s) for s in series)
 
+    def drop_run(self, run_pk: int) -> int:
+        """Forget the points still buffered for one run (the store refused them for good: a run
+        ending on a full disk); how many there were.
+
+        Example:
+            >>> writer.drop_run(run.pk)  # doctest: +SKIP
+            120
+        """
+        with self._write_lock, self._cond:
+            kept = [p for p in self._buf if p[0] != run_pk]
+            series = [s for s in self._series if s.run_pk != run_pk]
+            dropped = len(self._buf) - len(kept) + sum(len(s) for s in self._series if s.run_pk == run_pk)
+            self._buf, self._series = kept, series
+            self._pending = len(kept) + sum(len(s) for s in series)
+            self._cond.notify_all()
+            return dropped
+
     def flush(self, then: Callable[[Connection], T] | None = None) -> T | None:
         """Commit everything buffered now, in this thread; ``then(conn)`` joins the transaction.
 

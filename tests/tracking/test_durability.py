@@ -71,6 +71,38 @@ def test_uncaught_exception_without_with_fails_the_run(ws: Workspace) -> None:
     assert run.metrics == {"x": 1.0}
 
 
+@pytest.mark.parametrize("with_block", [True, False])
+def test_a_full_disk_ends_the_run_failed_not_running(ws: Workspace, with_block: bool) -> None:
+    # SQLite says "database or disk is full" for the metric batch; the small status update still fits.
+    out = run_child(
+        f"""
+        import sqlite3
+        import aml_jupyter as aml
+        from sqlalchemy.exc import OperationalError
+        from aml_jupyter.tracking.metric_store import MetricStore
+
+        def full(self, conn, series):
+            raise OperationalError("INSERT", {{}}, sqlite3.OperationalError("database or disk is full"))
+
+        run = aml.start_run("e")
+        print(run.id, flush=True)
+        aml.log("x", 1.0)
+        MetricStore._write_series = full
+        for i in range(100):
+            aml.log("x", float(i))
+        if {with_block}:
+            with run:
+                pass
+    """,
+        cwd=ws.root,
+    )
+    run = aml.get_run(out.stdout.split()[0], workspace=ws)
+    assert run.status == "failed", out.stderr
+    assert "could not take this run's last" in run.info.error and "disk is full" in run.info.error
+    assert "disk is full" in out.stderr  # the process said so too
+    assert _integrity(ws) == "ok"
+
+
 def test_sigterm_cancels_and_writes_everything(ws: Workspace) -> None:
     with start_child(
         """
