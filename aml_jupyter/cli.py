@@ -70,13 +70,9 @@ def _cmd_runs_list(args: argparse.Namespace) -> None:
         workspace=_ws(args),
     )
     if args.json:
-        # Outside metrics (where NaN can be a logged value), an empty cell is a missing value: null.
-        records = frame.to_dict("records")
-        for rec in records:
-            for key, value in rec.items():
-                if not key.startswith("metrics.") and isinstance(value, float) and value != value:
-                    rec[key] = None
-        print(dumps(records))
+        from .tracking.records import run_summary
+
+        print(dumps([run_summary(r) for r in frame.to_dict("records")]))
         return
     metric_cols = [c for c in frame.columns if c.startswith("metrics.")][:4]
     param_cols = [c for c in frame.columns if c.startswith("params.")][:4]
@@ -87,15 +83,10 @@ def _cmd_runs_list(args: argparse.Namespace) -> None:
 
 def _cmd_runs_show(args: argparse.Namespace) -> None:
     ws = _ws(args)
-    record = ws.store.get_run(args.run)
-    data = record.to_dict()
     if args.json:
-        env = ws.store.environment(record.environment_hash) if record.environment_hash else None
-        data["environment"] = env
-        data["artifact_files"] = data["artifacts"]
-        data["artifacts"] = [a.name for a in record.artifacts]
-        print(dumps(data))
+        print(dumps(ws.store.run_document(args.run)))
         return
+    record = ws.store.get_run(args.run)
     lines = [
         f"run         {record.id}",
         f"experiment  {record.experiment}",

@@ -48,14 +48,14 @@ def test_runs_list_search_show(ws: Workspace, two_runs: list[str], capsys: pytes
     w = ["-w", str(ws.root)]
     code, out, _ = cli(capsys, *w, "runs", "list", "--json")
     runs = json.loads(out)
-    assert code == 0 and [r["run_id"] for r in runs] == two_runs[::-1]
-    assert runs[0]["metrics.acc"] == pytest.approx(0.91) and runs[0]["params.lr"] == "0.01"
+    assert code == 0 and [r["id"] for r in runs] == two_runs[::-1]
+    assert runs[0]["metrics"]["acc"] == pytest.approx(0.91) and runs[0]["params"]["lr"] == "0.01"
     code, out, _ = cli(capsys, *w, "runs", "list")
     assert "2 run(s)" in out and two_runs[0][:8] in out
     code, out, _ = cli(capsys, *w, "runs", "search", "metrics.acc > 0.95", "--json")
-    assert [r["run_id"] for r in json.loads(out)] == [two_runs[0]]
+    assert [r["id"] for r in json.loads(out)] == [two_runs[0]]
     code, out, _ = cli(capsys, *w, "runs", "list", "--order-by", "metrics.acc ASC", "--json")
-    assert [r["run_id"] for r in json.loads(out)] == two_runs[::-1]
+    assert [r["id"] for r in json.loads(out)] == two_runs[::-1]
     code, out, _ = cli(capsys, *w, "runs", "show", two_runs[0][:6])
     assert "lr = 0.1" in out and "model.bin" in out
     code, out, _ = cli(capsys, *w, "runs", "show", two_runs[0], "--json")

@@ -26,7 +26,7 @@ def test_demo_end_to_end(demo: tuple[Path, subprocess.CompletedProcess[str]]) ->
     runs = [r for r in json.loads(listed.stdout) if r["experiment"] == "iris"]  # other tests add their own
     assert len(runs) == 8
     sweep = next(r for r in runs if r["name"] == "sweep")
-    children = [r for r in runs if r["parent_id"] == sweep["run_id"]]
+    children = [r for r in runs if r["parent_id"] == sweep["id"]]
     assert len(children) == 6 and sweep["status"] == "completed"
     # Children end completed, or cancelled when the median policy stopped them early.
     assert {r["status"] for r in children} <= {"completed", "cancelled"}
@@ -35,8 +35,8 @@ def test_demo_end_to_end(demo: tuple[Path, subprocess.CompletedProcess[str]]) ->
     assert script["status"] == "completed" and script["source_kind"] == "script"
     best_line = next(line for line in proc.stdout.splitlines() if line.startswith("== best child:"))
     done = [r for r in children if r["status"] == "completed"]
-    best_acc = max(r["metrics.acc"] for r in done)
-    assert any(r["run_id"][:8] in best_line and r["metrics.acc"] == best_acc for r in done)
+    best_acc = max(r["metrics"]["acc"] for r in done)
+    assert any(r["id"][:8] in best_line and r["metrics"]["acc"] == best_acc for r in done)
     assert not (folder / ".aml" / "dask" / "cluster.json").exists()  # the demo stopped its cluster
     # It ends by serving the best child's model: three rows scored over HTTP, and the metrics.
     assert "== registered iris-softmax:1 (python)" in proc.stdout

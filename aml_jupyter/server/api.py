@@ -218,10 +218,7 @@ class TrackingAPI:
         return Response.json(200, search_page(self.ws, call.query, MAX_PAGE))
 
     def h_record(self, call: Call) -> Response:
-        record = self.ws.store.get_run(call.params["run"])
-        data = record.to_dict()
-        data["artifacts"] = [a.name for a in record.artifacts]
-        return Response.json(200, data)
+        return Response.json(200, self.ws.store.run_document(call.params["run"]))
 
     def h_metric_series(self, call: Call) -> Response:
         from .browse import metric_series

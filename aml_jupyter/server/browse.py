@@ -36,18 +36,6 @@ def _offset(token: str | None, digest: str) -> int:
     return offset
 
 
-def _run_entry(row: dict[str, Any]) -> dict[str, Any]:
-    # One run of a page: its attributes, and metrics/params/tags as objects holding only what it has.
-    out: dict[str, Any] = {"metrics": {}, "params": {}, "tags": {}}
-    for col, value in row.items():
-        prefix, _, rest = col.partition(".")
-        if not (rest and prefix in out):
-            out[col] = value
-        elif value is not None and not (isinstance(value, float) and math.isnan(value)):
-            out[prefix][rest] = value
-    return out
-
-
 def search_page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[str, Any]:
     """One page of runs for ``GET /runs``: ``filter``, ``experiment`` (repeatable), ``order_by``
     (repeatable), ``max_results`` (capped at ``cap``) and ``page_token`` from the previous page.
@@ -56,6 +44,7 @@ def search_page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[st
         >>> search_page(ws, {"filter": ["metrics.acc > 0.9"], "max_results": ["2"]}, 1000)  # doctest: +SKIP
         {'runs': [{...}, {...}], 'next_page_token': 'eyJvIjogMiwg...'}
     """
+    from ..tracking.records import run_summary
     from ..tracking.search import search_frame
 
     filter = (query.get("filter") or [""])[0] or None
@@ -79,7 +68,7 @@ def search_page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[st
     token = None
     if more:
         token = base64.urlsafe_b64encode(json.dumps({"o": offset + size, "q": digest}).encode()).decode().rstrip("=")
-    return {"runs": [_run_entry(r) for r in records], "next_page_token": token}
+    return {"runs": [run_summary(r) for r in records], "next_page_token": token}
 
 
 def downsample(steps: Any, values: Any, max_points: int) -> Any:
@@ -255,9 +244,7 @@ def create_run(ws: Workspace, payload: dict[str, Any], user: str) -> dict[str, A
         params=checked_params,
         tags=checked_tags,
     )
-    data = record.to_dict()
-    data["artifacts"] = []
-    return data
+    return record.to_dict()
 
 
 def dataset_rows(ws: Workspace, name: str, rows: int) -> dict[str, Any]:

@@ -66,19 +66,79 @@ class RunRecord:
     artifacts: list[ArtifactRecord] = field(default_factory=list)
     inputs: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (NaN and infinities as strings, since JSON has none).
+    def to_dict(self, environment: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The run's one JSON shape (docs/guide.md, "JSON shapes"): the keys of a listing
+        (:data:`SUMMARY_KEYS`, then params, metrics and tags as objects), then the details.
+        Times are epoch milliseconds; NaN and infinities are strings, since JSON has none.
 
         Example:
             >>> r = RunRecord(1, "a", 1, "e", "n", "completed", None, 0, None, None, "python",
             ...               None, "u", "local", None, None, None, None, None, metrics={"x": float("nan")})
-            >>> r.to_dict()["metrics"]
-            {'x': 'NaN'}
+            >>> r.to_dict()["metrics"], list(r.to_dict())[:2]
+            ({'x': 'NaN'}, ['id', 'experiment'])
         """
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("pk", "artifacts")}
-        out["metrics"] = {k: json_number(v) for k, v in self.metrics.items()}
+        out = {k: getattr(self, k) for k in SUMMARY_KEYS}
+        out.update(params=dict(self.params), metrics={k: json_number(v) for k, v in self.metrics.items()})
+        out["tags"] = dict(self.tags)
+        for k in ("experiment_id", "heartbeat_at", "git", "environment_hash", "error", "error_traceback", "inputs"):
+            out[k] = getattr(self, k)
         out["artifacts"] = [a.__dict__ for a in self.artifacts]
+        out["environment"] = environment
         return out
+
+
+# The keys of a run in every listing (CLI --json, REST pages), in this order; a run's full shape
+# (RunRecord.to_dict) starts with them too.
+SUMMARY_KEYS = (
+    "id",
+    "experiment",
+    "name",
+    "status",
+    "user",
+    "start_time",
+    "end_time",
+    "source_kind",
+    "source_path",
+    "compute_target",
+    "snapshot_id",
+    "parent_id",
+)
+
+
+def run_summary(row: dict[str, Any]) -> dict[str, Any]:
+    """A run in a listing, from a row of ``search_runs``' frame (whose columns are MLflow's:
+    ``run_id``, times as timestamps, ``metrics.acc``...): the same keys and types as
+    :meth:`RunRecord.to_dict` begins with, params, metrics and tags holding only what it has.
+
+    A frame's empty cell cannot tell a metric logged as NaN from one never logged: a listing
+    leaves both out (the run's own shape keeps a logged NaN).
+
+    Example:
+        >>> run_summary({"run_id": "ab", "start_time": None, "metrics.acc": 0.5, "params.C": None})["metrics"]
+        {'acc': 0.5}
+    """
+    out: dict[str, Any] = {k: None for k in SUMMARY_KEYS}
+    nested: dict[str, dict[str, Any]] = {"params": {}, "metrics": {}, "tags": {}}
+    for col, value in row.items():
+        missing = value is None or (isinstance(value, float) and value != value)
+        prefix, _, key = col.partition(".")
+        if key and prefix in nested:
+            if not missing:
+                nested[prefix][key] = json_number(value) if prefix == "metrics" else value
+            continue
+        name = "id" if col == "run_id" else col
+        out[name] = _epoch_ms(value) if name in ("start_time", "end_time") else (None if missing else value)
+    return {**out, **nested}
+
+
+def _epoch_ms(value: Any) -> int | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "value"):  # a pandas Timestamp (NaT has none that counts)
+        import pandas as pd
+
+        return None if pd.isna(value) else int(value.value // 1_000_000)
+    return int(value)
 
 
 @dataclass(frozen=True)

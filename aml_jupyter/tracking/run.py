@@ -65,6 +65,17 @@ class Run:
         self._record = self.workspace.store.get_run(self.id)
         return self
 
+    def to_dict(self) -> dict[str, Any]:
+        """The run in its one JSON shape, as stored now (docs/guide.md, "JSON shapes").
+
+        Example:
+            >>> run.to_dict()["id"] == run.id  # doctest: +SKIP
+            True
+        """
+        if self._writer is not None:
+            self._writer.flush()
+        return self.workspace.store.run_document(self.id)
+
     @property
     def info(self) -> RunRecord:
         """The stored record as last read (see :meth:`refresh`)."""

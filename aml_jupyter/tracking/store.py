@@ -219,6 +219,17 @@ class RunStore(MetricStore, RunReader):
         text = self.db.read(lambda c: c.execute(q).scalar())
         return json.loads(text) if text else None
 
+    def run_document(self, run_id: str) -> dict[str, Any]:
+        """A run in its one JSON shape, with its environment (what ``aml runs show --json``,
+        ``GET runs/RUN`` and ``Run.to_dict()`` give).
+
+        Example:
+            >>> store.run_document(run.id)["status"]  # doctest: +SKIP
+            'completed'
+        """
+        record = self.get_run(run_id)
+        return record.to_dict(self.environment(record.environment_hash) if record.environment_hash else None)
+
     def transition(
         self,
         run_pk: int,

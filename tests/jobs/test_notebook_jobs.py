@@ -36,7 +36,7 @@ def test_notebook_run_with_parameters_as_data(ws: Workspace, nb: Path) -> None:
     assert shown["status"] == "completed" and shown["error"] is None
     assert shown["params"] == {"lr": "0.5", "name": tricky}
     assert shown["metrics"] == {"acc": 1.0}  # typed like the default: 0.5 * 2, a float
-    assert "notebook.ipynb" in shown["artifacts"]
+    assert "notebook.ipynb" in [a["name"] for a in shown["artifacts"]]
     run = aml.get_run(result["id"], workspace=ws)
     executed = json.loads(run.artifact_path("notebook.ipynb").read_text())
     code = [c for c in executed["cells"] if c["cell_type"] == "code"]

@@ -43,7 +43,10 @@ def test_submit_and_wait(ws: Workspace) -> None:
     assert result["status"] == "completed"
     shown = json.loads(_cli(ws, "runs", "show", result["id"], "--json").stdout)
     assert shown["params"] == {"lr": "0.5"} and shown["metrics"] == {"loss": 0.5 / 3}
-    assert shown["artifacts"] == ["logs/stdout.txt", "outputs/model.txt"]  # an empty stderr is not kept
+    assert [a["name"] for a in shown["artifacts"]] == [
+        "logs/stdout.txt",
+        "outputs/model.txt",
+    ]  # an empty stderr is not kept
     assert shown["compute_target"] == "local" and shown["source_kind"] == "script"
     logs = _cli(ws, "logs", result["id"]).stdout
     assert "epoch 2" in logs

@@ -39,7 +39,7 @@ def test_create_log_and_read_a_downsampled_series(server: Server) -> None:
     assert server.call("GET", base + "/metrics/loss?max_points=1")[0] == 400
     assert server.call("POST", base + "/transition", "contributor", {"event": "complete"})[1]["status"] == "completed"
     status, listed, _ = server.call("GET", "aml/api/v1/runs?filter=" + quote("params.lr = '0.1'"), "reader")
-    assert status == 200 and [r["run_id"] for r in listed["runs"]] == [run["id"]]
+    assert status == 200 and [r["id"] for r in listed["runs"]] == [run["id"]]
     assert listed["runs"][0]["metrics"] == {"loss": 1.0 / 20_000} and listed["runs"][0]["params"] == {"lr": "0.1"}
 
 
@@ -52,7 +52,7 @@ def test_pages_and_caps(server: Server) -> None:
         query = "aml/api/v1/runs?experiment=paged&max_results=2" + (f"&page_token={token}" if token else "")
         status, page, _ = server.call("GET", query, "reader")
         assert status == 200 and len(page["runs"]) <= 2
-        seen += [r["run_id"] for r in page["runs"]]
+        seen += [r["id"] for r in page["runs"]]
         pages += 1
         token = page["next_page_token"]
         if token is None:
