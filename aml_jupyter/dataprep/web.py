@@ -41,8 +41,12 @@ class Target:
 
 
 def _refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private: bool) -> str | None:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv6 address that carries an IPv4 one (::ffff:a.b.c.d, 6to4's 2002:AABB:CCDD::,
+        # Teredo's client) reaches that IPv4 address: judge that one.
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            ip = embedded
     if ip.is_link_local or any(ip in net for net in _METADATA):
         return "a link-local address (cloud metadata services live there)"
     if ip.is_multicast or ip.is_unspecified or (ip.is_reserved and not ip.is_loopback):

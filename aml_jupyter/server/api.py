@@ -437,13 +437,21 @@ class TrackingAPI:
         return run
 
     def h_log_metrics(self, call: Call) -> Response:
-        from ..tracking.validation import check_key, check_metric_value, check_step, check_timestamp
+        from ..tracking.validation import (
+            MAX_POINTS_PER_BATCH,
+            check_count,
+            check_key,
+            check_metric_value,
+            check_step,
+            check_timestamp,
+        )
 
         run_id, payload = call.params["run"], call.json()
 
         points = payload.get("metrics")
         if not isinstance(points, list):
             raise InvalidInput('"metrics" must be a list of {"key", "value", "step", "timestamp"}')
+        check_count(points, "metric points", MAX_POINTS_PER_BATCH)
         checked = []
         for p in points:  # all checked before any is written
             if not isinstance(p, dict):
@@ -460,6 +468,7 @@ class TrackingAPI:
                     None if p.get("timestamp") is None else check_timestamp(p["timestamp"]),
                 )
             )
+        check_count({key for key, *_ in checked}, "distinct metric keys")
         run = self._live_run(run_id)
         for key, value, step, ts in checked:
             run.log(key, value, step, ts)

@@ -21,7 +21,7 @@ from ..errors import InvalidValue, NoActiveRun
 from ..workspace import Workspace
 from .lifecycle import RunEvent, RunStatus, next_status
 from .run import Run
-from .validation import check_key, check_name, param_to_str
+from .validation import check_count, check_key, check_name, param_to_str
 
 # A run bound to this thread (a cell running on a Dask worker, a recorded interactive cell) comes
 # before the process-wide stack: one worker process runs several jobs at once.
@@ -85,11 +85,11 @@ def start_run(
     limits = ws.tracking
     p = {
         check_key(k, "param key"): param_to_str(check_key(k), v, limits.param_value_max_length)
-        for k, v in dict(params or {}).items()
+        for k, v in check_count(dict(params or {}), "params").items()
     }
     tg = {
         check_key(k, "tag key"): param_to_str(check_key(k), v, limits.tag_value_max_length)
-        for k, v in dict(tags or {}).items()
+        for k, v in check_count(dict(tags or {}), "tags").items()
     }
     from .kernel import kernel_tags
 

@@ -18,7 +18,15 @@ from .lifecycle import RunEvent, RunStatus, event_for_exit
 from .media import figure_to_bytes, table_to_parquet
 from .records import ArtifactRecord, RunRecord
 from .series import Series, pack_steps, pack_times, pack_values
-from .validation import check_key, check_metric_value, check_name, check_step, check_timestamp, param_to_str
+from .validation import (
+    check_count,
+    check_key,
+    check_metric_value,
+    check_name,
+    check_step,
+    check_timestamp,
+    param_to_str,
+)
 
 log = logging.getLogger("aml_jupyter")
 
@@ -193,7 +201,7 @@ class Run:
             >>> run.log_metrics({"acc": 0.9, "f1": 0.8})  # doctest: +SKIP
         """
         self._check_active()
-        checked = {check_key(k): check_metric_value(v, k) for k, v in dict(metrics).items()}
+        checked = {check_key(k): check_metric_value(v, k) for k, v in check_count(dict(metrics), "metrics").items()}
         ts = time.time_ns() // 1_000_000 if timestamp is None else check_timestamp(timestamp)
         checked_step = None if step is None else check_step(step)
         for key, value in checked.items():
@@ -239,7 +247,8 @@ class Run:
         """
         self._check_active()
         limit = self.workspace.tracking.param_value_max_length
-        checked = {check_key(k, "param key"): param_to_str(check_key(k), v, limit) for k, v in dict(params).items()}
+        given = check_count(dict(params), "params")
+        checked = {check_key(k, "param key"): param_to_str(check_key(k), v, limit) for k, v in given.items()}
         self.workspace.store.log_params(self.pk, checked)
 
     def set_tag(self, key: str, value: Any) -> None:
@@ -257,7 +266,8 @@ class Run:
             >>> run.set_tags({"stage": "tuning"})  # doctest: +SKIP
         """
         limit = self.workspace.tracking.tag_value_max_length
-        checked = {check_key(k, "tag key"): param_to_str(check_key(k), v, limit) for k, v in dict(tags).items()}
+        given = check_count(dict(tags), "tags")
+        checked = {check_key(k, "tag key"): param_to_str(check_key(k), v, limit) for k, v in given.items()}
         self.workspace.store.set_tags(self.pk, checked)
 
     def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> ArtifactRecord:

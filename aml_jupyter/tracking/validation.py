@@ -133,6 +133,27 @@ def check_timestamp(ts: object) -> int:
     return value
 
 
+MAX_KEYS_PER_CALL = 10_000  # params, tags or metrics named in one call
+MAX_POINTS_PER_BATCH = 100_000  # metric points in one REST batch
+
+
+def check_count(items: Any, what: str, limit: int = MAX_KEYS_PER_CALL) -> Any:
+    """``items`` if it holds at most ``limit`` entries, checked before any entry is looked at.
+
+    Example:
+        >>> check_count({"a": 1}, "params")
+        {'a': 1}
+        >>> check_count(range(20_000), "params")
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.InvalidValue: 20,000 params in one call; at most 10,000 (split them, or log a table)
+    """
+    n = len(items)
+    if n > limit:
+        raise InvalidValue(f"{n:,} {what} in one call; at most {limit:,} (split them, or log a table)")
+    return items
+
+
 def param_to_str(key: str, value: Any, max_length: int) -> str:
     """Params are stored as text (the MLflow convention); secrets are redacted; long ones refused.
 

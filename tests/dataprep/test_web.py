@@ -27,6 +27,9 @@ REFUSED = [
     ("http://[::1]/x.csv", "loopback"),
     ("http://localhost./x.csv", "loopback|cannot resolve"),  # refused either way, as the resolver has it
     ("http://[::ffff:127.0.0.1]/x.csv", "loopback"),
+    ("http://[2002:7f00:1::]/x.csv", "loopback"),  # 6to4 around 127.0.0.1
+    ("http://[2002:a00:5::1]/x.csv", "private"),  # 6to4 around 10.0.0.5
+    ("http://[2002:a9fe:a9fe::]/latest/meta-data/", "link-local"),  # 6to4 around 169.254.169.254
     ("http://10.0.0.5/x.csv", "private"),
     ("http://192.168.1.1/x.csv", "private"),
     ("http://100.64.0.1/x.csv", "private"),

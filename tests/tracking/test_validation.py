@@ -9,7 +9,10 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+import aml_jupyter as aml
+
 from aml_jupyter.errors import InvalidKey, InvalidName, InvalidValue
+from aml_jupyter.workspace import Workspace
 from aml_jupyter.tracking.validation import (
     REDACTED,
     check_key,
@@ -141,3 +144,18 @@ def test_secret_params_are_redacted(key: str) -> None:
 def test_bad_names(name: object) -> None:
     with pytest.raises(InvalidName):
         check_name(name)
+
+
+def test_a_million_params_are_refused_at_once_and_change_nothing(ws: Workspace) -> None:
+    import time
+
+    many = {f"p{i}": i for i in range(1_000_000)}
+    with aml.start_run("e", workspace=ws) as run:
+        started = time.monotonic()
+        for call in (run.log_params, run.set_tags, run.log_metrics):
+            with pytest.raises(InvalidValue, match="1,000,000 .* in one call; at most 10,000"):
+                call(many)
+        assert time.monotonic() - started < 2  # counted, not checked one by one
+    with pytest.raises(InvalidValue, match="1,000,000 params"):
+        aml.start_run("e", params=many, workspace=ws)
+    assert ws.store.get_run(run.id).params == {} and len(aml.search_runs(workspace=ws)) == 1
