@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 
 import aml_jupyter as aml
-
 from aml_jupyter.errors import InvalidKey, InvalidName, InvalidValue
-from aml_jupyter.workspace import Workspace
 from aml_jupyter.tracking.validation import (
     REDACTED,
     check_key,
@@ -22,6 +20,7 @@ from aml_jupyter.tracking.validation import (
     check_timestamp,
     param_to_str,
 )
+from aml_jupyter.workspace import Workspace
 
 
 @pytest.mark.parametrize(
