@@ -23,6 +23,7 @@ from ..errors import InvalidInput, NoProgramFound, Throttled
 
 MAX_BUDGET_S = 10.0
 GRACE_S = 1.0  # past the budget, before the child is killed
+START_TIMEOUT_S = 60.0  # the first request also starts the warm process (imports the engine)
 PER_USER = 2  # learning requests one user may have running at once
 IN_ALL = 4  # and all users together
 
@@ -44,6 +45,7 @@ def _ctx() -> Any:
 def _child(conn: Any, examples: list[tuple[list[str], str]], inputs: list[list[str | None]], budget: float) -> None:
     from .synth import learn
 
+    conn.send(("started", None, None))  # the budget counts from here, not from the server's start
     try:
         program = learn(examples, unlabeled=inputs[:64] or None, timeout=budget)
         conn.send(("ok", [program.apply(row) for row in inputs], program.to_python()))
@@ -89,10 +91,14 @@ def learn_and_apply(
         ctx = _ctx()
         parent, child = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_child, args=(child, examples, inputs, float(budget)), daemon=True)
-        started = time.monotonic()
+        started = time.monotonic()  # until the child says it started
         proc.start()
         child.close()
         try:
+            if not parent.poll(START_TIMEOUT_S):
+                raise InvalidInput(f"the learning process did not start within {START_TIMEOUT_S:g} s")
+            parent.recv()
+            started = time.monotonic()
             answered = parent.poll(budget + GRACE_S)
             kind, first, code = parent.recv() if answered else ("late", None, None)
         except EOFError:  # the child died without a word (out of memory, killed)

@@ -129,7 +129,7 @@ def deploy(
     with os.fdopen(fd, "w") as f:
         f.write(key)
     url = f"http://127.0.0.1:{port}"
-    _write_config(folder, mv.ref, port, collect, trusted)
+    _write_config(folder, mv.ref, port, collect, _service_trust(mv, trusted))
     now = int(time.time() * 1000)
     ws.store.db.write(
         lambda c: c.execute(
@@ -157,6 +157,15 @@ def deploy(
         delete(name, workspace=ws)
         raise
     return {"name": name, "url": url, "key": key, "model": mv.ref, "pid": pid}
+
+
+def _service_trust(mv: Any, trusted: bool) -> bool:
+    # The service runs as this server's account, not as the caller check_trust just cleared: a
+    # code-running version it was cleared for loads there without asking again. A skops version's
+    # unknown types still need the caller's own trusted=True.
+    from .registry import CODE_FLAVORS
+
+    return trusted or mv.flavor in CODE_FLAVORS
 
 
 def _write_config(folder: Path, model: str, port: int, collect: bool = False, trusted: bool = False) -> None:
@@ -258,7 +267,7 @@ def update(
         raise JobError(f"deployment {name!r} is not running; delete it and deploy again")
     folder = folder_of(ws, name)
     collect = bool(json.loads((folder / "config.json").read_text()).get("collect"))
-    _write_config(folder, mv.ref, int(row["port"]), collect, trusted)
+    _write_config(folder, mv.ref, int(row["port"]), collect, _service_trust(mv, trusted))
     _set(ws, name, model_ref=ref, model=mv.name, version=mv.version)
     os.kill(int(row["pid"]), signal.SIGHUP)
     _wait_healthy(row["url"], mv.ref, int(row["pid"]), folder / "service.txt")
