@@ -34,7 +34,7 @@ def _emit(args: argparse.Namespace, data: Any, table: str) -> None:
 def _cmd_init(args: argparse.Namespace) -> None:
     from .workspace import Workspace
 
-    ws = Workspace.init(args.dir, name=args.name)
+    ws = Workspace.init(args.dir, name=args.name, repair=args.repair)
     _emit(
         args,
         {"root": str(ws.root), "name": ws.name, "config": str(ws.aml_dir / "aml.toml")},
@@ -257,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add(sub, "init", _cmd_init, "create a workspace (.aml/) in DIR")
     sp.add_argument("dir", nargs="?", default=".")
     sp.add_argument("--name", default=None, help="workspace name (default: the folder's name)")
+    sp.add_argument("--repair", action="store_true", help="write the default aml.toml into a workspace missing it")
 
     exps = sub.add_parser("experiments", help="experiments").add_subparsers(dest="sub", required=True, metavar="ACTION")
     add(exps, "list", _cmd_experiments, "list experiments")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from traitlets.config import Config
 
 from .config import SnapshotSettings, TrackingSettings, default_toml, load_config
-from .errors import StoreError, WorkspaceExists, WorkspaceNotFound, WorkspaceReadOnly
+from .errors import ConfigError, StoreError, WorkspaceExists, WorkspaceNotFound, WorkspaceReadOnly
 
 if TYPE_CHECKING:
     from .snapshots.capture import SnapshotTaker
@@ -65,7 +65,7 @@ class Workspace:
                 return root
             here = Path.cwd()
             for folder in (here, *here.parents):
-                if (folder / AML_DIR / CONFIG_FILE).is_file():
+                if _root_of(folder) is not None:
                     return folder
             raise WorkspaceNotFound(
                 f"no workspace in {here} or above it; create one with `aml init` or set AML_WORKSPACE",
@@ -101,9 +101,12 @@ class Workspace:
             return ws
 
     @classmethod
-    def init(cls, path: str | os.PathLike[str] = ".", name: str | None = None, exist_ok: bool = False) -> Workspace:
+    def init(
+        cls, path: str | os.PathLike[str] = ".", name: str | None = None, exist_ok: bool = False, repair: bool = False
+    ) -> Workspace:
         """Create a workspace in ``path`` (made if missing); refuses if one is already there,
         unless ``exist_ok``, which opens it instead (so a notebook or script can be run again).
+        ``repair`` writes the default settings into a workspace whose ``aml.toml`` is missing.
 
         Everything is built in a temporary folder beside ``.aml`` and renamed into place, so a
         failure leaves no half-made workspace.
@@ -118,6 +121,11 @@ class Workspace:
 
         root = Path(path).resolve()
         target = root / AML_DIR
+        if repair and target.is_dir() and not (target / CONFIG_FILE).exists():
+            (target / CONFIG_FILE).write_text(default_toml(name or root.name), encoding="utf-8")
+            return cls.open(root)
+        if target.exists() and not (target / CONFIG_FILE).is_file():
+            _root_of(root)  # raises: the settings file is missing
         if target.exists():
             if exist_ok:
                 return cls.open(root)
@@ -207,8 +215,14 @@ class Workspace:
 
 def _root_of(path: Path) -> Path | None:
     path = path.expanduser()
-    if path.name == AML_DIR and (path / CONFIG_FILE).is_file():
-        return path.parent.resolve()
+    if path.name == AML_DIR and path.is_dir():
+        path = path.parent
     if (path / AML_DIR / CONFIG_FILE).is_file():
         return path.resolve()
+    if (path / AML_DIR).is_dir():  # a workspace whose settings file is gone: say so, not "no workspace"
+        raise ConfigError(
+            f"{path / AML_DIR} has no {CONFIG_FILE}: the workspace's settings are missing. Put the file back, "
+            f"or write the defaults with `aml init --repair {path}`",
+            path=str(path / AML_DIR / CONFIG_FILE),
+        )
     return None

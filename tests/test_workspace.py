@@ -89,3 +89,23 @@ def test_bad_settings_are_named(tmp_path: Path, text: str, match: str) -> None:
 def test_every_setting_has_help() -> None:
     for name, trait in TrackingSettings.class_own_traits(config=True).items():
         assert trait.help, name
+
+
+def test_a_missing_settings_file_is_said_the_same_way_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aml_jupyter.cli import main
+    from aml_jupyter.errors import ConfigError
+
+    ws = Workspace.init(tmp_path / "p")
+    ws.close()
+    (tmp_path / "p" / ".aml" / "aml.toml").unlink()
+    monkeypatch.chdir(tmp_path / "p")
+    for argv in (["runs", "list"], ["init", "."], ["-w", str(tmp_path / "p"), "runs", "list"]):
+        assert main(argv) == 1
+        assert "has no aml.toml: the workspace's settings are missing" in capsys.readouterr().err, argv
+    with pytest.raises(ConfigError, match="aml init --repair"):
+        Workspace.open(tmp_path / "p" / ".aml")
+    assert main(["init", "--repair", "."]) == 0
+    capsys.readouterr()
+    assert main(["runs", "list", "--json"]) == 0 and capsys.readouterr().out.strip() == "[]"

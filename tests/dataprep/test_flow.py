@@ -186,6 +186,33 @@ def test_a_loaded_recipe_cannot_smuggle_code_or_sql(customers: Path, tmp_path: P
         dp.load(path, trust=True)
 
 
+def test_crafted_program_data_is_refused_on_load(customers: Path, tmp_path: Path) -> None:
+    path = tmp_path / "r.dprep"
+    _initials(dp.read(customers)).save(path)
+    data = json.loads(path.read_text())
+    good = data["steps"][0]["program"]
+    piece = {"col": 0, "start": ["abs", 0], "end": ["abs", 1], "case": None}
+    for program, match in [
+        ({**good, "pieces": [{**piece, "col": 9}]}, "bad piece"),
+        ({**good, "pieces": [{**piece, "start": ["tok", "Nope", None, 1]}]}, "unknown token 'Nope'"),
+        ({**good, "pieces": [{**piece, "start": ["tok", "Digits", None, True]}]}, "bad position"),
+        ({**good, "pieces": [{"const": 7}]}, "bad piece"),
+        ({"columns": 2, "branches": [{"test": "x", "pieces": []}]}, "bad branch"),
+        (
+            {
+                "columns": 2,
+                "branches": [{"test": {"col": 0, "token": "9", "negate": False, "kind": "has_column"}, "pieces": []}],
+            },
+            "bad test",
+        ),
+        ({"columns": -1, "pieces": []}, "'columns'"),
+    ]:
+        data["steps"][0]["program"] = program
+        path.write_text(json.dumps(data))
+        with pytest.raises(InvalidValue, match=match):
+            dp.load(path)
+
+
 def test_sql_excel_and_url_sources(tmp_path: Path) -> None:
     import sqlite3
 

@@ -7,15 +7,35 @@ from typing import Any
 from ...errors import InvalidValue
 from . import formats
 from .program import Concat, Const, Piece, Predicate, Program, SubStr, Switch
+from .runtime import CLASS_TOKENS
+
+
+def _token(t: Any, where: Any, none_ok: bool = True) -> Any:
+    # A token the runtime knows: a class name, "c:" + one character or "w:" + a word.
+    if t is None and none_ok:
+        return t
+    known = isinstance(t, str) and (
+        t in CLASS_TOKENS or (t.startswith("c:") and len(t) == 3) or (t.startswith("w:") and len(t) > 2)
+    )
+    if not known:
+        raise InvalidValue(f"unknown token {t!r} in a saved program: {where!r}")
+    return t
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _pos(p: Any) -> tuple[Any, ...]:
     if not isinstance(p, list) or not p or p[0] not in ("abs", "tok"):
         raise InvalidValue(f"bad position in a saved program: {p!r}")
-    if p[0] == "abs" and (len(p) != 2 or not isinstance(p[1], int)):
+    if p[0] == "abs" and (len(p) != 2 or not _int(p[1])):
         raise InvalidValue(f"bad position in a saved program: {p!r}")
-    if p[0] == "tok" and (len(p) != 4 or not isinstance(p[3], int)):
+    if p[0] == "tok" and (len(p) != 4 or not _int(p[3]) or p[3] == 0):
         raise InvalidValue(f"bad position in a saved program: {p!r}")
+    if p[0] == "tok":
+        _token(p[1], p)
+        _token(p[2], p)
     return tuple(p)
 
 
@@ -39,7 +59,7 @@ def _concat_to(c: Concat) -> list[Any]:
     return out
 
 
-def _concat_from(data: Any) -> Concat:
+def _concat_from(data: Any, columns: int) -> Concat:
     if not isinstance(data, list):
         raise InvalidValue("a saved program's pieces must be a list")
     pieces: list[Piece] = []
@@ -47,14 +67,16 @@ def _concat_from(data: Any) -> Concat:
         if not isinstance(item, dict):
             raise InvalidValue(f"bad piece in a saved program: {item!r}")
         if "const" in item:
-            pieces.append(Const(str(item["const"])))
+            if not isinstance(item["const"], str):
+                raise InvalidValue(f"bad piece in a saved program: {item!r}")
+            pieces.append(Const(item["const"]))
         else:
             case = item.get("case")
             if isinstance(case, list):
                 case = _transform(case)
             elif case not in (None, "upper", "lower", "title"):
                 raise InvalidValue(f"bad piece in a saved program: {item!r}")
-            if not isinstance(item.get("col"), int):
+            if not _int(item.get("col")) or not 0 <= item["col"] < columns:
                 raise InvalidValue(f"bad piece in a saved program: {item!r}")
             pieces.append(SubStr(item["col"], _pos(item["start"]), _pos(item["end"]), case))
     return Concat(tuple(pieces))
@@ -84,18 +106,39 @@ def program_to_data(program: Program) -> dict[str, Any]:
 
 
 def program_from_data(data: Any) -> Program:
-    """The inverse of :func:`program_to_data`; refuses anything malformed with InvalidValue."""
-    if not isinstance(data, dict) or not isinstance(data.get("columns"), int):
+    """The inverse of :func:`program_to_data`; refuses anything malformed with InvalidValue, on
+    load: every token, column and format is one the runtime knows, so applying it cannot fail.
+
+    Example:
+        >>> program_from_data({"columns": 1, "pieces": [{"col": 3, "start": ["abs", 0], "end": ["abs", 1]}]})
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.InvalidValue: bad piece in a saved program: {'col': 3, 'start': ['abs', 0], 'end': ['abs', 1]}
+    """
+    if not isinstance(data, dict) or not _int(data.get("columns")) or not 0 < data["columns"] <= 1000:
         raise InvalidValue("a saved program must be an object with 'columns'")
-    if "branches" in data:
-        branches = []
-        for b in data["branches"]:
-            test = b.get("test") if isinstance(b, dict) else None
-            pred = None
-            if test is not None:
-                if test.get("kind", "has") not in ("has", "starts", "ends", "has_column"):
+    columns = data["columns"]
+    if "branches" not in data:
+        return Program(_concat_from(data.get("pieces"), columns), columns)
+    if not isinstance(data["branches"], list) or not data["branches"]:
+        raise InvalidValue("a saved program's branches must be a list")
+    branches = []
+    for b in data["branches"]:
+        if not isinstance(b, dict) or not isinstance(b.get("test"), dict | None):
+            raise InvalidValue(f"bad branch in a saved program: {b!r}")
+        test, pred = b["test"], None
+        if test is not None:
+            kind = test.get("kind", "has")
+            col, negate = test.get("col"), test.get("negate")
+            ok = kind in ("has", "starts", "ends", "has_column") and _int(col) and 0 <= col < columns
+            if not ok or not isinstance(negate, bool):
+                raise InvalidValue(f"bad test in a saved program: {test!r}")
+            token = test.get("token")
+            if kind == "has_column":  # the token names another column by its index
+                if not (isinstance(token, str) and token.isdigit() and int(token) < columns):
                     raise InvalidValue(f"bad test in a saved program: {test!r}")
-                pred = Predicate(int(test["col"]), str(test["token"]), bool(test["negate"]), test.get("kind", "has"))
-            branches.append((pred, _concat_from(b["pieces"])))
-        return Program(Switch(tuple(branches)), data["columns"])
-    return Program(_concat_from(data.get("pieces")), data["columns"])
+            else:
+                _token(token, test, none_ok=False)
+            pred = Predicate(col, token, negate, kind)
+        branches.append((pred, _concat_from(b.get("pieces"), columns)))
+    return Program(Switch(tuple(branches)), columns)
