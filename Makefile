@@ -35,9 +35,13 @@ browser:
 	    { apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; }; } \
 	    || echo "chromium unavailable: the browser tests will fail" >&2
 
-# pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
+# pytest exits 5 when it collected nothing: that is a broken suite, not a pass. The tests spread
+# over two workers, a test file each at a time (a file's server or cluster starts once); the 15
+# slowest are named at the end. PYTEST_ARGS adds to it (PYTEST_ARGS="-n 0" for one process).
+TEST_WORKERS ?= 2
 test: bytecode browser
-	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=15 \
+	    $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # The serving benchmark loads both services with wrk (Debian's package) when it can be had.

@@ -96,17 +96,30 @@ def write_settings(ws: Workspace, text: str) -> Workspace:
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """`make demo`'s program run once in a temporary folder: (its workspace folder, the process)."""
-    root = tmp_path_factory.mktemp("demo")
-    folder = root / "demo"
-    proc = subprocess.run(
-        [sys.executable, "-m", "aml_jupyter.demo", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=root,
-    )
-    return folder, proc
+    """`make demo`'s program run once in a temporary folder: (its workspace folder, the process).
+
+    Once for the whole run, also when pytest-xdist spreads the tests over several workers: the
+    first worker to ask runs it (the others wait on a lock) and leaves its output beside it."""
+    import fcntl
+    import json
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root, folder, result = shared / "demo-shared", shared / "demo-shared" / "demo", shared / "demo-shared.json"
+    with open(shared / "demo-shared.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result.exists():
+            root.mkdir(exist_ok=True)
+            proc = subprocess.run(
+                [sys.executable, "-m", "aml_jupyter.demo", str(folder)],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=root,
+            )
+            result.write_text(json.dumps([proc.returncode, proc.stdout, proc.stderr]))
+    code, out, err = json.loads(result.read_text())
+    return folder, subprocess.CompletedProcess(["aml_jupyter.demo"], code, out, err)
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:

@@ -49,7 +49,10 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
             self.finish({"error": self.settings.get("aml_workspace_error", "no workspace"), "type": "NoWorkspace"})
             return
         method = self.request.method or "GET"
-        path = PREFIX + rest
+        # The path as sent, still percent-encoded, as aml server hands it over: the handlers decode
+        # names once (tornado's own decoding of ``rest`` would make that twice).
+        raw = self.request.path
+        path = PREFIX + raw[raw.index("/aml/api/v1/") + len("/aml/api/v1/") :]
         route, _, _ = match(method, path)
         caller = Caller(self.current_user.username, self.request.remote_ip)
         if route is not None:

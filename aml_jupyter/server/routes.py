@@ -55,7 +55,7 @@ def _compiled(path: str) -> re.Pattern[str]:
         regex = re.escape(path)
         for token, group in parts.items():
             regex = regex.replace(re.escape(token), group)
-        _PATTERNS[path] = re.compile(f"^{regex}$")
+        _PATTERNS[path] = re.compile(f"^{regex}\\Z")  # not $: it would let a trailing newline through
     return _PATTERNS[path]
 
 

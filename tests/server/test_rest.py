@@ -82,6 +82,13 @@ def test_bad_paths_and_bodies(server: Server) -> None:
     assert status == 200 and data == b"hello" and headers["Content-Disposition"] == "attachment"
     listed = server.call("GET", f"aml/api/v1/runs/{run['id']}/artifacts", "reader")[1]["artifacts"]
     assert [a["name"] for a in listed] == ["ok.txt"]
+    # A trailing newline is part of the name (refused), never dropped to reach ok.txt.
+    status, body, _ = server.call("GET", base + "ok.txt%0A", "reader")
+    assert status == 404 and "'ok.txt\\n'" in body["error"]  # that name, not ok.txt
+    assert server.call("PUT", base + "ok.txt%0A", "owner", raw=b"x")[0] == 400
+    # Names are decoded once: %2541 is "%41" (refused: percent-escapes are not names), never "A".
+    status, body, _ = server.call("PUT", base + "%2541.txt", "owner", raw=b"pct")
+    assert status == 400 and "'%41.txt'" in body["error"]
     huge = b'{"experiment": "' + b"x" * (100 * 1024 * 1024) + b'"}'
     assert server.call("POST", "aml/api/v1/runs", "owner", raw=huge)[0] == 413
     status, body, _ = server.call("POST", "aml/api/v1/runs", "owner", raw=b"[1, 2]")
@@ -223,6 +230,9 @@ def test_register_deploy_score_and_stop_through_the_api(server: Server, tmp_path
     body = {"run": run.id, "artifact": "model", "tags": {"team": "a"}}
     status, mv, _ = server.call("POST", "aml/api/v1/models/counter", "contributor", body)
     assert status == 201 and mv["ref"] == "counter:1" and mv["tags"] == {"team": "a"}
+    status, odd, _ = server.call("POST", "aml/api/v1/models/odd%2541", "contributor", body)
+    assert status == 201 and odd["name"] == "odd%41"  # decoded once, not twice into "oddA"
+    assert server.call("GET", "aml/api/v1/models/odd%2541", "reader")[1]["versions"][0]["name"] == "odd%41"
     assert server.call("POST", "aml/api/v1/models/counter", "contributor", {"run": run.id, "artifact": "no"})[0] == 400
     assert server.call("POST", "aml/api/v1/deployments", "reader", {"model": "counter:1", "name": "ctr"})[0] == 403
     # carl registered code: olga deploying it would run carl's code, so she must say she trusts it.

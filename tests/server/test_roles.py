@@ -145,3 +145,28 @@ def test_voila_answers_to_the_roles(server: Server) -> None:
     left = {k["id"] for k in server.call("GET", "api/kernels", who="owner")[1]}
     assert kernel not in left and other not in left
     marker.unlink()
+
+
+def test_a_person_logs_in_with_their_own_token(server: Server) -> None:
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(server.url + "login", timeout=30) as resp:
+        page = resp.read().decode()
+    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+    assert re.search(r'name="password"', page)
+    form = urllib.parse.urlencode({"password": TOKENS["contributor"], "_xsrf": xsrf}).encode()
+    with opener.open(urllib.request.Request(server.url + "login", data=form), timeout=30) as resp:
+        assert resp.status == 200
+    # The cookie now names carl: a contributor may create a run, and the run is his.
+    req = urllib.request.Request(
+        server.url + "aml/api/v1/runs",
+        data=json.dumps({"experiment": "login"}).encode(),
+        headers={"Content-Type": "application/json", "X-XSRFToken": xsrf},
+        method="POST",
+    )
+    with opener.open(req, timeout=30) as resp:
+        assert resp.status == 201 and json.loads(resp.read())["user"] == "carl"

@@ -110,10 +110,10 @@ def program_from_data(data: Any) -> Program:
     load: every token, column and format is one the runtime knows, so applying it cannot fail.
 
     Example:
-        >>> program_from_data({"columns": 1, "pieces": [{"col": 3, "start": ["abs", 0], "end": ["abs", 1]}]})
+        >>> program_from_data({"columns": 1, "pieces": [{"col": 3}]})
         Traceback (most recent call last):
         ...
-        aml_jupyter.errors.InvalidValue: bad piece in a saved program: {'col': 3, 'start': ['abs', 0], 'end': ['abs', 1]}
+        aml_jupyter.errors.InvalidValue: bad piece in a saved program: {'col': 3}
     """
     if not isinstance(data, dict) or not _int(data.get("columns")) or not 0 < data["columns"] <= 1000:
         raise InvalidValue("a saved program must be an object with 'columns'")
