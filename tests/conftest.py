@@ -7,9 +7,10 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -18,6 +19,7 @@ from aml_jupyter.tracking import fluent
 from aml_jupyter.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -122,20 +124,49 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Com
     return folder, subprocess.CompletedProcess(["aml_jupyter.demo"], code, out, err)
 
 
+def eventually(
+    check: Callable[[], T],
+    timeout: float = 30,
+    what: str = "the condition",
+    ignore: tuple[type[BaseException], ...] = (),
+) -> T:
+    """Call ``check`` until it returns something true, and return that; fail with ``what`` (and
+    the last value) after ``timeout`` seconds. The one wait of the suite for what sends no event
+    (a process's state, a row in the store): first again at once, then less and less often
+    (up to 0.25 s). Exceptions in ``ignore`` count as "not yet".
+
+    Example:
+        >>> eventually(lambda: 42)
+        42
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    pause, last = 0.01, None
+    while True:
+        try:
+            last = check()
+            if last:
+                return last
+        except ignore as exc:
+            last = exc  # type: ignore[assignment]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout:g} s (last: {last!r})")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
     """Wait until ``url`` answers, failing with the process's stderr if it exits first."""
-    import time
     import urllib.error
     import urllib.request
 
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except (urllib.error.URLError, ConnectionError):
-            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            time.sleep(0.1)
+    def answers() -> bool:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        urllib.request.urlopen(url, timeout=1).close()
+        return True
+
+    eventually(answers, timeout, f"{url} answering", ignore=(urllib.error.URLError, ConnectionError))
 
 
 def free_port() -> int:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
 
 import aml_jupyter as aml
 from aml_jupyter.workspace import Workspace
+from tests.conftest import eventually
 
 AML = str(Path(sys.executable).with_name("aml"))
 
@@ -33,11 +33,10 @@ def cli(ws: Workspace, *args: str, timeout: float = 120) -> subprocess.Completed
 
 
 def wait_for(ws: Workspace, run_id: str, statuses: set[str], timeout: float = 60) -> str:
-    """Poll the run until its status is one of ``statuses``; returns it."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """Wait until the run's status is one of ``statuses``; returns it."""
+
+    def reached() -> str | None:
         status = aml.get_run(run_id, workspace=ws).status
-        if status in statuses:
-            return status
-        assert time.monotonic() < deadline, f"run {run_id[:8]} stayed {status}, not one of {statuses}"
-        time.sleep(0.1)
+        return status if status in statuses else None
+
+    return eventually(reached, timeout, f"run {run_id[:8]} reaching one of {sorted(statuses)}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from aml_jupyter.compute.targets import list_targets
 from aml_jupyter.errors import ConfigError, InvalidKey, InvalidPath, InvalidValue
 from aml_jupyter.jobs.submit import submit
 from aml_jupyter.workspace import Workspace
+from tests.conftest import eventually
 
 AML = str(Path(sys.executable).with_name("aml"))
 TRAIN = """
@@ -71,13 +71,8 @@ def test_detached_submit_follow_and_cancel(ws: Workspace) -> None:
     (ws.root / "slow.py").write_text("import time\nprint('started', flush=True)\ntime.sleep(60)\n")
     result = submit("slow.py", workspace=ws)
     assert result["status"] == "queued"
-    deadline = time.monotonic() + 30
-    while aml.get_run(result["id"], workspace=ws).status != "running":
-        assert time.monotonic() < deadline, "the run never started"
-        time.sleep(0.2)
-    while "started" not in _cli(ws, "logs", result["id"]).stdout:
-        assert time.monotonic() < deadline, "no output"
-        time.sleep(0.2)
+    eventually(lambda: aml.get_run(result["id"], workspace=ws).status == "running", 30, "the run starting")
+    eventually(lambda: "started" in _cli(ws, "logs", result["id"]).stdout, 30, "the job's first output")
     follow = subprocess.Popen(
         [AML, "-w", str(ws.root), "logs", result["id"], "--follow"], stdout=subprocess.PIPE, text=True
     )
@@ -87,9 +82,7 @@ def test_detached_submit_follow_and_cancel(ws: Workspace) -> None:
     finally:
         follow.kill()
     assert "started" in out
-    while aml.get_run(result["id"], workspace=ws).status == "running":
-        assert time.monotonic() < deadline + 30
-        time.sleep(0.2)
+    eventually(lambda: aml.get_run(result["id"], workspace=ws).status != "running", 30, "the run ending")
     assert aml.get_run(result["id"], workspace=ws).status == "cancelled"
     again = _cli(ws, "cancel", result["id"])
     assert again.returncode == 1 and "already ended" in again.stderr

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,6 +18,7 @@ import aml_jupyter as aml
 from aml_jupyter.errors import InvalidValue, NotFound
 from aml_jupyter.models import deployments as d
 from aml_jupyter.workspace import Workspace
+from tests.conftest import eventually
 
 AML = str(Path(sys.executable).with_name("aml"))
 SCORE = "def init():\n    pass\n\ndef run(data):\n    return [sum(row) * {k} for row in data.tolist()]\n"
@@ -72,28 +72,24 @@ def test_deploy_score_restart_update_delete(ws: Workspace, tmp_path: Path) -> No
         assert row["status"] == "running" and row["model"] == "adder" and row["version"] == 1
         service = _service_pid(row["pid"])
         os.kill(service, signal.SIGKILL)  # the service crashes: the supervisor starts it again
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _score(url, key, [[1, 1]])[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            assert time.monotonic() < deadline, "the service was not restarted"
-            time.sleep(0.2)
+        eventually(
+            lambda: _score(url, key, [[1, 1]])[0] == 200,
+            60,
+            "the service restarting",
+            ignore=(urllib.error.URLError, ConnectionError),
+        )
         assert "restarting" in d.logs("adder", ws)
         second = _register(ws, tmp_path, 10)
         updated = d.update("adder", second, ws)
         assert updated["url"] == url and _score(url, key, [[1, 2]]) == (200, {"predictions": [30.0]})
         lineage = aml.model_lineage("adder:2", workspace=ws)
         assert [dep["name"] for dep in lineage["deployments"]] == ["adder"]
-        deadline = time.monotonic() + 30  # the service writes its counters every 2 s
-        while True:
+
+        def counted() -> bool:  # the service writes its counters every 2 s
             telemetry = d.list_deployments(ws)[0]["telemetry"]
-            if telemetry is not None and telemetry["model"] == "adder:2" and telemetry["requests"].get("200"):
-                break
-            assert time.monotonic() < deadline, f"no counters from the new service: {telemetry}"
-            time.sleep(0.2)
+            return bool(telemetry and telemetry["model"] == "adder:2" and telemetry["requests"].get("200"))
+
+        eventually(counted, 30, "counters from the new service")
     finally:
         supervisor = d.list_deployments(ws)[0]["pid"]
         assert (

@@ -17,6 +17,7 @@ from jupyter_client import BlockingKernelClient
 import aml_jupyter as aml
 from aml_jupyter.tracking.kernel import ENDED_WITH_KERNEL as ENDED
 from aml_jupyter.tracking.records import RunRecord
+from tests.conftest import eventually
 
 from .conftest import Server, start_server, stop_server
 
@@ -72,13 +73,11 @@ def _start_run_in(server: Server, kernel_id: str, name: str) -> str:
 
 
 def _status(server: Server, run_id: str, want: str, timeout: float = 20) -> RunRecord:
-    deadline = time.monotonic() + timeout
-    while True:
+    def reached() -> RunRecord | None:
         record = server.ws.store.get_run(run_id)  # the store's word, not a Run object's cache
-        if record.status == want:
-            return record
-        assert time.monotonic() < deadline, (record.status, record.error)
-        time.sleep(0.2)
+        return record if record.status == want else None
+
+    return eventually(reached, timeout, f"run {run_id[:8]} becoming {want}")
 
 
 def test_kernel_actions_end_the_runs_in_it(server: Server) -> None:

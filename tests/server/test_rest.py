@@ -3,26 +3,24 @@ cancelled and deleted; bad paths, huge bodies and absurd page sizes refused or c
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 import aml_jupyter as aml
+from tests.conftest import eventually
 
 from .conftest import Server
 
 
 def _wait_ended(server: Server, run_id: str, timeout: float = 120) -> dict:  # type: ignore[type-arg]
-    deadline = time.monotonic() + timeout
-    while True:
+    def ended() -> dict | None:  # type: ignore[type-arg]
         status, run, _ = server.call("GET", f"aml/api/v1/runs/{run_id}")
         assert status == 200
-        if run["status"] in ("completed", "failed", "cancelled", "lost"):
-            return run  # type: ignore[no-any-return]
-        assert time.monotonic() < deadline, run
-        time.sleep(0.3)
+        return run if run["status"] in ("completed", "failed", "cancelled", "lost") else None  # type: ignore[no-any-return]
+
+    return eventually(ended, timeout, f"run {run_id[:8]} ending")
 
 
 def test_create_log_and_read_a_downsampled_series(server: Server) -> None:

@@ -3,7 +3,6 @@ as text whatever they hold."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import ipywidgets as w
@@ -11,6 +10,7 @@ import pytest
 
 import aml_jupyter as aml
 from aml_jupyter.workspace import Workspace
+from tests.conftest import eventually
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -56,10 +56,7 @@ def test_run_history_updates_itself(ws: Workspace) -> None:
         assert rh.rows == []
         with aml.start_run("live", workspace=ws) as run:
             run.log("loss", 1.0)
-        deadline = time.monotonic() + 15
-        while not rh.rows:
-            assert time.monotonic() < deadline, "the table did not pick up the new run"
-            time.sleep(0.1)
+        eventually(lambda: rh.rows, 15, "the table picking up the new run")
         assert rh.rows[0]["run_id"] == run.id
     finally:
         rh.stop()
