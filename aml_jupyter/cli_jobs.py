@@ -33,6 +33,7 @@ def cmd_submit(args: argparse.Namespace) -> None:
         kernel=args.kernel,
         allow_new_params=args.allow_new_params,
         requirements=args.requirements,
+        data=args.data,
         workspace=_ws(args),
     )
     if not args.wait:
@@ -180,6 +181,13 @@ def add_job_commands(sub: Any, add: Any) -> None:
         "--requirements",
         default=None,
         help="a requirements.txt or environment.yml: run in an environment built from it",
+    )
+    sp.add_argument(
+        "--data",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help="a git-ignored file or folder of the project the job reads (repeatable)",
     )
     sp.add_argument(
         "--allow-new-params", action="store_true", help="inject params the notebook's parameters cell does not declare"

@@ -16,6 +16,7 @@ counted twice) while attempts remain under the target's ``retries``, or fails th
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
 import socket
@@ -140,6 +141,8 @@ def run_job(
             src = job_dir / "src"
             svc.restore_snapshot(record.snapshot_id, src)
             (src / "outputs").mkdir(exist_ok=True)
+            if record.tags.get("aml.data"):
+                svc.link_data(json.loads(record.tags["aml.data"]), src)
         if record.tags.get("aml.requirements"):
             _prepare_environment(svc, record, src)
         job = Job(svc, job_dir, src, echo)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from ..errors import JobError
 from .execute import Job, JobCancelled
@@ -22,9 +24,9 @@ def _python(job: Job) -> str:
     return job.record.tags.get("aml.python") or sys.executable
 
 
-def _child(job: Job, cmd: list[str], what: str) -> None:
+def _child(job: Job, cmd: list[str], what: str, cwd: Path | None = None) -> None:
     assert job.src is not None
-    child = ChildProcess(cmd, job.src, {**os.environ, **job.env}, job.stdout, job.stderr)
+    child = ChildProcess(cmd, cwd or job.src, {**os.environ, **job.env}, job.stdout, job.stderr)
     job.stopper = child.stop
     if job.cancelled.is_set():  # cancelled while it started
         child.stop()
@@ -34,9 +36,26 @@ def _child(job: Job, cmd: list[str], what: str) -> None:
     if code != 0:
         # The last line of a traceback names the exception: worth more than the exit code alone.
         lines = [ln for ln in tail(job.dir, "stderr", 2000).splitlines() if ln.strip()]
+        hint = _missing_file_hint(job, lines[-1], cwd or job.src) if lines else None
+        why = f" ({hint})" if hint else ""
         if what == "the cell" and code == 1 and lines:  # the cell raised: its exception says it all
-            raise JobError(lines[-1].strip())
-        raise JobError(exit_reason(code, what) + (f": {lines[-1].strip()}" if lines else ""))
+            raise JobError(lines[-1].strip() + why)
+        raise JobError(exit_reason(code, what) + (f": {lines[-1].strip()}" if lines else "") + why)
+
+
+_NOT_FOUND = re.compile(r"FileNotFoundError: \[Errno 2\] No such file or directory: '(?P<path>[^']+)'")
+
+
+def _missing_file_hint(job: Job, last_line: str, cwd: Path) -> str | None:
+    # A file the job could not open that the project has: most likely left out of the snapshot.
+    found = _NOT_FOUND.search(last_line)
+    if found is None or job.src is None:
+        return None
+    wanted = (cwd / found["path"]).resolve()
+    src = job.src.resolve()
+    if not wanted.is_relative_to(src):
+        return None
+    return job.svc.missing_file_hint(wanted.relative_to(src).as_posix())  # type: ignore[no-any-return]
 
 
 def run_script(job: Job, payload: bytes | None) -> None:
@@ -45,10 +64,13 @@ def run_script(job: Job, payload: bytes | None) -> None:
     Example:
         >>> run_script(job, None)  # doctest: +SKIP
     """
+    assert job.src is not None
     rec = job.record
     args = json.loads(rec.tags.get("aml.args", "[]"))
     params = [x for k, v in rec.params.items() for x in (f"--{k}", v)]
-    _child(job, [_python(job), rec.source_path or "", *params, *args], "the script")
+    script = Path(rec.source_path or "")
+    # It runs in its own folder, as `cd sub && python train.py` would: its neighbours are found by name.
+    _child(job, [_python(job), script.name, *params, *args], "the script", cwd=job.src / script.parent)
 
 
 def run_notebook(job: Job, payload: bytes | None) -> None:
@@ -68,7 +90,7 @@ def run_notebook(job: Job, payload: bytes | None) -> None:
             job.dir / "notebook.ipynb",
             json.loads(rec.tags.get("aml.nb_params", "{}")),
             kernel=rec.tags.get("aml.kernel") or None,
-            cwd=job.src,
+            cwd=job.src / Path(rec.source_path or "").parent,  # a notebook runs in its folder, as in Jupyter
             env=job.env,
             stdout=job.stdout,
             stderr=job.stderr,

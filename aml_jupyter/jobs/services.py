@@ -82,6 +82,27 @@ class LocalService:
     def restore_snapshot(self, snapshot_id: str, dest: Path) -> None:
         self.ws.snapshot_store.restore(snapshot_id, dest)
 
+    def link_data(self, paths: list[str], dest: Path) -> None:
+        """Make the project's files ``paths`` (left out of snapshots) visible in the job's folder."""
+        for rel in paths:
+            target = dest / rel
+            if target.exists():
+                continue  # the snapshot has it already
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(self.ws.root / rel, target_is_directory=(self.ws.root / rel).is_dir())
+
+    def missing_file_hint(self, rel: str) -> str | None:
+        """Why a project file the job could not open was not there, and what to do, or None."""
+        if not (self.ws.root / rel).exists():
+            return None
+        rule = self.ws.snapshot_store.ignored_by(self.ws.root, rel)
+        why = f"by {rule}" if rule else "by an ignore rule"
+        return (
+            f"{rel} is in the project but was left out of the run's snapshot {why}; pass it to the job with "
+            f"`aml submit ... --data {rel}` (submit(data=[...])), register it as a dataset, or read it from an "
+            "absolute path"
+        )
+
     def log_file(self, path: Path, name: str) -> None:
         from ..tracking.run import Run
 
@@ -146,6 +167,15 @@ class RemoteService:
 
     def clear_metrics(self) -> None:
         self.client._request("POST", "/clear_metrics", b"{}")
+
+    def link_data(self, paths: list[str], dest: Path) -> None:
+        raise JobError(
+            f"--data {paths[0]} needs the project folder, and this worker reaches the workspace only through "
+            "aml server: register the data as a dataset, or give the workers a shared file system"
+        )
+
+    def missing_file_hint(self, rel: str) -> str | None:
+        return None  # this worker cannot see the project folder to say why
 
     def restore_snapshot(self, snapshot_id: str, dest: Path) -> None:
         import urllib.request

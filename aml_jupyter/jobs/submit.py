@@ -48,6 +48,17 @@ def project_file(ws: Workspace, path: str | os.PathLike[str]) -> tuple[Path, str
     return file, file.relative_to(ws.root.resolve()).as_posix()
 
 
+def _data_path(ws: Workspace, path: str | os.PathLike[str]) -> str:
+    # A file or folder of the project for --data, by its project-relative name.
+    given = Path(path)
+    full = (given if given.is_absolute() else ws.root / given).resolve()
+    if not full.exists():
+        raise InvalidPath(f"--data {path}: no such file or folder in the project", path=str(path))
+    if not is_inside(ws.root, full) or full == ws.root.resolve() or ws.aml_dir in (full, *full.parents):
+        raise InvalidPath(f"--data {path} is not in the project folder {ws.root}", path=str(path))
+    return full.relative_to(ws.root.resolve()).as_posix()
+
+
 def target_tags(tgt: Target) -> dict[str, str]:
     """The tags every submitted run carries from its target: submitted, its retries, where it logs.
 
@@ -91,9 +102,14 @@ def submit(
     parent: str | None = None,
     tags: dict[str, str] | None = None,
     requirements: str | None = None,
+    data: list[str] | None = None,
     workspace: Workspace | str | None = None,
 ) -> dict[str, Any]:
     """Run the script (``.py``) or notebook (``.ipynb``) ``path`` of the project as a tracked run.
+
+    It runs in its own folder of the run's snapshot (``sub/train.py`` in ``sub/``). ``data`` names
+    files or folders of the project that the snapshot leaves out (git-ignored data): the job sees
+    them at the same place, read from the project itself (not copied into the snapshot).
 
     A script gets ``params`` as ``--NAME VALUE`` and then ``args``; a notebook gets ``params``
     injected by papermill (declared in its ``parameters`` cell unless ``allow_new_params``) and is
@@ -141,6 +157,8 @@ def submit(
 
         req_file, job_tags["aml.requirements"] = project_file(ws, req)
         requirement_lines(req_file)  # a file that cannot be read is refused now, not in the job
+    if data:
+        job_tags["aml.data"] = json.dumps([_data_path(ws, d) for d in data])
     check_queue(ws, tgt.name, int(tgt.settings.get("max_queued", 1000)))
     prepared = _prepare(ws, snapshot=True)
     snapshot_files = set(ws.snapshot_store.files(prepared["snapshot_id"]))

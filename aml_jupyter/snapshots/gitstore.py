@@ -166,6 +166,25 @@ class GitSnapshotStore:
             self._git("update-ref", f"refs/trees/{tree}", tree)
             return tree
 
+    def ignored_by(self, source: Path, rel: str) -> str | None:
+        """The ignore rule that keeps ``rel`` out of a snapshot of ``source``, as ``FILE:LINE: PATTERN``
+        (aml_jupyter's own rules name ``built-in``), or None when nothing ignores it.
+
+        Example:
+            >>> store.ignored_by(root, "data/train.csv")  # doctest: +SKIP
+            '.gitignore:3: data/'
+        """
+        self.ensure()
+        out = self._git("check-ignore", "-v", "--no-index", "--", rel, work_tree=source, check=False).decode()
+        line = out.strip().splitlines()[0] if out.strip() else ""
+        where, _, _ = line.partition("\t")
+        file, _, rest = where.partition(":")
+        number, _, pattern = rest.partition(":")
+        if not pattern:
+            return None
+        shown = "built-in" if Path(file).name == "exclude" and str(self.repo) in file else Path(file).name
+        return f"{shown}:{number}: {pattern}"
+
     def files(self, snapshot_id: str) -> list[str]:
         """The paths in a snapshot."""
         out = self._git("ls-tree", "-r", "-z", "--name-only", check_snapshot_id(snapshot_id))

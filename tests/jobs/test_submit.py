@@ -67,6 +67,32 @@ def test_a_failing_script_fails_the_run(ws: Workspace) -> None:
     assert "about to fail" in (record.error_traceback or "")
 
 
+def test_ignored_data_is_explained_and_can_be_passed(ws: Workspace) -> None:
+    (ws.root / "data").mkdir()
+    (ws.root / "data" / "train.csv").write_text("x\n1\n2\n")
+    (ws.root / ".gitignore").write_text("*.log\ndata/\n")
+    (ws.root / "sub").mkdir()
+    (ws.root / "sub" / "settings.txt").write_text("lr=0.5\n")
+    (ws.root / "sub" / "read.py").write_text(
+        "import aml_jupyter as aml\n"
+        "with open('settings.txt') as f:\n    aml.log('setting', float(f.read().split('=')[1]))\n"  # its own folder
+        "with open('../data/train.csv') as f:\n    aml.log('rows', len(f.read().split()) - 1)\n"
+    )
+    failed = submit("sub/read.py", wait=True, workspace=ws)
+    error = aml.get_run(failed["id"], workspace=ws).info.error
+    assert failed["status"] == "failed" and "FileNotFoundError" in error
+    assert "data/train.csv is in the project but was left out of the run's snapshot by .gitignore:2: data/" in error
+    assert "--data data/train.csv" in error
+    done = submit("sub/read.py", data=["data/train.csv"], wait=True, workspace=ws)
+    run = aml.get_run(done["id"], workspace=ws)
+    assert done["status"] == "completed", run.info.error
+    assert run.metrics == {"setting": 0.5, "rows": 2.0}
+    assert (ws.root / "data" / "train.csv").read_text() == "x\n1\n2\n"  # read in place, untouched
+    for bad in ("nope.csv", "../outside", ".aml"):
+        with pytest.raises(InvalidPath):
+            submit("sub/read.py", data=[bad], workspace=ws)
+
+
 def test_detached_submit_follow_and_cancel(ws: Workspace) -> None:
     (ws.root / "slow.py").write_text("import time\nprint('started', flush=True)\ntime.sleep(60)\n")
     result = submit("slow.py", workspace=ws)
