@@ -27,7 +27,8 @@ surfaces can map it to a short user-facing line or a 4xx JSON body without parsi
     │   └── ModelNotFound           no such model, version or alias
     ├── RunStateError
     │   ├── IllegalTransition       the run lifecycle forbids this change of status
-    │   └── NoActiveRun             aml.log() with no run started
+    │   ├── NoActiveRun             aml.log() with no run started
+    │   └── AttemptSuperseded       a retried job's old attempt still writing: refused
     ├── SnapshotError
     │   └── SnapshotTooLarge        the source folder exceeds the snapshot size limit
     ├── NoProgramFound              (data prep by example) no program fits the examples
@@ -156,6 +157,11 @@ class IllegalTransition(RunStateError):
 
 class NoActiveRun(RunStateError):
     """A logging call was made while no run is active."""
+
+
+class AttemptSuperseded(RunStateError):
+    """A job's attempt whose run was given to a newer attempt (its worker was thought dead and the
+    job ran again): its writes are refused, so nothing is counted twice."""
 
 
 class SnapshotError(AmlError):

@@ -11,6 +11,8 @@ open that folder (:mod:`~aml_jupyter.jobs.services`).
 When a Dask worker dies mid-job, the scheduler runs the task again: the new attempt finds the run
 still ``running``, and either starts over (metrics of the lost attempt dropped, so none are
 counted twice) while attempts remain under the target's ``retries``, or fails the run, naming why.
+Each attempt's process writes with its number (``AML_ATTEMPT``): once a newer attempt has taken
+the run, an older one that outlived its worker is refused (``AttemptSuperseded``) and stops.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Job:
             **svc.job_env(self.record),
             "AML_OUTPUT_DIR": str((src or job_dir) / "outputs"),
             "AML_JOB_DIR": str(job_dir),
+            "AML_ATTEMPT": self.record.tags.get("aml.attempt", "1"),
             "PYTHONUNBUFFERED": "1",
         }
         self.cancelled = threading.Event()
@@ -127,6 +130,9 @@ def run_job(
             )
             result.update(status=svc.transition(RunEvent.FAIL, died), error=died)
             return result
+        # Fence first: from this tag on, the old attempt's process (if it outlived its worker)
+        # cannot write; then start over.
+        svc.set_tags({"aml.attempt": str(attempt)})
         svc.clear_metrics()
     svc.set_tags({"aml.attempt": str(attempt), "aml.host": socket.gethostname(), "aml.job_pid": str(os.getpid())})
     if status is RunStatus.QUEUED and svc.transition(RunEvent.PREPARE) != RunStatus.PREPARING.value:

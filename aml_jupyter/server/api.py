@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote
 
 from ..errors import (
     AmlError,
+    AttemptSuperseded,
     IllegalTransition,
     InvalidInput,
     NoProgramFound,
@@ -423,13 +424,22 @@ class TrackingAPI:
             raise InvalidInput('"params" must be an object of the params to change')
         return Response.json(201, rerun(self.ws, call.params["run"], edits))
 
-    def _live_run(self, run_id: str, queued_too: bool = False) -> Any:
-        # A Run the server writes through for a remote job; only while that run is live.
+    def _live_run(self, run_id: str, queued_too: bool = False, call: Call | None = None) -> Any:
+        # A Run the server writes through for a remote job; only while that run is live, and only
+        # for the job's current attempt when the caller names its own (?attempt=N).
         from ..tracking.run import Run
 
         record = self.ws.store.get_run(run_id)
         if record.status not in ("preparing", "running") and not (queued_too and record.status == "queued"):
             raise RunStateError(f"run {record.id[:8]} is {record.status}; only a live run takes new data")
+        mine = (call.query.get("attempt") or [None])[0] if call is not None else None
+        current = record.tags.get("aml.attempt")
+        if mine is not None and current is not None and mine != current:
+            raise AttemptSuperseded(
+                f"this is attempt {mine} of its run, which attempt {current} has taken over "
+                "(the job was started again): its writes are refused",
+                run_id=record.id,
+            )
         with self._lock:
             run = self._runs.get(record.id)
             if run is None:
@@ -469,7 +479,7 @@ class TrackingAPI:
                 )
             )
         check_count({key for key, *_ in checked}, "distinct metric keys")
-        run = self._live_run(run_id)
+        run = self._live_run(run_id, call=call)
         for key, value, step, ts in checked:
             run.log(key, value, step, ts)
         run.flush()  # acknowledged means durable
@@ -479,14 +489,14 @@ class TrackingAPI:
         values = call.json().get("params")
         if not isinstance(values, dict):
             raise InvalidInput('"params" must be an object')
-        self._live_run(call.params["run"]).log_params(values)
+        self._live_run(call.params["run"], call=call).log_params(values)
         return Response.json(200, {"written": len(values)})
 
     def h_set_tags(self, call: Call) -> Response:
         run_id, tags = call.params["run"], call.json().get("tags")
         if not isinstance(tags, dict):
             raise InvalidInput('"tags" must be an object')
-        self._live_run(run_id, queued_too=True).set_tags(tags)
+        self._live_run(run_id, queued_too=True, call=call).set_tags(tags)
         return Response.json(200, {"written": len(tags)})
 
     def h_transition(self, call: Call) -> Response:
@@ -510,12 +520,12 @@ class TrackingAPI:
         return Response.json(200, {"status": status})
 
     def h_clear_metrics(self, call: Call) -> Response:
-        run = self._live_run(call.params["run"])
+        run = self._live_run(call.params["run"], call=call)
         self.ws.store.clear_metrics(run.pk)
         return Response.json(200, {"ok": True})
 
     def h_heartbeat(self, call: Call) -> Response:
-        run = self._live_run(call.params["run"])
+        run = self._live_run(call.params["run"], call=call)
         self.ws.store.heartbeat([run.pk])
         cancel = self.ws.store.get_tag(run.pk, "aml.cancel")
         return Response.json(200, {"ok": True, "cancel_requested": bool(cancel)})
@@ -527,6 +537,6 @@ class TrackingAPI:
         from ..paths import check_relative_name
 
         logical = check_relative_name(name, "artifact name")
-        run = self._live_run(run_id)
+        run = self._live_run(run_id, call=call)
         record = run._log_bytes(call.body, logical, "application/octet-stream")
         return Response.json(200, {"name": record.name, "digest": record.digest, "size": record.size})

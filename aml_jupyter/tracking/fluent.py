@@ -226,6 +226,8 @@ def _run_from_env() -> Any:
         else:
             ws = Workspace.open(os.environ.get("AML_WORKSPACE") or None)
             _env_run = Run(ws, ws.store.get_run(run_id), active=True)
+            if os.environ.get("AML_ATTEMPT"):  # a job's process writes only while its attempt is current
+                ws.store.fence(_env_run.pk, os.environ["AML_ATTEMPT"])
             ws.writer.watch(_env_run.pk)
             _install_hooks()
     return _env_run

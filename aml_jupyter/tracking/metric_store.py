@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, and_, bindparam, select
 
+from ..errors import AttemptSuperseded
 from . import schema as t
 from .database import Database, Prepared
 from .records import encode_value
@@ -46,12 +47,19 @@ def _group_points(points: Sequence[Point]) -> list[Series]:
     return [Series(rk[0], rk[1], array("q", g[0]), array("d", g[1]), array("q", g[2])) for rk, g in groups.items()]
 
 
+ATTEMPT_TAG = "aml.attempt"  # which attempt of a job owns the run now (jobs/execute.py)
+
+
 class MetricStore:
     """Writes and reads of metric points for one :class:`Database`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self._key_ids: dict[str, int] = {}
+        # Runs this process writes for as one attempt of a job (AML_ATTEMPT), and those whose
+        # attempt was superseded by a retry: see check_fences.
+        self.fences: dict[int, str] = {}
+        self.superseded: set[int] = set()
         # The dialect's own INSERT (for ON CONFLICT); only the one in use is imported.
         self._insert = importlib.import_module(f"sqlalchemy.dialects.{db.engine.dialect.name}").insert
         chunk_cols = ("run_pk", "key_id", "min_step", "max_step", "count", "steps", "vals", "times")
@@ -71,10 +79,42 @@ class MetricStore:
 
         def write(conn: Connection) -> T | None:
             if points or series:
+                self.check_fences(conn, {p[0] for p in points} | {s.run_pk for s in series})
                 self._write_series(conn, [*_group_points(points), *series])
             return then(conn) if then is not None else None
 
         return self.db.write(write)
+
+    def fence(self, run_pk: int, attempt: str) -> None:
+        """Write for ``run_pk`` only while ``attempt`` is its current one (the ``aml.attempt`` tag).
+
+        Example:
+            >>> store.fence(run.pk, "1")  # doctest: +SKIP
+        """
+        self.fences[run_pk] = str(attempt)
+
+    def check_fences(self, conn: Connection, run_pks: set[int]) -> None:
+        """Inside a write: refuse it if a fenced run has moved on to another attempt.
+
+        A Dask worker thought dead may leave its job's process running while the scheduler runs
+        the job again elsewhere; without this, both would write the same run.
+        """
+        fenced = [pk for pk in run_pks if pk in self.fences]
+        if not fenced:
+            return
+        q = select(t.tags.c.run_pk, t.tags.c.value).where(
+            and_(t.tags.c.key == ATTEMPT_TAG, t.tags.c.run_pk.in_(fenced))
+        )
+        current = dict(conn.execute(q).all())
+        for pk in fenced:
+            now = current.get(pk, self.fences[pk])
+            if now != self.fences[pk]:
+                self.superseded.add(pk)
+                raise AttemptSuperseded(
+                    f"this is attempt {self.fences[pk]} of its run, which attempt {now} has taken over "
+                    "(the job was started again): its writes are refused",
+                    run_pk=pk,
+                )
 
     def _write_series(self, conn: Connection, all_series: list[Series]) -> None:
         ids = self._intern_keys(conn, {s.key for s in all_series})

@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ..errors import AccessDenied, AmlError, InvalidInput, NotFound, RunStateError
+from ..errors import AccessDenied, AmlError, AttemptSuperseded, InvalidInput, NotFound, RunStateError
 from .validation import check_key, check_metric_value, check_step, check_timestamp
 
 SEND_EVERY_S = 0.5
@@ -46,6 +46,7 @@ class RemoteRun:
         self._sending = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
+        self.superseded: AttemptSuperseded | None = None
         self.record = self._request("GET", "")  # fails fast on a wrong address, token or run
         threading.Thread(target=self._loop, daemon=True, name="aml-remote-writer").start()
         atexit.register(self.flush)
@@ -55,7 +56,9 @@ class RemoteRun:
     def _request(
         self, method: str, path: str, body: bytes | None = None, content_type: str = "application/json"
     ) -> Any:
-        req = urllib.request.Request(self.base + path, data=body, method=method)
+        attempt = os.environ.get("AML_ATTEMPT") if method != "GET" else None
+        query = f"?attempt={attempt}" if attempt and attempt.isdigit() else ""
+        req = urllib.request.Request(self.base + path + query, data=body, method=method)
         req.add_header("Authorization", f"Bearer {self.token}")
         if body is not None:
             req.add_header("Content-Type", content_type)
@@ -64,12 +67,15 @@ class RemoteRun:
                 return json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as exc:
             try:
-                detail = json.loads(exc.read()).get("error", exc.reason)
+                answer = json.loads(exc.read())
+                detail, named = answer.get("error", exc.reason), answer.get("type")
             except ValueError:
-                detail = exc.reason
+                detail, named = exc.reason, None
             kind = {400: InvalidInput, 401: AccessDenied, 403: AccessDenied, 404: NotFound, 409: RunStateError}.get(
                 exc.code, AmlError
             )
+            if named == "AttemptSuperseded":
+                kind = AttemptSuperseded
             raise kind(f"tracking server: {detail} (HTTP {exc.code})") from None
 
     def _post(self, path: str, payload: dict[str, Any]) -> Any:
@@ -79,6 +85,8 @@ class RemoteRun:
 
     def log(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None) -> None:
         """Log one metric point (buffered, sent within half a second)."""
+        if self.superseded is not None:
+            raise self.superseded  # a newer attempt of the job owns the run
         key = check_key(key)
         v = check_metric_value(value, key)
         ts = time.time_ns() // 1_000_000 if timestamp is None else check_timestamp(timestamp)
@@ -106,6 +114,9 @@ class RemoteRun:
                 return
             try:
                 self._post("/metrics", {"metrics": batch})
+            except AttemptSuperseded as exc:
+                self.superseded = exc  # refused for good: those points are dropped, and so are later ones
+                raise
             except (OSError, AmlError):
                 with self._lock:  # delivered later, in order
                     self._points = batch + self._points

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidPath, InvalidValue, RunStateError, StoreBusy, StoreError
+from ..errors import AttemptSuperseded, InvalidPath, InvalidValue, RunStateError, StoreBusy, StoreError
 from ..paths import check_relative_name
 from .lifecycle import RunEvent, RunStatus, event_for_exit
 from .media import figure_to_bytes, table_to_parquet
@@ -166,6 +166,11 @@ class Run:
     def _check_active(self) -> None:
         if not self._active:
             raise RunStateError(f"run {self.id[:8]} is not active in this process; it can only be read", run_id=self.id)
+        if self.pk in self.workspace.store.superseded:
+            raise AttemptSuperseded(
+                f"run {self.id[:8]} was taken over by a newer attempt of its job: this one's writes are refused",
+                run_id=self.id,
+            )
 
     def log(self, key: str, value: Any, step: int | None = None, timestamp: float | None = None) -> None:
         """Log one metric point (buffered; durable within the flush interval).
@@ -187,6 +192,8 @@ class Run:
     def _buffer(self, key: str, value: float, step: int | None, ts: int) -> None:
         # Inputs are checked by the caller; this numbers the step and hands the point over.
         assert self._writer is not None
+        if self._writer.store.superseded and self.pk in self._writer.store.superseded:
+            self._check_active()  # raises: a newer attempt of the job owns the run
         with self._lock:
             if step is None:
                 step = self._steps.get(key, -1) + 1

@@ -270,6 +270,7 @@ class RunStore(MetricStore, RunReader):
 
     def heartbeat(self, run_pks: Sequence[int]) -> None:
         """Record that these runs are alive now."""
+        run_pks = [pk for pk in run_pks if pk not in self.superseded]  # a superseded attempt is not alive
         if not run_pks:
             return
         stmt = (
@@ -319,6 +320,7 @@ class RunStore(MetricStore, RunReader):
             return
 
         def add(conn: Connection) -> None:
+            self.check_fences(conn, {run_pk})
             p = t.params
             existing = dict(
                 conn.execute(
@@ -344,7 +346,12 @@ class RunStore(MetricStore, RunReader):
         stmt = self._insert(t.tags)
         stmt = stmt.on_conflict_do_update(index_elements=["run_pk", "key"], set_={"value": stmt.excluded.value})
         rows = [{"run_pk": run_pk, "key": k, "value": v} for k, v in values.items()]
-        self.db.write(lambda c: c.execute(stmt, rows))
+
+        def write(conn: Connection) -> None:
+            self.check_fences(conn, {run_pk})
+            conn.execute(stmt, rows)
+
+        self.db.write(write)
 
     def get_tag(self, run_pk: int, key: str) -> str | None:
         """One tag's value (cheap: for the pollers that wait for a cancel request)."""
@@ -383,7 +390,12 @@ class RunStore(MetricStore, RunReader):
             index_elements=["run_pk", "name"],
             set_={c: stmt.excluded[c] for c in ("digest", "size", "media_type", "created_at")},
         )
-        self.db.write(lambda c: c.execute(stmt))
+
+        def write(conn: Connection) -> None:
+            self.check_fences(conn, {run_pk})
+            conn.execute(stmt)
+
+        self.db.write(write)
 
     def add_input(self, run_pk: int, *, kind: str, name: str, uri: str | None, digest: str | None, role: str) -> None:
         """Record a dataset (or other input) a run read, for lineage."""

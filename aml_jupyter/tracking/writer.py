@@ -18,6 +18,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from ..errors import AttemptSuperseded
+
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
@@ -124,7 +126,11 @@ class MetricWriter:
             >>> writer.drop_run(run.pk)  # doctest: +SKIP
             120
         """
-        with self._write_lock, self._cond:
+        with self._write_lock:
+            return self._drop(run_pk)
+
+    def _drop(self, run_pk: int) -> int:
+        with self._cond:
             kept = [p for p in self._buf if p[0] != run_pk]
             series = [s for s in self._series if s.run_pk != run_pk]
             dropped = len(self._buf) - len(kept) + sum(len(s) for s in self._series if s.run_pk == run_pk)
@@ -142,6 +148,12 @@ class MetricWriter:
             points, series = self._take()
             try:
                 return self.store.write_metrics(points, series, then=then)
+            except AttemptSuperseded as exc:
+                # That run's points are refused for good; the other runs' are tried again.
+                self._put_back(points, series)
+                self._drop(exc.fields["run_pk"])
+                self.live_runs.discard(exc.fields["run_pk"])
+                raise
             except BaseException:
                 self._put_back(points, series)
                 raise
@@ -182,6 +194,9 @@ class MetricWriter:
     def _write_in_background(self) -> None:
         try:
             self.flush()
+        except AttemptSuperseded as exc:  # that run's points are gone for good; the rest go on
+            self._error = exc
+            log.error("aml_jupyter: %s", exc)
         except BaseException as exc:  # noqa: BLE001 - kept for the next flush; logged now
             self._error = exc
             log.warning("aml_jupyter: writing metrics failed (%s); they stay buffered and will be retried", exc)

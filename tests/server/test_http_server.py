@@ -24,7 +24,11 @@ TOKEN = "tok-http-7c1"
 def address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, str]]:
     ws = aml.Workspace.init(tmp_path_factory.mktemp("http") / "project")
     record = ws.store.create_run(
-        ws.store.experiment_id("e", create=True), source_kind="script", user="t", status=RunStatus.RUNNING
+        ws.store.experiment_id("e", create=True),
+        source_kind="script",
+        user="t",
+        status=RunStatus.RUNNING,
+        tags={"aml.attempt": "2"},
     )
     server = make_server(ws, "127.0.0.1", 0, TOKEN, read_timeout=0.5)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -153,3 +157,22 @@ def test_bodies_that_break_parsers_are_400_json(address: tuple[str, int, str], b
         urllib.request.urlopen(req, timeout=30)
     assert answer.value.code == 400
     assert json.loads(answer.value.read())["error"]
+
+
+def test_a_superseded_attempt_is_refused_over_http(address: tuple[str, int, str]) -> None:
+    import urllib.error
+    import urllib.request
+
+    def post(attempt: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+        url = f"http://{address[0]}:{address[1]}/api/v1/runs/{address[2]}/metrics?attempt={attempt}"
+        body = json.dumps({"metrics": [{"key": "late", "value": 1.0, "step": 0}]}).encode()
+        req = urllib.request.Request(url, data=body, method="POST", headers={"Authorization": f"Bearer {TOKEN}"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    status, body = post("1")  # the attempt a retry took over from
+    assert status == 409 and body["type"] == "AttemptSuperseded" and "attempt 2 has taken over" in body["error"]
+    assert post("2")[0] == 200

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import aml_jupyter as aml
+from aml_jupyter.tracking.lifecycle import RunStatus
 from aml_jupyter.workspace import Workspace
 from tests.conftest import run_child, start_child, write_settings
 
@@ -249,3 +250,41 @@ def test_job_logs_to_the_run_named_in_its_environment(ws: Workspace) -> None:
     run = aml.get_run(record.id, workspace=ws)
     assert run.metrics == {"x": 2.0} and run.params == {"from": "job"}
     assert run.status == "running"  # the launcher, not the job, ends it
+
+
+def test_a_superseded_attempt_cannot_write_its_run(ws: Workspace) -> None:
+    # A job's process outlives its Dask worker; the scheduler runs the job again (attempt 2),
+    # which starts over. The old process's writes are refused from then on: nothing counts twice.
+    store = ws.store
+    record = store.create_run(
+        store.experiment_id("jobs", create=True),
+        source_kind="script",
+        user="t",
+        status=RunStatus.RUNNING,
+        tags={"aml.attempt": "1"},
+    )
+    env = {"AML_RUN_ID": record.id, "AML_ATTEMPT": "1", "AML_WORKSPACE": str(ws.root)}
+    with start_child(
+        """
+        import sys, time
+        import aml_jupyter as aml
+        run = aml.start_run("jobs")
+        step = 0
+        while True:
+            aml.log("m", float(step), step=step)
+            step += 1
+            if step == 20:
+                aml.flush()
+                print("flushed", flush=True)
+            time.sleep(0.01)
+        """,
+        cwd=ws.root,
+        env=env,
+    ) as child:
+        _wait_for_line(child, "flushed")
+        store.set_tags(record.pk, {"aml.attempt": "2"})  # the retry takes over and starts over
+        store.clear_metrics(record.pk)
+        out, err = child.communicate(timeout=30)  # its next write is refused, and it stops
+    assert child.returncode != 0 and "AttemptSuperseded" in err and "attempt 2 has taken over" in err
+    assert store.metric_history(record.pk, "m")[0].tolist() == []  # not one point of attempt 1 came back
+    assert _integrity(ws) == "ok"
