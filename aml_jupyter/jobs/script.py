@@ -2,19 +2,43 @@
 
 Its stdout and stderr are pumped into the job's rotating logs; :meth:`ChildProcess.stop` ends the
 whole group (SIGTERM, then SIGKILL after a grace period), so whatever the job started goes too.
+On Linux the child also dies with the process that started it (``PR_SET_PDEATHSIG``): a supervisor
+or Dask worker killed outright leaves no job running on behind its back.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from .logs import RotatingLog, pump
 
 STOP_GRACE_S = 5.0
+PR_SET_PDEATHSIG = 1
+
+
+def _pdeathsig() -> Callable[[], None] | None:
+    # Looked up before any fork: the child only makes the one call.
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def die_with_parent() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    return die_with_parent
+
+
+_DIE_WITH_PARENT = _pdeathsig()
 
 
 class ChildProcess:
@@ -35,6 +59,7 @@ class ChildProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group, so stop() reaches its children
+            preexec_fn=_DIE_WITH_PARENT,  # one async-signal-safe call, looked up before the fork
         )
         assert self.proc.stdout is not None and self.proc.stderr is not None
         self._pumps = [

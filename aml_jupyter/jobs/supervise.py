@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -25,6 +26,7 @@ from ..compute.targets import Target, get_target
 from ..errors import IllegalTransition, JobError, TargetUnavailable
 from ..processes import detach_if_asked, start_detached
 from ..tracking.lifecycle import RunEvent
+from ..tracking.store import SUPERVISOR_PID
 from ..workspace import Workspace
 from .execute import CANCEL_TAG, run_job
 from .services import LocalService
@@ -45,6 +47,8 @@ def launch(
         return run_on_dask(ws, run_id, target, payload, wait=wait, on_output=_echo_to_terminal() if echo else None)
     if wait:
         with local_slot(ws, target):
+            # Who supervises it: if this process dies, readers end the run (tracking/store.py).
+            ws.store.set_tags(record.pk, {SUPERVISOR_PID: str(os.getpid()), "aml.host": socket.gethostname()})
             return run_job(run_id, str(ws.root), payload, echo=echo)
     # The supervisor outlives this process.
     start_detached("aml_jupyter.jobs.supervise", [run_id], ws.root, env={**os.environ, "AML_WORKSPACE": str(ws.root)})

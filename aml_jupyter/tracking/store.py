@@ -7,6 +7,7 @@ the one hot path (inserting metric points) hands pre-built tuples straight to th
 from __future__ import annotations
 
 import json
+import socket
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -14,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
-from ..errors import ExperimentNotFound, InvalidValue, RunNotFound
+from ..errors import ExperimentNotFound, IllegalTransition, InvalidValue, RunNotFound
+from ..processes import pid_alive
 from . import schema as t
 from .database import Database, Prepared
 from .lifecycle import LIVE, RunEvent, RunStatus, next_status, sources, target
@@ -64,6 +66,9 @@ def _transition_statement(event: RunEvent) -> Any:
             error_traceback=bindparam("error_traceback"),
         )
     )
+
+
+SUPERVISOR_PID = "aml.supervisor_pid"  # the local process supervising a job (jobs/supervise.py)
 
 
 class RunStore(MetricStore, RunReader):
@@ -281,7 +286,9 @@ class RunStore(MetricStore, RunReader):
         self.db.write(lambda c: c.execute(stmt))
 
     def mark_lost(self, force: bool = False) -> int:
-        """Mark live runs whose heartbeat is older than the timeout as lost; returns how many.
+        """Mark live runs whose heartbeat is older than the timeout as lost, and end local jobs
+        whose supervisor on this machine is gone (failed, or cancelled if a cancel was asked);
+        returns how many were marked lost.
 
         Readers call this; it looks at most once a second per process unless ``force``.
         """
@@ -289,6 +296,7 @@ class RunStore(MetricStore, RunReader):
         if not force and now - self._last_lost_check < 1.0:
             return 0
         self._last_lost_check = now
+        self._end_orphaned_jobs()
         cutoff = now_ms() - int(self.heartbeat_timeout * 1000)
         r = t.runs
         stale = and_(r.c.status.in_([s.value for s in LIVE]), r.c.heartbeat_at < cutoff)
@@ -297,6 +305,29 @@ class RunStore(MetricStore, RunReader):
         message = f"no heartbeat for more than {self.heartbeat_timeout:g} s: its process, kernel or worker is gone"
         stmt = update(r).where(stale).values(status=RunStatus.LOST.value, end_time=r.c.heartbeat_at, error=message)
         return int(self.db.write(lambda c: c.execute(stmt).rowcount))
+
+    def _end_orphaned_jobs(self) -> None:
+        # A local job's supervisor killed outright takes its job with it (jobs/script.py), and
+        # nothing is left to end the run: say so now rather than "lost" two minutes later.
+        r, sup, host, cancel = t.runs, t.tags.alias("sup"), t.tags.alias("host"), t.tags.alias("cancel")
+        q = (
+            select(r.c.pk, sup.c.value, host.c.value, cancel.c.value)
+            .join(sup, and_(sup.c.run_pk == r.c.pk, sup.c.key == SUPERVISOR_PID))
+            .outerjoin(host, and_(host.c.run_pk == r.c.pk, host.c.key == "aml.host"))
+            .outerjoin(cancel, and_(cancel.c.run_pk == r.c.pk, cancel.c.key == "aml.cancel"))
+            .where(r.c.status.in_([s.value for s in LIVE]))
+        )
+        here = socket.gethostname()
+        for pk, pid, where, cancelled in self.db.read(lambda c: c.execute(q).all()):
+            if where != here or not str(pid).isdigit() or pid_alive(int(pid)):
+                continue
+            event = RunEvent.CANCEL if cancelled else RunEvent.FAIL
+            try:
+                self.transition(
+                    pk, event, error=f"its supervisor (pid {pid}) ended before the job did; the job ended with it"
+                )
+            except IllegalTransition:
+                continue  # ended meanwhile
 
     def delete_runs(self, run_ids: Iterable[str]) -> list[str]:
         """Delete runs and everything logged to them; artifacts' files go at the next ``gc``."""

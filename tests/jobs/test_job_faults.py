@@ -98,3 +98,30 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+@pytest.mark.parametrize("then_cancel", [False, True])
+def test_a_killed_supervisor_takes_its_job_with_it(ws: Workspace, then_cancel: bool) -> None:
+    import os
+    import signal
+
+    (ws.root / "slow.py").write_text("import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(120)\n")
+    result = submit("slow.py", workspace=ws)  # a detached supervisor
+    wait_for(ws, result["id"], {"running"})
+
+    def job_pid() -> int:
+        out = subprocess.run([AML, "-w", str(ws.root), "logs", result["id"]], capture_output=True, text=True).stdout
+        return int(out.strip()) if out.strip().isdigit() else 0
+
+    child = eventually(job_pid, 60, "the job printing its pid")
+    supervisor = int(aml.get_run(result["id"], workspace=ws).tags["aml.supervisor_pid"])
+    if then_cancel:
+        ws.store.set_tags(aml.get_run(result["id"], workspace=ws).info.pk, {"aml.cancel": "1"})
+    os.kill(supervisor, signal.SIGKILL)
+    eventually(lambda: not _alive(supervisor), 10, "the supervisor going")
+    eventually(lambda: not _alive(child), 10, "the job dying with its supervisor")  # not left behind
+    want = "cancelled" if then_cancel else "failed"
+    assert wait_for(ws, result["id"], {"failed", "cancelled", "lost", "completed"}, timeout=10) == want
+    assert "its supervisor (pid" in aml.get_run(result["id"], workspace=ws).info.error
+    again = subprocess.run([AML, "-w", str(ws.root), "cancel", result["id"]], capture_output=True, text=True)
+    assert again.returncode == 1 and "already ended" in again.stderr
