@@ -432,7 +432,8 @@ class TrackingAPI:
         record = self.ws.store.get_run(run_id)
         if record.status not in ("preparing", "running") and not (queued_too and record.status == "queued"):
             raise RunStateError(f"run {record.id[:8]} is {record.status}; only a live run takes new data")
-        mine = (call.query.get("attempt") or [None])[0] if call is not None else None
+        given = call.query.get("attempt") if call is not None else None
+        mine = given[0] if given else None
         current = record.tags.get("aml.attempt")
         if mine is not None and current is not None and mine != current:
             raise AttemptSuperseded(
