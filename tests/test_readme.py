@@ -95,7 +95,9 @@ def test_readme_jobs_tour_runs(tmp_path: Path) -> None:
             assert proc.returncode == 0, (command, proc.stderr)
             outputs.append(proc.stdout)
     finally:
-        state = project / ".aml" / "dask" / "cluster.json"
+        from aml_jupyter.compute.dask_cluster import state_file
+
+        state = state_file(project)
         if state.exists():
             try:
                 os.kill(json.loads(state.read_text())["pid"], signal.SIGKILL)

@@ -4,9 +4,10 @@ With ``address`` set, the target connects to that scheduler. Without one it uses
 **embedded cluster**: a daemon process (``python -m aml_jupyter.compute.dask_daemon``) that holds
 a ``LocalCluster`` (or a ``dask_cuda.LocalCUDACluster`` with ``gpu = true``). Whichever needs it
 first (the kernel running ``%%aml run``, the ``aml`` command, a job's supervisor, the server
-extension) starts it; all of them then share it through ``.aml/dask/cluster.json`` (address and
-pid). It shuts itself down after ``idle_timeout`` seconds without tasks; ``aml cluster stop``
-stops it at once.
+extension) starts it; all of them then share it through ``.aml/dask/cluster-KEY.json`` (address
+and pid). KEY names the Python environment: kernels of two environments each get a cluster of
+their own, since a worker runs the code of whoever submits it. It shuts itself down after
+``idle_timeout`` seconds without tasks (600 by default); ``aml cluster stop`` stops it at once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import atexit
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -33,14 +35,27 @@ _clients: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
-def state_file(ws: Workspace) -> Path:
-    """Where the embedded cluster's daemon writes its address and pid.
+def environment_key() -> str:
+    """A short name for this Python environment (its ``sys.prefix``), for the cluster file.
 
     Example:
-        >>> state_file(ws).name  # doctest: +SKIP
-        'cluster.json'
+        >>> len(environment_key())
+        12
     """
-    return ws.aml_dir / "dask" / "cluster.json"
+    import hashlib
+
+    return hashlib.sha256(os.path.realpath(sys.prefix).encode()).hexdigest()[:12]
+
+
+def state_file(ws: Workspace | Path) -> Path:
+    """Where the embedded cluster of this Python environment writes its address and pid.
+
+    Example:
+        >>> state_file(Path("/p")).name.startswith("cluster-")
+        True
+    """
+    root = ws.root if not isinstance(ws, Path) else ws
+    return root / ".aml" / "dask" / f"cluster-{environment_key()}.json"
 
 
 def embedded_state(ws: Workspace) -> dict[str, Any] | None:

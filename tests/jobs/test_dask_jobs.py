@@ -221,3 +221,36 @@ def test_a_lost_scheduler_fails_the_run(ws: Workspace) -> None:
         assert record.status in ("failed", "lost") and record.error
     finally:
         _stop(ws)
+
+
+def test_each_python_environment_has_its_own_embedded_cluster(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    here = dask_cluster.state_file(ws)
+    other_env = tmp_path / "other-venv"
+    other_env.mkdir()
+    monkeypatch.setattr(sys, "prefix", str(other_env))
+    there = dask_cluster.state_file(ws)
+    assert here != there and here.parent == there.parent == ws.aml_dir / "dask"
+    here.parent.mkdir(parents=True)
+    here.write_text(json.dumps({"address": "tcp://127.0.0.1:1", "pid": os.getpid()}))
+    assert dask_cluster.embedded_state(ws) is None  # the other environment's cluster is not ours
+
+
+def test_an_idle_cluster_is_quiet_and_stops_sooner() -> None:
+    import dask
+
+    from aml_jupyter.compute import dask_daemon
+
+    import copy
+
+    assert dask_daemon.IDLE_TIMEOUT_S == 600
+    saved = copy.deepcopy(dask.config.config)  # make_cluster sets the daemon's own process-wide config
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - any refusal will do: only the settings are looked at
+            dask_daemon.make_cluster({"gpu": True})
+        assert dask.config.get("distributed.worker.profile.enabled") is False
+        assert dask.config.get("distributed.scheduler.idle-timeout") == "600s"
+    finally:
+        dask.config.config.clear()
+        dask.config.config.update(saved)
