@@ -30,19 +30,23 @@ def search_runs(
     order_by: list[str] | str | None = None,
     max_results: int = 100_000,
     *,
+    offset: int = 0,
     workspace: WorkspaceArg = None,
 ) -> pd.DataFrame:
     """Runs matching an MLflow-style filter, as a DataFrame (one row per run).
 
     Columns: run_id, experiment, name, status, user, start_time, end_time, source_kind,
     source_path, compute_target, snapshot_id, parent_id, then ``metrics.*`` (latest values),
-    ``params.*`` and ``tags.*``. The newest runs come first unless ``order_by`` says otherwise.
+    ``params.*`` and ``tags.*``. The newest runs come first unless ``order_by`` says otherwise;
+    ``offset`` skips that many matching runs first (a page further on).
 
     Example:
         >>> aml.search_runs("metrics.acc > 0.9 and params.C = '0.5'", order_by=["metrics.acc DESC"])  # doctest: +SKIP
     """
     ws = Workspace.open(workspace)
-    return search_frame(ws.store, filter, _experiment_ids(ws, experiments), order_by, max_results)
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidValue(f"offset must be a whole number of runs, not {offset!r}")
+    return search_frame(ws.store, filter, _experiment_ids(ws, experiments), order_by, max_results, offset=offset)
 
 
 def get_run(run_id: str, *, workspace: WorkspaceArg = None) -> Run:

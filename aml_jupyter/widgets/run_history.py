@@ -17,8 +17,9 @@ COLUMNS = ("", "run", "name", "status", "user", "started", "metric")
 
 class RunHistory(Refreshing):
     """Runs of ``experiment`` (all experiments when None) matching ``filter``, newest first,
-    refreshed every ``refresh`` seconds while shown (0: only on :meth:`refresh`). Tick runs to
-    compare ``metric`` across them in the chart below the table.
+    ``page_size`` at a time (the buttons page through them, and the line above the table says
+    which runs it shows), refreshed every ``refresh`` seconds while shown (0: only on
+    :meth:`refresh`). Tick runs to compare ``metric`` across them in the chart below the table.
 
     Example:
         >>> rh = RunHistory("iris", metric="acc", refresh=0)  # doctest: +SKIP
@@ -31,7 +32,7 @@ class RunHistory(Refreshing):
         experiment: str | None = None,
         filter: str | None = None,
         metric: str | None = None,
-        max_results: int = 200,
+        page_size: int = 50,
         refresh: float = 2.0,
         workspace: Workspace | str | None = None,
     ) -> None:
@@ -40,7 +41,9 @@ class RunHistory(Refreshing):
 
         self.ws = Workspace.open(workspace)
         self.experiment = experiment
-        self.max_results = max_results
+        self.page_size = max(1, int(page_size))
+        self.offset = 0
+        self.more = False
         self.rows: list[dict[str, Any]] = []
         self.selected: list[str] = []
         self._signature: Any = None
@@ -50,6 +53,10 @@ class RunHistory(Refreshing):
         self.apply = w.Button(description="Apply", tooltip="search with this filter")
         self.apply.on_click(lambda _: self.refresh())
         self.message = w.Label(value="")
+        self.previous = w.Button(description="◂ newer", tooltip="the newer page of runs", disabled=True)
+        self.next = w.Button(description="older ▸", tooltip="the older page of runs", disabled=True)
+        self.previous.on_click(lambda _: self.page(-1))
+        self.next.on_click(lambda _: self.page(+1))
         self.metric = w.Dropdown(description="metric", options=[metric] if metric else [], value=metric)
         self.metric.observe(self._metric_changed, names="value")
         self.table = w.GridBox(
@@ -64,15 +71,26 @@ class RunHistory(Refreshing):
             title="tick runs to compare them",
             layout=w.Layout(height="280px", width="100%"),
         )
-        self.box = w.VBox([w.HBox([self.filter, self.apply]), self.message, self.table, self.metric, self.figure])
+        pager = w.HBox([self.previous, self.next, self.message])
+        self.box = w.VBox([w.HBox([self.filter, self.apply]), pager, self.table, self.metric, self.figure])
         self.refresh()
         self.start_refreshing(refresh)
 
     def report(self, exc: Exception) -> None:
         self.message.value = f"refresh failed: {exc}"
 
+    def page(self, step: int) -> None:
+        """Show the next older (+1) or newer (-1) page of runs.
+
+        Example:
+            >>> rh.page(+1); rh.message.value  # doctest: +SKIP
+            'runs 51-100, and older ones'
+        """
+        self.offset = max(0, self.offset + step * self.page_size)
+        self.refresh()
+
     def refresh(self) -> None:
-        """Search again and redraw what changed."""
+        """Search again (the page shown) and redraw what changed."""
         from ..errors import AmlError
         from ..tracking.queries import search_runs
 
@@ -80,13 +98,24 @@ class RunHistory(Refreshing):
             frame = search_runs(
                 self.filter.value.strip() or None,
                 experiments=self.experiment,
-                max_results=self.max_results,
+                max_results=self.page_size + 1,  # one more says whether an older page exists
+                offset=self.offset,
                 workspace=self.ws,
             )
         except AmlError as exc:
             self.message.value = str(exc)  # a bad filter: said, and the table stays as it was
             return
-        self.message.value = f"{len(frame)} run(s)"
+        if frame.empty and self.offset:  # the runs of that page went (deleted, or filtered out)
+            self.offset = 0
+            return self.refresh()
+        self.more = len(frame) > self.page_size
+        frame = frame.head(self.page_size)
+        self.previous.disabled, self.next.disabled = self.offset == 0, not self.more
+        if self.offset == 0 and not self.more:
+            self.message.value = f"{len(frame)} run(s)"
+        else:
+            first, last = self.offset + 1, self.offset + len(frame)
+            self.message.value = f"runs {first}-{last}" + (", and older ones" if self.more else "")
         rows = frame.to_dict("records")
         metrics = sorted({c[len("metrics.") :] for c in frame.columns if c.startswith("metrics.")})
         with self._lock:

@@ -119,3 +119,20 @@ def test_publish_model_goal(ws: Workspace, goal: str, expected: float) -> None:
     form.find.click()
     assert form.run_label.value.endswith(f"acc = {expected}")
     assert form.register.disabled  # that run logged no artifact to register
+
+
+def test_run_history_pages_through_many_runs(ws: Workspace) -> None:
+    store = ws.store
+    exp = store.experiment_id("many", create=True)
+    for i in range(7):
+        store.create_run(exp, name=f"r{i}", source_kind="python", user="u")
+    rh = aml.widgets.RunHistory("many", page_size=3, refresh=0, workspace=ws)
+    assert [r["name"] for r in rh.rows] == ["r6", "r5", "r4"] and rh.message.value == "runs 1-3, and older ones"
+    assert rh.previous.disabled and not rh.next.disabled
+    rh.next.click()
+    assert [r["name"] for r in rh.rows] == ["r3", "r2", "r1"] and rh.message.value == "runs 4-6, and older ones"
+    rh.next.click()
+    assert [r["name"] for r in rh.rows] == ["r0"] and rh.message.value == "runs 7-7" and rh.next.disabled
+    rh.previous.click()
+    assert rh.rows[0]["name"] == "r3"
+    assert len([c for c in rh.table.children if isinstance(c, w.Checkbox)]) == 3  # one page of widgets
