@@ -238,11 +238,11 @@ def test_each_python_environment_has_its_own_embedded_cluster(
 
 
 def test_an_idle_cluster_is_quiet_and_stops_sooner() -> None:
+    import copy
+
     import dask
 
     from aml_jupyter.compute import dask_daemon
-
-    import copy
 
     assert dask_daemon.IDLE_TIMEOUT_S == 600
     saved = copy.deepcopy(dask.config.config)  # make_cluster sets the daemon's own process-wide config
