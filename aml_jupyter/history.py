@@ -45,10 +45,9 @@ class CellHistory:
         source = info.raw_cell or ""
         if source.lstrip().startswith(("%aml history", "%%aml")):
             return  # the switch itself, and cells that are runs of their own
-        count = getattr(self.shell, "execution_count", None)
         self.run = start_run(
             EXPERIMENT,
-            name=f"cell {count}" if count is not None else None,
+            name="cell",  # numbered once it ran: only the result knows the In [N] the notebook shows
             source_kind="interactive",
             snapshot=False,  # the cell's source is the record; the project folder need not be copied
             workspace=self.workspace,
@@ -59,6 +58,9 @@ class CellHistory:
         run, self.run = self.run, None
         if run is None:
             return
+        count = getattr(result, "execution_count", None)
+        if count is not None:  # IPython 9 counts the next cell before this one runs: ask the result
+            run.workspace.store.rename_run(run.pk, f"cell {count}")
         error = result.error_in_exec or result.error_before_exec
         if result.result is not None:
             try:

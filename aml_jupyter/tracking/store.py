@@ -273,6 +273,17 @@ class RunStore(MetricStore, RunReader):
             raise RunNotFound(f"run {run_pk} no longer exists", run_pk=run_pk)
         return next_status(current, event)  # raises IllegalTransition
 
+    def rename_run(self, run_pk: int, name: str) -> None:
+        """Give a run another name (checked like any run name).
+
+        Example:
+            >>> store.rename_run(run.pk, "cell 8")  # doctest: +SKIP
+        """
+        from .validation import check_name
+
+        checked = check_name(name, "run name")
+        self.db.write(lambda c: c.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(name=checked)))
+
     def heartbeat(self, run_pks: Sequence[int]) -> None:
         """Record that these runs are alive now."""
         run_pks = [pk for pk in run_pks if pk not in self.superseded]  # a superseded attempt is not alive

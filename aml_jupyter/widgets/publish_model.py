@@ -31,7 +31,11 @@ class PublishModel:
         self.state: dict[str, Any] = {}
         names = [e["name"] for e in self.ws.store.list_experiments()]
         self.experiment = w.Dropdown(description="experiment", options=names, value=experiment or None)
-        self.metric = w.Text(description="metric", placeholder="acc")
+        # Suggests the metrics the chosen experiment's runs logged; a placeholder that says what to
+        # do, not one that looks like a value already filled in.
+        self.metric = w.Combobox(description="metric", placeholder="pick or type a metric", ensure_option=False)
+        self.experiment.observe(lambda _: self._suggest_metrics(), names="value")
+        self._suggest_metrics()
         self.goal = w.ToggleButtons(options=["max", "min"], value="max")
         self.find = w.Button(description="Find best run", button_style="info")
         self.run_label = w.Label()
@@ -73,11 +77,27 @@ class PublishModel:
         except (AmlError, ValueError, OSError) as exc:
             self.message.value = f"{type(exc).__name__}: {exc}"
 
+    def _suggest_metrics(self) -> None:
+        from ..errors import AmlError
+        from ..tracking.queries import search_runs
+
+        if not self.experiment.value:
+            self.metric.options = []
+            return
+        try:
+            frame = search_runs(experiments=self.experiment.value, max_results=500, workspace=self.ws)
+        except AmlError:
+            return
+        keys = sorted(c[len("metrics.") :] for c in frame.columns if c.startswith("metrics."))
+        self.metric.options = keys
+        if len(keys) == 1 and not self.metric.value:
+            self.metric.value = keys[0]  # the only choice there is
+
     def _find(self) -> None:
         from ..tracking.queries import best_run
 
         if not self.experiment.value or not self.metric.value.strip():
-            raise ValueError("pick an experiment and name a metric first")
+            raise ValueError("choose an experiment, then the metric that decides the best run")
         run = best_run(self.experiment.value, self.metric.value.strip(), self.goal.value, workspace=self.ws)
         value = run.metrics.get(self.metric.value.strip())
         self.state = {"run": run.id}

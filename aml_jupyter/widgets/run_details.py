@@ -1,5 +1,6 @@
-"""RunDetails: follow one run (status, a chart of each metric, the last lines of its output) while
-it runs. Values from the store are shown as text (Label, Textarea), never as HTML.
+"""RunDetails: follow one run (status, params, artifacts, a chart of each metric, the last lines
+of its output) while it runs. Values from the store are shown as text (Label, Textarea), never as
+HTML.
 """
 
 from __future__ import annotations
@@ -35,13 +36,29 @@ class RunDetails(Refreshing):
         self.metric.observe(lambda _: self._draw_metric(), names="value")
         self._x, self._y = bq.LinearScale(), bq.LinearScale()
         self.line = bq.Lines(x=[], y=[], scales={"x": self._x, "y": self._y})
+        # Room for the tick labels and the axis names, so neither runs into the other.
+        self.y_axis = bq.Axis(scale=self._y, side="left", label_offset="50px", tick_format=".3g")
         self.figure = bq.Figure(
             marks=[self.line],
-            axes=[bq.Axis(scale=self._x, label="step", side="bottom"), bq.Axis(scale=self._y, side="left")],
+            axes=[bq.Axis(scale=self._x, label="step", side="bottom", label_offset="32px"), self.y_axis],
+            fig_margin={"top": 40, "bottom": 48, "left": 70, "right": 20},
             layout=w.Layout(height="260px", width="100%"),
         )
+        half = w.Layout(width="50%", height="120px")
+        self.params = w.Textarea(disabled=True, placeholder="no params", description="params", layout=half)
+        self.artifacts = w.Textarea(disabled=True, placeholder="no artifacts", description="artifacts", layout=half)
         self.log = w.Textarea(disabled=True, layout=w.Layout(width="100%", height="160px"))
-        self.box = w.VBox([self.title, self.status, self.error, self.metric, self.figure, self.log])
+        self.box = w.VBox(
+            [
+                self.title,
+                self.status,
+                self.error,
+                w.HBox([self.params, self.artifacts]),
+                self.metric,
+                self.figure,
+                self.log,
+            ]
+        )
         self.ended = False
         self.refresh()
         self.start_refreshing(0 if self.ended else refresh)
@@ -60,6 +77,8 @@ class RunDetails(Refreshing):
         self.title.value = f"{record.experiment} / {record.name or record.id[:8]} ({record.id[:8]})"
         self.status.value = f"status: {record.status}"
         self.error.value = f"error: {record.error}" if record.error else ""
+        self.params.value = "\n".join(f"{k} = {v}" for k, v in sorted(record.params.items()))
+        self.artifacts.value = "\n".join(f"{a.name}  ({a.size:,} bytes)" for a in record.artifacts)
         keys = sorted(record.metrics)
         if list(self.metric.options) != keys:
             current = self.metric.value
@@ -81,3 +100,4 @@ class RunDetails(Refreshing):
         self.line.x = [s for s, _ in finite]
         self.line.y = [v for _, v in finite]
         self.figure.title = f"{self.metric.value} ({series['points']} points)"
+        self.y_axis.label = self.metric.value

@@ -60,6 +60,8 @@ def test_magics_in_a_real_kernel(ws: Workspace) -> None:
     assert len(interactive) == 1
     run = aml.get_run(interactive.iloc[0]["run_id"], workspace=ws)
     assert run.status == "completed" and run.metrics == {"h": 1.0}
+    logged = next(c for c in nb.cells if c.source.startswith("aml.log('h'"))
+    assert run.name == f"cell {logged.execution_count}"  # as the notebook shows it: In [N]
     assert run.tags["aml.output"] == "'summary'" and run.artifact_path("cell.py").read_text().startswith("aml.log")
     cells = aml.search_runs("attributes.source_kind = 'cell'", workspace=ws)
     assert sorted(cells["status"]) == ["completed", "completed", "failed"]

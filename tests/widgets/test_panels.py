@@ -68,9 +68,11 @@ def test_run_details_follows_a_job(ws: Workspace) -> None:
         "    for i in range(5000):\n        aml.log('loss', 1.0 / (i + 1), step=i)\n"
         f"    print({XSS!r})\n    print('done training')\n"
     )
-    job = aml.submit("train.py", experiment="jobs", wait=True, workspace=ws)
+    job = aml.submit("train.py", {"lr": XSS}, experiment="jobs", wait=True, workspace=ws)
     rd = aml.widgets.RunDetails(job["id"], refresh=0, workspace=ws)
     assert rd.status.value == "status: completed" and rd.ended
+    assert rd.params.value == f"lr = {XSS}"  # params and artifacts shown, as text
+    assert "logs/stdout.txt" in rd.artifacts.value and rd.y_axis.label == "loss"
     assert rd.metric.value == "loss" and 2 <= len(rd.line.x) <= 1000  # downsampled for the chart
     assert rd.log.value.splitlines()[-2:] == [XSS, "done training"]  # a Textarea: text, not markup
 
@@ -87,6 +89,7 @@ def test_publish_model_from_best_run_to_a_smoke_test(ws: Workspace, tmp_path: Pa
     form.register.click()  # out of order: said, nothing done
     assert "find the best run first" in form.message.value or form.register.disabled
     form.experiment.value = "iris"
+    assert form.metric.options == ("acc",) and form.metric.value == "acc"  # the experiment's metrics, suggested
     form.metric.value = "acc"
     form.find.click()
     assert form.state["run"] == run.id and form.artifact.value == "model" and not form.register.disabled
