@@ -15,7 +15,7 @@ from ..errors import InvalidValue
 from . import schema as t
 from .database import fetch_all
 from .filter import Clause, OrderKey, parse_filter, parse_order_by
-from .records import decode_value
+from .records import SUMMARY_KEYS, decode_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,20 +24,8 @@ if TYPE_CHECKING:
 
 MAX_RESULTS = 1_000_000
 _PARENT = t.runs.alias("parent")
-ATTRIBUTE_COLUMNS = (
-    "run_id",
-    "experiment",
-    "name",
-    "status",
-    "user",
-    "start_time",
-    "end_time",
-    "source_kind",
-    "source_path",
-    "compute_target",
-    "snapshot_id",
-    "parent_id",
-)
+# The frame's columns are MLflow's (run_id); the JSON shape's keys are the same, named id there.
+ATTRIBUTE_COLUMNS = ("run_id", *SUMMARY_KEYS[1:])
 
 
 def _like_glob(pattern: str) -> str:
