@@ -324,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         1
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not sys.stdout.isatty() and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)  # `aml sweep | tee log` shows each line as it comes
     script_args: list[str] = []
     if "--" in argv:  # `aml submit train.py -p lr 0.1 -- --epochs 3`: the rest is the script's
         cut = argv.index("--")

@@ -73,6 +73,10 @@ def embedded_state(ws: Workspace) -> dict[str, Any] | None:
     return state if state.get("address") else None
 
 
+def _say(line: str) -> None:
+    print(f"aml: {line}", file=sys.stderr, flush=True)
+
+
 def _start_daemon(ws: Workspace, target: Target) -> dict[str, Any]:
     folder = state_file(ws).parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -89,15 +93,22 @@ def _start_daemon(ws: Workspace, target: Target) -> dict[str, Any]:
         with open(folder / "daemon.log", "ab") as log:
             # It outlives the kernel or command that started it.
             start_detached("aml_jupyter.compute.dask_daemon", [str(ws.root), settings], ws.root, log=log)
-        deadline = time.monotonic() + START_TIMEOUT_S
+        # Its first start takes seconds: said as it goes (on stderr, which a notebook shows too).
+        _say(f"starting the embedded Dask cluster of {ws.name!r} (first use; it is shared afterwards)")
+        started = time.monotonic()
+        deadline, next_word = started + START_TIMEOUT_S, started + 5
         while time.monotonic() < deadline:
             try:
                 state = json.loads(state_file(ws).read_text())
             except (OSError, ValueError):
+                if time.monotonic() > next_word:
+                    _say(f"... still starting ({time.monotonic() - started:.0f} s; its log: {folder / 'daemon.log'})")
+                    next_word += 5
                 time.sleep(0.1)
                 continue
             if state.get("error"):
                 raise TargetUnavailable(f"target {target.name!r}: {state['error']}", target=target.name)
+            _say(f"the embedded Dask cluster is up at {state.get('address')} ({time.monotonic() - started:.1f} s)")
             return dict(state)
     raise TargetUnavailable(
         f"target {target.name!r}: the embedded Dask cluster did not start within {START_TIMEOUT_S:.0f} s; "

@@ -254,3 +254,25 @@ def test_an_idle_cluster_is_quiet_and_stops_sooner() -> None:
     finally:
         dask.config.config.clear()
         dask.config.config.update(saved)
+
+
+def test_the_first_start_of_the_cluster_is_said_as_it_goes(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    from aml_jupyter.compute.targets import get_target
+
+    try:
+        dask_cluster.connect(ws, get_target(ws, "dask"))
+        err = capsys.readouterr().err
+        assert "aml: starting the embedded Dask cluster of 'test'" in err
+        assert "aml: the embedded Dask cluster is up at tcp://" in err
+        dask_cluster.connect(ws, get_target(ws, "dask"))
+        assert "starting" not in capsys.readouterr().err  # shared afterwards: said once
+    finally:
+        dask_cluster.close_clients()
+        _stop(ws)
+
+
+def test_the_cli_writes_lines_as_they_come_when_piped() -> None:
+    code = "import sys\nfrom aml_jupyter.cli import main\nmain(['-w', '/nonexistent', 'runs', 'list'])\n"
+    code += "print(sys.stdout.line_buffering)\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "True"
