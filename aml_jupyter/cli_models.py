@@ -8,12 +8,12 @@ from typing import Any
 
 from .tables import dumps, render_table
 
-# Code-running flavors registered by someone else load only when asked (registry.check_trust).
-TRUST_FLAG = ("--trust",)
-TRUST_HELP = {
-    "action": "store_true",
-    "help": "load a pickle or score.py model someone else registered (runs their code)",
-}
+
+def _add_trust(sp: argparse.ArgumentParser) -> None:
+    # Code-running flavors registered by someone else load only when asked (registry.check_trust).
+    sp.add_argument(
+        "--trust", action="store_true", help="load a pickle or score.py model someone else registered (runs their code)"
+    )
 
 
 def _ws(args: argparse.Namespace) -> Any:
@@ -257,14 +257,14 @@ def add_model_commands(sub: Any, add: Any) -> None:
     sp.add_argument(
         "--no-native", action="store_true", help="load scikit-learn even where the version has a native predictor"
     )
-    sp.add_argument(*TRUST_FLAG, **TRUST_HELP)
+    _add_trust(sp)
     sp = add(sub, "deploy", cmd_deploy, "deploy a model version as a supervised local service")
     sp.add_argument("ref")
     sp.add_argument("--name", required=True)
     sp.add_argument("--target", choices=["local", "kubernetes"], default="local")
     sp.add_argument("--port", type=int, default=None, help="local: the port (default: a free one)")
     sp.add_argument("--collect", action="store_true", help="local: collect inputs and predictions (Parquet)")
-    sp.add_argument(*TRUST_FLAG, **TRUST_HELP)
+    _add_trust(sp)
     sp.add_argument("-o", "--output", default=None, help="kubernetes: the folder for the manifests")
     sp.add_argument("--image", default=None, help="kubernetes: the image (default: the one aml package names)")
     sp.add_argument("--replicas", type=int, default=2)
@@ -291,4 +291,4 @@ def add_model_commands(sub: Any, add: Any) -> None:
     sp = add(deps, "update", cmd_deployments, "serve another version under the same URL and key")
     sp.add_argument("name")
     sp.add_argument("--model", required=True)
-    sp.add_argument(*TRUST_FLAG, **TRUST_HELP)
+    _add_trust(sp)

@@ -163,6 +163,22 @@ class AttemptSuperseded(RunStateError):
     """A job's attempt whose run was given to a newer attempt (its worker was thought dead and the
     job ran again): its writes are refused, so nothing is counted twice."""
 
+    @classmethod
+    def taken_over(cls, mine: str, current: str, **fields: Any) -> AttemptSuperseded:
+        """The error for attempt ``mine`` of a run that attempt ``current`` now owns.
+
+        Example:
+            >>> str(AttemptSuperseded.taken_over("1", "2"))[:29]
+            'this is attempt 1 of its run,'
+        """
+        return cls(
+            f"this is attempt {mine} of its run, which attempt {current} has taken over "
+            "(the job was started again): its writes are refused",
+            attempt=mine,
+            current=current,
+            **fields,
+        )
+
 
 class SnapshotError(AmlError):
     """A snapshot could not be taken, restored or compared."""

@@ -125,7 +125,7 @@ class Workspace:
             (target / CONFIG_FILE).write_text(default_toml(name or root.name), encoding="utf-8")
             return cls.open(root)
         if target.exists() and not (target / CONFIG_FILE).is_file():
-            _root_of(root)  # raises: the settings file is missing
+            raise _missing_settings(root)
         if target.exists():
             if exist_ok:
                 return cls.open(root)
@@ -220,9 +220,13 @@ def _root_of(path: Path) -> Path | None:
     if (path / AML_DIR / CONFIG_FILE).is_file():
         return path.resolve()
     if (path / AML_DIR).is_dir():  # a workspace whose settings file is gone: say so, not "no workspace"
-        raise ConfigError(
-            f"{path / AML_DIR} has no {CONFIG_FILE}: the workspace's settings are missing. Put the file back, "
-            f"or write the defaults with `aml init --repair {path}`",
-            path=str(path / AML_DIR / CONFIG_FILE),
-        )
+        raise _missing_settings(path)
     return None
+
+
+def _missing_settings(root: Path) -> ConfigError:
+    return ConfigError(
+        f"{root / AML_DIR} has no {CONFIG_FILE}: the workspace's settings are missing. Put the file back, "
+        f"or write the defaults with `aml init --repair {root}`",
+        path=str(root / AML_DIR / CONFIG_FILE),
+    )

@@ -436,11 +436,7 @@ class TrackingAPI:
         mine = given[0] if given else None
         current = record.tags.get("aml.attempt")
         if mine is not None and current is not None and mine != current:
-            raise AttemptSuperseded(
-                f"this is attempt {mine} of its run, which attempt {current} has taken over "
-                "(the job was started again): its writes are refused",
-                run_id=record.id,
-            )
+            raise AttemptSuperseded.taken_over(mine, current, run_id=record.id)
         with self._lock:
             run = self._runs.get(record.id)
             if run is None:

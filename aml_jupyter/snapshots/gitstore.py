@@ -11,9 +11,9 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import secrets
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,10 +205,7 @@ class GitSnapshotStore:
             raise SnapshotError(f"no snapshot {snapshot_id} in this workspace", path=str(dest))
         made = next((p for p in [*reversed(dest.parents), dest] if not p.exists()), None)
         dest.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="restore-index-", dir=self.repo)
-        os.close(fd)
-        index = Path(name)
-        index.unlink()  # git wants to create its index itself, not read an empty file
+        index = self.repo / f"restore-index-{os.getpid()}-{secrets.token_hex(6)}"  # git makes the file
         try:
             self._git("read-tree", snapshot_id, index=index)
             self._git("checkout-index", "--all", index=index, work_tree=dest)

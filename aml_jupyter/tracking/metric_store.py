@@ -79,7 +79,8 @@ class MetricStore:
 
         def write(conn: Connection) -> T | None:
             if points or series:
-                self.check_fences(conn, {p[0] for p in points} | {s.run_pk for s in series})
+                if self.fences:  # only a job's process has any: the logging path skips the set
+                    self.check_fences(conn, {p[0] for p in points} | {s.run_pk for s in series})
                 self._write_series(conn, [*_group_points(points), *series])
             return then(conn) if then is not None else None
 
@@ -110,11 +111,7 @@ class MetricStore:
             now = current.get(pk, self.fences[pk])
             if now != self.fences[pk]:
                 self.superseded.add(pk)
-                raise AttemptSuperseded(
-                    f"this is attempt {self.fences[pk]} of its run, which attempt {now} has taken over "
-                    "(the job was started again): its writes are refused",
-                    run_pk=pk,
-                )
+                raise AttemptSuperseded.taken_over(self.fences[pk], now, run_pk=pk)
 
     def _write_series(self, conn: Connection, all_series: list[Series]) -> None:
         ids = self._intern_keys(conn, {s.key for s in all_series})
