@@ -33,6 +33,7 @@ _LAZY = {
     "Run": "aml_jupyter.tracking.run",
     "RunStatus": "aml_jupyter.tracking.lifecycle",
     "search_runs": "aml_jupyter.tracking.queries",
+    "list_runs": "aml_jupyter.tracking.queries",
     "get_run": "aml_jupyter.tracking.queries",
     "best_run": "aml_jupyter.tracking.queries",
     "compare_runs": "aml_jupyter.tracking.queries",
@@ -82,6 +83,7 @@ if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
     from .tracking.queries import delete_runs as delete_runs
     from .tracking.queries import get_run as get_run
     from .tracking.queries import list_experiments as list_experiments
+    from .tracking.queries import list_runs as list_runs
     from .tracking.queries import search_runs as search_runs
     from .tracking.run import Run as Run
     from .workspace import Workspace as Workspace

@@ -49,20 +49,12 @@ def _cmd_experiments(args: argparse.Namespace) -> None:
     _emit(args, rows, render_table(["name", "runs", "id"], [[r["name"], r["runs"], r["id"]] for r in rows]))
 
 
-def _run_rows(frame: Any, extra: list[str]) -> tuple[list[str], list[list[Any]]]:
-    cols = RUN_COLUMNS + [c for c in extra if c in frame.columns]
-    rows = []
-    for rec in frame[cols].itertuples(index=False):
-        row = list(rec)
-        row[0] = row[0][:8]
-        rows.append(row)
-    return cols, rows
-
-
 def _cmd_runs_list(args: argparse.Namespace) -> None:
-    from .tracking.queries import search_runs
+    import datetime as dt
 
-    frame = search_runs(
+    from .tracking.queries import list_runs
+
+    runs = list_runs(
         args.filter,
         experiments=args.experiment,
         order_by=args.order_by,
@@ -70,15 +62,34 @@ def _cmd_runs_list(args: argparse.Namespace) -> None:
         workspace=_ws(args),
     )
     if args.json:
-        from .tracking.records import run_summary
-
-        print(dumps([run_summary(r) for r in frame.to_dict("records")]))
+        print(dumps(runs))
         return
-    metric_cols = [c for c in frame.columns if c.startswith("metrics.")][:4]
-    param_cols = [c for c in frame.columns if c.startswith("params.")][:4]
-    cols, rows = _run_rows(frame, metric_cols + param_cols)
-    print(render_table([c.replace("metrics.", "").replace("params.", "p:") for c in cols], rows, width=24))
+    # The first four metric and param keys, in the order the columns of search_runs have them.
+    metric_keys = sorted({k for r in runs for k in r["metrics"]})[:4]
+    param_keys = sorted({k for r in runs for k in r["params"]})[:4]
+    headers = [*RUN_COLUMNS, *metric_keys, *(f"p:{k}" for k in param_keys)]
+    rows = []
+    for r in runs:
+        started = r["start_time"]
+        when = None if started is None else dt.datetime.fromtimestamp(started / 1000, dt.UTC)
+        rows.append(
+            [
+                r["id"][:8],
+                r["experiment"],
+                r["name"],
+                r["status"],
+                when,
+                *(_float(r["metrics"].get(k)) for k in metric_keys),
+                *(r["params"].get(k) for k in param_keys),
+            ]
+        )
+    print(render_table(headers, rows, width=24))
     print(f"{len(rows)} run(s)")
+
+
+def _float(value: Any) -> Any:
+    # A listing spells infinities out for JSON; a table shows them as numbers.
+    return float(value) if isinstance(value, str) else value
 
 
 def _cmd_runs_show(args: argparse.Namespace) -> None:

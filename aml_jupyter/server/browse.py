@@ -44,8 +44,7 @@ def search_page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[st
         >>> search_page(ws, {"filter": ["metrics.acc > 0.9"], "max_results": ["2"]}, 1000)  # doctest: +SKIP
         {'runs': [{...}, {...}], 'next_page_token': 'eyJvIjogMiwg...'}
     """
-    from ..tracking.records import run_summary
-    from ..tracking.search import search_frame
+    from ..tracking.search import search_records
 
     filter = (query.get("filter") or [""])[0] or None
     experiments = query.get("experiment") or None
@@ -62,13 +61,12 @@ def search_page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[st
     ids = None
     if experiments:
         ids = [ws.store.experiment_id(name) for name in experiments]
-    frame = search_frame(ws.store, filter, ids, order_by, size + 1, offset=offset)
-    more = len(frame) > size
-    records = frame.head(size).to_dict("records")
+    records = search_records(ws.store, filter, ids, order_by, size + 1, offset=offset)
+    more = len(records) > size
     token = None
     if more:
         token = base64.urlsafe_b64encode(json.dumps({"o": offset + size, "q": digest}).encode()).decode().rstrip("=")
-    return {"runs": [run_summary(r) for r in records], "next_page_token": token}
+    return {"runs": records[:size], "next_page_token": token}
 
 
 def downsample(steps: Any, values: Any, max_points: int) -> Any:

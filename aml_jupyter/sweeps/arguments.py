@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .policies import EarlyStop
-from .runner import Progress, sweep
+if TYPE_CHECKING:  # the runner loads the workspace: `aml --help` need not
+    from .runner import Progress
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +51,9 @@ def sweep_from_args(args: argparse.Namespace, workspace: Any, on_progress: Calla
     Example:
         >>> sweep_from_args(parser.parse_args(argv), ws, None)["best"]  # doctest: +SKIP
     """
+    from .policies import EarlyStop
+    from .runner import sweep
+
     policy = EarlyStop(
         args.early_stop,
         evaluation_interval=args.evaluation_interval,

@@ -116,6 +116,8 @@ class Database:
 
     def migrate(self) -> None:
         """Apply pending migrations, each in its own write transaction."""
+        if not self.read(lambda conn: bool(migrations.pending(conn))):
+            return  # up to date: opening the store takes no write lock
 
         def step(conn: Connection) -> bool:
             todo = migrations.pending(conn)
@@ -259,12 +261,20 @@ class Prepared:
     """
 
     def __init__(self, db: Database, stmt: Any) -> None:
-        compiled = stmt.compile(dialect=db.engine.dialect)
         self.raw = db.is_sqlite
-        self.sql = str(compiled)
-        self.names: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positiontup else None
+        self._stmt: Any = stmt
+        self._dialect = db.engine.dialect
+        self.sql = ""
+        self.names: tuple[str, ...] | None = None
+        self.fixed: dict[str, Any] = {}
+
+    def _compile(self) -> None:
+        # On first use, not when the store opens: a command that only reads compiles no insert.
+        compiled = self._stmt.compile(dialect=self._dialect)
+        self.names = tuple(compiled.positiontup) if compiled.positiontup else None
         # Values fixed in the statement itself (constants, bindparams with a value).
         self.fixed = {k: v for k, v in compiled.params.items() if v is not None}
+        self.sql = str(compiled)  # last: another thread sees it set only once the rest is
 
     def _params(self, values: dict[str, Any]) -> Any:
         if self.fixed:
@@ -277,6 +287,8 @@ class Prepared:
         Returns a cursor: ``rowcount`` and ``fetchone()`` work on every backend.
         """
         many = isinstance(values, list)
+        if not self.sql:
+            self._compile()
         params = [self._params(v) for v in values] if many else self._params(values)  # type: ignore[arg-type]
         if not self.raw:
             return conn.exec_driver_sql(self.sql, params)

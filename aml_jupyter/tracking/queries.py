@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidValue, RunNotFound
 from ..workspace import Workspace
 from .run import Run
-from .search import best_run_pk, search_frame
+from .search import best_run_pk, search_frame, search_records
 from .validation import check_key, check_name
 
 if TYPE_CHECKING:
@@ -47,6 +47,28 @@ def search_runs(
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise InvalidValue(f"offset must be a whole number of runs, not {offset!r}")
     return search_frame(ws.store, filter, _experiment_ids(ws, experiments), order_by, max_results, offset=offset)
+
+
+def list_runs(
+    filter: str | None = None,
+    experiments: str | list[str] | None = None,
+    order_by: list[str] | str | None = None,
+    max_results: int = 100_000,
+    *,
+    offset: int = 0,
+    workspace: WorkspaceArg = None,
+) -> list[dict[str, Any]]:
+    """:func:`search_runs` as plain dicts in a listing's JSON shape (``id``, times in epoch
+    milliseconds, nested ``params``/``metrics``/``tags``), without pandas.
+
+    Example:
+        >>> [r["metrics"]["acc"] for r in aml.list_runs("metrics.acc > 0.9")]  # doctest: +SKIP
+        [0.93, 0.91]
+    """
+    ws = Workspace.open(workspace)
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidValue(f"offset must be a whole number of runs, not {offset!r}")
+    return search_records(ws.store, filter, _experiment_ids(ws, experiments), order_by, max_results, offset=offset)
 
 
 def get_run(run_id: str, *, workspace: WorkspaceArg = None) -> Run:

@@ -15,7 +15,7 @@ from ..errors import InvalidValue
 from . import schema as t
 from .database import fetch_all
 from .filter import Clause, OrderKey, parse_filter, parse_order_by
-from .records import SUMMARY_KEYS, decode_value
+from .records import SUMMARY_KEYS, decode_value, json_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -152,19 +152,15 @@ def check_max_results(max_results: object) -> int:
     return max_results
 
 
-def search_frame(
+def _fetch_page(
     store: RunStore,
     filter: str | None,
     experiment_ids: list[int] | None,
     order_by: list[str] | str | None,
     max_results: int,
-    offset: int = 0,
-) -> pd.DataFrame:
-    """Run a search and return one row per run, with params/metrics/tags as prefixed columns;
-    ``offset`` skips that many matching runs first (pages of the REST API)."""
-    import numpy as np
-    import pandas as pd
-
+    offset: int,
+) -> tuple[list[int], list[Any], list[Any], list[Any], list[Any]]:
+    # The page's pks in order, then its runs' attributes, params, tags and latest metrics.
     store.mark_lost()
     page = QueryBuilder(store.db.is_sqlite).build(filter, experiment_ids, order_by, check_max_results(max_results))
     if offset:
@@ -216,10 +212,59 @@ def search_frame(
         return pks, runs, params, tags, metrics
 
     pks, runs, params, tags, metrics = store.db.read(fetch)
+    by_pk = {row[0]: row for row in runs}
+    return pks, [by_pk[pk] for pk in pks], params, tags, metrics
+
+
+def search_records(
+    store: RunStore,
+    filter: str | None,
+    experiment_ids: list[int] | None,
+    order_by: list[str] | str | None,
+    max_results: int,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """A search's runs as listings' JSON shape (:func:`~aml_jupyter.tracking.records.run_summary`),
+    in order, without a DataFrame: what the CLI and the REST API list.
+
+    Example:
+        >>> [r["id"] for r in search_records(ws.store, "metrics.acc > 0.9", None, None, 10)]  # doctest: +SKIP
+        ['4f1c...']
+    """
+    pks, runs, params, tags, metrics = _fetch_page(store, filter, experiment_ids, order_by, max_results, offset)
+    out: dict[int, dict[str, Any]] = {}
+    for row in runs:
+        out[row[0]] = {**dict(zip(SUMMARY_KEYS, row[1:], strict=True)), "params": {}, "metrics": {}, "tags": {}}
+    for pk, key, value in params:
+        out[pk]["params"][key] = value
+    for pk, key, value in tags:
+        out[pk]["tags"][key] = value
+    for pk, key, value, special in metrics:
+        number = value if special == 0 else decode_value(value, special)
+        if number is not None and number == number:  # a listing leaves NaN out, as its frame shows it
+            out[pk]["metrics"][key] = json_number(number)
+    for record in out.values():
+        for kind in ("params", "metrics", "tags"):
+            record[kind] = dict(sorted(record[kind].items()))
+    return [out[pk] for pk in pks]
+
+
+def search_frame(
+    store: RunStore,
+    filter: str | None,
+    experiment_ids: list[int] | None,
+    order_by: list[str] | str | None,
+    max_results: int,
+    offset: int = 0,
+) -> pd.DataFrame:
+    """Run a search and return one row per run, with params/metrics/tags as prefixed columns;
+    ``offset`` skips that many matching runs first (pages of the REST API)."""
+    import numpy as np
+    import pandas as pd
+
+    pks, ordered, params, tags, metrics = _fetch_page(store, filter, experiment_ids, order_by, max_results, offset)
     n = len(pks)
     pos = {pk: i for i, pk in enumerate(pks)}
-    by_pk = {row[0]: row for row in runs}
-    ordered = [by_pk[pk] for pk in pks]
     data: dict[str, Any] = {}
     for j, col in enumerate(ATTRIBUTE_COLUMNS, start=1):
         data[col] = [row[j] for row in ordered]
