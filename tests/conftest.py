@@ -22,6 +22,39 @@ REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite's `aml` commands share one warm process (as a user's would), in a folder of the
+    # run's own; the workers inherit it, and the run stops what started there at its end.
+    if not hasattr(config, "workerinput") and "AML_WARM_DIR" not in os.environ:
+        import tempfile
+
+        os.environ["AML_WARM_DIR"] = tempfile.mkdtemp(prefix="aml-warm-suite-")
+        os.environ["AML_WARM_IDLE_S"] = "120"
+        config._aml_warm_dir = os.environ["AML_WARM_DIR"]  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = getattr(config, "_aml_warm_dir", None)
+    if folder:
+        stop_warm_servers(Path(folder))
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def stop_warm_servers(folder: Path) -> list[int]:
+    """Stop, by their pid files, the warm servers whose sockets are in ``folder``; their pids."""
+    stopped = []
+    for pid_file in folder.glob("*.sock.pid"):
+        try:
+            pid = int(pid_file.read_text())
+            os.kill(pid, signal.SIGTERM)
+            stopped.append(pid)
+        except (ValueError, OSError):
+            continue
+    return stopped
+
+
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("AML_WORKSPACE", raising=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -129,8 +130,9 @@ def test_errors_are_one_line(
 
 def test_console_script_outside_a_workspace(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("aml")
+    warm = {k: os.environ[k] for k in ("AML_WARM_DIR", "AML_WARM_IDLE_S") if k in os.environ}  # the suite's own
     proc = subprocess.run(
-        [str(exe), "runs", "list"], cwd=tmp_path, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}
+        [str(exe), "runs", "list"], cwd=tmp_path, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", **warm}
     )
     assert proc.returncode == 1
     assert proc.stderr.startswith("aml: error: no workspace in") and "Traceback" not in proc.stderr

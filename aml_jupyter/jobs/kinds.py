@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import JobError
 from .execute import Job, JobCancelled
 from .logs import tail
-from .script import ChildProcess, exit_reason
+from .script import ChildProcess, WarmChildProcess, exit_reason
 
 
 def _python(job: Job) -> str:
@@ -24,9 +24,20 @@ def _python(job: Job) -> str:
     return job.record.tags.get("aml.python") or sys.executable
 
 
-def _child(job: Job, cmd: list[str], what: str, cwd: Path | None = None) -> None:
+def _child(job: Job, cmd: list[str], what: str, cwd: Path | None = None, warm: str | None = None) -> None:
+    # ``warm`` names the call (``module:function``) that a fork of the warm server makes instead
+    # of ``cmd``, when this process has one and the job runs on this interpreter.
     assert job.src is not None
-    child = ChildProcess(cmd, cwd or job.src, {**os.environ, **job.env}, job.stdout, job.stderr)
+    env = {**os.environ, **job.env}
+    child: ChildProcess | WarmChildProcess | None = None
+    if warm and _python(job) == sys.executable:
+        from ..warm.owned import warm_socket
+
+        sock = warm_socket()
+        if sock is not None:
+            child = WarmChildProcess.start(sock, warm, cmd[3:], cwd or job.src, env, job.stdout, job.stderr)
+    if child is None:
+        child = ChildProcess(cmd, cwd or job.src, env, job.stdout, job.stderr)
     job.stopper = child.stop
     if job.cancelled.is_set():  # cancelled while it started
         child.stop()
@@ -117,7 +128,8 @@ def run_cell(job: Job, payload: bytes | None) -> None:
         raise JobError("a cell job needs its source and inputs; this one was submitted without them")
     if job.src is not None:  # the local target: a child process in the materialized snapshot
         (job.dir / "payload.pkl").write_bytes(payload)
-        _child(job, [_python(job), "-m", "aml_jupyter.jobs.cell_main", str(job.dir)], "the cell")
+        cmd = [_python(job), "-m", "aml_jupyter.jobs.cell_main", str(job.dir)]
+        _child(job, cmd, "the cell", warm="aml_jupyter.jobs.cell_main:main")
         job.outputs = (job.dir / "outputs.pkl").read_bytes()
         return
     spec = cloudpickle.loads(payload)

@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .logs import RotatingLog, pump
 
@@ -110,3 +111,92 @@ def exit_reason(code: int, what: str = "the script") -> str:
     except ValueError:
         name = "?"
     return f"{what} was killed by signal {-code} ({name})"
+
+
+class WarmChildProcess:
+    """A cell's process forked from this process's warm server: what :class:`ChildProcess` is,
+    without an interpreter start (and imports) per run. It has its own process group, and it
+    dies with the connection this object holds, so a kernel killed outright takes it along.
+
+    Example:
+        >>> call = "aml_jupyter.jobs.cell_main:main"
+        >>> child = WarmChildProcess.start(sock, call, [job_dir], cwd, env, out, err)  # doctest: +SKIP
+        >>> child.wait()  # doctest: +SKIP
+        0
+    """
+
+    def __init__(self, child: Any, pumps: list[threading.Thread]) -> None:
+        self.child = child
+        self.pid: int = child.pid
+        self._pumps = pumps
+
+    @classmethod
+    def start(
+        cls,
+        sock: Path,
+        call: str,
+        args: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        stdout: RotatingLog,
+        stderr: RotatingLog,
+    ) -> WarmChildProcess | None:
+        """Fork it from the server at ``sock``; None when the server does not answer."""
+        from ..warm.client import spawn
+        from ..warm.owned import installed_modules
+
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        try:
+            child = spawn(
+                sock,
+                call,
+                list(args),
+                fds=[devnull, out_w, err_w],
+                argv=list(args),
+                cwd=str(cwd),
+                env=env,
+                session=True,
+                path0=str(cwd),  # as `python -m` puts its folder first
+                preload=installed_modules(),
+            )
+        finally:
+            for fd in (devnull, out_w, err_w):
+                os.close(fd)
+        if child is None:
+            os.close(out_r)
+            os.close(err_r)
+            return None
+        pumps = [
+            threading.Thread(target=pump, args=(os.fdopen(out_r, "rb"), stdout), daemon=True),
+            threading.Thread(target=pump, args=(os.fdopen(err_r, "rb"), stderr), daemon=True),
+        ]
+        for t in pumps:
+            t.start()
+        return cls(child, pumps)
+
+    def wait(self) -> int:
+        code = int(self.child.wait())
+        for t in self._pumps:
+            t.join()
+        return code
+
+    def stop(self) -> None:
+        """End its process group: SIGTERM, then SIGKILL after the grace period."""
+        if self.child.returncode is not None:
+            return
+        try:
+            os.killpg(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+
+        def kill_later() -> None:
+            for t in self._pumps:  # its pipes close when the whole group is gone
+                t.join(STOP_GRACE_S)
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        threading.Thread(target=kill_later, daemon=True).start()

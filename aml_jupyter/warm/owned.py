@@ -1,0 +1,106 @@
+"""This process's own warm server, for the cells it runs as jobs on the local target.
+
+It is this process's child (it exits when this process is gone, or after an idle hour) and
+imports ahead what this process has imported from installed packages: a notebook that imported
+pandas and scikit-learn gets cell runs that find them imported already. The first cell run
+starts it and runs as before; the runs after it fork from it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from .client import server_command, usable
+
+IDLE_S = 3600.0
+BASE = [
+    "cloudpickle",
+    "aml_jupyter.jobs.cell_main",
+    "aml_jupyter.jobs.cell",
+    "aml_jupyter.tracking.fluent",
+    "aml_jupyter.tracking.store",
+    "aml_jupyter.tracking.database",
+    "aml_jupyter.workspace",
+]
+
+_lock = threading.Lock()
+_state: dict[str, Any] = {}
+
+
+def installed_modules() -> list[str]:
+    """The public modules this process has imported from the standard library or site-packages.
+
+    Example:
+        >>> import json; "json" in installed_modules()
+        True
+    """
+    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots = {os.path.realpath(r) + os.sep for r in roots if r}
+    out = []
+    for name, module in list(sys.modules.items()):
+        if any(part.startswith("_") for part in name.split(".")):
+            continue
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and any(os.path.realpath(path).startswith(r) for r in roots):
+            out.append(name)
+    return sorted(out)
+
+
+def warm_socket() -> Path | None:
+    """The socket of this process's warm server, once it answers; starts it on the first call.
+
+    ``AML_WARM=0`` turns it off (every cell run then starts an interpreter of its own).
+
+    Example:
+        >>> warm_socket()  # doctest: +SKIP
+        PosixPath('/tmp/aml-warm-x1y2/warm.sock')
+    """
+    if os.environ.get("AML_WARM", "1") == "0":
+        return None
+    with _lock:
+        proc = _state.get("proc")
+        path: Path | None = _state.get("path")
+        if proc is not None and proc.poll() is None and path is not None:
+            return path if path.exists() else None  # it binds once it has imported everything
+        folder = Path(tempfile.mkdtemp(prefix="aml-warm-"))  # private: 0700
+        path = folder / "warm.sock"
+        if not usable(path):  # a temporary folder too deep for a socket
+            folder.rmdir()
+            return None
+        try:
+            _state["proc"] = subprocess.Popen(
+                server_command(path, IDLE_S, [*BASE, *installed_modules()], parent=os.getpid()),
+                cwd="/",
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C in this kernel's terminal is not for it
+            )
+        except OSError:
+            return None
+        _state["path"] = path
+        return None
+
+
+def stop() -> None:
+    """Stop this process's warm server (a new one starts on the next cell run).
+
+    Example:
+        >>> stop()
+    """
+    with _lock:
+        proc = _state.pop("proc", None)
+        path = _state.pop("path", None)
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        proc.wait(10)
+    if path is not None:
+        shutil.rmtree(path.parent, ignore_errors=True)
