@@ -56,7 +56,7 @@ def cancel(ws: Workspace, run_id: str) -> str:
     """
     from .supervise import request_cancel
 
-    record = ws.store.get_run(run_id)
+    record = ws.store.get_run(run_id, check_lost=False)  # a job already gone ends cancelled, below
     if has_ended(record):
         raise RunStateError(
             f"run {record.id[:8]} has already ended ({record.status}); it is not a submitted run that is still going",
@@ -65,6 +65,7 @@ def cancel(ws: Workspace, run_id: str) -> str:
     if not record.tags.get("aml.submitted"):
         raise InvalidValue(f"run {record.id[:8]} was not started by `aml submit`; end it where it runs")
     request_cancel(ws, record.id)
+    ws.store.mark_lost(force=True)  # its supervisor or cluster gone: nothing is left to stop, it ends now
     return record.id
 
 

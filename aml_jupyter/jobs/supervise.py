@@ -26,7 +26,7 @@ from ..compute.targets import Target, get_target
 from ..errors import IllegalTransition, JobError, TargetUnavailable
 from ..processes import detach_if_asked, start_detached
 from ..tracking.lifecycle import RunEvent
-from ..tracking.store import SUPERVISOR_PID
+from ..tracking.store import CLUSTER_PID, SUPERVISOR_PID
 from ..workspace import Workspace
 from .execute import CANCEL_TAG, run_job
 from .services import LocalService
@@ -165,6 +165,14 @@ def run_on_dask(
     except TargetUnavailable as exc:
         LocalService(ws, run_id).transition(RunEvent.FAIL, str(exc))
         raise
+    if not target.settings.get("address"):
+        from ..compute.dask_cluster import embedded_state
+
+        state = embedded_state(ws)
+        if state is not None:
+            # The cluster's daemon runs its workers: if it dies, so does the job (readers then end the run).
+            tags = {CLUSTER_PID: str(state["pid"]), "aml.cluster_host": socket.gethostname()}
+            ws.store.set_tags(ws.store.get_run(run_id, check_lost=False).pk, tags)
     future = client.submit(
         run_job,
         run_id,
@@ -224,7 +232,7 @@ def request_cancel(ws: Workspace, run_id: str) -> None:
     Example:
         >>> request_cancel(ws, run_id)  # doctest: +SKIP
     """
-    record = ws.store.get_run(run_id)
+    record = ws.store.get_run(run_id, check_lost=False)  # the tag first: an orphaned job then ends cancelled
     ws.store.set_tags(record.pk, {CANCEL_TAG: str(int(time.time()))})
     if record.status == "queued":
         try:

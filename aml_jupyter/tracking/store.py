@@ -69,6 +69,7 @@ def _transition_statement(event: RunEvent) -> Any:
 
 
 SUPERVISOR_PID = "aml.supervisor_pid"  # the local process supervising a job (jobs/supervise.py)
+CLUSTER_PID = "aml.cluster_pid"  # the embedded Dask cluster's daemon, whose workers run a job
 
 
 class RunStore(MetricStore, RunReader):
@@ -318,13 +319,21 @@ class RunStore(MetricStore, RunReader):
         return int(self.db.write(lambda c: c.execute(stmt).rowcount))
 
     def _end_orphaned_jobs(self) -> None:
-        # A local job's supervisor killed outright takes its job with it (jobs/script.py), and
-        # nothing is left to end the run: say so now rather than "lost" two minutes later.
+        # A local job's supervisor killed outright takes its job with it (jobs/script.py), as the
+        # embedded Dask cluster's daemon takes its workers: nothing is left to end the run, so say
+        # so now rather than "lost" two minutes later.
+        for tag, host_tag, what in (
+            (SUPERVISOR_PID, "aml.host", "its supervisor"),
+            (CLUSTER_PID, "aml.cluster_host", "the embedded Dask cluster running it"),
+        ):
+            self._end_jobs_of_dead(tag, host_tag, what)
+
+    def _end_jobs_of_dead(self, pid_tag: str, host_tag: str, what: str) -> None:
         r, sup, host, cancel = t.runs, t.tags.alias("sup"), t.tags.alias("host"), t.tags.alias("cancel")
         q = (
             select(r.c.pk, sup.c.value, host.c.value, cancel.c.value)
-            .join(sup, and_(sup.c.run_pk == r.c.pk, sup.c.key == SUPERVISOR_PID))
-            .outerjoin(host, and_(host.c.run_pk == r.c.pk, host.c.key == "aml.host"))
+            .join(sup, and_(sup.c.run_pk == r.c.pk, sup.c.key == pid_tag))
+            .outerjoin(host, and_(host.c.run_pk == r.c.pk, host.c.key == host_tag))
             .outerjoin(cancel, and_(cancel.c.run_pk == r.c.pk, cancel.c.key == "aml.cancel"))
             .where(r.c.status.in_([s.value for s in LIVE]))
         )
@@ -334,9 +343,7 @@ class RunStore(MetricStore, RunReader):
                 continue
             event = RunEvent.CANCEL if cancelled else RunEvent.FAIL
             try:
-                self.transition(
-                    pk, event, error=f"its supervisor (pid {pid}) ended before the job did; the job ended with it"
-                )
+                self.transition(pk, event, error=f"{what} (pid {pid}) ended before the job did; the job ended with it")
             except IllegalTransition:
                 continue  # ended meanwhile
 

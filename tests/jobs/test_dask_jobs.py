@@ -223,6 +223,26 @@ def test_a_lost_scheduler_fails_the_run(ws: Workspace) -> None:
         _stop(ws)
 
 
+def test_a_killed_cluster_daemon_ends_its_runs_failed_or_cancelled(ws: Workspace) -> None:
+    # Submitted without waiting: nobody follows the futures, so only the store can tell.
+    (ws.root / "long.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(120)\n")
+    try:
+        ids = [submit("long.py", target="dask", workspace=ws)["id"] for _ in range(2)]
+        for run_id in ids:
+            wait_for(ws, run_id, {"running"})
+        state = dask_cluster.embedded_state(ws)
+        assert state is not None
+        os.kill(int(state["pid"]), signal.SIGKILL)  # its workers, and the jobs in them, go with it
+        gone = cli(ws, "cancel", ids[1])  # nothing left to stop: it ends cancelled at once
+        assert gone.returncode == 0, gone.stderr
+        assert wait_for(ws, ids[1], {"cancelled", "failed", "lost"}, timeout=10) == "cancelled"
+        assert wait_for(ws, ids[0], {"failed", "lost", "cancelled"}, timeout=10) == "failed"
+        error = aml.get_run(ids[0], workspace=ws).info.error
+        assert error and f"embedded Dask cluster running it (pid {state['pid']})" in error
+    finally:
+        _stop(ws)
+
+
 def test_each_python_environment_has_its_own_embedded_cluster(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
