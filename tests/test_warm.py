@@ -145,42 +145,33 @@ def test_local_cells_fork_from_this_process_warm_server(ws: Workspace) -> None:
         assert aml.get_run(runs[1]["id"], workspace=ws).artifact_path("logs/stdout.txt").read_text() == "hi\n"
         failed = aml.run_cell("raise ValueError('bad cell')", workspace=ws)
         assert failed["status"] == "failed" and "ValueError: bad cell" in failed["error"]
+        _a_warm_cell_is_cancelled_with_its_process_group(ws)  # and a cancelled one, with what it started
     finally:
         owned.stop()
 
 
-def test_a_warm_cell_is_cancelled_with_its_process_group(ws: Workspace) -> None:
+def _a_warm_cell_is_cancelled_with_its_process_group(ws: Workspace) -> None:
+    # On the warm server of the test above: starting one takes seconds.
     import threading
 
     from aml_jupyter.jobs.supervise import request_cancel
 
-    owned.stop()
-    try:
-        aml.run_cell("y = 1", outputs=["y"], workspace=ws)
-        eventually(lambda: owned.warm_socket(), 60, "this process's warm server to answer")
-        box: dict[str, object] = {}
-        code = (
-            "import subprocess, sys, time\n"
-            "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-            "print(p.pid, flush=True)\ntime.sleep(60)"
-        )
-        worker = threading.Thread(target=lambda: box.update(r=aml.run_cell(code, name="long", workspace=ws)))
-        started = time.monotonic()
-        worker.start()
-        run = eventually(
-            lambda: aml.search_runs(
-                "attributes.name = 'long' and attributes.status = 'running'", workspace=ws
-            ).run_id.tolist(),
-            60,
-            "the cell to run",
-        )[0]
-        grandchild = int(eventually(lambda: _stdout_of(ws, run), 30, "the cell's first line"))
-        request_cancel(ws, run)
-        worker.join(60)
-        assert box["r"]["status"] == "cancelled" and time.monotonic() - started < 50  # type: ignore[index]
-        eventually(lambda: _pid_gone(grandchild), 10, "what the cell started to stop too")
-    finally:
-        owned.stop()
+    box: dict[str, object] = {}
+    code = (
+        "import subprocess, sys, time\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "print(p.pid, flush=True)\ntime.sleep(60)"
+    )
+    worker = threading.Thread(target=lambda: box.update(r=aml.run_cell(code, name="long", workspace=ws)))
+    started = time.monotonic()
+    worker.start()
+    running = "attributes.name = 'long' and attributes.status = 'running'"
+    run = eventually(lambda: [r["id"] for r in aml.list_runs(running, workspace=ws)], 60, "the cell to run")[0]
+    grandchild = int(eventually(lambda: _stdout_of(ws, run), 30, "the cell's first line"))
+    request_cancel(ws, run)
+    worker.join(60)
+    assert box["r"]["status"] == "cancelled" and time.monotonic() - started < 50  # type: ignore[index]
+    eventually(lambda: _pid_gone(grandchild), 10, "what the cell started to stop too")
 
 
 def _stdout_of(ws: Workspace, run_id: str) -> str:

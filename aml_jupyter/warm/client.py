@@ -55,15 +55,17 @@ def runtime_dir() -> Path | None:
 
 
 def fingerprint(*extra: str) -> str:
-    """What a warm process must share with its caller: the interpreter, the import path and the
-    installed code (this package's newest file, and each import folder's listing).
+    """What a warm process must share with its caller: the interpreter and the settings it read
+    when it started (``PYTHON*``, the locale), the import path and the installed code (this
+    package's newest file, and each import folder's listing).
 
     Example:
         >>> fingerprint() == fingerprint() and len(fingerprint())
         16
     """
     h = hashlib.sha1(usedforsecurity=False)
-    for part in (sys.executable, os.environ.get("PYTHONPATH", ""), *extra):
+    startup = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(("PYTHON", "LC_")) or k == "LANG")
+    for part in (sys.executable, *startup, *extra):
         h.update(part.encode() + b"\0")
     newest = 0
     stack = [str(PACKAGE)]

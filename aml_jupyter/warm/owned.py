@@ -35,21 +35,32 @@ _lock = threading.Lock()
 _state: dict[str, Any] = {}
 
 
+_verdicts: dict[str, bool] = {}  # module name -> whether it is an installed, public one
+
+
 def installed_modules() -> list[str]:
-    """The public modules this process has imported from the standard library or site-packages.
+    """The public modules this process has imported from the standard library or site-packages
+    (each module is looked at once: a cell run asks for the list every time).
 
     Example:
         >>> import json; "json" in installed_modules()
         True
     """
-    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    roots = {os.path.realpath(r) + os.sep for r in roots if r}
+    roots = _state.get("roots")
+    if roots is None:
+        paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+        roots = _state["roots"] = tuple({os.path.realpath(r) + os.sep for r in paths if r})
     out = []
     for name, module in list(sys.modules.items()):
-        if any(part.startswith("_") for part in name.split(".")):
-            continue
-        path = getattr(module, "__file__", None)
-        if isinstance(path, str) and any(os.path.realpath(path).startswith(r) for r in roots):
+        verdict = _verdicts.get(name)
+        if verdict is None:
+            path = getattr(module, "__file__", None)
+            verdict = _verdicts[name] = (
+                not any(part.startswith("_") for part in name.split("."))
+                and isinstance(path, str)
+                and os.path.realpath(path).startswith(roots)
+            )
+        if verdict:
             out.append(name)
     return sorted(out)
 
