@@ -86,7 +86,10 @@ def _warm(argv: list[str]) -> int | None:
             start_background(path, idle, PRELOAD)
         return None
 
+    forwarded: list[int] = []
+
     def forward(signum: int, _frame: object) -> None:
+        forwarded.append(signum)
         try:
             os.kill(child.pid, signum)
         except ProcessLookupError:
@@ -95,7 +98,10 @@ def _warm(argv: list[str]) -> int | None:
     for sig in FORWARDED:
         signal.signal(sig, forward)
     code = child.wait()
-    if code == -9:
+    if code == -9:  # it died of a signal
+        if forwarded:  # ours: this process ends the way it would have, had it run the command
+            signal.signal(forwarded[-1], signal.SIG_DFL)
+            os.kill(os.getpid(), forwarded[-1])
         print("aml: the command's process ended without an exit code (it was killed)", file=sys.stderr)
         return 137
     return code

@@ -15,6 +15,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,13 @@ def warm_socket() -> Path | None:
         path: Path | None = _state.get("path")
         if proc is not None and proc.poll() is None and path is not None:
             return path if path.exists() else None  # it binds once it has imported everything
+        if proc is not None:  # it ended: idle for an hour, or it could not start
+            if time.monotonic() - _state["started"] < 60:
+                _state["failures"] = _state.get("failures", 0) + 1
+            if path is not None:
+                shutil.rmtree(path.parent, ignore_errors=True)
+        if _state.get("failures", 0) >= 3:
+            return None  # it keeps dying here: cells start an interpreter each, as without it
         folder = Path(tempfile.mkdtemp(prefix="aml-warm-"))  # private: 0700
         path = folder / "warm.sock"
         if not usable(path):  # a temporary folder too deep for a socket
@@ -98,6 +106,7 @@ def warm_socket() -> Path | None:
         except OSError:
             return None
         _state["path"] = path
+        _state["started"] = time.monotonic()
         return None
 
 
@@ -110,6 +119,7 @@ def stop() -> None:
     with _lock:
         proc = _state.pop("proc", None)
         path = _state.pop("path", None)
+        _state.pop("failures", None)
     if proc is not None and proc.poll() is None:
         proc.terminate()
         proc.wait(10)
