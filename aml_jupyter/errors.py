@@ -32,7 +32,9 @@ surfaces can map it to a short user-facing line or a 4xx JSON body without parsi
     ├── SnapshotError
     │   └── SnapshotTooLarge        the source folder exceeds the snapshot size limit
     ├── NoProgramFound              (data prep by example) no program fits the examples
-    ├── UntrustedModel              a model file that can run code, not known to be safe to load
+    ├── UntrustedCode               loading it would run someone else's code, and it was not trusted
+    │   ├── UntrustedModel          a model file that can run code, not known to be safe to load
+    │   └── UntrustedDataset        a registered recipe that runs code (an expression, SQL) by another user
     ├── AccessDenied                a server refused: no token, a wrong one, or a role without the action
     ├── Throttled                   too many requests of one kind at once (429)
     └── JobError                    a submitted job could not be set up or run
@@ -213,9 +215,19 @@ class Throttled(AmlError):
     in a moment (a 429 through REST)."""
 
 
-class UntrustedModel(AmlError):
+class UntrustedCode(AmlError):
+    """Loading this would run code that someone else wrote, and it was not trusted (a 403
+    through REST)."""
+
+
+class UntrustedModel(UntrustedCode):
     """A model file that can run code when loaded (pickle, joblib, cloudpickle, untrusted skops
     types) whose content is not the registered one, and no explicit ``trusted=True``."""
+
+
+class UntrustedDataset(UntrustedCode):
+    """A registered dataset whose recipe runs code when read (a Python expression step, a SQL
+    query, the private network), registered by another user, read without ``trust=True``."""
 
 
 class EmptySnapshotWarning(UserWarning):

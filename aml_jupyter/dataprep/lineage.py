@@ -121,26 +121,54 @@ def register(flow: Flow, name: str, workspace: Workspace | str | None = None) ->
     return Dataset(name, version, rh, fp, flow, ws)
 
 
-def get_dataset(name: str, version: int | None = None, workspace: Workspace | str | None = None) -> Dataset:
+def get_dataset(
+    name: str,
+    version: int | None = None,
+    workspace: Workspace | str | None = None,
+    *,
+    trust: bool = False,
+    user: str | None = None,
+) -> Dataset:
     """A registered dataset (the latest version unless ``version`` is given).
+
+    A recipe that runs code when read (a Python expression step, a SQL query, a source on the
+    private network) loads for the user who registered it; anybody else's needs ``trust=True``,
+    as someone else's pickle model does: reading it runs their code as you. ``user`` is who
+    reads (by default this process's user; the server passes its caller).
 
     Example:
         >>> get_dataset("customers").to_pandas()  # doctest: +SKIP
     """
-    from .flow import Flow
-    from .steps import step_from_data
+    from ..errors import InvalidInput, UntrustedDataset
+    from ..tracking.fluent import _user
+    from .flow import flow_from_data
 
     ws = Workspace.open(workspace)
     d = t.datasets
-    q = select(d.c.version, d.c.recipe, d.c.recipe_hash, d.c.source_fingerprint).where(d.c.name == name)
+    q = select(d.c.version, d.c.recipe, d.c.recipe_hash, d.c.source_fingerprint, d.c.user).where(d.c.name == name)
     q = q.where(d.c.version == version) if version is not None else q.order_by(d.c.version.desc()).limit(1)
     row = ws.store.db.read(lambda c: c.execute(q).first())
     if row is None:
         which = f"version {version} of " if version is not None else ""
         raise DatasetNotFound(f"no {which}dataset named {name!r} is registered", name=name)
     data = json.loads(row[1])
-    # Registered by a user of this workspace, so its steps (a Python expression too) are trusted.
-    flow = Flow(data["source"], tuple(step_from_data(s, trust=True) for s in data["steps"]))
+    ref, registered_by, me = f"{name}:{row[0]}", row[4], user or _user()
+    where = f"dataset {ref}"
+    if not trust and registered_by != me:
+        try:
+            flow = flow_from_data(data, trust=False, where=where)
+        except InvalidInput as exc:
+            if "trust=True" not in str(exc):
+                raise
+            raise UntrustedDataset(
+                f"{where} was registered by {registered_by!r} and runs code when read "
+                f"({str(exc).split(';')[0].removeprefix(where + ' ')}): reading it runs their code as {me!r}. "
+                "Read it with trust=True if you trust them.",
+                name=name,
+                registered_by=registered_by,
+            ) from None
+    else:
+        flow = flow_from_data(data, trust=True, where=where)
     return Dataset(name, int(row[0]), row[2], row[3], flow, ws)
 
 

@@ -30,7 +30,7 @@ from ..errors import (
     RunStateError,
     SnapshotError,
     Throttled,
-    UntrustedModel,
+    UntrustedCode,
 )
 from ..tables import to_jsonable
 from ..workspace import Workspace
@@ -190,7 +190,7 @@ class TrackingAPI:
             return _error(409, str(exc), type(exc).__name__)
         except NoProgramFound as exc:  # the examples contradict each other, or nothing fits them
             return _error(422, str(exc), type(exc).__name__)
-        except UntrustedModel as exc:  # someone else's pickle, and no "trusted": true
+        except UntrustedCode as exc:  # someone else's pickle or recipe code, and no "trusted": true
             return _error(403, str(exc), type(exc).__name__)
         except Throttled as exc:
             return _error(429, str(exc), type(exc).__name__)
@@ -302,12 +302,15 @@ class TrackingAPI:
         from .browse import dataset_rows
 
         rows = min(int((call.query.get("rows") or ["20"])[0]), MAX_PAGE)
-        return Response.json(200, dataset_rows(self.ws, unquote(call.params["dataset"]), max(rows, 1)))
+        return Response.json(
+            200, dataset_rows(self.ws, unquote(call.params["dataset"]), max(rows, 1), user=call.caller.user)
+        )
 
     def h_dataset_profile(self, call: Call) -> Response:
         from ..dataprep.lineage import get_dataset
 
-        profile = get_dataset(unquote(call.params["dataset"]), workspace=self.ws).flow.profile()
+        name = unquote(call.params["dataset"])
+        profile = get_dataset(name, workspace=self.ws, user=call.caller.user).flow.profile()
         return Response.json(200, {"columns": profile.columns})
 
     def h_learn(self, call: Call) -> Response:

@@ -245,8 +245,9 @@ def create_run(ws: Workspace, payload: dict[str, Any], user: str) -> dict[str, A
     return record.to_dict()
 
 
-def dataset_rows(ws: Workspace, name: str, rows: int) -> dict[str, Any]:
-    """The first ``rows`` rows of a registered dataset's newest version (its recipe run on its source).
+def dataset_rows(ws: Workspace, name: str, rows: int, user: str | None = None) -> dict[str, Any]:
+    """The first ``rows`` rows of a registered dataset's newest version (its recipe run on its
+    source), for ``user``: a recipe that runs code previews only for the user who registered it.
 
     Example:
         >>> dataset_rows(ws, "customers", 5)["columns"]  # doctest: +SKIP
@@ -254,7 +255,7 @@ def dataset_rows(ws: Workspace, name: str, rows: int) -> dict[str, Any]:
     """
     from ..dataprep.lineage import get_dataset
 
-    dataset = get_dataset(name, workspace=ws)
+    dataset = get_dataset(name, workspace=ws, user=user)
     frame = dataset.flow.to_pandas().head(rows)
     return {
         "name": dataset.name,

@@ -159,6 +159,8 @@ def document() -> dict[str, Any]:
             op["responses"]["429"] = {"description": "the caller, or everyone, has too many learning requests running"}
         if route.handler == "deploy":
             op["responses"]["403"]["description"] += ", or the model runs someone else's code and trusted is not true"
+        if route.handler in ("dataset_preview", "dataset_profile"):
+            op["responses"]["403"]["description"] += ", or the recipe runs code that another user registered"
         paths.setdefault(route.path, {})[route.method.lower()] = op
     return {
         "openapi": "3.0.3",

@@ -40,3 +40,26 @@ def test_register_version_and_lineage(ws: Workspace) -> None:
         dp.get_dataset("customers", version=9, workspace=ws)
     with pytest.raises(DatasetNotFound):
         dp.get_dataset("nothing", workspace=ws)
+
+
+def test_a_dataset_that_runs_code_reads_for_its_registrant_or_with_trust(ws: Workspace) -> None:
+    import sqlite3
+
+    from aml_jupyter.errors import UntrustedCode, UntrustedDataset
+
+    data = ws.root / "prices.csv"
+    data.write_text("price,qty\n2,3\n5,1\n")
+    dp.read(data).add_column_python("total", "df.price * df.qty").register("totals", workspace=ws)
+    db = ws.root / "shop.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("create table orders (id integer)")
+    dp.read_sql(f"sqlite:///{db}", table="orders").register("orders", workspace=ws)
+    dp.read(data).register("plain", workspace=ws)
+    assert dp.get_dataset("totals", workspace=ws).to_pandas()["total"].tolist() == [6, 5]
+    other = "mallory"  # another user of the same workspace
+    for name, why in (("totals", "Python expression"), ("orders", "reads from a database")):
+        with pytest.raises(UntrustedDataset, match=f"registered by .* runs code when read .*{why}") as caught:
+            dp.get_dataset(name, workspace=ws, user=other)
+        assert isinstance(caught.value, UntrustedCode) and "'mallory'" in str(caught.value)
+    assert dp.get_dataset("totals", workspace=ws, user=other, trust=True).to_pandas()["total"].tolist() == [6, 5]
+    assert dp.get_dataset("plain", workspace=ws, user=other).to_pandas()["qty"].tolist() == [3, 1]  # no code

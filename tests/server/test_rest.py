@@ -266,6 +266,13 @@ def test_datasets_and_learning_by_example(server: Server) -> None:
     status, profile, _ = server.call("GET", "aml/api/v1/datasets/people/profile", "reader")
     assert status == 200 and [c["column"] for c in profile["columns"]] == ["name", "email"]
     assert server.call("GET", "aml/api/v1/datasets/nope/preview", "reader")[0] == 404
+    # A recipe that runs code (here an expression) registered by this process's user is not run
+    # for another caller: the server would run it as itself.
+    people = dataprep.read(str(server.ws.root / "people.csv"))
+    people.add_column_python("n", "df.name.str.len()").register("coded", workspace=server.ws)
+    for what in ("preview", "profile"):
+        status, refused, _ = server.call("GET", f"aml/api/v1/datasets/coded/{what}", "reader")
+        assert status == 403 and "runs code when read" in refused["error"], refused
     body = {"examples": [[["ada@math.org"], "math.org"]], "inputs": [["alan@bp.uk"], ["grace@navy.mil"]]}
     status, learned, _ = server.call("POST", "aml/api/v1/dataprep/learn", "reader", body)
     assert status == 200 and learned["outputs"] == ["bp.uk", "navy.mil"] and "def transform" in learned["code"]
