@@ -18,7 +18,7 @@ from ..tracking.fluent import _prepare, _user
 from ..tracking.lifecycle import RunStatus
 from ..tracking.validation import check_key, check_name, param_to_str
 from ..workspace import Workspace
-from .submit import target_tags
+from .submit import check_queue, target_tags
 
 
 def _pickled(inputs: dict[str, Any]) -> bytes:
@@ -73,6 +73,7 @@ def run_cell(
     except SyntaxError as exc:
         raise InvalidValue(f"the cell is not valid Python: {exc.msg} (line {exc.lineno})") from None
     payload = bytes(cloudpickle.dumps({"source": source, "inputs": _pickled(ins), "outputs": outs, "params": pars}))
+    check_queue(ws, tgt)  # as `aml submit`: a cell is a job too
     limit = ws.tracking.param_value_max_length
     p = {check_key(k, "param name"): param_to_str(k, v, limit) for k, v in pars.items()}
     store = ws.store

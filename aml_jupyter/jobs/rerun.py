@@ -60,7 +60,7 @@ def rerun(ws: Workspace, run_id: str, params: dict[str, Any] | None = None, wait
     from .submit import check_queue, target_tags
 
     tgt = get_target(ws, record.compute_target or "local")
-    check_queue(ws, tgt.name, int(tgt.settings.get("max_queued", 1000)))
+    check_queue(ws, tgt)
     tags = {**target_tags(tgt), **{k: record.tags[k] for k in KEPT_TAGS if k in record.tags}}
     if record.source_kind == "notebook":
         raw = _edited_notebook_params(json.loads(record.tags.get("aml.nb_params", "{}")), edits)

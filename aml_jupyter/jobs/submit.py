@@ -73,12 +73,14 @@ def target_tags(tgt: Target) -> dict[str, str]:
     return tags
 
 
-def check_queue(ws: Workspace, target_name: str, limit: int) -> None:
-    """Refuse a submission when ``limit`` runs already wait or run on the target (the queue is bounded).
+def check_queue(ws: Workspace, target: Target) -> None:
+    """Refuse new work when the target's ``max_queued`` runs (1,000 unless set) already wait or
+    run there: the queue is bounded, for every way in (``aml submit``, a rerun, ``%%aml run``).
 
     Example:
-        >>> check_queue(ws, "local", 1000)  # doctest: +SKIP
+        >>> check_queue(ws, get_target(ws, "local"))  # doctest: +SKIP
     """
+    target_name, limit = target.name, int(target.settings.get("max_queued", 1000))
     pending = ws.store.count_pending(target_name)
     if pending >= limit:
         raise JobError(
@@ -159,7 +161,7 @@ def submit(
         requirement_lines(req_file)  # a file that cannot be read is refused now, not in the job
     if data:
         job_tags["aml.data"] = json.dumps([_data_path(ws, d) for d in data])
-    check_queue(ws, tgt.name, int(tgt.settings.get("max_queued", 1000)))
+    check_queue(ws, tgt)
     prepared = _prepare(ws, snapshot=True)
     snapshot_files = set(ws.snapshot_store.files(prepared["snapshot_id"]))
     for needed in (rel, job_tags.get("aml.requirements")):

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
-from ..errors import ExperimentNotFound, IllegalTransition, InvalidValue, RunNotFound
+from ..errors import ExperimentNotFound, IllegalTransition, InvalidValue, RunNotFound, RunStateError
 from ..processes import pid_alive
 from . import schema as t
 from .database import Database, Prepared
@@ -348,10 +348,25 @@ class RunStore(MetricStore, RunReader):
                 continue  # ended meanwhile
 
     def delete_runs(self, run_ids: Iterable[str]) -> list[str]:
-        """Delete runs and everything logged to them; artifacts' files go at the next ``gc``."""
+        """Delete runs and everything logged to them; artifacts' files go at the next ``gc``.
+
+        A run still going (queued, preparing, running) is refused, whoever asks (the SDK, the CLI,
+        REST): its process would go on logging into nothing. Nothing is deleted then.
+        """
         full = [self.resolve_run_id(i) for i in run_ids]
+        self.mark_lost()  # a run whose process is gone is no longer live
 
         def drop(conn: Connection) -> None:
+            live = conn.execute(
+                select(t.runs.c.id, t.runs.c.status).where(
+                    t.runs.c.id.in_(full), t.runs.c.status.in_([s.value for s in LIVE])
+                )
+            ).first()
+            if live is not None:
+                raise RunStateError(
+                    f"run {live[0][:8]} is {live[1]}; cancel it (aml cancel) or end it before deleting it",
+                    run_id=live[0],
+                )
             pks = conn.execute(select(t.runs.c.pk).where(t.runs.c.id.in_(full))).scalars().all()
             for table in (t.metric_chunks, t.latest_metrics, t.params, t.tags, t.artifacts, t.run_inputs):
                 conn.execute(delete(table).where(table.c.run_pk.in_(pks)))

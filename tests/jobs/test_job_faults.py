@@ -65,6 +65,8 @@ def test_a_burst_of_50_submissions_is_queued_not_lost(ws: Workspace) -> None:
     assert len(set(ids)) == 50
     with pytest.raises(JobError, match="already has 50 runs queued or running"):
         submit("wait.py", workspace=ws)
+    with pytest.raises(JobError, match="already has 50 runs queued or running"):
+        aml.run_cell("y = 1", outputs=["y"], workspace=ws)  # `%%aml run` is bounded the same way
     frame = aml.search_runs(workspace=ws)
     assert len(frame) == 50
     time.sleep(1.0)

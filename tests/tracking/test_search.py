@@ -132,3 +132,19 @@ def test_delete_runs(ws: Workspace, runs: dict[str, str]) -> None:
     assert sorted(names(aml.search_runs(workspace=ws))) == ["c", "d", "e"]
     with pytest.raises(RunNotFound):
         aml.get_run(runs["a"], workspace=ws)
+
+
+def test_a_live_run_is_never_deleted_whoever_asks(ws: Workspace, runs: dict[str, str]) -> None:
+    from aml_jupyter.cli import main
+    from aml_jupyter.errors import RunStateError
+
+    live = aml.start_run(experiment="iris", name="live", workspace=ws)
+    try:
+        with pytest.raises(RunStateError, match="is running; cancel it"):
+            aml.delete_runs([runs["a"], live.id], workspace=ws)  # the SDK: nothing deleted, the ended one kept
+        assert main(["-w", str(ws.root), "runs", "delete", live.id[:8]]) == 1  # the CLI (REST: tests/server)
+        assert aml.get_run(live.id, workspace=ws).status == "running"
+        assert aml.get_run(runs["a"], workspace=ws).name == "a"
+    finally:
+        live.end()
+    assert aml.delete_runs([live.id], workspace=ws) == [live.id]
