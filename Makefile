@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 
 # The project's own modules too (their caches are refreshed whenever a source file changes).
 bytecode: setup
-	@$(BIN)/python -m compileall -q -j 0 aml_jupyter magics tests benchmarks >/dev/null
+	@$(BIN)/python -m compileall -q -j 0 aml_jupyter tests benchmarks >/dev/null
 
 demo: bytecode
 	$(BIN)/python -m aml_jupyter.demo $(DEMO)
@@ -63,7 +63,7 @@ dashboard: setup
 	    --port=$(DASHBOARD_PORT) --Voila.ip=127.0.0.1 --ServerApp.port_retries=0
 
 lint: setup
-	$(BIN)/ruff check aml_jupyter magics tests benchmarks
+	$(BIN)/ruff check aml_jupyter tests benchmarks
 	$(BIN)/mypy
 
 clean:

@@ -110,6 +110,6 @@ def load_ipython_extension(ipython: Any) -> None:
     Example:
         >>> # in IPython: %load_ext aml_jupyter  then  %aml runs
     """
-    from magics import load_ipython_extension as load
+    from .magics import AmlMagics
 
-    load(ipython)
+    ipython.register_magics(AmlMagics)

@@ -16,7 +16,7 @@ BIN = Path(sys.executable).parent
 @pytest.mark.slow
 def test_ruff() -> None:
     proc = subprocess.run(
-        [str(BIN / "ruff"), "check", "aml_jupyter", "magics", "tests", "benchmarks"],
+        [str(BIN / "ruff"), "check", "aml_jupyter", "tests", "benchmarks"],
         cwd=REPO,
         capture_output=True,
         text=True,

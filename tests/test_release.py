@@ -29,6 +29,10 @@ def test_the_wheel_installs_and_works_in_a_clean_venv(tmp_path: Path) -> None:
     sdist = next(dist.glob("aml_jupyter-*.tar.gz"))
     check = _run(sys.executable, "-m", "twine", "check", "--strict", wheel, sdist, cwd=tmp_path)
     assert check.stdout.count("PASSED") == 2
+    import zipfile
+
+    tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert {t for t in tops if not t.startswith("aml_jupyter")} == set(), tops  # no top-level `magics` or other
 
     clean = tmp_path / "clean"
     _run(BIN / "uv", "venv", "-q", "--python", sys.executable, clean, cwd=tmp_path)

@@ -25,7 +25,7 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from aml_jupyter.errors import AmlError
+from .errors import AmlError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +39,7 @@ def _names(values: list[str] | None) -> list[str]:
 
 
 def _parser() -> _Parser:
-    from aml_jupyter.sweeps.arguments import add_sweep_arguments
+    from .sweeps.arguments import add_sweep_arguments
 
     p = _Parser(prog="%aml", add_help=False)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -95,9 +95,9 @@ class AmlMagics(Magics):
     history: Any = None
 
     def _jobs(self, args: argparse.Namespace) -> Any:
-        from aml_jupyter.jobs.control import cancel, read_log, target_rows
-        from aml_jupyter.jobs.submit import submit
-        from aml_jupyter.workspace import Workspace
+        from .jobs.control import cancel, read_log, target_rows
+        from .jobs.submit import submit
+        from .workspace import Workspace
 
         ws = Workspace.open()
         if args.command == "targets":
@@ -121,11 +121,11 @@ class AmlMagics(Magics):
         return f"cancelling run {cancel(ws, args.run)}"
 
     def _sweep(self, args: argparse.Namespace, ws: Any) -> Any:
-        from aml_jupyter.sweeps.arguments import sweep_from_args
+        from .sweeps.arguments import sweep_from_args
 
         on_progress = None
         try:
-            from aml_jupyter.widgets.sweep_progress import SweepProgress
+            from .widgets.sweep_progress import SweepProgress
 
             on_progress = SweepProgress(args.max_runs, args.metric, display=True)
         except ImportError:  # no ipywidgets: the result alone
@@ -133,8 +133,8 @@ class AmlMagics(Magics):
         return sweep_from_args(args, ws, on_progress)
 
     def _run_cell(self, args: argparse.Namespace, cell: str) -> Any:
-        from aml_jupyter.jobs.cell import parse_param
-        from aml_jupyter.jobs.cells import run_cell
+        from .jobs.cell import parse_param
+        from .jobs.cells import run_cell
 
         ns = self.shell.user_ns if self.shell is not None else {}
         inputs = _names(args.inputs and [x for group in args.inputs for x in group])
@@ -161,7 +161,7 @@ class AmlMagics(Magics):
         return None
 
     def _history(self, state: str) -> str:
-        from aml_jupyter.history import CellHistory
+        from .history import CellHistory
 
         if state == "on":
             if AmlMagics.history is None:
