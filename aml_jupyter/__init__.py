@@ -110,6 +110,8 @@ def load_ipython_extension(ipython: Any) -> None:
     Example:
         >>> # in IPython: %load_ext aml_jupyter  then  %aml runs
     """
-    from .magics import AmlMagics
+    from .magics import AmlMagics, sweep_widget
+    from .sweeps import runner
 
     ipython.register_magics(AmlMagics)
+    runner.progress_display = sweep_widget  # aml.sweep(...) in this notebook shows a live widget

@@ -201,3 +201,21 @@ class AmlMagics(Magics):
         except AmlError as exc:
             print(f"aml: error: {exc}")
             return None
+
+
+def sweep_widget(total: int, metric: str) -> Any:
+    """A sweep's live progress widget, in a Jupyter kernel with ipywidgets; None elsewhere (what
+    ``%load_ext aml_jupyter`` has ``aml.sweep`` show when it is given no ``on_progress``).
+
+    Example:
+        >>> sweep_widget(10, "acc") is None  # not in a kernel
+        True
+    """
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if shell is None or "IPKernelApp" not in getattr(shell, "config", {}):
+        return None
+    try:
+        from .widgets.sweep_progress import SweepProgress
+    except ImportError:  # no ipywidgets
+        return None
+    return SweepProgress(total, metric, display=True)

@@ -28,3 +28,41 @@ def test_ruff() -> None:
 def test_mypy_strict() -> None:
     proc = subprocess.run([str(BIN / "mypy")], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+SURFACES = {"server", "widgets", "magics", "cli", "cli_jobs", "cli_models", "launch", "demo"}
+
+
+def core_imports_of_surfaces(package: Path) -> list[str]:
+    """``module -> surface`` for each import of a surface (REST, widgets, magics, the CLI) by core code."""
+    import ast
+
+    found = []
+    for f in sorted(package.rglob("*.py")):
+        rel = f.relative_to(package)
+        if rel.parts[0].removesuffix(".py") in SURFACES | {"__init__"}:
+            continue
+        for node in ast.walk(ast.parse(f.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = list(rel.parts[: len(rel.parts) - node.level])
+                names.append(".".join([*base, *([node.module] if node.module else [])]))
+                if not node.module:  # from .. import widgets
+                    names += [".".join([*base, a.name]) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("aml_jupyter."):
+                names.append(str(node.module).removeprefix("aml_jupyter."))
+            elif isinstance(node, ast.Import):
+                names += [a.name.removeprefix("aml_jupyter.") for a in node.names if a.name.startswith("aml_jupyter.")]
+            found += [f"{rel} -> {n}" for n in names if n.split(".")[0] in SURFACES]
+    return found
+
+
+def test_core_code_never_imports_a_surface(tmp_path: Path) -> None:
+    assert core_imports_of_surfaces(REPO / "aml_jupyter") == []
+    bad = tmp_path / "pkg" / "sweeps"
+    bad.mkdir(parents=True)
+    (bad / "runner.py").write_text("from ..widgets.sweep_progress import SweepProgress\nfrom .. import server\n")
+    assert core_imports_of_surfaces(tmp_path / "pkg") == [
+        "sweeps/runner.py -> widgets.sweep_progress",
+        "sweeps/runner.py -> server",
+    ]

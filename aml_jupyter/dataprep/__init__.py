@@ -11,12 +11,5 @@ Example:
 from .flow import Flow, load, read, read_sql
 from .lineage import Dataset, get_dataset, list_datasets
 
-__all__ = ["ByExample", "Dataset", "Flow", "get_dataset", "list_datasets", "load", "read", "read_sql"]
-
-
-def __getattr__(name: str) -> object:
-    if name == "ByExample":  # imports ipywidgets: only when asked for
-        from ..widgets.by_example import ByExample
-
-        return ByExample
-    raise AttributeError(f"module 'aml_jupyter.dataprep' has no attribute {name!r}")
+__all__ = ["Dataset", "Flow", "get_dataset", "list_datasets", "load", "read", "read_sql"]
+# The by-example panel is a surface: aml_jupyter.widgets.ByExample.

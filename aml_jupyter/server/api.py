@@ -222,7 +222,7 @@ class TrackingAPI:
         return Response.json(200, self.ws.store.run_document(call.params["run"]))
 
     def h_metric_series(self, call: Call) -> Response:
-        from .browse import metric_series
+        from ..tracking.downsample import metric_series
 
         wanted = int((call.query.get("max_points") or ["1000"])[0])
         if not 2 <= wanted <= MAX_POINTS:

@@ -1,5 +1,5 @@
-"""What the REST API's handlers read and write beyond a single run: pages of runs, downsampled
-metric series, targets, the audit log, workspace roles and runs created over HTTP.
+"""What the REST API's handlers read and write beyond a single run: pages of runs (metric series:
+:mod:`aml_jupyter.tracking.downsample`), targets, the audit log, workspace roles and runs created over HTTP.
 """
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -67,69 +66,6 @@ def search_page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[st
     if more:
         token = base64.urlsafe_b64encode(json.dumps({"o": offset + size, "q": digest}).encode()).decode().rstrip("=")
     return {"runs": records[:size], "next_page_token": token}
-
-
-def downsample(steps: Any, values: Any, max_points: int) -> Any:
-    """Indices of at most ``max_points`` points that keep a series' shape: the lowest and the
-    highest point of each of ``max_points // 2`` equal slices, in step order.
-
-    Example:
-        >>> import numpy as np
-        >>> downsample(np.arange(10), np.array([0, 9, 1, 1, 1, 1, 1, 1, -5, 1.0]), 4).tolist()
-        [0, 1, 5, 8]
-    """
-    import numpy as np
-
-    n = len(values)
-    if n <= max_points:
-        return np.arange(n)
-    buckets = max_points // 2
-    width = -(-n // buckets)
-    padded = np.full(buckets * width, np.nan)
-    padded[:n] = values
-    grid = padded.reshape(buckets, width)
-    finite = np.isfinite(grid)
-    low = np.where(finite, grid, np.inf).argmin(axis=1)
-    high = np.where(finite, grid, -np.inf).argmax(axis=1)
-    base = np.arange(buckets) * width
-    picked = np.unique(np.concatenate([base + low, base + high]))
-    return picked[picked < n]
-
-
-def metric_series(ws: Workspace, run_id: str, key: str, max_points: int) -> dict[str, Any]:
-    """A metric's points in step order, downsampled on the server to at most ``max_points``.
-
-    Example:
-        >>> metric_series(ws, run_id, "loss", 1000)["points"]  # doctest: +SKIP
-        1000000
-    """
-    import numpy as np
-
-    from ..tracking.validation import check_key
-
-    record = ws.store.get_run(run_id)
-    steps_a, values_a, times_a = ws.store.metric_history(record.pk, check_key(key))
-    steps = np.frombuffer(steps_a, dtype=np.int64) if len(steps_a) else np.zeros(0, np.int64)
-    values = np.frombuffer(values_a, dtype=np.float64) if len(values_a) else np.zeros(0)
-    times = np.frombuffer(times_a, dtype=np.int64) if len(times_a) else np.zeros(0, np.int64)
-    order = np.argsort(steps, kind="stable")
-    steps, values, times = steps[order], values[order], times[order]
-    keep = downsample(steps, values, max_points)
-    chosen = values[keep]
-    shown: list[Any] = chosen.tolist()
-    if not np.isfinite(chosen).all():  # JSON has no NaN or infinities: spelled out, as the API takes them
-        shown = [
-            v if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")) for v in shown
-        ]
-    return {
-        "run_id": record.id,
-        "key": key,
-        "points": int(len(values)),
-        "downsampled": bool(len(keep) < len(values)),
-        "step": steps[keep].tolist(),
-        "value": shown,
-        "timestamp": times[keep].tolist(),
-    }
 
 
 def targets(ws: Workspace) -> list[dict[str, Any]]:

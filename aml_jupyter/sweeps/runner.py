@@ -123,8 +123,8 @@ def sweep(
         experiment, config, name=name, source_kind="sweep", source_path=rel, compute_target=target, workspace=ws
     )
     _forget(parent)  # the parent is not the notebook's active run: aml.log elsewhere must not reach it
-    if on_progress is None:
-        on_progress = _notebook_widget(max_runs, metric)
+    if on_progress is None and progress_display is not None:
+        on_progress = progress_display(max_runs, metric)
     progress = Progress(total=max_runs)
     children: dict[str, _Child] = {}
     stopping: list[int] = []  # children asked to stop: the sweep ends once they have
@@ -206,19 +206,9 @@ def sweep(
     }
 
 
-def _notebook_widget(total: int, metric: str) -> Callable[[Progress], None] | None:
-    # In a Jupyter kernel, a sweep shows a live widget unless the caller handles progress itself.
-    import sys
-
-    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
-    if shell is None or "IPKernelApp" not in getattr(shell, "config", {}):
-        return None
-    try:
-        from ..widgets.sweep_progress import SweepProgress
-
-        return SweepProgress(total, metric, display=True)
-    except ImportError:  # no ipywidgets
-        return None
+# How a sweep shows its progress where nobody passed on_progress: set by a surface (the IPython
+# extension sets a live widget in a notebook); None shows nothing. Core code imports no surface.
+progress_display: Callable[[int, str], Callable[[Progress], None] | None] | None = None
 
 
 def _poll(ws: Workspace, child: _Child, study: Any, metric: str, progress: Progress, read_metrics: bool) -> str:

@@ -93,7 +93,7 @@ class RunDetails(Refreshing):
         if not self.metric.value:
             self.line.x, self.line.y = [], []
             return
-        from ..server.browse import metric_series
+        from ..tracking.downsample import metric_series
 
         series = metric_series(self.ws, self.run_id, self.metric.value, 1000)
         finite = [(s, v) for s, v in zip(series["step"], series["value"], strict=True) if isinstance(v, float | int)]

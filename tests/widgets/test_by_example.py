@@ -7,12 +7,13 @@ from pathlib import Path
 import pandas as pd
 
 from aml_jupyter import dataprep as dp
+from aml_jupyter.widgets import ByExample
 
 
 def test_typing_examples_updates_outputs_and_marks_doubt(tmp_path: Path) -> None:
     path = tmp_path / "codes.csv"
     path.write_text("code\na-b-c\nx-y-z\np-q-r-s\n<img src=x onerror=alert(1)>-k\n")
-    panel = dp.ByExample(dp.read(path), source_columns=["code"], new_column="middle")
+    panel = ByExample(dp.read(path), source_columns=["code"], new_column="middle")
     assert panel.add_button.disabled
     panel.examples[0].value = "b"
     assert panel.program is not None
@@ -33,7 +34,7 @@ def test_typing_examples_updates_outputs_and_marks_doubt(tmp_path: Path) -> None
 
 def test_conflicting_examples_say_so_without_crashing() -> None:
     frame = pd.DataFrame({"name": ["Ada Lovelace", "Ada Lovelace", "Alan Turing"]})
-    panel = dp.ByExample(frame, source_columns=["name"])
+    panel = ByExample(frame, source_columns=["name"])
     panel.examples[0].value = "Ada"
     panel.examples[1].value = "Lovelace"
     assert panel.program is None and "No program yet" in panel.status.value
