@@ -16,9 +16,6 @@ Results go to ``benchmarks/results/jobs-*.json`` and ``docs/performance-jobs.md`
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
 import shutil
 import statistics
 import subprocess
@@ -233,50 +230,18 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool | None]]
     ]
 
 
-def render(r: dict[str, Any]) -> str:
-    lines = ["| figure | aml_jupyter | bare | ratio | target | met |", "|---|---:|---:|---:|---|---|"]
-    for name, a, b, ratio, target, met in rows(r):
-        lines.append(f"| {name} | {a} | {b} | {ratio} | {target} | {'-' if met is None else 'yes' if met else 'no'} |")
-    return "\n".join(lines)
-
-
 def main() -> int:
-    from run import machine  # the first part's machine description
+    from report import bench_main
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
-    started = time.time()
     print("job benchmarks (one embedded Dask cluster, 2 workers):", flush=True)
-    r = run(args.quick)
-    r["machine"] = machine()
-    r["date"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    r["quick"] = args.quick
-    m = r["machine"]
-    header = (
-        f"Measured {r['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}; "
-        f"took {time.time() - started:.0f} s."
+    return bench_main(
+        "jobs",
+        "Performance of jobs",
+        "Produced by `make bench` (`benchmarks/jobs.py`, see its docstring for what each case does), on one "
+        "embedded Dask cluster with 2 single-threaded workers.",
+        run,
+        rows,
     )
-    table = render(r)
-    print()
-    print(header)
-    print(table)
-    if not args.no_write:
-        name = "jobs-" + dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S") + ("-quick" if args.quick else "") + ".json"
-        (HERE / "results").mkdir(exist_ok=True)
-        (HERE / "results" / name).write_text(json.dumps(r, indent=2) + "\n")
-        if not args.quick:
-            (REPO / "docs" / "performance-jobs.md").write_text(
-                "# Performance of jobs\n\nProduced by `make bench` (`benchmarks/jobs.py`, see its docstring for what "
-                "each case does), on one embedded Dask cluster with 2 single-threaded workers.\n\n"
-                + header
-                + "\n\n"
-                + table
-                + "\n"
-            )
-        print(f"\nwrote benchmarks/results/{name}" + ("" if args.quick else " and docs/performance-jobs.md"))
-    return 0
 
 
 if __name__ == "__main__":

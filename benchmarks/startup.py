@@ -17,9 +17,6 @@ Results go to ``benchmarks/results/startup-*.json`` and ``docs/performance-start
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
 import os
 import shutil
 import statistics
@@ -158,10 +155,10 @@ def run(quick: bool) -> dict[str, Any]:
     return out
 
 
-def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool | None]]:
+def rows(r: dict[str, Any]) -> list[Any]:
     c = r["cell"]
     added = c["warm_s"] - c["bare_s"]
-    out: list[tuple[str, str, str, str, str, bool | None]] = [
+    out: list[Any] = [
         (
             "(1) `%%aml run` on the local target vs a bare `exec` of the cell (s, median)",
             f"{c['warm_s']:.3f}",
@@ -193,49 +190,18 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool | None]]
     return out
 
 
-def render(r: dict[str, Any]) -> str:
-    lines = ["| figure | aml_jupyter | bare | ratio | target | met |", "|---|---:|---:|---:|---|---|"]
-    for name, a, b, ratio, target, met in rows(r):
-        lines.append(f"| {name} | {a} | {b} | {ratio} | {target} | {'-' if met is None else 'yes' if met else 'no'} |")
-    return "\n".join(lines)
-
-
 def main() -> int:
-    from run import machine  # the first part's machine description
+    from report import bench_main
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
-    started = time.time()
     print("startup benchmarks (the aml command, cells on the local target):", flush=True)
-    r = run(args.quick)
-    r["machine"] = machine()
-    r["date"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    r["quick"] = args.quick
-    m = r["machine"]
-    header = (
-        f"Measured {r['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}; "
-        f"took {time.time() - started:.0f} s."
+    return bench_main(
+        "startup",
+        "Performance of starting things",
+        "Produced by `make bench` (`benchmarks/startup.py`, see its docstring for what each case does). Quick "
+        "`aml` commands and the local target's cells fork from a warm process (see the guide's \"Warm processes\").",
+        run,
+        rows,
     )
-    table = render(r)
-    print()
-    print(header)
-    print(table)
-    if not args.no_write:
-        name = (
-            "startup-" + dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S") + ("-quick" if args.quick else "") + ".json"
-        )
-        (HERE / "results").mkdir(exist_ok=True)
-        (HERE / "results" / name).write_text(json.dumps(r, indent=2) + "\n")
-        if not args.quick:
-            (REPO / "docs" / "performance-startup.md").write_text(
-                "# Performance of starting things\n\nProduced by `make bench` (`benchmarks/startup.py`, see its "
-                "docstring for what each case does). Quick `aml` commands and the local target's cells fork from "
-                'a warm process (see the guide\'s "Warm processes").\n\n' + header + "\n\n" + table + "\n"
-            )
-        print(f"\nwrote benchmarks/results/{name}" + ("" if args.quick else " and docs/performance-startup.md"))
-    return 0
 
 
 if __name__ == "__main__":
