@@ -44,8 +44,6 @@ def search_runs(
         >>> aml.search_runs("metrics.acc > 0.9 and params.C = '0.5'", order_by=["metrics.acc DESC"])  # doctest: +SKIP
     """
     ws = Workspace.open(workspace)
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidValue(f"offset must be a whole number of runs, not {offset!r}")
     return search_frame(ws.store, filter, _experiment_ids(ws, experiments), order_by, max_results, offset=offset)
 
 
@@ -66,8 +64,6 @@ def list_runs(
         [0.93, 0.91]
     """
     ws = Workspace.open(workspace)
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidValue(f"offset must be a whole number of runs, not {offset!r}")
     return search_records(ws.store, filter, _experiment_ids(ws, experiments), order_by, max_results, offset=offset)
 
 

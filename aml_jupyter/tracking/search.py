@@ -161,6 +161,8 @@ def _fetch_page(
     offset: int,
 ) -> tuple[list[int], list[Any], list[Any], list[Any], list[Any]]:
     # The page's pks in order, then its runs' attributes, params, tags and latest metrics.
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidValue(f"offset must be a whole number of runs, not {offset!r}")
     store.mark_lost()
     page = QueryBuilder(store.db.is_sqlite).build(filter, experiment_ids, order_by, check_max_results(max_results))
     if offset:

@@ -148,3 +148,19 @@ def test_a_live_run_is_never_deleted_whoever_asks(ws: Workspace, runs: dict[str,
     finally:
         live.end()
     assert aml.delete_runs([live.id], workspace=ws) == [live.id]
+
+
+def test_list_runs_is_search_runs_without_pandas(ws: Workspace, runs: dict[str, str]) -> None:
+    from aml_jupyter.errors import InvalidValue
+    from aml_jupyter.tracking.records import run_summary
+
+    order = ["metrics.acc DESC"]
+    frame = aml.search_runs(order_by=order, workspace=ws)
+    assert aml.list_runs(order_by=order, workspace=ws) == [run_summary(r) for r in frame.to_dict("records")]
+    assert [r["id"] for r in aml.list_runs(order_by=order, offset=2, max_results=2, workspace=ws)] == list(
+        frame.run_id[2:4]
+    )
+    for bad in (-1, True, 1.5):
+        for fn in (aml.list_runs, aml.search_runs):
+            with pytest.raises(InvalidValue, match="offset must be a whole number"):
+                fn(offset=bad, workspace=ws)
