@@ -65,12 +65,13 @@ def is_quick(argv: Sequence[str]) -> bool:
 
 
 def _warm(argv: list[str]) -> int | None:
-    from .warm.client import fingerprint, runtime_dir, spawn, start_background
+    from .warm.client import fingerprint, interpreter_key, runtime_dir, spawn, start_background
 
     folder = runtime_dir()
     if folder is None:
         return None
-    path = folder / f"cli-{fingerprint()}.sock"
+    family = f"cli-{interpreter_key()}-"  # this interpreter's servers: one per version of the code
+    path = folder / f"{family}{fingerprint()}.sock"
     for fd in (0, 1, 2):  # a closed standard descriptor cannot be handed over
         try:
             os.fstat(fd)
@@ -83,7 +84,7 @@ def _warm(argv: list[str]) -> int | None:
         except ValueError:
             idle = 300.0
         if idle > 0:
-            start_background(path, idle, PRELOAD)
+            start_background(path, idle, PRELOAD, replaces=family)  # and stops the stale ones
         return None
 
     forwarded: list[int] = []

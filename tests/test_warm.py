@@ -90,6 +90,27 @@ def test_the_warm_process_stops_when_idle_and_long_commands_never_use_it(ws: Wor
     assert is_quick(["-w", "ws", "runs", "show", "abcd"])
 
 
+def test_a_server_for_newer_code_stops_the_stale_ones(ws: Workspace, warm_dir: Path) -> None:
+    from aml_jupyter.warm.client import interpreter_key
+
+    warm_dir.mkdir(mode=0o700, parents=True)
+    stale = warm_dir / f"cli-{interpreter_key()}-0000000000000000.sock"  # this interpreter, older code
+    other = warm_dir / "cli-ffffffff-0000000000000000.sock"  # another interpreter's: left alone
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "aml_jupyter.warm", "--socket", str(p), "--idle", "60"])
+        for p in (stale, other)
+    ]
+    try:
+        eventually(lambda: stale.exists() and other.exists(), 60, "the two servers to bind")
+        _aml(ws, warm_dir, "runs", "list")  # starts the server of today's code, which stops the stale one
+        assert procs[0].wait(60) == 0 and not stale.exists()
+        assert procs[1].poll() is None
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+
+
 def test_a_killed_caller_takes_its_warm_child_along(warm_dir: Path) -> None:
     folder = warm_dir
     folder.mkdir(mode=0o700)

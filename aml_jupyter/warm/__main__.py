@@ -17,11 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--socket", required=True)
     parser.add_argument("--idle", type=float, default=300.0)
     parser.add_argument("--parent", type=int, default=None)
+    parser.add_argument("--replaces", default="", help="stop the servers beside it whose sockets start so")
     parser.add_argument("modules", nargs="*")
     args = parser.parse_args(argv)
     from .server import serve
 
-    serve(args.socket, args.idle, args.parent, args.modules)
+    serve(args.socket, args.idle, args.parent, args.modules, args.replaces)
     return 0
 
 

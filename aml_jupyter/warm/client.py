@@ -64,8 +64,7 @@ def fingerprint(*extra: str) -> str:
         16
     """
     h = hashlib.sha1(usedforsecurity=False)
-    startup = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(("PYTHON", "LC_")) or k == "LANG")
-    for part in (sys.executable, *startup, *extra):
+    for part in (sys.executable, *_startup_settings(), *extra):
         h.update(part.encode() + b"\0")
     newest = 0
     stack = [str(PACKAGE)]
@@ -181,7 +180,7 @@ def _umask() -> int:
 
 
 def server_command(
-    path: str | os.PathLike[str], idle_s: float, modules: list[str], parent: int | None = None
+    path: str | os.PathLike[str], idle_s: float, modules: list[str], parent: int | None = None, replaces: str = ""
 ) -> list[str]:
     """The command line that starts a warm server.
 
@@ -192,11 +191,32 @@ def server_command(
     cmd = [sys.executable, "-m", "aml_jupyter.warm", "--socket", os.fspath(path), "--idle", str(idle_s)]
     if parent:
         cmd += ["--parent", str(parent)]
+    if replaces:
+        cmd += ["--replaces", replaces]
     return [*cmd, *modules]
 
 
-def start_background(path: str | os.PathLike[str], idle_s: float, modules: list[str]) -> None:
-    """Start a warm server at ``path`` for later calls, without waiting for it.
+def _startup_settings() -> list[str]:
+    return sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(("PYTHON", "LC_")) or k == "LANG")
+
+
+def interpreter_key() -> str:
+    """A short name for this interpreter and the settings it starts with, which a warm CLI
+    server's socket name begins with: the servers of one key differ only in the code they run.
+
+    Example:
+        >>> len(interpreter_key())
+        8
+    """
+    h = hashlib.sha1(usedforsecurity=False)
+    for part in (sys.executable, *_startup_settings()):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:8]
+
+
+def start_background(path: str | os.PathLike[str], idle_s: float, modules: list[str], replaces: str = "") -> None:
+    """Start a warm server at ``path`` for later calls, without waiting for it; once it answers,
+    it stops the servers whose sockets start with ``replaces``.
 
     Example:
         >>> start_background(runtime_dir() / "cli-x.sock", 300, ["aml_jupyter.cli"])  # doctest: +SKIP
@@ -207,7 +227,7 @@ def start_background(path: str | os.PathLike[str], idle_s: float, modules: list[
         return
     try:
         subprocess.Popen(
-            server_command(path, idle_s, modules),
+            server_command(path, idle_s, modules, replaces=replaces),
             cwd="/",
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -202,9 +202,41 @@ def _serve_one(conn: socket.socket) -> list[str]:
     return [m for m in request.get("preload") or [] if isinstance(m, str) and m not in sys.modules]
 
 
-def serve(path: str, idle_s: float, parent_pid: int | None = None, modules: list[str] | None = None) -> None:
+def stop_stale(folder: str, prefix: str, keep: str) -> list[int]:
+    """SIGTERM the warm servers in ``folder`` whose sockets start with ``prefix`` (the same
+    interpreter, older code) but are not ``keep``; their pids.
+
+    Example:
+        >>> stop_stale("/nonexistent", "cli-0123-", "cli-0123-new.sock")
+        []
+    """
+    stopped = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".sock.pid")) or name == keep + ".pid":
+            continue
+        try:
+            with open(os.path.join(folder, name)) as f:
+                pid = int(f.read().strip())
+            with open(f"/proc/{pid}/cmdline", "rb") as f:  # the pid is still a warm server, not a reused one
+                if b"aml_jupyter.warm" not in f.read():
+                    continue
+            os.kill(pid, signal.SIGTERM)
+            stopped.append(pid)
+        except (OSError, ValueError):
+            continue
+    return stopped
+
+
+def serve(
+    path: str, idle_s: float, parent_pid: int | None = None, modules: list[str] | None = None, replaces: str = ""
+) -> None:
     """Answer requests on the Unix socket ``path`` until idle for ``idle_s`` (or the parent is gone);
-    its pid is in ``PATH.pid``. SIGTERM stops it.
+    its pid is in ``PATH.pid``. SIGTERM stops it. Once it answers, the servers beside it whose
+    sockets start with ``replaces`` are stopped (they run code that has since changed).
 
     Example:
         >>> serve("/run/user/1000/aml_jupyter/cli-0123.sock", 300.0)  # doctest: +SKIP
@@ -228,6 +260,8 @@ def serve(path: str, idle_s: float, parent_pid: int | None = None, modules: list
     pid_file = f"{path}.pid"
     with open(pid_file, "w") as f:  # for whoever must stop it: `kill $(cat PATH.pid)`
         f.write(f"{os.getpid()}\n")
+    if replaces:
+        stop_stale(os.path.dirname(path), replaces, os.path.basename(path))
     sel = selectors.DefaultSelector()
     sel.register(lsock, selectors.EVENT_READ)
     last = time.monotonic()  # idle from now: importing ahead may have taken seconds
