@@ -36,7 +36,8 @@ REQUEST_TIMEOUT_S = 5.0  # a caller that connects and sends nothing does not hol
 NEVER_PRELOAD = frozenset(
     """IPython ipykernel jupyter_client jupyter_core zmq tornado comm debugpy prompt_toolkit jedi parso
     pygments psutil matplotlib_inline ipywidgets widgetsnbextension torch tensorflow jax jaxlib cupy
-    numba ray distributed dask_cuda pyspark mpi4py multiprocess grpc asyncio concurrent""".split()
+    numba ray distributed dask_cuda pyspark mpi4py multiprocess grpc asyncio concurrent keras transformers
+    lightning pytorch_lightning wandb sentry_sdk comet_ml clearml neptune posthog mlflow""".split()
 )
 
 
