@@ -34,8 +34,6 @@ BASE = [
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
-
-
 _verdicts: dict[str, bool] = {}  # module name -> whether it is an installed, public one
 
 
@@ -104,6 +102,7 @@ def warm_socket() -> Path | None:
                 start_new_session=True,  # a Ctrl-C in this kernel's terminal is not for it
             )
         except OSError:
+            shutil.rmtree(folder, ignore_errors=True)
             return None
         _state["path"] = path
         _state["started"] = time.monotonic()
@@ -120,6 +119,7 @@ def stop() -> None:
         proc = _state.pop("proc", None)
         path = _state.pop("path", None)
         _state.pop("failures", None)
+        _state.pop("started", None)
     if proc is not None and proc.poll() is None:
         proc.terminate()
         proc.wait(10)
