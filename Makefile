@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 DEMO   ?= demo-workspace
 
-.PHONY: setup bytecode demo test bench lint clean browser dashboard
+.PHONY: setup bytecode demo test bench lint clean browser postgres dashboard
 
 setup: $(STAMP)
 
@@ -35,11 +35,18 @@ browser:
 	    { apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; }; } \
 	    || echo "chromium unavailable: the browser tests will fail" >&2
 
+# The store tests run on a real PostgreSQL server too (started by the tests as the postgres user).
+postgres:
+	@command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
+	    { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && { apt-get update -qq >/dev/null 2>&1; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1; }; } \
+	    || echo "PostgreSQL unavailable: the PostgreSQL store tests will be skipped" >&2
+
 # pytest exits 5 when it collected nothing: that is a broken suite, not a pass. The tests spread
 # over two workers, a test file each at a time (a file's server or cluster starts once); the 15
 # slowest are named at the end. PYTEST_ARGS adds to it (PYTEST_ARGS="-n 0" for one process).
 TEST_WORKERS ?= 2
-test: bytecode browser
+test: bytecode browser postgres
 	@$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=15 \
 	    $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc

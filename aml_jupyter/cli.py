@@ -15,6 +15,7 @@ from typing import Any
 
 from .cli_jobs import add_job_commands
 from .cli_models import add_model_commands
+from .cli_store import add_store_commands
 from .errors import AmlError
 from .tables import dumps, render_table
 
@@ -32,13 +33,15 @@ def _emit(args: argparse.Namespace, data: Any, table: str) -> None:
 
 
 def _cmd_init(args: argparse.Namespace) -> None:
+    from .tracking.database import shown_url
     from .workspace import Workspace
 
-    ws = Workspace.init(args.dir, name=args.name, repair=args.repair)
+    ws = Workspace.init(args.dir, name=args.name, repair=args.repair, store=args.store)
+    store = shown_url(ws.store_url)
     _emit(
         args,
-        {"root": str(ws.root), "name": ws.name, "config": str(ws.aml_dir / "aml.toml")},
-        f"Created workspace {ws.name!r} in {ws.aml_dir}",
+        {"root": str(ws.root), "name": ws.name, "config": str(ws.aml_dir / "aml.toml"), "store": store},
+        f"Created workspace {ws.name!r} in {ws.aml_dir}" + (f" (runs in {store})" if args.store else ""),
     )
 
 
@@ -269,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("dir", nargs="?", default=".")
     sp.add_argument("--name", default=None, help="workspace name (default: the folder's name)")
     sp.add_argument("--repair", action="store_true", help="write the default aml.toml into a workspace missing it")
+    sp.add_argument(
+        "--store", default=None, help="a shared run store, postgresql://user@host/db (default: SQLite in .aml/)"
+    )
 
     exps = sub.add_parser("experiments", help="experiments").add_subparsers(dest="sub", required=True, metavar="ACTION")
     add(exps, "list", _cmd_experiments, "list experiments")
@@ -320,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_job_commands(sub, add)
     add_model_commands(sub, add)
+    add_store_commands(sub, add)
 
     sp = add(sub, "gc", _cmd_gc, "remove artifact files and snapshots no run references")
     sp.add_argument("--dry-run", action="store_true", help="only print what would go")

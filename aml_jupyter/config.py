@@ -142,11 +142,14 @@ def check_config(cfg: Config) -> None:
             raise ConfigError(f"bad value in [{section}]: {exc}") from None
 
 
-def default_toml(name: str) -> str:
-    """The aml.toml written by ``aml init``: every setting, commented, at its default.
+def default_toml(name: str, store_url: str = "") -> str:
+    """The aml.toml written by ``aml init``: every setting, commented, at its default; the store's
+    URL set when one is given.
 
     Example:
         >>> "[tracking]" in default_toml("demo")
+        True
+        >>> 'store_url = "postgresql://aml@db/aml"' in default_toml("demo", "postgresql://aml@db/aml")
         True
     """
     lines = [
@@ -160,6 +163,9 @@ def default_toml(name: str) -> str:
         lines.append(f"[{section}]")
         for trait_name, trait in sorted(cls.class_own_traits(config=True).items()):
             lines.append(f"# {trait.help}")
+            if trait_name == "store_url" and store_url:
+                lines.append(f"store_url = {_toml_str(store_url)}")
+                continue
             lines.append(f"# {trait_name} = {_toml_value(trait.default_value)}")
         lines.append("")
     return "\n".join(lines)

@@ -101,8 +101,16 @@ class StoreSchemaTooNew(StoreError):
     """The store was written by a newer aml_jupyter; opening it could damage it."""
 
 
+class StoreSchemaTooOld(StoreError):
+    """A shared store's schema is older than this aml_jupyter's; ``aml migrate`` upgrades it."""
+
+
 class StoreBusy(StoreError):
     """The store stayed locked by other writers past every retry."""
+
+
+class StoreUnreachable(StoreError):
+    """The store's database server cannot be reached (down, refusing, or a wrong address)."""
 
 
 class InvalidInput(AmlError, ValueError):

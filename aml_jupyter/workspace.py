@@ -102,11 +102,19 @@ class Workspace:
 
     @classmethod
     def init(
-        cls, path: str | os.PathLike[str] = ".", name: str | None = None, exist_ok: bool = False, repair: bool = False
+        cls,
+        path: str | os.PathLike[str] = ".",
+        name: str | None = None,
+        exist_ok: bool = False,
+        repair: bool = False,
+        store: str | None = None,
     ) -> Workspace:
         """Create a workspace in ``path`` (made if missing); refuses if one is already there,
         unless ``exist_ok``, which opens it instead (so a notebook or script can be run again).
         ``repair`` writes the default settings into a workspace whose ``aml.toml`` is missing.
+        ``store`` is the URL of a shared run store (``postgresql://user@host/db``), written to
+        ``aml.toml``; its tables are made (or brought up to date) now. Without it the runs live in
+        ``.aml/store.db`` (SQLite).
 
         Everything is built in a temporary folder beside ``.aml`` and renamed into place, so a
         failure leaves no half-made workspace.
@@ -117,8 +125,10 @@ class Workspace:
             >>> Workspace.init(folder).name == Workspace.init(folder, exist_ok=True).name
             True
         """
-        from .tracking.database import Database
+        from .tracking.database import Database, check_store_url, has_password
 
+        if store:
+            check_store_url(store)
         root = Path(path).resolve()
         target = root / AML_DIR
         if repair and target.is_dir() and not (target / CONFIG_FILE).exists():
@@ -138,10 +148,13 @@ class Workspace:
         except OSError as exc:
             raise WorkspaceReadOnly(f"cannot create a workspace in {root}: {exc.strerror}", path=str(root)) from None
         try:
-            (tmp / CONFIG_FILE).write_text(default_toml(name or root.name), encoding="utf-8")
+            settings = tmp / CONFIG_FILE
+            settings.write_text(default_toml(name or root.name, store or ""), encoding="utf-8")
+            if store and has_password(store):
+                os.chmod(settings, 0o600)  # the URL holds a password: for this user's eyes only
             (tmp / ".gitignore").write_text("# aml_jupyter's private data\n*\n", encoding="utf-8")
             (tmp / "artifacts").mkdir()
-            db = Database.create(f"sqlite:///{tmp / STORE_FILE}")
+            db = Database.create(store) if store else Database.create(f"sqlite:///{tmp / STORE_FILE}")
             db.dispose()
             os.chmod(tmp, 0o755)
             os.rename(tmp, target)
@@ -207,7 +220,8 @@ class Workspace:
         if "store" in self.__dict__:
             self.store.db.dispose()
         with _open_lock:
-            _open.pop(self.root, None)
+            if _open.get(self.root) is self:  # a stale instance closing leaves the current one open
+                del _open[self.root]
 
     def __repr__(self) -> str:
         return f"<Workspace {self.name!r} at {self.root}>"

@@ -10,13 +10,16 @@ import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
 import aml_jupyter as aml
 from aml_jupyter.tracking import fluent
 from aml_jupyter.workspace import Workspace
+
+if TYPE_CHECKING:
+    from tests.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -67,15 +70,74 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     fluent._env_run = None
 
 
+# The test folders whose workspaces are proven on both stores: each of their tests taking `ws` runs
+# once on SQLite and once on PostgreSQL.
+BOTH_STORES = ("tests/tracking/", "tests/models/", "tests/dataprep/test_lineage.py", "tests/server/test_rest.py")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_kind" in metafunc.fixturenames:
+        path = Path(str(metafunc.definition.fspath)).resolve().relative_to(REPO).as_posix()
+        both = path.startswith(BOTH_STORES) and not metafunc.definition.get_closest_marker("sqlite_only")
+        metafunc.parametrize("store_kind", ["sqlite", "postgresql"] if both else ["sqlite"], scope="session")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """This test process's PostgreSQL server, started on first use and stopped at the end."""
+    from tests import postgres as pg
+
+    if pg.binaries() is None:
+        pytest.skip("PostgreSQL is not installed here (make test installs it)")
+    server = pg.start(free_port())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def ws(tmp_path: Path) -> Iterator[Workspace]:
-    """A new workspace in a project folder holding one small source file."""
+def store_url(store_kind: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None for a workspace's own SQLite store, else the URL of a fresh PostgreSQL database."""
+    if store_kind == "sqlite":
+        yield None
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.database()
+    yield url
+    server.drop(url)
+
+
+@pytest.fixture
+def ws(tmp_path: Path, store_url: str | None) -> Iterator[Workspace]:
+    """A new workspace in a project folder holding one small source file (on each store kind in
+    the folders of BOTH_STORES)."""
     project = tmp_path / "project"
     project.mkdir()
     (project / "train.py").write_text("print('hello')\n")
-    workspace = aml.Workspace.init(project, name="test")
+    workspace = aml.Workspace.init(project, name="test", store=store_url)
     yield workspace
     workspace.close()
+    from aml_jupyter import workspace as module
+
+    reopened = module._open.get(workspace.root)
+    if reopened is not None:
+        reopened.close()  # reopened by the test (new settings): its connections go before its database
+
+
+def store_dump(ws: Workspace) -> bytes:
+    """Everything the workspace's store holds, as bytes: the SQLite files, or every row of every
+    table on a database server (to prove something is nowhere in it)."""
+    from aml_jupyter.tracking import schema
+
+    if ws.store.db.is_sqlite:
+        ws.writer.flush()
+        files = [ws.aml_dir / "store.db", ws.aml_dir / "store.db-wal"]
+        return b"".join(f.read_bytes() for f in files if f.exists())
+    ws.writer.flush()
+    tables = schema.metadata.sorted_tables
+    rows = ws.store.db.read(lambda c: [repr(list(c.execute(t.select()).all())) for t in tables])
+    return "\n".join(rows).encode()
 
 
 def run_child(

@@ -117,7 +117,7 @@ def register(flow: Flow, name: str, workspace: Workspace | str | None = None) ->
         )
         return version
 
-    version = ws.store.db.write(add)
+    version = ws.store.db.write(add, numbering=True)
     return Dataset(name, version, rh, fp, flow, ws)
 
 

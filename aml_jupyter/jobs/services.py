@@ -124,10 +124,13 @@ class LocalService:
         self.ws.writer.live_runs.discard(self.pk)
 
     def job_env(self, record: JobRecord) -> dict[str, str]:
+        from ..tracking.database import shown_url
+
         return {
             "AML_WORKSPACE": str(self.ws.root),
             # A target may have its jobs log over HTTP to `aml server` (tracking_uri) instead.
-            "AML_TRACKING_URI": record.tags.get("aml.tracking_uri") or self.ws.store_url,
+            # Never the store's password: the job opens the store through its workspace's settings.
+            "AML_TRACKING_URI": record.tags.get("aml.tracking_uri") or shown_url(self.ws.store_url),
         }
 
     def bound_run(self) -> Any:
@@ -216,6 +219,7 @@ class RemoteService:
         self.client.flush()
 
     def job_env(self, record: JobRecord) -> dict[str, str]:
+
         return {"AML_TRACKING_URI": self.uri, "AML_TRACKING_TOKEN": self.client.token}
 
     def bound_run(self) -> Any:

@@ -238,7 +238,7 @@ def register_model(
         conn.execute(t.model_versions.insert().values(model_id=model_id, version=version, **values))
         return version
 
-    version = ws.store.db.write(insert)  # one transaction: two registrations never share a number
+    version = ws.store.db.write(insert, numbering=True)  # two registrations never share a number
     return get_model_version(f"{name}:{version}", workspace=ws)
 
 

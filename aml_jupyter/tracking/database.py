@@ -18,9 +18,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from ..errors import StoreBusy, StoreCorrupt, StoreError, WorkspaceReadOnly
+from ..errors import (
+    ConfigError,
+    StoreBusy,
+    StoreCorrupt,
+    StoreError,
+    StoreSchemaTooOld,
+    StoreUnreachable,
+    WorkspaceReadOnly,
+)
 from . import migrations
 
 T = TypeVar("T")
@@ -63,9 +71,107 @@ def check_sqlite_file(path: Path) -> None:
         )
 
 
+# The engines a store can live on, by URL scheme; the driver each needs, and the extra bringing it.
+SCHEMES = {"sqlite": ("sqlite3", ""), "postgresql": ("psycopg", "postgres")}
+DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+
+
+def engine_url(url: str) -> str:
+    """The SQLAlchemy URL for a store URL as a user writes it (``postgresql://`` means psycopg 3).
+
+    Example:
+        >>> engine_url("postgresql://aml@db/runs")
+        'postgresql+psycopg://aml@db/runs'
+    """
+    scheme, sep, rest = url.partition("://")
+    return f"{DEFAULT_DRIVERS[scheme]}://{rest}" if sep and scheme in DEFAULT_DRIVERS else url
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``: the only form ever printed or logged.
+
+    Example:
+        >>> shown_url("postgresql://aml:s3cret@db:5432/runs")
+        'postgresql://aml:***@db:5432/runs'
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        scheme = url.partition("://")[0]
+        return f"{scheme}://(unreadable URL)"
+
+
+def has_password(url: str) -> bool:
+    """Whether a store URL carries a password.
+
+    Example:
+        >>> has_password("postgresql://aml:s3cret@db/runs"), has_password("postgresql://aml@db/runs")
+        (True, False)
+    """
+    from sqlalchemy.engine import make_url
+
+    return bool(make_url(url).password)
+
+
+def check_store_url(url: str) -> None:
+    """Refuse a store URL this build cannot open, saying what to install or write instead.
+
+    Example:
+        >>> check_store_url("mysql://db/runs")
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.ConfigError: mysql://db/runs: stores live on sqlite or postgresql (got 'mysql')
+    """
+    import importlib.util
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(engine_url(url))
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"{shown_url(url)} is not a store URL (write it as postgresql://user@host/db)") from None
+    backend = parsed.get_backend_name()
+    if backend not in SCHEMES:
+        raise ConfigError(f"{shown_url(url)}: stores live on {' or '.join(SCHEMES)} (got {backend!r})")
+    module, extra = SCHEMES[backend]
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(f"{shown_url(url)} needs {module}: pip install 'aml_jupyter[{extra}]'")
+    if backend == "postgresql" and not parsed.database:
+        raise ConfigError(f"{shown_url(url)} names no database (postgresql://user@host/DATABASE)")
+
+
 def _is_busy(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "database is locked" in text or "database is busy" in text or "deadlock" in text
+
+
+def _is_duplicate(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "unique" in text or "duplicate key" in text
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(
+        words in text
+        for words in (
+            "connection refused",
+            "could not connect",
+            "connection failed",
+            "server closed the connection",
+            "terminating connection",
+            "connection timeout",
+            "timeout expired",
+            "no such host",
+            "name or service not known",
+            "the connection is closed",
+            "consuming input failed",
+        )
+    )
 
 
 def _is_corrupt(exc: BaseException) -> bool:
@@ -95,14 +201,51 @@ class Database:
         self.url = engine.url.render_as_string(hide_password=True)
 
     @classmethod
-    def open(cls, url: str, busy_timeout: float = 30.0) -> Database:
-        """Open an existing store and bring its schema up to date (or refuse a newer one)."""
+    def open(cls, url: str, busy_timeout: float = 30.0, upgrade: bool | None = None) -> Database:
+        """Open an existing store; refuse one from a newer aml_jupyter.
+
+        An older schema is brought up to date when ``upgrade`` (by default: for an SQLite file, one
+        user's store). A store on a server is shared by a team whose clients may not all be
+        upgraded yet, so it is upgraded only when someone says so (``aml migrate``); until then
+        opening it says what to run.
+        """
+        db = cls.connect(url, busy_timeout)
+        try:
+            if upgrade if upgrade is not None else db.is_sqlite:
+                db.migrate()
+            else:
+                db.check_schema()
+        except BaseException:
+            db.dispose()  # a store refused leaves no connection open behind it
+            raise
+        return db
+
+    @classmethod
+    def connect(cls, url: str, busy_timeout: float = 30.0) -> Database:
+        """An existing store as it is, its schema neither checked nor changed (``aml migrate``)."""
         path = _sqlite_path(url)
         if path is not None:
             check_sqlite_file(path)
-        db = cls(_make_engine(url, busy_timeout), busy_timeout)
-        db.migrate()
-        return db
+        return cls(_make_engine(url, busy_timeout), busy_timeout)
+
+    def check_schema(self) -> None:
+        """Refuse a store whose schema is not this aml_jupyter's (older: run ``aml migrate``)."""
+        version = self.read(migrations.current_version)
+        if version > migrations.LATEST:
+            self.read(migrations.pending)  # raises StoreSchemaTooNew, with its words
+        if version < migrations.LATEST:
+            raise StoreSchemaTooOld(
+                f"the store {self.url} has schema version {version}; this aml_jupyter needs "
+                f"{migrations.LATEST}: upgrade it with `aml migrate` (clients older than this one "
+                "cannot open it afterwards)",
+                url=self.url,
+                version=version,
+                supported=migrations.LATEST,
+            )
+
+    def schema_version(self) -> int:
+        """The store's schema version (0 for an empty database)."""
+        return self.read(migrations.current_version)
 
     @classmethod
     def create(cls, url: str, busy_timeout: float = 30.0) -> Database:
@@ -111,22 +254,30 @@ class Database:
         if path is not None and path.exists():
             raise StoreError(f"{path} already exists; refusing to overwrite it", path=str(path))
         db = cls(_make_engine(url, busy_timeout), busy_timeout)
-        db.migrate()
+        try:
+            db.migrate()
+        except BaseException:
+            db.dispose()
+            raise
         return db
 
-    def migrate(self) -> None:
-        """Apply pending migrations, each in its own write transaction."""
+    def migrate(self) -> list[int]:
+        """Apply pending migrations, each in its own write transaction; the versions applied."""
         if not self.read(lambda conn: bool(migrations.pending(conn))):
-            return  # up to date: opening the store takes no write lock
+            return []  # up to date: opening the store takes no write lock
 
-        def step(conn: Connection) -> bool:
+        def step(conn: Connection) -> int:
+            if not self.is_sqlite:  # two clients upgrading at once: the second waits, then finds none
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7420211)")
             todo = migrations.pending(conn)
             if todo:
                 migrations.apply(conn, todo[0])
-            return bool(todo)
+            return todo[0][0] if todo else 0
 
-        while self.write(step):
-            pass
+        applied = []
+        while version := self.write(step):
+            applied.append(version)
+        return applied
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[Connection]:
@@ -136,21 +287,33 @@ class Database:
             with conn.begin():
                 yield conn
 
-    def write(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn(conn)`` in a write transaction, retrying while other writers hold the lock."""
-        return self._run(fn, write=True)
+    def write(self, fn: Callable[[Connection], T], numbering: bool = False) -> T:
+        """Run ``fn(conn)`` in a write transaction, retrying while other writers hold the lock.
+
+        ``numbering``: ``fn`` gives out the next number of something (a model's version) by reading
+        the highest one. SQLite has one writer at a time, so that is safe; on PostgreSQL two
+        transactions may pick the same number, the unique key refuses the second, and the whole
+        transaction is run again (it then reads the new highest number).
+        """
+        return self._run(fn, write=True, numbering=numbering)
 
     def read(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn(conn)`` in a read transaction (one consistent snapshot of the store)."""
         return self._run(fn, write=False)
 
-    def _run(self, fn: Callable[[Connection], T], write: bool) -> T:
+    def _run(self, fn: Callable[[Connection], T], write: bool, numbering: bool = False) -> T:
         deadline = time.monotonic() + self.busy_timeout
         delay = 0.005
         while True:
             try:
                 with self._transaction(write) as conn:
                     return fn(conn)
+            except IntegrityError as exc:
+                if numbering and _is_duplicate(exc) and time.monotonic() < deadline:
+                    time.sleep(delay * random.random())
+                    delay = min(delay * 2, 0.1)
+                    continue
+                raise self._translate(exc) from None
             except (OperationalError, DBAPIError) as exc:
                 if _is_busy(exc) and time.monotonic() < deadline:
                     time.sleep(delay * (1 + random.random()))
@@ -160,6 +323,10 @@ class Database:
 
     def _translate(self, exc: DBAPIError) -> Exception:
         orig = exc.orig if exc.orig is not None else exc
+        if _is_unreachable(orig):
+            # psycopg's words name the host and port, never the password; say which store it was.
+            first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+            return StoreUnreachable(f"cannot reach the store {self.url}: {first}", url=self.url)
         if _is_busy(orig):
             return StoreBusy(f"the store stayed locked for {self.busy_timeout:.0f} s: {orig}", url=self.url)
         if _is_corrupt(orig):
@@ -181,7 +348,8 @@ def _sqlite_path(url: str) -> Path | None:
 
 def _make_engine(url: str, busy_timeout: float) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        check_store_url(url)
+        return create_engine(engine_url(url), pool_pre_ping=True, connect_args={"connect_timeout": 10})
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout})
 
     @event.listens_for(engine, "connect")

@@ -18,7 +18,7 @@ import aml_jupyter as aml
 from aml_jupyter.errors import InvalidValue, NotFound
 from aml_jupyter.models import deployments as d
 from aml_jupyter.workspace import Workspace
-from tests.conftest import eventually
+from tests.conftest import eventually, store_dump
 
 AML = str(Path(sys.executable).with_name("aml"))
 SCORE = "def init():\n    pass\n\ndef run(data):\n    return [sum(row) * {k} for row in data.tolist()]\n"
@@ -67,7 +67,7 @@ def test_deploy_score_restart_update_delete(ws: Workspace, tmp_path: Path) -> No
         assert _score(url, "wrong", [[1, 2]])[0] == 401
         key_file = d.folder_of(ws, "adder") / "key"
         assert oct(key_file.stat().st_mode & 0o777) == "0o600"
-        assert key not in (ws.aml_dir / "store.db").read_bytes().decode("latin-1")  # the key is not in the store
+        assert key.encode() not in store_dump(ws)  # the key is not in the store
         row = d.list_deployments(ws)[0]
         assert row["status"] == "running" and row["model"] == "adder" and row["version"] == 1
         service = _service_pid(row["pid"])

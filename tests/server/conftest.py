@@ -129,7 +129,12 @@ def stop_server(server: Server, proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, store_kind: str, request: pytest.FixtureRequest
+) -> Iterator[Server]:
+    """A Jupyter server on a workspace of its own; on PostgreSQL too for the modules of BOTH_STORES."""
+    db = request.getfixturevalue("postgres") if store_kind == "postgresql" else None
+    store = db.database() if db else None
     root = tmp_path_factory.mktemp("jupyter")
     project = root / "project"
     project.mkdir()
@@ -138,10 +143,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "p = argparse.ArgumentParser(); p.add_argument('--lr', type=float, default=0.1)\n"
         "if __name__ == '__main__':\n    aml.log('lr_seen', p.parse_args().lr)\n"
     )
-    ws = aml.Workspace.init(project, name="shared")
+    ws = aml.Workspace.init(project, name="shared", store=store)
     s = start_server(root, ws, base_url="/lab-base/")
     try:
         yield s
     finally:
         stop_server(s, s.proc)  # type: ignore[attr-defined]
         ws.close()
+        if db and store:
+            db.drop(store)

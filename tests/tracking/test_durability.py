@@ -20,6 +20,8 @@ pytestmark = pytest.mark.slow
 
 
 def _integrity(ws: Workspace) -> str:
+    if not ws.store.db.is_sqlite:  # a server keeps its own files whole; what matters is read back above
+        return "ok"
     con = sqlite3.connect(ws.aml_dir / "store.db")
     try:
         return str(con.execute("pragma integrity_check").fetchone()[0])

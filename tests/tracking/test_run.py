@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 import aml_jupyter as aml
 from aml_jupyter.errors import InvalidKey, InvalidPath, InvalidValue, NoActiveRun, RunStateError
 from aml_jupyter.workspace import Workspace
+from tests.conftest import store_dump
 
 
 def test_readme_example(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,24 +138,15 @@ def test_params_cannot_change(ws: Workspace) -> None:
 def test_secret_params_never_reach_the_store(ws: Workspace) -> None:
     with aml.start_run("e", params={"db_password": "hunter2"}, workspace=ws) as run:
         run.set_tags({"api_token": "abc123"})
-    with open(ws.aml_dir / "store.db", "rb") as f:
-        raw = f.read()
-    wal = ws.aml_dir / "store.db-wal"
-    raw += wal.read_bytes() if wal.exists() else b""
+    raw = store_dump(ws)
     assert b"hunter2" not in raw and b"abc123" not in raw
     assert aml.get_run(run.id, workspace=ws).params["db_password"] == "***redacted***"
 
 
 def _row_counts(ws: Workspace) -> dict[str, int]:
     ws.writer.flush()
-    con = sqlite3.connect(ws.aml_dir / "store.db")
-    try:
-        return {
-            t: con.execute(f"select count(*) from {t}").fetchone()[0]
-            for t in ("runs", "params", "tags", "metric_chunks", "artifacts", "metric_keys")
-        }
-    finally:
-        con.close()
+    tables = ("runs", "params", "tags", "metric_chunks", "artifacts", "metric_keys")
+    return ws.store.db.read(lambda c: {t: c.exec_driver_sql(f"select count(*) from {t}").scalar() for t in tables})
 
 
 @pytest.mark.parametrize("key", ["", "k" * 251, "a..b", "/x", "a\x00b", "a\nb"])

@@ -16,6 +16,8 @@ from aml_jupyter.tracking import migrations
 from aml_jupyter.tracking.database import Database
 from aml_jupyter.workspace import Workspace
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite file itself; tests/tracking/test_postgres.py has the server's
+
 
 def _reopen(ws: Workspace) -> Workspace:
     ws.close()
