@@ -36,7 +36,7 @@ def _cmd_init(args: argparse.Namespace) -> None:
     from .tracking.database import shown_url
     from .workspace import Workspace
 
-    ws = Workspace.init(args.dir, name=args.name, repair=args.repair, store=args.store)
+    ws = Workspace.init(args.dir, name=args.name, repair=args.repair, store=args.store, artifacts=args.artifacts)
     store = shown_url(ws.store_url)
     _emit(
         args,
@@ -274,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--repair", action="store_true", help="write the default aml.toml into a workspace missing it")
     sp.add_argument(
         "--store", default=None, help="a shared run store, postgresql://user@host/db (default: SQLite in .aml/)"
+    )
+    sp.add_argument(
+        "--artifacts", default=None, help="where artifact files go: s3://bucket/prefix, any fsspec URL, or a folder"
     )
 
     exps = sub.add_parser("experiments", help="experiments").add_subparsers(dest="sub", required=True, metavar="ACTION")

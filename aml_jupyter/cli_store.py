@@ -55,6 +55,10 @@ def _cmd_copy_store(args: argparse.Namespace) -> None:
 
     src_url, src_ws = _store_of(args.src)
     dst_url, dst_ws = _store_of(args.dst)
+    if src_ws is None and (args.switch or args.artifacts):
+        from .errors import InvalidInput
+
+        raise InvalidInput("--switch and --artifacts need a workspace folder as the source")
     if src_url == dst_url:
         from .errors import InvalidInput
 
@@ -74,13 +78,15 @@ def _cmd_copy_store(args: argparse.Namespace) -> None:
     finally:
         src.dispose()
         dst.dispose()
-    copied = _copy_artifacts(src_ws, dst_ws) if src_ws and dst_ws and src_ws != dst_ws else None
-    if args.switch:
-        if src_ws is None:
-            from .errors import InvalidInput
+    copied = None
+    if src_ws and (args.artifacts or (dst_ws and dst_ws != src_ws)):
+        from .store.files import open_artifacts
+        from .workspace import Workspace
 
-            raise InvalidInput("--switch needs a workspace folder as the source")
-        _switch(src_ws, dst_url)
+        target = open_artifacts(args.artifacts) if args.artifacts else Workspace.open(dst_ws).artifacts
+        copied = _copy_artifacts(Workspace.open(src_ws).artifacts, target)
+    if args.switch:
+        _switch(src_ws, {"store_url": dst_url, "artifacts_url": args.artifacts})
     report: dict[str, Any] = {"source": shown(src_url), "destination": shown(dst_url), "rows": counts}
     report["artifact_files"] = copied
     report["switched"] = bool(args.switch)
@@ -93,7 +99,7 @@ def _cmd_copy_store(args: argparse.Namespace) -> None:
     print(render_table(["table", "rows"], rows))
     print(f"copied {sum(counts.values())} rows from {shown(src_url)} to {shown(dst_url)}; every table's count checked")
     if copied is not None:
-        print(f"copied {copied} artifact file(s) into {dst_ws}")
+        print(f"copied {copied} artifact file(s) into {args.artifacts or dst_ws}")
     elif src_ws and dst_ws is None:
         print(f"artifact files stay in {src_ws / '.aml' / 'artifacts'} (the runs in the copy refer to them)")
     if args.switch:
@@ -106,10 +112,9 @@ def _exists(url: str) -> bool:
     return Path(url[len("sqlite:///") :]).exists()
 
 
-def _copy_artifacts(src: Path, dst: Path) -> int:
-    from .tracking.artifacts import ArtifactStore
-
-    a, b = ArtifactStore(src / ".aml" / "artifacts"), ArtifactStore(dst / ".aml" / "artifacts")
+def _copy_artifacts(a: Any, b: Any) -> int:
+    if a.url == b.url:
+        return 0
     have = b.digests()
     n = 0
     for digest in a.digests():
@@ -119,23 +124,27 @@ def _copy_artifacts(src: Path, dst: Path) -> int:
     return n
 
 
-def _switch(root: Path, url: str) -> None:
+def _switch(root: Path | None, settings: dict[str, str | None]) -> None:
+    """Set ``[tracking]`` settings in the workspace's aml.toml (replaced whole, atomically)."""
     import os
 
+    from .config import _toml_str
     from .tracking.database import has_password
     from .workspace import AML_DIR, CONFIG_FILE
 
+    assert root is not None
+    given = {k: v for k, v in settings.items() if v}
     path = root / AML_DIR / CONFIG_FILE
     lines = path.read_text(encoding="utf-8").splitlines()
-    kept = [ln for ln in lines if not ln.strip().startswith("store_url")]
-    at = kept.index("[tracking]") + 1 if "[tracking]" in kept else len(kept)
-    if at == len(kept) and "[tracking]" not in kept:
+    kept = [ln for ln in lines if ln.split("=")[0].strip() not in given]
+    if "[tracking]" not in kept:
         kept.append("[tracking]")
-        at += 1
-    kept.insert(at, f'store_url = "{url}"')
+    at = kept.index("[tracking]") + 1
+    for key, value in given.items():
+        kept.insert(at, f"{key} = {_toml_str(value)}")
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text("\n".join(kept) + "\n", encoding="utf-8")
-    if has_password(url):
+    if has_password(given["store_url"]):
         os.chmod(tmp, 0o600)
     os.replace(tmp, path)
 
@@ -165,4 +174,7 @@ def add_store_commands(sub: Any, add: Any) -> None:
     sp = add(sub, "copy-store", _cmd_copy_store, "copy a whole store (runs, metrics, models, datasets, roles, audit)")
     sp.add_argument("src", help="a workspace folder or a store URL")
     sp.add_argument("dst", help="an empty store: a URL (postgresql://user@host/db) or a workspace folder")
-    sp.add_argument("--switch", action="store_true", help="then point the source workspace at the destination")
+    sp.add_argument("--artifacts", default=None, help="also copy the artifact files there (s3://bucket/prefix, ...)")
+    sp.add_argument(
+        "--switch", action="store_true", help="then point the source workspace at the destination (and --artifacts)"
+    )

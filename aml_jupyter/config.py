@@ -41,6 +41,10 @@ class TrackingSettings(Configurable):
     store_url = Unicode("", help="SQLAlchemy URL of the run store; empty means SQLite in .aml/store.db.").tag(
         config=True
     )
+    artifacts_url = Unicode(
+        "",
+        help="Where artifact files live: a folder or a URL (s3://bucket/prefix); empty means .aml/artifacts.",
+    ).tag(config=True)
     capture_environment = Bool(
         True, help="Record Python, platform, installed distributions and hardware with each run."
     ).tag(config=True)
@@ -142,7 +146,7 @@ def check_config(cfg: Config) -> None:
             raise ConfigError(f"bad value in [{section}]: {exc}") from None
 
 
-def default_toml(name: str, store_url: str = "") -> str:
+def default_toml(name: str, store_url: str = "", artifacts_url: str = "") -> str:
     """The aml.toml written by ``aml init``: every setting, commented, at its default; the store's
     URL set when one is given.
 
@@ -163,8 +167,9 @@ def default_toml(name: str, store_url: str = "") -> str:
         lines.append(f"[{section}]")
         for trait_name, trait in sorted(cls.class_own_traits(config=True).items()):
             lines.append(f"# {trait.help}")
-            if trait_name == "store_url" and store_url:
-                lines.append(f"store_url = {_toml_str(store_url)}")
+            given = {"store_url": store_url, "artifacts_url": artifacts_url}.get(trait_name)
+            if given:
+                lines.append(f"{trait_name} = {_toml_str(given)}")
                 continue
             lines.append(f"# {trait_name} = {_toml_value(trait.default_value)}")
         lines.append("")

@@ -23,7 +23,7 @@ from .errors import ConfigError, StoreError, WorkspaceExists, WorkspaceNotFound,
 if TYPE_CHECKING:
     from .snapshots.capture import SnapshotTaker
     from .snapshots.gitstore import GitSnapshotStore
-    from .tracking.artifacts import ArtifactStore
+    from .store.files import ArtifactStore
     from .tracking.store import RunStore
     from .tracking.writer import MetricWriter
 
@@ -108,13 +108,16 @@ class Workspace:
         exist_ok: bool = False,
         repair: bool = False,
         store: str | None = None,
+        artifacts: str | None = None,
     ) -> Workspace:
         """Create a workspace in ``path`` (made if missing); refuses if one is already there,
         unless ``exist_ok``, which opens it instead (so a notebook or script can be run again).
         ``repair`` writes the default settings into a workspace whose ``aml.toml`` is missing.
         ``store`` is the URL of a shared run store (``postgresql://user@host/db``), written to
         ``aml.toml``; its tables are made (or brought up to date) now. Without it the runs live in
-        ``.aml/store.db`` (SQLite).
+        ``.aml/store.db`` (SQLite). ``artifacts`` is where artifact files go: a folder or a URL
+        (``s3://bucket/prefix``); by default ``.aml/artifacts``. It is checked by writing nothing:
+        listing it must work.
 
         Everything is built in a temporary folder beside ``.aml`` and renamed into place, so a
         failure leaves no half-made workspace.
@@ -129,6 +132,10 @@ class Workspace:
 
         if store:
             check_store_url(store)
+        if artifacts:
+            from .store.files import open_artifacts
+
+            open_artifacts(artifacts).digests()  # a wrong URL or missing credentials say so now
         root = Path(path).resolve()
         target = root / AML_DIR
         if repair and target.is_dir() and not (target / CONFIG_FILE).exists():
@@ -149,7 +156,7 @@ class Workspace:
             raise WorkspaceReadOnly(f"cannot create a workspace in {root}: {exc.strerror}", path=str(root)) from None
         try:
             settings = tmp / CONFIG_FILE
-            settings.write_text(default_toml(name or root.name, store or ""), encoding="utf-8")
+            settings.write_text(default_toml(name or root.name, store or "", artifacts or ""), encoding="utf-8")
             if store and has_password(store):
                 os.chmod(settings, 0o600)  # the URL holds a password: for this user's eyes only
             (tmp / ".gitignore").write_text("# aml_jupyter's private data\n*\n", encoding="utf-8")
@@ -197,9 +204,9 @@ class Workspace:
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
-        from .tracking.artifacts import ArtifactStore
+        from .store.files import open_artifacts
 
-        return ArtifactStore(self.aml_dir / "artifacts")
+        return open_artifacts(self.tracking.artifacts_url or self.aml_dir / "artifacts")
 
     @cached_property
     def snapshot_store(self) -> GitSnapshotStore:

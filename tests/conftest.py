@@ -19,6 +19,7 @@ from aml_jupyter.tracking import fluent
 from aml_jupyter.workspace import Workspace
 
 if TYPE_CHECKING:
+    from tests.objectstore import S3Server
     from tests.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,8 +79,10 @@ BOTH_STORES = ("tests/tracking/", "tests/models/", "tests/dataprep/test_lineage.
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "store_kind" in metafunc.fixturenames:
         path = Path(str(metafunc.definition.fspath)).resolve().relative_to(REPO).as_posix()
-        both = path.startswith(BOTH_STORES) and not metafunc.definition.get_closest_marker("sqlite_only")
-        metafunc.parametrize("store_kind", ["sqlite", "postgresql"] if both else ["sqlite"], scope="session")
+        marked = metafunc.definition.get_closest_marker
+        both = path.startswith(BOTH_STORES) and (marked("both_stores") or not marked("sqlite_only"))
+        kinds = ["sqlite", "postgresql-s3"] if both else ["sqlite"]
+        metafunc.parametrize("store_kind", kinds, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -96,26 +99,49 @@ def postgres() -> Iterator[PostgresServer]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """This test process's S3-compatible server; its endpoint and credentials go into the
+    environment (so that child processes reach it too), and a cache folder of the run's own."""
+    from tests import objectstore
+
+    folder = tmp_path_factory.mktemp("s3")
+    server = objectstore.start(free_port(), folder / "s3.log")
+    saved = {k: os.environ.get(k) for k in [*server.env(), "AML_CACHE_DIR"]}
+    os.environ.update({**server.env(), "AML_CACHE_DIR": str(folder / "cache")})
+    try:
+        yield server
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        server.stop()
+
+
 @pytest.fixture
-def store_url(store_kind: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """None for a workspace's own SQLite store, else the URL of a fresh PostgreSQL database."""
+def store_url(store_kind: str, request: pytest.FixtureRequest) -> Iterator[tuple[str | None, str | None]]:
+    """(store URL, artifacts URL): (None, None) for a workspace's own SQLite file and folder; a
+    fresh PostgreSQL database and a fresh S3 bucket for a team's set-up."""
     if store_kind == "sqlite":
-        yield None
+        yield None, None
         return
     server: PostgresServer = request.getfixturevalue("postgres")
+    bucket = request.getfixturevalue("s3").bucket()
     url = server.database()
-    yield url
+    yield url, bucket
     server.drop(url)
 
 
 @pytest.fixture
-def ws(tmp_path: Path, store_url: str | None) -> Iterator[Workspace]:
+def ws(tmp_path: Path, store_url: tuple[str | None, str | None]) -> Iterator[Workspace]:
     """A new workspace in a project folder holding one small source file (on each store kind in
     the folders of BOTH_STORES)."""
     project = tmp_path / "project"
     project.mkdir()
     (project / "train.py").write_text("print('hello')\n")
-    workspace = aml.Workspace.init(project, name="test", store=store_url)
+    workspace = aml.Workspace.init(project, name="test", store=store_url[0], artifacts=store_url[1])
     yield workspace
     workspace.close()
     from aml_jupyter import workspace as module

@@ -42,6 +42,7 @@ class PostgresServer:
     bin: Path
     user: str = "aml"
     _dbs: list[str] = field(default_factory=list)
+    _made_template: bool = False
 
     @property
     def url(self) -> str:
@@ -53,11 +54,28 @@ class PostgresServer:
         with psycopg.connect(host="127.0.0.1", port=self.port, user=self.user, dbname="postgres", autocommit=True) as c:
             c.execute(sql)  # type: ignore[arg-type]
 
-    def database(self) -> str:
+    def database(self, empty: bool = False) -> str:
+        """A new database: with the store's tables at the latest schema (copied from a template made
+        once: a workspace's init then finds them), or ``empty``."""
         name = f"t{os.getpid()}_{next(_names)}"
-        self.admin(f"CREATE DATABASE {name}")
+        if empty:
+            self.admin(f"CREATE DATABASE {name}")
+        else:
+            self.admin(f"CREATE DATABASE {name} TEMPLATE {self._template()}")
         self._dbs.append(name)
+        return self._url(name)
+
+    def _url(self, name: str) -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{name}"
+
+    def _template(self) -> str:
+        if not self._made_template:
+            from aml_jupyter.tracking.database import Database
+
+            self.admin("CREATE DATABASE aml_template")
+            Database.create(self._url("aml_template")).dispose()
+            self._made_template = True
+        return "aml_template"
 
     def drop(self, url: str) -> None:
         name = url.rsplit("/", 1)[1]

@@ -29,9 +29,7 @@ def read_log(ws: Workspace, record: RunRecord, which: str) -> str:
         return read_all(Path(job_dir), which)
     parts = {a.name: a for a in record.artifacts}
     names = [f"logs/{which}.1.txt", f"logs/{which}.txt"]
-    return "".join(
-        ws.artifacts.path_of(parts[n].digest).read_bytes().decode("utf-8", "replace") for n in names if n in parts
-    )
+    return "".join(ws.artifacts.read_bytes(parts[n].digest).decode("utf-8", "replace") for n in names if n in parts)
 
 
 def has_ended(record: RunRecord) -> bool:

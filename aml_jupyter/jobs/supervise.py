@@ -130,7 +130,7 @@ class LogFollower:
             art = stored.get(f"logs/{which}.txt")
             if art is None:
                 continue
-            data = self.ws.artifacts.path_of(art.digest).read_bytes()
+            data = self.ws.artifacts.read_bytes(art.digest)
             if len(data) > self.offsets[which]:
                 self.on_output(which, data[self.offsets[which] :])
                 self.offsets[which] = len(data)

@@ -271,7 +271,7 @@ def _with_native(
 def _fetch(ws: Workspace, files: list[dict[str, Any]], folder: Path, ref: str) -> None:
     # A version's files into folder, each checked against its recorded hash.
     for f in files:
-        data = ws.artifacts.path_of(f["digest"]).read_bytes()
+        data = ws.artifacts.read_bytes(f["digest"])
         if hashlib.sha256(data).hexdigest() != f["digest"]:
             raise UntrustedModel(f"{ref}: the stored {f['path']} does not match its recorded hash; not loading it")
         target = safe_join(folder, f["path"])

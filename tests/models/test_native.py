@@ -24,6 +24,10 @@ from aml_jupyter.models.registry import load_for_serving
 from aml_jupyter.workspace import Workspace
 from tests.conftest import free_port, wait_healthy
 
+pytestmark = (
+    pytest.mark.sqlite_only
+)  # model files and serving; the registry's rows are proven on both stores by test_registry
+
 AML = str(Path(sys.executable).with_name("aml"))
 
 

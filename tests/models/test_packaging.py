@@ -25,6 +25,10 @@ from aml_jupyter.models.packaging import package
 from aml_jupyter.workspace import Workspace
 from tests.conftest import wait_healthy
 
+pytestmark = (
+    pytest.mark.sqlite_only
+)  # model files and images; the registry's rows are proven on both stores by test_registry
+
 AML = str(Path(sys.executable).with_name("aml"))
 
 

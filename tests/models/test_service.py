@@ -23,6 +23,10 @@ import aml_jupyter as aml
 from aml_jupyter.models.service import create_app
 from aml_jupyter.workspace import Workspace
 
+pytestmark = (
+    pytest.mark.sqlite_only
+)  # the scoring service; the registry's rows are proven on both stores by test_registry
+
 KEY = "k-3f9a"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 

@@ -133,8 +133,9 @@ def server(
     tmp_path_factory: pytest.TempPathFactory, store_kind: str, request: pytest.FixtureRequest
 ) -> Iterator[Server]:
     """A Jupyter server on a workspace of its own; on PostgreSQL too for the modules of BOTH_STORES."""
-    db = request.getfixturevalue("postgres") if store_kind == "postgresql" else None
+    db = request.getfixturevalue("postgres") if store_kind != "sqlite" else None
     store = db.database() if db else None
+    bucket = request.getfixturevalue("s3").bucket() if db else None
     root = tmp_path_factory.mktemp("jupyter")
     project = root / "project"
     project.mkdir()
@@ -143,7 +144,7 @@ def server(
         "p = argparse.ArgumentParser(); p.add_argument('--lr', type=float, default=0.1)\n"
         "if __name__ == '__main__':\n    aml.log('lr_seen', p.parse_args().lr)\n"
     )
-    ws = aml.Workspace.init(project, name="shared", store=store)
+    ws = aml.Workspace.init(project, name="shared", store=store, artifacts=bucket)
     s = start_server(root, ws, base_url="/lab-base/")
     try:
         yield s

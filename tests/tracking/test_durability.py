@@ -16,7 +16,9 @@ from aml_jupyter.tracking.lifecycle import RunStatus
 from aml_jupyter.workspace import Workspace
 from tests.conftest import run_child, start_child, write_settings
 
-pytestmark = pytest.mark.slow
+# Each fault on SQLite; the ones a server store could get wrong (concurrent writers, a killed
+# writer, heartbeats) on PostgreSQL too.
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
 
 def _integrity(ws: Workspace) -> str:
@@ -155,6 +157,7 @@ def test_sigkill_loses_at_most_the_flush_interval(ws: Workspace) -> None:
     assert history["step"].tolist() == list(range(len(history)))  # no gap, no partial batch
 
 
+@pytest.mark.both_stores
 def test_sigkill_mid_transaction_leaves_whole_batches(ws: Workspace) -> None:
     with start_child(
         """
@@ -179,6 +182,7 @@ def test_sigkill_mid_transaction_leaves_whole_batches(ws: Workspace) -> None:
     assert n > 0 and n % 5000 == 0
 
 
+@pytest.mark.both_stores
 def test_eight_processes_logging_at_once_lose_nothing(ws: Workspace) -> None:
     code = """
         import sys, aml_jupyter as aml
@@ -202,6 +206,7 @@ def test_eight_processes_logging_at_once_lose_nothing(ws: Workspace) -> None:
     assert _integrity(ws) == "ok"
 
 
+@pytest.mark.both_stores
 def test_a_run_whose_process_died_is_marked_lost(ws: Workspace) -> None:
     ws = write_settings(
         ws,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -25,6 +26,7 @@ from aml_jupyter.tracking.database import Database
 from aml_jupyter.workspace import Workspace
 from tests import postgres as pg
 from tests.conftest import free_port
+from tests.objectstore import S3Server
 
 AML = str(Path(sys.executable).with_name("aml"))
 pytestmark = pytest.mark.sqlite_only  # each test says which stores it uses
@@ -37,7 +39,7 @@ def _aml(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
 
 @pytest.fixture
 def db_url(postgres: pg.PostgresServer) -> Iterator[str]:
-    url = postgres.database()
+    url = postgres.database(empty=True)
     yield url
     postgres.drop(url)
 
@@ -208,20 +210,24 @@ def _fill(ws: Workspace) -> dict[str, object]:
     return {"run": run.id}
 
 
-def test_copy_store_moves_a_laptop_workspace_into_postgresql(ws_sqlite: Workspace, db_url: str) -> None:
+def test_copy_store_moves_a_laptop_workspace_into_postgresql_and_s3(
+    ws_sqlite: Workspace, db_url: str, s3: S3Server
+) -> None:
     made = _fill(ws_sqlite)
     before = aml.get_run(str(made["run"]), workspace=ws_sqlite)
     root = ws_sqlite.root
     ws_sqlite.close()
-    out = _aml("copy-store", str(root), db_url, "--switch", "--json")
+    bucket = s3.bucket()
+    out = _aml("copy-store", str(root), db_url, "--artifacts", bucket, "--switch", "--json")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     for table in ("runs", "metric_chunks", "artifacts", "models", "model_versions", "datasets", "audit_log"):
         assert report["rows"][table] >= 1, table
-    assert report["rows"]["workspace_roles"] == 1 and report["switched"]
+    assert report["rows"]["workspace_roles"] == 1 and report["switched"] and report["artifact_files"] >= 2
+    shutil.rmtree(root / ".aml" / "artifacts")  # from now on the files come from the bucket
     ws = Workspace.open(root)
     try:
-        assert not ws.store.db.is_sqlite
+        assert not ws.store.db.is_sqlite and ws.artifacts.url == bucket
         after = aml.get_run(str(made["run"]), workspace=ws)
         assert (after.params, after.tags.get("team"), after.metrics) == (before.params, "a", before.metrics)
         assert after.metric_history("loss")["value"].tolist() == [1.0 / (i + 1) for i in range(1000)]

@@ -1,4 +1,5 @@
-"""Content-addressed artifact files: stored once under their SHA-256, never under user names.
+"""Content-addressed artifact files in a local folder: stored once under their SHA-256, never
+under user names.
 
 The logical name a user gives (``plots/loss.png``) lives only in the store's ``artifacts`` table.
 A crash between writing a file here and recording its row leaves an orphan file that ``aml gc``
@@ -15,8 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import InvalidInput, StoreError
-from ..paths import atomic_copy, atomic_write_bytes
+from ...errors import InvalidInput, StoreError
+from ...paths import atomic_copy, atomic_write_bytes
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -34,12 +35,12 @@ def _write_errors(dest: Path) -> Iterator[None]:
         ) from None
 
 
-class ArtifactStore:
+class LocalArtifactStore:
     """Files under ``root/ab/cdef...`` named by the SHA-256 of their content.
 
     Example:
         >>> import tempfile
-        >>> store = ArtifactStore(tempfile.mkdtemp())
+        >>> store = LocalArtifactStore(tempfile.mkdtemp())
         >>> digest, size = store.put_bytes(b"hello")
         >>> store.path_of(digest).read_bytes(), size
         (b'hello', 5)
@@ -47,6 +48,15 @@ class ArtifactStore:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        self.url = str(self.root)
+
+    def exists(self, digest: str) -> bool:
+        """Whether the content with this digest is stored."""
+        return self.path_of(digest).exists()
+
+    def read_bytes(self, digest: str) -> bytes:
+        """The stored content with this digest."""
+        return self.path_of(digest).read_bytes()
 
     def path_of(self, digest: str) -> Path:
         """Where the content with this digest is (or would be) kept."""
