@@ -64,10 +64,8 @@ def _cmd_copy_store(args: argparse.Namespace) -> None:
 
         raise InvalidInput(f"{shown(src_url)} is both the source and the destination")
     src = Database.open(src_url)
-    dst = Database.create(dst_url) if not _exists(dst_url) else Database.connect(dst_url)
-    if dst.schema_version() == 0:
-        dst.migrate()  # a new, empty database: make its tables
-    dst.check_schema()  # an older non-empty store is not upgraded behind its users' backs
+    # A new database gets its tables; an older store is not upgraded behind its users' backs.
+    dst = Database.create(dst_url) if not _exists(dst_url) else Database.join(dst_url)
 
     def progress(table: str, done: int) -> None:
         if not args.json and sys.stderr.isatty():

@@ -114,10 +114,11 @@ class Workspace:
         unless ``exist_ok``, which opens it instead (so a notebook or script can be run again).
         ``repair`` writes the default settings into a workspace whose ``aml.toml`` is missing.
         ``store`` is the URL of a shared run store (``postgresql://user@host/db``), written to
-        ``aml.toml``; its tables are made (or brought up to date) now. Without it the runs live in
-        ``.aml/store.db`` (SQLite). ``artifacts`` is where artifact files go: a folder or a URL
-        (``s3://bucket/prefix``); by default ``.aml/artifacts``. It is checked by writing nothing:
-        listing it must work.
+        ``aml.toml``; an empty database gets its tables now, one a team already uses must be at
+        this version's schema (``aml migrate``). Without it the runs live in ``.aml/store.db``
+        (SQLite). ``artifacts`` is where artifact files go: a folder or a URL
+        (``s3://bucket/prefix``); by default ``.aml/artifacts``. It is listed once now, so a wrong
+        URL or missing credentials are said before anything is made.
 
         Everything is built in a temporary folder beside ``.aml`` and renamed into place, so a
         failure leaves no half-made workspace.
@@ -135,7 +136,9 @@ class Workspace:
         if artifacts:
             from .store.files import open_artifacts
 
-            open_artifacts(artifacts).digests()  # a wrong URL or missing credentials say so now
+            if "://" not in artifacts:
+                artifacts = str(Path(artifacts).resolve())  # as typed, from where it was typed
+            open_artifacts(artifacts).digests()
         root = Path(path).resolve()
         target = root / AML_DIR
         if repair and target.is_dir() and not (target / CONFIG_FILE).exists():
@@ -161,7 +164,7 @@ class Workspace:
                 os.chmod(settings, 0o600)  # the URL holds a password: for this user's eyes only
             (tmp / ".gitignore").write_text("# aml_jupyter's private data\n*\n", encoding="utf-8")
             (tmp / "artifacts").mkdir()
-            db = Database.create(store) if store else Database.create(f"sqlite:///{tmp / STORE_FILE}")
+            db = Database.join(store) if store else Database.create(f"sqlite:///{tmp / STORE_FILE}")
             db.dispose()
             os.chmod(tmp, 0o755)
             os.rename(tmp, target)
@@ -206,7 +209,10 @@ class Workspace:
     def artifacts(self) -> ArtifactStore:
         from .store.files import open_artifacts
 
-        return open_artifacts(self.tracking.artifacts_url or self.aml_dir / "artifacts")
+        where = self.tracking.artifacts_url or str(self.aml_dir / "artifacts")
+        if "://" not in where and not os.path.isabs(where):
+            where = str(self.root / where)  # a folder named in aml.toml is relative to the project
+        return open_artifacts(where)
 
     @cached_property
     def snapshot_store(self) -> GitSnapshotStore:

@@ -31,7 +31,8 @@ def aml_ws(folder: str):  # type: ignore[no-untyped-def]
     import aml_jupyter as aml
 
     if not os.path.isdir(os.path.join(folder, ".aml")):
-        aml.Workspace.init(folder, name="bench")
+        # AML_BENCH_STORE: the run store on a server (benchmarks/stores.py); else SQLite in the folder.
+        aml.Workspace.init(folder, name="bench", store=os.environ.get("AML_BENCH_STORE") or None)
     return aml.Workspace.open(folder)
 
 

@@ -98,8 +98,9 @@ def _as_postgres(cmd: list[str], check: bool = True) -> subprocess.CompletedProc
     return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=120)
 
 
-def start(port: int) -> PostgresServer:
-    """Start a server on ``port``; raises RuntimeError (with PostgreSQL's words) when it cannot."""
+def start(port: int, durable: bool = False) -> PostgresServer:
+    """Start a server on ``port``; raises RuntimeError (with PostgreSQL's words) when it cannot.
+    Without ``durable`` it never syncs to disk (a test's database is thrown away)."""
     bin = binaries()
     if bin is None:
         raise RuntimeError("PostgreSQL is not installed (no pg_ctl on PATH or in /usr/lib/postgresql)")
@@ -110,10 +111,9 @@ def start(port: int) -> PostgresServer:
     data = folder / "data"
     try:
         _as_postgres([str(bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "aml", "-E", "UTF8", "--no-sync"])
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         log = folder / "server.log"
         _as_postgres([str(bin / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", options, "start"])
     except subprocess.CalledProcessError as exc:

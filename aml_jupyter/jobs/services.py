@@ -219,7 +219,6 @@ class RemoteService:
         self.client.flush()
 
     def job_env(self, record: JobRecord) -> dict[str, str]:
-
         return {"AML_TRACKING_URI": self.uri, "AML_TRACKING_TOKEN": self.client.token}
 
     def bound_run(self) -> Any:

@@ -228,6 +228,20 @@ class Database:
             check_sqlite_file(path)
         return cls(_make_engine(url, busy_timeout), busy_timeout)
 
+    @classmethod
+    def join(cls, url: str, busy_timeout: float = 30.0) -> Database:
+        """A server store a new workspace joins: its tables are made when the database is empty;
+        one a team already uses must be at this aml_jupyter's schema (it is not upgraded here)."""
+        db = cls.connect(url, busy_timeout)
+        try:
+            if db.schema_version() == 0:
+                db.migrate()
+            db.check_schema()
+        except BaseException:
+            db.dispose()
+            raise
+        return db
+
     def check_schema(self) -> None:
         """Refuse a store whose schema is not this aml_jupyter's (older: run ``aml migrate``)."""
         version = self.read(migrations.current_version)

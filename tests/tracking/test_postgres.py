@@ -158,6 +158,9 @@ def _downgrade_then_migrate(db: Database, db_url: str, tmp_path: Path, run_id: s
     db.write(lambda c: c.exec_driver_sql("DROP TABLE audit_log; DROP TABLE workspace_roles"))
     with pytest.raises(StoreSchemaTooOld, match="aml migrate"):
         Database.open(db_url)  # a shared store is never upgraded just by opening it
+    with pytest.raises(StoreSchemaTooOld, match="aml migrate"):
+        aml.Workspace.init(tmp_path / "joining", store=db_url)  # nor by a new workspace joining it
+    assert not (tmp_path / "joining" / ".aml").exists()
     dry = _aml("migrate", "--store", db_url, "--dry-run", "--json")
     assert dry.returncode == 0, dry.stderr
     report = json.loads(dry.stdout)

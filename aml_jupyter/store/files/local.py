@@ -22,6 +22,24 @@ from ...paths import atomic_copy, atomic_write_bytes
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
+def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """(SHA-256 hex digest, size) of a file, read a megabyte at a time.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "x"; _ = f.write_bytes(b"hello")
+        >>> hash_file(f)[1]
+        5
+    """
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
 @contextmanager
 def _write_errors(dest: Path) -> Iterator[None]:
     # A full disk or a read-only folder is the user's to fix: say so in one line.
@@ -66,13 +84,7 @@ class LocalArtifactStore:
 
     def put_file(self, src: str | os.PathLike[str]) -> tuple[str, int]:
         """Store a copy of the file ``src``; returns (digest, size). Same content, one copy."""
-        h = hashlib.sha256()
-        size = 0
-        with open(src, "rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-                size += len(chunk)
-        digest = h.hexdigest()
+        digest, size = hash_file(src)
         dest = self.path_of(digest)
         if not dest.exists():
             with _write_errors(dest):

@@ -19,20 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ArtifactNotFound, InvalidInput, StoreCorrupt, StoreError
-from .local import _HEX64, LocalArtifactStore
+from .local import _HEX64, LocalArtifactStore, hash_file
 
 # Object stores whose uploads appear whole or not at all.
 ATOMIC_UPLOADS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
-
-
-def _hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
 
 
 class FsspecArtifactStore:
@@ -73,7 +63,7 @@ class FsspecArtifactStore:
 
     def put_file(self, src: str | os.PathLike[str]) -> tuple[str, int]:
         """Upload a copy of the file ``src`` (unless that content is there); (digest, size)."""
-        digest, size = _hash_file(src)
+        digest, size = hash_file(src)
         if not self.exists(digest):
             self._upload(digest, lambda key: self.fs.put_file(os.fspath(src), key))
         return digest, size
@@ -116,7 +106,7 @@ class FsspecArtifactStore:
                 raise ArtifactNotFound(f"artifact {digest[:12]} is missing from {self.url}", digest=digest) from None
             except OSError as exc:
                 raise StoreError(f"cannot read artifact {digest[:12]} from {self.url}: {exc}", url=self.url) from None
-            got, _ = _hash_file(tmp)
+            got, _ = hash_file(tmp)
             if got != digest:
                 raise StoreCorrupt(
                     f"artifact {digest[:12]} in {self.url} is damaged (its content hashes to {got[:12]}); "
