@@ -32,13 +32,21 @@ class S3Server:
             "AWS_DEFAULT_REGION": "us-east-1",
         }
 
-    def bucket(self) -> str:
-        """A new, empty bucket; its s3:// URL with a prefix."""
+    shared: str = ""
+
+    def bucket(self, own: bool = False) -> str:
+        """The s3:// URL of a new, empty place: a fresh prefix in this process's bucket (made once),
+        or a bucket of its own."""
         import s3fs
 
-        name = f"aml-{os.getpid()}-{next(_buckets)}"
-        s3fs.S3FileSystem(skip_instance_cache=True).mkdir(name)
-        return f"s3://{name}/artifacts"
+        n = next(_buckets)
+        if own or not self.shared:
+            name = f"aml-{os.getpid()}-{n}"
+            s3fs.S3FileSystem(skip_instance_cache=True).mkdir(name)
+            if own:
+                return f"s3://{name}/artifacts"
+            self.shared = name
+        return f"s3://{self.shared}/t{n}"
 
     def stop(self) -> None:
         try:

@@ -20,6 +20,8 @@ from aml_jupyter.models import deployments as d
 from aml_jupyter.workspace import Workspace
 from tests.conftest import eventually, store_dump
 
+pytestmark = pytest.mark.sqlite_only  # the supervisor and the service; tests/server/test_rest.py deploys on both stores
+
 AML = str(Path(sys.executable).with_name("aml"))
 SCORE = "def init():\n    pass\n\ndef run(data):\n    return [sum(row) * {k} for row in data.tolist()]\n"
 
