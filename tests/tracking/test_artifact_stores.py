@@ -20,7 +20,6 @@ from aml_jupyter.errors import ArtifactNotFound, ConfigError, InvalidInput, Stor
 from aml_jupyter.store.files import open_artifacts
 from aml_jupyter.store.files.remote import FsspecArtifactStore
 from aml_jupyter.workspace import Workspace
-from tests.conftest import eventually
 from tests.objectstore import S3Server
 
 pytestmark = pytest.mark.sqlite_only  # each test says which backend it uses
@@ -89,38 +88,46 @@ def test_s3_artifacts_round_trip_and_are_checked_on_read(s3: S3Server, tmp_path:
 def test_an_upload_killed_midway_is_never_visible(s3: S3Server, tmp_path: Path) -> None:
     bucket = s3.bucket(own=True)  # its multipart uploads are listed by bucket
     big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(40 << 20))  # several parts of a multipart upload
+    big.write_bytes(os.urandom(20 << 20))
+    # The child uploads in parts of 5 MB and stops for good after the first part is sent: then it
+    # is killed, its upload half done.
     code = f"""
-        import functools
+        import asyncio, functools
         from aml_jupyter.store.files import open_artifacts
         store = open_artifacts({bucket!r})
-        store.fs.put_file = functools.partial(store.fs.put_file, chunksize=5 << 20)  # parts of 5 MB
-        print("uploading", flush=True)
+        store.fs.put_file = functools.partial(store.fs.put_file, chunksize=5 << 20)
+        call, sent = store.fs._call_s3, []
+
+        async def stalling(method, *args, **kwargs):
+            if method == "upload_part" and sent:
+                print("midway", flush=True)
+                await asyncio.sleep(600)
+            out = await call(method, *args, **kwargs)
+            sent.append(method == "upload_part" or None)
+            return out
+
+        store.fs._call_s3 = stalling
         store.put_file({str(big)!r})
         print("done", flush=True)
     """
     with subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True, start_new_session=True
     ) as proc:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "uploading"
-        import s3fs
-
-        fs = s3fs.S3FileSystem(skip_instance_cache=True)
-        name = bucket.split("/")[2]
-
-        def upload_started() -> bool:
-            return bool(fs.list_multipart_uploads(name))
-
-        eventually(upload_started, 60, "a multipart upload in progress")
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+    assert line == "midway"
+    import s3fs
+
+    assert s3fs.S3FileSystem(skip_instance_cache=True).list_multipart_uploads(bucket.split("/")[2])  # begun
     store = open_artifacts(bucket)
     assert store.digests() == {}  # the parts uploaded so far are not an object
     ws = aml.Workspace.init(tmp_path / "p", artifacts=bucket)
     try:
         with aml.start_run("e", workspace=ws) as run:
             run.log_artifact(big)  # a new upload of the same content completes
-        assert aml.get_run(run.id, workspace=ws).artifact_path("big.bin").stat().st_size == 40 << 20
+        assert aml.get_run(run.id, workspace=ws).artifact_path("big.bin").stat().st_size == 20 << 20
     finally:
         ws.close()
 
