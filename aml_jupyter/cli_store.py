@@ -63,6 +63,15 @@ def _cmd_copy_store(args: argparse.Namespace) -> None:
         from .errors import InvalidInput
 
         raise InvalidInput(f"{shown(src_url)} is both the source and the destination")
+    # The files first: they are named by their content, so a copy that stops half-way is finished
+    # by running it again, and the rows (written in one transaction) never name a missing file.
+    copied = None
+    if src_ws and (args.artifacts or (dst_ws and dst_ws != src_ws)):
+        from .store.files import open_artifacts
+        from .workspace import Workspace
+
+        target = open_artifacts(args.artifacts) if args.artifacts else Workspace.open(dst_ws).artifacts
+        copied = _copy_artifacts(Workspace.open(src_ws).artifacts, target)
     src = Database.open(src_url)
     # A new database gets its tables; an older store is not upgraded behind its users' backs.
     dst = Database.create(dst_url) if not _exists(dst_url) else Database.join(dst_url)
@@ -76,13 +85,6 @@ def _cmd_copy_store(args: argparse.Namespace) -> None:
     finally:
         src.dispose()
         dst.dispose()
-    copied = None
-    if src_ws and (args.artifacts or (dst_ws and dst_ws != src_ws)):
-        from .store.files import open_artifacts
-        from .workspace import Workspace
-
-        target = open_artifacts(args.artifacts) if args.artifacts else Workspace.open(dst_ws).artifacts
-        copied = _copy_artifacts(Workspace.open(src_ws).artifacts, target)
     if args.switch:
         _switch(src_ws, {"store_url": dst_url, "artifacts_url": args.artifacts})
     report: dict[str, Any] = {"source": shown(src_url), "destination": shown(dst_url), "rows": counts}
@@ -99,7 +101,10 @@ def _cmd_copy_store(args: argparse.Namespace) -> None:
     if copied is not None:
         print(f"copied {copied} artifact file(s) into {args.artifacts or dst_ws}")
     elif src_ws and dst_ws is None:
-        print(f"artifact files stay in {src_ws / '.aml' / 'artifacts'} (the runs in the copy refer to them)")
+        from .workspace import Workspace
+
+        where = Workspace.open(src_ws).artifacts.url
+        print(f"artifact files stay in {where} (the runs in the copy refer to them; pass --artifacts to move them)")
     if args.switch:
         print(f"{src_ws} now uses {shown(dst_url)}; its old store file is kept as it was")
 
