@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .cli_access import add_access_commands
 from .cli_jobs import add_job_commands
 from .cli_models import add_model_commands
 from .cli_store import add_store_commands
@@ -330,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_job_commands(sub, add)
     add_model_commands(sub, add)
     add_store_commands(sub, add)
+    add_access_commands(sub, add)
 
     sp = add(sub, "gc", _cmd_gc, "remove artifact files and snapshots no run references")
     sp.add_argument("--dry-run", action="store_true", help="only print what would go")

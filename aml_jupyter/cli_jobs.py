@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from .errors import ConfigError
 from .tables import dumps, render_table
 
 
@@ -92,9 +93,20 @@ def cmd_sweep(args: argparse.Namespace) -> None:
 def cmd_server(args: argparse.Namespace) -> None:
     import os
 
-    from .server.http import serve
-
-    serve(_ws(args), args.host, args.port, args.token or os.environ.get("AML_SERVER_TOKEN"))
+    try:
+        from .server.team import serve
+    except ImportError:
+        raise ConfigError("aml server needs Starlette and uvicorn: pip install 'aml_jupyter[serve]'") from None
+    serve(
+        _ws(args),
+        args.host,
+        args.port,
+        args.token or os.environ.get("AML_SERVER_TOKEN"),
+        workers=args.workers,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+        default_role=args.default_role,
+    )
 
 
 def cmd_cluster(args: argparse.Namespace) -> None:
@@ -199,12 +211,23 @@ def add_job_commands(sub: Any, add: Any) -> None:
         sub,
         "server",
         cmd_server,
-        "serve the tracking API over HTTP, for jobs that cannot reach the workspace",
+        "the team tracking server: the REST API for people (aml tokens) and remote jobs",
         json=False,
     )
     sp.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")
     sp.add_argument("--port", type=int, default=8765)
-    sp.add_argument("--token", default=None, help="the token clients send (default: $AML_SERVER_TOKEN, else a new one)")
+    sp.add_argument(
+        "--token", default=None, help="the server's own token, for jobs (default: $AML_SERVER_TOKEN, else a new one)"
+    )
+    sp.add_argument("--workers", type=int, default=1, help="worker processes (use a PostgreSQL store for several)")
+    sp.add_argument("--certfile", default=None, help="serve HTTPS with this certificate (PEM), with --keyfile")
+    sp.add_argument("--keyfile", default=None, help="the certificate's private key (PEM)")
+    sp.add_argument(
+        "--default-role",
+        default="reader",
+        choices=["reader", "contributor", "owner", ""],
+        help="the role of a token's user that no role names (default: reader; empty: none)",
+    )
     cl = sub.add_parser("cluster", help="the workspace's embedded Dask cluster").add_subparsers(
         dest="sub", required=True, metavar="ACTION"
     )

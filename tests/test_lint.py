@@ -30,7 +30,7 @@ def test_mypy_strict() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-SURFACES = {"server", "widgets", "magics", "cli", "cli_jobs", "cli_models", "cli_store", "launch", "demo"}
+SURFACES = {"server", "widgets", "magics", "cli", "cli_jobs", "cli_models", "cli_store", "cli_access", "launch", "demo"}
 
 
 def core_imports_of_surfaces(package: Path) -> list[str]:

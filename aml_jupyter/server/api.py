@@ -15,8 +15,8 @@ import hmac
 import json
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -46,12 +46,13 @@ MAX_POINTS = 10_000  # points in one downsampled metric series
 
 @dataclass
 class Response:
-    """What a handler answers: status, content type, body."""
+    """What a handler answers: status, content type, and a body, or a file to stream as the body."""
 
     status: int
     body: bytes
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    file: Path | None = None
 
     @staticmethod
     def json(status: int, value: Any) -> Response:
@@ -84,6 +85,15 @@ class Caller:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A request body the server streamed to ``path`` (constant memory), with its SHA-256 and size."""
+
+    path: Path
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
 class Call:
     """One request as a handler sees it: path parameters, query, body and who sent it.
 
@@ -96,6 +106,7 @@ class Call:
     query: dict[str, list[str]]
     body: bytes
     caller: Caller
+    upload: Upload | None = None  # an artifact's body, streamed to a file and hashed on the way
 
     def json(self) -> dict[str, Any]:
         """The body as a JSON object (an empty body is ``{}``)."""
@@ -141,14 +152,16 @@ class TrackingAPI:
         path, _, query = target.partition("?")
         return self.dispatch(method, path, query, body, Caller("token", address))
 
-    def dispatch(self, method: str, path: str, query: str, body: bytes, caller: Caller) -> Response:
+    def dispatch(
+        self, method: str, path: str, query: str, body: bytes, caller: Caller, upload: Upload | None = None
+    ) -> Response:
         """Answer a request whose caller may do what its route needs; never raises."""
         route, params, other = match(method, path)
         if route is None:
             if other:
                 return _error(405, f"{method} is not allowed on {path}", "MethodNotAllowed")
             return _error(404, f"no such endpoint: {method} {path}", "NotFound")
-        response = self._answer(route, Call(params, parse_qs(query), body, caller))
+        response = self._answer(route, Call(params, parse_qs(query), body, caller, upload))
         if route.audited:  # refusals are audited where they are made (the extension)
             self.audit(caller, route.action, method, path, response.status)
         return response
@@ -162,26 +175,36 @@ class TrackingAPI:
             log.error("could not write the audit entry for %s %s by %s: %s", method, path, caller.user, exc)
 
     def _audit(self, caller: Caller, action: str, method: str, path: str, status: int) -> None:
-        from ..tracking import schema as t
+        from ..services.access import audit
 
-        row = {
-            "at": int(time.time() * 1000),
-            "user": caller.user[:250],
-            "action": action,
-            "method": method,
-            "path": path[:2000],
-            "address": (caller.address or "")[:64] or None,
-            "status": status,
-        }
-        self.ws.store.db.write(lambda conn: conn.execute(t.audit_log.insert().values(**row)))
+        audit(self.ws, caller.user, action, method, path, status, caller.address)
+
+    def precheck_upload(self, path: str, query: str) -> Response | None:
+        """Before an artifact's body is read: the refusal its run would earn (not live, another
+        attempt's), else None. A 5 GB upload to an ended run is refused before a byte is stored.
+
+        Example:
+            >>> api.precheck_upload("/api/v1/runs/1a2b3c4d/artifacts/m.bin", "")  # doctest: +SKIP
+        """
+        route, params, _ = match("PUT", path)
+        if route is None or route.handler != "put_artifact":
+            return None
+        call = Call(params, parse_qs(query), b"", Caller("-"))
+        answer = self._guarded(route, lambda: (self._live_run(params["run"], call=call), None)[1])
+        return answer
 
     def _answer(self, route: Route, call: Call) -> Response:
+        if route.method in ("POST", "PUT") and not route.path.endswith("/artifacts/{name}"):
+            if len(call.body) > MAX_JSON_BYTES:
+                return _error(413, f"a JSON body may hold at most {MAX_JSON_BYTES} bytes", "TooLarge")
+        handler = getattr(self, "h_" + route.handler)
+        answer = self._guarded(route, lambda: handler(call))
+        assert answer is not None
+        return answer
+
+    def _guarded(self, route: Route, fn: Any) -> Response | None:
         try:
-            if route.method in ("POST", "PUT") and not route.path.endswith("/artifacts/{name}"):
-                if len(call.body) > MAX_JSON_BYTES:
-                    return _error(413, f"a JSON body may hold at most {MAX_JSON_BYTES} bytes", "TooLarge")
-            handler = getattr(self, "h_" + route.handler)
-            return handler(call)  # type: ignore[no-any-return]
+            return fn()  # type: ignore[no-any-return]
         except NotFound as exc:
             return _error(404, str(exc), type(exc).__name__)
         except RunStateError as exc:
@@ -238,7 +261,7 @@ class TrackingAPI:
         from ..tracking.run import Run
 
         path_ = Run(self.ws, self.ws.store.get_run(call.params["run"])).artifact_path(unquote(call.params["name"]))
-        return Response(200, path_.read_bytes(), "application/octet-stream")
+        return Response(200, b"", "application/octet-stream", file=path_)  # streamed by the server
 
     def h_snapshot(self, call: Call) -> Response:
         return Response(200, self.ws.snapshot_store.archive(call.params["snapshot"]), "application/x-tar")
@@ -270,23 +293,27 @@ class TrackingAPI:
         return Response.json(200, {"targets": targets(self.ws)})
 
     def h_audit(self, call: Call) -> Response:
-        from .browse import audit_entries
+        from ..services.access import audit_entries
 
         limit = min(int((call.query.get("max_results") or ["100"])[0]), MAX_PAGE)
         return Response.json(200, {"entries": audit_entries(self.ws, max(limit, 1))})
 
     def h_get_roles(self, call: Call) -> Response:
-        from .browse import stored_roles
+        from ..services.access import stored_groups, stored_roles
 
-        return Response.json(200, {"roles": stored_roles(self.ws)})
+        return Response.json(200, {"roles": stored_roles(self.ws), "groups": stored_groups(self.ws)})
 
     def h_put_roles(self, call: Call) -> Response:
-        from .browse import set_roles
+        from ..services.access import set_roles, stored_groups
 
-        roles = call.json().get("roles")
+        payload = call.json()
+        roles, groups = payload.get("roles", {}), payload.get("groups", {})
         if not isinstance(roles, dict):
             raise InvalidInput('"roles" must be an object: user or group name -> role, or null to take it away')
-        return Response.json(200, {"roles": set_roles(self.ws, roles)})
+        if not isinstance(groups, dict):
+            raise InvalidInput('"groups" must be an object: group name -> the list of its members ([] deletes it)')
+        given = set_roles(self.ws, roles, groups)
+        return Response.json(200, {"roles": given, "groups": stored_groups(self.ws)})
 
     def h_preview(self, call: Call) -> Response:
         from .preview import preview
@@ -533,5 +560,9 @@ class TrackingAPI:
 
         logical = check_relative_name(name, "artifact name")
         run = self._live_run(run_id, call=call)
-        record = run._log_bytes(call.body, logical, "application/octet-stream")
+        if call.upload is not None:
+            up = call.upload
+            record = run._log_staged(up.path, up.digest, up.size, logical, "application/octet-stream")
+        else:
+            record = run._log_bytes(call.body, logical, "application/octet-stream")
         return Response.json(200, {"name": record.name, "digest": record.digest, "size": record.size})

@@ -1,5 +1,6 @@
 """What the REST API's handlers read and write beyond a single run: pages of runs (metric series:
-:mod:`aml_jupyter.tracking.downsample`), targets, the audit log, workspace roles and runs created over HTTP.
+:mod:`aml_jupyter.tracking.downsample`), targets and runs created over HTTP (roles and the audit
+log: :mod:`aml_jupyter.services.access`).
 """
 
 from __future__ import annotations
@@ -7,15 +8,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
-
-ROLES = ("reader", "contributor", "owner")
 
 
 def _query_digest(filter: str | None, experiments: list[str] | None, order_by: list[str] | None) -> str:
@@ -86,66 +84,6 @@ def targets(ws: Workspace) -> list[dict[str, Any]]:
         if item["type"] == "dask" and info and not item["settings"].get("address"):
             item["dashboard"] = info.get("dashboard")
     return out
-
-
-def audit_entries(ws: Workspace, limit: int) -> list[dict[str, Any]]:
-    """The newest ``limit`` audit entries.
-
-    Example:
-        >>> audit_entries(ws, 10)[0]["action"]  # doctest: +SKIP
-        'write'
-    """
-    from sqlalchemy import select
-
-    from ..tracking import schema as t
-
-    a = t.audit_log
-    rows = ws.store.db.read(lambda c: c.execute(select(a).order_by(a.c.id.desc()).limit(limit)).mappings().all())
-    return [dict(r) for r in rows]
-
-
-def stored_roles(ws: Workspace) -> dict[str, str]:
-    """Roles an owner gave through the API (user or group name -> role).
-
-    Example:
-        >>> stored_roles(ws)  # doctest: +SKIP
-        {'alice': 'owner'}
-    """
-    from sqlalchemy import select
-
-    from ..tracking import schema as t
-
-    r = t.workspace_roles
-    return dict(ws.store.db.read(lambda c: c.execute(select(r.c.principal, r.c.role)).all()))
-
-
-def set_roles(ws: Workspace, changes: dict[str, Any]) -> dict[str, str]:
-    """Give (``name: role``) or take (``name: None``) roles, all checked before any is written.
-
-    Example:
-        >>> set_roles(ws, {"bob": "contributor", "eve": None})  # doctest: +SKIP
-        {'alice': 'owner', 'bob': 'contributor'}
-    """
-    from sqlalchemy import delete
-
-    from ..tracking import schema as t
-
-    for name, role in changes.items():
-        if not isinstance(name, str) or not name.strip() or len(name) > 250:
-            raise InvalidInput(f"{name!r} is not a user or group name")
-        if role is not None and role not in ROLES:
-            raise InvalidInput(f"{role!r} is not a role ({', '.join(ROLES)}, or null to take it away)")
-    r = t.workspace_roles
-    now = int(time.time() * 1000)
-
-    def write(conn: Any) -> None:
-        for name, role in changes.items():
-            conn.execute(delete(r).where(r.c.principal == name))
-            if role is not None:
-                conn.execute(r.insert().values(principal=name, role=role, updated_at=now))
-
-    ws.store.db.write(write)
-    return stored_roles(ws)
 
 
 def create_run(ws: Workspace, payload: dict[str, Any], user: str) -> dict[str, Any]:

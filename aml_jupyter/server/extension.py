@@ -76,6 +76,14 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
         if response.content_type != "application/json" and "Content-Disposition" not in response.headers:
             self.set_header("Content-Disposition", "attachment")  # bytes of artifacts: never rendered here
         self.set_header("X-Content-Type-Options", "nosniff")
+        if response.file is not None:  # an artifact: sent a megabyte at a time, never read whole
+            self.set_header("Content-Length", str(response.file.stat().st_size))
+            with open(response.file, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    self.write(chunk)
+                    await self.flush()
+            self.finish()
+            return
         self.finish(response.body, set_content_type=response.content_type)
 
     @web.authenticated

@@ -1,13 +1,5 @@
-"""Roles for a Jupyter server shared by a team: who may read, write, execute and own.
-
-=========== ====================================================================
-role        may
-=========== ====================================================================
-reader      read: runs, metrics, artifacts, models, notebooks and files
-contributor read, write (log, create runs, save files) and execute (submit and
-            cancel jobs, rerun, start kernels, deploy)
-owner       all of that, and admin: give roles, delete runs, read the audit log
-=========== ====================================================================
+"""Roles for a Jupyter server shared by a team: who may read, write, execute and own (the table
+of roles is :mod:`aml_jupyter.services.access`'s).
 
 ``AmlAuthorizer`` (``c.ServerApp.authorizer_class = "aml_jupyter.server.AmlAuthorizer"``)
 answers every route of the server, Jupyter's own included: with
@@ -17,8 +9,10 @@ group's members) and from those an owner gives through ``PUT /aml/api/v1/roles``
 the same name; a user holding several gets the strongest. Unknown users get ``default_role``
 (``reader`` unless set; ``""`` for none).
 
-``AmlIdentityProvider`` gives each member of a team a token of their own
-(``c.AmlIdentityProvider.tokens = {"TOKEN": "alice"}``), for servers without JupyterHub.
+``AmlIdentityProvider`` gives each member of a team a token of their own, for servers without
+JupyterHub: those of ``aml tokens create`` (kept in the workspace, shared with ``aml server``) and
+those of its config (``c.AmlIdentityProvider.tokens = {"TOKEN": "alice"}``). Roles, groups and
+their rules are :mod:`aml_jupyter.services.access`'s.
 """
 
 from __future__ import annotations
@@ -31,12 +25,9 @@ from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.identity import IdentityProvider, User
 from traitlets import Dict, Float, List, TraitError, Unicode, validate
 
-ROLES = ("reader", "contributor", "owner")
-ACTIONS = {
-    "reader": frozenset({"read"}),
-    "contributor": frozenset({"read", "write", "execute"}),
-    "owner": frozenset({"read", "write", "execute", "admin"}),
-}
+from ..services.access import ACTIONS, ROLES, allows, strongest_role
+
+__all__ = ["ACTIONS", "ROLES", "AmlAuthorizer", "AmlIdentityProvider"]
 
 
 class AmlAuthorizer(Authorizer):
@@ -71,34 +62,33 @@ class AmlAuthorizer(Authorizer):
             raise TraitError(f"unknown roles {bad}; a role is one of {', '.join(ROLES)}")
         return value
 
-    _cache: tuple[float, Any, dict[str, str]] | None = None
+    _cache: tuple[float, Any, dict[str, str], dict[str, list[str]]] | None = None
 
-    def _stored(self, ws: Any) -> dict[str, str]:
+    def _stored(self, ws: Any) -> tuple[dict[str, str], dict[str, list[str]]]:
         if ws is None:
-            return {}
+            return {}, {}
         now = time.monotonic()
         if self._cache is not None and self._cache[1] is ws and now - self._cache[0] < self.stored_roles_ttl:
-            return self._cache[2]
-        from .browse import stored_roles
+            return self._cache[2], self._cache[3]
+        from ..services.access import stored_groups, stored_roles
 
-        roles = stored_roles(ws)
-        self._cache = (now, ws, roles)
-        return roles
+        roles, groups = stored_roles(ws), stored_groups(ws)
+        self._cache = (now, ws, roles, groups)
+        return roles, groups
 
     def role_of(self, user: User, ws: Any = None) -> str | None:
-        """The strongest role ``user`` holds, by name or group, else the default (None for none)."""
-        name = user.username
-        names = [name, *sorted(g for g, members in self.groups.items() if name in members)]
-        given = {**self.roles, **self._stored(ws)}
-        held = [given[n] for n in names if n in given]
-        if not held:
-            return str(self.default_role) or None
-        return str(max(held, key=ROLES.index))
+        """The strongest role ``user`` holds, by name or group, else the default (None for none);
+        roles and groups stored in the workspace (``aml roles``) add to and win over the config's."""
+        roles, groups = self._stored(ws)
+        members = {k: list(v) for k, v in self.groups.items()}
+        for group, names in groups.items():
+            members.setdefault(group, []).extend(names)
+        return strongest_role(user.username, {**self.roles, **roles}, members, str(self.default_role) or None)
 
     def is_authorized(self, handler: Any, user: User, action: str, resource: str) -> bool:
         ws = handler.settings.get("aml_workspace") if handler is not None else None
         role = self.role_of(user, ws)
-        allowed = role is not None and action in ACTIONS[role]
+        allowed = allows(role, action)
         if not allowed:
             self.log.info("refused %s on %s to %s (role: %s)", action, resource, user.username, role or "none")
         return allowed
@@ -121,8 +111,24 @@ class AmlIdentityProvider(IdentityProvider):
         return None
 
     async def get_user_token(self, handler: Any) -> User | None:
-        return self._user_of(self.get_token(handler) or "") or await super().get_user_token(handler)
+        given = self.get_token(handler) or ""
+        return self._user_of(given) or _stored_token_user(handler, given) or await super().get_user_token(handler)
 
     def process_login_form(self, handler: Any) -> User | None:
         # The login page takes a person's own token too: they then browse as themselves.
         return self._user_of(handler.get_argument("password", default="")) or super().process_login_form(handler)
+
+
+def _stored_token_user(handler: Any, given: str) -> User | None:
+    # A token made by `aml tokens create` is a login here too: one set of users for both servers.
+    ws = handler.settings.get("aml_workspace")
+    if ws is None or not given.startswith("aml_"):
+        return None
+    from ..errors import AmlError
+    from ..services.access import authenticate
+
+    try:
+        principal = authenticate(ws, given)
+    except AmlError:  # revoked, expired, or the store is away: not a login
+        return None
+    return None if principal is None else User(username=principal.user, name=principal.user)

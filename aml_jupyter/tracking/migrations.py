@@ -52,12 +52,17 @@ def _v5_audit_and_roles(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.audit_log, schema.workspace_roles])
 
 
+def _v6_tokens_and_groups(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.workspace_groups, schema.api_tokens])
+
+
 MIGRATIONS: list[Migration] = [
     (1, "initial tables: experiments, runs, params, tags, metrics, artifacts, run inputs", _v1_create_tables),
     (2, "datasets: registered data preparation recipes", _v2_datasets),
     (3, "the model registry: models, versions, aliases", _v3_models),
     (4, "deployments of model versions", _v4_deployments),
     (5, "the REST API's audit log and workspace roles", _v5_audit_and_roles),
+    (6, "tokens per user for aml server, and group members", _v6_tokens_and_groups),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -84,7 +89,7 @@ def pending(conn: Connection) -> list[Migration]:
         >>> from sqlalchemy import create_engine
         >>> with create_engine("sqlite://").connect() as c:
         ...     [m[0] for m in pending(c)]
-        [1, 2, 3, 4, 5]
+        [1, 2, 3, 4, 5, 6]
     """
     version = current_version(conn)
     if version > LATEST:

@@ -315,6 +315,14 @@ class Run:
         ]
         return [self.log_artifact(p, n) for p, n in zip(files, names, strict=True)]
 
+    def _log_staged(self, src: Path, digest: str, size: int, name: str, media_type: str) -> ArtifactRecord:
+        # A file a server streamed in and hashed on the way: moved into the store, not copied.
+        self._check_active()
+        logical = check_relative_name(name, "artifact name")
+        self.workspace.artifacts.adopt_file(src, digest, size)
+        self.workspace.store.add_artifact(self.pk, logical, digest, size, media_type)
+        return ArtifactRecord(logical, digest, size, media_type, int(time.time() * 1000))
+
     def _log_bytes(self, data: bytes, name: str, media_type: str) -> ArtifactRecord:
         self._check_active()
         logical = check_relative_name(name, "artifact name")

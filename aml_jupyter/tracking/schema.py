@@ -255,3 +255,27 @@ workspace_roles = Table(
     Column("role", String(16), nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
+
+# Group members for roles given to a group (the Jupyter extension's config may name more).
+workspace_groups = Table(
+    "workspace_groups",
+    metadata,
+    Column("group_name", String(250), primary_key=True),
+    Column("member", String(250), primary_key=True),
+)
+
+# Per-user bearer tokens of `aml server`: only a SHA-256 of each secret is kept (the secret is shown
+# once, when made); a revoked token stays, so that a job still using it is told why it is refused.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("user", String(250), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", String(250), nullable=False),
+    Column("expires_at", BigInteger),
+    Column("revoked_at", BigInteger),
+    Column("last_used_at", BigInteger),
+)

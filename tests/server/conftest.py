@@ -73,7 +73,7 @@ def start_server(root: Path, ws: Workspace, extra: list[str] | None = None, base
         "c.AmlAuthorizer.stored_roles_ttl = 0.0\n"
     )
     # rita is a reader through the workspace's own roles (given by an owner through the API).
-    from aml_jupyter.server.browse import set_roles
+    from aml_jupyter.services.access import set_roles
 
     set_roles(ws, {"rita": "reader"})
     port = free_port()

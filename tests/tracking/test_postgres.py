@@ -154,8 +154,12 @@ def test_an_older_schema_waits_for_aml_migrate_and_a_newer_one_is_refused(db_url
 
 
 def _downgrade_then_migrate(db: Database, db_url: str, tmp_path: Path, run_id: str) -> None:
-    db.write(lambda c: c.execute(schema.schema_version.delete().where(schema.schema_version.c.version == 5)))
-    db.write(lambda c: c.exec_driver_sql("DROP TABLE audit_log; DROP TABLE workspace_roles"))
+    db.write(lambda c: c.execute(schema.schema_version.delete().where(schema.schema_version.c.version >= 5)))
+    db.write(
+        lambda c: c.exec_driver_sql(
+            "DROP TABLE audit_log; DROP TABLE workspace_roles; DROP TABLE workspace_groups; DROP TABLE api_tokens"
+        )
+    )
     with pytest.raises(StoreSchemaTooOld, match="aml migrate"):
         Database.open(db_url)  # a shared store is never upgraded just by opening it
     with pytest.raises(StoreSchemaTooOld, match="aml migrate"):
@@ -164,10 +168,10 @@ def _downgrade_then_migrate(db: Database, db_url: str, tmp_path: Path, run_id: s
     dry = _aml("migrate", "--store", db_url, "--dry-run", "--json")
     assert dry.returncode == 0, dry.stderr
     report = json.loads(dry.stdout)
-    assert report["from"] == 4 and [s["version"] for s in report["steps"]] == [5]
+    assert report["from"] == 4 and [s["version"] for s in report["steps"]] == [5, 6]
     assert db.schema_version() == 4  # a dry run changes nothing
     done = _aml("-w", str(tmp_path / "p"), "migrate")
-    assert done.returncode == 0 and "schema 4 -> 5" in done.stdout, done.stderr
+    assert done.returncode == 0 and "schema 4 -> 6" in done.stdout, done.stderr
     assert "up to date" in _aml("migrate", "--store", db_url).stdout
     ws = Workspace.open(tmp_path / "p")
     assert aml.get_run(run_id, workspace=ws).metrics == {"x": 1.0}
@@ -191,7 +195,7 @@ def test_two_clients_upgrading_at_once_apply_each_step_once(db_url: str) -> None
 
 
 def _fill(ws: Workspace) -> dict[str, object]:
-    from aml_jupyter.server.browse import set_roles
+    from aml_jupyter.services.access import set_roles
 
     with aml.start_run("train", params={"lr": 0.1}, workspace=ws) as run:
         run.log_batch("loss", [1.0 / (i + 1) for i in range(1000)])

@@ -92,6 +92,31 @@ class LocalArtifactStore:
                 atomic_copy(src, dest)
         return digest, size
 
+    def staging_dir(self) -> Path:
+        """A folder for files on their way in (a server streaming an upload), on the store's own
+        file system so that :meth:`adopt_file` renames instead of copying; ``aml gc`` sweeps leftovers."""
+        folder = self.root / "incoming"
+        with _write_errors(folder / "x"):
+            folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def adopt_file(self, src: str | os.PathLike[str], digest: str, size: int) -> None:
+        """Store the file ``src`` whose SHA-256 the caller computed while writing it, by moving it
+        in (``src`` is gone afterwards). Same content already there: ``src`` is just removed."""
+        dest = self.path_of(digest)
+        if dest.exists():
+            Path(src).unlink(missing_ok=True)
+            return
+        with _write_errors(dest):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(src, "rb") as f:
+                os.fsync(f.fileno())
+            try:
+                os.replace(src, dest)
+            except OSError:  # another file system: copy through a temporary file, then let go of src
+                atomic_copy(src, dest)
+                Path(src).unlink(missing_ok=True)
+
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         """Store ``data``; returns (digest, size)."""
         digest = hashlib.sha256(data).hexdigest()

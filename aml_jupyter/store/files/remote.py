@@ -68,6 +68,16 @@ class FsspecArtifactStore:
             self._upload(digest, lambda key: self.fs.put_file(os.fspath(src), key))
         return digest, size
 
+    def staging_dir(self) -> Path:
+        """A local folder for files on their way in (in the cache: adopted files stay cached)."""
+        return self.cache.staging_dir()
+
+    def adopt_file(self, src: str | os.PathLike[str], digest: str, size: int) -> None:
+        """Upload the file ``src`` hashed by the caller, then keep it as the cached copy."""
+        if not self.exists(digest):
+            self._upload(digest, lambda key: self.fs.put_file(os.fspath(src), key))
+        self.cache.adopt_file(src, digest, size)
+
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         """Upload ``data``; returns (digest, size)."""
         digest = hashlib.sha256(data).hexdigest()
