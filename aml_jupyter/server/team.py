@@ -70,6 +70,7 @@ class TeamServer:
         default_role: str | None = "reader",
         read_timeout: float = READ_TIMEOUT_S,
         max_upload: int = MAX_UPLOAD_BYTES,
+        role_ttl: float = ROLE_TTL_S,
     ) -> None:
         if token is not None and not token:
             raise InvalidInput("the server's token may not be empty")
@@ -80,6 +81,7 @@ class TeamServer:
         self.default_role = default_role or None
         self.read_timeout = read_timeout
         self.max_upload = max_upload
+        self.role_ttl = role_ttl
         self.api = TrackingAPI(ws, token=None)
         self._roles: dict[str, tuple[float, str | None]] = {}
         self.app = Starlette(
@@ -97,7 +99,7 @@ class TeamServer:
             return "owner"  # the server's own token
         now = time.monotonic()
         cached = self._roles.get(principal.user)
-        if cached is not None and now - cached[0] < ROLE_TTL_S:
+        if cached is not None and now - cached[0] < self.role_ttl:
             return cached[1]
         role = access.role_of(self.ws, principal.user, self.default_role)
         self._roles[principal.user] = (now, role)

@@ -170,3 +170,14 @@ def test_a_person_logs_in_with_their_own_token(server: Server) -> None:
     )
     with opener.open(req, timeout=30) as resp:
         assert resp.status == 201 and json.loads(resp.read())["user"] == "carl"
+
+
+def test_a_token_of_aml_tokens_is_a_login_here_too_until_revoked(server: Server) -> None:
+    from aml_jupyter.services import access
+
+    access.set_roles(server.ws, {"tess": "contributor"})
+    secret, row = access.create_token(server.ws, "tess", "lab")
+    status, run, _ = server.call("POST", "aml/api/v1/runs", secret, {"experiment": "tokens"})
+    assert status == 201 and run["user"] == "tess"  # one set of users for aml server and Jupyter
+    access.revoke_token(server.ws, row["id"])
+    assert server.call("GET", "aml/api/v1/runs", secret)[0] in (401, 403)

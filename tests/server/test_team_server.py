@@ -1,0 +1,339 @@
+"""The team server (`aml server` on uvicorn): per-user tokens and roles, revocation, streamed
+uploads in constant memory, gzip, /health and /metrics, and TLS with several workers on
+PostgreSQL + S3."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import aml_jupyter as aml
+from aml_jupyter.server.team import TeamServer, start_in_thread
+from aml_jupyter.services import access
+from aml_jupyter.workspace import Workspace
+from tests.conftest import free_port
+
+SERVER_TOKEN = "team-server-token-9d1"
+AML = str(Path(sys.executable).with_name("aml"))
+
+
+class Team:
+    def __init__(self, ws: Workspace, url: str, tokens: dict[str, str]) -> None:
+        self.ws, self.url, self.tokens = ws, url, tokens
+
+    def call(
+        self, method: str, path: str, who: str | None, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any, dict[str, str]]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers or {})
+        if who is not None:
+            req.add_header("Authorization", f"Bearer {self.tokens.get(who, who)}")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                raw, status, got = resp.read(), resp.status, dict(resp.headers)
+        except urllib.error.HTTPError as exc:
+            raw, status, got = exc.read(), exc.code, dict(exc.headers)
+        got = {k.lower(): v for k, v in got.items()}
+        if got.get("content-encoding") == "gzip":
+            raw = gzip.decompress(raw)
+        try:
+            return status, json.loads(raw), got
+        except ValueError:
+            return status, raw, got
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
+    ws = aml.Workspace.init(tmp_path_factory.mktemp("team") / "project")
+    tokens = {}
+    for user, role in [("alice", "contributor"), ("rita", "reader"), ("olga", "owner")]:
+        access.set_roles(ws, {user: role})
+        tokens[user] = access.create_token(ws, user, "test")[0]
+    handle = start_in_thread(TeamServer(ws, SERVER_TOKEN, default_role="", role_ttl=0.0).app)
+    try:
+        yield Team(ws, handle.url, tokens)
+    finally:
+        handle.stop()
+        ws.close()
+
+
+def test_each_user_acts_under_their_own_role_and_the_audit_says_who(team: Team) -> None:
+    status, run, _ = team.call("POST", "/api/v1/runs", "alice", {"experiment": "team", "params": {"lr": "0.1"}})
+    assert status == 201 and run["user"] == "alice"
+    points = {"metrics": [{"key": "loss", "value": 0.5, "step": 0}]}
+    assert team.call("POST", f"/api/v1/runs/{run['id']}/metrics", "alice", points)[0] == 200
+    assert team.call("GET", f"/api/v1/runs/{run['id']}", "rita")[0] == 200
+    status, body, _ = team.call("POST", "/api/v1/runs", "rita", {"experiment": "team"})
+    assert status == 403 and "needs a role" in body["error"]
+    assert team.call("GET", "/api/v1/audit", "alice")[0] == 403  # admin only
+    assert team.call("GET", "/api/v1/runs", "aml_00000000_forged")[0] == 401
+    assert team.call("GET", "/api/v1/runs", None)[0] == 401
+    status, body, _ = team.call("GET", "/api/v1/audit", "olga")
+    seen = {(e["user"], e["method"], e["path"], e["status"]) for e in body["entries"]}
+    assert ("alice", "POST", "/api/v1/runs", 201) in seen and ("rita", "POST", "/api/v1/runs", 403) in seen
+    kept = json.dumps(access.list_tokens(team.ws)) + json.dumps(body)
+    assert not any(secret in kept for secret in team.tokens.values())  # only digests are stored
+
+
+def test_a_group_role_and_a_role_change_reach_the_server(team: Team) -> None:
+    secret, _ = access.create_token(team.ws, "gus")
+    team.tokens["gus"] = secret
+    assert team.call("GET", "/api/v1/runs", "gus")[0] == 403  # no role, and the default is none
+    status, body, _ = team.call("PUT", "/api/v1/roles", "olga", {"roles": {"ml": "reader"}, "groups": {"ml": ["gus"]}})
+    assert status == 200 and body["groups"] == {"ml": ["gus"]}
+    assert team.call("GET", "/api/v1/runs", "gus")[0] == 200  # at once here (role_ttl=0)
+    bad = team.call("PUT", "/api/v1/roles", "olga", {"roles": {"x": "admin"}, "groups": {"ml": []}})
+    assert bad[0] == 400 and access.stored_groups(team.ws) == {"ml": ["gus"]}  # nothing written
+
+
+def test_revoked_and_expired_tokens_are_refused_with_the_reason(team: Team) -> None:
+    secret, row = access.create_token(team.ws, "alice", "short", expires_days=1e-7)
+    time.sleep(0.05)
+    status, body, _ = team.call("GET", "/api/v1/runs", secret)
+    assert status == 401 and "expired" in body["error"] and secret not in body["error"]
+    secret, row = access.create_token(team.ws, "alice", "laptop")
+    assert team.call("GET", "/api/v1/runs", secret)[0] == 200
+    access.revoke_token(team.ws, row["id"])
+    status, body, _ = team.call("GET", "/api/v1/runs", secret)
+    assert status == 401 and f"token {row['id']} (laptop) of alice was revoked" in body["error"]
+
+
+def test_a_job_whose_token_is_revoked_mid_run_ends_failed_with_the_reason(team: Team, tmp_path: Path) -> None:
+    secret, row = access.create_token(team.ws, "alice", "job")
+    team.tokens["alice-job"] = secret
+    status, run, _ = team.call("POST", "/api/v1/runs", "alice-job", {"experiment": "team"})
+    assert status == 201
+    code = textwrap.dedent(
+        """
+        import sys, time, aml_jupyter as aml
+        for i in range(100000):
+            aml.log("x", float(i))
+            aml.active_run().flush()
+            if i == 0:
+                print("logging", flush=True)
+            time.sleep(0.05)
+        """
+    )
+    env = {**os.environ, "AML_RUN_ID": run["id"], "AML_TRACKING_URI": team.url, "AML_TRACKING_TOKEN": secret}
+    job = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert job.stdout is not None and job.stdout.readline().strip() == "logging"
+        revoked = subprocess.run(
+            [AML, "-w", str(team.ws.root), "tokens", "revoke", row["id"]], capture_output=True, text=True, timeout=60
+        )
+        assert revoked.returncode == 0, revoked.stderr
+        _, err = job.communicate(timeout=60)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    assert job.returncode != 0 and "revoked" in err
+    record = aml.get_run(run["id"], workspace=team.ws)
+    assert record.status == "failed" and "revoked" in (team.ws.store.get_run(run["id"]).error or "")
+    assert len(record.metric_history("x")) > 0  # what it logged before stays
+
+
+def test_gzip_health_and_prometheus_metrics(team: Team) -> None:
+    for _ in range(12):
+        team.call(
+            "POST", "/api/v1/runs", "alice", {"experiment": "gz", "params": {f"p{j}": "v" * 20 for j in range(8)}}
+        )
+    status, body, headers = team.call("GET", "/api/v1/runs?max_results=50", "rita", headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and headers.get("content-encoding") == "gzip" and len(body["runs"]) >= 12
+    assert team.call("GET", "/health", None)[:2] == (200, {"ok": True})
+    assert team.call("GET", "/metrics", None)[0] == 401
+    status, text, headers = team.call("GET", "/metrics", "rita")
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    text = text.decode()
+    assert 'aml_http_requests_total{method="POST",route="/api/v1/runs",status="201"}' in text
+    assert "aml_metric_points_total" in text and "aml_http_request_duration_seconds_bucket" in text
+
+
+# real server processes ----------------------------------------------------------------------
+
+
+def _start(args: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [AML, *args, "server", "--port", str(port), "--token", SERVER_TOKEN],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and "aml tracking server" in proc.stdout.readline()
+    return proc, port
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+
+
+def _wait_healthy(url: str, context: ssl.SSLContext | None = None) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=5, context=context) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        assert time.monotonic() < deadline, "the server never became healthy"
+        time.sleep(0.1)
+
+
+def _peak_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+@pytest.mark.slow
+def test_a_5_gb_upload_and_its_download_stream_in_constant_memory(tmp_path: Path) -> None:
+    shm = Path("/dev/shm")  # memory-backed when it has room: the test measures the server, not the disk
+    size = 5 * 1000**3
+    room = shutil.disk_usage(shm).free if shm.is_dir() else 0
+    folder = Path(tempfile_in(shm)) if room > 2.5 * size else tmp_path
+    try:
+        ws = aml.Workspace.init(folder / "p")
+        access.set_roles(ws, {"alice": "contributor"})
+        secret, _ = access.create_token(ws, "alice")
+        ws.close()
+        proc, port = _start(["-w", str(folder / "p")])
+        url = f"http://127.0.0.1:{port}"
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        try:
+            _wait_healthy(url)
+            team = Team(ws, url, {"alice": secret})
+            status, run, _ = team.call("POST", "/api/v1/runs", "alice", {"experiment": "big"})
+            before = _peak_kib(proc.pid)
+            block = os.urandom(1 << 20)
+            sent = hashlib.sha256()
+            conn.putrequest("PUT", f"/api/v1/runs/{run['id']}/artifacts/weights.bin")
+            conn.putheader("Authorization", f"Bearer {secret}")
+            conn.putheader("Content-Length", str(size))
+            conn.endheaders()
+            left = size
+            while left:
+                piece = block[: min(len(block), left)]
+                conn.send(piece)
+                sent.update(piece)
+                left -= len(piece)
+            answer = conn.getresponse()
+            stored = json.loads(answer.read())
+            assert answer.status == 200 and stored["size"] == size and stored["digest"] == sent.hexdigest()
+            after_upload = _peak_kib(proc.pid)
+            conn.request(
+                "GET", f"/api/v1/runs/{run['id']}/artifacts/weights.bin", headers={"Authorization": f"Bearer {secret}"}
+            )
+            answer = conn.getresponse()
+            n, first = 0, b""
+            while chunk := answer.read(1 << 20):  # its digest was checked on the way in: size and start here
+                first = first or chunk
+                n += len(chunk)
+            assert answer.status == 200 and n == size and block.startswith(first)
+            after_download = _peak_kib(proc.pid)
+        finally:
+            conn.close()
+            _stop(proc)
+        assert after_upload - before < 200 * 1024, f"the upload took {(after_upload - before) // 1024} MiB"
+        assert after_download - before < 200 * 1024, f"the download took {(after_download - before) // 1024} MiB"
+    finally:
+        if folder != tmp_path:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def tempfile_in(folder: Path) -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(dir=folder, prefix="aml-test-")
+
+
+@pytest.mark.slow
+def test_tls_with_two_workers_on_postgresql_and_s3(postgres: Any, s3: Any, tmp_path: Path) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl here to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        capture_output=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    ws = aml.Workspace.init(tmp_path / "p", store=postgres.database(), artifacts=s3.bucket())
+    access.set_roles(ws, {"alice": "contributor"})
+    secret, _ = access.create_token(ws, "alice")
+    proc, port = _start_tls(ws.root, cert, key)
+    url = f"https://127.0.0.1:{port}"
+    context = ssl.create_default_context(cafile=str(cert))
+    try:
+        _wait_healthy(url, context)
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) >= 2  # the workers (uvicorn's supervisor is the parent)
+
+        def call(method: str, path: str, body: Any) -> tuple[int, Any]:
+            req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method=method)
+            req.add_header("Authorization", f"Bearer {secret}")
+            with urllib.request.urlopen(req, timeout=30, context=context) as resp:
+                return resp.status, json.loads(resp.read())
+
+        status, run = call("POST", "/api/v1/runs", {"experiment": "tls"})
+        assert status == 201
+
+        def log(i: int) -> int:
+            batch = [{"key": f"k{i}", "value": float(s), "step": s} for s in range(50)]
+            return call("POST", f"/api/v1/runs/{run['id']}/metrics", {"metrics": batch})[0]
+
+        with ThreadPoolExecutor(16) as pool:
+            assert list(pool.map(log, range(64))) == [200] * 64
+        record = aml.get_run(run["id"], workspace=Workspace.open(ws.root))
+        assert len(record.metrics) == 64 and len(record.metric_history("k7")) == 50
+        req = urllib.request.Request(url + "/metrics", headers={"Authorization": f"Bearer {secret}"})
+        with urllib.request.urlopen(req, timeout=30, context=context) as resp:
+            text = resp.read().decode()
+        line = 'aml_http_requests_total{method="POST",route="/api/v1/runs/{run}/metrics",status="200"} '
+        total = sum(float(x.split()[-1]) for x in text.splitlines() if x.startswith(line))
+        assert total == 64  # summed over both workers, whichever answered the scrape
+    finally:
+        _stop(proc)
+        ws.close()
+
+
+def _start_tls(root: Path, cert: Path, key: Path) -> tuple[subprocess.Popen[str], int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [AML, "-w", str(root), "server", "--port", str(port), "--token", SERVER_TOKEN, "--workers", "2"]
+        + ["--certfile", str(cert), "--keyfile", str(key)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and "https://127.0.0.1" in proc.stdout.readline()
+    return proc, port
