@@ -422,6 +422,19 @@ class RunStore(MetricStore, RunReader):
         q = select(t.tags.c.value).where(and_(t.tags.c.run_pk == run_pk, t.tags.c.key == key))
         return self.db.read(lambda c: c.execute(q).scalar())
 
+    def live_state(self, run_id: str) -> tuple[int, str, str, str | None, str] | None:
+        """(pk, id, status, the ``aml.attempt`` tag, user) of a run in one query: what a server
+        checks before each write a remote job sends, without loading the whole run."""
+        r, g = t.runs, t.tags
+        full = self.resolve_run_id(run_id)
+        q = (
+            select(r.c.pk, r.c.id, r.c.status, g.c.value, r.c.user)
+            .outerjoin(g, and_(g.c.run_pk == r.c.pk, g.c.key == "aml.attempt"))
+            .where(r.c.id == full)
+        )
+        row = self.db.read(lambda c: c.execute(q).first())
+        return None if row is None else (int(row[0]), str(row[1]), str(row[2]), row[3], str(row[4]))
+
     def status_of(self, run_pk: int) -> str | None:
         """A run's status alone, or None if the run is gone."""
         q = select(t.runs.c.status).where(t.runs.c.pk == run_pk)
