@@ -4,7 +4,7 @@ server (`mlflow server --workers 4`) on the same PostgreSQL, in one run.
     python benchmarks/team_server.py [--quick] [--no-write]
 
 - 64 concurrent remote writers, each with a run of its own, each sending batches of 100 metric
-  points over one keep-alive connection for a fixed time (aml: `POST /api/v1/runs/RUN/metrics`;
+  points over one keep-alive connection for a fixed time after a 3 s warm-up (aml: `POST /api/v1/runs/RUN/metrics`;
   MLflow: `POST /api/2.0/mlflow/runs/log-batch`): points/s accepted and the p99 latency of a batch.
   The writers are one asyncio client process (plain HTTP/1.1), the same for both servers.
 - Artifacts on an S3-compatible server on loopback (moto, as the tests use): one file uploaded and
@@ -270,6 +270,7 @@ def measure(quick: bool) -> dict[str, Any]:
         proc, port, ws = aml_server(work, server.database(empty=True), bucket, s3.env())
         procs.append(proc)
         runs = [_aml_call(port, "POST", "/api/v1/runs", {"experiment": "bench"})["id"] for _ in range(WRITERS)]
+        writers("aml", port, 3.0, runs)  # warm-up: every worker up and connected, not counted
         results["aml"] = writers("aml", port, seconds, runs)
         print(", artifacts", end="", flush=True)
         results["artifacts"] = artifacts(port, runs[0], bucket.removeprefix("s3://").split("/")[0], size, work)
@@ -285,6 +286,7 @@ def measure(quick: bool) -> dict[str, Any]:
             _mlflow_call(port, "/api/2.0/mlflow/runs/create", {"experiment_id": exp})["run"]["info"]["run_id"]
             for _ in range(WRITERS)
         ]
+        writers("mlflow", port, 3.0, ids)  # warm-up, as for aml
         results["mlflow"] = writers("mlflow", port, seconds, ids)
         print(" done", flush=True)
         from run import MLFLOW_VENV

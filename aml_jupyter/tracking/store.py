@@ -432,7 +432,7 @@ class RunStore(MetricStore, RunReader):
             .outerjoin(g, and_(g.c.run_pk == r.c.pk, g.c.key == "aml.attempt"))
             .where(r.c.id == full)
         )
-        row = self.db.read(lambda c: c.execute(q).first())
+        row = self.db.read_statement(q)
         return None if row is None else (int(row[0]), str(row[1]), str(row[2]), row[3], str(row[4]))
 
     def status_of(self, run_pk: int) -> str | None:

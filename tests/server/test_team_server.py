@@ -337,3 +337,23 @@ def _start_tls(root: Path, cert: Path, key: Path) -> tuple[subprocess.Popen[str]
     )
     assert proc.stdout is not None and "https://127.0.0.1" in proc.stdout.readline()
     return proc, port
+
+
+def test_the_kubernetes_example_of_the_docs_is_valid() -> None:
+    import re
+
+    import kubernetes_validate
+    import yaml
+
+    page = (Path(__file__).parents[2] / "docs" / "scale-out.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", page, re.S)
+    assert block is not None
+    docs = [d for d in yaml.safe_load_all(block.group(1)) if d]
+    assert {d["kind"] for d in docs} == {"Deployment", "Service"}
+    for doc in docs:
+        kubernetes_validate.validate(doc, "1.30", strict=True)
+    args = docs[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    from aml_jupyter.cli import build_parser
+
+    parsed = build_parser().parse_args(args[1:])  # the command line is one aml takes
+    assert parsed.workers == 4
