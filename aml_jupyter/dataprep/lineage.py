@@ -10,10 +10,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from ..errors import DatasetNotFound
-from ..tracking import schema as t
+from ..store.datasets import DatasetStore
 from ..tracking.validation import check_name
 from ..workspace import Workspace
 
@@ -89,35 +87,10 @@ def register(flow: Flow, name: str, workspace: Workspace | str | None = None) ->
     ws = Workspace.open(workspace)
     name = check_name(name, "dataset name")
     rh, fp = recipe_hash(flow), source_fingerprint(flow)
-    d = t.datasets
     recipe = json.dumps(flow.to_data(), sort_keys=True, ensure_ascii=False)
+    from ..tracking.metric_store import now_ms
 
-    def add(conn: Any) -> int:
-        latest = conn.execute(
-            select(d.c.version, d.c.recipe_hash, d.c.source_fingerprint)
-            .where(d.c.name == name)
-            .order_by(d.c.version.desc())
-            .limit(1)
-        ).first()
-        if latest is not None and latest[1] == rh and latest[2] == fp:
-            return int(latest[0])
-        version = 1 if latest is None else int(latest[0]) + 1
-        from ..tracking.metric_store import now_ms
-
-        conn.execute(
-            d.insert().values(
-                name=name,
-                version=version,
-                recipe=recipe,
-                recipe_hash=rh,
-                source_fingerprint=fp,
-                created_at=now_ms(),
-                user=_user(),
-            )
-        )
-        return version
-
-    version = ws.store.db.write(add, numbering=True)
+    version = DatasetStore(ws.store.db).add(name, recipe, rh, fp, _user(), now_ms())
     return Dataset(name, version, rh, fp, flow, ws)
 
 
@@ -144,10 +117,7 @@ def get_dataset(
     from .flow import flow_from_data
 
     ws = Workspace.open(workspace)
-    d = t.datasets
-    q = select(d.c.version, d.c.recipe, d.c.recipe_hash, d.c.source_fingerprint, d.c.user).where(d.c.name == name)
-    q = q.where(d.c.version == version) if version is not None else q.order_by(d.c.version.desc()).limit(1)
-    row = ws.store.db.read(lambda c: c.execute(q).first())
+    row = DatasetStore(ws.store.db).get(name, version)
     if row is None:
         which = f"version {version} of " if version is not None else ""
         raise DatasetNotFound(f"no {which}dataset named {name!r} is registered", name=name)
@@ -179,11 +149,4 @@ def list_datasets(workspace: Workspace | str | None = None) -> list[dict[str, An
         >>> [d["name"] for d in list_datasets()]  # doctest: +SKIP
         ['customers']
     """
-    ws = Workspace.open(workspace)
-    d = t.datasets
-    q = select(d.c.name, d.c.version, d.c.recipe_hash, d.c.source_fingerprint, d.c.created_at, d.c.user)
-    rows = ws.store.db.read(lambda c: c.execute(q.order_by(d.c.name, d.c.version)).all())
-    return [
-        dict(zip(("name", "version", "recipe_hash", "source_fingerprint", "created_at", "user"), r, strict=True))
-        for r in rows
-    ]
+    return DatasetStore(Workspace.open(workspace).store.db).versions()

@@ -25,12 +25,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from ..errors import InvalidValue, JobError, NotFound
 from ..paths import atomic_write_bytes
 from ..processes import pid_alive, start_detached
-from ..tracking import schema as t
+from ..store.deployments import DeploymentStore
 from ..workspace import Workspace
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -131,21 +129,19 @@ def deploy(
     url = f"http://127.0.0.1:{port}"
     _write_config(folder, mv.ref, port, collect, _service_trust(mv, trusted))
     now = int(time.time() * 1000)
-    ws.store.db.write(
-        lambda c: c.execute(
-            t.deployments.insert().values(
-                name=name,
-                model_ref=ref,
-                model=mv.name,
-                version=mv.version,
-                target="local",
-                url=url,
-                port=port,
-                pid=None,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    DeploymentStore(ws.store.db).add(
+        {
+            "name": name,
+            "model_ref": ref,
+            "model": mv.name,
+            "version": mv.version,
+            "target": "local",
+            "url": url,
+            "port": port,
+            "pid": None,
+            "created_at": now,
+            "updated_at": now,
+        }
     )
     (folder / "supervisor.pid").unlink(missing_ok=True)  # a stale one from an earlier life would mislead
     start_detached("aml_jupyter.models.deployments", [str(ws.root), name], ws.root)
@@ -185,20 +181,18 @@ def _wait_for_pid(folder: Path) -> int:
 
 
 def _row(ws: Workspace, name: str, missing_ok: bool = False) -> dict[str, Any] | None:
-    d = t.deployments
-    row = ws.store.db.read(lambda c: c.execute(select(d).where(d.c.name == name)).mappings().first())
+    row = DeploymentStore(ws.store.db).get(name)
     if row is None:
         if missing_ok:
             return None
         names = ", ".join(r["name"] for r in list_deployments(ws)) or "none"
         raise DeploymentNotFound(f"no deployment {name!r} (deployments: {names})", deployment=name)
-    return dict(row)
+    return row
 
 
 def _set(ws: Workspace, name: str, **values: Any) -> None:
-    d = t.deployments
     values["updated_at"] = int(time.time() * 1000)
-    ws.store.db.write(lambda c: c.execute(d.update().where(d.c.name == name).values(**values)))
+    DeploymentStore(ws.store.db).update(name, values)
 
 
 def list_deployments(workspace: Workspace | str | None = None) -> list[dict[str, Any]]:
@@ -209,10 +203,8 @@ def list_deployments(workspace: Workspace | str | None = None) -> list[dict[str,
         ['iris']
     """
     ws = Workspace.open(workspace)
-    rows = ws.store.db.read(lambda c: c.execute(select(t.deployments).order_by(t.deployments.c.name)).mappings().all())
     out = []
-    for row in rows:
-        item = dict(row)
+    for item in DeploymentStore(ws.store.db).all():
         item["status"] = "running" if pid_alive(item["pid"]) else "stopped"
         try:
             item["telemetry"] = json.loads((folder_of(ws, item["name"]) / "telemetry.json").read_text())
@@ -293,7 +285,7 @@ def delete(name: str, workspace: Workspace | str | None = None) -> None:
             time.sleep(0.05)
         if pid_alive(pid):
             os.kill(int(pid), signal.SIGKILL)
-    ws.store.db.write(lambda c: c.execute(t.deployments.delete().where(t.deployments.c.name == name)))
+    DeploymentStore(ws.store.db).delete(name)
     shutil.rmtree(folder_of(ws, name), ignore_errors=True)
 
 

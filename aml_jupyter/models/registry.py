@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, select
-
-from ..errors import InvalidPath, InvalidValue, ModelNotFound, UntrustedModel
+from ..errors import InvalidPath, InvalidValue, UntrustedModel
 from ..paths import check_relative_name, safe_join
-from ..tracking import schema as t
+from ..store.models import ModelStore
 from ..tracking.validation import check_key, check_name, param_to_str
 from ..workspace import Workspace
 from . import flavors
@@ -224,21 +222,7 @@ def register_model(
         "created_at": int(time.time() * 1000),
     }
 
-    def insert(conn: Connection) -> int:
-        model_id = conn.execute(select(t.models.c.id).where(t.models.c.name == name)).scalar()
-        if model_id is None:
-            created = conn.execute(
-                t.models.insert().values(name=name, description=description, created_at=values["created_at"])
-            )
-            model_id = created.inserted_primary_key[0] if created.inserted_primary_key else None
-        latest = conn.execute(
-            select(func.max(t.model_versions.c.version)).where(t.model_versions.c.model_id == model_id)
-        ).scalar()
-        version = int(latest or 0) + 1
-        conn.execute(t.model_versions.insert().values(model_id=model_id, version=version, **values))
-        return version
-
-    version = ws.store.db.write(insert, numbering=True)  # two registrations never share a number
+    version = ModelStore(ws.store.db).add_version(name, description, values)
     return get_model_version(f"{name}:{version}", workspace=ws)
 
 
@@ -306,42 +290,8 @@ def get_model_version(ref: str, workspace: Workspace | str | None = None) -> Mod
     """
     ws = Workspace.open(workspace)
     name, version, alias = parse_ref(ref)
-    mv, al, runs = t.model_versions, t.model_aliases, t.runs
-
-    def read(conn: Connection) -> ModelVersion:
-        model_id = conn.execute(select(t.models.c.id).where(t.models.c.name == name)).scalar()
-        if model_id is None:
-            known = conn.execute(select(t.models.c.name).order_by(t.models.c.name).limit(10)).scalars().all()
-            raise ModelNotFound(f"no model {name!r} (models: {', '.join(known) or 'none yet'})", model=name)
-        wanted = version
-        if alias is not None:
-            wanted = conn.execute(select(al.c.version).where(al.c.model_id == model_id, al.c.alias == alias)).scalar()
-            if wanted is None:
-                have = conn.execute(select(al.c.alias).where(al.c.model_id == model_id)).scalars().all()
-                raise ModelNotFound(
-                    f"model {name!r} has no alias {alias!r} (aliases: {', '.join(sorted(have)) or 'none'})",
-                    model=name,
-                    alias=alias,
-                )
-        q = (
-            select(mv, runs.c.id.label("run_id"))
-            .outerjoin(runs, runs.c.pk == mv.c.run_pk)
-            .where(mv.c.model_id == model_id)
-        )
-        q = q.where(mv.c.version == wanted) if wanted is not None else q.order_by(mv.c.version.desc()).limit(1)
-        row = conn.execute(q).first()
-        if row is None:
-            raise ModelNotFound(f"model {name!r} has no version {wanted}", model=name, version=wanted)
-        aliases = (
-            conn.execute(
-                select(al.c.alias).where(al.c.model_id == model_id, al.c.version == row.version).order_by(al.c.alias)
-            )
-            .scalars()
-            .all()
-        )
-        return _row_to_version(row, name, list(aliases), row.run_id)
-
-    return ws.store.db.read(read)
+    row, aliases, run_id = ModelStore(ws.store.db).version(name, version, alias)
+    return _row_to_version(row, name, aliases, run_id)
 
 
 def list_models(workspace: Workspace | str | None = None) -> list[dict[str, Any]]:
@@ -352,24 +302,7 @@ def list_models(workspace: Workspace | str | None = None) -> list[dict[str, Any]
         ['iris-clf']
     """
     ws = Workspace.open(workspace)
-    m, mv, al = t.models, t.model_versions, t.model_aliases
-
-    def read(conn: Connection) -> list[dict[str, Any]]:
-        rows = conn.execute(
-            select(m.c.id, m.c.name, m.c.description, func.max(mv.c.version), func.count(mv.c.id))
-            .outerjoin(mv, mv.c.model_id == m.c.id)
-            .group_by(m.c.id)
-            .order_by(m.c.name)
-        ).all()
-        aliases: dict[int, dict[str, int]] = {}
-        for model_id, alias, version in conn.execute(select(al.c.model_id, al.c.alias, al.c.version)).all():
-            aliases.setdefault(model_id, {})[alias] = version
-        return [
-            {"name": name, "latest": latest, "versions": count, "aliases": aliases.get(mid, {}), "description": desc}
-            for mid, name, desc, latest, count in rows
-        ]
-
-    return ws.store.db.read(read)
+    return ModelStore(ws.store.db).models()
 
 
 def list_versions(name: str, workspace: Workspace | str | None = None) -> list[ModelVersion]:
@@ -395,14 +328,7 @@ def set_model_alias(name: str, alias: str, version: int, workspace: Workspace | 
     if not isinstance(alias, str) or not _ALIAS.match(alias) or alias == "latest":
         raise InvalidValue(f"alias {alias!r} must be a word of letters, digits, '_' or '-' (not 'latest')")
     target = get_model_version(f"{name}:{int(version)}", workspace=ws)  # refuses a missing version
-    al = t.model_aliases
-
-    def write(conn: Connection) -> None:
-        model_id = conn.execute(select(t.models.c.id).where(t.models.c.name == target.name)).scalar()
-        conn.execute(al.delete().where(al.c.model_id == model_id, al.c.alias == alias))
-        conn.execute(al.insert().values(model_id=model_id, alias=alias, version=target.version))
-
-    ws.store.db.write(write)
+    ModelStore(ws.store.db).set_alias(target.name, alias, target.version)
     return get_model_version(target.ref, workspace=ws)
 
 
@@ -417,21 +343,9 @@ def model_lineage(ref: str, workspace: Workspace | str | None = None) -> dict[st
     ws = Workspace.open(workspace)
     mv = get_model_version(ref, workspace=ws)
     out: dict[str, Any] = {"model": mv.to_dict(), "run": None, "datasets": [], "deployments": []}
-    d = t.deployments
-    out["deployments"] = [
-        dict(row)
-        for row in ws.store.db.read(
-            lambda c: (
-                c.execute(
-                    select(d.c.name, d.c.target, d.c.url, d.c.created_at).where(
-                        d.c.model == mv.name, d.c.version == mv.version
-                    )
-                )
-                .mappings()
-                .all()
-            )
-        )
-    ]
+    from ..store.deployments import DeploymentStore
+
+    out["deployments"] = DeploymentStore(ws.store.db).of_version(mv.name, mv.version)
     if mv.run_id:
         record = ws.store.get_run(mv.run_id)
         out["run"] = {

@@ -37,15 +37,8 @@ def changed_runs(ws: Any, since_ms: int) -> list[tuple[str, str, str | None]]:
         >>> changed_runs(ws, 0)  # doctest: +SKIP
         [('3f2a...', 'completed', None)]
     """
-    from sqlalchemy import or_, select
-
-    from ..tracking import schema as t
-
-    r = t.runs
-    q = select(r.c.id, r.c.status, r.c.error).where(
-        or_(r.c.status.in_(("queued", "preparing", "running")), r.c.end_time >= since_ms, r.c.start_time >= since_ms)
-    )
-    return [(row[0], row[1], row[2]) for row in ws.store.db.read(lambda c: c.execute(q).all())]
+    rows: list[tuple[str, str, str | None]] = ws.store.changed_runs(since_ms)
+    return rows
 
 
 class AmlEventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):

@@ -20,7 +20,6 @@ from typing import Any
 
 from ..errors import IllegalTransition
 from ..processes import pid_alive
-from ..tracking.kernel import HOST, KERNEL_ID, KERNEL_PID
 from ..tracking.lifecycle import RunEvent
 
 KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
@@ -34,22 +33,7 @@ def kernel_runs(ws: Any, kernel_id: str | None = None) -> list[dict[str, Any]]:
         >>> kernel_runs(ws, "5d2c...")  # doctest: +SKIP
         [{'pk': 7, 'id': '3f2a...', 'kernel_id': '5d2c...', 'pid': 4242, 'host': 'box'}]
     """
-    from sqlalchemy import and_, select
-
-    from ..tracking import schema as t
-
-    r = t.runs
-    kid, pid, host = (t.tags.alias(n) for n in ("kid", "kpid", "khost"))
-    q = (
-        select(r.c.pk, r.c.id, kid.c.value, pid.c.value, host.c.value)
-        .join(kid, and_(kid.c.run_pk == r.c.pk, kid.c.key == KERNEL_ID))
-        .outerjoin(pid, and_(pid.c.run_pk == r.c.pk, pid.c.key == KERNEL_PID))
-        .outerjoin(host, and_(host.c.run_pk == r.c.pk, host.c.key == HOST))
-        .where(r.c.status == "running")
-    )
-    if kernel_id is not None:
-        q = q.where(kid.c.value == kernel_id)
-    rows = ws.store.db.read(lambda c: c.execute(q).all())
+    rows = ws.store.kernel_runs(kernel_id)
     return [
         {"pk": pk, "id": rid, "kernel_id": k, "pid": int(p) if p and p.isdigit() else None, "host": h}
         for pk, rid, k, p, h in rows

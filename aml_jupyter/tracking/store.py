@@ -422,6 +422,35 @@ class RunStore(MetricStore, RunReader):
         q = select(t.tags.c.value).where(and_(t.tags.c.run_pk == run_pk, t.tags.c.key == key))
         return self.db.read(lambda c: c.execute(q).scalar())
 
+    def kernel_runs(self, kernel_id: str | None = None) -> list[tuple[int, str, str, str | None, str | None]]:
+        """(pk, id, kernel id, kernel pid, host) of running runs started in a kernel (that kernel's only)."""
+        from .kernel import HOST, KERNEL_ID, KERNEL_PID
+
+        r = t.runs
+        kid, pid, host = (t.tags.alias(n) for n in ("kid", "kpid", "khost"))
+        q = (
+            select(r.c.pk, r.c.id, kid.c.value, pid.c.value, host.c.value)
+            .join(kid, and_(kid.c.run_pk == r.c.pk, kid.c.key == KERNEL_ID))
+            .outerjoin(pid, and_(pid.c.run_pk == r.c.pk, pid.c.key == KERNEL_PID))
+            .outerjoin(host, and_(host.c.run_pk == r.c.pk, host.c.key == HOST))
+            .where(r.c.status == "running")
+        )
+        if kernel_id is not None:
+            q = q.where(kid.c.value == kernel_id)
+        return [tuple(row) for row in self.db.read(lambda c: c.execute(q).all())]
+
+    def changed_runs(self, since_ms: int) -> list[tuple[str, str, str | None]]:
+        """(id, status, error) of runs that are live, or that ended or started since ``since_ms``."""
+        from sqlalchemy import or_
+
+        r = t.runs
+        q = select(r.c.id, r.c.status, r.c.error).where(
+            or_(
+                r.c.status.in_(("queued", "preparing", "running")), r.c.end_time >= since_ms, r.c.start_time >= since_ms
+            )
+        )
+        return [(row[0], row[1], row[2]) for row in self.db.read(lambda c: c.execute(q).all())]
+
     def live_state(self, run_id: str) -> tuple[int, str, str, str | None, str] | None:
         """(pk, id, status, the ``aml.attempt`` tag, user) of a run in one query: what a server
         checks before each write a remote job sends, without loading the whole run."""
