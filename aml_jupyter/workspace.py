@@ -129,9 +129,11 @@ class Workspace:
             >>> Workspace.init(folder).name == Workspace.init(folder, exist_ok=True).name
             True
         """
+        from .store import BUILT_IN, _scheme, open_store
         from .tracking.database import Database, check_store_url, has_password
 
-        if store:
+        plugged = bool(store) and _scheme(store or "") not in BUILT_IN and "://" in (store or "")
+        if store and not plugged:
             check_store_url(store)
         if artifacts:
             from .store.files import open_artifacts
@@ -164,8 +166,11 @@ class Workspace:
                 os.chmod(settings, 0o600)  # the URL holds a password: for this user's eyes only
             (tmp / ".gitignore").write_text("# aml_jupyter's private data\n*\n", encoding="utf-8")
             (tmp / "artifacts").mkdir()
-            db = Database.join(store) if store else Database.create(f"sqlite:///{tmp / STORE_FILE}")
-            db.dispose()
+            if store and plugged:
+                open_store(store)  # a plug-in's store: its own factory checks and prepares it
+            else:
+                db = Database.join(store) if store else Database.create(f"sqlite:///{tmp / STORE_FILE}")
+                db.dispose()
             os.chmod(tmp, 0o755)
             os.rename(tmp, target)
         except OSError as exc:
@@ -188,15 +193,15 @@ class Workspace:
 
     @cached_property
     def store(self) -> RunStore:
-        from .tracking.database import Database
-        from .tracking.store import RunStore
+        from .store import open_store
 
         if not self.tracking.store_url and not (self.aml_dir / STORE_FILE).exists():
             raise StoreError(
                 f"{self.aml_dir / STORE_FILE} is missing; the workspace is damaged", path=str(self.aml_dir)
             )
-        db = Database.open(self.store_url, busy_timeout=self.tracking.busy_timeout)
-        return RunStore(db, heartbeat_timeout=self.tracking.heartbeat_timeout)
+        return open_store(
+            self.store_url, busy_timeout=self.tracking.busy_timeout, heartbeat_timeout=self.tracking.heartbeat_timeout
+        )
 
     @cached_property
     def writer(self) -> MetricWriter:

@@ -109,3 +109,29 @@ def test_a_missing_settings_file_is_said_the_same_way_everywhere(
     assert main(["init", "--repair", "."]) == 0
     capsys.readouterr()
     assert main(["runs", "list", "--json"]) == 0 and capsys.readouterr().out.strip() == "[]"
+
+
+def test_a_plugged_in_run_store_is_opened_by_its_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import aml_jupyter.store as store
+    from aml_jupyter.errors import ConfigError
+    from aml_jupyter.tracking.database import Database
+    from aml_jupyter.tracking.store import RunStore
+
+    backing = f"sqlite:///{tmp_path / 'behind.db'}"
+    Database.create(backing).dispose()
+    opened: list[str] = []
+
+    def factory(url: str, **options: float) -> RunStore:  # a package's store: here, SQLite behind a name
+        opened.append(url)
+        return RunStore(Database.open(backing), heartbeat_timeout=options["heartbeat_timeout"])
+
+    monkeypatch.setattr(store, "_plugins", lambda: {"memo": lambda: factory})
+    ws = aml.Workspace.init(tmp_path / "p", store="memo://team/runs")
+    with aml.start_run("e", workspace=ws) as run:
+        run.log("x", 1.0)
+    assert opened and opened[0] == "memo://team/runs"
+    assert aml.get_run(run.id, workspace=aml.Workspace.open(tmp_path / "p")).metrics == {"x": 1.0}
+    monkeypatch.setattr(store, "_plugins", dict)
+    with pytest.raises(ConfigError, match="no run store serves memo://"):
+        aml.Workspace.init(tmp_path / "q", store="memo://team/runs")
+    assert not (tmp_path / "q" / ".aml").exists()

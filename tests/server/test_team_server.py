@@ -5,6 +5,8 @@ PostgreSQL + S3."""
 from __future__ import annotations
 
 import gzip
+import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -287,3 +289,27 @@ def test_the_kubernetes_example_of_the_docs_is_valid() -> None:
 
     parsed = build_parser().parse_args(args[1:])  # the command line is one aml takes
     assert parsed.workers == 4
+
+
+def test_a_streamed_upload_keeps_every_byte_whatever_the_chunking(team: Team) -> None:
+    status, run, _ = team.call("POST", "/api/v1/runs", "alice", {"experiment": "stream"})
+    payload = os.urandom(3 * 1024 * 1024 + 17)
+    conn = http.client.HTTPConnection(team.url.split("//")[1].split(":")[0], int(team.url.rsplit(":", 1)[1]))
+    try:
+        conn.putrequest("PUT", f"/api/v1/runs/{run['id']}/artifacts/odd.bin")
+        conn.putheader("Authorization", f"Bearer {team.tokens['alice']}")
+        conn.putheader("Transfer-Encoding", "chunked")  # no Content-Length: the limit is counted as it comes
+        conn.endheaders()
+        for lo in range(0, len(payload), 70_001):
+            piece = payload[lo : lo + 70_001]
+            conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+        conn.send(b"0\r\n\r\n")
+        answer = conn.getresponse()
+        stored = json.loads(answer.read())
+    finally:
+        conn.close()
+    assert answer.status == 200 and stored["digest"] == hashlib.sha256(payload).hexdigest()
+    status, body, headers = team.call("GET", f"/api/v1/runs/{run['id']}/artifacts/odd.bin", "rita")
+    assert status == 200 and body == payload and headers["content-disposition"] == "attachment"
+    status, err, _ = team.call("GET", f"/api/v1/runs/{run['id']}/artifacts/odd.bin", None)
+    assert status == 401
