@@ -238,9 +238,18 @@ def bulk_fill(ws: Any, n: int) -> dict[str, float]:
         ]
 
         def write(conn: Any, runs: Any = runs, params: Any = params, metrics: Any = metrics) -> None:
-            conn.execute(t.runs.insert(), runs)
-            conn.execute(t.params.insert(), params)
-            conn.execute(t.latest_metrics.insert(), metrics)
+            if db.is_sqlite:
+                conn.execute(t.runs.insert(), runs)
+                conn.execute(t.params.insert(), params)
+                conn.execute(t.latest_metrics.insert(), metrics)
+                return
+            cursor = conn.connection.dbapi_connection.cursor()  # PostgreSQL's COPY: the fast way in
+            for table, rows in (("runs", runs), ("params", params), ("latest_metrics", metrics)):
+                cols = list(rows[0])
+                quoted = ", ".join(f'"{c}"' for c in cols)
+                with cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row([row[c] for c in cols])
 
         db.write(write)
     if not db.is_sqlite:  # the planner's statistics, as autovacuum would have them on a live server

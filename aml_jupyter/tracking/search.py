@@ -64,6 +64,12 @@ class QueryBuilder:
         order_cols = []
         for o in orders:
             q, col = self._order_col(q, o)
+            if o.entity == "metric" and o.key in self.inner_metrics:
+                # A metric the filter compares has no NULLs in these rows, so NULLS LAST changes
+                # nothing; without it PostgreSQL can walk the (key, value) index backwards for a
+                # DESC order and stop at the page's end instead of sorting every match.
+                order_cols.append(col.desc() if o.descending else col.asc())
+                continue
             order_cols.append((col.desc() if o.descending else col.asc()).nulls_last())
         order_cols.append(r.c.start_time.desc())
         order_cols.append(r.c.pk.desc())
