@@ -20,7 +20,7 @@ def _cli(capsys: pytest.CaptureFixture[str], ws: Workspace, *args: str) -> objec
 
 def _rest(ws: Workspace, path: str) -> object:
     path, _, query = path.partition("?")
-    response = TrackingAPI(ws, token=None).dispatch("GET", "/api/v1/" + path, query, b"", Caller("test"))
+    response = TrackingAPI(ws).dispatch("GET", "/api/v1/" + path, query, b"", Caller("test"))
     assert response.status == 200, response.body
     return json.loads(response.body)
 

@@ -1,8 +1,8 @@
 """The aml REST API as plain handlers, independent of any web framework.
 
-``aml server`` serves it with the standard library (one bearer token), and the Jupyter server
-extension mounts the same :class:`TrackingAPI` under ``{base_url}aml/api/v1/`` (Jupyter's own
-authentication, then roles). The routes, and the action each needs, are the table in
+``aml server`` serves it on uvicorn (server/team.py: bearer tokens per user, then roles), and the
+Jupyter server extension mounts the same :class:`TrackingAPI` under ``{base_url}aml/api/v1/``
+(Jupyter's own authentication, then roles). The routes, and the action each needs, are the table in
 server/routes.py; docs/openapi.yaml describes them. Inputs are checked in full before anything is
 written: a bad metric in a batch of a thousand writes none of them (400). Every write, execute
 and owner action is recorded in the store's audit log (who, what, when, from where), but for a
@@ -11,7 +11,6 @@ live run's own metric batches and heartbeats.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import threading
@@ -117,40 +116,19 @@ class Call:
 
 
 class TrackingAPI:
-    """The API of one workspace.
-
-    ``handle`` checks the bearer token (``aml server``); ``dispatch`` answers a request already
-    authenticated and authorized (the Jupyter extension does both itself).
+    """The API of one workspace: ``dispatch`` answers a request already authenticated and
+    authorized (the Jupyter extension and ``aml server`` each do both their own way).
 
     Example:
-        >>> api = TrackingAPI(ws, token="s3cret")  # doctest: +SKIP
-        >>> api.handle("GET", "/api/v1/health", {"Authorization": "Bearer s3cret"}, b"").status  # doctest: +SKIP
+        >>> api = TrackingAPI(ws)  # doctest: +SKIP
+        >>> api.dispatch("GET", "/api/v1/health", "", b"", Caller("alice")).status  # doctest: +SKIP
         200
     """
 
-    def __init__(self, ws: Workspace, token: str | None) -> None:
-        if token is not None and not token:
-            raise InvalidInput("the tracking API needs a token")
+    def __init__(self, ws: Workspace) -> None:
         self.ws = ws
-        self.token = token
         self._runs: dict[str, Any] = {}
         self._lock = threading.Lock()
-
-    def authorized(self, headers: dict[str, str]) -> bool:
-        if self.token is None:
-            return False
-        given = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
-        scheme, _, token = given.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.token.encode())
-
-    def handle(
-        self, method: str, target: str, headers: dict[str, str], body: bytes, address: str | None = None
-    ) -> Response:
-        """Answer one request of ``aml server`` (bearer token); never raises."""
-        if not self.authorized(headers):
-            return _error(401, "missing or wrong token (Authorization: Bearer TOKEN)", "Unauthorized")
-        path, _, query = target.partition("?")
-        return self.dispatch(method, path, query, body, Caller("token", address))
 
     def dispatch(
         self, method: str, path: str, query: str, body: bytes, caller: Caller, upload: Upload | None = None

@@ -128,7 +128,7 @@ class AmlExtension(ExtensionApp):
             self.log.warning("aml: no workspace for the REST API (%s); it answers 503 until one exists", exc)
             self.settings.update(aml_api=None, aml_workspace=None, aml_workspace_error=str(exc))
             return
-        self.settings.update(aml_api=TrackingAPI(ws, token=None), aml_workspace=ws)
+        self.settings.update(aml_api=TrackingAPI(ws), aml_workspace=ws)
         self.log.info("aml: REST API for workspace %r at %saml/api/v1/", ws.name, server.base_url)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:

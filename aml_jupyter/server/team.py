@@ -82,7 +82,7 @@ class TeamServer:
         self.read_timeout = read_timeout
         self.max_upload = max_upload
         self.role_ttl = role_ttl
-        self.api = TrackingAPI(ws, token=None)
+        self.api = TrackingAPI(ws)
         self._roles: dict[str, tuple[float, str | None]] = {}
         self.app = Starlette(
             routes=[
@@ -113,7 +113,9 @@ class TeamServer:
             and hmac.compare_digest(given.strip().encode(), self.token.encode())
         )
 
-    def _authenticate(self, header: str, path: str) -> tuple[access.Principal | None, str | None, str]:
+    def _authenticate(
+        self, header: str, path: str, method: str = "GET"
+    ) -> tuple[access.Principal | None, str | None, str]:
         # (principal, role, refusal): a thread's work, as it reads the store.
         scheme, _, given = header.partition(" ")
         given = given.strip()
@@ -124,8 +126,8 @@ class TeamServer:
         try:
             principal = access.authenticate(self.ws, given)
         except access.TokenRefused as refused:
-            run = _run_in(path)
-            if run:
+            run = _run_in(path) if method in ("POST", "PUT") else None
+            if run:  # a job still writing with it: its run ends, saying why, instead of hanging live
                 access.end_run_of_refused_token(self.ws, run, refused)
             return None, None, str(refused)
         if principal is None:
@@ -137,7 +139,7 @@ class TeamServer:
     async def health(self, request: Request) -> HTTPResponse:
         """Liveness and readiness: 200 when the store answers, else 503 (no token needed)."""
         try:
-            await asyncio.to_thread(self.ws.store.db.read, lambda c: c.exec_driver_sql("SELECT 1").scalar())
+            await asyncio.to_thread(self.ws.store.db.ping)
         except (AmlError, OSError) as exc:
             return _json(503, {"ok": False, "error": f"the store does not answer ({type(exc).__name__})"})
         return _json(200, {"ok": True})
@@ -174,7 +176,7 @@ class TeamServer:
         if self._is_server_token(header):  # a job's own token: no store to read, no thread to wait for
             principal, role, refusal = access.Principal(SERVER_USER), "owner", ""
         else:
-            principal, role, refusal = await asyncio.to_thread(self._authenticate, header, path)
+            principal, role, refusal = await asyncio.to_thread(self._authenticate, header, path, method)
         if principal is None:
             return _error(401, refusal, "Unauthorized"), True
         caller = Caller(principal.user, request.client.host if request.client else None)
@@ -293,7 +295,10 @@ class _StagedFile:
                     self.hash.update(chunk)
                     view = memoryview(chunk)
                     while view:  # a raw file may take less than it is given
-                        view = view[self.out.write(view) or 0 :]
+                        written = self.out.write(view)
+                        if not written:
+                            raise OSError("the staging file took no bytes")
+                        view = view[written:]
                 except BaseException as exc:  # noqa: BLE001 - a full disk: said when the upload ends
                     self.failed = exc
 

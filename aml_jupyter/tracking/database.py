@@ -315,6 +315,15 @@ class Database:
         """Run ``fn(conn)`` in a read transaction (one consistent snapshot of the store)."""
         return self._run(fn, write=False)
 
+    def ping(self) -> None:
+        """Raise unless the store answers a trivial query (a server's readiness check).
+
+        Example:
+            >>> import tempfile, os
+            >>> Database.create("sqlite:///" + os.path.join(tempfile.mkdtemp(), "s.db")).ping()
+        """
+        self.read(lambda c: c.exec_driver_sql("SELECT 1").scalar())
+
     def read_statement(self, stmt: Any) -> Any:
         """The first row of one SELECT. On a server store it runs outside a transaction: one round
         trip instead of three (BEGIN, SELECT, ROLLBACK), for checks made on every request.
