@@ -178,6 +178,10 @@ def _fetch_page(
     parent = _PARENT
 
     def fetch(conn: Any) -> tuple[Any, ...]:
+        if not store.db.is_sqlite and max_results <= 1000:
+            # A page stops early on an index; PostgreSQL's parallel workers take longer to start
+            # (tens of ms) than such a query runs. Only for this transaction.
+            conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
         pks = [row[0] for row in fetch_all(conn, page)]
         if not pks:
             return pks, [], [], [], []
