@@ -34,7 +34,7 @@ def _emit(args: argparse.Namespace, data: Any, table: str) -> None:
 
 
 def _cmd_init(args: argparse.Namespace) -> None:
-    from .tracking.database import shown_url
+    from .store.sql.database import shown_url
     from .workspace import Workspace
 
     ws = Workspace.init(args.dir, name=args.name, repair=args.repair, store=args.store, artifacts=args.artifacts)

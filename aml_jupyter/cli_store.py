@@ -25,8 +25,8 @@ def _store_of(place: str) -> tuple[str, Path | None]:
 
 
 def _cmd_migrate(args: argparse.Namespace) -> None:
-    from .tracking import migrations
-    from .tracking.database import Database
+    from .store.sql import migrations
+    from .store.sql.database import Database
     from .workspace import Workspace
 
     url = args.store or Workspace.open(args.workspace).store_url
@@ -49,9 +49,9 @@ def _cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def _cmd_copy_store(args: argparse.Namespace) -> None:
-    from .store.copy import copy_store
-    from .tracking.database import Database
-    from .tracking.database import shown_url as shown
+    from .store.sql.copy import copy_store
+    from .store.sql.database import Database
+    from .store.sql.database import shown_url as shown
 
     src_url, src_ws = _store_of(args.src)
     dst_url, dst_ws = _store_of(args.dst)
@@ -132,7 +132,7 @@ def _switch(root: Path | None, settings: dict[str, str | None]) -> None:
     import os
 
     from .config import _toml_str
-    from .tracking.database import has_password
+    from .store.sql.database import has_password
     from .workspace import AML_DIR, CONFIG_FILE
 
     assert root is not None

@@ -24,8 +24,8 @@ PRELOAD = [
     "pandas",
     "aml_jupyter.cli",
     "aml_jupyter.tracking.queries",
-    "aml_jupyter.tracking.store",
-    "aml_jupyter.tracking.database",
+    "aml_jupyter.store.sql.runs",
+    "aml_jupyter.store.sql.database",
     "aml_jupyter.models.registry",
     "aml_jupyter.jobs.control",
 ]

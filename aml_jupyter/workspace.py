@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from .snapshots.capture import SnapshotTaker
     from .snapshots.gitstore import GitSnapshotStore
     from .store.files import ArtifactStore
-    from .tracking.store import RunStore
-    from .tracking.writer import MetricWriter
+    from .store.sql.runs import RunStore
+    from .store.writer import MetricWriter
 
 AML_DIR = ".aml"
 CONFIG_FILE = "aml.toml"
@@ -130,7 +130,7 @@ class Workspace:
             True
         """
         from .store import BUILT_IN, _scheme, open_store
-        from .tracking.database import Database, check_store_url, has_password
+        from .store.sql.database import Database, check_store_url, has_password
 
         plugged = bool(store) and _scheme(store or "") not in BUILT_IN and "://" in (store or "")
         if store and not plugged:
@@ -205,7 +205,7 @@ class Workspace:
 
     @cached_property
     def writer(self) -> MetricWriter:
-        from .tracking.writer import MetricWriter
+        from .store.writer import MetricWriter
 
         t = self.tracking
         return MetricWriter(self.store, t.flush_interval, t.max_buffered_points, t.heartbeat_interval)

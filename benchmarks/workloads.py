@@ -200,7 +200,7 @@ def bulk_fill(ws: Any, n: int) -> dict[str, float]:
     and the query figures only need the rows."""
     import uuid
 
-    from aml_jupyter.tracking import schema as t
+    from aml_jupyter.store.sql import schema as t
 
     t0 = time.perf_counter()
     db = ws.store.db

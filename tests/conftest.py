@@ -154,7 +154,7 @@ def ws(tmp_path: Path, store_url: tuple[str | None, str | None]) -> Iterator[Wor
 def store_dump(ws: Workspace) -> bytes:
     """Everything the workspace's store holds, as bytes: the SQLite files, or every row of every
     table on a database server (to prove something is nowhere in it)."""
-    from aml_jupyter.tracking import schema
+    from aml_jupyter.store.sql import schema
 
     if ws.store.db.is_sqlite:
         ws.writer.flush()

@@ -70,7 +70,7 @@ class PostgresServer:
 
     def _template(self) -> str:
         if not self._made_template:
-            from aml_jupyter.tracking.database import Database
+            from aml_jupyter.store.sql.database import Database
 
             self.admin("CREATE DATABASE aml_template")
             Database.create(self._url("aml_template")).dispose()

@@ -114,8 +114,8 @@ def test_a_missing_settings_file_is_said_the_same_way_everywhere(
 def test_a_plugged_in_run_store_is_opened_by_its_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import aml_jupyter.store as store
     from aml_jupyter.errors import ConfigError
-    from aml_jupyter.tracking.database import Database
-    from aml_jupyter.tracking.store import RunStore
+    from aml_jupyter.store.sql.database import Database
+    from aml_jupyter.store.sql.runs import RunStore
 
     backing = f"sqlite:///{tmp_path / 'behind.db'}"
     Database.create(backing).dispose()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DatasetNotFound
-from ..store.datasets import DatasetStore
+from ..store.sql.datasets import DatasetStore
 from ..tracking.validation import check_name
 from ..workspace import Workspace
 
@@ -88,7 +88,7 @@ def register(flow: Flow, name: str, workspace: Workspace | str | None = None) ->
     name = check_name(name, "dataset name")
     rh, fp = recipe_hash(flow), source_fingerprint(flow)
     recipe = json.dumps(flow.to_data(), sort_keys=True, ensure_ascii=False)
-    from ..tracking.metric_store import now_ms
+    from ..store.sql.metrics import now_ms
 
     version = DatasetStore(ws.store.db).add(name, recipe, rh, fp, _user(), now_ms())
     return Dataset(name, version, rh, fp, flow, ws)

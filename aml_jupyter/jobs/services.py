@@ -124,7 +124,7 @@ class LocalService:
         self.ws.writer.live_runs.discard(self.pk)
 
     def job_env(self, record: JobRecord) -> dict[str, str]:
-        from ..tracking.database import shown_url
+        from ..store.sql.database import shown_url
 
         return {
             "AML_WORKSPACE": str(self.ws.root),

@@ -25,8 +25,8 @@ from typing import IO, Any
 from ..compute.targets import Target, get_target
 from ..errors import IllegalTransition, JobError, TargetUnavailable
 from ..processes import detach_if_asked, start_detached
+from ..store.sql.runs import CLUSTER_PID, SUPERVISOR_PID
 from ..tracking.lifecycle import RunEvent
-from ..tracking.store import CLUSTER_PID, SUPERVISOR_PID
 from ..workspace import Workspace
 from .execute import CANCEL_TAG, run_job
 from .services import LocalService
@@ -47,7 +47,7 @@ def launch(
         return run_on_dask(ws, run_id, target, payload, wait=wait, on_output=_echo_to_terminal() if echo else None)
     if wait:
         with local_slot(ws, target):
-            # Who supervises it: if this process dies, readers end the run (tracking/store.py).
+            # Who supervises it: if this process dies, readers end the run (store/sql/runs.py).
             ws.store.set_tags(record.pk, {SUPERVISOR_PID: str(os.getpid()), "aml.host": socket.gethostname()})
             return run_job(run_id, str(ws.root), payload, echo=echo)
     # The supervisor outlives this process.

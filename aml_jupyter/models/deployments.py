@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import InvalidValue, JobError, NotFound
 from ..paths import atomic_write_bytes
 from ..processes import pid_alive, start_detached
-from ..store.deployments import DeploymentStore
+from ..store.sql.deployments import DeploymentStore
 from ..workspace import Workspace
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import InvalidPath, InvalidValue, UntrustedModel
 from ..paths import check_relative_name, safe_join
-from ..store.models import ModelStore
+from ..store.sql.models import ModelStore
 from ..tracking.validation import check_key, check_name, param_to_str
 from ..workspace import Workspace
 from . import flavors
@@ -343,7 +343,7 @@ def model_lineage(ref: str, workspace: Workspace | str | None = None) -> dict[st
     ws = Workspace.open(workspace)
     mv = get_model_version(ref, workspace=ws)
     out: dict[str, Any] = {"model": mv.to_dict(), "run": None, "datasets": [], "deployments": []}
-    from ..store.deployments import DeploymentStore
+    from ..store.sql.deployments import DeploymentStore
 
     out["deployments"] = DeploymentStore(ws.store.db).of_version(mv.name, mv.version)
     if mv.run_id:

@@ -41,7 +41,7 @@ def search_page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[st
         >>> search_page(ws, {"filter": ["metrics.acc > 0.9"], "max_results": ["2"]}, 1000)  # doctest: +SKIP
         {'runs': [{...}, {...}], 'next_page_token': 'eyJvIjogMiwg...'}
     """
-    from ..tracking.search import search_records
+    from ..store.sql.search import search_records
 
     filter = (query.get("filter") or [""])[0] or None
     experiments = query.get("experiment") or None

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import AccessDenied, InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from ..store.access import AccessStore
+    from ..store.sql.access import AccessStore
     from ..workspace import Workspace
 
 ROLES = ("reader", "contributor", "owner")
@@ -62,7 +62,7 @@ class Principal:
 
 
 def _store(ws: Workspace) -> AccessStore:
-    from ..store.access import AccessStore
+    from ..store.sql.access import AccessStore
 
     return AccessStore(ws.store.db)
 

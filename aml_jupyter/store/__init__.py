@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
-    from ..tracking.store import RunStore
+    from .sql.runs import RunStore
 
 ENTRY_POINTS = "aml_jupyter.stores"  # scheme -> factory(url, busy_timeout=..., heartbeat_timeout=...)
 BUILT_IN = ("sqlite", "postgresql")
@@ -29,7 +29,7 @@ def open_store(url: str, busy_timeout: float = 30.0, heartbeat_timeout: float = 
 
     Example:
         >>> import tempfile, os
-        >>> from aml_jupyter.tracking.database import Database
+        >>> from aml_jupyter.store.sql.database import Database
         >>> url = "sqlite:///" + os.path.join(tempfile.mkdtemp(), "s.db"); Database.create(url).dispose()
         >>> open_store(url).list_experiments()
         []
@@ -40,8 +40,8 @@ def open_store(url: str, busy_timeout: float = 30.0, heartbeat_timeout: float = 
     """
     scheme = _scheme(url)
     if scheme in BUILT_IN:
-        from ..tracking.database import Database
-        from ..tracking.store import RunStore
+        from .sql.database import Database
+        from .sql.runs import RunStore
 
         return RunStore(Database.open(url, busy_timeout=busy_timeout), heartbeat_timeout=heartbeat_timeout)
     plugins = _plugins()

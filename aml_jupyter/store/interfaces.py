@@ -2,12 +2,12 @@
 record. The SQL classes (SQLite and PostgreSQL through SQLAlchemy Core) are the implementations
 today; mypy checks below that they keep to these shapes, so a change to one is a change here.
 
-    RunStore          runs, experiments, params, tags, lifecycle, inputs (tracking/store.py)
-    MetricStore       metric points and series (tracking/metric_store.py)
-    ModelStore        models, versions, aliases (store/models.py)
-    DatasetStore      dataset versions (store/datasets.py)
-    DeploymentStore   deployments (store/deployments.py)
-    AccessStore       roles, groups, audit log, tokens (store/access.py)
+    RunStore          runs, experiments, params, tags, lifecycle, inputs (sql/runs.py)
+    MetricStore       metric points and series (sql/metrics.py)
+    ModelStore        models, versions, aliases (sql/models.py)
+    DatasetStore      dataset versions (sql/datasets.py)
+    DeploymentStore   deployments (sql/deployments.py)
+    AccessStore       roles, groups, audit log, tokens (sql/access.py)
     ArtifactStore     content-addressed files (store/files/)
 """
 
@@ -124,11 +124,11 @@ class AccessStore(Protocol):
 if TYPE_CHECKING:  # mypy holds the SQL classes to the shapes above
 
     def _conforms(db: Any) -> None:
-        from ..tracking.store import RunStore as SqlRunStore
-        from .access import AccessStore as SqlAccessStore
-        from .datasets import DatasetStore as SqlDatasetStore
-        from .deployments import DeploymentStore as SqlDeploymentStore
-        from .models import ModelStore as SqlModelStore
+        from .sql.access import AccessStore as SqlAccessStore
+        from .sql.datasets import DatasetStore as SqlDatasetStore
+        from .sql.deployments import DeploymentStore as SqlDeploymentStore
+        from .sql.models import ModelStore as SqlModelStore
+        from .sql.runs import RunStore as SqlRunStore
 
         runs: RunStore = SqlRunStore(db)
         models: ModelStore = SqlModelStore(db)

@@ -6,9 +6,9 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue, RunNotFound
+from ..store.sql.search import best_run_pk, search_frame, search_records
 from ..workspace import Workspace
 from .run import Run
-from .search import best_run_pk, search_frame, search_records
 from .validation import check_key, check_name
 
 if TYPE_CHECKING:

@@ -27,8 +27,8 @@ BASE = [
     "aml_jupyter.jobs.cell_main",
     "aml_jupyter.jobs.cell",
     "aml_jupyter.tracking.fluent",
-    "aml_jupyter.tracking.store",
-    "aml_jupyter.tracking.database",
+    "aml_jupyter.store.sql.runs",
+    "aml_jupyter.store.sql.database",
     "aml_jupyter.workspace",
 ]
 

@@ -84,7 +84,7 @@ def test_a_full_disk_ends_the_run_failed_not_running(ws: Workspace, with_block: 
         import sqlite3
         import aml_jupyter as aml
         from sqlalchemy.exc import OperationalError
-        from aml_jupyter.tracking.metric_store import MetricStore
+        from aml_jupyter.store.sql.metrics import MetricStore
 
         def full(self, conn, series):
             raise OperationalError("INSERT", {{}}, sqlite3.OperationalError("database or disk is full"))

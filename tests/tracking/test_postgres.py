@@ -21,8 +21,8 @@ import pytest
 import aml_jupyter as aml
 from aml_jupyter import dataprep as dp
 from aml_jupyter.errors import StoreSchemaTooNew, StoreSchemaTooOld, StoreUnreachable
-from aml_jupyter.tracking import migrations, schema
-from aml_jupyter.tracking.database import Database
+from aml_jupyter.store.sql import migrations, schema
+from aml_jupyter.store.sql.database import Database
 from aml_jupyter.workspace import Workspace
 from tests import postgres as pg
 from tests.conftest import free_port
@@ -183,7 +183,7 @@ def _downgrade_then_migrate(db: Database, db_url: str, tmp_path: Path, run_id: s
 
 def test_two_clients_upgrading_at_once_apply_each_step_once(db_url: str) -> None:
     code = f"""
-        from aml_jupyter.tracking.database import Database
+        from aml_jupyter.store.sql.database import Database
         db = Database.connect({db_url!r}); print(db.migrate()); db.dispose()
     """
     procs = [

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..tracking import schema as t
-from ..tracking.database import Database
+from . import schema as t
+from .database import Database
 
 COLUMNS = ("name", "version", "recipe_hash", "source_fingerprint", "created_at", "user")
 

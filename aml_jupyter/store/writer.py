@@ -23,9 +23,9 @@ from ..errors import AttemptSuperseded
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from .metric_store import Point
-    from .series import Series
-    from .store import RunStore
+    from ..tracking.series import Series
+    from .sql.metrics import Point
+    from .sql.runs import RunStore
 
 log = logging.getLogger("aml_jupyter")
 _writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
@@ -37,8 +37,8 @@ class MetricWriter:
 
     Example:
         >>> import tempfile, os
-        >>> from aml_jupyter.tracking.database import Database
-        >>> from aml_jupyter.tracking.store import RunStore
+        >>> from aml_jupyter.store.sql.database import Database
+        >>> from aml_jupyter.store.sql.runs import RunStore
         >>> store = RunStore(Database.create("sqlite:///" + os.path.join(tempfile.mkdtemp(), "s.db")))
         >>> run = store.create_run(store.experiment_id("e", create=True), source_kind="python", user="u")
         >>> w = MetricWriter(store); w.add((run.pk, "loss", 0, 0.5, 0)); w.flush()

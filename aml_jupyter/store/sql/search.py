@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, and_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..errors import InvalidValue
+from ...errors import InvalidValue
+from ...tracking.filter import Clause, OrderKey, parse_filter, parse_order_by
+from ...tracking.records import SUMMARY_KEYS, decode_value, json_number
 from . import schema as t
 from .database import fetch_all
-from .filter import Clause, OrderKey, parse_filter, parse_order_by
-from .records import SUMMARY_KEYS, decode_value, json_number
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .store import RunStore
+    from .runs import RunStore
 
 MAX_RESULTS = 1_000_000
 _PARENT = t.runs.alias("parent")

@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
-from ..errors import ExperimentNotFound, IllegalTransition, InvalidValue, RunNotFound, RunStateError
-from ..processes import pid_alive
+from ...errors import ExperimentNotFound, IllegalTransition, InvalidValue, RunNotFound, RunStateError
+from ...processes import pid_alive
+from ...tracking.lifecycle import LIVE, RunEvent, RunStatus, next_status, sources, target
+from ...tracking.records import RunRecord
 from . import schema as t
 from .database import Database, Prepared
-from .lifecycle import LIVE, RunEvent, RunStatus, next_status, sources, target
-from .metric_store import MetricStore, now_ms
-from .records import RunRecord
+from .metrics import MetricStore, now_ms
 from .run_reader import RunReader
 
 # Statements on the hot path are built once; building SQLAlchemy statements costs more than running them.
@@ -280,7 +280,7 @@ class RunStore(MetricStore, RunReader):
         Example:
             >>> store.rename_run(run.pk, "cell 8")  # doctest: +SKIP
         """
-        from .validation import check_name
+        from ...tracking.validation import check_name
 
         checked = check_name(name, "run name")
         self.db.write(lambda c: c.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(name=checked)))
@@ -424,7 +424,7 @@ class RunStore(MetricStore, RunReader):
 
     def kernel_runs(self, kernel_id: str | None = None) -> list[tuple[int, str, str, str | None, str | None]]:
         """(pk, id, kernel id, kernel pid, host) of running runs started in a kernel (that kernel's only)."""
-        from .kernel import HOST, KERNEL_ID, KERNEL_PID
+        from ...tracking.kernel import HOST, KERNEL_ID, KERNEL_PID
 
         r = t.runs
         kid, pid, host = (t.tags.alias(n) for n in ("kid", "kpid", "khost"))

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from ..errors import (
+from ...errors import (
     ConfigError,
     StoreBusy,
     StoreCorrupt,
@@ -463,7 +463,7 @@ class Prepared:
     Example:
         >>> import tempfile, os
         >>> from sqlalchemy import bindparam, select
-        >>> from aml_jupyter.tracking import schema as t
+        >>> from aml_jupyter.store.sql import schema as t
         >>> db = Database.create("sqlite:///" + os.path.join(tempfile.mkdtemp(), "s.db"))
         >>> q = Prepared(db, select(t.experiments.c.id).where(t.experiments.c.name == bindparam("n")))
         >>> db.read(lambda c: q.execute(c, {"n": "x"}).fetchone()) is None

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from ..tracking import schema as t
-from ..tracking.database import Database
+from . import schema as t
+from .database import Database
 
 
 class AccessStore:

@@ -1,5 +1,5 @@
 """Reading runs back from the store: ids and id prefixes, and full records with their params,
-latest metrics, tags, artifacts and inputs (a base of :class:`~aml_jupyter.tracking.store.RunStore`)."""
+latest metrics, tags, artifacts and inputs (a base of :class:`~aml_jupyter.store.sql.runs.RunStore`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ..errors import RunNotFound
+from ...errors import RunNotFound
+from ...tracking.records import ArtifactRecord, RunRecord, decode_value
 from . import schema as t
 from .database import Database
-from .records import ArtifactRecord, RunRecord, decode_value
 
 _PARENT = t.runs.alias("parent")  # built once: aliasing a table is costly
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, inspect, select
 
-from ..errors import StoreSchemaTooNew
+from ...errors import StoreSchemaTooNew
 from . import schema
 
 Migration = tuple[int, str, Callable[[Connection], None]]

@@ -1,6 +1,6 @@
 """The metric side of the store: packed series in, history and latest values out.
 
-:class:`MetricStore` is the base of :class:`~aml_jupyter.tracking.store.RunStore`; it owns the
+:class:`MetricStore` is the base of :class:`~aml_jupyter.store.sql.runs.RunStore`; it owns the
 metric tables (``metric_keys``, ``metric_chunks``, ``latest_metrics``) and their hot statements.
 """
 
@@ -14,11 +14,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, and_, bindparam, select
 
-from ..errors import AttemptSuperseded
+from ...errors import AttemptSuperseded
+from ...tracking.records import encode_value
+from ...tracking.series import Series, from_le_bytes, latest_index, to_le_bytes
 from . import schema as t
 from .database import Database, Prepared
-from .records import encode_value
-from .series import Series, from_le_bytes, latest_index, to_le_bytes
 
 Point = tuple[int, str, int, float, int]  # run_pk, key, step, value, timestamp_ms
 T = TypeVar("T")

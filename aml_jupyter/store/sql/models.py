@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ..errors import ModelNotFound
-from ..tracking import schema as t
-from ..tracking.database import Database
+from ...errors import ModelNotFound
+from . import schema as t
+from .database import Database
 
 
 class ModelStore:

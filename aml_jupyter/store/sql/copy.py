@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ..errors import StoreError
-from ..tracking import schema
-from ..tracking.database import Database
+from ...errors import StoreError
+from . import schema
+from .database import Database
 
 CHUNK = 5_000  # rows per INSERT batch: bounded memory on stores of millions of metric chunks
 Progress = Callable[[str, int], None]
