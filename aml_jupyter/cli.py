@@ -34,7 +34,7 @@ def _emit(args: argparse.Namespace, data: Any, table: str) -> None:
 
 
 def _cmd_init(args: argparse.Namespace) -> None:
-    from .store.sql.database import shown_url
+    from .services.stores import shown_url
     from .workspace import Workspace
 
     ws = Workspace.init(args.dir, name=args.name, repair=args.repair, store=args.store, artifacts=args.artifacts)
@@ -99,9 +99,13 @@ def _float(value: Any) -> Any:
 def _cmd_runs_show(args: argparse.Namespace) -> None:
     ws = _ws(args)
     if args.json:
-        print(dumps(ws.store.run_document(args.run)))
+        from .services import runs
+
+        print(dumps(runs.show(ws, args.run)))
         return
-    record = ws.store.get_run(args.run)
+    from .services import runs
+
+    record = runs.get(ws, args.run)
     lines = [
         f"run         {record.id}",
         f"experiment  {record.experiment}",
@@ -160,7 +164,9 @@ def _cmd_metrics(args: argparse.Namespace) -> None:
 
 
 def _cmd_artifacts_list(args: argparse.Namespace) -> None:
-    record = _ws(args).store.get_run(args.run)
+    from .services import runs
+
+    record = runs.get(_ws(args), args.run)
     arts = [a.__dict__ for a in record.artifacts]
     _emit(
         args,
@@ -191,8 +197,9 @@ def _cmd_artifacts_get(args: argparse.Namespace) -> None:
 
 def _snapshot_of(ws: Any, run_id: str) -> str:
     from .errors import SnapshotError
+    from .services import runs
 
-    record = ws.store.get_run(run_id)
+    record = runs.get(ws, run_id)
     if not record.snapshot_id:
         raise SnapshotError(f"run {record.id[:8]} has no snapshot", run_id=record.id)
     return str(record.snapshot_id)

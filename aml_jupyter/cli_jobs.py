@@ -132,7 +132,7 @@ def cmd_cluster(args: argparse.Namespace) -> None:
 
 
 def cmd_targets(args: argparse.Namespace) -> None:
-    from .jobs.control import target_rows
+    from .services.jobs import target_rows
 
     rows = target_rows(_ws(args))
     if args.json:
@@ -147,13 +147,15 @@ def cmd_targets(args: argparse.Namespace) -> None:
 
 
 def cmd_logs(args: argparse.Namespace) -> None:
-    from .jobs.control import has_ended, read_log
+    from .services.jobs import has_ended, read_log
 
     ws = _ws(args)
     which = "stderr" if args.stderr else "stdout"
     shown = 0
     while True:
-        record = ws.store.get_run(args.run)
+        from .services import runs
+
+        record = runs.get(ws, args.run)
         text = read_log(ws, record, which)
         if len(text) > shown:
             sys.stdout.write(text[shown:])
@@ -165,7 +167,7 @@ def cmd_logs(args: argparse.Namespace) -> None:
 
 
 def cmd_cancel(args: argparse.Namespace) -> None:
-    from .jobs.control import cancel
+    from .services.jobs import cancel
 
     print(f"cancelling run {cancel(_ws(args), args.run)}")
 

@@ -27,7 +27,7 @@ PRELOAD = [
     "aml_jupyter.store.sql.runs",
     "aml_jupyter.store.sql.database",
     "aml_jupyter.models.registry",
-    "aml_jupyter.jobs.control",
+    "aml_jupyter.services.jobs",
 ]
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 

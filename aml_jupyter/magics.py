@@ -95,8 +95,9 @@ class AmlMagics(Magics):
     history: Any = None
 
     def _jobs(self, args: argparse.Namespace) -> Any:
-        from .jobs.control import cancel, read_log, target_rows
         from .jobs.submit import submit
+        from .services.jobs import cancel, read_log, target_rows
+        from .services.runs import get
         from .workspace import Workspace
 
         ws = Workspace.open()
@@ -116,7 +117,7 @@ class AmlMagics(Magics):
         if args.command == "sweep":
             return self._sweep(args, ws)
         if args.command == "logs":
-            print(read_log(ws, ws.store.get_run(args.run), "stderr" if args.stderr else "stdout"), end="")
+            print(read_log(ws, get(ws, args.run), "stderr" if args.stderr else "stdout"), end="")
             return None
         return f"cancelling run {cancel(ws, args.run)}"
 
@@ -189,7 +190,7 @@ class AmlMagics(Magics):
             if args.command == "runs":
                 return aml.search_runs(" ".join(args.filter) or None, experiments=args.experiment, max_results=args.max)
             if args.command == "show":
-                return aml.get_run(args.run).info.to_dict()
+                return aml.get_run(args.run).to_dict()
             if args.command == "best":
                 return aml.best_run(args.experiment, metric=args.metric, goal=args.goal)
             if args.command == "experiments":

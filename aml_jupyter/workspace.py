@@ -236,7 +236,7 @@ class Workspace:
         if "writer" in self.__dict__:
             self.writer.close()
         if "store" in self.__dict__:
-            self.store.db.dispose()
+            self.store.close()
         with _open_lock:
             if _open.get(self.root) is self:  # a stale instance closing leaves the current one open
                 del _open[self.root]

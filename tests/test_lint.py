@@ -66,3 +66,44 @@ def test_core_code_never_imports_a_surface(tmp_path: Path) -> None:
         "sweeps/runner.py -> widgets.sweep_progress",
         "sweeps/runner.py -> server",
     ]
+
+
+def surface_uses_of_the_store(package: Path) -> list[str]:
+    """``module:line -> what`` for each place a surface reaches past the services into the store:
+    an import of ``aml_jupyter.store`` or a ``.store`` attribute (``ws.store.get_run``)."""
+    import ast
+
+    found = []
+    for f in sorted(package.rglob("*.py")):
+        rel = f.relative_to(package)
+        if rel.parts[0].removesuffix(".py") not in SURFACES:
+            continue
+        for node in ast.walk(ast.parse(f.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = list(rel.parts[: len(rel.parts) - node.level])
+                names.append(".".join([*base, *([node.module] if node.module else [])]))
+                if not node.module:
+                    names += [".".join([*base, a.name]) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("aml_jupyter."):
+                names.append(str(node.module).removeprefix("aml_jupyter."))
+            elif isinstance(node, ast.Import):
+                names += [a.name.removeprefix("aml_jupyter.") for a in node.names if a.name.startswith("aml_jupyter.")]
+            found += [f"{rel}:{node.lineno} -> import {n}" for n in names if n.split(".")[0] == "store"]
+            is_option = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "args"
+            if isinstance(node, ast.Attribute) and node.attr == "store" and not is_option:  # args.store: --store
+                found.append(f"{rel}:{node.lineno} -> .store")
+    return found
+
+
+def test_surfaces_reach_the_store_only_through_the_services(tmp_path: Path) -> None:
+    assert surface_uses_of_the_store(REPO / "aml_jupyter") == []
+    bad = tmp_path / "pkg" / "server"
+    bad.mkdir(parents=True)
+    (bad / "api.py").write_text(
+        "from ..store.sql.runs import RunStore\n\ndef h(ws):\n    return ws.store.get_run('a')\n"
+    )
+    assert surface_uses_of_the_store(tmp_path / "pkg") == [
+        "server/api.py:1 -> import store.sql.runs",
+        "server/api.py:4 -> .store",
+    ]

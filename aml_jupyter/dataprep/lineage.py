@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DatasetNotFound
-from ..store.sql.datasets import DatasetStore
 from ..tracking.validation import check_name
 from ..workspace import Workspace
 
@@ -82,7 +81,7 @@ class Dataset:
 def register(flow: Flow, name: str, workspace: Workspace | str | None = None) -> Dataset:
     """Record ``flow`` as the next version of dataset ``name`` (or return the latest version if
     neither the recipe nor the source changed)."""
-    from ..tracking.fluent import _user
+    from ..services.runs import current_user as _user
 
     ws = Workspace.open(workspace)
     name = check_name(name, "dataset name")
@@ -90,7 +89,7 @@ def register(flow: Flow, name: str, workspace: Workspace | str | None = None) ->
     recipe = json.dumps(flow.to_data(), sort_keys=True, ensure_ascii=False)
     from ..store.sql.metrics import now_ms
 
-    version = DatasetStore(ws.store.db).add(name, recipe, rh, fp, _user(), now_ms())
+    version = ws.store.datasets.add(name, recipe, rh, fp, _user(), now_ms())
     return Dataset(name, version, rh, fp, flow, ws)
 
 
@@ -113,11 +112,11 @@ def get_dataset(
         >>> get_dataset("customers").to_pandas()  # doctest: +SKIP
     """
     from ..errors import InvalidInput, UntrustedDataset
-    from ..tracking.fluent import _user
+    from ..services.runs import current_user as _user
     from .flow import flow_from_data
 
     ws = Workspace.open(workspace)
-    row = DatasetStore(ws.store.db).get(name, version)
+    row = ws.store.datasets.get(name, version)
     if row is None:
         which = f"version {version} of " if version is not None else ""
         raise DatasetNotFound(f"no {which}dataset named {name!r} is registered", name=name)
@@ -149,4 +148,4 @@ def list_datasets(workspace: Workspace | str | None = None) -> list[dict[str, An
         >>> [d["name"] for d in list_datasets()]  # doctest: +SKIP
         ['customers']
     """
-    return DatasetStore(Workspace.open(workspace).store.db).versions()
+    return Workspace.open(workspace).store.datasets.versions()

@@ -14,11 +14,10 @@ from typing import Any
 
 from ..compute.targets import get_target
 from ..errors import InvalidValue
-from ..tracking.fluent import _prepare, _user
-from ..tracking.lifecycle import RunStatus
-from ..tracking.validation import check_key, check_name, param_to_str
+from ..services import runs
+from ..services.runs import RunSpec
 from ..workspace import Workspace
-from .submit import check_queue, target_tags
+from .submit import target_tags
 
 
 def _pickled(inputs: dict[str, Any]) -> bytes:
@@ -73,26 +72,17 @@ def run_cell(
     except SyntaxError as exc:
         raise InvalidValue(f"the cell is not valid Python: {exc.msg} (line {exc.lineno})") from None
     payload = bytes(cloudpickle.dumps({"source": source, "inputs": _pickled(ins), "outputs": outs, "params": pars}))
-    check_queue(ws, tgt)  # as `aml submit`: a cell is a job too
-    limit = ws.tracking.param_value_max_length
-    p = {check_key(k, "param name"): param_to_str(k, v, limit) for k, v in pars.items()}
-    store = ws.store
-    prepared = _prepare(ws, snapshot=None)
-    record = store.create_run(
-        store.experiment_id(check_name(experiment, "experiment name"), create=True),
-        name=check_name(name, "run name") if name else None,
+    spec = RunSpec(
+        experiment,
+        name=name or None,
+        params=pars,
+        tags={**target_tags(tgt), "aml.inputs": json.dumps(sorted(ins)), "aml.outputs": json.dumps(outs)},
         source_kind="cell",
-        user=_user(),
-        compute_target=tgt.name,
-        status=RunStatus.QUEUED,
-        params=p,
-        tags={
-            **target_tags(tgt),
-            "aml.inputs": json.dumps(sorted(ins)),
-            "aml.outputs": json.dumps(outs),
-        },
-        **prepared,
+        target=tgt.name,
+        job=True,  # as `aml submit`: a cell is a job too, counted against the target's queue
     )
+    record = runs.create(ws, spec)
+    store = ws.store
     digest, size = ws.artifacts.put_bytes(source.encode("utf-8"))
     store.add_artifact(record.pk, "cell.py", digest, size, "text/x-python")
     if tgt.type == "dask":

@@ -8,8 +8,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue
-from ..tracking.lifecycle import RunStatus
-from ..tracking.validation import check_key, param_to_str
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -42,7 +40,9 @@ def rerun(ws: Workspace, run_id: str, params: dict[str, Any] | None = None, wait
         >>> rerun(ws, "1a2b3c4d", {"lr": 0.1})  # doctest: +SKIP
         {'id': '9e8d...', 'status': 'queued', 'error': None, 'rerun_of': '1a2b3c4d...'}
     """
-    from ..tracking.fluent import _user
+    from ..compute.targets import get_target
+    from ..services import runs
+    from .submit import target_tags
     from .supervise import launch
 
     store = ws.store
@@ -55,38 +55,36 @@ def rerun(ws: Workspace, run_id: str, params: dict[str, Any] | None = None, wait
     edits = dict(params or {})
     if not all(isinstance(k, str) for k in edits):
         raise InvalidValue("parameter names must be strings")
-    limit = ws.tracking.param_value_max_length
-    from ..compute.targets import get_target
-    from .submit import check_queue, target_tags
-
     tgt = get_target(ws, record.compute_target or "local")
-    check_queue(ws, tgt)
     tags = {**target_tags(tgt), **{k: record.tags[k] for k in KEPT_TAGS if k in record.tags}}
+    new_params: dict[str, Any]
     if record.source_kind == "notebook":
-        raw = _edited_notebook_params(json.loads(record.tags.get("aml.nb_params", "{}")), edits)
-        tags["aml.nb_params"] = json.dumps(raw)
-        new_params = {k: param_to_str(k, v, limit) for k, v in raw.items()}
+        new_params = _edited_notebook_params(json.loads(record.tags.get("aml.nb_params", "{}")), edits)
+        tags["aml.nb_params"] = json.dumps(new_params)
     else:
         unknown = [k for k in edits if k not in record.params]
         if unknown:
             known = ", ".join(sorted(record.params)) or "none"
             raise InvalidValue(f"the run had no param {unknown[0]!r} (it had: {known})", param=unknown[0])
-        new_params = {**record.params, **{check_key(k): param_to_str(k, v, limit) for k, v in edits.items()}}
+        new_params = {**record.params, **edits}
     tags["aml.rerun_of"] = record.id
     env = store.environment(record.environment_hash) if record.environment_hash else None
-    created = store.create_run(
-        store.experiment_id(record.experiment),
+    reused = runs.Prepared(
+        record.snapshot_id,
+        record.git,
+        (record.environment_hash, env) if record.environment_hash and env is not None else None,
+    )
+    spec = runs.RunSpec(
+        record.experiment,
         name=record.name,
-        source_kind=record.source_kind,
-        source_path=record.source_path,
-        user=_user(),
-        compute_target=tgt.name,
-        status=RunStatus.QUEUED,
         params=new_params,
         tags=tags,
-        snapshot_id=record.snapshot_id,
-        git=record.git,
-        environment=(record.environment_hash, env) if record.environment_hash and env is not None else None,
+        source_kind=record.source_kind,
+        source_path=record.source_path,
+        target=tgt.name,
+        job=True,
+        reuse=reused,
     )
+    created = runs.create(ws, spec)
     result = launch(ws, created.id, wait=wait)
     return {"id": created.id, "status": result["status"], "error": result.get("error"), "rerun_of": record.id}

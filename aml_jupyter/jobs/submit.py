@@ -16,9 +16,9 @@ from typing import Any
 from ..compute.targets import Target, get_target
 from ..errors import InvalidPath, InvalidValue, JobError
 from ..paths import is_inside
-from ..tracking.fluent import _prepare, _user
+from ..services import runs
+from ..services.runs import RunSpec
 from ..tracking.lifecycle import RunStatus
-from ..tracking.validation import check_key, check_name, param_to_str
 from ..workspace import Workspace
 
 KINDS = {".py": "script", ".ipynb": "notebook"}
@@ -73,22 +73,6 @@ def target_tags(tgt: Target) -> dict[str, str]:
     return tags
 
 
-def check_queue(ws: Workspace, target: Target) -> None:
-    """Refuse new work when the target's ``max_queued`` runs (1,000 unless set) already wait or
-    run there: the queue is bounded, for every way in (``aml submit``, a rerun, ``%%aml run``).
-
-    Example:
-        >>> check_queue(ws, get_target(ws, "local"))  # doctest: +SKIP
-    """
-    target_name, limit = target.name, int(target.settings.get("max_queued", 1000))
-    pending = ws.store.count_pending(target_name)
-    if pending >= limit:
-        raise JobError(
-            f"target {target_name!r} already has {pending} runs queued or running (max_queued = {limit}); "
-            "wait for some to end, or raise max_queued in its [targets.NAME] table"
-        )
-
-
 def submit(
     path: str | os.PathLike[str],
     params: dict[str, Any] | None = None,
@@ -132,7 +116,6 @@ def submit(
         raise InvalidValue(f"{path}: only Python scripts (.py) and notebooks (.ipynb) can be submitted", path=str(path))
     if args and kind == "notebook":
         raise InvalidValue("a notebook takes parameters (-p NAME VALUE), not command-line arguments")
-    limit = ws.tracking.param_value_max_length
     raw = dict(params or {})
     job_tags = {**target_tags(tgt), **(tags or {})}
     error = None
@@ -152,7 +135,6 @@ def submit(
             job_tags["aml.kernel"] = check_kernel_name(kernel)
     else:
         job_tags["aml.args"] = json.dumps([str(a) for a in (args or [])])
-    p = {check_key(k, "param name"): param_to_str(check_key(k), v, limit) for k, v in raw.items()}
     req = requirements or tgt.settings.get("requirements")
     if req:
         from ..compute.environments import requirement_lines
@@ -161,29 +143,21 @@ def submit(
         requirement_lines(req_file)  # a file that cannot be read is refused now, not in the job
     if data:
         job_tags["aml.data"] = json.dumps([_data_path(ws, d) for d in data])
-    check_queue(ws, tgt)
-    prepared = _prepare(ws, snapshot=True)
-    snapshot_files = set(ws.snapshot_store.files(prepared["snapshot_id"]))
-    for needed in (rel, job_tags.get("aml.requirements")):
-        if needed and needed not in snapshot_files:
-            raise InvalidPath(
-                f"{needed} is ignored by .gitignore or .amlignore, so the job could not see it", path=needed
-            )
-    store = ws.store
-    record = store.create_run(
-        store.experiment_id(check_name(experiment, "experiment name"), create=True),
-        name=check_name(name, "run name") if name else None,
+    spec = RunSpec(
+        experiment,
+        name=name,
+        params=raw,
+        tags=job_tags,
         source_kind=kind,
         source_path=rel,
-        user=_user(),
-        compute_target=tgt.name,
-        parent_pk=store.get_run(parent).pk if parent else None,
-        status=RunStatus.FAILED if error else RunStatus.QUEUED,
+        target=tgt.name,
+        parent=parent,
+        job=True,
+        snapshot=True,
+        needs=tuple(n for n in (rel, job_tags.get("aml.requirements")) if n),
         error=error,
-        params=p,
-        tags=job_tags,
-        **prepared,
     )
+    record = runs.create(ws, spec)
     if error:
         return {"id": record.id, "status": RunStatus.FAILED.value, "error": error}
     from .supervise import launch

@@ -28,7 +28,6 @@ from typing import Any
 from ..errors import InvalidValue, JobError, NotFound
 from ..paths import atomic_write_bytes
 from ..processes import pid_alive, start_detached
-from ..store.sql.deployments import DeploymentStore
 from ..workspace import Workspace
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -129,7 +128,7 @@ def deploy(
     url = f"http://127.0.0.1:{port}"
     _write_config(folder, mv.ref, port, collect, _service_trust(mv, trusted))
     now = int(time.time() * 1000)
-    DeploymentStore(ws.store.db).add(
+    ws.store.deployments.add(
         {
             "name": name,
             "model_ref": ref,
@@ -181,7 +180,7 @@ def _wait_for_pid(folder: Path) -> int:
 
 
 def _row(ws: Workspace, name: str, missing_ok: bool = False) -> dict[str, Any] | None:
-    row = DeploymentStore(ws.store.db).get(name)
+    row = ws.store.deployments.get(name)
     if row is None:
         if missing_ok:
             return None
@@ -192,7 +191,7 @@ def _row(ws: Workspace, name: str, missing_ok: bool = False) -> dict[str, Any] |
 
 def _set(ws: Workspace, name: str, **values: Any) -> None:
     values["updated_at"] = int(time.time() * 1000)
-    DeploymentStore(ws.store.db).update(name, values)
+    ws.store.deployments.update(name, values)
 
 
 def list_deployments(workspace: Workspace | str | None = None) -> list[dict[str, Any]]:
@@ -204,7 +203,7 @@ def list_deployments(workspace: Workspace | str | None = None) -> list[dict[str,
     """
     ws = Workspace.open(workspace)
     out = []
-    for item in DeploymentStore(ws.store.db).all():
+    for item in ws.store.deployments.all():
         item["status"] = "running" if pid_alive(item["pid"]) else "stopped"
         try:
             item["telemetry"] = json.loads((folder_of(ws, item["name"]) / "telemetry.json").read_text())
@@ -285,7 +284,7 @@ def delete(name: str, workspace: Workspace | str | None = None) -> None:
             time.sleep(0.05)
         if pid_alive(pid):
             os.kill(int(pid), signal.SIGKILL)
-    DeploymentStore(ws.store.db).delete(name)
+    ws.store.deployments.delete(name)
     shutil.rmtree(folder_of(ws, name), ignore_errors=True)
 
 

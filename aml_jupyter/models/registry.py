@@ -21,7 +21,6 @@ from typing import Any
 
 from ..errors import InvalidPath, InvalidValue, UntrustedModel
 from ..paths import check_relative_name, safe_join
-from ..store.sql.models import ModelStore
 from ..tracking.validation import check_key, check_name, param_to_str
 from ..workspace import Workspace
 from . import flavors
@@ -164,7 +163,7 @@ def register_model(
         >>> register_model("iris-clf", run=run, model=clf).run_id == run.id  # doctest: +SKIP
         True
     """
-    from ..tracking.fluent import _user
+    from ..services.runs import current_user as _user
 
     ws = Workspace.open(workspace)
     name = check_name(name, "model name")
@@ -222,7 +221,7 @@ def register_model(
         "created_at": int(time.time() * 1000),
     }
 
-    version = ModelStore(ws.store.db).add_version(name, description, values)
+    version = ws.store.models.add_version(name, description, values)
     return get_model_version(f"{name}:{version}", workspace=ws)
 
 
@@ -290,7 +289,7 @@ def get_model_version(ref: str, workspace: Workspace | str | None = None) -> Mod
     """
     ws = Workspace.open(workspace)
     name, version, alias = parse_ref(ref)
-    row, aliases, run_id = ModelStore(ws.store.db).version(name, version, alias)
+    row, aliases, run_id = ws.store.models.version(name, version, alias)
     return _row_to_version(row, name, aliases, run_id)
 
 
@@ -302,7 +301,7 @@ def list_models(workspace: Workspace | str | None = None) -> list[dict[str, Any]
         ['iris-clf']
     """
     ws = Workspace.open(workspace)
-    return ModelStore(ws.store.db).models()
+    return ws.store.models.models()
 
 
 def list_versions(name: str, workspace: Workspace | str | None = None) -> list[ModelVersion]:
@@ -328,7 +327,7 @@ def set_model_alias(name: str, alias: str, version: int, workspace: Workspace | 
     if not isinstance(alias, str) or not _ALIAS.match(alias) or alias == "latest":
         raise InvalidValue(f"alias {alias!r} must be a word of letters, digits, '_' or '-' (not 'latest')")
     target = get_model_version(f"{name}:{int(version)}", workspace=ws)  # refuses a missing version
-    ModelStore(ws.store.db).set_alias(target.name, alias, target.version)
+    ws.store.models.set_alias(target.name, alias, target.version)
     return get_model_version(target.ref, workspace=ws)
 
 
@@ -343,9 +342,8 @@ def model_lineage(ref: str, workspace: Workspace | str | None = None) -> dict[st
     ws = Workspace.open(workspace)
     mv = get_model_version(ref, workspace=ws)
     out: dict[str, Any] = {"model": mv.to_dict(), "run": None, "datasets": [], "deployments": []}
-    from ..store.sql.deployments import DeploymentStore
 
-    out["deployments"] = DeploymentStore(ws.store.db).of_version(mv.name, mv.version)
+    out["deployments"] = ws.store.deployments.of_version(mv.name, mv.version)
     if mv.run_id:
         record = ws.store.get_run(mv.run_id)
         out["run"] = {
@@ -396,7 +394,7 @@ def check_trust(mv: ModelVersion, trusted: bool, user: str | None = None) -> Non
         ...
         aml_jupyter.errors.UntrustedModel: their-pickle:1 is a pickle model registered by 'alice': ...
     """
-    from ..tracking.fluent import _user
+    from ..services.runs import current_user as _user
 
     me = user or _user()
     if mv.flavor in CODE_FLAVORS and not trusted and mv.user != me:

@@ -22,7 +22,6 @@ from urllib.parse import parse_qs, unquote
 from ..errors import (
     AmlError,
     AttemptSuperseded,
-    IllegalTransition,
     InvalidInput,
     NoProgramFound,
     NotFound,
@@ -31,6 +30,7 @@ from ..errors import (
     Throttled,
     UntrustedCode,
 )
+from ..services import runs
 from ..tables import to_jsonable
 from ..workspace import Workspace
 from .routes import Route, match
@@ -212,18 +212,18 @@ class TrackingAPI:
         return Response.json(200, {"ok": True, "workspace": self.ws.name})
 
     def h_experiments(self, call: Call) -> Response:
-        return Response.json(200, {"experiments": self.ws.store.list_experiments()})
+        return Response.json(200, {"experiments": runs.experiments(self.ws)})
 
     def h_search(self, call: Call) -> Response:
-        from .browse import search_page
+        from ..services.search import page
 
-        return Response.json(200, search_page(self.ws, call.query, MAX_PAGE))
+        return Response.json(200, page(self.ws, call.query, MAX_PAGE))
 
     def h_record(self, call: Call) -> Response:
-        return Response.json(200, self.ws.store.run_document(call.params["run"]))
+        return Response.json(200, runs.show(self.ws, call.params["run"]))
 
     def h_metric_series(self, call: Call) -> Response:
-        from ..tracking.downsample import metric_series
+        from ..services.downsample import metric_series
 
         wanted = int((call.query.get("max_points") or ["1000"])[0])
         if not 2 <= wanted <= MAX_POINTS:
@@ -231,14 +231,14 @@ class TrackingAPI:
         return Response.json(200, metric_series(self.ws, call.params["run"], unquote(call.params["key"]), wanted))
 
     def h_list_artifacts(self, call: Call) -> Response:
-        record = self.ws.store.get_run(call.params["run"])
+        record = runs.get(self.ws, call.params["run"])
         items = [{"name": a.name, "size": a.size, "media_type": a.media_type} for a in record.artifacts]
         return Response.json(200, {"artifacts": items})
 
     def h_get_artifact(self, call: Call) -> Response:
         from ..tracking.run import Run
 
-        path_ = Run(self.ws, self.ws.store.get_run(call.params["run"])).artifact_path(unquote(call.params["name"]))
+        path_ = Run(self.ws, runs.get(self.ws, call.params["run"])).artifact_path(unquote(call.params["name"]))
         return Response(200, b"", "application/octet-stream", file=path_)  # streamed by the server
 
     def h_snapshot(self, call: Call) -> Response:
@@ -385,13 +385,13 @@ class TrackingAPI:
         return Response.json(201, create_run(self.ws, call.json(), call.caller.user))
 
     def h_delete_run(self, call: Call) -> Response:
-        return Response.json(200, {"deleted": self.ws.store.delete_runs([call.params["run"]])})
+        return Response.json(200, {"deleted": runs.delete(self.ws, [call.params["run"]])})
 
     def h_cancel(self, call: Call) -> Response:
-        from ..jobs.control import cancel
+        from ..services.jobs import cancel
 
         run_id = cancel(self.ws, call.params["run"])
-        return Response.json(200, {"id": run_id, "status": self.ws.store.get_run(run_id).status})
+        return Response.json(200, {"id": run_id, "status": runs.get(self.ws, run_id).status})
 
     def h_submit(self, call: Call) -> Response:
         from ..jobs.submit import submit
@@ -434,7 +434,7 @@ class TrackingAPI:
         from ..errors import RunNotFound
         from ..tracking.run import Run
 
-        state = self.ws.store.live_state(run_id)
+        state = runs.live_state(self.ws, run_id)
         if state is None:
             raise RunNotFound(f"no run with id {run_id!r}", run_id=run_id)
         _, full, status, current, _ = state
@@ -447,7 +447,7 @@ class TrackingAPI:
         with self._lock:
             run = self._runs.get(full)
         if run is None:
-            record = self.ws.store.get_run(full)
+            record = runs.get(self.ws, full)
             with self._lock:
                 run = self._runs.setdefault(full, Run(self.ws, record, active=True))
         return run
@@ -528,28 +528,22 @@ class TrackingAPI:
         error, trace = payload.get("error"), payload.get("traceback")
         if not isinstance(error, str | None) or not isinstance(trace, str | None):
             raise InvalidInput('"error" and "traceback" must be strings')
-        record = self.ws.store.get_run(run_id)
+        record = runs.get(self.ws, run_id)
         with self._lock:
             run = self._runs.pop(record.id, None)
         if run is not None:
             run.flush()  # what the job logged through this server goes in before the run ends
-        status: str | None
-        try:
-            status = self.ws.store.transition(record.pk, event, error=error, error_traceback=trace).value
-        except IllegalTransition:  # ended by someone else first: say how it stands
-            status = self.ws.store.status_of(record.pk)
+        status, _ = runs.end(self.ws, record.pk, event, error, trace)  # ended by someone else: as it stands
         return Response.json(200, {"status": status})
 
     def h_clear_metrics(self, call: Call) -> Response:
         run = self._live_run(call.params["run"], call=call)
-        self.ws.store.clear_metrics(run.pk)
+        runs.clear_metrics(self.ws, run.pk)
         return Response.json(200, {"ok": True})
 
     def h_heartbeat(self, call: Call) -> Response:
         run = self._live_run(call.params["run"], call=call)
-        self.ws.store.heartbeat([run.pk])
-        cancel = self.ws.store.get_tag(run.pk, "aml.cancel")
-        return Response.json(200, {"ok": True, "cancel_requested": bool(cancel)})
+        return Response.json(200, {"ok": True, "cancel_requested": runs.beat(self.ws, run.pk)})
 
     def h_put_artifact(self, call: Call) -> Response:
         run_id, name = call.params["run"], unquote(call.params["name"])

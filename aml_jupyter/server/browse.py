@@ -1,69 +1,16 @@
-"""What the REST API's handlers read and write beyond a single run: pages of runs (metric series:
-:mod:`aml_jupyter.tracking.downsample`), targets and runs created over HTTP (roles and the audit
-log: :mod:`aml_jupyter.services.access`).
+"""What the REST API's handlers read and write beyond a single run: targets, runs created over
+HTTP, dataset previews and by-example learning (pages of runs: :mod:`aml_jupyter.services.search`;
+roles and the audit log: :mod:`aml_jupyter.services.access`).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
-
-
-def _query_digest(filter: str | None, experiments: list[str] | None, order_by: list[str] | None) -> str:
-    return hashlib.sha256(json.dumps([filter, experiments, order_by]).encode()).hexdigest()[:16]
-
-
-def _offset(token: str | None, digest: str) -> int:
-    if not token:
-        return 0
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode() + b"==").decode())
-        offset, made_for = int(data["o"]), str(data["q"])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise InvalidInput("page_token is not one this API gave out") from None
-    if made_for != digest or offset < 0:
-        raise InvalidInput("page_token belongs to another query (filter, experiments and order must stay the same)")
-    return offset
-
-
-def search_page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[str, Any]:
-    """One page of runs for ``GET /runs``: ``filter``, ``experiment`` (repeatable), ``order_by``
-    (repeatable), ``max_results`` (capped at ``cap``) and ``page_token`` from the previous page.
-
-    Example:
-        >>> search_page(ws, {"filter": ["metrics.acc > 0.9"], "max_results": ["2"]}, 1000)  # doctest: +SKIP
-        {'runs': [{...}, {...}], 'next_page_token': 'eyJvIjogMiwg...'}
-    """
-    from ..store.sql.search import search_records
-
-    filter = (query.get("filter") or [""])[0] or None
-    experiments = query.get("experiment") or None
-    order_by = query.get("order_by") or None
-    try:
-        wanted = int((query.get("max_results") or ["100"])[0])
-    except ValueError:
-        raise InvalidInput("max_results must be a whole number") from None
-    if wanted < 1:
-        raise InvalidInput("max_results must be at least 1")
-    size = min(wanted, cap)
-    digest = _query_digest(filter, experiments, order_by)
-    offset = _offset((query.get("page_token") or [""])[0], digest)
-    ids = None
-    if experiments:
-        ids = [ws.store.experiment_id(name) for name in experiments]
-    records = search_records(ws.store, filter, ids, order_by, size + 1, offset=offset)
-    more = len(records) > size
-    token = None
-    if more:
-        token = base64.urlsafe_b64encode(json.dumps({"o": offset + size, "q": digest}).encode()).decode().rstrip("=")
-    return {"runs": records[:size], "next_page_token": token}
 
 
 def targets(ws: Workspace) -> list[dict[str, Any]]:
@@ -94,28 +41,25 @@ def create_run(ws: Workspace, payload: dict[str, Any], user: str) -> dict[str, A
         >>> create_run(ws, {"experiment": "iris", "params": {"lr": 0.1}}, "alice")["status"]  # doctest: +SKIP
         'running'
     """
-    from ..tracking.validation import check_key, check_name, param_to_str
+    from ..services import runs
 
     experiment = payload.get("experiment")
     if not isinstance(experiment, str):
         raise InvalidInput('"experiment" (a name) is required')
-    name = payload.get("name")
     params, tags = payload.get("params") or {}, payload.get("tags") or {}
     if not isinstance(params, dict) or not isinstance(tags, dict):
         raise InvalidInput('"params" and "tags" must be objects')
-    limits = ws.tracking
-    checked_params = {check_key(k): param_to_str(k, v, limits.param_value_max_length) for k, v in params.items()}
-    checked_tags = {check_key(k): param_to_str(k, v, limits.tag_value_max_length) for k, v in tags.items()}
-    run_name = check_name(name, "run name") if name is not None else None
-    store = ws.store
-    record = store.create_run(
-        store.experiment_id(check_name(experiment, "experiment name"), create=True),
-        name=run_name,
+    # The client's project and environment are not the server's: nothing to snapshot or capture here.
+    spec = runs.RunSpec(
+        experiment,
+        name=payload.get("name"),
+        params=params,
+        tags=tags,
         source_kind="api",
         user=user,
-        params=checked_params,
-        tags=checked_tags,
+        reuse=runs.Prepared(),
     )
+    record = runs.create(ws, spec)
     return record.to_dict()
 
 

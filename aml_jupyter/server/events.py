@@ -37,8 +37,9 @@ def changed_runs(ws: Any, since_ms: int) -> list[tuple[str, str, str | None]]:
         >>> changed_runs(ws, 0)  # doctest: +SKIP
         [('3f2a...', 'completed', None)]
     """
-    rows: list[tuple[str, str, str | None]] = ws.store.changed_runs(since_ms)
-    return rows
+    from ..services.runs import changed_since
+
+    return changed_since(ws, since_ms)
 
 
 class AmlEventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):
@@ -111,10 +112,11 @@ class AmlEventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, 
 
     def _new_lines(self, run_id: str, sent: int) -> tuple[list[str], int]:
         from ..errors import NotFound
-        from ..jobs.control import read_log
+        from ..services.jobs import read_log
+        from ..services.runs import get
 
         try:
-            text = read_log(self.ws_, self.ws_.store.get_run(run_id), "stdout")
+            text = read_log(self.ws_, get(self.ws_, run_id), "stdout")
         except NotFound:
             return [f"no run {run_id}"], sent
         complete = text[: text.rfind("\n") + 1]  # whole lines only; the rest comes next time

@@ -18,7 +18,6 @@ import socket
 import time
 from typing import Any
 
-from ..errors import IllegalTransition
 from ..processes import pid_alive
 from ..tracking.lifecycle import RunEvent
 
@@ -33,7 +32,9 @@ def kernel_runs(ws: Any, kernel_id: str | None = None) -> list[dict[str, Any]]:
         >>> kernel_runs(ws, "5d2c...")  # doctest: +SKIP
         [{'pk': 7, 'id': '3f2a...', 'kernel_id': '5d2c...', 'pid': 4242, 'host': 'box'}]
     """
-    rows = ws.store.kernel_runs(kernel_id)
+    from ..services import runs as run_service
+
+    rows = run_service.kernel_runs(ws, kernel_id)
     return [
         {"pk": pk, "id": rid, "kernel_id": k, "pid": int(p) if p and p.isdigit() else None, "host": h}
         for pk, rid, k, p, h in rows
@@ -42,14 +43,9 @@ def kernel_runs(ws: Any, kernel_id: str | None = None) -> list[dict[str, Any]]:
 
 def end_runs(ws: Any, runs: list[dict[str, Any]], event: RunEvent, cause: str) -> list[str]:
     """End these runs (those already ended by someone else are left as they are); their ids."""
-    ended = []
-    for run in runs:
-        try:
-            ws.store.transition(run["pk"], event, error=cause)
-            ended.append(run["id"])
-        except IllegalTransition:
-            continue
-    return ended
+    from ..services import runs as run_service
+
+    return [run["id"] for run in runs if run_service.end(ws, run["pk"], event, cause)[1]]
 
 
 def orphans(ws: Any) -> list[dict[str, Any]]:

@@ -28,9 +28,10 @@ def preview(ws: Workspace, run_id: str, name: str) -> tuple[bytes, str, dict[str
         >>> kind, headers["Content-Security-Policy"].split(";")[0]  # doctest: +SKIP
         ('text/html; charset=utf-8', 'sandbox')
     """
+    from ..services.runs import get
     from ..tracking.run import Run
 
-    path = Run(ws, ws.store.get_run(run_id)).artifact_path(name)
+    path = Run(ws, get(ws, run_id)).artifact_path(name)
     if path.stat().st_size > MAX_PREVIEW:
         raise InvalidInput(f"{name} is larger than {MAX_PREVIEW // 2**20} MB: download it instead")
     suffix = PurePosixPath(name).suffix.lower()

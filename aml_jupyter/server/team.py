@@ -40,7 +40,7 @@ from starlette.responses import Response as HTTPResponse
 from starlette.routing import Route
 
 from ..errors import AmlError, InvalidInput
-from ..services import access
+from ..services import access, stores
 from ..workspace import Workspace
 from . import telemetry
 from .api import MAX_JSON_BYTES, Caller, Response, TrackingAPI, Upload, _error
@@ -139,7 +139,7 @@ class TeamServer:
     async def health(self, request: Request) -> HTTPResponse:
         """Liveness and readiness: 200 when the store answers, else 503 (no token needed)."""
         try:
-            await asyncio.to_thread(self.ws.store.db.ping)
+            await asyncio.to_thread(stores.ping, self.ws)
         except (AmlError, OSError) as exc:
             return _json(503, {"ok": False, "error": f"the store does not answer ({type(exc).__name__})"})
         return _json(200, {"ok": True})

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import AccessDenied, InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from ..store.sql.access import AccessStore
+    from ..store.interfaces import AccessStore
     from ..workspace import Workspace
 
 ROLES = ("reader", "contributor", "owner")
@@ -62,9 +62,7 @@ class Principal:
 
 
 def _store(ws: Workspace) -> AccessStore:
-    from ..store.sql.access import AccessStore
-
-    return AccessStore(ws.store.db)
+    return ws.store.access
 
 
 def _now() -> int:

@@ -222,7 +222,7 @@ def _after_fork_in_child() -> None:
         writer._cond = threading.Condition(threading.Lock())
         writer._write_lock = threading.Lock()
         writer.live_runs = set()
-        writer.store.db.engine.dispose(close=False)
+        writer.store.after_fork()
 
 
 if hasattr(os, "register_at_fork"):

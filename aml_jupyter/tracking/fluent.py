@@ -8,8 +8,6 @@ cancelled; both write everything buffered first.
 from __future__ import annotations
 
 import atexit
-import functools
-import getpass
 import os
 import signal
 import sys
@@ -17,11 +15,11 @@ import threading
 from contextvars import ContextVar, Token
 from typing import Any
 
-from ..errors import InvalidValue, NoActiveRun
+from ..errors import NoActiveRun
 from ..workspace import Workspace
-from .lifecycle import RunEvent, RunStatus, next_status
+from .lifecycle import RunStatus
 from .run import Run
-from .validation import check_count, check_key, check_name, param_to_str
+from .validation import check_count
 
 # A run bound to this thread (a cell running on a Dask worker, a recorded interactive cell) comes
 # before the process-wide stack: one worker process runs several jobs at once.
@@ -29,7 +27,6 @@ _bound: ContextVar[Run | None] = ContextVar("aml_bound_run", default=None)
 _stack: list[Run] = []
 _stack_lock = threading.Lock()
 _hooks_installed = False
-SOURCE_KINDS = ("python", "script", "notebook", "cell", "interactive", "sweep", "api")
 
 
 class Terminated(SystemExit):
@@ -80,63 +77,28 @@ def start_run(
             run_: Run = job_run  # a Run, or a RemoteRun with the same logging methods
             return run_
     ws = Workspace.open(workspace)
-    experiment = check_name(experiment, "experiment name")
-    run_name = check_name(name, "run name") if name is not None else None
-    limits = ws.tracking
-    p = {
-        check_key(k, "param key"): param_to_str(check_key(k), v, limits.param_value_max_length)
-        for k, v in check_count(dict(params or {}), "params").items()
-    }
-    tg = {
-        check_key(k, "tag key"): param_to_str(check_key(k), v, limits.tag_value_max_length)
-        for k, v in check_count(dict(tags or {}), "tags").items()
-    }
+    from ..services import runs
     from .kernel import kernel_tags
 
-    tg = {**kernel_tags(), **tg}  # a run started in a kernel ends with it (server/kernels.py)
-    kind = source_kind or _guess_source_kind()
-    if kind not in SOURCE_KINDS:
-        raise InvalidValue(f"source_kind must be one of {', '.join(SOURCE_KINDS)}, not {kind!r}")
-    parent_pk = _parent_pk(ws, parent, nested)
-    store = ws.store
-    exp_id = store.experiment_id(experiment, create=True)
-    fields: dict[str, Any] = dict(
-        name=run_name,
-        source_kind=kind,
+    check_count(dict(tags or {}), "tags")
+    spec = runs.RunSpec(
+        experiment,
+        name=name,
+        params=dict(params or {}),
+        tags={**kernel_tags(), **dict(tags or {})},  # a run started in a kernel ends with it (server/kernels.py)
+        source_kind=source_kind or _guess_source_kind(),
         source_path=source_path or _guess_source_path(),
-        user=_user(),
-        compute_target=compute_target,
-        parent_pk=parent_pk,
-        params=p,
-        tags=tg,
+        target=compute_target,
+        parent=_parent_pk(ws, parent, nested),
+        snapshot=snapshot,
     )
-    # Preparing (snapshot, environment) happens before the run row exists, so a run is written
-    # once, already running; a failure to prepare is recorded as a failed run.
-    try:
-        prepared = _prepare(ws, snapshot)
-    except BaseException as exc:
-        event = RunEvent.CANCEL if isinstance(exc, KeyboardInterrupt) else RunEvent.FAIL
-        ended = next_status(RunStatus.PREPARING, event)
-        store.create_run(exp_id, status=ended, error=f"{type(exc).__name__}: {exc}", **fields)
-        raise
-    record = store.create_run(exp_id, status=next_status(RunStatus.PREPARING, RunEvent.START), **fields, **prepared)
+    record = runs.create(ws, spec)
     run = Run(ws, record, active=True)
     ws.writer.watch(run.pk)
     with _stack_lock:
         _stack.append(run)
     _install_hooks()
     return run
-
-
-def _prepare(ws: Workspace, snapshot: bool | None) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if snapshot if snapshot is not None else ws.snapshots.enabled:
-        values["snapshot_id"], values["git"] = ws.snapshot_taker.take(ws.root, ws.snapshots.max_bytes)
-    if ws.tracking.capture_environment:
-        from .environment import capture
-
-        values["environment"] = capture()
-    return values
 
 
 def _parent_pk(ws: Workspace, parent: Run | str | None, nested: bool) -> int | None:
@@ -162,14 +124,6 @@ def _guess_source_kind() -> str:
 def _guess_source_path() -> str | None:
     main_file = getattr(sys.modules.get("__main__"), "__file__", None)
     return os.path.abspath(main_file) if main_file else None
-
-
-@functools.lru_cache(maxsize=1)
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def active_run() -> Run | None:

@@ -5,23 +5,15 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidValue, RunNotFound
-from ..store.sql.search import best_run_pk, search_frame, search_records
+from ..errors import InvalidValue
+from ..services import search
 from ..workspace import Workspace
 from .run import Run
-from .validation import check_key, check_name
 
 if TYPE_CHECKING:
     import pandas as pd
 
 WorkspaceArg = Workspace | str | os.PathLike[str] | None
-
-
-def _experiment_ids(ws: Workspace, experiments: str | list[str] | None) -> list[int] | None:
-    if experiments is None:
-        return None
-    names = [experiments] if isinstance(experiments, str) else list(experiments)
-    return [ws.store.experiment_id(check_name(n, "experiment name")) for n in names]
 
 
 def search_runs(
@@ -44,7 +36,7 @@ def search_runs(
         >>> aml.search_runs("metrics.acc > 0.9 and params.C = '0.5'", order_by=["metrics.acc DESC"])  # doctest: +SKIP
     """
     ws = Workspace.open(workspace)
-    return search_frame(ws.store, filter, _experiment_ids(ws, experiments), order_by, max_results, offset=offset)
+    return search.frame(ws, filter, experiments, order_by, max_results, offset)
 
 
 def list_runs(
@@ -64,7 +56,7 @@ def list_runs(
         [0.93, 0.91]
     """
     ws = Workspace.open(workspace)
-    return search_records(ws.store, filter, _experiment_ids(ws, experiments), order_by, max_results, offset=offset)
+    return search.runs(ws, filter, experiments, order_by, max_results, offset)
 
 
 def get_run(run_id: str, *, workspace: WorkspaceArg = None) -> Run:
@@ -90,15 +82,7 @@ def best_run(experiment: str, metric: str, goal: str = "max", *, workspace: Work
         {'C': '0.5'}
     """
     ws = Workspace.open(workspace)
-    exp_id = ws.store.experiment_id(check_name(experiment, "experiment name"))
-    pk = best_run_pk(ws.store, exp_id, check_key(metric), goal)
-    if pk is None:
-        raise RunNotFound(
-            f"no completed run of {experiment!r} has a value for metric {metric!r}",
-            experiment=experiment,
-            metric=metric,
-        )
-    return Run(ws, ws.store.runs_by_pk([pk])[0])
+    return Run(ws, search.best(ws, experiment, metric, goal))
 
 
 def compare_runs(run_ids: list[str], *, workspace: WorkspaceArg = None) -> pd.DataFrame:
@@ -151,4 +135,6 @@ def delete_runs(run_ids: list[str], *, workspace: WorkspaceArg = None) -> list[s
     Example:
         >>> aml.delete_runs([run.id])  # doctest: +SKIP
     """
-    return Workspace.open(workspace).store.delete_runs(run_ids)
+    from ..services import runs
+
+    return runs.delete(Workspace.open(workspace), run_ids)

@@ -82,7 +82,9 @@ class Run:
         """
         if self._writer is not None:
             self._writer.flush()
-        return self.workspace.store.run_document(self.id)
+        from ..services.runs import show
+
+        return show(self.workspace, self.id)
 
     @property
     def info(self) -> RunRecord:

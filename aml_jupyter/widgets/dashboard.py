@@ -67,7 +67,9 @@ class Dashboard(Refreshing):
             newest = get_model_version(m["name"], workspace=self.ws) if m["latest"] else None
             metrics = ""
             if newest is not None and newest.run_id:
-                record = self.ws.store.get_run(newest.run_id)
+                from ..services import runs
+
+                record = runs.get(self.ws, newest.run_id)
                 metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(record.metrics.items())[:4])
             aliases = ", ".join(f"@{a}->{v}" for a, v in sorted(m["aliases"].items()))
             models.append(

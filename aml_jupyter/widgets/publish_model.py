@@ -29,7 +29,9 @@ class PublishModel:
 
         self.ws = Workspace.open(workspace)
         self.state: dict[str, Any] = {}
-        names = [e["name"] for e in self.ws.store.list_experiments()]
+        from ..services import runs
+
+        names = [e["name"] for e in runs.experiments(self.ws)]
         self.experiment = w.Dropdown(description="experiment", options=names, value=experiment or None)
         # Suggests the metrics the chosen experiment's runs logged; a placeholder that says what to
         # do, not one that looks like a value already filled in.

@@ -71,9 +71,10 @@ class RunDetails(Refreshing):
 
     def refresh(self) -> None:
         """Read the run again: status, metric keys, the chosen metric's points, the log's tail."""
-        from ..jobs.control import has_ended, read_log
+        from ..services import runs
+        from ..services.jobs import has_ended, read_log
 
-        record = self.ws.store.get_run(self.run_id)
+        record = runs.get(self.ws, self.run_id)
         self.title.value = f"{record.experiment} / {record.name or record.id[:8]} ({record.id[:8]})"
         self.status.value = f"status: {record.status}"
         self.error.value = f"error: {record.error}" if record.error else ""
@@ -93,7 +94,7 @@ class RunDetails(Refreshing):
         if not self.metric.value:
             self.line.x, self.line.y = [], []
             return
-        from ..tracking.downsample import metric_series
+        from ..services.downsample import metric_series
 
         series = metric_series(self.ws, self.run_id, self.metric.value, 1000)
         finite = [(s, v) for s, v in zip(series["step"], series["value"], strict=True) if isinstance(v, float | int)]

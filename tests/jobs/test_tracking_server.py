@@ -161,18 +161,19 @@ def test_a_target_can_send_its_jobs_logging_over_http(ws: Workspace, server: str
 
 def _queued_job(ws: Workspace, path: str, kind: str = "script") -> str:
     """A run recorded as `aml submit` records it, not yet handed to any target."""
-    from aml_jupyter.tracking.fluent import _prepare
+    from aml_jupyter.services import runs
 
-    store = ws.store
-    record = store.create_run(
-        store.experiment_id("remote", create=True),
+    spec = runs.RunSpec(
+        "remote",
         source_kind=kind,
         source_path=path,
         user="t",
-        status=RunStatus.QUEUED,
         tags={"aml.submitted": "1", "aml.args": "[]"},
-        **_prepare(ws, snapshot=True),
+        job=True,
+        snapshot=True,
+        needs=(path,),
     )
+    record = runs.create(ws, spec)
     return record.id
 
 

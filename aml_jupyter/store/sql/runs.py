@@ -6,6 +6,7 @@ the one hot path (inserting metric points) hands pre-built tuples straight to th
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import time
@@ -20,9 +21,14 @@ from ...processes import pid_alive
 from ...tracking.lifecycle import LIVE, RunEvent, RunStatus, next_status, sources, target
 from ...tracking.records import RunRecord
 from . import schema as t
+from .access import AccessStore as SqlAccessStore
 from .database import Database, Prepared
+from .datasets import DatasetStore as SqlDatasetStore
+from .deployments import DeploymentStore as SqlDeploymentStore
 from .metrics import MetricStore, now_ms
+from .models import ModelStore as SqlModelStore
 from .run_reader import RunReader
+from .search import best_run_pk, search_frame, search_records
 
 # Statements on the hot path are built once; building SQLAlchemy statements costs more than running them.
 _RUN_COLUMNS = (
@@ -94,6 +100,68 @@ class RunStore(MetricStore, RunReader):
         self._transitions = {e: Prepared(db, _transition_statement(e)) for e in RunEvent}
         self._experiment_ids: dict[str, int] = {}
         self._saved_environments: set[str] = set()
+
+    # the workspace's other stores, over the same database -----------------------------------
+
+    @functools.cached_property
+    def models(self) -> SqlModelStore:
+        """The model registry's rows (:class:`~aml_jupyter.store.interfaces.ModelStore`)."""
+        return SqlModelStore(self.db)
+
+    @functools.cached_property
+    def datasets(self) -> SqlDatasetStore:
+        """Registered dataset versions (:class:`~aml_jupyter.store.interfaces.DatasetStore`)."""
+        return SqlDatasetStore(self.db)
+
+    @functools.cached_property
+    def deployments(self) -> SqlDeploymentStore:
+        """Deployment rows (:class:`~aml_jupyter.store.interfaces.DeploymentStore`)."""
+        return SqlDeploymentStore(self.db)
+
+    @functools.cached_property
+    def access(self) -> SqlAccessStore:
+        """Roles, groups, audit and tokens (:class:`~aml_jupyter.store.interfaces.AccessStore`)."""
+        return SqlAccessStore(self.db)
+
+    def ping(self) -> None:
+        """Raise :class:`~aml_jupyter.errors.StoreUnreachable` unless the database answers now."""
+        self.db.ping()
+
+    def close(self) -> None:
+        """Close the store's connections (a later call opens new ones)."""
+        self.db.dispose()
+
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's pooled connections without closing them."""
+        self.db.engine.dispose(close=False)
+
+    # searching ----------------------------------------------------------------------------
+
+    def search(
+        self,
+        filter: str | None,
+        experiment_ids: list[int] | None,
+        order_by: list[str] | str | None,
+        max_results: int,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """One page of a search, as listings' JSON shape (see :func:`.search.search_records`)."""
+        return search_records(self, filter, experiment_ids, order_by, max_results, offset)
+
+    def search_frame(
+        self,
+        filter: str | None,
+        experiment_ids: list[int] | None,
+        order_by: list[str] | str | None,
+        max_results: int,
+        offset: int = 0,
+    ) -> Any:
+        """One page of a search as a DataFrame (see :func:`.search.search_frame`)."""
+        return search_frame(self, filter, experiment_ids, order_by, max_results, offset)
+
+    def best_run_pk(self, experiment_id: int, metric: str, goal: str) -> int | None:
+        """The completed run with the best latest ``metric`` (see :func:`.search.best_run_pk`)."""
+        return best_run_pk(self, experiment_id, metric, goal)
 
     # experiments -------------------------------------------------------------------------
 
@@ -224,17 +292,6 @@ class RunStore(MetricStore, RunReader):
         q = select(t.environments.c.info).where(t.environments.c.hash == digest)
         text = self.db.read(lambda c: c.execute(q).scalar())
         return json.loads(text) if text else None
-
-    def run_document(self, run_id: str) -> dict[str, Any]:
-        """A run in its one JSON shape, with its environment (what ``aml runs show --json``,
-        ``GET runs/RUN`` and ``Run.to_dict()`` give).
-
-        Example:
-            >>> store.run_document(run.id)["status"]  # doctest: +SKIP
-            'completed'
-        """
-        record = self.get_run(run_id)
-        return record.to_dict(self.environment(record.environment_hash) if record.environment_hash else None)
 
     def transition(
         self,

@@ -1,16 +1,38 @@
-"""Looking at and stopping submitted runs: their logs, their cancellation, the targets they use.
-Shared by the ``aml`` command and the ``%aml`` magics."""
+"""Jobs (submitted runs), for every surface: the bound on a target's queue, their logs, their
+cancellation, the targets they use. Each kind of job is submitted by its own module of
+:mod:`aml_jupyter.jobs` (``submit``, ``cells``, ``rerun``), which describes the run as a
+:class:`~aml_jupyter.services.runs.RunSpec` with ``job=True``; :func:`aml_jupyter.services.runs.create`
+then calls :func:`check_queue`, so no way in skips it."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidValue, RunStateError
+from ..errors import InvalidValue, JobError, RunStateError
 from ..tracking.lifecycle import TERMINAL
 
 if TYPE_CHECKING:
     from ..tracking.records import RunRecord
     from ..workspace import Workspace
+
+
+def check_queue(ws: Workspace, target: str) -> None:
+    """Refuse new work when the target's ``max_queued`` runs (1,000 unless set) already wait or
+    run there: the queue is bounded, for every way in (``aml submit``, a rerun, ``%%aml run``,
+    ``POST /api/v1/jobs``).
+
+    Example:
+        >>> check_queue(ws, "local")  # doctest: +SKIP
+    """
+    from ..compute.targets import get_target
+
+    limit = int(get_target(ws, target).settings.get("max_queued", 1000))
+    pending = ws.store.count_pending(target)
+    if pending >= limit:
+        raise JobError(
+            f"target {target!r} already has {pending} runs queued or running (max_queued = {limit}); "
+            "wait for some to end, or raise max_queued in its [targets.NAME] table"
+        )
 
 
 def read_log(ws: Workspace, record: RunRecord, which: str) -> str:
@@ -22,7 +44,7 @@ def read_log(ws: Workspace, record: RunRecord, which: str) -> str:
     """
     from pathlib import Path
 
-    from .logs import read_all
+    from ..jobs.logs import read_all
 
     job_dir = record.tags.get("aml.job_dir")
     if job_dir and Path(job_dir).is_dir() and not has_ended(record):
@@ -52,7 +74,7 @@ def cancel(ws: Workspace, run_id: str) -> str:
         >>> cancel(ws, "1a2b3c4d")  # doctest: +SKIP
         '1a2b3c4d...'
     """
-    from .supervise import request_cancel
+    from ..jobs.supervise import request_cancel
 
     record = ws.store.get_run(run_id, check_lost=False)  # a job already gone ends cancelled, below
     if has_ended(record):

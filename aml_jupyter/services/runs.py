@@ -1,0 +1,295 @@
+"""Runs: the one way a run comes to exist, the one shape it is shown in, and deleting one.
+
+Every surface that makes a run (``aml.start_run``, ``aml submit``, ``%%aml run``, a rerun, a sweep's
+trials, ``POST /api/v1/runs``) describes it as a :class:`RunSpec` and calls :func:`create`, which
+validates, prepares and inserts in that order: a bad input is refused before anything is written,
+a job is counted against its target's queue (:func:`aml_jupyter.services.jobs.check_queue`), the
+project is snapshotted and the environment captured, and the run is written once, in one
+transaction, already in its first status. A failure to prepare is recorded (a failed run, or a
+cancelled one on Ctrl-C) and raised.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidPath, InvalidValue
+from ..tracking.lifecycle import RunEvent, RunStatus, next_status
+from ..tracking.validation import check_count, check_key, check_name, param_to_str
+
+if TYPE_CHECKING:
+    from ..tracking.records import RunRecord
+    from ..workspace import Workspace
+
+SOURCE_KINDS = ("python", "script", "notebook", "cell", "interactive", "sweep", "api")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a run is prepared with: its snapshot, the user's git state and the environment."""
+
+    snapshot_id: str | None = None
+    git: dict[str, Any] | None = None
+    environment: tuple[str, dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A run to create, as every surface describes it.
+
+    ``job`` marks a submitted job: it is recorded ``queued`` and counted against its target's
+    ``max_queued``; other runs start ``running``. ``snapshot`` takes one (True), none (False), or
+    as aml.toml says (None). ``reuse`` gives a rerun its original's snapshot and environment
+    instead of preparing anew. ``needs`` names project files the job must find in its snapshot.
+    ``error`` records the run ``failed`` at once (a notebook that cannot be read is still the run
+    the user asked for). ``parent`` is a run id or prefix, or a run's primary key.
+
+    Example:
+        >>> RunSpec("iris", params={"C": 0.5}).source_kind
+        'python'
+    """
+
+    experiment: str = "default"
+    name: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    tags: Mapping[str, Any] = field(default_factory=dict)
+    source_kind: str = "python"
+    source_path: str | None = None
+    user: str | None = None
+    target: str = "local"
+    parent: str | int | None = None
+    job: bool = False
+    snapshot: bool | None = None
+    reuse: Prepared | None = None
+    needs: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def create(ws: Workspace, spec: RunSpec) -> RunRecord:
+    """Validate ``spec``, prepare the run and insert it; returns its record.
+
+    Example:
+        >>> import tempfile, aml_jupyter as aml
+        >>> ws = aml.Workspace.init(tempfile.mkdtemp())
+        >>> create(ws, RunSpec("iris", params={"C": 0.5}, user="ada", snapshot=False)).status
+        'running'
+        >>> create(ws, RunSpec("iris", params={"a..b": 1}))
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.InvalidKey: param key 'a..b' must not contain '..'
+    """
+    experiment = check_name(spec.experiment, "experiment name")
+    name = check_name(spec.name, "run name") if spec.name is not None else None
+    if spec.source_kind not in SOURCE_KINDS:
+        raise InvalidValue(f"source_kind must be one of {', '.join(SOURCE_KINDS)}, not {spec.source_kind!r}")
+    limits = ws.tracking
+    params = _checked(spec.params, "params", "param key", limits.param_value_max_length)
+    tags = _checked(spec.tags, "tags", "tag key", limits.tag_value_max_length)
+    store = ws.store
+    parent_pk = spec.parent if isinstance(spec.parent, int) else None
+    if isinstance(spec.parent, str):
+        parent_pk = store.get_run(spec.parent).pk
+    if spec.job and spec.error is None:
+        from .jobs import check_queue
+
+        check_queue(ws, spec.target)
+    fields: dict[str, Any] = dict(
+        name=name,
+        source_kind=spec.source_kind,
+        source_path=spec.source_path,
+        user=spec.user or current_user(),
+        compute_target=spec.target,
+        parent_pk=parent_pk,
+        params=params,
+        tags=tags,
+    )
+    exp_id = store.experiment_id(experiment, create=True)
+    if spec.error is not None:
+        return store.create_run(exp_id, status=RunStatus.FAILED, error=spec.error, **fields)
+    # Preparing happens before the run row exists, so a run is written once, in its first status.
+    try:
+        prepared = spec.reuse or prepare(ws, spec.snapshot)
+    except BaseException as exc:
+        event = RunEvent.CANCEL if isinstance(exc, KeyboardInterrupt) else RunEvent.FAIL
+        ended = next_status(RunStatus.PREPARING, event)
+        store.create_run(exp_id, status=ended, error=f"{type(exc).__name__}: {exc}", **fields)
+        raise
+    _check_needs(ws, prepared, spec.needs)
+    status = RunStatus.QUEUED if spec.job else next_status(RunStatus.PREPARING, RunEvent.START)
+    return store.create_run(exp_id, status=status, **fields, **prepared.__dict__)
+
+
+def _checked(values: Mapping[str, Any], what: str, key_name: str, max_length: int) -> dict[str, str]:
+    if not isinstance(values, Mapping):
+        raise InvalidValue(f"{what} must be a mapping of names to values, not {type(values).__name__}")
+    return {
+        check_key(k, key_name): param_to_str(check_key(k), v, max_length)
+        for k, v in check_count(dict(values), what).items()
+    }
+
+
+def prepare(ws: Workspace, snapshot: bool | None) -> Prepared:
+    """The project's snapshot (when taken) with the user's git state, and the environment (when
+    aml.toml captures it), for a run about to be created.
+
+    Example:
+        >>> prepare(ws, snapshot=False).snapshot_id is None  # doctest: +SKIP
+        True
+    """
+    snapshot_id = git = environment = None
+    if snapshot if snapshot is not None else ws.snapshots.enabled:
+        snapshot_id, git = ws.snapshot_taker.take(ws.root, ws.snapshots.max_bytes)
+    if ws.tracking.capture_environment:
+        from ..tracking.environment import capture
+
+        environment = capture()
+    return Prepared(snapshot_id, git, environment)
+
+
+def _check_needs(ws: Workspace, prepared: Prepared, needs: tuple[str, ...]) -> None:
+    # A job that would not find its own script in its snapshot is refused before it is recorded.
+    if not needs:
+        return
+    files = set(ws.snapshot_store.files(prepared.snapshot_id)) if prepared.snapshot_id else set()
+    for needed in needs:
+        if needed not in files:
+            raise InvalidPath(
+                f"{needed} is ignored by .gitignore or .amlignore, so the job could not see it", path=needed
+            )
+
+
+def show(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """A run in its one JSON shape, with its environment: what ``aml runs show --json``,
+    ``GET /api/v1/runs/RUN``, ``%aml show`` and ``Run.to_dict()`` give (docs/guide.md, "JSON shapes").
+
+    Example:
+        >>> show(ws, run.id)["status"]  # doctest: +SKIP
+        'completed'
+    """
+    store = ws.store
+    record = store.get_run(run_id)
+    return record.to_dict(store.environment(record.environment_hash) if record.environment_hash else None)
+
+
+def delete(ws: Workspace, run_ids: list[str]) -> list[str]:
+    """Delete ended runs and all they logged; a live one refuses the whole call (the store checks
+    it in the deleting transaction, so no surface can get round it). Returns the full ids.
+
+    Example:
+        >>> delete(ws, [run.id])  # doctest: +SKIP
+        ['3f2a...']
+    """
+    return ws.store.delete_runs(run_ids)
+
+
+@functools.lru_cache(maxsize=1)
+def current_user() -> str:
+    """The user name this process records as a run's (or a version's) author.
+
+    Example:
+        >>> isinstance(current_user(), str)
+        True
+    """
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def get(ws: Workspace, run_id: str) -> RunRecord:
+    """A run's record by id or unique prefix (4+ characters); a run whose process is gone is
+    ended ``failed`` first, so what is shown is how it stands.
+
+    Example:
+        >>> get(ws, run.id[:8]).id == run.id  # doctest: +SKIP
+        True
+    """
+    return ws.store.get_run(run_id)
+
+
+def experiments(ws: Workspace) -> list[dict[str, Any]]:
+    """Every experiment with its run count and last run time.
+
+    Example:
+        >>> [e["name"] for e in experiments(ws)]  # doctest: +SKIP
+        ['iris']
+    """
+    return ws.store.list_experiments()
+
+
+def end(
+    ws: Workspace, run: str | int, event: RunEvent, error: str | None = None, traceback: str | None = None
+) -> tuple[str | None, bool]:
+    """Move a run (an id, or its primary key) along ``event`` (complete, fail, cancel, ...):
+    ``(its status now, whether this call moved it)``. A run someone else ended first is left as
+    it is and reported as it stands, so two enders never fight.
+
+    Example:
+        >>> end(ws, run.id, RunEvent.COMPLETE)  # doctest: +SKIP
+        ('completed', True)
+    """
+    from ..errors import IllegalTransition
+
+    store = ws.store
+    pk = run if isinstance(run, int) else store.get_run(run, check_lost=False).pk
+    try:
+        return store.transition(pk, event, error=error, error_traceback=traceback).value, True
+    except IllegalTransition:
+        return store.status_of(pk), False
+
+
+def beat(ws: Workspace, run_pk: int) -> bool:
+    """Record a live run's heartbeat; whether someone asked it to stop (``aml cancel``).
+
+    Example:
+        >>> beat(ws, run.pk)  # doctest: +SKIP
+        False
+    """
+    ws.store.heartbeat([run_pk])
+    return bool(ws.store.get_tag(run_pk, "aml.cancel"))
+
+
+def clear_metrics(ws: Workspace, run_pk: int) -> None:
+    """Drop everything a live run logged as metrics (a job's attempt starting over).
+
+    Example:
+        >>> clear_metrics(ws, run.pk)  # doctest: +SKIP
+    """
+    ws.store.clear_metrics(run_pk)
+
+
+def live_state(ws: Workspace, run_id: str) -> tuple[int, str, str, str | None, str] | None:
+    """``(pk, id, status, current attempt, experiment)`` of a run in one light query, or None:
+    what a server checks on every batch a remote job sends.
+
+    Example:
+        >>> live_state(ws, run.id)[2]  # doctest: +SKIP
+        'running'
+    """
+    return ws.store.live_state(run_id)
+
+
+def changed_since(ws: Workspace, since_ms: int) -> list[tuple[str, str, str | None]]:
+    """``(id, status, error)`` of runs that are live, or that started or ended since ``since_ms``:
+    what the events socket pushes.
+
+    Example:
+        >>> changed_since(ws, 0)[:1]  # doctest: +SKIP
+        [('3f2a...', 'completed', None)]
+    """
+    return ws.store.changed_runs(since_ms)
+
+
+def kernel_runs(ws: Workspace, kernel_id: str | None = None) -> list[tuple[int, str, str, str | None, str | None]]:
+    """``(pk, id, kernel id, pid, host)`` of running runs started in a kernel (that one's only,
+    when given): what the kernel watcher ends when their kernel goes.
+
+    Example:
+        >>> kernel_runs(ws, "5d2c...")  # doctest: +SKIP
+        [(7, '3f2a...', '5d2c...', '4242', 'box')]
+    """
+    return ws.store.kernel_runs(kernel_id)

@@ -1,0 +1,134 @@
+"""Finding runs, for every surface: searches by the filter grammar, pages with tokens that belong
+to one query, and the best run of an experiment. The SDK (``aml.search_runs``, ``aml.list_runs``,
+``aml.best_run``), the CLI (``aml runs list``), ``GET /api/v1/runs`` and the widgets come here;
+metric series for charts are :mod:`aml_jupyter.services.downsample`'s.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput, RunNotFound
+from ..tracking.validation import check_key, check_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..tracking.records import RunRecord
+    from ..workspace import Workspace
+
+
+def experiment_ids(ws: Workspace, experiments: str | list[str] | None) -> list[int] | None:
+    """The ids of experiments named by the caller (None: all of them); an unknown name is refused.
+
+    Example:
+        >>> experiment_ids(ws, ["iris"])  # doctest: +SKIP
+        [1]
+    """
+    if experiments is None:
+        return None
+    names = [experiments] if isinstance(experiments, str) else list(experiments)
+    return [ws.store.experiment_id(check_name(n, "experiment name")) for n in names]
+
+
+def runs(
+    ws: Workspace,
+    filter: str | None = None,
+    experiments: str | list[str] | None = None,
+    order_by: list[str] | str | None = None,
+    max_results: int = 100_000,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Matching runs in listings' JSON shape, newest first unless ``order_by`` says otherwise.
+
+    Example:
+        >>> [r["id"] for r in runs(ws, "metrics.acc > 0.9", max_results=10)]  # doctest: +SKIP
+        ['4f1c...']
+    """
+    return ws.store.search(filter, experiment_ids(ws, experiments), order_by, max_results, offset)
+
+
+def frame(
+    ws: Workspace,
+    filter: str | None = None,
+    experiments: str | list[str] | None = None,
+    order_by: list[str] | str | None = None,
+    max_results: int = 100_000,
+    offset: int = 0,
+) -> pd.DataFrame:
+    """:func:`runs` as a DataFrame, one row per run, ``params.*``/``metrics.*``/``tags.*`` columns.
+
+    Example:
+        >>> frame(ws, "params.C = '0.5'").shape  # doctest: +SKIP
+        (3, 17)
+    """
+    result: pd.DataFrame = ws.store.search_frame(filter, experiment_ids(ws, experiments), order_by, max_results, offset)
+    return result
+
+
+def best(ws: Workspace, experiment: str, metric: str, goal: str = "max") -> RunRecord:
+    """The completed run of ``experiment`` with the highest (or, ``goal="min"``, lowest) latest
+    ``metric``; NaN never wins. None has a value: :class:`~aml_jupyter.errors.RunNotFound`.
+
+    Example:
+        >>> best(ws, "iris", "acc").params  # doctest: +SKIP
+        {'C': '0.5'}
+    """
+    store = ws.store
+    pk = store.best_run_pk(store.experiment_id(check_name(experiment, "experiment name")), check_key(metric), goal)
+    if pk is None:
+        raise RunNotFound(
+            f"no completed run of {experiment!r} has a value for metric {metric!r}",
+            experiment=experiment,
+            metric=metric,
+        )
+    return store.runs_by_pk([pk])[0]
+
+
+def page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[str, Any]:
+    """One page of runs from a query string's values: ``filter``, ``experiment`` (repeatable),
+    ``order_by`` (repeatable), ``max_results`` (capped at ``cap``) and ``page_token`` from the
+    previous page; a token only serves the query it was made for.
+
+    Example:
+        >>> page(ws, {"filter": ["metrics.acc > 0.9"], "max_results": ["2"]}, 1000)  # doctest: +SKIP
+        {'runs': [{...}, {...}], 'next_page_token': 'eyJvIjogMiwg...'}
+    """
+    filter = (query.get("filter") or [""])[0] or None
+    experiments = query.get("experiment") or None
+    order_by = query.get("order_by") or None
+    try:
+        wanted = int((query.get("max_results") or ["100"])[0])
+    except ValueError:
+        raise InvalidInput("max_results must be a whole number") from None
+    if wanted < 1:
+        raise InvalidInput("max_results must be at least 1")
+    size = min(wanted, cap)
+    digest = _query_digest(filter, experiments, order_by)
+    offset = _offset((query.get("page_token") or [""])[0], digest)
+    ids = [ws.store.experiment_id(name) for name in experiments] if experiments else None
+    found = ws.store.search(filter, ids, order_by, size + 1, offset)
+    token = None
+    if len(found) > size:
+        token = base64.urlsafe_b64encode(json.dumps({"o": offset + size, "q": digest}).encode()).decode().rstrip("=")
+    return {"runs": found[:size], "next_page_token": token}
+
+
+def _query_digest(filter: str | None, experiments: list[str] | None, order_by: list[str] | None) -> str:
+    return hashlib.sha256(json.dumps([filter, experiments, order_by]).encode()).hexdigest()[:16]
+
+
+def _offset(token: str | None, digest: str) -> int:
+    if not token:
+        return 0
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode() + b"==").decode())
+        offset, made_for = int(data["o"]), str(data["q"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise InvalidInput("page_token is not one this API gave out") from None
+    if made_for != digest or offset < 0:
+        raise InvalidInput("page_token belongs to another query (filter, experiments and order must stay the same)")
+    return offset
