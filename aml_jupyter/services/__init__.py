@@ -1,5 +1,11 @@
-"""The use cases every surface shares (CLI, REST, magics, widgets): each rule is checked here once.
+"""The use cases every surface shares (the CLI, REST on both servers, the magics, the widgets):
+each rule is checked here once, and surfaces reach the store only through these modules (a test
+checks their imports and attributes).
 
-So far: :mod:`.access` (roles, groups, audit, tokens). Runs, jobs and search still live in
-``tracking`` and ``jobs``; they move here step by step.
+runs.py       runs.create(RunSpec): the one way a run comes to exist (validate, bound a job's
+              queue, prepare, insert); show (the one JSON shape), get, end, delete, heartbeats
+jobs.py       the queue bound, cancelling, logs, targets (each job kind is submitted in jobs/)
+search.py     searches, pages with tokens, the best run; downsample.py metric series for charts
+access.py     roles, groups, tokens, the audit log
+stores.py     the store as a whole: migrate, copy-store, health, URLs without passwords
 """
