@@ -48,7 +48,7 @@ def metric_series(ws: Workspace, run_id: str, key: str, max_points: int) -> dict
     """
     import numpy as np
 
-    from .validation import check_key
+    from ..tracking.validation import check_key
 
     record = ws.store.get_run(run_id)
     steps_a, values_a, times_a = ws.store.metric_history(record.pk, check_key(key))

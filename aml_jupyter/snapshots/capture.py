@@ -78,7 +78,7 @@ class SnapshotTaker:
             git = git_state(source, self.max_git_diff_bytes)
             files = self.store.files(snapshot_id)
             if not files:
-                warnings.warn(_empty(source), stacklevel=4)  # at the start_run() that asked
+                warnings.warn(_empty(source), stacklevel=_callers_level())  # at the user's line that asked
             # Files listed after the snapshot join the watch list, so the next check is complete.
             for rel in files:
                 p = source / rel
@@ -93,3 +93,16 @@ class SnapshotTaker:
         if cached is not None:
             paths.extend(cached.stats)
         return paths
+
+
+def _callers_level() -> int:
+    # The stacklevel of the first frame outside this package: the user's start_run() or submit(),
+    # however many of the package's own frames lie between.
+    import sys
+
+    package = str(Path(__file__).resolve().parents[1])
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
+
