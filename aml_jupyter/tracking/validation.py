@@ -118,6 +118,9 @@ def check_step(step: object, key: str = "") -> int:
     return as_int
 
 
+MAX_TIMESTAMP_MS = 7_258_118_400_000  # 2200-01-01
+
+
 def check_timestamp(ts: object) -> int:
     """Return a timestamp in milliseconds, checking it lies between 1970 and 2200.
 
@@ -125,10 +128,12 @@ def check_timestamp(ts: object) -> int:
         >>> check_timestamp(1_700_000_000_000)
         1700000000000
     """
+    if type(ts) is int and 0 <= ts <= MAX_TIMESTAMP_MS:
+        return ts
     if isinstance(ts, bool) or not isinstance(ts, numbers.Real) or not math.isfinite(float(ts)):
         raise InvalidValue(f"timestamp must be a finite number of milliseconds, got {ts!r}")
     value = int(float(ts))
-    if not 0 <= value <= 7_258_118_400_000:
+    if not 0 <= value <= MAX_TIMESTAMP_MS:
         raise InvalidValue(f"timestamp {value} ms is outside 1970..2200")
     return value
 

@@ -13,6 +13,7 @@ import pytest
 import aml_jupyter as aml
 from aml_jupyter.errors import StoreCorrupt, StoreError, StoreSchemaTooNew, WorkspaceReadOnly
 from aml_jupyter.store.sql import migrations
+from aml_jupyter.store.sql.database import check_sqlite_file
 from aml_jupyter.store.sql.database import Database
 from aml_jupyter.workspace import Workspace
 
@@ -60,6 +61,32 @@ def test_a_truncated_store_is_refused_and_left_alone(ws: Workspace) -> None:
     with pytest.raises(StoreCorrupt, match="truncated"):
         Workspace.open(ws.root).store  # noqa: B018
     assert db.read_bytes() == cut
+
+
+def test_a_store_killed_mid_checkpoint_opens_from_its_wal(tmp_path: Path) -> None:
+    # The checkpointer copies page 1 (with the new page count) before the pages after it: killed
+    # in between, the file is shorter than its header says, and the WAL still holds every page.
+    live = tmp_path / "live.db"
+    con = sqlite3.connect(live, isolation_level=None)
+    con.execute("pragma journal_mode = wal")
+    con.execute("pragma wal_autocheckpoint = 0")
+    con.execute("create table t (x text)")
+    con.executemany("insert into t values (?)", [("x" * 200,) for _ in range(2000)])
+    on_disk = {suffix: (tmp_path / f"live.db{suffix}").read_bytes() for suffix in ("", "-wal")}
+    con.execute("pragma wal_checkpoint(truncate)")
+    con.close()
+    page_1 = live.read_bytes()[:4096]
+    killed = tmp_path / "killed.db"
+    killed.write_bytes(page_1 + on_disk[""][4096:])
+    assert len(killed.read_bytes()) < len(live.read_bytes())
+    with pytest.raises(StoreCorrupt, match="truncated"):  # without its WAL, pages are lost
+        check_sqlite_file(killed)
+    (tmp_path / "killed.db-wal").write_bytes(on_disk["-wal"])
+    check_sqlite_file(killed)  # not refused: SQLite finishes from the WAL
+    reader = sqlite3.connect(killed)
+    assert reader.execute("select count(*) from t").fetchone() == (2000,)
+    assert reader.execute("pragma integrity_check").fetchone() == ("ok",)
+    reader.close()
 
 
 def test_a_newer_schema_is_refused(ws: Workspace) -> None:

@@ -51,6 +51,12 @@ _RUN_COLUMNS = (
 )
 _INSERT_RUN = t.runs.insert().values({c: bindparam(c) for c in _RUN_COLUMNS}).returning(t.runs.c.pk)
 _INSERT_PARAMS = t.params.insert().values(run_pk=bindparam("run_pk"), key=bindparam("key"), value=bindparam("value"))
+# What a server checks before each write of a remote job: the run's state and current attempt.
+_LIVE_STATE = (
+    select(t.runs.c.pk, t.runs.c.id, t.runs.c.status, t.tags.c.value, t.runs.c.user)
+    .outerjoin(t.tags, and_(t.tags.c.run_pk == t.runs.c.pk, t.tags.c.key == "aml.attempt"))
+    .where(t.runs.c.id == bindparam("id"))
+)
 _INSERT_TAGS = t.tags.insert().values(run_pk=bindparam("run_pk"), key=bindparam("key"), value=bindparam("value"))
 
 
@@ -98,6 +104,7 @@ class RunStore(MetricStore, RunReader):
         self._insert_params = Prepared(db, _INSERT_PARAMS)
         self._insert_tags = Prepared(db, _INSERT_TAGS)
         self._transitions = {e: Prepared(db, _transition_statement(e)) for e in RunEvent}
+        self._live_state = Prepared(db, _LIVE_STATE)
         self._experiment_ids: dict[str, int] = {}
         self._saved_environments: set[str] = set()
 
@@ -511,14 +518,7 @@ class RunStore(MetricStore, RunReader):
     def live_state(self, run_id: str) -> tuple[int, str, str, str | None, str] | None:
         """(pk, id, status, the ``aml.attempt`` tag, user) of a run in one query: what a server
         checks before each write a remote job sends, without loading the whole run."""
-        r, g = t.runs, t.tags
-        full = self.resolve_run_id(run_id)
-        q = (
-            select(r.c.pk, r.c.id, r.c.status, g.c.value, r.c.user)
-            .outerjoin(g, and_(g.c.run_pk == r.c.pk, g.c.key == "aml.attempt"))
-            .where(r.c.id == full)
-        )
-        row = self.db.read_statement(q)
+        row = self.db.read_prepared(self._live_state, {"id": self.resolve_run_id(run_id)})
         return None if row is None else (int(row[0]), str(row[1]), str(row[2]), row[3], str(row[4]))
 
     def status_of(self, run_pk: int) -> str | None:
