@@ -13,8 +13,7 @@ import pytest
 import aml_jupyter as aml
 from aml_jupyter.errors import StoreCorrupt, StoreError, StoreSchemaTooNew, WorkspaceReadOnly
 from aml_jupyter.store.sql import migrations
-from aml_jupyter.store.sql.database import check_sqlite_file
-from aml_jupyter.store.sql.database import Database
+from aml_jupyter.store.sql.database import Database, check_sqlite_file
 from aml_jupyter.workspace import Workspace
 
 pytestmark = pytest.mark.sqlite_only  # the SQLite file itself; tests/tracking/test_postgres.py has the server's

@@ -100,17 +100,19 @@ class LocalArtifactStore:
             folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def adopt_file(self, src: str | os.PathLike[str], digest: str, size: int) -> None:
+    def adopt_file(self, src: str | os.PathLike[str], digest: str, size: int, synced: bool = False) -> None:
         """Store the file ``src`` whose SHA-256 the caller computed while writing it, by moving it
-        in (``src`` is gone afterwards). Same content already there: ``src`` is just removed."""
+        in (``src`` is gone afterwards). Same content already there: ``src`` is just removed.
+        ``synced``: the caller already flushed ``src`` to disk."""
         dest = self.path_of(digest)
         if dest.exists():
             Path(src).unlink(missing_ok=True)
             return
         with _write_errors(dest):
             dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(src, "rb") as f:
-                os.fsync(f.fileno())
+            if not synced:
+                with open(src, "rb") as f:
+                    os.fsync(f.fileno())
             try:
                 os.replace(src, dest)
             except OSError:  # another file system: copy through a temporary file, then let go of src

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 import uuid
 from datetime import datetime
@@ -72,11 +73,31 @@ class FsspecArtifactStore:
         """A local folder for files on their way in (in the cache: adopted files stay cached)."""
         return self.cache.staging_dir()
 
-    def adopt_file(self, src: str | os.PathLike[str], digest: str, size: int) -> None:
-        """Upload the file ``src`` hashed by the caller, then keep it as the cached copy."""
-        if not self.exists(digest):
+    def adopt_file(self, src: str | os.PathLike[str], digest: str, size: int, synced: bool = False) -> None:
+        """Upload the file ``src`` hashed by the caller, then keep it as the cached copy
+        (``synced``: the caller already flushed ``src`` to disk)."""
+        if self.exists(digest):
+            self.cache.adopt_file(src, digest, size)
+            return
+        # The cached copy's flush to disk overlaps the upload (both only read the file): a large
+        # upload through the server then costs the upload alone.
+        flushed: list[BaseException | None] = []
+
+        def sync() -> None:
+            try:
+                with open(src, "rb") as f:
+                    os.fsync(f.fileno())
+                flushed.append(None)
+            except OSError as exc:
+                flushed.append(exc)
+
+        flusher = threading.Thread(target=sync, name="aml-cache-fsync", daemon=True)
+        flusher.start()
+        try:
             self._upload(digest, lambda key: self.fs.put_file(os.fspath(src), key))
-        self.cache.adopt_file(src, digest, size)
+        finally:
+            flusher.join()
+        self.cache.adopt_file(src, digest, size, synced=synced or flushed == [None])
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         """Upload ``data``; returns (digest, size)."""
