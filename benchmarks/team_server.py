@@ -67,7 +67,7 @@ def _body(kind: str, run: str, step: int) -> bytes:
     return json.dumps({"run_id": run, "metrics": metrics}).encode()
 
 
-async def _writer(kind: str, port: int, run: str, until: float, latencies: list[float]) -> int:
+async def _writer(kind: str, port: int, run: str, until: float, latencies: list[float], failed: list[int]) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     path = f"/api/v1/runs/{run}/metrics" if kind == "aml" else "/api/2.0/mlflow/runs/log-batch"
     auth = f"Authorization: Bearer {TOKEN}\r\n" if kind == "aml" else ""
@@ -90,6 +90,8 @@ async def _writer(kind: str, port: int, run: str, until: float, latencies: list[
         latencies.append(time.perf_counter() - started)
         if status == 200:
             accepted += BATCH
+        else:
+            failed.append(status)
         step += BATCH // 10
     writer.close()
     return accepted
@@ -97,14 +99,16 @@ async def _writer(kind: str, port: int, run: str, until: float, latencies: list[
 
 async def _writers(kind: str, port: int, seconds: float, runs: list[str]) -> dict[str, float]:
     latencies: list[float] = []
+    failed: list[int] = []
     started = time.perf_counter()
     until = started + seconds
-    accepted = await asyncio.gather(*(_writer(kind, port, run, until, latencies) for run in runs))
+    accepted = await asyncio.gather(*(_writer(kind, port, run, until, latencies, failed) for run in runs))
     elapsed = time.perf_counter() - started
     latencies.sort()
     return {
         "points_per_s": sum(accepted) / elapsed,
         "requests": len(latencies),
+        "failed": len(failed),
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
     }
@@ -184,6 +188,9 @@ def mlflow_server(work: Path, store: str) -> tuple[Any, int]:
         subprocess.run([str(uv), "pip", "install", "-q", "--python", str(py), "psycopg[binary]"], check=True)
     port = free_port()
     log = work / "mlflow-server.log"
+    # SQLAlchemy's default pool (5 + 10 overflow a worker) is smaller than a worker's share of the
+    # writers; its 30 s checkout timeout would then be what is measured. Give it room, as a team would.
+    pool = {"MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": str(WRITERS // 4 + 4), "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "10"}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [str(py.with_name("mlflow")), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "4"]
@@ -191,6 +198,7 @@ def mlflow_server(work: Path, store: str) -> tuple[Any, int]:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **pool},
         )
     _wait(f"http://127.0.0.1:{port}/health", proc, log)
     return proc, port
@@ -321,6 +329,14 @@ def rows(r: dict[str, Any]) -> list[Row]:
             ratio >= 10,
         ),
         (
+            "batches refused or failed (of all sent)",
+            f"{a.get('failed', 0):,} of {a['requests']:,}",
+            f"{m.get('failed', 0):,} of {m['requests']:,}",
+            "-",
+            "-",
+            None,
+        ),
+        (
             "p99 latency of a batch (ms)",
             f"{a['p99_ms']:.0f}",
             f"{m['p99_ms']:.0f}",
@@ -345,7 +361,7 @@ def rows(r: dict[str, Any]) -> list[Row]:
                 "aml server vs the bucket directly)",
                 f"{s:,.0f}",
                 f"{d:,.0f}",
-                f"{s / d:.0%}",
+                f"{s / d:.1%}",
                 ">= 80%",
                 s / d >= 0.8,
             )
