@@ -42,13 +42,13 @@ _LAZY = {
     "submit": "aml_jupyter.jobs.submit",
     "run_cell": "aml_jupyter.jobs.cells",
     "sweep": "aml_jupyter.sweeps.runner",
-    "register_model": "aml_jupyter.models.registry",
-    "get_model_version": "aml_jupyter.models.registry",
-    "list_models": "aml_jupyter.models.registry",
-    "set_model_alias": "aml_jupyter.models.registry",
-    "load_model": "aml_jupyter.models.registry",
-    "model_lineage": "aml_jupyter.models.registry",
-    "download_model": "aml_jupyter.models.registry",
+    "register_model": "aml_jupyter.services.models",
+    "get_model_version": "aml_jupyter.services.models",
+    "list_models": "aml_jupyter.services.models",
+    "set_model_alias": "aml_jupyter.services.models",
+    "load_model": "aml_jupyter.services.models",
+    "model_lineage": "aml_jupyter.services.models",
+    "download_model": "aml_jupyter.services.models",
 }
 
 __all__ = [*_LAZY, "load_ipython_extension", "__version__"]
@@ -56,13 +56,13 @@ __all__ = [*_LAZY, "load_ipython_extension", "__version__"]
 if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
     from .jobs.cells import run_cell as run_cell
     from .jobs.submit import submit as submit
-    from .models.registry import download_model as download_model
-    from .models.registry import get_model_version as get_model_version
-    from .models.registry import list_models as list_models
-    from .models.registry import load_model as load_model
-    from .models.registry import model_lineage as model_lineage
-    from .models.registry import register_model as register_model
-    from .models.registry import set_model_alias as set_model_alias
+    from .services.models import download_model as download_model
+    from .services.models import get_model_version as get_model_version
+    from .services.models import list_models as list_models
+    from .services.models import load_model as load_model
+    from .services.models import model_lineage as model_lineage
+    from .services.models import register_model as register_model
+    from .services.models import set_model_alias as set_model_alias
     from .sweeps.runner import sweep as sweep
     from .tracking.fluent import active_run as active_run
     from .tracking.fluent import end_run as end_run

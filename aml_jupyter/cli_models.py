@@ -23,7 +23,7 @@ def _ws(args: argparse.Namespace) -> Any:
 
 
 def cmd_list(args: argparse.Namespace) -> None:
-    from .models.registry import list_models
+    from .services.models import list_models
 
     rows = list_models(workspace=_ws(args))
     if args.json:
@@ -36,7 +36,7 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> None:
-    from .models.registry import get_model_version
+    from .services.models import get_model_version
 
     mv = get_model_version(args.ref, workspace=_ws(args))
     if args.json:
@@ -57,7 +57,7 @@ def cmd_show(args: argparse.Namespace) -> None:
 
 
 def cmd_lineage(args: argparse.Namespace) -> None:
-    from .models.registry import model_lineage
+    from .services.models import model_lineage
 
     data = model_lineage(args.ref, workspace=_ws(args))
     if args.json:
@@ -78,13 +78,13 @@ def cmd_lineage(args: argparse.Namespace) -> None:
 
 
 def cmd_download(args: argparse.Namespace) -> None:
-    from .models.registry import download_model
+    from .services.models import download_model
 
     print(f"wrote {args.ref} to {download_model(args.ref, args.to, workspace=_ws(args))}")
 
 
 def cmd_alias(args: argparse.Namespace) -> None:
-    from .models.registry import set_model_alias
+    from .services.models import set_model_alias
 
     mv = set_model_alias(args.name, args.alias, args.version, workspace=_ws(args))
     print(f"{args.name}@{args.alias} -> {mv.ref}")
@@ -92,7 +92,7 @@ def cmd_alias(args: argparse.Namespace) -> None:
 
 def cmd_register(args: argparse.Namespace) -> None:
     from .errors import InvalidValue
-    from .models.registry import register_model
+    from .services.models import register_model
 
     tags = {}
     for item in args.tag or []:
@@ -155,7 +155,7 @@ def cmd_package(args: argparse.Namespace) -> None:
 def _deploy_kubernetes(args: argparse.Namespace) -> None:
     from .errors import InvalidValue
     from .models.kubernetes import manifests, write_manifests
-    from .models.registry import get_model_version
+    from .services.models import get_model_version
 
     if not args.output:
         raise InvalidValue("--target kubernetes writes manifests: give the folder with -o/--output")

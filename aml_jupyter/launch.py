@@ -26,7 +26,7 @@ PRELOAD = [
     "aml_jupyter.tracking.queries",
     "aml_jupyter.store.sql.runs",
     "aml_jupyter.store.sql.database",
-    "aml_jupyter.models.registry",
+    "aml_jupyter.services.models",
     "aml_jupyter.services.jobs",
 ]
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)

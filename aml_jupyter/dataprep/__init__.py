@@ -8,8 +8,8 @@ Example:
     'Turing'
 """
 
+from ..services.datasets import Dataset, get_dataset, list_datasets
 from .flow import Flow, load, read, read_sql
-from .lineage import Dataset, get_dataset, list_datasets
 
 __all__ = ["Dataset", "Flow", "get_dataset", "list_datasets", "load", "read", "read_sql"]
 # The by-example panel is a surface: aml_jupyter.widgets.ByExample.

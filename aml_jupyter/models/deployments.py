@@ -104,7 +104,7 @@ def deploy(
         >>> deploy("iris-clf@production", "iris")["url"]  # doctest: +SKIP
         'http://127.0.0.1:41873'
     """
-    from .registry import check_trust, get_model_version
+    from ..services.models import check_trust, get_model_version
 
     ws = Workspace.open(workspace)
     name = _check_name(name)
@@ -158,7 +158,7 @@ def _service_trust(mv: Any, trusted: bool) -> bool:
     # The service runs as this server's account, not as the caller check_trust just cleared: a
     # code-running version it was cleared for loads there without asking again. A skops version's
     # unknown types still need the caller's own trusted=True.
-    from .registry import CODE_FLAVORS
+    from ..services.models import CODE_FLAVORS
 
     return trusted or mv.flavor in CODE_FLAVORS
 
@@ -247,7 +247,7 @@ def update(
         >>> update("iris", "iris-clf:4")["model"]  # doctest: +SKIP
         'iris-clf:4'
     """
-    from .registry import check_trust, get_model_version
+    from ..services.models import check_trust, get_model_version
 
     ws = Workspace.open(workspace)
     row = _row(ws, _check_name(name))

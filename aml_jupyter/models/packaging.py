@@ -116,8 +116,8 @@ def package(
         >>> package("iris-clf@production", "build/iris")["context"]  # doctest: +SKIP
         'build/iris'
     """
+    from ..services.models import download_model, get_model_version
     from ..workspace import Workspace
-    from .registry import download_model, get_model_version
 
     ws = Workspace.open(workspace)
     mv = get_model_version(ref, workspace=ws)

@@ -365,7 +365,7 @@ def serve(
     """
     import uvicorn
 
-    from .registry import load_for_serving
+    from ..services.models import load_for_serving
 
     mv, model, flavor = load_for_serving(ref, native=native, workspace=workspace, trusted=trusted)
     stats = Telemetry(mv.ref)

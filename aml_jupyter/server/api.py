@@ -245,12 +245,12 @@ class TrackingAPI:
         return Response(200, self.ws.snapshot_store.archive(call.params["snapshot"]), "application/x-tar")
 
     def h_models(self, call: Call) -> Response:
-        from ..models.registry import list_models
+        from ..services.models import list_models
 
         return Response.json(200, {"models": list_models(workspace=self.ws)})
 
     def h_model_versions(self, call: Call) -> Response:
-        from ..models.registry import list_versions
+        from ..services.models import list_versions
 
         versions = list_versions(unquote(call.params["model"]), workspace=self.ws)
         return Response.json(200, {"versions": [v.to_dict() for v in versions]})
@@ -261,7 +261,7 @@ class TrackingAPI:
         return Response.json(200, {"deployments": list_deployments(workspace=self.ws)})
 
     def h_datasets(self, call: Call) -> Response:
-        from ..dataprep.lineage import list_datasets
+        from ..services.datasets import list_datasets
 
         return Response.json(200, {"datasets": list_datasets(workspace=self.ws)})
 
@@ -312,7 +312,7 @@ class TrackingAPI:
         )
 
     def h_dataset_profile(self, call: Call) -> Response:
-        from ..dataprep.lineage import get_dataset
+        from ..services.datasets import get_dataset
 
         name = unquote(call.params["dataset"])
         profile = get_dataset(name, workspace=self.ws, user=call.caller.user).flow.profile()
@@ -336,7 +336,7 @@ class TrackingAPI:
         return Response.json(201, {"folder": str(dest), "files": files})
 
     def h_register(self, call: Call) -> Response:
-        from ..models.registry import register_model
+        from ..services.models import register_model
 
         payload = call.json()
         run, artifact = payload.get("run"), payload.get("artifact")

@@ -71,7 +71,7 @@ def dataset_rows(ws: Workspace, name: str, rows: int, user: str | None = None) -
         >>> dataset_rows(ws, "customers", 5)["columns"]  # doctest: +SKIP
         ['id', 'email', 'domain']
     """
-    from ..dataprep.lineage import get_dataset
+    from ..services.datasets import get_dataset
 
     dataset = get_dataset(name, workspace=ws, user=user)
     frame = dataset.flow.to_pandas().head(rows)

@@ -6,6 +6,8 @@ runs.py       runs.create(RunSpec): the one way a run comes to exist (validate, 
               queue, prepare, insert); show (the one JSON shape), get, end, delete, heartbeats
 jobs.py       the queue bound, cancelling, logs, targets (each job kind is submitted in jobs/)
 search.py     searches, pages with tokens, the best run; downsample.py metric series for charts
+models.py     the model registry: versions, aliases, lineage
+datasets.py   registered datasets and their versions
 access.py     roles, groups, tokens, the audit log
 stores.py     the store as a whole: migrate, copy-store, health, URLs without passwords
 """

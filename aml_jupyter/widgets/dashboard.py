@@ -60,7 +60,7 @@ class Dashboard(Refreshing):
     def refresh(self) -> None:
         """Read models and deployments again (the run history refreshes itself)."""
         from ..models.deployments import list_deployments
-        from ..models.registry import get_model_version, list_models
+        from ..services.models import get_model_version, list_models
 
         models = []
         for m in list_models(workspace=self.ws):

@@ -112,7 +112,7 @@ class PublishModel:
         self.deploy.disabled = self.smoke.disabled = True
 
     def _register(self) -> None:
-        from ..models.registry import register_model
+        from ..services.models import register_model
 
         if "run" not in self.state or not self.artifact.value:
             raise ValueError("find the best run first")

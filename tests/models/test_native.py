@@ -20,7 +20,7 @@ import pytest
 
 import aml_jupyter as aml
 from aml_jupyter.models import native
-from aml_jupyter.models.registry import load_for_serving
+from aml_jupyter.services.models import load_for_serving
 from aml_jupyter.workspace import Workspace
 from tests.conftest import free_port, wait_healthy
 

@@ -1,5 +1,5 @@
 """Persistence of the model registry: models, their numbered versions and aliases. What a version
-holds and how it loads is :mod:`aml_jupyter.models.registry`'s."""
+holds and how it loads is :mod:`aml_jupyter.services.models`'s."""
 
 from __future__ import annotations
 

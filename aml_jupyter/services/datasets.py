@@ -17,7 +17,7 @@ from ..workspace import Workspace
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .flow import Flow
+    from ..dataprep.flow import Flow
 
 
 def recipe_hash(flow: Flow) -> str:
@@ -81,7 +81,7 @@ class Dataset:
 def register(flow: Flow, name: str, workspace: Workspace | str | None = None) -> Dataset:
     """Record ``flow`` as the next version of dataset ``name`` (or return the latest version if
     neither the recipe nor the source changed)."""
-    from ..services.runs import current_user as _user
+    from .runs import current_user as _user
 
     ws = Workspace.open(workspace)
     name = check_name(name, "dataset name")
@@ -111,9 +111,9 @@ def get_dataset(
     Example:
         >>> get_dataset("customers").to_pandas()  # doctest: +SKIP
     """
+    from ..dataprep.flow import flow_from_data
     from ..errors import InvalidInput, UntrustedDataset
-    from ..services.runs import current_user as _user
-    from .flow import flow_from_data
+    from .runs import current_user as _user
 
     ws = Workspace.open(workspace)
     row = ws.store.datasets.get(name, version)

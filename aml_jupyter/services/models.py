@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidPath, InvalidValue, UntrustedModel
+from ..models import flavors
 from ..paths import check_relative_name, safe_join
 from ..tracking.validation import check_key, check_name, param_to_str
 from ..workspace import Workspace
-from . import flavors
 
 _REF = re.compile(r"^(?P<name>[^:@]+?)(?::(?P<version>\d+|latest)|@(?P<alias>[A-Za-z][\w-]{0,63}))?$")
 _ALIAS = re.compile(r"^[A-Za-z][\w-]{0,63}$")
@@ -163,7 +163,7 @@ def register_model(
         >>> register_model("iris-clf", run=run, model=clf).run_id == run.id  # doctest: +SKIP
         True
     """
-    from ..services.runs import current_user as _user
+    from .runs import current_user as _user
 
     ws = Workspace.open(workspace)
     name = check_name(name, "model name")
@@ -230,7 +230,7 @@ def _with_native(
 ) -> list[dict[str, Any]]:
     # A scikit-learn version also gets its native predictor when one gives exactly its answers
     # (models/native.py); source["native"] names the file, so the service trusts only what we made.
-    from . import native
+    from ..models import native
 
     if any(f["path"] == native.FILE for f in files):
         return files
@@ -394,7 +394,7 @@ def check_trust(mv: ModelVersion, trusted: bool, user: str | None = None) -> Non
         ...
         aml_jupyter.errors.UntrustedModel: their-pickle:1 is a pickle model registered by 'alice': ...
     """
-    from ..services.runs import current_user as _user
+    from .runs import current_user as _user
 
     me = user or _user()
     if mv.flavor in CODE_FLAVORS and not trusted and mv.user != me:
@@ -456,7 +456,7 @@ def load_for_serving(
     mv = get_model_version(ref, workspace=ws)
     made = mv.source.get("native")
     if native and made:
-        from . import native as native_models
+        from ..models import native as native_models
 
         with tempfile.TemporaryDirectory(prefix="aml-load-") as tmp:
             _fetch(ws, [f for f in mv.files if f["path"] == made], Path(tmp), mv.ref)
