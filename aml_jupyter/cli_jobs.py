@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import Any
 
 from .errors import ConfigError
@@ -147,23 +146,11 @@ def cmd_targets(args: argparse.Namespace) -> None:
 
 
 def cmd_logs(args: argparse.Namespace) -> None:
-    from .services.jobs import has_ended, read_log
+    from .services.jobs import follow_log
 
-    ws = _ws(args)
-    which = "stderr" if args.stderr else "stdout"
-    shown = 0
-    while True:
-        from .services import runs
-
-        record = runs.get(ws, args.run)
-        text = read_log(ws, record, which)
-        if len(text) > shown:
-            sys.stdout.write(text[shown:])
-            sys.stdout.flush()
-            shown = len(text)
-        if not args.follow or has_ended(record):
-            return
-        time.sleep(0.5)
+    for piece in follow_log(_ws(args), args.run, "stderr" if args.stderr else "stdout", follow=args.follow):
+        sys.stdout.write(piece)
+        sys.stdout.flush()
 
 
 def cmd_cancel(args: argparse.Namespace) -> None:

@@ -6,6 +6,7 @@ then calls :func:`check_queue`, so no way in skips it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue, JobError, RunStateError
@@ -52,6 +53,30 @@ def read_log(ws: Workspace, record: RunRecord, which: str) -> str:
     parts = {a.name: a for a in record.artifacts}
     names = [f"logs/{which}.1.txt", f"logs/{which}.txt"]
     return "".join(ws.artifacts.read_bytes(parts[n].digest).decode("utf-8", "replace") for n in names if n in parts)
+
+
+def follow_log(
+    ws: Workspace, run_id: str, which: str = "stdout", follow: bool = True, poll: float = 0.5
+) -> Iterator[str]:
+    """A submitted run's ``stdout`` or ``stderr`` as it grows: what is there now, then each new
+    piece until the run ends (``follow``), read every ``poll`` seconds (``aml logs -f``).
+
+    Example:
+        >>> for piece in follow_log(ws, run_id):  # doctest: +SKIP
+        ...     print(piece, end="")
+    """
+    import time
+
+    shown = 0
+    while True:
+        record = ws.store.get_run(run_id)
+        text = read_log(ws, record, which)
+        if len(text) > shown:
+            yield text[shown:]
+            shown = len(text)
+        if not follow or has_ended(record):
+            return
+        time.sleep(poll)
 
 
 def has_ended(record: RunRecord) -> bool:
