@@ -127,7 +127,7 @@ def _checked(values: Mapping[str, Any], what: str, key_name: str, max_length: in
     if not isinstance(values, Mapping):
         raise InvalidValue(f"{what} must be a mapping of names to values, not {type(values).__name__}")
     return {
-        check_key(k, key_name): param_to_str(check_key(k), v, max_length)
+        (key := check_key(k, key_name)): param_to_str(key, v, max_length)
         for k, v in check_count(dict(values), what).items()
     }
 

@@ -80,12 +80,12 @@ def start_run(
     from ..services import runs
     from .kernel import kernel_tags
 
-    check_count(dict(tags or {}), "tags")
+    given_tags = check_count(dict(tags or {}), "tags")  # counted before the kernel's own are added
     spec = runs.RunSpec(
         experiment,
         name=name,
         params=dict(params or {}),
-        tags={**kernel_tags(), **dict(tags or {})},  # a run started in a kernel ends with it (server/kernels.py)
+        tags={**kernel_tags(), **given_tags},  # a run started in a kernel ends with it (server/kernels.py)
         source_kind=source_kind or _guess_source_kind(),
         source_path=source_path or _guess_source_path(),
         target=compute_target,

@@ -335,25 +335,6 @@ class Database:
         """
         self.read(lambda c: c.exec_driver_sql("SELECT 1").scalar())
 
-    def read_statement(self, stmt: Any) -> Any:
-        """The first row of one SELECT. On a server store it runs outside a transaction: one round
-        trip instead of three (BEGIN, SELECT, ROLLBACK), for checks made on every request.
-
-        Example:
-            >>> import tempfile, os
-            >>> from sqlalchemy import select, literal
-            >>> db = Database.create("sqlite:///" + os.path.join(tempfile.mkdtemp(), "s.db"))
-            >>> tuple(db.read_statement(select(literal(1))))
-            (1,)
-        """
-        if self.is_sqlite:
-            return self.read(lambda c: c.execute(stmt).first())
-        try:
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                return conn.execute(stmt).first()
-        except DBAPIError as exc:
-            raise self._translate(exc) from None
-
     def read_prepared(self, prepared: Prepared, values: dict[str, Any]) -> Any:
         """The first row of a :class:`Prepared` SELECT. On a server store it goes to the driver
         outside a transaction, as a server-side prepared statement: one round trip and little
