@@ -16,7 +16,7 @@ from aml_jupyter.errors import InvalidInput, NoProgramFound, Throttled
 def _slow_task() -> tuple[list[tuple[list[str], str]], list[list[str | None]]]:
     # One long example: the engine alone takes several times a 1 s budget on it.
     rng = random.Random(1)
-    words = ["".join(rng.choice("abcdefghij") for _ in range(rng.randint(1, 6))) for _ in range(200)]
+    words = ["".join(rng.choice("abcdefghij") for _ in range(rng.randint(1, 6))) for _ in range(400)]
     text = " ".join(words)
     return [([text], " ".join(words[::7]))], [[text]]
 

@@ -3,11 +3,15 @@ unlabelled rows' verdict on each position, and the runners-up."""
 
 from __future__ import annotations
 
+import functools
+import re
+import time
+from decimal import Decimal
 from typing import Any
 
 from ...errors import NoProgramFound
 from . import dag as g
-from . import formats
+from . import dates, formats, numeric, runtime
 from .program import Concat, Const, Piece, Program, SubStr, eval_pos
 from .ranking import const_cost, position_cost, sort_key
 
@@ -26,7 +30,14 @@ class Scorer:
     def __init__(self, sample: list[list[str]], weights: dict[str, float]) -> None:
         self.sample = sample
         self.w = weights
-        self._miss: dict[tuple[int, Any], float] = {}
+        self._miss: dict[tuple[Any, ...], float] = {}
+        # Every transform each chosen substring could have had, for harmonizing them (see below).
+        self.cases_of: dict[SubStr, set[frozenset[Any]]] = {}
+        self.date_columns: set[int] = set()  # columns whose text the program reads as dates
+        self._case: dict[tuple[Any, ...], Any] = {}
+        self.deadline: float | None = None  # learning's time budget: past it, TimeoutError
+        self._options: dict[tuple[g.Sub, bool], list[tuple[float, SubStr]]] = {}
+        self._positions: dict[tuple[int, frozenset[Any]], list[Any]] = {}
 
     def pos(self, col: int, p: Any) -> float:
         cost = position_cost(p, self.w)
@@ -41,15 +52,70 @@ class Scorer:
 
     def sub_options(self, sub: g.Sub) -> list[tuple[float, SubStr]]:
         """The best few concrete substrings of a Sub, cheapest first."""
-        p1 = sorted(sub.p1, key=lambda p: (self.pos(sub.col, p), sort_key(p)))[:6]
-        p2 = sorted(sub.p2, key=lambda p: (self.pos(sub.col, p), sort_key(p)))[:6]
-        case = min(sub.cases, key=transform_rank)
-        case_cost = 0.0 if case is None else self.w["case_change"] if isinstance(case, str) else self.w["format_change"]
-        base = self.w["piece"] + self.w["substr"] + case_cost
-        out = [
-            (base + self.pos(sub.col, a) + self.pos(sub.col, b), SubStr(sub.col, a, b, case)) for a in p1 for b in p2
-        ]
-        return sorted(out, key=lambda cp: (cp[0], sort_key(cp[1].start), sort_key(cp[1].end)))
+        near_date = sub.col in self.date_columns
+        found = self._options.get((sub, near_date))
+        if found is not None:
+            return found
+        p1, p2 = self._ranked(sub.col, sub.p1), self._ranked(sub.col, sub.p2)
+        memo = (sub.col, p1[0], p2[0], sub.cases)
+        case = self._case.get(memo)
+        if case is None and memo not in self._case:
+            case = self._case[memo] = self._best_case(sub.col, p1[0], p2[0], sub.cases)
+        base = self.w["piece"] + self.w["substr"] + self.transform(sub.col, p1[0], p2[0], case)
+        if near_date and not isinstance(case, tuple):
+            base += self.w["plain_near_date"]
+        out = []
+        for a in p1:
+            for b in p2:
+                piece = SubStr(sub.col, a, b, case)
+                self.cases_of.setdefault(piece, set()).add(sub.cases)
+                out.append((base + self.pos(sub.col, a) + self.pos(sub.col, b), piece))
+        found = self._options[(sub, near_date)] = sorted(
+            out, key=lambda cp: (cp[0], sort_key(cp[1].start), sort_key(cp[1].end))
+        )
+        return found
+
+    def _ranked(self, col: int, positions: frozenset[Any]) -> list[Any]:
+        found = self._positions.get((col, positions))
+        if found is None:
+            found = self._positions[(col, positions)] = sorted(
+                positions, key=lambda p: (self.pos(col, p), sort_key(p))
+            )[:6]
+        return found
+
+    def _best_case(self, col: int, start: Any, end: Any, cases: frozenset[Any]) -> Any:
+        if len(cases) == 1 or not self.sample:
+            return min(cases, key=transform_rank)
+        # The unlabelled rows decide too: a date order or a decimal mark that does not read them
+        # loses. Transforms that read a text alike cost alike: cost each kind of reading once.
+        by_reading: dict[Any, list[Any]] = {}
+        for h in cases:
+            key = h if h is None or isinstance(h, str) else _reads(h)
+            by_reading.setdefault(key, []).append(h)
+        costs = {key: self.transform(col, start, end, hs[0]) for key, hs in by_reading.items()}
+        low = min(costs.values())
+        return min((h for key, hs in by_reading.items() if costs[key] <= low + 1e-12 for h in hs), key=transform_rank)
+
+    def transform(self, col: int, start: Any, end: Any, how: Any) -> float:
+        """The cost of a piece's transform, with the share of unlabelled rows it cannot read."""
+        if how is None:
+            return 0.0
+        if isinstance(how, str):
+            return self.w["case_change"]
+        cost = self.w["date_field"] if how[0] == "dt" else self.w["format_change"]
+        key = _reads(how)
+        if not self.sample or key is None:
+            return cost
+        memo = (col, start, end, key)
+        miss = self._miss.get(memo)
+        if miss is None:
+            misses = 0
+            for row in self.sample:
+                s = row[col]
+                i, j = eval_pos(s, start), eval_pos(s, end)
+                misses += i is None or j is None or i > j or runtime.apply_transform(s[i:j], how) is None
+            miss = self._miss[memo] = misses / len(self.sample)
+        return cost + self.w["unlabeled_miss"] * miss
 
     def edge_options(self, edge: g.Edge, splits_word: bool = False) -> list[tuple[float, Piece]]:
         opts: list[tuple[float, Piece]] = []
@@ -58,26 +124,207 @@ class Scorer:
         if edge.const is not None:
             # A constant that cuts a word of the output in two ('U' + 'SA') is most likely wrong.
             cost = const_cost(edge.const, self.w) + (self.w["const_splits_word"] if splits_word else 0.0)
+            cost += self.w["const_echoes_input"] if edge.echo else 0.0
+            if self.date_columns and any(c.isdigit() for c in edge.const):
+                cost += self.w["plain_near_date"]  # a date's digits come from the date
             opts.append((cost, Const(edge.const)))
         opts.sort(key=lambda cp: (cp[0], repr(cp[1])))
         return opts
 
 
-def transform_rank(how: Any) -> tuple[int, str]:
-    """Preference among a piece's transforms: keep the text, else change case, else re-format (in
-    the formats' order of preference).
+@functools.lru_cache(maxsize=65536)
+def _reads(how: Any) -> tuple[Any, ...] | None:
+    # What decides whether a transform reads a text: the date order and the fields the template
+    # needs, or the decimal mark.
+    if how[0] == "dt":
+        parts = dates.template_parts(how[2]) or ()
+        return ("dt", how[1], tuple(sorted({name for name, is_field, _ in parts if is_field})), how[3] is None)
+    if how[0] == "nm":
+        return ("nm", how[1])
+    return None
+
+
+_DATE_UNITS: tuple[str, ...] = ("15min", "30min", "1h", "10min", "5min", "20min", "2h", "3h", "4h", "6h", "12h")
+_DATE_UNITS += ("day", "week", "month", "quarter", "year")
+_DATE_MODES = ("floor", "round", "ceil")
+_NUMBER_MODES = ("half_up", "half_even", "floor", "ceil", "down", "up")
+_FIELD_ORDER = {name: k for k, name in enumerate(dates.FIELDS)}
+
+
+def _unit_rank(unit: str | None, decimals: int) -> tuple[int, int]:
+    if unit is None:
+        return (0, 0)
+    if unit[0] == "s":
+        return (4, int(unit[1:]))
+    k = formats.NUMBER_UNITS.index(unit)
+    if decimals >= 0 and unit == str(Decimal(1).scaleb(-decimals)) or (decimals == 0 and unit == "1"):
+        return (1, k)
+    return (2 if unit.strip("0.") == "1" else 3, k)
+
+
+@functools.lru_cache(maxsize=65536)
+def transform_rank(how: Any) -> tuple[Any, ...]:
+    """Preference among a piece's transforms: keep the text, else change case, else write a date
+    or a number (unrounded first), else the fixed formats of older recipes.
 
     Example:
-        >>> transform_rank(None) < transform_rank("upper") < transform_rank(("num", "{:.2f}"))
+        >>> transform_rank(None) < transform_rank("upper") < transform_rank(("dt", "mdy", "{b}", None))
         True
     """
     if how is None:
-        return (0, "")
+        return (0,)
     if isinstance(how, str):
-        return (1, str(("upper", "lower", "title").index(how)))
+        return (1, ("upper", "lower", "title").index(how))
+    if how[0] == "dt":
+        _, order, template, rounding = how
+        fields = tuple(_FIELD_ORDER[name] for name, is_field, _ in dates.template_parts(template) or () if is_field)
+        r = (0, 0, 0) if rounding is None else (1, _DATE_UNITS.index(rounding[1]), _DATE_MODES.index(rounding[0]))
+        return (2, r, dates.ORDERS.index(order), template.count("+}"), fields, template)
+    if how[0] == "nm":
+        _, conv, scale, unit, mode, end, d, sep, mark, width, plus = how
+        return (
+            3,
+            scale != 0,
+            abs(scale),
+            _unit_rank(unit, d),
+            _NUMBER_MODES.index(mode) if mode else -1,
+            end,
+            d < 0,
+            numeric.SEPARATORS.index(sep),
+            width,
+            plus,
+            conv != ".",
+        )
     table = formats.DATE_OUT if how[0] == "date" else formats.NUM_OUT
     first = formats.DATE_IN.index(how[1]) if how[0] == "date" else 0
-    return (2, f"{first:03d}{table.index(how[-1]):03d}")
+    return (4, f"{first:03d}{table.index(how[-1]):03d}")
+
+
+def _shared_key(how: Any, fine: bool) -> tuple[Any, ...]:
+    # What pieces of one value must agree on: a date's order and rounding, a number's reading and rounding.
+    if how[0] == "dt":
+        return (how[1], how[3]) if fine else (how[1],)
+    return (how[1], how[2], how[3], how[4]) if fine else (how[1], how[2])
+
+
+def harmonize(pieces: list[Piece], scorer: Scorer) -> list[Piece]:
+    """Make the date (or number) pieces read from one column agree on what they share: the day or
+    month first, the rounding and its unit, the decimal mark. Each piece was chosen alone; a range
+    like ``2:30PM-2:45PM`` needs its start and end from the same 15-minute bucket.
+
+    Example:
+        >>> harmonize([Const("x")], Scorer([], {}))
+        [Const(text='x')]
+    """
+    out = list(pieces)
+    groups: dict[tuple[int, str], list[int]] = {}
+    for k, p in enumerate(pieces):
+        if isinstance(p, SubStr) and isinstance(p.case, tuple) and p.case[0] in ("dt", "nm"):
+            groups.setdefault((p.col, p.case[0]), []).append(k)
+    for (_, kind), members in groups.items():
+        if len(members) < 2:
+            continue
+        options = []
+        for k in members:
+            p = pieces[k]
+            assert isinstance(p, SubStr)
+            every = frozenset().union(*scorer.cases_of.get(p, [frozenset([p.case])]))
+            options.append([h for h in every if h[0] == kind])
+        for fine in (True, False):
+            common = set.intersection(*({_shared_key(h, fine) for h in opts} for opts in options))
+            if common:
+                break
+        else:
+            continue
+
+        def best(
+            k: int, opts: list[Any], key: Any, at_end: bool = False, fine: bool = fine, kind: str = kind
+        ) -> tuple[float, Any, Any]:
+            # at_end: a bucket's end was written before; what follows is of the end too, where it can be.
+            p = pieces[k]
+            assert isinstance(p, SubStr)
+            fits = [h for h in opts if _shared_key(h, fine) == key]
+            return min(
+                (
+                    scorer.transform(p.col, p.start, p.end, h),
+                    (kind == "dt" and ("+}" in h[2]) != at_end, transform_rank(h)),
+                    h,
+                )
+                for h in fits
+            )
+
+        def total(key: Any, members: list[int] = members, options: list[list[Any]] = options) -> tuple[float, Any]:
+            picks = [best(k, opts, key) for k, opts in zip(members, options, strict=True)]
+            return (sum(c for c, _, _ in picks), [r for _, r, _ in picks])
+
+        chosen = min(common, key=total)
+        ends = _bucket_ends(pieces, members, [[h for h in o if _shared_key(h, fine) == chosen] for o in options])
+        for k, opts, at_end in zip(members, options, ends, strict=True):
+            p = pieces[k]
+            assert isinstance(p, SubStr)
+            out[k] = SubStr(p.col, p.start, p.end, best(k, opts, chosen, at_end)[2])
+    return out
+
+
+_RANGE = re.compile(r"[-\u2013\u2014~]|\bto\b|\.\.")
+
+
+def _bucket_ends(pieces: list[Piece], members: list[int], options: list[list[Any]]) -> list[bool]:
+    """Which date pieces write the end of their bucket. A range reads 'start - end': a piece that
+    could be either takes the side that the other pieces between the same range marks must take."""
+    if not any(h[0] == "dt" and "+}" in h[2] for opts in options for h in opts):
+        return [False] * len(members)
+    segment, segments = 0, []
+    for n, k in enumerate(members):
+        if n and any(isinstance(p, Const) and _RANGE.search(p.text) for p in pieces[members[n - 1] + 1 : k]):
+            segment += 1
+        segments.append(segment)
+    forced_end = {seg for seg, opts in zip(segments, options, strict=True) if all("+}" in h[2] for h in opts)}
+    return [seg in forced_end for seg in segments]
+
+
+def merge_dates(pieces: list[Piece]) -> list[Piece]:
+    """Join the date pieces of one value, with the constants between them, into one piece: one
+    template (``{b} {-d}, {Y}``) reads better and parses each row once.
+
+    Example:
+        >>> d = lambda t: SubStr(0, ("abs", 0), ("abs", -1), ("dt", "mdy", t, None))
+        >>> merge_dates([d("{b}"), Const(" "), d("{Y}")])[0].case[2]
+        '{b} {Y}'
+    """
+
+    def key(p: Piece) -> Any:
+        if isinstance(p, SubStr) and isinstance(p.case, tuple) and p.case[0] == "dt":
+            return (p.col, p.start, p.end, p.case[1], p.case[3])
+        return None
+
+    out: list[Piece] = []
+    k = 0
+    while k < len(pieces):
+        here = key(pieces[k])
+        last = k
+        if here is not None:
+            m = k + 1
+            while m < len(pieces) and (isinstance(pieces[m], Const) or key(pieces[m]) == here):
+                if key(pieces[m]) == here:
+                    last = m
+                m += 1
+        if last == k:
+            out.append(pieces[k])
+            k += 1
+            continue
+        template = ""
+        for p in pieces[k : last + 1]:
+            if isinstance(p, Const):
+                template += p.text.replace("{", "{{").replace("}", "}}")
+            else:
+                assert isinstance(p, SubStr)
+                template += p.case[2]
+        first = pieces[k]
+        assert isinstance(first, SubStr)
+        out.append(SubStr(first.col, first.start, first.end, ("dt", first.case[1], template, first.case[3])))
+        k = last + 1
+    return out
 
 
 def best_program(dag: g.Dag, scorer: Scorer, columns: int) -> Program:
@@ -85,8 +332,16 @@ def best_program(dag: g.Dag, scorer: Scorer, columns: int) -> Program:
     if not dag.has_path():
         raise NoProgramFound("no program fits all the examples")
     cost, pieces, choices = cheapest_path(dag, scorer)
-    program = Program(Concat(tuple(pieces)), columns, cost)
-    program.alternatives = alternatives(choices, pieces, cost, columns, scorer.sample)
+    dated = {p.col for p in pieces if isinstance(p, SubStr) and isinstance(p.case, tuple) and p.case[0] == "dt"}
+    if dated:  # a date is one value: once read as a date, its other parts come from the value too
+        scorer.date_columns = dated
+        try:
+            cost, pieces, choices = cheapest_path(dag, scorer)
+        finally:
+            scorer.date_columns = set()
+    pieces = harmonize(pieces, scorer)
+    program = Program(Concat(tuple(merge_dates(pieces))), columns, cost)
+    program.alternatives = alternatives(choices, pieces, cost, columns, scorer.sample, scorer.deadline)
     return program
 
 
@@ -95,6 +350,8 @@ def cheapest_path(dag: g.Dag, scorer: Scorer) -> tuple[float, list[Piece], list[
     from the end node back (edges only go forward)."""
     best: dict[g.Node, tuple[float, g.Edge | None, list[tuple[float, Piece]]]] = {dag.end: (0.0, None, [])}
     for node in sorted(dag.edges, key=sum, reverse=True):
+        if scorer.deadline is not None and time.monotonic() > scorer.deadline:
+            raise TimeoutError
         for edge in dag.edges[node]:
             if edge.target not in best:
                 continue
@@ -117,7 +374,12 @@ def cheapest_path(dag: g.Dag, scorer: Scorer) -> tuple[float, list[Piece], list[
 
 
 def alternatives(
-    choices: list[list[tuple[float, Piece]]], pieces: list[Piece], cost: float, columns: int, sample: list[list[str]]
+    choices: list[list[tuple[float, Piece]]],
+    pieces: list[Piece],
+    cost: float,
+    columns: int,
+    sample: list[list[str]],
+    deadline: float | None = None,
 ) -> list[Program]:
     """The runners-up: the best program with one piece swapped for one of its next choices. With
     unlabelled rows, runners-up that answer differently on some of them come first: those rows
@@ -130,6 +392,8 @@ def alternatives(
     best = Program(Concat(tuple(pieces)), columns, cost)
     ranked = []
     for n, (delta, i, piece) in enumerate(swaps):
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError
         alt = list(pieces)
         alt[i] = piece
         program = Program(Concat(tuple(alt)), columns, cost + delta)

@@ -9,16 +9,18 @@ edge, only what works for both examples (FlashFill, Gulwani 2011).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import runtime
-from .formats import renderings
+from .formats import date_renderings, number_hows, number_output, number_spans
 
 Node = tuple[int, ...]
 CASES = ("upper", "lower", "title")
+_NUMBER_PREFIX = re.compile(r"[-+]?(?:\d[\d.,'\u00a0\u202f ]*)?")
 
 
 class StringIndex:
@@ -76,6 +78,28 @@ class Edge:
     target: Node
     const: str | None
     subs: tuple[Sub, ...]
+    echo: bool = False  # the constant holds an initial or a word that some example's input holds
+
+
+_ALNUM_RUN = re.compile(r"[^\W_]+")
+
+
+def echoes(text: str, folded: str, words: set[str]) -> bool:
+    """Whether a constant holds a letter standing alone (an initial) or a whole word of the inputs
+    (``folded``: them casefolded and joined; ``words``: their words), ignoring case: such text
+    most likely comes from the input (``J.`` from ``john``).
+
+    Example:
+        >>> echoes(", J.", "john smith", {"john", "smith"}), echoes("Dr. ", "drew", {"drew"})
+        (True, False)
+    """
+    for run in _ALNUM_RUN.findall(text.casefold()):
+        if len(run) == 1:
+            if run.isalpha() and run in folded:
+                return True
+        elif run in words and not run.isdigit():
+            return True
+    return False
 
 
 @dataclass
@@ -124,8 +148,13 @@ def build(inputs: Sequence[str], output: str, indexes: Sequence[StringIndex], de
     """
     n = len(output)
     folded = [s.lower() if len(s.lower()) == len(s) else None for s in inputs]
-    rendered = [renderings(s) for s in inputs]
-    # Keep extending a piece while some date or number rendering could still be reached.
+    rendered = [date_renderings(s) for s in inputs]
+    numbers = [number_spans(s) for s in inputs]
+    any_number = any(numbers)
+    copied = {s[b:e] for s, spans in zip(inputs, numbers, strict=True) for b, e, _ in spans}
+    joined = " ".join(inputs).casefold()
+    words = set(_ALNUM_RUN.findall(joined))
+    # Keep extending a piece while some date rendering or written number could still be reached.
     prefixes = {key[:i] for r in rendered for key in r for i in range(1, len(key) + 1)}
     edges: dict[Node, list[Edge]] = {}
     for i in range(n):
@@ -138,8 +167,13 @@ def build(inputs: Sequence[str], output: str, indexes: Sequence[StringIndex], de
             subs: list[Sub] = []
             if searching:
                 subs = _subs_for(text, inputs, folded, indexes, rendered)
-                searching = bool(subs) or text in prefixes
-            out.append(Edge((j,), text, tuple(subs)))
+                # A number the input writes just so is copied from there, not re-written.
+                if any_number and text not in copied and number_output(output, i, j):
+                    subs += _number_subs(text, numbers, indexes)
+                searching = (
+                    bool(subs) or text in prefixes or (any_number and _NUMBER_PREFIX.fullmatch(text) is not None)
+                )
+            out.append(Edge((j,), text, tuple(subs), echoes(text, joined, words)))
         edges[(i,)] = out
     return Dag((0,), (n,), edges, (output,))
 
@@ -177,6 +211,16 @@ def _subs_for(
     return subs
 
 
+def _number_subs(text: str, numbers: Sequence[list[tuple[int, int, Any]]], indexes: Sequence[StringIndex]) -> list[Sub]:
+    subs = []
+    for col, spans in enumerate(numbers):
+        for b, e, values in spans:
+            hows = number_hows(text, values)
+            if hows:
+                subs.append(Sub(col, indexes[col].at[b], indexes[col].at[e], frozenset(hows)))
+    return subs
+
+
 def intersect(a: Dag, b: Dag, deadline: float | None = None) -> Dag:
     """The graph of the programs that both graphs hold (reachable, co-reachable part only)."""
     start = a.start + b.start
@@ -204,7 +248,7 @@ def intersect(a: Dag, b: Dag, deadline: float | None = None) -> Dag:
                 if const is None and not subs:
                     continue
                 target = ea.target + eb.target
-                out.append(Edge(target, const, tuple(subs)))
+                out.append(Edge(target, const, tuple(subs), const is not None and (ea.echo or eb.echo)))
                 if target not in seen:
                     seen.add(target)
                     todo.append(target)

@@ -1,15 +1,23 @@
-"""Dates and numbers as pieces (FlashFill++-style guarded operators): an input span that parses as
-a date or a number, re-written in another format. Formats are tried in a fixed order of
-preference; a format that does not parse a row gives no value there (never an exception).
+"""Dates and numbers as pieces (FlashFill++-style guarded operators): the ways an input span that
+holds a date, a time or a number can give a piece of the output.
+
+Dates go forward: each field of the parsed value (:data:`.dates.FIELDS`), plain or rounded to a
+unit, is written out and looked up in the output. Numbers go backward, from the output: a piece
+of the output that reads as a number says its own decimals, separators and padding, and only the
+scalings and roundings that turn the input's value into it are kept (the cut). A transform that
+does not parse a row gives no value there (never an exception).
+
+``DATE_IN``/``DATE_OUT``/``NUM_OUT`` are the fixed formats of recipes saved before format 2: they
+still load and run, and are no longer learned.
 """
 
 from __future__ import annotations
 
-import datetime
 import re
+from decimal import Decimal
 from typing import Any
 
-from .runtime import apply_transform
+from . import dates, numeric
 
 # Input date formats, most common first. An ambiguous value (01/02/2026) parses several ways;
 # the other examples decide.
@@ -61,47 +69,217 @@ DATE_OUT = (
     "%a %d %b %Y",
 )
 NUM_OUT = ("{:.0f}", "{:.1f}", "{:.2f}", "{:.3f}", "{:,.0f}", "{:,.2f}", "{:.0%}", "{:.1%}", "{:.2%}")
-_NUMBER = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
+
+# Roundings tried for a date's clock and calendar fields.
+_CLOCK_UNITS = tuple(u for u, minutes in dates.UNITS.items() if minutes)
+_CALENDAR_UNITS = ("week", "month", "quarter", "year")
+_ALL_FIELDS = tuple(dates.FIELDS)
+# A clock rounded to minutes or hours is written by its clock fields; a day rounded to a week or
+# a month by its calendar fields.
+_CLOCK_FIELDS = tuple(f for f, (need, _) in dates.FIELDS.items() if need == dates.HAS_TIME)
+_CALENDAR_FIELDS = tuple(f for f, (need, _) in dates.FIELDS.items() if need != dates.HAS_TIME)
+_SPAN_TRIM = "([{\"'"
+_SPAN_TAIL = ")]}\"',;."
 _WORDS = re.compile(r"\S+")
+_INPUT_NUMBER = re.compile(r"[-+(\u2212]?[$€£¥₹]?\d(?:[\d.,'\u00a0\u202f ]*\d)?(?:[eE][-+]?\d{1,3})?%?\)?")
+_OUTPUT_NUMBER = re.compile(r"[-+]?\d(?:[\d.,'\u00a0\u202f ]*\d)?")
+# Units a number may be rounded to, and significant digits.
+NUMBER_UNITS = (
+    "0.0001",
+    "0.001",
+    "0.01",
+    "0.05",
+    "0.1",
+    "0.25",
+    "0.5",
+    "1",
+    "2",
+    "5",
+    "10",
+    "20",
+    "25",
+    "50",
+    "100",
+    "250",
+    "500",
+    "1000",
+    "10000",
+    "100000",
+    "1000000",
+)
+SIGNIFICANT = tuple(f"s{n}" for n in range(1, 7))
+_UNITS = [(u, Decimal(u)) for u in NUMBER_UNITS] + [(u, None) for u in SIGNIFICANT]
+_NEAR = (Decimal("0.05"), Decimal(20))
 
 
 def _date_spans(s: str) -> list[tuple[int, int]]:
+    # Runs of one to five words holding a digit, without the brackets and stops around them.
     words = [m.span() for m in _WORDS.finditer(s)]
-    out = []
+    out = set()
     for i in range(len(words)):
-        for n in (1, 2, 3):
-            if i + n <= len(words):
-                b, e = words[i][0], words[i + n - 1][1]
-                text = s[b:e].rstrip(",;.")
-                e = b + len(text)
-                if 6 <= len(text) <= 30 and any(c.isdigit() for c in text):
-                    out.append((b, e))
-    return out
+        for n in range(1, 6):
+            if i + n > len(words):
+                break
+            b, e = words[i][0], words[i + n - 1][1]
+            while b < e and s[b] in _SPAN_TRIM:
+                b += 1
+            while e > b and s[e - 1] in _SPAN_TAIL:
+                e -= 1
+            if 3 <= e - b <= 40 and any(c.isdigit() for c in s[b:e]):
+                out.add((b, e))
+    return sorted(out)
 
 
-def renderings(s: str) -> dict[str, list[tuple[int, int, Any]]]:
-    """Every text that a date or number span of ``s`` can be re-written as, with the span and how.
+def date_renderings(s: str) -> dict[str, list[tuple[int, int, Any]]]:
+    """Every text one field of a date or time in ``s`` can be written as, with its span and transform.
 
     Example:
-        >>> ("date", "%Y-%m-%d", "%d %b %Y") in [h for _, _, h in renderings("on 2026-11-27")["27 Nov 2026"]]
+        >>> ("dt", "mdy", "{b}", None) in [h for _, _, h in date_renderings("on 2024-03-05")["Mar"]]
         True
     """
     out: dict[str, list[tuple[int, int, Any]]] = {}
     for b, e in _date_spans(s):
-        text = s[b:e]
-        for fmt_in in DATE_IN:
-            try:
-                day = datetime.datetime.strptime(text, fmt_in)
-            except ValueError:
-                continue
-            for fmt_out in DATE_OUT:
-                rendered = day.strftime(fmt_out)
-                if rendered != text:
-                    out.setdefault(rendered, []).append((b, e, ("date", fmt_in, fmt_out)))
-    for m in _NUMBER.finditer(s):
-        text = m.group()
-        for spec in NUM_OUT:
-            number = apply_transform(text, ("num", spec))
-            if number is not None and number != text:
-                out.setdefault(number, []).append((m.start(), m.end(), ("num", spec)))
+        seen: dict[tuple[Any, int], list[str]] = {}
+        for order in dates.ORDERS:
+            got = dates.parse_moment(s[b:e], order)
+            if got is not None:
+                seen.setdefault(got, []).append(order)
+        for (moment, flags), orders in seen.items():
+            plans: list[tuple[Any, tuple[str, ...]]] = [(None, _ALL_FIELDS)]
+            if flags & dates.HAS_TIME:
+                plans += [((m, u), _CLOCK_FIELDS) for u in _CLOCK_UNITS for m in dates.MODES]
+            if flags & dates.HAS_DAY:
+                plans += [((m, u), _CALENDAR_FIELDS) for u in _CALENDAR_UNITS for m in dates.MODES]
+            for rounding, fields in plans:
+                for name in fields:
+                    for end in ("", "+") if rounding is not None else ("",):
+                        template = "{" + name + end + "}"
+                        text = dates.render_moment(moment, flags, template, rounding)
+                        if text is None:
+                            continue
+                        spot = out.setdefault(text, [])
+                        spot.extend((b, e, ("dt", order, template, rounding)) for order in orders)
     return out
+
+
+def number_spans(s: str) -> list[tuple[int, int, dict[str, Decimal]]]:
+    """The spans of ``s`` that hold a number, with its value under each decimal convention that reads it.
+
+    Example:
+        >>> number_spans("EUR 1.234,50")
+        [(4, 12, {',': Decimal('1234.50')})]
+    """
+    spans = set()
+    for m in _INPUT_NUMBER.finditer(s):
+        spans.add(m.span())
+        for part in re.finditer(r"\S+", m.group()):  # '12 34' holds two numbers, not one
+            b = m.start() + part.start()
+            spans.add((b, b + len(part.group())))
+    out = []
+    for b, e in sorted(spans):
+        values = {c: v for c in (".", ",") if (v := numeric.parse_number(s[b:e], c)) is not None}
+        if values:
+            out.append((b, e, values))
+    return out
+
+
+def _readings(t: str) -> list[tuple[Decimal, list[int], list[str], str, list[int], bool]]:
+    """The ways a piece of output reads as a written number: (value, decimals, separators, mark,
+    widths, plus); each is a set of styles that all write exactly ``t``."""
+    plus = t[0] == "+"
+    negative = t[0] == "-"
+    body = t[1:] if plus or negative else t
+    out = []
+    for mark in (".", ","):
+        if body.count(mark) == 1 and not body.endswith(mark):
+            whole, frac = body.split(mark)
+        elif mark not in body:
+            whole, frac = body, ""
+        else:
+            continue
+        if not frac.isdecimal() and frac:
+            continue
+        marks = [c for c in whole if not c.isdecimal()]
+        if marks:
+            sep = marks[0]
+            groups = whole.split(sep)
+            if sep == mark or sep not in numeric.SEPARATORS or len(groups[0]) > 3 or not groups[0]:
+                continue
+            if any(len(g) != 3 or not g.isdecimal() for g in groups[1:]) or not groups[0].isdecimal():
+                continue
+            seps = [sep]
+            digits = "".join(groups)
+        else:
+            digits = whole
+            seps = [c for c in numeric.SEPARATORS if c != mark] if len(digits) <= 3 else [""]
+        decimals = [len(frac)]
+        if not frac or frac[-1] != "0":
+            decimals.append(-1)
+        if len(digits) > 1 and digits[0] == "0":
+            widths = [len(digits)]
+        else:
+            widths = [0, *range(2, min(len(digits), 6) + 1)]
+        value = Decimal(digits + ("." + frac if frac else ""))
+        out.append((-value if negative else value, decimals, seps, mark, widths, plus))
+    return out
+
+
+def number_hows(t: str, values: dict[str, Decimal]) -> set[Any]:
+    """The number transforms that turn one of ``values`` (an input span's, by convention) into
+    the text ``t``.
+
+    Example:
+        >>> ("nm", ".", 0, "10", "floor", 2, 0, "", ".", 0, False) in number_hows("49", {".": Decimal("47")})
+        True
+    """
+    found: set[Any] = set()
+    for y, decimals, seps, mark, widths, plus in _readings(t):
+        styles = [
+            (d, sep, width)
+            for d in decimals
+            for sep in seps
+            for width in widths
+            if numeric.write_number(y, d, sep, mark, width, plus) == t
+        ]
+        if not styles:
+            continue
+        step = Decimal(1).scaleb(-decimals[0])
+        for conv, x in values.items():
+            for scale in numeric.SCALES:
+                v = x.scaleb(scale) if scale else x
+                if y and (not v or not _NEAR[0] <= abs(y / v) <= _NEAR[1]):
+                    continue  # no rounding moves a value that far
+                gap = abs(y - v)
+                roundings: list[tuple[str | None, str | None, int]] = []
+                if gap == 0:
+                    roundings.append((None, None, 0))
+                for unit, size in _UNITS:
+                    if size is not None and gap > 2 * size:
+                        continue
+                    for mode in numeric.MODES:
+                        r, u = numeric.round_number(v, unit, mode)
+                        if not u:
+                            continue
+                        if r == y:
+                            roundings.append((unit, mode, 0))
+                        elif r + u == y:
+                            roundings.append((unit, mode, 1))
+                        elif decimals[0] >= 0 and r + u - step == y:
+                            roundings.append((unit, mode, 2))
+                for to, how, end in roundings:
+                    for d, sep, width in styles:
+                        if end != 2 or d >= 0:
+                            found.add(("nm", conv, scale, to, how, end, d, sep, mark, width, plus))
+    return found
+
+
+def number_output(output: str, i: int, j: int) -> bool:
+    """Whether ``output[i:j]`` could be a whole number written out (not a cut through one).
+
+    Example:
+        >>> number_output("40-49", 0, 2), number_output("40-49", 0, 1), number_output("40-49", 2, 5)
+        (True, False, False)
+    """
+    if (i > 0 and output[i - 1].isdigit()) or (j < len(output) and output[j].isdigit()):
+        return False
+    return _OUTPUT_NUMBER.fullmatch(output, i, j) is not None

@@ -55,6 +55,7 @@ def learn(
             g.build(r, o, [g.StringIndex(s, tokens) for s in r], deadline) for r, o in zip(rows, outputs, strict=True)
         ]
         scorer = Scorer(sample, w)
+        scorer.deadline = deadline
         columns = len(rows[0])
         meet = _Meet(graphs, deadline)
         whole = meet(range(len(graphs)))

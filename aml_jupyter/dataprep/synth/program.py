@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import runtime
+from . import dates, numeric, runtime
 
 Pos = tuple[Any, ...]  # ("abs", k) or ("tok", left, right, k)
 
@@ -45,6 +45,54 @@ def describe_pos(p: Pos) -> str:
     if left and right:
         return f"between {left} and {right} ({nth})"
     return f"after the {nth} {left}" if left else f"before the {nth} {right}"
+
+
+_ORDER_WORDS = {"mdy": "month first", "dmy": "day first", "ymd": "year first"}
+_MODE_WORDS = {"floor": "down", "ceil": "up", "round": "to the nearest", "half_up": "half up", "half_even": "half even"}
+_MODE_WORDS.update({"down": "toward zero", "up": "away from zero"})
+
+
+def describe_transform(how: Any) -> str:
+    """A piece's transform in words (empty when it keeps the text).
+
+    Example:
+        >>> describe_transform(("dt", "dmy", "{-d} {b} {Y}", ("floor", "week")))
+        " read as a date (day first), rounded down to a week, written '{-d} {b} {Y}'"
+        >>> describe_transform(("nm", ",", 0, "0.01", "half_up", 0, 2, ".", ",", 0, False))[:64]
+        ' read as a number (decimal comma), rounded half up to 0.01, writ'
+
+    """
+    if how is None:
+        return ""
+    if isinstance(how, str):
+        return f" in {how} case"
+    if how[0] == "dt":
+        _, order, template, rounding = how
+        text = f" read as a date ({_ORDER_WORDS[order]})"
+        if rounding is not None:
+            unit = rounding[1].replace("min", " minutes").replace("h", " hours").replace("1 hours", "an hour")
+            unit = f"a {unit}" if unit in ("day", "week", "month", "quarter", "year") else unit
+            text += f", rounded {_MODE_WORDS[rounding[0]]} to {unit}"
+        return text + f", written {template!r}"
+    if how[0] == "nm":
+        _, conv, scale, unit, mode, end, decimals, sep, mark, width, plus = how
+        text = f" read as a number (decimal {'point' if conv == '.' else 'comma'})"
+        if scale:
+            text += f", times 1e{scale}"
+        if unit is not None:
+            target = f"{unit[1:]} significant digits" if unit[0] == "s" else unit
+            text += f", rounded {_MODE_WORDS[mode]} to {target}"
+            text += {0: "", 1: ", the end of its range", 2: ", the last value of its range"}[end]
+        style = [f"{decimals} decimals" if decimals >= 0 else "no trailing zeros"]
+        if sep:
+            style.append(f"{sep!r} between thousands")
+        style.append(f"{mark!r} before decimals")
+        if width:
+            style.append(f"at least {width} digits")
+        if plus:
+            style.append("a '+' on positives")
+        return text + ", written with " + ", ".join(style)
+    return f" as {how[0]} {how[1:]}"
 
 
 @dataclass(frozen=True)
@@ -146,6 +194,17 @@ class Switch:
         return None
 
 
+def _module_body(module: Any) -> list[str]:
+    # A standard-library-only module's code without its docstring and imports (written once above).
+    source = inspect.getsource(module)
+    body = [ln for ln in source.split("\n") if not ln.startswith(("from ", "import "))]
+    text = "\n".join(body)
+    doc = module.__doc__ or ""
+    if doc:
+        text = text.replace(f'"""{doc}"""', "", 1)
+    return [text.strip("\n"), "", ""]
+
+
 def helper_source() -> str:
     """The runtime functions that exported programs call, as Python source.
 
@@ -163,10 +222,15 @@ def helper_source() -> str:
         runtime.change_case,
     )
     lines = [
+        "import datetime",
+        "import decimal",
         "import functools",
         "import re",
+        "from decimal import Decimal",
         "from typing import Any",
         "",
+        *_module_body(dates),
+        *_module_body(numeric),
         f"CLASS_TOKENS = {runtime.CLASS_TOKENS!r}",
         "_COMPILED = {}",
         "",
@@ -258,10 +322,10 @@ class Program:
         def piece(p: Piece) -> str:
             if isinstance(p, Const):
                 return repr(p.text)
-            case = (
-                f" in {p.case} case" if isinstance(p.case, str) else f" as {p.case[0]} {p.case[1:]}" if p.case else ""
-            )
-            return f"column {p.col} from {describe_pos(p.start)} to {describe_pos(p.end)}{case}"
+            where = f"column {p.col}"
+            if (p.start, p.end) != (("abs", 0), ("abs", -1)):
+                where += f" from {describe_pos(p.start)} to {describe_pos(p.end)}"
+            return where + describe_transform(p.case)
 
         def body(c: Concat) -> str:
             return " + ".join(piece(p) for p in c.pieces)

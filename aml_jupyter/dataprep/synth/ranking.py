@@ -15,6 +15,8 @@ WEIGHTS: dict[str, float] = {
     "const": 1.0,
     "const_per_char": 2.0,  # high: text that an input holds should come from the input
     "const_splits_word": 4.0,  # a constant that begins or ends inside a word of the output
+    "const_echoes_input": 3.0,  # a constant initial or word that the input holds ('J.' from 'john')
+    "plain_near_date": 2.5,  # text copied from a column whose date the program reads as a value
     "substr": 0.3,
     "pos_abs_edge": 0.05,  # the start (0) or the end (-1)
     "pos_abs": 0.9,
@@ -25,7 +27,8 @@ WEIGHTS: dict[str, float] = {
     "pos_inner_occurrence": 0.3,  # neither the first nor the last
     "pos_wide_token": 0.15,  # Alnum / NonSpace / Alphas: broad classes, weaker evidence
     "case_change": 0.2,
-    "format_change": 0.4,  # a date or number re-written in another format
+    "format_change": 0.4,  # a number written in another style
+    "date_field": 0.05,  # a date's field: low, so that a date's parts come from the one parsed value
     "unlabeled_miss": 3.0,  # times the share of unlabelled rows where the position does not exist
 }
 _WIDE = {"NonSpace", "Alnum", "Alphas"}

@@ -11,6 +11,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .dates import date_apply
+from .numeric import number_apply
+
 # Character-class tokens, in a fixed order (it decides ties, so learning stays deterministic).
 CLASS_TOKENS: dict[str, str] = {
     "Digits": r"[0-9]+",
@@ -138,11 +141,16 @@ def has_token(s: str, token: str, kind: str = "has") -> bool:
 
 
 def apply_transform(text: str, how: Any) -> str | None:
-    """Apply a piece's transform: None (keep), a case change ('upper', 'lower', 'title'), a date
-    re-format ``("date", input_format, output_format)`` or a number format ``("num", spec)``; None
-    when the text does not parse.
+    """Apply a piece's transform: None (keep), a case change ('upper', 'lower', 'title'), a date or
+    time written from its fields (``("dt", ...)``, see :mod:`.dates`), a number (``("nm", ...)``,
+    see :mod:`.numeric`); or, as recipes before format 2 saved them, a date re-format
+    ``("date", input_format, output_format)`` or a number format ``("num", spec)``. None when the
+    text does not parse.
 
     Example:
+        >>> apply_transform("5 March 2024", ("dt", "mdy", "{Y}-{m}-{d}", None))
+        '2024-03-05'
+
         >>> apply_transform("2026-11-27", ("date", "%Y-%m-%d", "%d %b %Y"))
         '27 Nov 2026'
         >>> apply_transform("3.14159", ("num", "{:.2f}"))
@@ -150,6 +158,10 @@ def apply_transform(text: str, how: Any) -> str | None:
     """
     if how is None or isinstance(how, str):
         return change_case(text, how)
+    if how[0] == "dt":
+        return date_apply(text, how)
+    if how[0] == "nm":
+        return number_apply(text, how)
     if how[0] == "date":
         import datetime
 

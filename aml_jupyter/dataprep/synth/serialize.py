@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import InvalidValue
-from . import formats
+from . import dates, formats, numeric
 from .program import Concat, Const, Piece, Predicate, Program, SubStr, Switch
 from .runtime import CLASS_TOKENS
 
@@ -39,11 +39,41 @@ def _pos(p: Any) -> tuple[Any, ...]:
     return tuple(p)
 
 
+def _number_ok(d: list[Any]) -> bool:
+    _, conv, scale, unit, mode, end, decimals, sep, mark, width, plus = d
+    return (
+        conv in (".", ",")
+        and scale in numeric.SCALES
+        and (unit is None or unit in formats.NUMBER_UNITS or unit in formats.SIGNIFICANT)
+        and (mode in numeric.MODES if unit is not None else mode is None)
+        and end in (0, 1, 2)
+        and _int(decimals)
+        and -1 <= decimals <= 12
+        and sep in numeric.SEPARATORS
+        and mark in (".", ",")
+        and _int(width)
+        and 0 <= width <= 30
+        and isinstance(plus, bool)
+    )
+
+
 def _transform(data: list[Any]) -> tuple[Any, ...]:
     # Only formats from the known tables: a saved file cannot smuggle in another format string.
     if len(data) == 3 and data[0] == "date" and data[1] in formats.DATE_IN and data[2] in formats.DATE_OUT:
         return tuple(data)
     if len(data) == 2 and data[0] == "num" and data[1] in formats.NUM_OUT:
+        return tuple(data)
+    if len(data) == 4 and data[0] == "dt" and data[1] in dates.ORDERS and isinstance(data[2], str):
+        rounding = data[3]
+        if rounding is not None:
+            ok = isinstance(rounding, list) and len(rounding) == 2 and rounding[0] in dates.MODES
+            if not ok or rounding[1] not in dates.UNITS:
+                raise InvalidValue(f"unknown rounding in a saved program: {data!r}")
+            rounding = tuple(rounding)
+        if dates.template_parts(data[2]) is None:
+            raise InvalidValue(f"unknown date template in a saved program: {data!r}")
+        return ("dt", data[1], data[2], rounding)
+    if len(data) == 11 and data[0] == "nm" and _number_ok(data):
         return tuple(data)
     raise InvalidValue(f"unknown format in a saved program: {data!r}")
 

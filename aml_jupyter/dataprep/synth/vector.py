@@ -2,9 +2,10 @@
 
 Each substring piece becomes one small Python function generated for its two positions (a
 ``str.find`` for "after the first @", a slice bound for "the end"), so a row costs a call and a
-slice instead of a walk over the program tree; date pieces are parsed and formatted by pandas in
-one vectorized pass, with the rows pandas cannot hold (years outside 1677-2262) done by the
-per-row path. Programs with branches (``Switch``) run row by row.
+slice instead of a walk over the program tree; date and number pieces parse and write each
+distinct text of the column once (older recipes' fixed date formats go through pandas in one
+vectorized pass, the rows pandas cannot hold done by the per-row path).
+Programs with branches (``Switch``) run row by row.
 """
 
 from __future__ import annotations
@@ -88,7 +89,15 @@ def _piece(piece: Const | SubStr, columns: Sequence[Sequence[str | None]], n: in
         return values
     if how[0] == "date" and n >= VECTOR_MIN_ROWS:
         return _dates(values, how)
+    if how[0] in ("dt", "nm"):
+        return _by_value(values, how)
     return [None if v is None else runtime.apply_transform(v, how) for v in values]
+
+
+def _by_value(values: list[str | None], how: tuple[Any, ...]) -> list[str | None]:
+    # A column repeats its dates and amounts: parse and write each distinct text once.
+    written = {v: None if v is None else runtime.apply_transform(v, how) for v in set(values)}
+    return [written[v] for v in values]
 
 
 def apply_column(program: Program, columns: Sequence[Sequence[str | None]]) -> list[str | None]:
