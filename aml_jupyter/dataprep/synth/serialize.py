@@ -66,7 +66,7 @@ def _transform(data: list[Any]) -> tuple[Any, ...]:
     if len(data) == 4 and data[0] == "dt" and data[1] in dates.ORDERS and isinstance(data[2], str):
         rounding = data[3]
         if rounding is not None:
-            ok = isinstance(rounding, list) and len(rounding) == 2 and rounding[0] in dates.MODES
+            ok = isinstance(rounding, list | tuple) and len(rounding) == 2 and rounding[0] in dates.MODES
             if not ok or rounding[1] not in dates.UNITS:
                 raise InvalidValue(f"unknown rounding in a saved program: {data!r}")
             rounding = tuple(rounding)
