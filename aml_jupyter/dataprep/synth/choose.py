@@ -240,7 +240,7 @@ def harmonize(pieces: list[Piece], scorer: Scorer) -> list[Piece]:
         def best(
             k: int, opts: list[Any], key: Any, at_end: bool = False, fine: bool = fine, kind: str = kind
         ) -> tuple[float, Any, Any]:
-            # at_end: a bucket's end was written before; what follows is of the end too, where it can be.
+            # at_end: the piece stands where its range writes the bucket's end (see _bucket_ends).
             p = pieces[k]
             assert isinstance(p, SubStr)
             fits = [h for h in opts if _shared_key(h, fine) == key]

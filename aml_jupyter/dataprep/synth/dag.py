@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import runtime
-from .formats import date_renderings, number_hows, number_output, number_spans
+from .formats import date_renderings, number_hows, number_output, number_prefix, number_spans
 
 Node = tuple[int, ...]
 CASES = ("upper", "lower", "title")
-_NUMBER_PREFIX = re.compile(r"[-+]?(?:\d[\d.,'\u00a0\u202f ]*)?")
 
 
 class StringIndex:
@@ -170,9 +169,7 @@ def build(inputs: Sequence[str], output: str, indexes: Sequence[StringIndex], de
                 # A number the input writes just so is copied from there, not re-written.
                 if any_number and text not in copied and number_output(output, i, j):
                     subs += _number_subs(text, numbers, indexes)
-                searching = (
-                    bool(subs) or text in prefixes or (any_number and _NUMBER_PREFIX.fullmatch(text) is not None)
-                )
+                searching = bool(subs) or text in prefixes or (any_number and number_prefix(text))
             out.append(Edge((j,), text, tuple(subs), echoes(text, joined, words)))
         edges[(i,)] = out
     return Dag((0,), (n,), edges, (output,))

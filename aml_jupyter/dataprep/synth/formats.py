@@ -83,6 +83,7 @@ _SPAN_TAIL = ")]}\"',;."
 _WORDS = re.compile(r"\S+")
 _INPUT_NUMBER = re.compile(r"[-+(\u2212]?[$€£¥₹]?\d(?:[\d.,'\u00a0\u202f ]*\d)?(?:[eE][-+]?\d{1,3})?%?\)?")
 _OUTPUT_NUMBER = re.compile(r"[-+]?\d(?:[\d.,'\u00a0\u202f ]*\d)?")
+_NUMBER_PREFIX = re.compile(r"[-+]?(?:\d[\d.,'\u00a0\u202f ]*)?")
 # Units a number may be rounded to, and significant digits.
 NUMBER_UNITS = (
     "0.0001",
@@ -172,7 +173,7 @@ def number_spans(s: str) -> list[tuple[int, int, dict[str, Decimal]]]:
     spans = set()
     for m in _INPUT_NUMBER.finditer(s):
         spans.add(m.span())
-        for part in re.finditer(r"\S+", m.group()):  # '12 34' holds two numbers, not one
+        for part in _WORDS.finditer(m.group()):  # '12 34' holds two numbers, not one
             b = m.start() + part.start()
             spans.add((b, b + len(part.group())))
     out = []
@@ -283,3 +284,13 @@ def number_output(output: str, i: int, j: int) -> bool:
     if (i > 0 and output[i - 1].isdigit()) or (j < len(output) and output[j].isdigit()):
         return False
     return _OUTPUT_NUMBER.fullmatch(output, i, j) is not None
+
+
+def number_prefix(text: str) -> bool:
+    """Whether ``text`` could begin a written number (so a longer piece may still read as one).
+
+    Example:
+        >>> number_prefix("1.234."), number_prefix("-"), number_prefix("1a")
+        (True, True, False)
+    """
+    return _NUMBER_PREFIX.fullmatch(text) is not None

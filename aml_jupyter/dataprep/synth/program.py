@@ -70,8 +70,13 @@ def describe_transform(how: Any) -> str:
         _, order, template, rounding = how
         text = f" read as a date ({_ORDER_WORDS[order]})"
         if rounding is not None:
-            unit = rounding[1].replace("min", " minutes").replace("h", " hours").replace("1 hours", "an hour")
-            unit = f"a {unit}" if unit in ("day", "week", "month", "quarter", "year") else unit
+            unit = rounding[1]
+            if unit.endswith("min"):
+                unit = f"{unit[:-3]} minutes"
+            elif unit[:-1].isdigit():  # "2h"
+                unit = "an hour" if unit == "1h" else f"{unit[:-1]} hours"
+            else:
+                unit = f"a {unit}"
             text += f", rounded {_MODE_WORDS[rounding[0]]} to {unit}"
         return text + f", written {template!r}"
     if how[0] == "nm":
