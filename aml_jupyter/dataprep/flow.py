@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidValue, NoProgramFound
 from ..paths import atomic_write_bytes
 from . import synth
+from .autosplit import AutoSplit, from_example
 from .join import Join
 from .profile import Profile, profile_frame
 from .sources import read_frame, source_spec, sql_spec
@@ -102,6 +103,14 @@ class Flow:
         frame = self._sample_frame()
         if column not in frame.columns:
             raise InvalidValue(f"no column {column!r} (have {list(frame.columns)})")
+        _check_new(frame, names)
+        # Parts cut at delimiters (the text between them in the example): split every row there.
+        cuts = {from_example(v, parts) for v, parts in examples}
+        if len(cuts) == 1 and None not in cuts:
+            splitter = cuts.pop()
+            assert splitter is not None
+            pairs = [(v, list(p)) for v, p in examples]
+            return self._with(AutoSplit(column, names, splitter.delimiters, examples=pairs))
         rows = [r for r in column_strings(frame, [column]) if r[0] is not None]
         programs = []
         for k in range(width):
@@ -112,6 +121,29 @@ class Flow:
             except NoProgramFound as exc:
                 raise NoProgramFound(f"part {k + 1} ({names[k]!r}): {exc}", part=k) from None
         return self._with(Split(column, names, [(v, list(p)) for v, p in examples], programs))
+
+    def split_column(self, column: str, new_columns: list[str] | None = None, max_fields: int = 20) -> Flow:
+        """Split ``column`` into fields found from its values, with no examples (auto-split):
+        the delimiters most rows hold, brackets closing fields, quoted parts kept whole.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.csv"
+            >>> _ = p.write_text("supplier\\nContoso Ltd. (1999 - 2004)\\nFabrikam (2001 - 2010)\\n")
+            >>> read(str(p)).split_column("supplier").to_pandas().iloc[0].tolist()
+            ['Contoso Ltd. (1999 - 2004)', 'Contoso Ltd.', '1999', '2004']
+        """
+        from .autosplit import infer
+
+        frame = self._sample_frame()
+        if column not in frame.columns:
+            raise InvalidValue(f"no column {column!r} (have {list(frame.columns)})")
+        splitter = infer([r[0] for r in column_strings(frame, [column])], max_fields=max_fields)
+        names = new_columns or [f"{column}_{i + 1}" for i in range(splitter.width)]
+        if len(names) != splitter.width:
+            raise InvalidValue(f"the values split into {splitter.width} fields but {len(names)} names were given")
+        _check_new(frame, names)
+        return self._with(AutoSplit(column, names, splitter.delimiters))
 
     def keep_columns(self, columns: list[str]) -> Flow:
         """Keep only these columns, in this order."""
@@ -190,11 +222,22 @@ class Flow:
         return frame
 
     def to_pandas(self) -> pd.DataFrame:
-        """Read the source and run every step with pandas."""
+        """Read the source and run every step with pandas; warns (UnansweredRowsWarning) with the
+        count when a by-example step gives rows with all their inputs no answer."""
         frame = read_frame(self.source)
         for step in self.steps:
             frame = step.apply(frame)
+        self._warn_unanswered()
         return frame
+
+    def _warn_unanswered(self, where: str = "") -> None:
+        from .trust import warn_unanswered
+
+        for n, step in enumerate(self.steps, start=1):
+            if isinstance(step, Derive | Split | AutoSplit):
+                made = step.new_column if isinstance(step, Derive) else ", ".join(step.new_columns)
+                what = "had fewer fields than columns" if isinstance(step, AutoSplit) else None
+                warn_unanswered(f"step {n} ({made!r})", step.missed, step.seen, where, *([what] if what else []))
 
     def to_dask(self, npartitions: int | None = None) -> Any:
         """The same recipe as a lazy Dask DataFrame: each step runs per partition."""
@@ -218,43 +261,93 @@ class Flow:
         for step in self.steps:
             meta = step.apply(ddf._meta)
             ddf = ddf.map_partitions(step.apply, meta=meta)
+        if any(isinstance(s, Derive | Split | AutoSplit) for s in self.steps):
+            # The frame is lazy: the count comes from the sample the steps were learned on.
+            Flow(self.source, self.steps)._sample_frame()
+            self._warn_unanswered(f" (in a sample: the first {SAMPLE_ROWS:,})")
         return ddf
 
-    def check_rows(self, limit: int = 20) -> pd.DataFrame:
-        """Rows (of a sample) where the last by-example step's best programs disagree: confirm these.
+    def _learned_step(self, column: str | None) -> int:
+        found = [
+            i
+            for i, s in enumerate(self.steps)
+            if isinstance(s, Derive | Split | AutoSplit)
+            and (column is None or column == getattr(s, "new_column", None) or column in getattr(s, "new_columns", ()))
+        ]
+        if not found:
+            raise InvalidValue("check_rows needs a by-example step" + (f" making {column!r}" if column else ""))
+        return found[-1]
 
-        Columns: the step's inputs, ``output`` (what the chosen program gives) and ``alternatives``.
+    def check_rows(self, limit: int = 20, column: str | None = None) -> pd.DataFrame:
+        """Rows of a sample (the first 2,000) that a by-example step may have wrong: confirm these.
+
+        The step is the last one, or the one making ``column``. Columns: the step's inputs,
+        ``output``, ``reason`` (``no answer``, ``date order``, ``shape`` or ``unsure``, the most
+        serious first), ``why`` in words, and ``alternatives`` (what the runners-up give). The
+        frame's ``attrs["counts"]`` counts every flagged row of the sample by reason, past ``limit``.
+
+        Example:
+            >>> flow.check_rows()[["output", "reason", "why"]]  # doctest: +SKIP
         """
         import pandas as pd
 
-        at = max((i for i, s in enumerate(self.steps) if isinstance(s, Derive | Split)), default=None)
-        if at is None:
-            raise InvalidValue("check_rows needs a by-example step")
+        from .trust import REASONS, review, review_split
+
+        at = self._learned_step(column)
         frame = Flow(self.source, self.steps[:at])._sample_frame()
         step = self.steps[at]
-        if isinstance(step, Derive):
+        if isinstance(step, AutoSplit):
+            cols = [step.column]
+            rows = column_strings(frame, cols)
+            flags = review_split(step.splitter, rows)
+        elif isinstance(step, Derive):
             cols, programs = step.source_columns, [step.program]
+            examples: list[tuple[list[str], Any]] = [([i[c] for c in cols], o) for i, o in step.examples]
         else:
             assert isinstance(step, Split)
             cols, programs = [step.column], step.programs
-        out = []
-        for row in column_strings(frame, cols):
-            if None in row:
-                continue
-            inputs: list[str | None] = list(row)
-            best = [p.apply(inputs) for p in programs]
-            others = []
-            for k, program in enumerate(programs):
-                for alt in program.alternatives:
-                    value = alt.apply(inputs)
-                    if value != best[k] and value not in others:
-                        others.append(value if len(programs) == 1 else f"part {k + 1}: {value!r}")
-            if others:
-                output: Any = best[0] if len(programs) == 1 else best
-                out.append({**dict(zip(cols, row, strict=True)), "output": output, "alternatives": others})
-            if len(out) >= limit:
-                break
-        return pd.DataFrame(out, columns=[*cols, "output", "alternatives"])
+            examples = [([v], parts) for v, parts in step.examples]
+        if not isinstance(step, AutoSplit):
+            rows = column_strings(frame, cols)
+            flags = review(programs, rows, examples)
+        out = [
+            {
+                **dict(zip(cols, rows[f["row"]], strict=True)),
+                **{k: f[k] for k in ("output", "reason", "why", "alternatives")},
+            }
+            for f in sorted(flags, key=lambda f: REASONS.index(f["reason"]))[:limit]
+        ]
+        result = pd.DataFrame(out, columns=[*cols, "output", "reason", "why", "alternatives"])
+        result.attrs["counts"] = {r: sum(f["reason"] == r for f in flags) for r in REASONS}
+        return result
+
+    def describe(self) -> str:
+        """The recipe's steps in words, one a line; a lookup says how many rows of a sample have
+        values it has not seen.
+
+        Example:
+            >>> print(flow.describe())  # doctest: +SKIP
+            1. derive 'state' from 'code': a lookup of 2 values ('NY' -> 'New York', ...); 3 rows have
+            values it has not seen
+        """
+        from .synth.program import Lookup
+
+        lines = []
+        for n, step in enumerate(self.steps, start=1):
+            if isinstance(step, AutoSplit):
+                text = step.describe()
+            elif isinstance(step, Derive | Split):
+                text = step.describe()
+                programs = [step.program] if isinstance(step, Derive) else step.programs
+                if any(isinstance(p.root, Lookup) for p in programs):
+                    Flow(self.source, self.steps[:n])._sample_frame()  # counts step's misses on the sample
+                    rows = "1 row has" if step.missed == 1 else f"{step.missed} rows have"
+                    text += f"; {rows} values it has not seen"
+            else:
+                data = step.to_data()
+                text = f"{data.pop('kind')} " + json.dumps(data, ensure_ascii=False, default=str)[:200]
+            lines.append(f"{n}. {text}")
+        return "\n".join(lines)
 
     def profile(self, engine: str = "pandas") -> Profile:
         """Per-column type, missing, distinct, min/max/mean, histogram and top values; with
@@ -320,6 +413,12 @@ class Flow:
         )
         parts = ["import pandas as pd", helper_source() if funcs else "", rows_helper, *funcs, "\n".join(body)]
         return "\n\n".join(p for p in parts if p).rstrip() + "\n"
+
+
+def _check_new(frame: pd.DataFrame, names: list[str]) -> None:
+    taken = [n for n in names if n in frame.columns]
+    if taken or len(set(names)) != len(names):
+        raise InvalidValue(f"new column names must be new and distinct: {taken or names}")
 
 
 def read(

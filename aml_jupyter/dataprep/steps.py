@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue
+from .autosplit import AutoSplit
 from .join import Join
 from .synth.program import Program
 from .synth.serialize import program_from_data, program_to_data
@@ -67,17 +68,23 @@ class Derive:
     examples: list[tuple[dict[str, str], str]]
     program: Program
     kind: str = "derive_by_example"
-    missed: int = field(default=0, compare=False)  # rows whose inputs were there but a position was not
+    # Of the last apply: rows with every input, and those of them the program gave no answer.
+    seen: int = field(default=0, compare=False)
+    missed: int = field(default=0, compare=False)
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
         require_columns(df, self.source_columns, self.kind)
         cols = column_lists(df, self.source_columns)
         out = self.program.apply_column(cols)
         present = [None not in vals for vals in zip(*cols, strict=True)] if cols else []
+        self.seen = sum(present)
         self.missed = sum(o is None and ok for o, ok in zip(out, present, strict=True))
         result = df.copy()
         result[self.new_column] = out
         return result
+
+    def describe(self) -> str:
+        return f"derive {self.new_column!r} from {', '.join(map(repr, self.source_columns))}: {self.program.describe()}"
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -106,13 +113,23 @@ class Split:
     programs: list[Program]
     kind: str = "split_by_example"
 
+    seen: int = field(default=0, compare=False)  # of the last apply: rows with a value,
+    missed: int = field(default=0, compare=False)  # and those where some part got no answer
+
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
         require_columns(df, [self.column], self.kind)
         cols = column_lists(df, [self.column])
         result = df.copy()
-        for name, program in zip(self.new_columns, self.programs, strict=True):
-            result[name] = program.apply_column(cols)
+        parts = [program.apply_column(cols) for program in self.programs]
+        for name, values in zip(self.new_columns, parts, strict=True):
+            result[name] = values
+        self.seen = sum(v is not None for v in cols[0])
+        self.missed = sum(v is not None and None in got for v, *got in zip(cols[0], *parts, strict=True))
         return result
+
+    def describe(self) -> str:
+        words = "; ".join(f"{n!r}: {p.describe()}" for n, p in zip(self.new_columns, self.programs, strict=True))
+        return f"split {self.column!r} by example into {words}"
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -162,7 +179,21 @@ class Columns:
         return "", [f"df = df.rename(columns={dict(self.columns)!r})"]  # type: ignore[arg-type]
 
 
-Step = Derive | Split | Columns | Filter | Replace | Fill | Convert | Dedupe | Sort | Summarize | Expression | Join
+Step = (
+    Derive
+    | Split
+    | AutoSplit
+    | Columns
+    | Filter
+    | Replace
+    | Fill
+    | Convert
+    | Dedupe
+    | Sort
+    | Summarize
+    | Expression
+    | Join
+)
 
 
 def step_from_data(data: Any, trust: bool = False) -> Step:
@@ -192,6 +223,13 @@ def step_from_data(data: Any, trust: bool = False) -> Step:
                 list(data["new_columns"]),
                 [(str(v), list(p)) for v, p in data["examples"]],
                 [program_from_data(p) for p in data["programs"]],
+            )
+        if kind == "split_delimited":
+            return AutoSplit(
+                str(data["column"]),
+                list(data["new_columns"]),
+                data["delimiters"],
+                examples=[(str(v), [str(x) for x in p]) for v, p in data.get("examples", [])],
             )
         if kind == "join":
             from .flow import flow_from_data

@@ -1,7 +1,9 @@
 """``ByExample``: type the output you want next to a few rows and watch a program learn it.
 
-Every value from the data is shown through a ``Label`` (text, never HTML). Rows the program is
-unsure of (its runners-up answer differently) are marked with an orange background and a '?'.
+Every value from the data is shown through a ``Label`` (text, never HTML). Rows the program may
+have wrong (no answer, a shape no example has, an undecided date order, runners-up that answer
+differently: :mod:`aml_jupyter.dataprep.trust`) are marked with an orange background and a '?',
+and the status line counts them over the sample.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import ipywidgets as w
 
 from ..dataprep import synth
 from ..dataprep.steps import column_strings
+from ..dataprep.trust import REASONS, review
 from ..errors import AmlError, InvalidValue
 
 if TYPE_CHECKING:
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
     from ..dataprep.flow import Flow
 
 UNSURE = "#ffe0b2"
+REVIEWED_ROWS = 500  # rows of the sample checked after each keystroke
 
 
 class ByExample:
@@ -101,17 +105,23 @@ class ByExample:
         self.status.value = message
         self.code.value = program.to_python(helpers=False) if program else ""
         self.add_button.disabled = program is None or self.flow is None
-        unsure = 0
-        for row, out in zip(self.rows, self.outputs, strict=True):
+        shown = {f["row"]: f for f in review([program], self.rows, self.given())} if program else {}
+        for k, (row, out) in enumerate(zip(self.rows, self.outputs, strict=True)):
             value = program.apply(row) if program and None not in row else None
-            doubtful = (
-                program is not None and None not in row and any(alt.apply(row) != value for alt in program.alternatives)
-            )
-            unsure += doubtful
-            out.value = ("? " if doubtful else "") + ("" if value is None else value)
-            out.style.background = UNSURE if doubtful else ""
-        if unsure:
-            self.status.value += f" ({unsure} row(s) marked '?' are uncertain: give one of them an example)"
+            flag = shown.get(k)
+            out.value = ("? " if flag else "") + ("" if value is None else value)
+            out.style.background = UNSURE if flag else ""
+            out.tooltip = flag["why"] if flag else None
+        if program is None:
+            return
+        flags = review([program], self.unlabeled[:REVIEWED_ROWS], self.given())
+        counts = {r: sum(f["reason"] == r for f in flags) for r in REASONS}
+        words = {"no answer": "get no answer", "date order": "have an undecided day/month order"}
+        words.update({"shape": "look unlike every example", "unsure": "are uncertain"})
+        said = [f"{n} {words[r]}" for r, n in counts.items() if n]
+        if said:
+            checked = min(len(self.unlabeled), REVIEWED_ROWS)
+            self.status.value += f". Of {checked} rows: {', '.join(said)}; rows marked '?' need a look."
 
     def _on_add(self, _button: Any = None) -> None:
         if self.flow is None or self.program is None:

@@ -76,7 +76,8 @@ def test_check_rows_shows_where_programs_disagree(tmp_path: Path) -> None:
     flow = dp.read(path).derive_column_by_example(["code"], "middle", [({"code": "a-b-c"}, "b")])
     rows = flow.check_rows()
     assert "p-q-r-s" in rows["code"].tolist()
-    assert list(rows.columns) == ["code", "output", "alternatives"]
+    assert list(rows.columns) == ["code", "output", "reason", "why", "alternatives"]
+    assert rows.set_index("code").loc["p-q-r-s", "reason"] == "shape"
 
 
 def test_detection(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import time
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -34,9 +35,10 @@ class Scorer:
         # Every transform each chosen substring could have had, for harmonizing them (see below).
         self.cases_of: dict[SubStr, set[frozenset[Any]]] = {}
         self.date_columns: set[int] = set()  # columns whose text the program reads as dates
+        self.rounded_columns: set[int] = set()  # and those of them it rounds (their text is not the value)
         self._case: dict[tuple[Any, ...], Any] = {}
         self.deadline: float | None = None  # learning's time budget: past it, TimeoutError
-        self._options: dict[tuple[g.Sub, bool], list[tuple[float, SubStr]]] = {}
+        self._options: dict[tuple[g.Sub, bool, bool], list[tuple[float, SubStr]]] = {}
         self._positions: dict[tuple[int, frozenset[Any]], list[Any]] = {}
 
     def pos(self, col: int, p: Any) -> float:
@@ -53,7 +55,8 @@ class Scorer:
     def sub_options(self, sub: g.Sub) -> list[tuple[float, SubStr]]:
         """The best few concrete substrings of a Sub, cheapest first."""
         near_date = sub.col in self.date_columns
-        found = self._options.get((sub, near_date))
+        rounded = sub.col in self.rounded_columns
+        found = self._options.get((sub, near_date, rounded))
         if found is not None:
             return found
         p1, p2 = self._ranked(sub.col, sub.p1), self._ranked(sub.col, sub.p2)
@@ -63,14 +66,14 @@ class Scorer:
             case = self._case[memo] = self._best_case(sub.col, p1[0], p2[0], sub.cases)
         base = self.w["piece"] + self.w["substr"] + self.transform(sub.col, p1[0], p2[0], case)
         if near_date and not isinstance(case, tuple):
-            base += self.w["plain_near_date"]
+            base += self.w["plain_near_date"] + (self.w["plain_near_rounded_date"] if rounded else 0.0)
         out = []
         for a in p1:
             for b in p2:
                 piece = SubStr(sub.col, a, b, case)
                 self.cases_of.setdefault(piece, set()).add(sub.cases)
                 out.append((base + self.pos(sub.col, a) + self.pos(sub.col, b), piece))
-        found = self._options[(sub, near_date)] = sorted(
+        found = self._options[(sub, near_date, rounded)] = sorted(
             out, key=lambda cp: (cp[0], sort_key(cp[1].start), sort_key(cp[1].end))
         )
         return found
@@ -127,6 +130,7 @@ class Scorer:
             cost += self.w["const_echoes_input"] if edge.echo else 0.0
             if self.date_columns and any(c.isdigit() for c in edge.const):
                 cost += self.w["plain_near_date"]  # a date's digits come from the date
+                cost += self.w["plain_near_rounded_date"] if self.rounded_columns else 0.0
             opts.append((cost, Const(edge.const)))
         opts.sort(key=lambda cp: (cp[0], repr(cp[1])))
         return opts
@@ -149,6 +153,16 @@ _DATE_UNITS += ("day", "week", "month", "quarter", "year")
 _DATE_MODES = ("floor", "round", "ceil")
 _NUMBER_MODES = ("half_up", "half_even", "floor", "ceil", "down", "up")
 _FIELD_ORDER = {name: k for k, name in enumerate(dates.FIELDS)}
+_UNIT_MINUTES = {"day": 1440, "week": 10080, "month": 43200, "quarter": 129600, "year": 525600}
+_UNIT_MINUTES.update({u: int(u[:-3]) if u.endswith("min") else int(u[:-1]) * 60 for u in _DATE_UNITS[:11]})
+_FIELD_MINUTES = {"M": 1, "S": 1, "H": 60, "-H": 60, "I": 60, "-I": 60, "p": 720, "pl": 720}
+
+
+@functools.lru_cache(maxsize=4096)
+def _finest_minutes(template: str) -> int:
+    # The smallest step the template's fields show, in minutes (a day for a date's fields).
+    shown = [_FIELD_MINUTES.get(name, 1440) for name, is_field, _ in dates.template_parts(template) or () if is_field]
+    return min(shown, default=1440)
 
 
 def _unit_rank(unit: str | None, decimals: int) -> tuple[int, int]:
@@ -178,7 +192,10 @@ def transform_rank(how: Any) -> tuple[Any, ...]:
     if how[0] == "dt":
         _, order, template, rounding = how
         fields = tuple(_FIELD_ORDER[name] for name, is_field, _ in dates.template_parts(template) or () if is_field)
-        r = (0, 0, 0) if rounding is None else (1, _DATE_UNITS.index(rounding[1]), _DATE_MODES.index(rounding[0]))
+        r = (0, 0, 0, 0)
+        if rounding is not None:
+            finer = _UNIT_MINUTES[rounding[1]] < _finest_minutes(template)  # 15 minutes, written as hours
+            r = (1, finer, _DATE_UNITS.index(rounding[1]), _DATE_MODES.index(rounding[0]))
         return (2, r, dates.ORDERS.index(order), template.count("+}"), fields, template)
     if how[0] == "nm":
         _, conv, scale, unit, mode, end, d, sep, mark, width, plus = how
@@ -283,6 +300,72 @@ def _bucket_ends(pieces: list[Piece], members: list[int], options: list[list[Any
     return [seg in forced_end for seg in segments]
 
 
+_MONTH_FIELDS = {"m", "-m", "B", "b", "B^", "b^"}
+_DAY_FIELDS = {"d", "-d", "do"}
+_NAMED_MONTHS = {"B", "b", "B^", "b^"}
+_TWELVE_HOUR = {"p", "pl"}
+
+
+def _field(p: Piece) -> tuple[str, str] | None:
+    # (field, bucket-end mark) of a date piece that writes one field.
+    if isinstance(p, SubStr) and isinstance(p.case, tuple) and p.case[0] == "dt":
+        parts = dates.template_parts(p.case[2]) or ()
+        if len(parts) == 1 and parts[0][1]:
+            return parts[0][0], parts[0][2]
+    return None
+
+
+def _swap(piece: Piece, name: str, end: str, cases_of: dict[SubStr, set[frozenset[Any]]]) -> Piece:
+    # The piece writing field `name` instead, when that fits every example as well: some span's
+    # transforms allow both. (Sharing a rounding may have changed the piece since it was costed.)
+    assert isinstance(piece, SubStr) and isinstance(piece.case, tuple)
+    wanted = replace(piece, case=(*piece.case[:2], "{" + name + end + "}", piece.case[3]))
+    where = (piece.col, piece.start, piece.end)
+    for known, allowed in cases_of.items():
+        if (known.col, known.start, known.end) == where:
+            if any(wanted.case in cases and piece.case in cases for cases in allowed):
+                return wanted
+    return piece
+
+
+def coherent_fields(pieces: list[Piece], cases_of: dict[SubStr, set[frozenset[Any]]]) -> list[Piece]:
+    """Fields of one date written the way people write them together, where the examples cannot
+    tell (``cases_of``: the transforms each piece's text allows on every example):
+
+    - a date shows its month once and its day too: where an example's day equals its month
+      (``01/01/2017 -> Jan 1, 2017``), a second month field becomes the day;
+    - beside a month's name, the day is not zero-padded (``March 5``, ``5 Mar``);
+    - beside AM/PM, hours are on the 12-hour clock and not zero-padded (``9:30AM-9:45AM``).
+
+    Example:
+        >>> d = lambda t: SubStr(0, ("abs", 0), ("abs", -1), ("dt", "dmy", t, None))
+        >>> allowed = {d("{-m}"): {frozenset([d("{-m}").case, d("{-d}").case])}}
+        >>> [p.case[2] for p in coherent_fields([d("{b}"), d("{-m}")], allowed)]
+        ['{b}', '{-d}']
+    """
+    fields = [_field(p) for p in pieces]
+    names = {f[0] for f in fields if f}
+    out = list(pieces)
+    months = [k for k, f in enumerate(fields) if f and f[0] in _MONTH_FIELDS]
+    numeric = [k for k in months if fields[k] and fields[k][0] in ("m", "-m")]  # type: ignore[index]
+    if len(months) >= 2 and numeric and not names & _DAY_FIELDS:
+        first = pieces[months[0]]
+        assert isinstance(first, SubStr)
+        dmy = first.case[1] == "dmy" and len(numeric) == len(months)
+        k = numeric[0] if dmy else numeric[-1]  # day first: the first number is the day
+        name, end = fields[k]  # type: ignore[misc]
+        out[k] = _swap(out[k], name.replace("m", "d"), end, cases_of)
+    for k, f in enumerate(fields):
+        if f is None:
+            continue
+        name, end = f
+        if name == "d" and names & _NAMED_MONTHS:
+            out[k] = _swap(out[k], "-d", end, cases_of)
+        elif name in ("H", "-H", "I") and names & _TWELVE_HOUR:
+            out[k] = _swap(out[k], "-I", end, cases_of)
+    return out
+
+
 def merge_dates(pieces: list[Piece]) -> list[Piece]:
     """Join the date pieces of one value, with the constants between them, into one piece: one
     template (``{b} {-d}, {Y}``) reads better and parses each row once.
@@ -332,17 +415,78 @@ def best_program(dag: g.Dag, scorer: Scorer, columns: int) -> Program:
     if not dag.has_path():
         raise NoProgramFound("no program fits all the examples")
     cost, pieces, choices = cheapest_path(dag, scorer)
-    dated = {p.col for p in pieces if isinstance(p, SubStr) and isinstance(p.case, tuple) and p.case[0] == "dt"}
-    if dated:  # a date is one value: once read as a date, its other parts come from the value too
-        scorer.date_columns = dated
+    read = [p for p in pieces if isinstance(p, SubStr) and isinstance(p.case, tuple) and p.case[0] == "dt"]
+    if read:  # a date is one value: once read as a date, its other parts come from the value too
+        scorer.date_columns = {p.col for p in read}
+        scorer.rounded_columns = {p.col for p in read if p.case[3] is not None}
         try:
             cost, pieces, choices = cheapest_path(dag, scorer)
         finally:
-            scorer.date_columns = set()
-    pieces = harmonize(pieces, scorer)
+            scorer.date_columns, scorer.rounded_columns = set(), set()
+    pieces = coherent_fields(harmonize(pieces, scorer), scorer.cases_of)
     program = Program(Concat(tuple(merge_dates(pieces))), columns, cost)
     program.alternatives = alternatives(choices, pieces, cost, columns, scorer.sample, scorer.deadline)
+    program.alternatives += other_readings(pieces, scorer.cases_of, columns, scorer.sample, cost)
     return program
+
+
+def _allowed(piece: SubStr, cases_of: dict[SubStr, set[frozenset[Any]]]) -> set[Any]:
+    # Every transform that fits the examples on this piece's span as well as the chosen one.
+    where = (piece.col, piece.start, piece.end)
+    found: set[Any] = set()
+    for known, allowed in cases_of.items():
+        if (known.col, known.start, known.end) == where:
+            for cases in allowed:
+                if piece.case in cases or (piece.case is None and known.case is None):
+                    found |= cases
+    found.discard(piece.case)
+    return found
+
+
+def other_readings(
+    pieces: list[Piece],
+    cases_of: dict[SubStr, set[frozenset[Any]]],
+    columns: int,
+    sample: list[list[str]],
+    cost: float,
+    per_piece: int = 3,
+) -> list[Program]:
+    """Runners-up that read a piece's text another way the examples allow (unpadded, another
+    rounding, a number instead of the text as it is), kept when they answer differently on some
+    unlabelled row: those rows are the ones the examples did not settle.
+
+    Example:
+        >>> from aml_jupyter.dataprep import synth
+        >>> p = synth.learn([(["2730.25"], "2730.25")], unlabeled=[["1.234"]])
+        >>> any(alt.apply(["1.234"]) == "1.23" for alt in p.alternatives)
+        True
+    """
+    if not sample:
+        return []
+    out: list[Program] = []
+    for k, piece in enumerate(pieces):
+        if not isinstance(piece, SubStr):
+            continue
+        allowed = _allowed(piece, cases_of)
+        if not allowed:
+            continue
+        texts = [t for t in (piece.run(row) for row in sample) if t is not None]
+        raw = [t for t in (_span(piece, row) for row in sample) if t is not None]
+        kept = 0
+        for case in sorted(allowed, key=lambda c: (transform_rank(c), repr(c))):
+            other = replace(piece, case=case)
+            if [runtime.apply_transform(t, case) if case else t for t in raw] != texts:
+                out.append(Program(Concat(tuple([*pieces[:k], other, *pieces[k + 1 :]])), columns, cost + 1.0))
+                kept += 1
+                if kept == per_piece:
+                    break
+    return out
+
+
+def _span(piece: SubStr, row: list[str]) -> str | None:
+    s = row[piece.col]
+    i, j = eval_pos(s, piece.start), eval_pos(s, piece.end)
+    return s[i:j] if i is not None and j is not None and i <= j else None
 
 
 def cheapest_path(dag: g.Dag, scorer: Scorer) -> tuple[float, list[Piece], list[list[tuple[float, Piece]]]]:

@@ -114,18 +114,22 @@ class Dag:
         return self.start == self.end or self.start in self.edges
 
     def splits_word(self, u: Node, v: Node) -> bool:
-        """Whether a piece from node u to v starts or ends inside a word of some example's output.
+        """Whether a piece from node u to v starts or ends inside a word of some example's output
+        (between two letters or two digits: ``Q|1`` and ``W|02`` are a label and a number).
 
         Example:
-            >>> Dag((0,), (3,), {}, ("USA",)).splits_word((1,), (3,))
-            True
+            >>> Dag((0,), (3,), {}, ("USA",)).splits_word((1,), (3,)), Dag((0,), (3,), {}, ("Q12",)).splits_word((0,), (1,))
+            (True, False)
         """
         for s, i, j in zip(self.outputs, u, v, strict=False):
-            if 0 < i < len(s) and s[i - 1].isalnum() and s[i].isalnum():
-                return True
-            if 0 < j < len(s) and s[j - 1].isalnum() and s[j].isalnum():
-                return True
+            for k in (i, j):
+                if 0 < k < len(s) and _same_class(s[k - 1], s[k]):
+                    return True
         return False
+
+
+def _same_class(a: str, b: str) -> bool:
+    return (a.isalpha() and b.isalpha()) or (a.isdigit() and b.isdigit())
 
 
 def _occurrences(haystack: str, needle: str) -> list[int]:
@@ -151,6 +155,11 @@ def build(inputs: Sequence[str], output: str, indexes: Sequence[StringIndex], de
     numbers = [number_spans(s) for s in inputs]
     any_number = any(numbers)
     copied = {s[b:e] for s, spans in zip(inputs, numbers, strict=True) for b, e, _ in spans}
+    whole_numbers = [
+        [sp for sp in spans if s[: sp[0]].strip() == s[sp[1] :].strip() == ""]
+        for s, spans in zip(inputs, numbers, strict=True)
+    ]
+    whole = {s[b:e] for s, spans in zip(inputs, whole_numbers, strict=True) for b, e, _ in spans}
     joined = " ".join(inputs).casefold()
     words = set(_ALNUM_RUN.findall(joined))
     # Keep extending a piece while some date rendering or written number could still be reached.
@@ -166,9 +175,14 @@ def build(inputs: Sequence[str], output: str, indexes: Sequence[StringIndex], de
             subs: list[Sub] = []
             if searching:
                 subs = _subs_for(text, inputs, folded, indexes, rendered)
-                # A number the input writes just so is copied from there, not re-written.
-                if any_number and text not in copied and number_output(output, i, j):
-                    subs += _number_subs(text, numbers, indexes)
+                # A number an input writes just so is copied, not re-written; unless the input is
+                # that one number (an amount column), where another example may need it rounded
+                # (the ranking prefers the plain copy where both fit).
+                if any_number and number_output(output, i, j):
+                    if text not in copied:
+                        subs += _number_subs(text, numbers, indexes)
+                    elif text in whole:
+                        subs += _number_subs(text, whole_numbers, indexes)
                 searching = bool(subs) or text in prefixes or (any_number and number_prefix(text))
             out.append(Edge((j,), text, tuple(subs), echoes(text, joined, words)))
         edges[(i,)] = out

@@ -81,7 +81,7 @@ _CALENDAR_FIELDS = tuple(f for f, (need, _) in dates.FIELDS.items() if need != d
 _SPAN_TRIM = "([{\"'"
 _SPAN_TAIL = ")]}\"',;."
 _WORDS = re.compile(r"\S+")
-_INPUT_NUMBER = re.compile(r"[-+(\u2212]?[$€£¥₹]?\d(?:[\d.,'\u00a0\u202f ]*\d)?(?:[eE][-+]?\d{1,3})?%?\)?")
+_INPUT_NUMBER = re.compile(r"[-+(\u2212]?[$€£¥₹]?\d(?:[\d.,\u066b\u066c'\u00a0\u202f ]*\d)?(?:[eE][-+]?\d{1,3})?%?\)?")
 _OUTPUT_NUMBER = re.compile(r"[-+]?\d(?:[\d.,'\u00a0\u202f ]*\d)?")
 _NUMBER_PREFIX = re.compile(r"[-+]?(?:\d[\d.,'\u00a0\u202f ]*)?")
 # Units a number may be rounded to, and significant digits.
@@ -254,8 +254,16 @@ def number_hows(t: str, values: dict[str, Decimal]) -> set[Any]:
                 roundings: list[tuple[str | None, str | None, int]] = []
                 if gap == 0:
                     roundings.append((None, None, 0))
-                for unit, size in _UNITS:
-                    if size is not None and gap > 2 * size:
+                for unit, fixed in _UNITS:
+                    size = fixed if fixed is not None else Decimal(1).scaleb(v.adjusted() - int(unit[1:]) + 1)
+                    if not v and fixed is None:
+                        continue
+                    if gap > 2 * size or (fixed is not None and size < step and decimals[0] >= 0):
+                        continue  # too far, or finer than the output shows (no rounding does that)
+                    # Every mode lands on one of the two grid points around v: skip the unit
+                    # unless one of them can give y (most units, for most texts).
+                    low = numeric.round_number(v, unit, "floor")[0]
+                    if not {low, low + size} & {y, y - size, y - size + step}:
                         continue
                     for mode in numeric.MODES:
                         r, u = numeric.round_number(v, unit, mode)

@@ -6,6 +6,9 @@
    apart (a Switch).
 3. Pick the cheapest program by the ranking in :mod:`.ranking`, preferring positions that exist
    on the unlabelled rows, and keep the runners-up so the rows they disagree on can be shown.
+4. When the column holds a small set of repeating values and the examples needed branches (or
+   no program), the outputs are a mapping the data implies (codes to names): learn a Lookup, which
+   answers nothing for values it has not seen rather than guessing by a test on the text.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from ...errors import InvalidValue, NoProgramFound
 from . import dag as g
 from . import runtime
 from .choose import Scorer, best_program, cheapest_path
-from .program import Concat, Predicate, Program, Switch
+from .program import Concat, Lookup, Predicate, Program, Switch
 from .ranking import WEIGHTS
 
 Example = tuple[Sequence[str], str]
 MAX_UNLABELED = 64
 MAX_WORD_TOKENS = 12
+MAX_LOOKUP = 50  # at most this many distinct input values, each seen twice on average, make a lookup
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -50,6 +54,7 @@ def learn(
     sample = _sample(unlabeled, len(rows[0]))
     tokens = _tokens([*rows, *sample])
     w = dict(WEIGHTS, **(weights or {}))
+    lookup = _implied_lookup(rows, outputs, unlabeled)
     try:
         graphs = [
             g.build(r, o, [g.StringIndex(s, tokens) for s in r], deadline) for r, o in zip(rows, outputs, strict=True)
@@ -61,10 +66,16 @@ def learn(
         whole = meet(range(len(graphs)))
         if whole.has_path():
             return best_program(whole, scorer, columns)
+        if lookup is not None:
+            return lookup
         branches = _decision_list(meet, rows, tokens, columns, scorer)
         if branches is not None:
             return _list_program(branches, scorer, columns)
         return _switch(_groupings(graphs, rows, tokens, columns, deadline), rows, tokens, scorer, columns)
+    except NoProgramFound:
+        if lookup is not None:
+            return lookup
+        raise
     except TimeoutError:
         raise NoProgramFound(f"no program found within the time budget of {timeout:g} s", timeout=timeout) from None
 
@@ -98,6 +109,30 @@ def _check(examples: Sequence[Example]) -> tuple[list[list[str]], list[str]]:
                 examples=[first, n],
             )
     return rows, outputs
+
+
+def _implied_lookup(
+    rows: list[list[str]], outputs: list[str], unlabeled: Sequence[Sequence[str | None]] | None
+) -> Program | None:
+    """A Lookup of the examples when the column's values are few and repeat, and the examples
+    give at least two outputs (a table of one entry is a constant)."""
+    if len(set(outputs)) < 2 or not unlabeled:
+        return None
+    width = len(rows[0])
+    values: set[tuple[str, ...]] = set()
+    count = 0
+    for row in unlabeled:
+        vals = (row,) if isinstance(row, str) else tuple(row)
+        if len(vals) == width and all(isinstance(v, str) for v in vals):
+            values.add(tuple(unicodedata.normalize("NFC", str(v)) for v in vals))
+            count += 1
+            if len(values) > MAX_LOOKUP:
+                return None
+    values.update(tuple(r) for r in rows)
+    if len(values) > MAX_LOOKUP or count < 2 * len(values):
+        return None
+    table = dict(zip((tuple(r) for r in rows), outputs, strict=True))
+    return Program(Lookup(tuple(table.items())), width, cost=float(len(table)))
 
 
 def _sample(unlabeled: Sequence[Sequence[str | None]] | None, width: int) -> list[list[str]]:

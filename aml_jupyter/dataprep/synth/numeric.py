@@ -49,6 +49,8 @@ def parse_number(text: str, conv: str = ".") -> Decimal | None:
         (Decimal('1234567.891'), Decimal('-1200'), None)
     """
     s = text.strip(_AROUND).replace("\u2212", "-")
+    if "\u066b" in s or "\u066c" in s:  # the Arabic decimal and thousands marks stand for the learned ones
+        s = s.replace("\u066b", conv).replace("\u066c", "," if conv == "." else ".")
     negative = False
     if s.startswith("(") and s.endswith(")"):
         s, negative = s[1:-1].strip(_AROUND), True

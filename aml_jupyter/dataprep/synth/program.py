@@ -1,7 +1,8 @@
 """Learned programs: small, picklable trees that run on a row and print as Python.
 
-Program   := Concat | Switch
+Program   := Concat | Switch | Lookup
 Switch    := (Predicate -> Concat)+, the last branch taken when no predicate holds
+Lookup    := a table from whole input values to outputs (codes to names); no answer off the table
 Concat    := Piece+
 Piece     := Const(text) | SubStr(column, start, end, case)
 Position  := ("abs", k) | ("tok", left_token, right_token, k)
@@ -13,6 +14,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from . import dates, numeric, runtime
@@ -199,6 +201,26 @@ class Switch:
         return None
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """Outputs looked up by the whole input values: a mapping the data implies (codes to names),
+    learned when no string program explains it. Values off the table have no answer."""
+
+    table: tuple[tuple[tuple[str, ...], str], ...]
+
+    @cached_property
+    def mapping(self) -> dict[tuple[str, ...], str]:
+        return dict(self.table)
+
+    def run(self, row: Sequence[str]) -> str | None:
+        return self.mapping.get(tuple(row))
+
+    def describe(self) -> str:
+        shown = ", ".join(f"{(k[0] if len(k) == 1 else k)!r} -> {v!r}" for k, v in self.table[:4])
+        more = ", ..." if len(self.table) > 4 else ""
+        return f"a lookup of {len(self.table)} value{'s' * (len(self.table) != 1)} ({shown}{more})"
+
+
 def _module_body(module: Any) -> list[str]:
     # A standard-library-only module's code without its docstring and imports (written once above).
     source = inspect.getsource(module)
@@ -265,7 +287,7 @@ class Program:
         'A.'
     """
 
-    root: Concat | Switch
+    root: Concat | Switch | Lookup
     columns: int
     cost: float = 0.0
     alternatives: list[Program] = field(default_factory=list, repr=False, compare=False)
@@ -278,6 +300,48 @@ class Program:
             if not isinstance(v, str):
                 return None
         return self.root.run(inputs)  # type: ignore[arg-type]
+
+    def why_none(self, inputs: Sequence[str | None]) -> str | None:
+        """Why the program gives no answer for ``inputs`` (None when it gives one).
+
+        Example:
+            >>> p = Program(Concat((SubStr(0, ("tok", "Space", None, 1), ("abs", -1)),)), 1)
+            >>> p.why_none(["Ada"])
+            "column 0 ('Ada') has no place after the first Space"
+        """
+        if self.apply(inputs) is not None:
+            return None
+        if len(inputs) != self.columns or not all(isinstance(v, str) for v in inputs):
+            return "an input is missing"
+        row: list[str] = [str(v) for v in inputs]
+        root = self.root
+        if isinstance(root, Lookup):
+            key = row[0] if self.columns == 1 else tuple(row)
+            return f"{key!r} is not one of the lookup's {len(root.table)} values"
+        body: Concat | None = root if isinstance(root, Concat) else None
+        if isinstance(root, Switch):
+            body = next((c for pred, c in root.branches if pred is None or pred.holds(row)), None)
+            if body is None:
+                return "no branch's test holds"
+        assert body is not None
+        for p in body.pieces:
+            if not isinstance(p, SubStr) or p.run(row) is not None:
+                continue
+            s = row[p.col]
+            for pos in (p.start, p.end):
+                if eval_pos(s, pos) is None:
+                    return f"column {p.col} ({s!r}) has no place {describe_pos(pos)}"
+            i, j = eval_pos(s, p.start), eval_pos(s, p.end)
+            assert i is not None and j is not None
+            if i > j:
+                return f"in column {p.col} ({s!r}), {describe_pos(p.end)} comes before {describe_pos(p.start)}"
+            kind = p.case[0] if isinstance(p.case, tuple) else None
+            if kind in ("dt", "date"):
+                return f"{s[i:j]!r} does not read as a date or time"
+            if kind in ("nm", "num"):
+                return f"{s[i:j]!r} does not read as a number"
+            return f"{s[i:j]!r} cannot be transformed"
+        return "no answer"
 
     def apply_column(self, columns: Sequence[Sequence[str | None]]) -> list[str | None]:
         """The output for every row of ``columns`` (one list per input column), as :meth:`apply`
@@ -308,6 +372,9 @@ class Program:
             f"    if len(row) != {self.columns} or any(not isinstance(v, str) for v in row):",
             "        return None",
         ]
+        if isinstance(self.root, Lookup):
+            table = {k: v for k, v in self.root.table}
+            return "\n".join([*lines, f"    return {table!r}.get(tuple(row))"]) + "\n"
         branches = self.root.branches if isinstance(self.root, Switch) else ((None, self.root),)
         for pred, body in branches:
             indent = "    "
@@ -334,6 +401,9 @@ class Program:
 
         def body(c: Concat) -> str:
             return " + ".join(piece(p) for p in c.pieces)
+
+        if isinstance(self.root, Lookup):
+            return self.root.describe()
 
         if isinstance(self.root, Switch):
             parts = []

@@ -6,7 +6,7 @@ from typing import Any
 
 from ...errors import InvalidValue
 from . import dates, formats, numeric
-from .program import Concat, Const, Piece, Predicate, Program, SubStr, Switch
+from .program import Concat, Const, Lookup, Piece, Predicate, Program, SubStr, Switch
 from .runtime import CLASS_TOKENS
 
 
@@ -112,6 +112,20 @@ def _concat_from(data: Any, columns: int) -> Concat:
     return Concat(tuple(pieces))
 
 
+def _lookup_from(data: Any, columns: int) -> Lookup:
+    if not isinstance(data, list) or not data:
+        raise InvalidValue("a saved lookup must be a non-empty list of [inputs, output]")
+    table = []
+    for item in data:
+        ok = isinstance(item, list) and len(item) == 2 and isinstance(item[0], list) and isinstance(item[1], str)
+        if not ok or len(item[0]) != columns or not all(isinstance(v, str) for v in item[0]):
+            raise InvalidValue(f"bad lookup entry in a saved program: {item!r}")
+        table.append((tuple(item[0]), item[1]))
+    if len({k for k, _ in table}) != len(table):
+        raise InvalidValue("a saved lookup gives one input two outputs")
+    return Lookup(tuple(table))
+
+
 def program_to_data(program: Program) -> dict[str, Any]:
     """A program as JSON-ready data.
 
@@ -121,6 +135,8 @@ def program_to_data(program: Program) -> dict[str, Any]:
         >>> program_from_data(program_to_data(p)).apply(["x y"])
         'y'
     """
+    if isinstance(program.root, Lookup):
+        return {"columns": program.columns, "lookup": [[list(k), v] for k, v in program.root.table]}
     if isinstance(program.root, Switch):
         branches = [
             {
@@ -148,6 +164,8 @@ def program_from_data(data: Any) -> Program:
     if not isinstance(data, dict) or not _int(data.get("columns")) or not 0 < data["columns"] <= 1000:
         raise InvalidValue("a saved program must be an object with 'columns'")
     columns = data["columns"]
+    if "lookup" in data:
+        return Program(_lookup_from(data["lookup"], columns), columns)
     if "branches" not in data:
         return Program(_concat_from(data.get("pieces"), columns), columns)
     if not isinstance(data["branches"], list) or not data["branches"]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import runtime
-from .program import Const, Program, SubStr, Switch
+from .program import Const, Lookup, Program, SubStr, Switch
 
 VECTOR_MIN_ROWS = 512  # below this, pandas' fixed cost outweighs what vectorizing saves
 _CASES = {"upper": ".upper()", "lower": ".lower()", "title": ".title()"}
@@ -123,6 +123,9 @@ def apply_column(program: Program, columns: Sequence[Sequence[str | None]]) -> l
     if partial and len(clean) > 1:  # a row missing any input gives None, whatever its pieces read
         clean = [[v if ok else None for v, ok in zip(col, valid, strict=True)] for col in clean]
     root = program.root
+    if isinstance(root, Lookup):
+        get = root.mapping.get
+        return [None if not ok else get(vals) for vals, ok in zip(zip(*clean, strict=True), valid, strict=True)]
     if isinstance(root, Switch):
         return [program.apply(row) for row in zip(*clean, strict=True)]
     parts = [_piece(p, clean, n) for p in root.pieces]
