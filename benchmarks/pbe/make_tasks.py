@@ -26,6 +26,11 @@ MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augus
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
+def _week(t: dt.datetime) -> str:
+    year, week, _ = t.isocalendar()
+    return f"{year}W{week:02d}"
+
+
 def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
@@ -65,7 +70,7 @@ DATE_OUTPUTS: dict[str, tuple[str, Callable[[dt.datetime], str]]] = {
     "to-week-start": ("the Monday of its week", lambda t: (t - dt.timedelta(days=t.weekday())).strftime("%Y-%m-%d")),
     "to-month-start": ("the first of its month", lambda t: t.strftime("%Y-%m-01")),
     "to-day-of-year": ("the day of the year", lambda t: str(t.timetuple().tm_yday)),
-    "to-weekday-week": ("weekday and ISO week", lambda t: f"{t.strftime('%a')}, {t.isocalendar()[0]}W{t.isocalendar()[1]:02d}"),
+    "to-weekday-week": ("weekday and ISO week", lambda t: f"{t.strftime('%a')}, {_week(t)}"),
 }  # fmt: skip
 
 # Pairs asked often enough to be tasks (not the full cross product: some pairs are the same ask).
@@ -192,7 +197,8 @@ SMALL_NUMBER_TASKS: list[tuple[str, str, Callable[[int], str], Callable[[int], s
     ("scientific", "scientific notation read", lambda x: f"{x / 100:.2f}e3".replace(".00", ""),
      lambda x: f"{Decimal(x) * 10:.0f}"),  # fmt: skip
     ("signed", "a sign on positives", lambda x: str(x - 50), lambda x: f"{x - 50:+d}"),
-    ("bankers", "banker's rounding of halves", lambda x: f"{x}.5", lambda x: f"{_q(Decimal(x) + Decimal('0.5'), '1', ROUND_HALF_EVEN)}"),
+    ("bankers", "banker's rounding of halves", lambda x: f"{x}.5",
+     lambda x: f"{_q(Decimal(x) + Decimal('0.5'), '1', ROUND_HALF_EVEN)}"),
     ("french-spaces", "French thousands spaces read", lambda x: f"{x * 137:,}".replace(",", " ") + ",5",
      lambda x: f"{x * 137}.5"),
 ]  # fmt: skip

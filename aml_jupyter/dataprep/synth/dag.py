@@ -118,8 +118,10 @@ class Dag:
         (between two letters or two digits: ``Q|1`` and ``W|02`` are a label and a number).
 
         Example:
-            >>> Dag((0,), (3,), {}, ("USA",)).splits_word((1,), (3,)), Dag((0,), (3,), {}, ("Q12",)).splits_word((0,), (1,))
-            (True, False)
+            >>> Dag((0,), (3,), {}, ("USA",)).splits_word((1,), (3,))
+            True
+            >>> Dag((0,), (3,), {}, ("Q12",)).splits_word((0,), (1,))
+            False
         """
         for s, i, j in zip(self.outputs, u, v, strict=False):
             for k in (i, j):
