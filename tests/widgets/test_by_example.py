@@ -20,7 +20,7 @@ def test_typing_examples_updates_outputs_and_marks_doubt(tmp_path: Path) -> None
     assert [o.value.lstrip("? ") for o in panel.outputs][:2] == ["b", "y"]
     marked = [o for o in panel.outputs if o.value.startswith("? ")]
     assert marked and all(o.style.background for o in marked)
-    assert "uncertain" in panel.status.value
+    assert "need a look" in panel.status.value and "1 get no answer" in panel.status.value
     assert "def transform" in panel.code.value
     # data is shown as text: the label holds the raw string, no HTML widget is used
     labels = [c for c in panel.widget.children[1].children if hasattr(c, "value")]
