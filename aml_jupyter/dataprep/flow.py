@@ -334,7 +334,7 @@ class Flow:
 
         lines = []
         for n, step in enumerate(self.steps, start=1):
-            if isinstance(step, AutoSplit):
+            if isinstance(step, AutoSplit | Columns):
                 text = step.describe()
             elif isinstance(step, Derive | Split):
                 text = step.describe()

@@ -6,6 +6,7 @@ code for ``Flow.to_python()``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,11 @@ def column_strings(df: pd.DataFrame, columns: list[str]) -> list[tuple[str | Non
     return list(zip(*cols, strict=True)) if cols else []
 
 
+def _named(words: str, columns: list[str]) -> str:
+    # A program says "column 0"; a step knows that column's name.
+    return re.sub(r"\bcolumn (\d+)\b", lambda m: repr(columns[int(m.group(1))]), words)
+
+
 @dataclass
 class Derive:
     """A new column computed by a program learned from examples."""
@@ -84,7 +90,8 @@ class Derive:
         return result
 
     def describe(self) -> str:
-        return f"derive {self.new_column!r} from {', '.join(map(repr, self.source_columns))}: {self.program.describe()}"
+        words = _named(self.program.describe(), self.source_columns)
+        return f"derive {self.new_column!r} from {', '.join(map(repr, self.source_columns))}: {words}"
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -128,7 +135,9 @@ class Split:
         return result
 
     def describe(self) -> str:
-        words = "; ".join(f"{n!r}: {p.describe()}" for n, p in zip(self.new_columns, self.programs, strict=True))
+        words = "; ".join(
+            f"{n!r}: {_named(p.describe(), [self.column])}" for n, p in zip(self.new_columns, self.programs, strict=True)
+        )
         return f"split {self.column!r} by example into {words}"
 
     def to_data(self) -> dict[str, Any]:
@@ -167,6 +176,12 @@ class Columns:
         if self.action == "drop":
             return df.drop(columns=names)
         return df.rename(columns=dict(self.columns))  # type: ignore[arg-type]
+
+    def describe(self) -> str:
+        if self.action == "rename":
+            pairs = ", ".join(f"{k!r} -> {v!r}" for k, v in dict(self.columns).items())  # type: ignore[arg-type]
+            return f"rename {pairs}"
+        return f"{self.action} {', '.join(map(repr, self.columns))}"
 
     def to_data(self) -> dict[str, Any]:
         return {"kind": self.kind, "action": self.action, "columns": self.columns}

@@ -73,7 +73,7 @@ class Shapes:
         """Why ``row`` is unlike every example, or None when it is like one."""
         sig = tuple(shape(v) for v in row)
         if self.signatures and sig not in self.signatures:
-            known = ", ".join(sorted(" | ".join(s) for s in self.signatures)[:3])
+            known = " or ".join(sorted(" | ".join(s) for s in self.signatures)[:3])
             return f"its shape {' | '.join(sig)!r} is unlike every example's ({known!r})"
         for k, v in enumerate(row):
             if k < len(self.low) and not self.low[k] / 2 <= len(v) <= 2 * self.high[k] + 2:
@@ -148,8 +148,8 @@ def review(
     Example:
         >>> from aml_jupyter.dataprep import synth
         >>> p = synth.learn([(["5 Mar 2024"], "2024-03-05")])
-        >>> [f["reason"] for f in review([p], [["7 Apr 2023"], ["soon"]], [(["5 Mar 2024"], "2024-03-05")])]
-        ['no answer']
+        >>> [f["why"] for f in review([p], [["7 Apr 2023"], ["soon"]], [(["5 Mar 2024"], "2024-03-05")])][-1]
+        "'soon' does not read as a date or time; its shape 'a' is unlike every example's ('9 a 9')"
     """
     shapes = Shapes.of([list(r) for r, _ in examples])
     full = [[str(v) for v in r] for r in rows if None not in r]

@@ -1,11 +1,14 @@
 """``python -m aml_jupyter.demo [DIR]``: the end-to-end demo of ``make demo``.
 
 It creates a workspace in DIR (default ``demo-workspace``), writes a small project into it (a
-training script, the sweep notebook ``notebooks/iris_sweep.ipynb`` and an iris-shaped data set),
-submits the script as a tracked job on the local target, sweeps the notebook over a grid on the
+training script, the sweep notebook ``notebooks/iris_sweep.ipynb`` and an iris-shaped data set
+that arrives messy: decimal commas, dates in four layouts, observers' full names), prepares the
+data by example (printing the learned steps in words and the rows to look at) and registers it
+as the dataset ``iris``, submits the script as a tracked job on the local target, sweeps the notebook over a grid on the
 embedded Dask cluster (two child runs at a time, median early stopping), prints the run table and
 the best child, stops the cluster, then registers the best child's model, deploys it locally,
-scores three rows over HTTP and prints the answers and the service's metrics.
+scores three rows over HTTP and prints the answers, the service's metrics and the model's
+lineage back to the dataset.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 from pathlib import Path
 
 import aml_jupyter as aml
+from aml_jupyter.demo.data import prepare_by_example, write_raw_dataset
 from aml_jupyter.workspace import AML_DIR
 
 HERE = Path(__file__).parent
@@ -51,7 +55,7 @@ def prepare(folder: Path) -> aml.Workspace:
     notebook = HERE / "iris_sweep.ipynb"  # in a wheel; a checkout has it in notebooks/
     shutil.copy(notebook if notebook.exists() else NOTEBOOKS / "iris_sweep.ipynb", folder / "iris_sweep.ipynb")
     shutil.copy(HERE / "score.py", folder / "score.py")
-    write_dataset(folder / "iris.csv")
+    write_raw_dataset(folder / "iris_raw.csv")
     (folder / ".amlignore").write_text("*.npz\n")
     return aml.Workspace.init(folder, name="demo")
 
@@ -61,7 +65,11 @@ def main() -> int:
     ws = prepare(folder)
     print(f"== workspace {ws.name!r} created in {ws.aml_dir}")
 
-    print("== one training script, submitted as a tracked job on the local target")
+    print("\n== the field notes arrive messy: learn the clean columns from a few typed examples")
+    flow = prepare_by_example(folder / "iris_raw.csv", ws)
+    flow.to_pandas().to_csv(folder / "iris.csv", index=False)  # the same data, for a notebook opened alone
+
+    print("\n== one training script, submitted as a tracked job on the local target")
     job = aml.submit(
         "train.py", {"C": 0.5, "lr": 0.1, "epochs": 60}, experiment="iris", wait=True, echo=True, workspace=ws
     )
@@ -132,6 +140,10 @@ def serve_best(ws: aml.Workspace, run_id: str) -> None:
     )
     aml.set_model_alias(mv.name, "production", mv.version, workspace=ws)
     print(f"\n== registered {mv.ref} ({mv.flavor}) as iris-softmax@production; deploying it locally")
+    from aml_jupyter.services.models import model_lineage
+
+    read = [f"{d['name']} ({d['uri']})" for d in model_lineage(mv.ref, workspace=ws)["datasets"]]
+    print(f"   lineage: trained by run {run_id[:8]} on {', '.join(read) or 'no registered dataset'}")
     dep = deployments.deploy("iris-softmax@production", "iris", workspace=ws)
     try:
         rows = [[5.1, 3.5, 1.4, 0.2], [6.0, 2.7, 4.4, 1.3], [6.9, 3.1, 5.6, 2.2]]

@@ -15,13 +15,31 @@ import aml_jupyter as aml
 
 
 def load(path: str = "iris.csv") -> tuple[np.ndarray, np.ndarray, list[str]]:
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    """The features, labels and class names: inside a run of a workspace that registered the
+    dataset ``iris``, from the dataset (the run records it as its input); else from ``path``."""
+    rows = _dataset_rows()
+    if rows is None:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
     features = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
     x = np.array([[float(r[k]) for k in features] for r in rows])
     classes = sorted({r["species"] for r in rows})
     y = np.array([classes.index(r["species"]) for r in rows])
     return x, y, classes
+
+
+def _dataset_rows() -> list[dict[str, str]] | None:
+    from aml_jupyter.errors import AmlError
+
+    if aml.active_run() is None:
+        return None
+    try:
+        from aml_jupyter import dataprep
+
+        frame = dataprep.get_dataset("iris").to_pandas()
+    except AmlError:  # no workspace here, or no such dataset: the CSV file is the data
+        return None
+    return [{k: str(v) for k, v in r.items()} for r in frame.to_dict("records")]
 
 
 def main() -> None:
@@ -32,18 +50,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    x, y, classes = load()
-    rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(y))
-    split = int(0.7 * len(y))
-    train, val = order[:split], order[split:]
-    mean, std = x[train].mean(0), x[train].std(0)
-    x = (x - mean) / std
-    onehot = np.eye(len(classes))[y]
-
     params = vars(args)
     with aml.start_run(experiment="iris", params=params, parent=os.environ.get("AML_PARENT_RUN_ID")) as run:
-        aml.set_tags({"model": "softmax", "data": "iris.csv"})
+        x, y, classes = load()  # inside the run: it records the dataset it reads
+        rng = np.random.default_rng(args.seed)
+        order = rng.permutation(len(y))
+        split = int(0.7 * len(y))
+        train, val = order[:split], order[split:]
+        mean, std = x[train].mean(0), x[train].std(0)
+        x = (x - mean) / std
+        onehot = np.eye(len(classes))[y]
+
+        aml.set_tags({"model": "softmax", "data": "iris"})
         w = np.zeros((x.shape[1], len(classes)))
         b = np.zeros(len(classes))
         losses = []

@@ -426,25 +426,29 @@ def best_program(dag: g.Dag, scorer: Scorer, columns: int) -> Program:
     pieces = coherent_fields(harmonize(pieces, scorer), scorer.cases_of)
     program = Program(Concat(tuple(merge_dates(pieces))), columns, cost)
     program.alternatives = alternatives(choices, pieces, cost, columns, scorer.sample, scorer.deadline)
-    program.alternatives += other_readings(pieces, scorer.cases_of, columns, scorer.sample, cost)
+    program.alternatives += other_readings(pieces, choices, scorer.cases_of, columns, scorer.sample, cost)
     return program
 
 
-def _allowed(piece: SubStr, cases_of: dict[SubStr, set[frozenset[Any]]]) -> set[Any]:
-    # Every transform that fits the examples on this piece's span as well as the chosen one.
+def _allowed(piece: SubStr, options: list[tuple[float, Piece]], cases_of: dict[SubStr, set[frozenset[Any]]]) -> set[Any]:
+    # Every transform that fits the examples on this piece's edge and span as well as the chosen
+    # one: the edge's other options there (a date reading beside a plain copy), and what each allows.
     where = (piece.col, piece.start, piece.end)
     found: set[Any] = set()
-    for known, allowed in cases_of.items():
-        if (known.col, known.start, known.end) == where:
-            for cases in allowed:
-                if piece.case in cases or (piece.case is None and known.case is None):
-                    found |= cases
+    for _, opt in options:
+        if isinstance(opt, SubStr) and (opt.col, opt.start, opt.end) == where:
+            found.add(opt.case)
+            for cases in cases_of.get(opt, ()):
+                found |= cases
+    for cases in cases_of.get(piece, ()):
+        found |= cases
     found.discard(piece.case)
     return found
 
 
 def other_readings(
     pieces: list[Piece],
+    choices: list[list[tuple[float, Piece]]],
     cases_of: dict[SubStr, set[frozenset[Any]]],
     columns: int,
     sample: list[list[str]],
@@ -467,16 +471,20 @@ def other_readings(
     for k, piece in enumerate(pieces):
         if not isinstance(piece, SubStr):
             continue
-        allowed = _allowed(piece, cases_of)
+        allowed = _allowed(piece, choices[k] if k < len(choices) else [], cases_of)
         if not allowed:
             continue
-        texts = [t for t in (piece.run(row) for row in sample) if t is not None]
-        raw = [t for t in (_span(piece, row) for row in sample) if t is not None]
+        spans = [t for t in (_span(piece, row) for row in sample) if t is not None]
+        mine = [runtime.apply_transform(t, piece.case) if piece.case else t for t in spans]
         kept = 0
         for case in sorted(allowed, key=lambda c: (transform_rank(c), repr(c))):
             other = replace(piece, case=case)
-            if [runtime.apply_transform(t, case) if case else t for t in raw] != texts:
-                out.append(Program(Concat(tuple([*pieces[:k], other, *pieces[k + 1 :]])), columns, cost + 1.0))
+            theirs = [runtime.apply_transform(t, case) if case else t for t in spans]
+            # A reading that fails on rows the chosen one reads is refuted by the data already.
+            refuted = any(b is None and a is not None for a, b in zip(mine, theirs, strict=True))
+            swapped = [*pieces[:k], other, *pieces[k + 1 :]]
+            if not refuted and theirs != mine and not _splits_a_date(swapped, k):
+                out.append(Program(Concat(tuple(swapped)), columns, cost + 1.0))
                 kept += 1
                 if kept == per_piece:
                     break
@@ -517,6 +525,24 @@ def cheapest_path(dag: g.Dag, scorer: Scorer) -> tuple[float, list[Piece], list[
     return best[dag.start][0], pieces, choices
 
 
+def _date_key(p: Piece) -> tuple[Any, ...] | None:
+    if isinstance(p, SubStr) and isinstance(p.case, tuple) and p.case[0] == "dt":
+        return (p.start, p.end, p.case[1], p.case[3])
+    return None
+
+
+def _splits_a_date(pieces: list[Piece], i: int) -> bool:
+    # A runner-up whose swapped piece reads its column's date from another span, in another
+    # order or rounded otherwise than the other date pieces: one value read two ways.
+    key = _date_key(pieces[i])
+    if key is None:
+        return False
+    col = pieces[i].col  # type: ignore[union-attr]
+    others = {_date_key(p) for k, p in enumerate(pieces) if k != i and isinstance(p, SubStr) and p.col == col}
+    others.discard(None)
+    return bool(others) and key not in others
+
+
 def alternatives(
     choices: list[list[tuple[float, Piece]]],
     pieces: list[Piece],
@@ -540,6 +566,8 @@ def alternatives(
             raise TimeoutError
         alt = list(pieces)
         alt[i] = piece
+        if _splits_a_date(alt, i):
+            continue
         program = Program(Concat(tuple(alt)), columns, cost + delta)
         differs = any(program.apply(r) != best.apply(r) for r in sample)
         ranked.append((not differs, n, program))

@@ -84,19 +84,19 @@ _ALNUM_RUN = re.compile(r"[^\W_]+")
 
 
 def echoes(text: str, folded: str, words: set[str]) -> bool:
-    """Whether a constant holds a letter standing alone (an initial) or a whole word of the inputs
-    (``folded``: them casefolded and joined; ``words``: their words), ignoring case: such text
-    most likely comes from the input (``J.`` from ``john``).
+    """Whether a constant holds a letter standing alone (an initial) or a whole word or number of
+    the inputs (``folded``: them casefolded and joined; ``words``: their words and numbers),
+    ignoring case: such text most likely comes from the input (``J.`` from ``john``, ``(1)``
+    from ``-1``).
 
     Example:
         >>> echoes(", J.", "john smith", {"john", "smith"}), echoes("Dr. ", "drew", {"drew"})
         (True, False)
     """
     for run in _ALNUM_RUN.findall(text.casefold()):
-        if len(run) == 1:
-            if run.isalpha() and run in folded:
-                return True
-        elif run in words and not run.isdigit():
+        if run in words:  # a whole word or number of an input
+            return True
+        if len(run) == 1 and run.isalpha() and run in folded:
             return True
     return False
 

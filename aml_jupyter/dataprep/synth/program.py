@@ -90,7 +90,7 @@ def describe_transform(how: Any) -> str:
             target = f"{unit[1:]} significant digits" if unit[0] == "s" else unit
             text += f", rounded {_MODE_WORDS[mode]} to {target}"
             text += {0: "", 1: ", the end of its range", 2: ", the last value of its range"}[end]
-        style = [f"{decimals} decimals" if decimals >= 0 else "no trailing zeros"]
+        style = [f"{decimals} decimal{'s' * (decimals != 1)}" if decimals >= 0 else "no trailing zeros"]
         if sep:
             style.append(f"{sep!r} between thousands")
         style.append(f"{mark!r} before decimals")
