@@ -136,7 +136,8 @@ class Split:
 
     def describe(self) -> str:
         words = "; ".join(
-            f"{n!r}: {_named(p.describe(), [self.column])}" for n, p in zip(self.new_columns, self.programs, strict=True)
+            f"{n!r}: {_named(p.describe(), [self.column])}"
+            for n, p in zip(self.new_columns, self.programs, strict=True)
         )
         return f"split {self.column!r} by example into {words}"
 

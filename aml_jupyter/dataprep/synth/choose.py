@@ -430,7 +430,9 @@ def best_program(dag: g.Dag, scorer: Scorer, columns: int) -> Program:
     return program
 
 
-def _allowed(piece: SubStr, options: list[tuple[float, Piece]], cases_of: dict[SubStr, set[frozenset[Any]]]) -> set[Any]:
+def _allowed(
+    piece: SubStr, options: list[tuple[float, Piece]], cases_of: dict[SubStr, set[frozenset[Any]]]
+) -> set[Any]:
     # Every transform that fits the examples on this piece's edge and span as well as the chosen
     # one: the edge's other options there (a date reading beside a plain copy), and what each allows.
     where = (piece.col, piece.start, piece.end)

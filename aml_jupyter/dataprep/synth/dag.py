@@ -142,8 +142,15 @@ def _occurrences(haystack: str, needle: str) -> list[int]:
     return out
 
 
-def build(inputs: Sequence[str], output: str, indexes: Sequence[StringIndex], deadline: float | None = None) -> Dag:
-    """The graph of one example.
+def build(
+    inputs: Sequence[str],
+    output: str,
+    indexes: Sequence[StringIndex],
+    deadline: float | None = None,
+    numbers_too: bool = True,
+) -> Dag:
+    """The graph of one example; with ``numbers_too=False``, without number transforms (the
+    costliest part to build, left out where the other examples' graphs already have none).
 
     Example:
         >>> ins = ["Ada Lovelace"]
@@ -154,7 +161,7 @@ def build(inputs: Sequence[str], output: str, indexes: Sequence[StringIndex], de
     n = len(output)
     folded = [s.lower() if len(s.lower()) == len(s) else None for s in inputs]
     rendered = [date_renderings(s) for s in inputs]
-    numbers = [number_spans(s) for s in inputs]
+    numbers = [number_spans(s) if numbers_too else [] for s in inputs]
     any_number = any(numbers)
     copied = {s[b:e] for s, spans in zip(inputs, numbers, strict=True) for b, e, _ in spans}
     whole_numbers = [
@@ -232,6 +239,22 @@ def _number_subs(text: str, numbers: Sequence[list[tuple[int, int, Any]]], index
             if hows:
                 subs.append(Sub(col, indexes[col].at[b], indexes[col].at[e], frozenset(hows)))
     return subs
+
+
+def has_numbers(dag: Dag) -> bool:
+    """Whether some edge of ``dag`` can write a number (a number transform survives in it).
+
+    Example:
+        >>> ins = ["12.5"]
+        >>> has_numbers(build(ins, "12.50", [StringIndex(ins[0], ["Digits"])]))
+        True
+    """
+    for edges in dag.edges.values():
+        for edge in edges:
+            for sub in edge.subs:
+                if any(isinstance(c, tuple) and c[0] in ("nm", "num") for c in sub.cases):
+                    return True
+    return False
 
 
 def intersect(a: Dag, b: Dag, deadline: float | None = None) -> Dag:

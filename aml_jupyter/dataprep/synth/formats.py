@@ -13,6 +13,7 @@ still load and run, and are no longer learned.
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 from typing import Any
@@ -225,6 +226,24 @@ def _readings(t: str) -> list[tuple[Decimal, list[int], list[str], str, list[int
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _written(t: str) -> tuple[tuple[Decimal, list[int], str, bool, list[tuple[int, str, int]]], ...]:
+    # Each reading of t with the styles (decimals, separator, width) that write exactly t; the
+    # same output text meets many input spans, so this is worked out once per text.
+    out = []
+    for y, decimals, seps, mark, widths, plus in _readings(t):
+        styles = [
+            (d, sep, width)
+            for d in decimals
+            for sep in seps
+            for width in widths
+            if numeric.write_number(y, d, sep, mark, width, plus) == t
+        ]
+        if styles:
+            out.append((y, decimals, mark, plus, styles))
+    return tuple(out)
+
+
 def number_hows(t: str, values: dict[str, Decimal]) -> set[Any]:
     """The number transforms that turn one of ``values`` (an input span's, by convention) into
     the text ``t``.
@@ -234,16 +253,7 @@ def number_hows(t: str, values: dict[str, Decimal]) -> set[Any]:
         True
     """
     found: set[Any] = set()
-    for y, decimals, seps, mark, widths, plus in _readings(t):
-        styles = [
-            (d, sep, width)
-            for d in decimals
-            for sep in seps
-            for width in widths
-            if numeric.write_number(y, d, sep, mark, width, plus) == t
-        ]
-        if not styles:
-            continue
+    for y, decimals, mark, plus, styles in _written(t):
         step = Decimal(1).scaleb(-decimals[0])
         for conv, x in values.items():
             for scale in numeric.SCALES:

@@ -56,16 +56,21 @@ def learn(
     w = dict(WEIGHTS, **(weights or {}))
     lookup = _implied_lookup(rows, outputs, unlabeled)
     try:
-        graphs = [
-            g.build(r, o, [g.StringIndex(s, tokens) for s in r], deadline) for r, o in zip(rows, outputs, strict=True)
-        ]
+        graphs, meets, lean = _graphs(rows, outputs, tokens, deadline)
         scorer = Scorer(sample, w)
         scorer.deadline = deadline
         columns = len(rows[0])
         meet = _Meet(graphs, deadline)
+        meet.seed(meets)
         whole = meet(range(len(graphs)))
         if whole.has_path():
             return best_program(whole, scorer, columns)
+        if lean:  # the groups of examples need every graph whole
+            graphs = [
+                g.build(r, o, [g.StringIndex(s, tokens) for s in r], deadline)
+                for r, o in zip(rows, outputs, strict=True)
+            ]
+            meet = _Meet(graphs, deadline)
         if lookup is not None:
             return lookup
         branches = _decision_list(meet, rows, tokens, columns, scorer)
@@ -78,6 +83,24 @@ def learn(
         raise
     except TimeoutError:
         raise NoProgramFound(f"no program found within the time budget of {timeout:g} s", timeout=timeout) from None
+
+
+def _graphs(
+    rows: list[list[str]], outputs: list[str], tokens: list[str], deadline: float
+) -> tuple[list[g.Dag], list[g.Dag], bool]:
+    """Each example's graph, the meets of the first k of them, and whether some graphs were built
+    lean: once the graphs so far meet with no number transform left, the next ones are built
+    without them (the meet would drop them)."""
+    graphs: list[g.Dag] = []
+    meets: list[g.Dag] = []
+    lean = False
+    for r, o in zip(rows, outputs, strict=True):
+        numbers_too = not meets or g.has_numbers(meets[-1])
+        graph = g.build(r, o, [g.StringIndex(s, tokens) for s in r], deadline, numbers_too)
+        lean = lean or not numbers_too
+        graphs.append(graph)
+        meets.append(graph if not meets else g.intersect(meets[-1], graph, deadline))
+    return graphs, meets, lean
 
 
 def _check(examples: Sequence[Example]) -> tuple[list[list[str]], list[str]]:
@@ -170,6 +193,11 @@ class _Meet:
         self.graphs = graphs
         self.deadline = deadline
         self._memo: dict[tuple[int, ...], g.Dag] = {}
+
+    def seed(self, meets: list[g.Dag]) -> None:
+        """Remember the meets of the first k graphs, for k = 1, 2, ..."""
+        for k, dag in enumerate(meets, start=1):
+            self._memo[tuple(range(k))] = dag
 
     def __call__(self, members: Iterable[int]) -> g.Dag:
         key = tuple(sorted(members))
