@@ -59,11 +59,46 @@ def score(task: dict, k: int, timeout: float) -> dict:  # type: ignore[type-arg]
     }
 
 
+def chart(tasks: list[dict], results: dict[int, list[dict]]) -> str:  # type: ignore[type-arg]
+    """Solved shares by kind and number of examples, as a small SVG bar chart (no dependencies)."""
+    kinds = ("date", "time", "number")
+    colours = {1: "#9ecae1", 2: "#4292c6", 3: "#08519c"}
+    width, height, left, top, bar = 520, 230, 50, 20, 36
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+        'font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+    ]
+    plot = height - top - 40
+    for pct in (0, 50, 100):
+        y = top + plot * (1 - pct / 100)
+        parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y}" y2="{y}" stroke="#ddd"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4}" text-anchor="end">{pct}%</text>')
+    for g, kind in enumerate(kinds):
+        idx = [n for n, t in enumerate(tasks) if t["kind"] == kind]
+        x0 = left + 20 + g * 150
+        for j, k in enumerate(KS):
+            share = sum(results[k][n]["solved"] for n in idx) / max(1, len(idx))
+            h = plot * share
+            x = x0 + j * (bar + 4)
+            parts.append(f'<rect x="{x}" y="{top + plot - h:.1f}" width="{bar}" height="{h:.1f}" fill="{colours[k]}"/>')
+            parts.append(
+                f'<text x="{x + bar / 2}" y="{top + plot - h - 4:.1f}" text-anchor="middle">{share:.0%}</text>'
+            )
+        parts.append(f'<text x="{x0 + 58}" y="{top + plot + 18}" text-anchor="middle">{kind} ({len(idx)} tasks)</text>')
+    for j, k in enumerate(KS):
+        parts.append(f'<rect x="{left + 20 + j * 120}" y="{height - 14}" width="10" height="10" fill="{colours[k]}"/>')
+        parts.append(f'<text x="{left + 34 + j * 120}" y="{height - 5}">from {k} example{"s" * (k > 1)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--only", default=None, help="the tasks whose name starts with this")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the tasks not solved from 3 rows")
+    parser.add_argument("--svg", type=Path, default=None, help="also draw the solved shares as an SVG bar chart")
     args = parser.parse_args()
     tasks = json.loads((HERE / "tasks.json").read_text())
     if args.only:
@@ -100,6 +135,9 @@ def main() -> int:
         for t, r in zip(tasks, results[3], strict=True):
             if not r["solved"]:
                 print(f"  not solved from 3: {t['name']}: {r['why']}")
+    if args.svg:
+        args.svg.write_text(chart(tasks, results))
+        print(f"drew {args.svg}")
     if not args.only:
         path = HERE.parent / "results" / f"pbe-own-{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S')}.json"
         path.write_text(json.dumps(out, indent=1) + "\n")
