@@ -253,43 +253,54 @@ def number_hows(t: str, values: dict[str, Decimal]) -> set[Any]:
         True
     """
     found: set[Any] = set()
+    # An integer reads alike with either decimal mark: work its roundings out once.
+    by_value: dict[Decimal, list[str]] = {}
+    for conv, x in values.items():
+        by_value.setdefault(x, []).append(conv)
     for y, decimals, mark, plus, styles in _written(t):
-        step = Decimal(1).scaleb(-decimals[0])
-        for conv, x in values.items():
-            for scale in numeric.SCALES:
-                v = x.scaleb(scale) if scale else x
-                if y and (not v or not _NEAR[0] <= abs(y / v) <= _NEAR[1]):
-                    continue  # no rounding moves a value that far
-                gap = abs(y - v)
-                roundings: list[tuple[str | None, str | None, int]] = []
-                if gap == 0:
-                    roundings.append((None, None, 0))
-                for unit, fixed in _UNITS:
-                    size = fixed if fixed is not None else Decimal(1).scaleb(v.adjusted() - int(unit[1:]) + 1)
-                    if not v and fixed is None:
-                        continue
-                    if gap > 2 * size or (fixed is not None and size < step and decimals[0] >= 0):
-                        continue  # too far, or finer than the output shows (no rounding does that)
-                    # Every mode lands on one of the two grid points around v: skip the unit
-                    # unless one of them can give y (most units, for most texts).
-                    low = numeric.round_number(v, unit, "floor")[0]
-                    if not {low, low + size} & {y, y - size, y - size + step}:
-                        continue
-                    for mode in numeric.MODES:
-                        r, u = numeric.round_number(v, unit, mode)
-                        if not u:
-                            continue
-                        if r == y:
-                            roundings.append((unit, mode, 0))
-                        elif r + u == y:
-                            roundings.append((unit, mode, 1))
-                        elif decimals[0] >= 0 and r + u - step == y:
-                            roundings.append((unit, mode, 2))
-                for to, how, end in roundings:
-                    for d, sep, width in styles:
-                        if end != 2 or d >= 0:
+        for x, convs in by_value.items():
+            for scale, to, how, end in _roundings(y, decimals[0], x):
+                for d, sep, width in styles:
+                    if end != 2 or d >= 0:
+                        for conv in convs:
                             found.add(("nm", conv, scale, to, how, end, d, sep, mark, width, plus))
     return found
+
+
+@functools.lru_cache(maxsize=65536)
+def _roundings(y: Decimal, decimals: int, x: Decimal) -> tuple[tuple[int, str | None, str | None, int], ...]:
+    # (scale, unit, mode, end) that take the value x to y, written with `decimals` decimals.
+    step = Decimal(1).scaleb(-decimals)
+    out: list[tuple[int, str | None, str | None, int]] = []
+    for scale in numeric.SCALES:
+        v = x.scaleb(scale) if scale else x
+        if y and (not v or not _NEAR[0] <= abs(y / v) <= _NEAR[1]):
+            continue  # no rounding moves a value that far
+        gap = abs(y - v)
+        if gap == 0:
+            out.append((scale, None, None, 0))
+        for unit, fixed in _UNITS:
+            if not v and fixed is None:
+                continue
+            size = fixed if fixed is not None else Decimal(1).scaleb(v.adjusted() - int(unit[1:]) + 1)
+            if gap > 2 * size or (fixed is not None and size < step and decimals >= 0):
+                continue  # too far, or finer than the output shows (no rounding does that)
+            # Every mode lands on one of the two grid points around v: skip the unit unless
+            # one of them can give y (most units, for most texts).
+            low = numeric.round_number(v, unit, "floor")[0]
+            if not {low, low + size} & {y, y - size, y - size + step}:
+                continue
+            for mode in numeric.MODES:
+                r, u = numeric.round_number(v, unit, mode)
+                if not u:
+                    continue
+                if r == y:
+                    out.append((scale, unit, mode, 0))
+                elif r + u == y:
+                    out.append((scale, unit, mode, 1))
+                elif decimals >= 0 and r + u - step == y:
+                    out.append((scale, unit, mode, 2))
+    return tuple(out)
 
 
 def number_output(output: str, i: int, j: int) -> bool:
