@@ -10,6 +10,7 @@ from .dashboard import Dashboard
 from .publish_model import PublishModel
 from .run_details import RunDetails
 from .run_history import RunHistory
+from .split_by_example import SplitByExample
 from .sweep_progress import SweepProgress
 
-__all__ = ["ByExample", "Dashboard", "PublishModel", "RunDetails", "RunHistory", "SweepProgress"]
+__all__ = ["ByExample", "Dashboard", "PublishModel", "RunDetails", "RunHistory", "SplitByExample", "SweepProgress"]

@@ -45,3 +45,24 @@ def test_conflicting_examples_say_so_without_crashing() -> None:
     panel.examples[1].value = ""
     assert panel.program is not None and panel.outputs[2].value.lstrip("? ") == "Alan"
     assert panel.add_button.disabled  # a bare DataFrame has no recipe to add to
+
+
+def test_split_panel_auto_and_by_one_row(tmp_path: Path) -> None:
+    from aml_jupyter.widgets import SplitByExample
+
+    path = tmp_path / "s.csv"
+    path.write_text('supplier\nContoso Ltd. (1999 - 2004)\nFabrikam (2003)\n"<b>x</b> (2000 - 2001)"\n')
+    panel = SplitByExample(dp.read(path), "supplier")
+    panel.auto_button.click()
+    assert [c.value for c in panel.fields[0]] == ["Contoso Ltd.", "1999", "2004"]
+    row = [c for c in panel.grid.children if getattr(c, "value", "").endswith("Fabrikam (2003)")][0]
+    assert row.value.startswith("? ") and row.tooltip == "2 of 3 fields"
+    assert not any(type(c).__name__ == "HTML" for c in panel.grid.children)  # values are text
+    panel.add_button.click()
+    assert panel.result is not None and panel.result.steps[-1].kind == "split_delimited"
+
+    panel = SplitByExample(dp.read(path), "supplier")
+    panel.example.value = "Contoso Ltd. | 1999"
+    assert panel.candidate is None or "Learned" in panel.status.value or "No split" in panel.status.value
+    panel.example.value = "nope"
+    assert panel.candidate is None and panel.add_button.disabled
