@@ -56,7 +56,7 @@ def test_the_issue_tour(customers: Path, tmp_path: Path) -> None:
     saved = tmp_path / "customers.dprep"
     flow.save(saved)
     data = json.loads(saved.read_text())
-    assert data["format"] == "aml-dprep" and data["version"] == 2
+    assert data["format"] == "aml-dprep" and data["version"] == 3
     pd.testing.assert_frame_equal(dp.load(saved).to_pandas(), df)
 
     namespace: dict = {}  # type: ignore[type-arg]

@@ -162,3 +162,33 @@ def test_the_widget_counts_rows_to_look_at() -> None:
         panel.examples[0].value = "05.03.2024"
     assert "1 get no answer" in panel.status.value
     assert panel.outputs[4].value.startswith("? ")  # 'soon'
+
+
+def test_recipes_of_earlier_formats_still_load(customers: Path, tmp_path: Path) -> None:
+    old = {
+        "format": "aml-dprep",
+        "version": 1,  # a fixed date format from the first table
+        "source": dp.read(customers).source,
+        "steps": [
+            {
+                "kind": "derive_by_example",
+                "source_columns": ["joined"],
+                "new_column": "uk",
+                "examples": [[{"joined": "2024-03-05"}, "05/03/2024"]],
+                "program": {
+                    "columns": 1,
+                    "pieces": [
+                        {"col": 0, "start": ["abs", 0], "end": ["abs", -1], "case": ["date", "%Y-%m-%d", "%d/%m/%Y"]}
+                    ],
+                },
+            }
+        ],
+    }
+    (tmp_path / "v1.dprep").write_text(json.dumps(old))
+    with pytest.warns(UnansweredRowsWarning):  # the rows in other layouts: format 1 reads one layout
+        assert dp.load(tmp_path / "v1.dprep").to_pandas()["uk"].tolist()[0] == "05/03/2024"
+    flow = dp.read(customers).derive_column_by_example(["joined"], "day", [({"joined": "2024-03-05"}, "05.03.2024")])
+    data = {**flow.to_data(), "version": 2}  # format 2: dates as values, no lookups yet
+    (tmp_path / "v2.dprep").write_text(json.dumps(data))
+    with pytest.warns(UnansweredRowsWarning):
+        assert dp.load(tmp_path / "v2.dprep").to_pandas()["day"].tolist()[:2] == ["05.03.2024", "05.03.2024"]
