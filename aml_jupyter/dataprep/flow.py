@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FORMAT = "aml-dprep"
-VERSION = 3  # 2: dates, times and numbers as values ("dt", "nm"); 3: lookups, auto-split ("split_delimited"); 1 and 2 still load
+VERSION = 3  # 2: dates, times, numbers as values; 3: lookups, auto-split; 1 and 2 still load
 SAMPLE_ROWS = 2000  # rows read to steer learning and to check rows
 
 

@@ -22,6 +22,7 @@ from ...errors import InvalidValue, NoProgramFound
 from . import dag as g
 from . import runtime
 from .choose import Scorer, best_program, cheapest_path
+from .formats import number_spans
 from .program import Concat, Lookup, Predicate, Program, Switch
 from .ranking import WEIGHTS
 
@@ -66,10 +67,8 @@ def learn(
         if whole.has_path():
             return best_program(whole, scorer, columns)
         if lean:  # the groups of examples need every graph whole
-            graphs = [
-                g.build(r, o, [g.StringIndex(s, tokens) for s in r], deadline)
-                for r, o in zip(rows, outputs, strict=True)
-            ]
+            for k in lean:
+                graphs[k] = g.build(rows[k], outputs[k], [g.StringIndex(s, tokens) for s in rows[k]], deadline)
             meet = _Meet(graphs, deadline)
         if lookup is not None:
             return lookup
@@ -87,17 +86,18 @@ def learn(
 
 def _graphs(
     rows: list[list[str]], outputs: list[str], tokens: list[str], deadline: float
-) -> tuple[list[g.Dag], list[g.Dag], bool]:
-    """Each example's graph, the meets of the first k of them, and whether some graphs were built
-    lean: once the graphs so far meet with no number transform left, the next ones are built
-    without them (the meet would drop them)."""
+) -> tuple[list[g.Dag], list[g.Dag], list[int]]:
+    """Each example's graph, the meets of the first k of them, and the examples whose graphs were
+    built lean: once the graphs so far meet with no number transform left, the next ones are
+    built without them (the meet would drop them), where their inputs hold numbers at all."""
     graphs: list[g.Dag] = []
     meets: list[g.Dag] = []
-    lean = False
-    for r, o in zip(rows, outputs, strict=True):
+    lean: list[int] = []
+    for k, (r, o) in enumerate(zip(rows, outputs, strict=True)):
         numbers_too = not meets or g.has_numbers(meets[-1])
         graph = g.build(r, o, [g.StringIndex(s, tokens) for s in r], deadline, numbers_too)
-        lean = lean or not numbers_too
+        if not numbers_too and any(number_spans(s) for s in r):
+            lean.append(k)
         graphs.append(graph)
         meets.append(graph if not meets else g.intersect(meets[-1], graph, deadline))
     return graphs, meets, lean
@@ -220,7 +220,12 @@ def _decision_list(
 ) -> list[Branch] | None:
     """Tests that peel off, one at a time, a set of examples with a program of their own, until
     the rest have one too: ``if t1: P1 elif t2: P2 ... else: Pn`` (at most ``depth`` tests)."""
-    return _peel(meet, list(range(len(rows))), rows, list(_predicates(tokens, columns)), scorer, depth)
+    # Counting tests ("has two or more spaces") only where the plain ones find no list: they are
+    # many, and each new verdict costs a meet.
+    preds = list(_predicates(tokens, columns))
+    plain = [p for p in preds if p.kind != "twice"]
+    found = _peel(meet, list(range(len(rows))), rows, plain, scorer, depth)
+    return found if found is not None else _peel(meet, list(range(len(rows))), rows, preds, scorer, depth)
 
 
 def _peel(
@@ -341,7 +346,7 @@ def _switch(
 
 def _predicates(tokens: list[str], columns: int) -> Iterator[Predicate]:
     """Candidate tests, in order of preference."""
-    for kind in ("has", "starts", "ends"):
+    for kind in ("has", "starts", "ends", "twice"):
         for col in range(columns):
             for tok in tokens:
                 for negate in (False, True):

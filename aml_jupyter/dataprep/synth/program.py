@@ -161,8 +161,8 @@ class Concat:
 @dataclass(frozen=True)
 class Predicate:
     """True when column ``col`` holds a match of ``token`` ('has'), starts with one ('starts'),
-    ends with one ('ends'), or holds the text of column ``int(token)`` ('has_column'); or, negated,
-    when it does not."""
+    ends with one ('ends'), holds two or more ('twice'), or holds the text of column
+    ``int(token)`` ('has_column'); or, negated, when it does not."""
 
     col: int
     token: str
@@ -184,7 +184,7 @@ class Predicate:
     def describe(self) -> str:
         if self.kind == "has_column":
             return f"column {self.col} {'does not hold' if self.negate else 'holds'} column {self.token}"
-        verb = {"has": "has a", "starts": "starts with", "ends": "ends with"}[self.kind]
+        verb = {"has": "has a", "starts": "starts with", "ends": "ends with", "twice": "has two or more of"}[self.kind]
         return f"column {self.col} {'does not ' if self.negate else ''}{verb} {self.token}"
 
 

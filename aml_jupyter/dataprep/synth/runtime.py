@@ -126,13 +126,18 @@ def absolute(s: str, k: int) -> int | None:
 
 
 def has_token(s: str, token: str, kind: str = "has") -> bool:
-    """Whether ``s`` holds a match of ``token`` anywhere ('has'), at its start ('starts') or at its end ('ends').
+    """Whether ``s`` holds a match of ``token`` anywhere ('has'), at its start ('starts'), at its
+    end ('ends') or at least twice ('twice').
 
     Example:
         >>> has_token("thatwill", "w:that", "starts"), has_token("knowthat", "w:that", "starts")
         (True, False)
+        >>> has_token("susan ann chang", "Space", "twice"), has_token("ayako tanaka", "Space", "twice")
+        (True, False)
     """
     found = spans(s, token)
+    if kind == "twice":
+        return len(found) >= 2
     if kind == "starts":
         return bool(found) and found[0][0] == 0
     if kind == "ends":

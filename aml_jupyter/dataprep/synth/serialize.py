@@ -178,7 +178,7 @@ def program_from_data(data: Any) -> Program:
         if test is not None:
             kind = test.get("kind", "has")
             col, negate = test.get("col"), test.get("negate")
-            ok = kind in ("has", "starts", "ends", "has_column") and _int(col) and 0 <= col < columns
+            ok = kind in ("has", "starts", "ends", "twice", "has_column") and _int(col) and 0 <= col < columns
             if not ok or not isinstance(negate, bool):
                 raise InvalidValue(f"bad test in a saved program: {test!r}")
             token = test.get("token")
