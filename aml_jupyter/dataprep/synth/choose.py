@@ -17,6 +17,7 @@ from .program import Concat, Const, Piece, Program, SubStr, eval_pos
 from .ranking import const_cost, position_cost, sort_key
 
 MAX_ALTERNATIVES = 3
+MAX_READINGS = 1024  # other readings of one piece tried for runners-up
 
 
 class Scorer:
@@ -426,7 +427,9 @@ def best_program(dag: g.Dag, scorer: Scorer, columns: int) -> Program:
     pieces = coherent_fields(harmonize(pieces, scorer), scorer.cases_of)
     program = Program(Concat(tuple(merge_dates(pieces))), columns, cost)
     program.alternatives = alternatives(choices, pieces, cost, columns, scorer.sample, scorer.deadline)
-    program.alternatives += other_readings(pieces, choices, scorer.cases_of, columns, scorer.sample, cost)
+    program.alternatives += other_readings(
+        pieces, choices, scorer.cases_of, columns, scorer.sample, cost, deadline=scorer.deadline
+    )
     return program
 
 
@@ -456,6 +459,7 @@ def other_readings(
     sample: list[list[str]],
     cost: float,
     per_piece: int = 3,
+    deadline: float | None = None,
 ) -> list[Program]:
     """Runners-up that read a piece's text another way the examples allow (unpadded, another
     rounding, a number instead of the text as it is), kept when they answer differently on some
@@ -479,7 +483,10 @@ def other_readings(
         spans = [t for t in (_span(piece, row) for row in sample) if t is not None]
         mine = [runtime.apply_transform(t, piece.case) if piece.case else t for t in spans]
         kept = 0
-        for case in sorted(allowed, key=lambda c: (transform_rank(c), repr(c))):
+        # The nearest readings by preference, a bounded number (a number may allow thousands).
+        for case in sorted(allowed, key=lambda c: (transform_rank(c), repr(c)))[:MAX_READINGS]:
+            if deadline is not None and time.monotonic() > deadline:
+                return out  # runners-up are a help, not the answer: stop at the budget
             other = replace(piece, case=case)
             theirs = [runtime.apply_transform(t, case) if case else t for t in spans]
             # A reading that fails on rows the chosen one reads is refuted by the data already.
