@@ -16,6 +16,10 @@ def test_demo_end_to_end(demo: tuple[Path, subprocess.CompletedProcess[str]]) ->
     folder, proc = demo
     assert proc.returncode == 0, proc.stderr
     assert "== run table (best first)" in proc.stdout and "== best child:" in proc.stdout
+    # The data arrived messy and was prepared by example: steps in words, rows to look at, a dataset.
+    assert "read as a number (decimal comma)" in proc.stdout and "split 'observer' at ' '" in proc.stdout
+    assert "rows of 'measured_on' to look at" in proc.stdout and "registered dataset iris:1" in proc.stdout
+    assert "lineage: trained by run" in proc.stdout and "dataset:iris:1" in proc.stdout
     listed = subprocess.run(
         [str(Path(sys.executable).with_name("aml")), "runs", "list", "--json"],
         cwd=folder,
