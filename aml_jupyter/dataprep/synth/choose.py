@@ -132,6 +132,8 @@ class Scorer:
             if self.date_columns and any(c.isdigit() for c in edge.const):
                 cost += self.w["plain_near_date"]  # a date's digits come from the date
                 cost += self.w["plain_near_rounded_date"] if self.rounded_columns else 0.0
+            elif self.date_columns and len(edge.const) <= 3 and not any(c.isalnum() for c in edge.const):
+                cost = min(cost, self.w["date_separator"])  # ':' or ', ' between a date's fields
             opts.append((cost, Const(edge.const)))
         opts.sort(key=lambda cp: (cp[0], repr(cp[1])))
         return opts

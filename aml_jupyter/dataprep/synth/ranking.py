@@ -18,6 +18,7 @@ WEIGHTS: dict[str, float] = {
     "const_echoes_input": 3.0,  # a constant initial or word that the input holds ('J.' from 'john')
     "plain_near_date": 2.5,  # text copied from a column whose date the program reads as a value
     "plain_near_rounded_date": 8.0,  # more when it rounds that date: its text is no longer the value
+    "date_separator": 1.0,  # punctuation or a space between the fields of a date read as a value
     "substr": 0.3,
     "pos_abs_edge": 0.05,  # the start (0) or the end (-1)
     "pos_abs": 0.9,
