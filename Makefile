@@ -58,6 +58,7 @@ bench: setup
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/jobs.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/serving.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/pbe.py --dask-rows 0
 	$(BIN)/python benchmarks/pbe/score.py
 	$(BIN)/python benchmarks/rest.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/startup.py $(BENCH_ARGS)

@@ -6,8 +6,9 @@
     where the learned program reproduces every example, each learned within the time budget;
 (b) generalization: on tasks with 20+ examples, learn from the first 3 and check all the others;
 (c) the median learning time over (a);
-(d) apply throughput on ``--rows`` rows (default 1,000,000) for a substring program and a
-    date-reformatting program, against hand-written pandas string code doing the same job.
+(d) apply throughput on ``--rows`` rows (default 1,000,000) for a substring program, a
+    date-reformatting program and a number-formatting program, against hand-written pandas code
+    doing the same job.
 Each task is learned in this process, one after another; results go to benchmarks/results/pbe-*.json.
 """
 
@@ -76,12 +77,16 @@ def generalization(tasks: list[dict], timeout: float) -> list[dict]:  # type: ig
     return rows
 
 
+_EUROPEAN = str.maketrans({",": ".", ".": ","})
+
+
 def throughput(rows: int) -> list[dict]:  # type: ignore[type-arg]
     """Rows per second of the learned programs over a whole column, and of hand-written pandas code."""
     import pandas as pd
 
     emails = pd.Series([f"user{i}@host{i % 97}.example.com" for i in range(rows)])
     dates = pd.Series([f"20{i % 30:02d}-{i % 12 + 1:02d}-{i % 28 + 1:02d}" for i in range(rows)])
+    amounts = pd.Series([f"{i * 7919 % 10_000_000}.{i % 100:02d}" for i in range(rows)])
     cases = [
         (
             "substring (domain of an email)",
@@ -94,6 +99,12 @@ def throughput(rows: int) -> list[dict]:  # type: ignore[type-arg]
             dates,
             [(["2026-11-27"], "27/11/2026"), (["1999-01-05"], "05/01/1999")],
             lambda s: pd.to_datetime(s, format="%Y-%m-%d").dt.strftime("%d/%m/%Y"),
+        ),
+        (
+            "number format (1234567.89 to 1.234.567,89)",
+            amounts,
+            [(["1234567.89"], "1.234.567,89"), (["12.5"], "12,50")],
+            lambda s: pd.to_numeric(s).map("{:,.2f}".format).str.translate(_EUROPEAN),
         ),
     ]
     out = []

@@ -69,3 +69,26 @@ def test_wrong_number_of_columns() -> None:
     program = Program(Concat((Const("x"),)), 1)
     with pytest.raises(ValueError, match="reads 1 column"):
         program.apply_column([["a"], ["b"]])
+
+
+def test_number_columns_equal_rows() -> None:
+    import random
+
+    rng = random.Random(1)
+    shapes = ["{a}.{c:02d}", "{b}", "{s}.5", "007.5", "-12.30", "1e3", "12.", "0.05", "abc", "{a}.1", "{a},25"]
+    values: list[str | None] = [
+        rng.choice([*shapes, None])
+        and rng.choice(shapes).format(
+            a=rng.randint(0, 10**9), b=rng.randint(0, 999), c=rng.randint(0, 99), s=rng.randint(0, 99)
+        )
+        for _ in range(3000)
+    ]
+    values[::97] = [None] * len(values[::97])
+    for examples in (
+        [(["1234567.89"], "1.234.567,89"), (["12.5"], "12,50")],
+        [(["1234.5"], "1,234.50")],
+        [(["1234,5"], "1234.50")],
+        [(["2.675"], "2.68")],
+    ):
+        program = synth.learn(examples)
+        assert program.apply_column([values]) == [None if v is None else program.apply([v]) for v in values]

@@ -10,6 +10,7 @@ Programs with branches (``Switch``) run row by row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -89,9 +90,42 @@ def _piece(piece: Const | SubStr, columns: Sequence[Sequence[str | None]], n: in
         return values
     if how[0] == "date" and n >= VECTOR_MIN_ROWS:
         return _dates(values, how)
+    if how[0] == "nm" and n >= VECTOR_MIN_ROWS:
+        return _numbers(values, how)
     if how[0] in ("dt", "nm"):
         return _by_value(values, how)
     return [None if v is None else runtime.apply_transform(v, how) for v in values]
+
+
+def _numbers(values: list[str | None], how: tuple[Any, ...]) -> list[str | None]:
+    # Amounts rarely repeat. Plain ones (digits, at most the decimals written, no sign) need no
+    # rounding, so a float written by pandas with that many decimals is exactly what the per-row
+    # path gives; the rest take that path.
+    import pandas as pd
+
+    _, conv, scale, unit, _mode, end, d, sep, mark, width, plus = how
+    if scale or unit is not None or end or d < 0 or width or plus:
+        return _by_value(values, how)
+    series = pd.Series(values, dtype=object)
+    pattern = r"(?:[1-9]\d{0,14}|0)" + (f"(?:{re.escape(conv)}\\d{{1,{d}}})?" if d else "")
+    plain = series.str.fullmatch(pattern).fillna(False).astype(bool)
+    if not plain.any():
+        return _by_value(values, how)
+    texts = series[plain]
+    numbers = pd.to_numeric(texts.str.replace(",", ".", regex=False) if conv == "," else texts)
+    written = numbers.map(f"{{:,.{d}f}}".format)
+    if (sep, mark) != (",", "."):
+        written = written.str.translate(str.maketrans({",": sep, ".": mark}))
+    out: list[str | None] = [None] * len(values)
+    for k, text in zip(texts.index.tolist(), written.tolist(), strict=True):
+        out[k] = text
+    rest = [v for v, ok in zip(values, plain.tolist(), strict=True) if not ok]
+    if rest:
+        done = dict(zip(rest, _by_value(rest, how), strict=True))
+        for k, (v, ok) in enumerate(zip(values, plain.tolist(), strict=True)):
+            if not ok:
+                out[k] = done[v]
+    return out
 
 
 def _by_value(values: list[str | None], how: tuple[Any, ...]) -> list[str | None]:
