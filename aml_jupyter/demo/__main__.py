@@ -4,9 +4,10 @@ It creates a workspace in DIR (default ``demo-workspace``), writes a small proje
 training script, the sweep notebook ``notebooks/iris_sweep.ipynb`` and an iris-shaped data set
 that arrives messy: decimal commas, dates in four layouts, observers' full names), prepares the
 data by example (printing the learned steps in words and the rows to look at) and registers it
-as the dataset ``iris``, submits the script as a tracked job on the local target, sweeps the notebook over a grid on the
-embedded Dask cluster (two child runs at a time, median early stopping), prints the run table and
-the best child, stops the cluster, then registers the best child's model, deploys it locally,
+as the dataset ``iris``, submits the script as a tracked job on the local target, sweeps the
+notebook over a grid on the embedded Dask cluster (two child runs at a time, median early
+stopping), prints the run table and the best child, stops the cluster, then registers the best
+child's model, deploys it locally,
 scores three rows over HTTP and prints the answers, the service's metrics and the model's
 lineage back to the dataset.
 """

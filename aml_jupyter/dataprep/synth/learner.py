@@ -66,12 +66,12 @@ def learn(
         whole = meet(range(len(graphs)))
         if whole.has_path():
             return best_program(whole, scorer, columns)
+        if lookup is not None:
+            return lookup
         if lean:  # the groups of examples need every graph whole
             for k in lean:
                 graphs[k] = g.build(rows[k], outputs[k], [g.StringIndex(s, tokens) for s in rows[k]], deadline)
             meet = _Meet(graphs, deadline)
-        if lookup is not None:
-            return lookup
         branches = _decision_list(meet, rows, tokens, columns, scorer)
         if branches is not None:
             return _list_program(branches, scorer, columns)
@@ -147,7 +147,7 @@ def _implied_lookup(
     for row in unlabeled:
         vals = (row,) if isinstance(row, str) else tuple(row)
         if len(vals) == width and all(isinstance(v, str) for v in vals):
-            values.add(tuple(unicodedata.normalize("NFC", str(v)) for v in vals))
+            values.add(tuple(unicodedata.normalize("NFC", v) for v in vals))  # type: ignore[arg-type]
             count += 1
             if len(values) > MAX_LOOKUP:
                 return None

@@ -2,10 +2,11 @@
 
 Each substring piece becomes one small Python function generated for its two positions (a
 ``str.find`` for "after the first @", a slice bound for "the end"), so a row costs a call and a
-slice instead of a walk over the program tree; date and number pieces parse and write each
-distinct text of the column once (older recipes' fixed date formats go through pandas in one
-vectorized pass, the rows pandas cannot hold done by the per-row path).
-Programs with branches (``Switch``) run row by row.
+slice instead of a walk over the program tree; date pieces parse and write each distinct text
+of the column once; number pieces write the plain amounts (nothing to round) with pandas in one
+pass and the rest per distinct text; older recipes' fixed date formats go through pandas in one
+vectorized pass, the rows pandas cannot hold done by the per-row path. Lookups are a dictionary
+lookup a row; programs with branches (``Switch``) run row by row.
 """
 
 from __future__ import annotations
