@@ -30,6 +30,7 @@ _LAZY = {
     "log_figure": "aml_jupyter.tracking.fluent",
     "log_text": "aml_jupyter.tracking.fluent",
     "flush": "aml_jupyter.tracking.fluent",
+    "autolog": "aml_jupyter.learn.autolog",
     "Run": "aml_jupyter.tracking.run",
     "RunStatus": "aml_jupyter.tracking.lifecycle",
     "search_runs": "aml_jupyter.tracking.queries",
@@ -56,6 +57,7 @@ __all__ = [*_LAZY, "load_ipython_extension", "__version__"]
 if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
     from .jobs.cells import run_cell as run_cell
     from .jobs.submit import submit as submit
+    from .learn.autolog import autolog as autolog
     from .services.models import download_model as download_model
     from .services.models import get_model_version as get_model_version
     from .services.models import list_models as list_models

@@ -7,8 +7,9 @@ A flavor has a ``name``, ``claims(obj)`` (whether it saves this in-memory object
 
 Built in:
 
-- ``sklearn``: scikit-learn estimators saved with skops (``model.skops``); loading accepts only the
-  types skops trusts by default, unless ``trusted=True``.
+- ``sklearn``: scikit-learn estimators (LightGBM's and aml_jupyter.learn's models among them) saved
+  with skops (``model.skops``); loading accepts only the types skops trusts by default and those of
+  :data:`SKOPS_ALLOWED`, unless ``trusted=True``.
 - ``python``: a folder with ``score.py`` defining ``init()`` and ``run(data)`` (the 2017
   workbench's convention); loading runs that code, so it needs ``trusted=True``, which a
   registered version (its files' hashes checked) gives.
@@ -41,12 +42,31 @@ class Flavor(Protocol):
     def load(self, folder: Path, trusted: bool) -> Any: ...
 
 
+# Types skops does not trust by default whose saved state is data only (numbers, arrays, a
+# LightGBM model's text), so loading them runs no code of the file's choosing.
+SKOPS_ALLOWED = frozenset(
+    {
+        "aml_jupyter.learn.features.Featurizer",
+        "aml_jupyter.learn.model.LearnedModel",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.tree._tree.Tree",
+        "lightgbm.sklearn.LGBMClassifier",
+        "lightgbm.sklearn.LGBMRegressor",
+        "lightgbm.basic.Booster",
+        "collections.OrderedDict",
+    }
+)
+
+
 class SklearnFlavor:
     name = "sklearn"
     FILE = "model.skops"
 
     def claims(self, obj: Any) -> bool:
-        return type(obj).__module__.split(".")[0] == "sklearn" and hasattr(obj, "fit")
+        if type(obj).__module__.split(".")[0] == "sklearn" and hasattr(obj, "fit"):
+            return True
+        base = sys.modules.get("sklearn.base")  # an estimator of another library: sklearn is loaded
+        return base is not None and isinstance(obj, base.BaseEstimator) and hasattr(obj, "fit")
 
     def detect(self, files: list[str]) -> bool:
         return any(f.endswith(".skops") for f in files)
@@ -60,13 +80,13 @@ class SklearnFlavor:
         import skops.io as sio
 
         path = next(iter(sorted(folder.rglob("*.skops"))))
-        unknown = sio.get_untrusted_types(file=path)
+        unknown = [t for t in sio.get_untrusted_types(file=path) if t not in SKOPS_ALLOWED]
         if unknown and not trusted:
             raise UntrustedModel(
                 f"{path.name} holds types skops does not trust by default: {', '.join(unknown)}; "
                 "load it with trusted=True if you know where it comes from"
             )
-        return sio.load(path, trusted=unknown or None)
+        return sio.load(path, trusted=sio.get_untrusted_types(file=path) or None)
 
 
 class PythonFlavor:

@@ -59,6 +59,9 @@ class Run:
         self._lock = threading.Lock()
         self._writer = workspace.writer if active else None
         self._stale = False
+        # Work logging to this run off the caller's thread (autolog saving a fitted model): waited
+        # for before the run is flushed or ended, so nothing it logs is lost.
+        self._pending: list[Any] = []
 
     # reading ---------------------------------------------------------------------------------
 
@@ -377,12 +380,34 @@ class Run:
             self.pk, kind=kind, name=check_name(name, "input name"), uri=uri, digest=digest, role=role
         )
 
+    def add_pending(self, future: Any) -> None:
+        """Have :meth:`flush` and :meth:`end` wait for ``future`` (a concurrent.futures.Future)."""
+        with self._lock:
+            self._pending.append(future)
+
+    def wait_pending(self) -> None:
+        """Wait for the work handed over with :meth:`add_pending`; its failures become warnings.
+
+        Example:
+            >>> run.wait_pending()  # doctest: +SKIP
+        """
+        import warnings
+
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for future in pending:
+            try:
+                future.result()
+            except Exception as exc:  # logging beside the user's code must not fail their run
+                warnings.warn(f"run {self.id[:8]}: {exc}", RuntimeWarning, stacklevel=2)
+
     def flush(self) -> None:
         """Block until everything logged so far is durable in the store.
 
         Example:
             >>> run.flush()  # doctest: +SKIP
         """
+        self.wait_pending()
         if self._writer is not None:
             self._writer.flush()
 
@@ -403,6 +428,7 @@ class Run:
 
         if not self._active:
             raise RunStateError(f"run {self.id[:8]} is not active in this process", run_id=self.id)
+        self.wait_pending()
         event = {
             RunStatus.COMPLETED: RunEvent.COMPLETE,
             RunStatus.FAILED: RunEvent.FAIL,

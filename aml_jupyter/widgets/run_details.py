@@ -1,6 +1,6 @@
-"""RunDetails: follow one run (status, params, artifacts, a chart of each metric, the last lines
-of its output) while it runs. Values from the store are shown as text (Label, Textarea), never as
-HTML.
+"""RunDetails: follow one run (status, params, artifacts, a chart of each metric, the figures it
+logged, the last lines of its output) while it runs. Values from the store are shown as text
+(Label, Textarea), never as HTML; figures are PNG artifacts shown as images.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from ..workspace import Workspace
 from .refreshing import Refreshing
 
 LOG_LINES = 40
+MAX_FIGURES = 24
+MAX_FIGURE_BYTES = 5 * 2**20
 
 
 class RunDetails(Refreshing):
@@ -48,6 +50,8 @@ class RunDetails(Refreshing):
         self.params = w.Textarea(disabled=True, placeholder="no params", description="params", layout=half)
         self.artifacts = w.Textarea(disabled=True, placeholder="no artifacts", description="artifacts", layout=half)
         self.log = w.Textarea(disabled=True, layout=w.Layout(width="100%", height="160px"))
+        self.figures = w.Box(layout=w.Layout(display="flex", flex_flow="row wrap"))
+        self._shown: dict[str, str] = {}  # figure name -> digest shown
         self.box = w.VBox(
             [
                 self.title,
@@ -56,6 +60,7 @@ class RunDetails(Refreshing):
                 w.HBox([self.params, self.artifacts]),
                 self.metric,
                 self.figure,
+                self.figures,
                 self.log,
             ]
         )
@@ -86,9 +91,29 @@ class RunDetails(Refreshing):
             self.metric.options = keys
             self.metric.value = current if current in keys else (keys[0] if keys else None)
         self._draw_metric()
+        self._draw_figures(record)
         text = read_log(self.ws, record, "stdout") if record.tags.get("aml.submitted") else ""
         self.log.value = "\n".join(text.splitlines()[-LOG_LINES:])
         self.ended = has_ended(record)
+
+    def _draw_figures(self, record: Any) -> None:
+        # The PNG artifacts (learn's evaluation figures, anything logged with log_figure), each
+        # read once: a figure is only read again when its content changed.
+        import ipywidgets as w
+
+        from ..tracking.run import Run
+
+        pngs = [a for a in record.artifacts if a.media_type == "image/png" and a.size <= MAX_FIGURE_BYTES]
+        pngs = pngs[:MAX_FIGURES]
+        if {a.name: a.digest for a in pngs} == self._shown:
+            return
+        run = Run(self.ws, record)
+        tiles = []
+        for a in pngs:
+            image = w.Image(value=run.artifact_path(a.name).read_bytes(), format="png", layout=w.Layout(width="320px"))
+            tiles.append(w.VBox([w.Label(a.name), image]))
+        self.figures.children = tiles
+        self._shown = {a.name: a.digest for a in pngs}
 
     def _draw_metric(self) -> None:
         if not self.metric.value:

@@ -1,0 +1,326 @@
+"""aml.autolog(): inside a run, training logs itself.
+
+- scikit-learn: every estimator's ``fit`` logs the estimator's params, training metrics under
+  MLflow's names (``training_accuracy_score``, ``training_root_mean_squared_error``, ... measured
+  on up to :data:`METRIC_ROWS` rows of the training data) and the fitted model (``model/`` in the
+  skops format, registrable with ``aml.register_model(..., run=run, artifact="model")``). The
+  model is saved on a background thread, so ``fit`` returns as soon as it has fitted; the run
+  waits for it before it flushes or ends. A fit inside another (a pipeline's steps, a search's
+  candidates) is the outer one's business and logs nothing of its own. The first fit of a run
+  logs into it; each later one gets a child run, so params never collide.
+- LightGBM and XGBoost: ``train`` (which their scikit-learn estimators call too) gets a callback
+  logging every evaluation result per iteration (``valid_0_binary_logloss``, ``validation_0-logloss``).
+
+Each library is patched when ``autolog()`` is called and only when it is installed; nothing
+happens outside a run; ``aml.autolog(disable=True)`` puts every function back.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import functools
+import importlib.util
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+METRIC_ROWS = 10_000
+
+_patched: list[tuple[Any, str, Any]] = []  # (owner, attribute, original)
+_lock = threading.Lock()
+_inside: contextvars.ContextVar[bool] = contextvars.ContextVar("aml_autolog_inside", default=False)
+_saver: ThreadPoolExecutor | None = None
+_fits: dict[str, int] = {}  # run id -> fits logged
+_target: contextvars.ContextVar[Any] = contextvars.ContextVar("aml_autolog_target", default=None)
+
+
+def autolog(disable: bool = False, *, log_models: bool = True) -> list[str]:
+    """Log training automatically inside runs; returns the libraries patched.
+
+    Example:
+        >>> sorted(autolog())
+        ['lightgbm', 'sklearn']
+        >>> autolog(disable=True)
+        []
+    """
+    with _lock:
+        for owner, attr, original in reversed(_patched):
+            setattr(owner, attr, original)
+        _patched.clear()
+        if disable:
+            return []
+        done = []
+        if _installed("sklearn"):
+            _patch_sklearn(log_models)
+            done.append("sklearn")
+        if _installed("lightgbm"):
+            _patch_lightgbm(log_models)
+            done.append("lightgbm")
+        if _installed("xgboost"):
+            _patch_xgboost(log_models)
+            done.append("xgboost")
+        return done
+
+
+def paused() -> Any:
+    """A context in which fits log nothing (aml_jupyter.learn logs its own way).
+
+    Example:
+        >>> with paused():
+        ...     pass
+    """
+    return _Inside()
+
+
+class _Inside:
+    def __enter__(self) -> None:
+        self._token = _inside.set(True)
+
+    def __exit__(self, *exc: object) -> None:
+        _inside.reset(self._token)
+
+
+def _installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def _set(owner: Any, attr: str, value: Any) -> None:
+    _patched.append((owner, attr, owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)))
+    setattr(owner, attr, value)
+
+
+# -- scikit-learn ------------------------------------------------------------------------------
+
+
+def _patch_sklearn(log_models: bool) -> None:
+    with warnings.catch_warnings():  # importing every estimator module warns about experimental ones
+        warnings.simplefilter("ignore")
+        from sklearn.utils import all_estimators
+
+        classes = [cls for _, cls in all_estimators()]
+    if _installed("lightgbm"):
+        import lightgbm
+
+        classes += [lightgbm.LGBMClassifier, lightgbm.LGBMRegressor, lightgbm.LGBMRanker]
+    owners: dict[type, None] = {}  # the class that defines each estimator's fit (often an abstract base not listed)
+    for cls in classes:
+        owner = next((k for k in cls.__mro__ if "fit" in k.__dict__), None)
+        if owner is not None and owner.__module__.split(".")[0] in ("sklearn", "lightgbm"):
+            owners[owner] = None
+    for owner in owners:
+        _set(owner, "fit", _fit_wrapper(owner.__dict__["fit"], log_models))
+
+
+def _fit_wrapper(original: Any, log_models: bool) -> Any:
+    @functools.wraps(original)
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        run = _run()
+        if run is None or _inside.get():
+            return original(self, *args, **kwargs)
+        target, own = _target_run(run, self)
+        token, bound = _inside.set(True), _target.set(target)  # a booster's iterations log here too
+        try:
+            result = original(self, *args, **kwargs)
+        except BaseException:
+            if own:
+                target.end("failed")
+            raise
+        finally:
+            _inside.reset(token)
+            _target.reset(bound)
+        token = _inside.set(True)  # the metrics' own helpers fit (a LabelBinarizer): not logged
+        try:
+            _after_fit(target, own, self, args, kwargs, log_models)
+        except Exception as exc:  # logging must never break the user's fit
+            warnings.warn(f"aml autolog: {type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
+        finally:
+            _inside.reset(token)
+        return result
+
+    return fit
+
+
+def _run() -> Any:
+    from ..tracking.fluent import active_run
+
+    return _target.get() or active_run()
+
+
+def _target_run(run: Any, estimator: Any) -> tuple[Any, bool]:
+    # The run's first fit logs into it; later ones into a child each, so params never collide.
+    n = _fits.get(run.id, 0)
+    _fits[run.id] = n + 1
+    if n == 0:
+        return run, False
+    from ..tracking.fluent import _forget, start_run
+
+    child = start_run(
+        run.experiment, name=f"{type(estimator).__name__}-{n + 1}", parent=run, snapshot=False, workspace=run.workspace
+    )
+    _forget(child)
+    return child, True
+
+
+def _after_fit(
+    target: Any, own: bool, estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any], log_models: bool
+) -> None:
+    try:
+        params = {k: v for k, v in estimator.get_params(deep=True).items() if _plain(v)}
+        target.log_params({k: v for k, v in params.items() if v is not None})
+        target.set_tags(
+            {
+                "estimator_name": type(estimator).__name__,
+                "estimator_class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+            }
+        )
+        X = args[0] if args else kwargs.get("X")
+        y = args[1] if len(args) > 1 else kwargs.get("y")
+        if X is not None and y is not None:
+            target.log_metrics(training_metrics(estimator, X, y))
+        if log_models:
+            fitted = copy.deepcopy(estimator)  # the caller may fit it again while it is being saved
+            future = _pool().submit(_save_model, target, fitted)
+            if own:
+                future.result()  # a child run ends here: its model first
+            else:
+                target.add_pending(future)
+    finally:
+        if own:
+            target.end()
+
+
+def training_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
+    """MLflow's training metrics of a fitted estimator, on up to :data:`METRIC_ROWS` rows.
+
+    Example:
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> X, y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]
+        >>> training_metrics(LogisticRegression().fit(X, y), X, y)["training_accuracy_score"]
+        1.0
+    """
+    import numpy as np
+    from sklearn import metrics as m
+    from sklearn.base import is_classifier, is_regressor
+    from sklearn.utils import _safe_indexing
+
+    n = len(y)
+    if n > METRIC_ROWS:  # a sample, so that measuring stays a small part of the fit
+        rows = np.sort(np.random.default_rng(0).choice(n, METRIC_ROWS, replace=False))
+        X, y = _safe_indexing(X, rows), _safe_indexing(y, rows)
+    out: dict[str, float] = {}
+    if is_classifier(estimator):
+        pred = estimator.predict(X)
+        out.update(
+            training_accuracy_score=m.accuracy_score(y, pred),
+            training_precision_score=m.precision_score(y, pred, average="weighted", zero_division=0),
+            training_recall_score=m.recall_score(y, pred, average="weighted", zero_division=0),
+            training_f1_score=m.f1_score(y, pred, average="weighted", zero_division=0),
+        )
+        if hasattr(estimator, "predict_proba"):
+            proba = estimator.predict_proba(X)
+            out["training_log_loss"] = m.log_loss(y, proba, labels=estimator.classes_)
+            if len(estimator.classes_) == 2 and len(np.unique(y)) == 2:
+                out["training_roc_auc"] = m.roc_auc_score(y, proba[:, 1])
+        out["training_score"] = out["training_accuracy_score"]
+    elif is_regressor(estimator):
+        pred = estimator.predict(X)
+        mse = m.mean_squared_error(y, pred)
+        out.update(
+            training_mean_squared_error=mse,
+            training_root_mean_squared_error=float(np.sqrt(mse)),
+            training_mean_absolute_error=m.mean_absolute_error(y, pred),
+            training_r2_score=m.r2_score(y, pred),
+        )
+        out["training_score"] = out["training_r2_score"]
+    return {k: float(v) for k, v in out.items()}
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _saver
+    if _saver is None:
+        _saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aml-autolog")
+    return _saver
+
+
+def _save_model(run: Any, estimator: Any) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from ..models import flavors
+
+    flavor = flavors.for_object(estimator)
+    with tempfile.TemporaryDirectory(prefix="aml-autolog-") as tmp:
+        flavor.save(estimator, Path(tmp))
+        run.log_artifacts(tmp, prefix="model")
+
+
+def _plain(v: Any) -> bool:
+    return v is None or isinstance(v, (bool, int, float, str))
+
+
+# -- LightGBM and XGBoost ----------------------------------------------------------------------
+
+
+def _patch_lightgbm(log_models: bool) -> None:
+    import lightgbm
+    import lightgbm.engine
+    import lightgbm.sklearn
+
+    wrapped = _lgb_train(lightgbm.engine.train)
+    for owner in (lightgbm, lightgbm.engine, lightgbm.sklearn):
+        if getattr(owner, "train", None) is not None:
+            _set(owner, "train", wrapped)
+
+
+def _lgb_train(original: Any) -> Any:
+    @functools.wraps(original)
+    def train(*args: Any, **kwargs: Any) -> Any:
+        run = _run()
+        if run is None:
+            return original(*args, **kwargs)
+
+        def log_iteration(env: Any) -> None:
+            run.log_metrics(
+                {f"{d}_{name}": value for d, name, value, *_ in env.evaluation_result_list or []}, step=env.iteration
+            )
+
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), log_iteration]
+        return original(*args, **kwargs)
+
+    return train
+
+
+def _patch_xgboost(log_models: bool) -> None:
+    import xgboost
+    import xgboost.training
+
+    wrapped = _xgb_train(xgboost.training.train)
+    for name in ("xgboost", "xgboost.training", "xgboost.sklearn"):
+        module = importlib.import_module(name)
+        if getattr(module, "train", None) is not None:
+            _set(module, "train", wrapped)
+
+
+def _xgb_train(original: Any) -> Any:
+    import xgboost
+
+    class LogIterations(xgboost.callback.TrainingCallback):  # type: ignore[misc]
+        def __init__(self, run: Any) -> None:
+            self.run = run
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            values = {f"{d}-{k}": float(v[-1]) for d, logs in evals_log.items() for k, v in logs.items()}
+            self.run.log_metrics(values, step=epoch)
+            return False
+
+    @functools.wraps(original)
+    def train(*args: Any, **kwargs: Any) -> Any:
+        run = _run()
+        if run is None:
+            return original(*args, **kwargs)
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), LogIterations(run)]
+        return original(*args, **kwargs)
+
+    return train

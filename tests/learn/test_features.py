@@ -1,0 +1,65 @@
+"""The featurizer: kinds, what each column becomes, and the bad tables it must survive."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aml_jupyter.errors import InvalidValue
+from aml_jupyter.learn import train_classifier
+from aml_jupyter.learn.features import Featurizer
+
+from .data import churn
+
+
+def test_each_column_kind_and_what_it_became() -> None:
+    df = churn(400).drop(columns=["churned"])
+    df["empty"] = None
+    df["same"] = 7
+    df["story"] = [f"the customer number {i} wrote a long complaint" for i in range(len(df))]
+    f = Featurizer().fit(df)
+    kinds = {c["column"]: c["kind"] for c in f.report()}
+    assert kinds == {"age": "number", "plan": "category", "city": "many", "joined": "date", "note": "category",
+                     "spend": "number", "empty": "empty", "same": "constant", "story": "text"}  # fmt: skip
+    became = {c["column"]: c["became"] for c in f.report()}
+    assert became["empty"] == "dropped: no values" and became["same"] == "dropped: one value in every row"
+    assert became["city"].startswith("share of rows + 16 hashed columns")
+    X = f.transform(df)
+    assert X.shape == (400, len(f.get_feature_names_out())) and X.dtype == np.float32
+    assert np.isfinite(X).all()
+
+
+def test_nothing_to_learn_from_is_refused() -> None:
+    with pytest.raises(InvalidValue, match="each is empty or constant"):
+        Featurizer().fit(pd.DataFrame({"a": [None, None], "b": [1, 1]}))
+
+
+def test_ten_thousand_categories_stay_narrow() -> None:
+    n = 20_000
+    df = pd.DataFrame({"code": [f"c{i % 10_000}" for i in range(n)], "x": np.arange(n) % 7})
+    f = Featurizer().fit(df)
+    assert f.report()[0]["kind"] == "many" and f.report()[0]["features"] == 17
+    assert f.transform(df).shape == (n, 17 + 1)
+
+
+def test_unseen_category_goes_to_other() -> None:
+    f = Featurizer().fit(pd.DataFrame({"c": ["a", "b", "a"], "x": [1.0, 2.0, 3.0]}))
+    row = f.transform(pd.DataFrame({"c": ["zzz"], "x": [2.0]}))[0]
+    names = list(f.get_feature_names_out())
+    assert row[names.index("c:other")] == 1.0 and row[names.index("c=a")] == 0.0
+
+
+def test_bad_values_are_counted_not_dropped() -> None:
+    values = [str(i) for i in range(99)] + ["n/a"]
+    f = Featurizer().fit(pd.DataFrame({"n": values}))
+    (col,) = f.report()
+    assert col["kind"] == "number" and col["unreadable"] == 1 and "missing flag" in col["became"]
+    assert f.transform(pd.DataFrame({"n": values})).shape[0] == 100
+
+
+def test_missing_training_columns_are_named() -> None:
+    df = churn(200)
+    model = train_classifier(df, label="churned", model="logreg")
+    with pytest.raises(InvalidValue, match=r"lacks 2 columns the model was trained on: plan, spend"):
+        model.predict(df.drop(columns=["plan", "spend"]))
