@@ -11,6 +11,8 @@ from ..errors import InvalidValue, NoProgramFound
 from ..paths import atomic_write_bytes
 from . import synth
 from .autosplit import AutoSplit, from_example
+from .clusters import Clusters, ReplaceClusters, cluster_values
+from .expand import ExpandJson, keys_of
 from .join import Join
 from .profile import Profile, profile_frame
 from .sources import read_frame, source_spec, sql_spec
@@ -165,6 +167,57 @@ class Flow:
     def replace_values(self, column: str, old: Any, new: Any) -> Flow:
         """Replace whole values ``old`` with ``new`` in ``column``."""
         return self._with(Replace(column, old, new))
+
+    def cluster_text(self, column: str, threshold: float = 0.8) -> Clusters:
+        """Group the near-duplicate values of ``column`` (``threshold``: similarity 0-1), each group
+        with its counts and a proposed canonical value (its most common member); nothing changes
+        until :meth:`replace_clusters`. A column of more than 20,000 distinct values shows its
+        progress.
+
+        Example:
+            >>> clusters = flow.cluster_text("city", threshold=0.8)  # doctest: +SKIP
+            >>> clusters.to_frame().head()  # doctest: +SKIP
+               cluster canonical     value  rows
+            0        0  New York  New York   120
+            1        0  New York  new york    14
+        """
+        df = self.to_pandas()
+        if column not in df.columns:
+            raise InvalidValue(f"cluster_text: no column {column!r} (have {list(df.columns)})")
+        return Clusters(column, threshold, cluster_values(df[column], threshold))
+
+    def replace_clusters(
+        self, clusters: Clusters, only: list[int] | None = None, canonical: dict[int, str] | None = None
+    ) -> Flow:
+        """Replace the values of the accepted clusters (all, or those numbered in ``only``) by their
+        canonical value (or the one given in ``canonical``): a recorded step, re-run on new data.
+
+        Example:
+            >>> flow = flow.replace_clusters(clusters, only=[0, 2], canonical={2: "Boston"})  # doctest: +SKIP
+        """
+        if not isinstance(clusters, Clusters):
+            raise InvalidValue("replace_clusters takes what cluster_text returned")
+        mapping = clusters.mapping(only, canonical)
+        if not mapping:
+            raise InvalidValue("no value to replace: the accepted clusters are empty")
+        return self._with(ReplaceClusters(clusters.column, mapping))
+
+    def expand_json(self, column: str, keys: list[str] | None = None, prefix: str | None = None) -> Flow:
+        """Turn the JSON objects of ``column`` into columns, one per top-level key (all found in the
+        data, or ``keys``), named ``prefix`` + key (default ``column.``). Rows that hold no JSON
+        object get missing values and are counted (``describe()`` says how many).
+
+        Example:
+            >>> flow.expand_json("payload").to_pandas().columns[-2:].tolist()  # doctest: +SKIP
+            ['payload.user', 'payload.score']
+        """
+        df = self.to_pandas()
+        if column not in df.columns:
+            raise InvalidValue(f"expand_json: no column {column!r} (have {list(df.columns)})")
+        found = list(keys) if keys is not None else keys_of(df[column])
+        if not found:
+            raise InvalidValue(f"expand_json: no value of {column!r} is a JSON object")
+        return self._with(ExpandJson(column, [str(k) for k in found], f"{column}." if prefix is None else prefix))
 
     def fill_missing(self, column: str, value: Any) -> Flow:
         """Fill the missing values of ``column`` with ``value``."""
@@ -334,7 +387,9 @@ class Flow:
 
         lines = []
         for n, step in enumerate(self.steps, start=1):
-            if isinstance(step, AutoSplit | Columns):
+            if isinstance(step, AutoSplit | Columns | ReplaceClusters | ExpandJson):
+                if isinstance(step, ExpandJson):
+                    Flow(self.source, self.steps[:n])._sample_frame()  # counts the rows with no object
                 text = step.describe()
             elif isinstance(step, Derive | Split):
                 text = step.describe()

@@ -27,12 +27,33 @@ class Profile:
         return pd.DataFrame(self.columns)
 
     def _repr_html_(self) -> str:
+        from .drawings import cards
+
+        return cards(self.columns)
+
+    def to_table_html(self) -> str:
+        """The statistics as a plain HTML table (every value escaped)."""
         keys = ["column", "type", "count", "missing", "distinct", "min", "max", "mean", "top"]
         head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(str(c.get(k, '')))}</td>" for k in keys) + "</tr>" for c in self.columns
         )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def to_html(self, path: str | None = None, title: str = "profile") -> str:
+        """A standalone HTML report (a card and a drawing per column); written to ``path`` if given.
+
+        Example:
+            >>> flow.profile().to_html("profile.html")  # doctest: +SKIP
+        """
+        from pathlib import Path
+
+        from .drawings import document
+
+        page = document(self.columns, title)
+        if path is not None:
+            Path(path).write_text(page, encoding="utf-8")
+        return page
 
 
 def profile_frame(df: pd.DataFrame, bins: int = 10, top: int = 5) -> Profile:
@@ -66,12 +87,42 @@ def profile_frame(df: pd.DataFrame, bins: int = 10, top: int = 5) -> Profile:
                 max=float(values.max()),
                 mean=float(values.mean()),
                 histogram={"counts": counts.tolist(), "edges": edges.tolist()},
+                quartiles=[float(q) for q in np.percentile(values, [25, 50, 75])],
             )
         elif entry["count"]:
             text = s.dropna().astype(str)
             entry.update(min=text.min(), max=text.max())
+            series = _over_time(s)
+            if series is not None:
+                entry["dates"] = series
         out.append(entry)
     return Profile(out)
+
+
+def _over_time(s: Any) -> dict[str, Any] | None:
+    # Rows per day, month or year for a column of dates (a datetime dtype, or ISO 8601 text).
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        d = s.dropna()
+    else:
+        sample = s.dropna().astype(str).head(200)
+        if not sample.str.match(r"\d{4}-\d\d-\d\d").all():
+            return None
+        d = pd.to_datetime(s, errors="coerce", format="ISO8601").dropna()
+    if getattr(d.dt, "tz", None) is not None:
+        d = d.dt.tz_localize(None)
+    if d.empty:
+        return None
+    days = (d.max() - d.min()).days
+    unit = "D" if days <= 90 else "M" if days <= 3650 else "Y"
+    counts = d.dt.to_period(unit).value_counts().sort_index()
+    return {
+        "start": str(d.min().date()),
+        "end": str(d.max().date()),
+        "unit": unit,
+        "series": [(str(k), int(v)) for k, v in counts.items()],
+    }
 
 
 def profile_dask(ddf: Any, bins: int = 10, top: int = 5) -> Profile:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue
 from .autosplit import AutoSplit
+from .clusters import ReplaceClusters
+from .expand import ExpandJson
 from .join import Join
 from .synth.program import Program
 from .synth.serialize import program_from_data, program_to_data
@@ -209,6 +211,8 @@ Step = (
     | Summarize
     | Expression
     | Join
+    | ReplaceClusters
+    | ExpandJson
 )
 
 
@@ -247,6 +251,11 @@ def step_from_data(data: Any, trust: bool = False) -> Step:
                 data["delimiters"],
                 examples=[(str(v), [str(x) for x in p]) for v, p in data.get("examples", [])],
             )
+        if kind == "replace_clusters":
+            return ReplaceClusters(str(data["column"]), dict(data["mapping"]))
+        if kind == "expand_json":
+            keys = [str(k) for k in data["keys"]]
+            return ExpandJson(str(data["column"]), keys, str(data["prefix"]))
         if kind == "join":
             from .flow import flow_from_data
 

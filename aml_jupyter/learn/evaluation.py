@@ -53,15 +53,12 @@ def evaluate(
     if label not in df.columns:
         raise InvalidValue(f"no label column {label!r} (columns: {', '.join(map(str, df.columns))})")
     extra = check_columns(model, df, label)
-    present = ~df[label].isna()
-    dropped = int((~present).sum().compute() if is_dask(df) else (~present).sum())
-    df = df[present]
     task = getattr(model, "task", None) or ("classification" if hasattr(model, "classes_") else "regression")
     if task == "classification":
         report = _classification(model, df, label, pos_label)
     else:
         report = _regression(model, df, label)
-    report.dropped = dropped
+    dropped = report.dropped
     if extra:
         report.notes.append(f"columns the model does not use were ignored: {', '.join(extra)}")
     if dropped:
@@ -85,11 +82,12 @@ def _classification(model: Any, df: Any, label: str, pos_label: Any) -> Report:
     has_proba = hasattr(model, "predict_proba")
 
     def one(part: Any) -> tuple[Any, dict[str, Any], Any]:
-        X = part.drop(columns=[label])
+        kept = part[part[label].notna()]  # rows without a label are counted, not measured
+        X = kept.drop(columns=[label])
         proba = model.predict_proba(X) if has_proba else None
         pred = classes_of(proba, classes) if proba is not None else model.predict(X)
-        rows = mt.classification_rows(part[label], pred, proba, classes)
-        return rows, mt.classification_sums(rows, proba, classes), proba
+        rows = mt.classification_rows(kept[label], pred, proba, classes)
+        return rows, {**mt.classification_sums(rows, proba, classes), "dropped": len(part) - len(kept)}, proba
 
     approximate: list[str] = []
     if is_dask(df):
@@ -109,7 +107,7 @@ def _classification(model: Any, df: Any, label: str, pos_label: Any) -> Report:
     if has_proba and sums["n"]:
         metrics["log_loss"] = sums["log_loss"] / sums["n"]
     metrics.update(ranking)
-    report = Report("classification", label, metrics, rows, approximate=approximate)
+    report = Report("classification", label, metrics, rows, approximate=approximate, dropped=sums["dropped"])
     report.figures["confusion_matrix"] = fg.confusion_figure(matrix)
     report.data["confusion_matrix"] = matrix.reset_index().rename(columns=str)
     if has_proba:
@@ -187,9 +185,10 @@ def _regression(model: Any, df: Any, label: str) -> Report:
     import pandas as pd
 
     def one(part: Any) -> tuple[Any, dict[str, float]]:
-        y = pd.to_numeric(part[label], errors="coerce")
-        rows = mt.regression_rows(y, model.predict(part.drop(columns=[label])))
-        return rows, mt.regression_sums(rows)
+        kept = part[part[label].notna()]
+        y = pd.to_numeric(kept[label], errors="coerce")
+        rows = mt.regression_rows(y, model.predict(kept.drop(columns=[label])))
+        return rows, {**mt.regression_sums(rows), "dropped": float(len(part) - len(kept))}
 
     if is_dask(df):
         rows, sums = _over_partitions(df, one, mt.add_regression)
@@ -199,7 +198,7 @@ def _regression(model: Any, df: Any, label: str) -> Report:
         sample = rows.sample(n=min(len(rows), SCATTER_ROWS), random_state=0)
     if not sums["n"]:
         raise InvalidValue(f"no rows with a label {label!r} to evaluate")
-    report = Report("regression", label, mt.from_regression_sums(sums), rows)
+    report = Report("regression", label, mt.from_regression_sums(sums), rows, dropped=int(sums["dropped"]))
     from_sample = "" if len(sample) == sums["n"] else f" ({len(sample):,} of {int(sums['n']):,} rows)"
     report.figures["predicted_vs_actual"] = fg.scatter_figure(sample, "predicted vs actual" + from_sample)
     report.data["predicted_vs_actual"] = sample[["true", "predicted"]].reset_index(drop=True)

@@ -39,7 +39,12 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         (['number', 'category'], (1, 5))
     """
 
-    def __init__(self, max_onehot: int = 30, hash_buckets: int = 16, text_features: int = 64) -> None:
+    def __init__(
+        self, max_onehot: int = 30, hash_buckets: int = 16, text_features: int = 64, encoding: str = "onehot"
+    ) -> None:
+        if encoding not in ("onehot", "ordinal"):
+            raise InvalidValue(f"encoding must be onehot or ordinal, not {encoding!r}")
+        self.encoding = encoding
         self.max_onehot = max_onehot
         self.hash_buckets = hash_buckets
         self.text_features = text_features
@@ -53,13 +58,17 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         if len(set(names)) != len(names):
             raise InvalidValue("the table has two columns of the same name")
         kinds = {str(c): kind_of(sample[c], self.max_onehot) for c in X.columns}
-        wanted = {c: _wanted(X[c], k) for c, k in kinds.items() if k not in ("empty", "constant", "text")}
-        if is_dask:
+        wanted = {c: k for c, k in kinds.items() if k not in ("empty", "constant", "text")}
+        if is_dask:  # one task per partition, its sums added up here: one pass, one small graph
+            from functools import reduce
+
             from .model import dask_api
 
-            (stats,) = dask_api().compute(wanted)
+            dask = dask_api()
+            parts = dask.compute(*[dask.delayed(_partition_stats)(p, wanted) for p in X.to_delayed()])
+            stats = _finish(reduce(_add_stats, parts))
         else:
-            stats = wanted
+            stats = _finish(_partition_stats(X, wanted))
         self.columns_ = [self._plan(c, kinds[c], stats.get(c)) for c in names]
         self.n_rows_ = int(stats[next(iter(stats))]["rows"]) if stats else len(sample)
         if not any(c["width"] for c in self.columns_):
@@ -78,23 +87,32 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             return col
         col["missing"], col["unreadable"] = int(st["missing"]), int(st["unreadable"])
         flag = (col["missing"] + col["unreadable"]) > 0
+        if kind in ("number", "date") and self.encoding == "ordinal":
+            flag = False  # trees take a missing value as it is (NaN) and learn where it goes
+            col["keep_missing"] = True
         if kind in ("number", "date"):
             mean, std = float(st["mean"]), float(st["std"])
             col.update(mean=mean, scale=std if std > 0 else 1.0, flag=flag)
-            parts = list(DATE_PARTS) + ["days"] if kind == "date" else [""]
+            # A column of dates without times has no hour to learn from.
+            col["parts"] = [p for p in DATE_PARTS if p != "hour" or st.get("timed", 0)] if kind == "date" else []
+            parts = [*col["parts"], "days"] if kind == "date" else [""]
             col["features"] = [f"{name}:{p}" if p else name for p in parts] + ([f"{name}:missing"] if flag else [])
         else:
             counts = st["counts"].sort_values(ascending=False, kind="stable")
+            ordinal = self.encoding == "ordinal"
             if kind == "category":
                 values = [str(v) for v in counts.index[: self.max_onehot]]
                 col.update(values=values, flag=flag)
                 col["features"] = (
-                    [f"{name}={v}" for v in values] + [f"{name}:other"] + ([f"{name}:missing"] if flag else [])
+                    [f"{name}:code"]
+                    if ordinal
+                    else [f"{name}={v}" for v in values] + [f"{name}:other"] + ([f"{name}:missing"] if flag else [])
                 )
             else:
                 total = float(counts.sum()) or 1.0
-                col["share"] = {str(k): float(v) / total for k, v in counts.items()}
-                col["features"] = [f"{name}:share"] + [f"{name}:hash{i}" for i in range(self.hash_buckets)]
+                col["share"] = {str(k): float(v) / total for k, v in counts.items()}  # most common first
+                tail = [f"{name}:code"] if ordinal else [f"{name}:hash{i}" for i in range(self.hash_buckets)]
+                col["features"] = [f"{name}:share", *tail]
             col["distinct"] = len(counts)
         col["width"] = len(col["features"])
         return col
@@ -116,7 +134,7 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             v = as_numbers(s).to_numpy()
             return _scaled(v[:, None], col)
         if kind == "date":
-            return _scaled(_date_parts(as_dates(s)), col)
+            return _scaled(_date_parts(as_dates(s), col.get("parts", DATE_PARTS)), col)
         if kind == "text":
             from sklearn.feature_extraction.text import HashingVectorizer
 
@@ -124,6 +142,8 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             return hv.transform(s.fillna("").astype(str).to_numpy()).toarray()
         text = s.astype("string")
         absent = text.isna().to_numpy()
+        if self.encoding == "ordinal":
+            return _codes(col, text, absent)
         if kind == "category":
             codes = text.map({v: i for i, v in enumerate(col["values"])}, na_action="ignore").to_numpy()
             width = len(col["values"]) + 1
@@ -170,6 +190,23 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         ]
 
 
+def _codes(col: dict[str, Any], text: Any, absent: Any) -> Any:
+    # For trees: a value's rank by frequency (one past the last for values training never saw, -1
+    # when missing), and for many-valued columns its share of the training rows before it.
+    import numpy as np
+    import pandas as pd
+
+    order = col.get("values") or list(col["share"])
+    found = pd.Index(order).get_indexer(text)  # -1 where missing or never seen
+    code = np.where(found >= 0, found, len(order)).astype("float32")
+    code[absent] = -1.0
+    if "values" in col:
+        return code[:, None]
+    shares = np.asarray([col["share"][v] for v in order], dtype="float32")
+    share = np.where(found >= 0, shares[np.maximum(found, 0)], 0.0).astype("float32")
+    return np.column_stack([share, code])
+
+
 def check_has(wanted: list[str], have: list[str]) -> None:
     """Refuse a table lacking any of the ``wanted`` columns, naming each.
 
@@ -193,24 +230,54 @@ def _head(X: Any) -> Any:
     return X.head(2000, npartitions=min(X.npartitions, 4), compute=True)
 
 
-def _wanted(s: Any, kind: str) -> dict[str, Any]:
-    # The statistics of one column: lazy for a Dask column, computed for pandas.
-    present = ~s.isna()
-    stats: dict[str, Any] = {"rows": s.size, "missing": (~present).sum()}
-    if kind in ("number", "date"):
-        to_float = as_numbers if kind == "number" else _days
-        v = s.map_partitions(to_float, meta=("v", "float64")) if hasattr(s, "map_partitions") else to_float(s)
-        stats.update(mean=v.mean(), std=v.std(), unreadable=(v.isna() & present).sum())
-    else:
-        values = s.dropna().astype(str)
-        # One output partition: a Dask shuffle is not worth it for the value counts of one column.
-        counts = values.value_counts(split_out=1) if hasattr(s, "map_partitions") else values.value_counts()
-        stats.update(counts=counts, unreadable=0)
+def _partition_stats(part: Any, kinds: dict[str, str]) -> dict[str, dict[str, Any]]:
+    # What one partition adds to each column's statistics: counts, sums and value counts.
+    out: dict[str, dict[str, Any]] = {}
+    for name, kind in kinds.items():
+        s = part[name]
+        present = ~s.isna()
+        st: dict[str, Any] = {"rows": len(s), "missing": int((~present).sum())}
+        if kind in ("number", "date"):
+            if kind == "number":
+                v = as_numbers(s)
+            else:
+                d = as_dates(s)
+                v = _since_1970(d)
+                st["timed"] = int((d.dt.hour + d.dt.minute + d.dt.second).fillna(0).astype(bool).sum())
+            ok = v.dropna()
+            st.update(
+                n=len(ok), sum=float(ok.sum()), sumsq=float((ok * ok).sum()), unreadable=int((v.isna() & present).sum())
+            )
+        else:
+            counts = s.value_counts(dropna=True)  # counted as they are; only the distinct values become text
+            counts.index = counts.index.astype(str)
+            st.update(counts=counts.groupby(level=0).sum(), unreadable=0)
+        out[name] = st
+    return out
+
+
+def _add_stats(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, x in a.items():
+        y = b[name]
+        merged = {k: x[k] + y[k] for k in x if k != "counts"}
+        if "counts" in x:
+            merged["counts"] = x["counts"].add(y["counts"], fill_value=0)
+        out[name] = merged
+    return out
+
+
+def _finish(stats: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    # Means and standard deviations (n - 1, as pandas) from the sums.
+    import math
+
+    for st in stats.values():
+        if "sum" in st:
+            n = st["n"]
+            st["mean"] = st["sum"] / n if n else 0.0
+            var = (st["sumsq"] - st["sum"] ** 2 / n) / (n - 1) if n > 1 else 0.0
+            st["std"] = math.sqrt(max(var, 0.0))
     return stats
-
-
-def _days(s: Any) -> Any:
-    return _since_1970(as_dates(s))
 
 
 def _since_1970(d: Any) -> Any:
@@ -219,12 +286,11 @@ def _since_1970(d: Any) -> Any:
     return (d - pd.Timestamp(0)).dt.total_seconds() / 86400.0
 
 
-def _date_parts(d: Any) -> Any:
+def _date_parts(d: Any, wanted: Any) -> Any:
     import numpy as np
 
     parts = [
-        getattr(d.dt, p if p != "weekday" else "day_of_week").to_numpy(dtype="float64", na_value=np.nan)
-        for p in DATE_PARTS
+        getattr(d.dt, p if p != "weekday" else "day_of_week").to_numpy(dtype="float64", na_value=np.nan) for p in wanted
     ]
     days = _since_1970(d).to_numpy(dtype="float64", na_value=np.nan)
     return np.column_stack([*parts, days])
@@ -234,6 +300,8 @@ def _scaled(v: Any, col: dict[str, Any]) -> Any:
     # Date parts are small integers and kept as they are; the last (or only) column is scaled.
     import numpy as np
 
+    if col.get("keep_missing"):
+        return v  # for trees: neither scaled nor filled
     absent = np.isnan(v[:, -1])
     v = v.copy()
     v[:, -1] = (v[:, -1] - col["mean"]) / col["scale"]
@@ -248,11 +316,14 @@ def _became(c: dict[str, Any]) -> str:
     if kind == "constant":
         return "dropped: one value in every row"
     if kind == "number":
-        return "scaled number (missing -> mean)" + flag
+        return "number, missing kept (for trees)" if c.get("keep_missing") else "scaled number (missing -> mean)" + flag
     if kind == "date":
-        return "year, month, day, weekday, hour, days since 1970" + flag
+        return ", ".join(c.get("parts", DATE_PARTS)) + ", days since 1970" + flag
     if kind == "text":
         return f"word counts hashed into {c['width']} columns"
+    if c["features"] and c["features"][-1].endswith(":code"):
+        what = "share of rows + " if kind == "many" else ""
+        return f"{what}code by frequency over {len(c.get('values') or c['share'])} values (for trees)"
     if kind == "category":
         return f"one-hot over {len(c['values'])} of {c['distinct']} values + other" + flag
     return f"share of rows + {c['width'] - 1} hashed columns ({c['distinct']} values)"

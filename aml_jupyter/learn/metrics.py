@@ -67,8 +67,14 @@ def regression_rows(y: Any, pred: Any) -> Any:
 def classification_sums(rows: Any, proba: Any, classes: list[Any]) -> dict[str, Any]:
     """What a partition adds to the totals: confusion counts, log loss, score histograms per class."""
     import numpy as np
+    import pandas as pd
 
-    pairs = rows.groupby(["true", "predicted"], sort=False, observed=True).size()
+    # Codes and one bincount: hashing each label once is cheaper than grouping by two columns.
+    t_codes, t_labels = pd.factorize(rows["true"])
+    p_codes, p_labels = pd.factorize(rows["predicted"])
+    k = max(len(p_labels), 1)
+    flat = np.bincount(t_codes * k + p_codes, minlength=len(t_labels) * k) if len(rows) else np.zeros(0, int)
+    pairs = {(t_labels[i // k], p_labels[i % k]): int(n) for i in np.flatnonzero(flat) for n in [flat[i]]}
     hist = {}
     if proba is not None:
         edges = np.linspace(0.0, 1.0, BINS + 1)
@@ -90,7 +96,13 @@ def add_sums(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     for k, v in b["pairs"].items():
         pairs[k] = pairs.get(k, 0) + v
     hist = {i: (a["hist"][i][0] + b["hist"][i][0], a["hist"][i][1] + b["hist"][i][1]) for i in a["hist"]}
-    return {"pairs": pairs, "log_loss": a["log_loss"] + b["log_loss"], "n": a["n"] + b["n"], "hist": hist}
+    return {
+        "pairs": pairs,
+        "log_loss": a["log_loss"] + b["log_loss"],
+        "n": a["n"] + b["n"],
+        "hist": hist,
+        "dropped": a.get("dropped", 0) + b.get("dropped", 0),
+    }
 
 
 def confusion(pairs: dict[tuple[Any, Any], int], classes: list[Any]) -> Any:

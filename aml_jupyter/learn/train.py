@@ -20,6 +20,7 @@ from .features import Featurizer, check_has
 from .model import LearnedModel, is_dask
 
 SAMPLE_ROWS = 5
+TREES = ("hgb", "lightgbm", "rf")
 
 
 def train_classifier(
@@ -85,14 +86,16 @@ def _train(
     family = family_name(model, task, distributed)
     df, dropped = _labelled(df, label, task, distributed)
     X = df.drop(columns=[label])
-    featurizer = Featurizer(max_onehot=max_onehot).fit(X)
+    # Trees split on a value's code as well as on its one-hot columns, at a fraction of the width.
+    encoding = "ordinal" if family in TREES else "onehot"
+    featurizer = Featurizer(max_onehot=max_onehot, encoding=encoding).fit(X)
     if family == "lightgbm" and distributed:
         estimator = _fit_on_cluster(featurizer, X, df[label], task, params, seed, client)
         where = "cluster"
     else:
         estimator = _fit_here(family, model, featurizer, X, df[label], task, params, seed, distributed)
         where = "gathered" if distributed else "here"
-    sample = X.head(SAMPLE_ROWS, npartitions=-1) if distributed else X.head(SAMPLE_ROWS)
+    sample = _first_rows(X) if distributed else X.head(SAMPLE_ROWS)
     training = {
         "family": family,
         "estimator": type(estimator).__name__,
@@ -115,32 +118,42 @@ def _train(
 
 
 def _labelled(df: Any, label: str, task: str, distributed: bool) -> tuple[Any, int]:
-    # Rows without a label cannot teach anything: dropped and counted. The classes are checked here.
+    # Rows without a label cannot teach anything: dropped and counted. The label is checked here,
+    # from what each partition says about it (one pass on Dask).
     import pandas as pd
 
-    present = ~df[label].isna()
+    if distributed:
+        from .model import dask_api
+
+        dask = dask_api()
+        facts = dask.compute(*[dask.delayed(_label_facts)(p[label], task) for p in df.to_delayed()])
+    else:
+        facts = [_label_facts(df[label], task)]
+    dropped = sum(f[0] for f in facts)
+    bad = pd.unique(pd.Series([v for f in facts for v in f[2]], dtype=object))[:3].tolist()
+    if bad:
+        shown = ", ".join(map(repr, bad))
+        raise InvalidValue(f"label {label!r} must be numbers for a regressor; it holds {shown}")
+    if task == "classification":
+        classes = pd.unique(pd.Series([v for f in facts for v in f[1]], dtype=object))[:2].tolist()
+        if len(classes) < 2:
+            only = f" ({classes[0]!r})" if classes else ""
+            raise InvalidValue(f"label {label!r} has one class{only}; a classifier needs two or more")
     if task == "regression":
         numbers = (
             df[label].map_partitions(as_numbers, meta=(label, "float64")) if distributed else as_numbers(df[label])
         )
-        bad = df[label][present & numbers.isna()]
-        head = bad.head(50, npartitions=-1) if distributed else bad.head(50)
-        if len(head):
-            shown = ", ".join(map(repr, pd.unique(head)[:3].tolist()))
-            raise InvalidValue(f"label {label!r} must be numbers for a regressor; it holds {shown}")
         df = df.assign(**{label: numbers})
-    kept = df[present]
-    dropped = int((~present).sum().compute() if distributed else (~present).sum())
-    if task == "classification":
-        if distributed:  # two values from each partition are enough to tell one class from two
-            classes = pd.unique(kept[label].map_partitions(lambda s: s.drop_duplicates().head(2)).compute())
-        else:
-            classes = kept[label].unique()
-        classes = list(classes[:2])
-        if len(classes) < 2:
-            only = f" ({classes[0]!r})" if classes else ""
-            raise InvalidValue(f"label {label!r} has one class{only}; a classifier needs two or more")
-    return kept, dropped
+    return df[~df[label].isna()], int(dropped)
+
+
+def _label_facts(y: Any, task: str) -> tuple[int, list[Any], list[Any]]:
+    # (missing labels, two distinct labels, up to three labels a regressor cannot read)
+    present = y.dropna()
+    if task == "regression":
+        bad = present[as_numbers(present).isna()].drop_duplicates().head(3).tolist()
+        return int(y.isna().sum()), [], bad
+    return int(y.isna().sum()), present.drop_duplicates().head(2).tolist(), []
 
 
 def _fit_here(
@@ -197,6 +210,14 @@ def _client() -> Any:
 
         ws = Workspace.open(None)
         return connect(ws, get_target(ws, "dask"))
+
+
+def _first_rows(X: Any) -> Any:
+    # The first partition usually has them; reading every partition's head would be a full pass.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "insufficient elements": then all partitions
+        rows = X.head(SAMPLE_ROWS, npartitions=1)
+    return rows if len(rows) >= SAMPLE_ROWS else X.head(SAMPLE_ROWS, npartitions=-1)
 
 
 def check_columns(model: Any, df: Any, label: str) -> list[str]:

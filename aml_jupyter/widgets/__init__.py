@@ -7,10 +7,20 @@ Example:
 
 from .by_example import ByExample
 from .dashboard import Dashboard
+from .profile_view import ProfileView
 from .publish_model import PublishModel
 from .run_details import RunDetails
 from .run_history import RunHistory
 from .split_by_example import SplitByExample
 from .sweep_progress import SweepProgress
 
-__all__ = ["ByExample", "Dashboard", "PublishModel", "RunDetails", "RunHistory", "SplitByExample", "SweepProgress"]
+__all__ = [
+    "ByExample",
+    "Dashboard",
+    "ProfileView",
+    "PublishModel",
+    "RunDetails",
+    "RunHistory",
+    "SplitByExample",
+    "SweepProgress",
+]

@@ -76,3 +76,14 @@ def test_learn_logs_its_own_way_not_through_autolog(ws: Workspace, autologged: l
         learn.train_classifier(churn(300), label="churned", model="logreg")
     logged = aml.get_run(run.id, workspace=ws)
     assert logged.params["learn.family"] == "logreg" and "estimator_name" not in logged.tags
+
+
+def test_xgboost_iterations_are_logged(ws: Workspace, autologged: list[str]) -> None:
+    xgb = pytest.importorskip("xgboost")
+    assert "xgboost" in autologged
+    X, y = _data()
+    with aml.start_run("xgb", workspace=ws, snapshot=False) as run:
+        xgb.XGBClassifier(n_estimators=3, max_depth=2).fit(X, y, eval_set=[(X, y)], verbose=False)
+    logged = aml.get_run(run.id, workspace=ws)
+    assert len(logged.metric_history("validation_0-logloss")) == 3
+    assert logged.tags["estimator_name"] == "XGBClassifier" and logged.params["max_depth"] == "2"

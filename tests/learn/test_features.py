@@ -63,3 +63,19 @@ def test_missing_training_columns_are_named() -> None:
     model = train_classifier(df, label="churned", model="logreg")
     with pytest.raises(InvalidValue, match=r"lacks 2 columns the model was trained on: plan, spend"):
         model.predict(df.drop(columns=["plan", "spend"]))
+
+
+def test_for_trees_codes_and_missing_values_kept() -> None:
+    df = pd.DataFrame(
+        {"x": [1.0, None, 3.0, 4.0], "c": ["a", "b", "a", None], "d": ["2024-01-02", "2024-02-03", "2024-03-04", None]}
+    )
+    f = Featurizer(encoding="ordinal").fit(df)
+    assert [c["became"] for c in f.report()] == [
+        "number, missing kept (for trees)",
+        "code by frequency over 2 values (for trees)",
+        "year, month, day, weekday, days since 1970",  # no hour: no value has a time
+    ]
+    X = f.transform(pd.DataFrame({"x": [None], "c": ["zzz"], "d": ["2024-01-02"]}))
+    assert np.isnan(X[0, 0]) and X[0, 1] == 2.0  # unseen: one past the last code
+    with pytest.raises(InvalidValue, match="encoding must be onehot or ordinal"):
+        Featurizer(encoding="target")
