@@ -60,6 +60,7 @@ bench: setup
 	$(BIN)/python benchmarks/serving.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/pbe.py --dask-rows 0
 	$(BIN)/python benchmarks/pbe/score.py
+	$(BIN)/python benchmarks/learn.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/rest.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/startup.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/stores.py $(BENCH_ARGS)
