@@ -5,6 +5,7 @@ best (MMLSpark's FindBestModel); register: a learned model into the registry wit
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,8 +76,6 @@ def find_best_model(
         >>> list(best.leaderboard.columns[:3]), len(best.leaderboard)
         (['rank', 'candidate', 'accuracy_score'], 2)
     """
-    from ..tracking.fluent import active_run, start_run
-
     if not candidates:
         raise InvalidValue("find_best_model needs at least one candidate model")
     tasks = {getattr(m, "task", None) for m in candidates}
@@ -87,10 +86,30 @@ def find_best_model(
     goal = goal or goal_of(metric)
     if goal not in ("max", "min"):
         raise InvalidValue(f"goal must be max or min, not {goal!r}")
-    outer = active_run()
-    parent = outer if outer is not None else start_run(experiment, name="find_best_model", workspace=workspace)
-    try:
+
+    def trials(parent: Any) -> tuple[list[Any], list[Any], list[Any]]:
         rows, reports = _evaluate_all(candidates, df, label, metric, parent)
+        return rows, reports, candidates
+
+    return search("find_best_model", trials, metric, goal, experiment, workspace)
+
+
+def search(
+    name: str,
+    trials: Callable[[Any], tuple[list[Any], list[Any], list[Any]]],
+    metric: str,
+    goal: str,
+    experiment: str,
+    workspace: Any,
+) -> Best:
+    """Run ``trials(parent)`` (rows, reports, models) under the active run or a new one named
+    ``name``, log the leaderboard to that run, and return the best."""
+    from ..tracking.fluent import active_run, start_run
+
+    outer = active_run()
+    parent = outer if outer is not None else start_run(experiment, name=name, workspace=workspace)
+    try:
+        rows, reports, models = trials(parent)
         board = leaderboard(rows, metric, goal)
         log_board(parent, board, metric)
     except BaseException:
@@ -100,13 +119,14 @@ def find_best_model(
     if outer is None:
         parent.end()
     first = int(board.iloc[0]["index"])
+    top = board.iloc[0]
     return Best(
-        candidates[first],
+        models[first],
         metric,
-        float(board.iloc[0][metric]),
+        float(top[metric]),
         board.drop(columns=["index"]),
         reports[first],
-        str(board.iloc[0]["run_id"]),
+        str(top["run_id"]),
         parent.id,
     )
 

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from ..errors import InvalidValue
-from .best import Best, goal_of, leaderboard, log_board, trial_run
+from .best import Best, goal_of, search, trial_run
 from .train import train_classifier, train_regressor
 
 
@@ -46,7 +46,6 @@ def tune(
 
     from ..sweeps.policies import METHODS, make_sampler
     from ..sweeps.space import grid_of, parse_dimension
-    from ..tracking.fluent import active_run, start_run
 
     if task not in ("classification", "regression"):
         raise InvalidValue(f"task must be classification or regression, not {task!r}")
@@ -66,10 +65,9 @@ def tune(
     study = optuna.create_study(
         direction="maximize" if goal == "max" else "minimize", sampler=make_sampler(method, dims, seed)
     )
-    outer = active_run()
-    parent = outer if outer is not None else start_run(experiment, name="tune", workspace=workspace)
-    rows, reports, models = [], [], []
-    try:
+
+    def trials(parent: Any) -> tuple[list[Any], list[Any], list[Any]]:
+        rows, reports, models = [], [], []
         for i in range(max_runs):
             trial = study.ask()
             params = {d.name: d.suggest(trial) for d in dims}
@@ -79,21 +77,6 @@ def tune(
             rows.append(row)
             reports.append(report)
             models.append(candidate)
-        board = leaderboard(rows, metric, goal)
-        log_board(parent, board, metric)
-    except BaseException:
-        if outer is None:
-            parent.end("failed")
-        raise
-    if outer is None:
-        parent.end()
-    first = int(board.iloc[0]["index"])
-    return Best(
-        models[first],
-        metric,
-        float(board.iloc[0][metric]),
-        board.drop(columns=["index"]),
-        reports[first],
-        str(board.iloc[0]["run_id"]),
-        parent.id,
-    )
+        return rows, reports, models
+
+    return search("tune", trials, metric, goal, experiment, workspace)
