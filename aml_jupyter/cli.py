@@ -7,6 +7,7 @@ line on stderr and a non-zero exit code (1 for a failed request, 2 for bad usage
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -340,10 +341,36 @@ def build_parser() -> argparse.ArgumentParser:
     add_store_commands(sub, add)
     add_access_commands(sub, add)
 
+    add(sub, "templates", _cmd_templates, "the project templates `aml new` renders")
+    sp = add(sub, "new", _cmd_new, "a new project folder from a template (a workspace, ready to run)", json=False)
+    sp.add_argument("project", help="a folder that does not exist yet (or is empty)")
+    sp.add_argument("--template", "-t", required=True, help="a template name (see `aml templates`)")
+    sp.add_argument("--experiment", default=None, help="the experiment its runs go to (default: the project's name)")
+
     sp = add(sub, "gc", _cmd_gc, "remove artifact files and snapshots no run references")
     sp.add_argument("--dry-run", action="store_true", help="only print what would go")
     sp.add_argument("--min-age", type=float, default=3600.0, help="keep anything younger than this many seconds")
     return p
+
+
+def _cmd_templates(args: argparse.Namespace) -> None:
+    from .templates import list_templates
+
+    rows = list_templates()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    for t in rows:
+        print(f"{t['name']:<24} {t['title']}\n{'':<24} {t['description']}")
+
+
+def _cmd_new(args: argparse.Namespace) -> None:
+    from .templates import new_project
+
+    values = {"experiment": args.experiment} if args.experiment else {}
+    folder = new_project(args.project, args.template, values)
+    main = "sweep.py" if (folder / "sweep.py").exists() else "train.py"
+    print(f"created {folder} from {args.template}: cd {args.project} && python {main}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,8 @@
            [--max-concurrent N] [--early-stop median|bandit|truncation] [--target T]
 %aml logs RUN [--stderr]                        a submitted run's output
 %aml cancel RUN                                 stop a submitted run
+%aml templates                                  the project templates
+%aml new PROJECT --template NAME                a new project folder from a template (a workspace)
 %aml history on|off                             record every executed cell as a run ("interactive")
 %%aml run [--target T] [--inputs A B] [--outputs M] [--param C=0.5]... [--experiment E]
           run the cell as a tracked run; only the named inputs cross over; outputs come back
@@ -55,6 +57,10 @@ def _parser() -> _Parser:
     best.add_argument("--goal", choices=["max", "min"], default="max")
     sub.add_parser("experiments")
     sub.add_parser("targets")
+    sub.add_parser("templates")
+    new = sub.add_parser("new")
+    new.add_argument("project")
+    new.add_argument("--template", "-t", required=True)
     submit = sub.add_parser("submit")
     submit.add_argument("path")
     submit.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"))
@@ -174,6 +180,17 @@ class AmlMagics(Magics):
             AmlMagics.history = None
         return "cell history off"
 
+    def _templates(self, args: Any) -> Any:
+        from .templates import list_templates, new_project
+
+        if args.command == "templates":
+            import pandas as pd
+
+            return pd.DataFrame(list_templates())
+        folder = new_project(args.project, args.template)
+        print(f"created {folder} from {args.template}")
+        return None
+
     @line_cell_magic
     def aml(self, line: str, cell: str | None = None) -> Any:
         """Run-history and job commands; see this module's docstring. Errors print one line."""
@@ -195,6 +212,8 @@ class AmlMagics(Magics):
                 return aml.best_run(args.experiment, metric=args.metric, goal=args.goal)
             if args.command == "experiments":
                 return aml.list_experiments()
+            if args.command in ("templates", "new"):
+                return self._templates(args)
             if args.command == "history":
                 print(self._history(args.state))
                 return None

@@ -47,3 +47,14 @@ def test_job_magics(shell: InteractiveShell, ws: Workspace, capsys: pytest.Captu
     assert "hello from the job" in capsys.readouterr().out
     assert shell.run_line_magic("aml", f"cancel {result['id'][:8]}") is None
     assert "not a submitted run that is still going" in capsys.readouterr().out
+
+
+@pytest.mark.sqlite_only
+def test_template_magics(shell: InteractiveShell, ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    listed = shell.run_line_magic("aml", "templates")
+    assert "tabular-classification" in listed["name"].tolist()
+    assert shell.run_line_magic("aml", "new churn --template tabular-classification") is None
+    assert (ws.root / "churn" / "train.py").is_file() and "created" in capsys.readouterr().out
+    shell.run_line_magic("aml", "new churn --template tabular-classification")  # not empty now
+    out = capsys.readouterr().out
+    assert "aml: error" in out and "not an empty folder" in out
