@@ -186,8 +186,8 @@ def _after_fit(
         if log_models:
             fitted = copy.deepcopy(estimator)  # the caller may fit it again while it is being saved
             future = _pool().submit(_save_model, target, fitted)
-            if own:
-                future.result()  # a child run ends here: its model first
+            if own or not hasattr(target, "add_pending"):
+                future.result()  # a child run ends here (or one logging over HTTP): its model first
             else:
                 target.add_pending(future)
     finally:
