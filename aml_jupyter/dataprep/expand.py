@@ -69,10 +69,9 @@ class ExpandJson:
         out = df.copy()
         s = out[self.column]
         parsed = {v: parse_object(v) for v in s.dropna().unique()}  # each distinct text parsed once
-        objects = s.map(parsed)
-        self.malformed = int((s.notna() & objects.isna()).sum())
-        for key in self.keys:
-            out[self.prefix + key] = objects.map(lambda o, k=key: _cell(o.get(k)) if isinstance(o, dict) else None)
+        self.malformed = int(s.map({v: o is None for v, o in parsed.items()}).fillna(False).astype(bool).sum())
+        for key in self.keys:  # each key's value of each distinct text, then one lookup per row
+            out[self.prefix + key] = s.map({v: _cell(o.get(key)) for v, o in parsed.items() if o is not None})
         return out
 
     def to_data(self) -> dict[str, Any]:

@@ -17,12 +17,14 @@ happens outside a run; ``aml.autolog(disable=True)`` puts every function back.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import functools
 import importlib.util
 import threading
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -56,30 +58,27 @@ def autolog(disable: bool = False, *, log_models: bool = True) -> list[str]:
             _patch_sklearn(log_models)
             done.append("sklearn")
         if _installed("lightgbm"):
-            _patch_lightgbm(log_models)
+            _patch_lightgbm()
             done.append("lightgbm")
         if _installed("xgboost"):
-            _patch_xgboost(log_models)
+            _patch_xgboost()
             done.append("xgboost")
         return done
 
 
-def paused() -> Any:
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
     """A context in which fits log nothing (aml_jupyter.learn logs its own way).
 
     Example:
         >>> with paused():
         ...     pass
     """
-    return _Inside()
-
-
-class _Inside:
-    def __enter__(self) -> None:
-        self._token = _inside.set(True)
-
-    def __exit__(self, *exc: object) -> None:
-        _inside.reset(self._token)
+    token = _inside.set(True)
+    try:
+        yield
+    finally:
+        _inside.reset(token)
 
 
 def _installed(name: str) -> bool:
@@ -268,7 +267,7 @@ def _plain(v: Any) -> bool:
 # -- LightGBM and XGBoost ----------------------------------------------------------------------
 
 
-def _patch_lightgbm(log_models: bool) -> None:
+def _patch_lightgbm() -> None:
     import lightgbm
     import lightgbm.engine
     import lightgbm.sklearn
@@ -297,7 +296,7 @@ def _lgb_train(original: Any) -> Any:
     return train
 
 
-def _patch_xgboost(log_models: bool) -> None:
+def _patch_xgboost() -> None:
     import xgboost
     import xgboost.training
 

@@ -81,13 +81,14 @@ def _classification(model: Any, df: Any, label: str, pos_label: Any) -> Report:
     pos = classes.index(pos_label if pos_label is not None else classes[-1]) if len(classes) == 2 else None
     has_proba = hasattr(model, "predict_proba")
 
-    def one(part: Any) -> tuple[Any, dict[str, Any], Any]:
+    def one(part: Any, binned: bool = True) -> tuple[Any, dict[str, Any], Any]:
         kept = part[part[label].notna()]  # rows without a label are counted, not measured
         X = kept.drop(columns=[label])
         proba = model.predict_proba(X) if has_proba else None
         pred = classes_of(proba, classes) if proba is not None else model.predict(X)
         rows = mt.classification_rows(kept[label], pred, proba, classes)
-        return rows, {**mt.classification_sums(rows, proba, classes), "dropped": len(part) - len(kept)}, proba
+        sums = mt.classification_sums(rows, proba, classes, binned)
+        return rows, {**sums, "dropped": len(part) - len(kept)}, proba
 
     approximate: list[str] = []
     if is_dask(df):
@@ -96,7 +97,7 @@ def _classification(model: Any, df: Any, label: str, pos_label: Any) -> Report:
         approximate = sorted(ranking) + ["roc", "precision_recall", "calibration"]
         truth = proba = None
     else:
-        rows, sums, proba = one(df)
+        rows, sums, proba = one(df, binned=False)  # the curves come from the scores themselves
         truth = rows["true"].to_numpy()
         ranking = mt.ranking_exact(truth, proba, classes, pos) if proba is not None else {}
     matrix = mt.confusion(sums["pairs"], classes)

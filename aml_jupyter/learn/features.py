@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..errors import InvalidValue
 from .columns import as_dates, as_numbers, kind_of
+from .model import dask_api, is_dask
 
 DATE_PARTS = ("year", "month", "day", "weekday", "hour")
 
@@ -52,17 +53,15 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> Featurizer:
         """Decide each column's kind and gather its statistics (one Dask pass for a Dask frame)."""
-        is_dask = type(X).__module__.startswith("dask")
-        sample = _head(X) if is_dask else X
+        distributed = is_dask(X)
+        sample = _head(X) if distributed else X
         names = [str(c) for c in X.columns]
         if len(set(names)) != len(names):
             raise InvalidValue("the table has two columns of the same name")
         kinds = {str(c): kind_of(sample[c], self.max_onehot) for c in X.columns}
         wanted = {c: k for c, k in kinds.items() if k not in ("empty", "constant", "text")}
-        if is_dask:  # one task per partition, its sums added up here: one pass, one small graph
+        if distributed:  # one task per partition, its sums added up here: one pass, one small graph
             from functools import reduce
-
-            from .model import dask_api
 
             dask = dask_api()
             parts = dask.compute(*[dask.delayed(_partition_stats)(p, wanted) for p in X.to_delayed()])

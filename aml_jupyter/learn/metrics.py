@@ -64,8 +64,9 @@ def regression_rows(y: Any, pred: Any) -> Any:
     return out
 
 
-def classification_sums(rows: Any, proba: Any, classes: list[Any]) -> dict[str, Any]:
-    """What a partition adds to the totals: confusion counts, log loss, score histograms per class."""
+def classification_sums(rows: Any, proba: Any, classes: list[Any], binned: bool = True) -> dict[str, Any]:
+    """What a partition adds to the totals: confusion counts, log loss and (``binned``) score
+    histograms per class, from which a Dask evaluation draws its ranking curves."""
     import numpy as np
     import pandas as pd
 
@@ -74,16 +75,16 @@ def classification_sums(rows: Any, proba: Any, classes: list[Any]) -> dict[str, 
     p_codes, p_labels = pd.factorize(rows["predicted"])
     k = max(len(p_labels), 1)
     flat = np.bincount(t_codes * k + p_codes, minlength=len(t_labels) * k) if len(rows) else np.zeros(0, int)
-    pairs = {(t_labels[i // k], p_labels[i % k]): int(n) for i in np.flatnonzero(flat) for n in [flat[i]]}
+    pairs = {(t_labels[i // k], p_labels[i % k]): int(flat[i]) for i in np.flatnonzero(flat)}
     hist = {}
-    if proba is not None:
+    if proba is not None and binned:
         edges = np.linspace(0.0, 1.0, BINS + 1)
         truth = rows["true"].to_numpy()
         for i, c in enumerate(classes):
             is_c = truth == c
             hist[i] = (np.histogram(proba[is_c, i], edges)[0], np.histogram(proba[~is_c, i], edges)[0])
     return {
-        "pairs": {k: int(v) for k, v in pairs.items()},
+        "pairs": pairs,
         "log_loss": float(rows["log_loss"].sum()),
         "n": len(rows),
         "hist": hist,

@@ -69,7 +69,9 @@ def _png(fig: Any) -> str:
 
 def _log_rows(run: Any, rows: Any, name: str) -> None:
     # A Dask table is written one partition at a time into one Parquet file: never whole in memory.
-    if not type(rows).__module__.startswith("dask"):
+    from .model import is_dask
+
+    if not is_dask(rows):
         run.log_table(rows, name)
         return
     import tempfile

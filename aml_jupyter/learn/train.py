@@ -84,13 +84,13 @@ def _train(
     if label not in df.columns:
         raise InvalidValue(f"no label column {label!r} (columns: {', '.join(map(str, df.columns))})")
     family = family_name(model, task, distributed)
-    df, dropped = _labelled(df, label, task, distributed)
+    df, dropped, lengths = _labelled(df, label, task, distributed)
     X = df.drop(columns=[label])
     # Trees split on a value's code as well as on its one-hot columns, at a fraction of the width.
     encoding = "ordinal" if family in TREES else "onehot"
     featurizer = Featurizer(max_onehot=max_onehot, encoding=encoding).fit(X)
     if family == "lightgbm" and distributed:
-        estimator = _fit_on_cluster(featurizer, X, df[label], task, params, seed, client)
+        estimator = _fit_on_cluster(featurizer, X, df[label], lengths, task, params, seed, client)
         where = "cluster"
     else:
         estimator = _fit_here(family, model, featurizer, X, df[label], task, params, seed, distributed)
@@ -117,9 +117,10 @@ def _train(
     return learned
 
 
-def _labelled(df: Any, label: str, task: str, distributed: bool) -> tuple[Any, int]:
+def _labelled(df: Any, label: str, task: str, distributed: bool) -> tuple[Any, int, tuple[int, ...]]:
     # Rows without a label cannot teach anything: dropped and counted. The label is checked here,
-    # from what each partition says about it (one pass on Dask).
+    # from what each partition says about it (one pass on Dask), which also gives the length of
+    # each partition once they are dropped.
     import pandas as pd
 
     if distributed:
@@ -144,16 +145,17 @@ def _labelled(df: Any, label: str, task: str, distributed: bool) -> tuple[Any, i
             df[label].map_partitions(as_numbers, meta=(label, "float64")) if distributed else as_numbers(df[label])
         )
         df = df.assign(**{label: numbers})
-    return df[~df[label].isna()], int(dropped)
+    lengths = tuple(rows - missing for missing, _, _, rows in facts)
+    return df[~df[label].isna()], int(dropped), lengths
 
 
-def _label_facts(y: Any, task: str) -> tuple[int, list[Any], list[Any]]:
-    # (missing labels, two distinct labels, up to three labels a regressor cannot read)
+def _label_facts(y: Any, task: str) -> tuple[int, list[Any], list[Any], int]:
+    # (missing labels, two distinct labels, up to three labels a regressor cannot read, rows)
     present = y.dropna()
     if task == "regression":
         bad = present[as_numbers(present).isna()].drop_duplicates().head(3).tolist()
-        return int(y.isna().sum()), [], bad
-    return int(y.isna().sum()), present.drop_duplicates().head(2).tolist(), []
+        return int(y.isna().sum()), [], bad, len(y)
+    return int(y.isna().sum()), present.drop_duplicates().head(2).tolist(), [], len(y)
 
 
 def _fit_here(
@@ -173,14 +175,15 @@ def _fit_here(
         return estimator.fit(features, y.to_numpy())
 
 
-def _fit_on_cluster(featurizer: Featurizer, X: Any, y: Any, task: str, params: Any, seed: int, client: Any) -> Any:
+def _fit_on_cluster(
+    featurizer: Featurizer, X: Any, y: Any, lengths: tuple[int, ...], task: str, params: Any, seed: int, client: Any
+) -> Any:
     import numpy as np
     import pandas as pd
 
     # Arrays, not frames: the local model then predicts from the featurizer's arrays without a
-    # feature-name mismatch. Knowing each partition's length lets the arrays line up with the labels.
+    # feature-name mismatch. Each partition's length (from the label's pass) lines them up with the labels.
     width = len(featurizer.feature_names_)
-    lengths = tuple(int(n) for n in X.map_partitions(len).compute())
     features = X.map_partitions(
         lambda p: pd.DataFrame(featurizer.transform(p), index=p.index),
         meta=pd.DataFrame(np.zeros((0, width), "float32")),

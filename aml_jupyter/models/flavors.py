@@ -80,13 +80,14 @@ class SklearnFlavor:
         import skops.io as sio
 
         path = next(iter(sorted(folder.rglob("*.skops"))))
-        unknown = [t for t in sio.get_untrusted_types(file=path) if t not in SKOPS_ALLOWED]
+        untrusted = sio.get_untrusted_types(file=path)  # reads the file's schema: once
+        unknown = [t for t in untrusted if t not in SKOPS_ALLOWED]
         if unknown and not trusted:
             raise UntrustedModel(
                 f"{path.name} holds types skops does not trust by default: {', '.join(unknown)}; "
                 "load it with trusted=True if you know where it comes from"
             )
-        return sio.load(path, trusted=sio.get_untrusted_types(file=path) or None)
+        return sio.load(path, trusted=untrusted or None)
 
 
 class PythonFlavor:

@@ -51,7 +51,7 @@ class RunDetails(Refreshing):
         self.artifacts = w.Textarea(disabled=True, placeholder="no artifacts", description="artifacts", layout=half)
         self.log = w.Textarea(disabled=True, layout=w.Layout(width="100%", height="160px"))
         self.figures = w.Box(layout=w.Layout(display="flex", flex_flow="row wrap"))
-        self._shown: dict[str, str] = {}  # figure name -> digest shown
+        self._tiles: dict[tuple[str, str], Any] = {}  # (name, digest) -> the tile showing it
         self.box = w.VBox(
             [
                 self.title,
@@ -104,16 +104,20 @@ class RunDetails(Refreshing):
         from ..tracking.run import Run
 
         pngs = [a for a in record.artifacts if a.media_type == "image/png" and a.size <= MAX_FIGURE_BYTES]
-        pngs = pngs[:MAX_FIGURES]
-        if {a.name: a.digest for a in pngs} == self._shown:
+        keys = [(a.name, a.digest) for a in pngs[:MAX_FIGURES]]
+        if keys == list(self._tiles):
             return
         run = Run(self.ws, record)
-        tiles = []
-        for a in pngs:
-            image = w.Image(value=run.artifact_path(a.name).read_bytes(), format="png", layout=w.Layout(width="320px"))
-            tiles.append(w.VBox([w.Label(a.name), image]))
-        self.figures.children = tiles
-        self._shown = {a.name: a.digest for a in pngs}
+        tiles = {}
+        for name, digest in keys:
+            tile = self._tiles.get((name, digest))
+            if tile is None:
+                data = run.artifact_path(name).read_bytes()
+                image = w.Image(value=data, format="png", layout=w.Layout(width="320px"))
+                tile = w.VBox([w.Label(name), image])
+            tiles[(name, digest)] = tile
+        self.figures.children = list(tiles.values())
+        self._tiles = tiles
 
     def _draw_metric(self) -> None:
         if not self.metric.value:
