@@ -219,6 +219,24 @@ class TrackingAPI:
 
         return Response.json(200, page(self.ws, call.query, MAX_PAGE))
 
+    def h_keys(self, call: Call) -> Response:
+        from ..services.search import keys
+
+        return Response.json(200, keys(self.ws, call.query.get("experiment") or None))
+
+    def h_groups(self, call: Call) -> Response:
+        from ..services.search import groups
+
+        return Response.json(200, groups(self.ws, call.query))
+
+    def h_job_parameters(self, call: Call) -> Response:
+        from ..services.jobs import job_parameters
+
+        path = (call.query.get("path") or [""])[0]
+        if not path:
+            raise InvalidInput('"path" (a notebook or script of the project) is required')
+        return Response.json(200, job_parameters(self.ws, path))
+
     def h_record(self, call: Call) -> Response:
         return Response.json(200, runs.show(self.ws, call.params["run"]))
 
@@ -294,9 +312,12 @@ class TrackingAPI:
         return Response.json(200, {"roles": given, "groups": stored_groups(self.ws)})
 
     def h_preview(self, call: Call) -> Response:
+        from ..services.search import whole_number
         from .preview import preview
 
-        content, media_type, headers = preview(self.ws, call.params["run"], unquote(call.params["name"]))
+        raw = (call.query.get("head") or [""])[0]
+        head = whole_number(raw, "head") if raw else None
+        content, media_type, headers = preview(self.ws, call.params["run"], unquote(call.params["name"]), head)
         return Response(200, content, media_type, headers)
 
     def h_snapshot_diff(self, call: Call) -> Response:

@@ -20,6 +20,38 @@ QUERY: dict[str, list[dict[str, Any]]] = {
         {"name": "order_by", "in": "query", "schema": _STR, "description": "e.g. metrics.acc DESC; repeatable"},
         {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1}, "description": "cap 1000"},
         {"name": "page_token", "in": "query", "schema": _STR, "description": "next_page_token of the last page"},
+        {
+            "name": "offset",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 0},
+            "description": "start at this match instead of a page_token (a scrolled table)",
+        },
+        {"name": "count", "in": "query", "schema": {"type": "boolean"}, "description": "true adds total"},
+    ],
+    "keys": [{"name": "experiment", "in": "query", "schema": _STR, "description": "repeatable; all runs when absent"}],
+    "groups": [
+        {"name": "by", "in": "query", "required": True, "schema": _STR, "description": "params.KEY or tags.KEY"},
+        {"name": "metric", "in": "query", "schema": _STR, "description": "a metric key: each group's best value"},
+        {"name": "goal", "in": "query", "schema": {"enum": ["max", "min"]}},
+        {"name": "filter", "in": "query", "schema": _STR},
+        {"name": "experiment", "in": "query", "schema": _STR, "description": "repeatable"},
+    ],
+    "job_parameters": [
+        {
+            "name": "path",
+            "in": "query",
+            "required": True,
+            "schema": _STR,
+            "description": "a .ipynb or .py of the project",
+        }
+    ],
+    "preview": [
+        {
+            "name": "head",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 20971520},
+            "description": "a text file's first bytes only; X-Aml-Truncated says whether there was more",
+        }
     ],
     "metric_series": [
         {"name": "max_points", "in": "query", "schema": {"type": "integer", "minimum": 2, "maximum": 10000}}

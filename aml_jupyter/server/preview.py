@@ -20,8 +20,10 @@ TEXT = {".txt", ".log", ".csv", ".tsv", ".json", ".py", ".md", ".yaml", ".yml", 
 IMAGES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
 
 
-def preview(ws: Workspace, run_id: str, name: str) -> tuple[bytes, str, dict[str, str]]:
-    """(content, media type, headers) showing artifact ``name`` of a run.
+def preview(ws: Workspace, run_id: str, name: str, head: int | None = None) -> tuple[bytes, str, dict[str, str]]:
+    """(content, media type, headers) showing artifact ``name`` of a run; of a text file, only its
+    first ``head`` bytes when given (a panel shows the start of a large log, never all of it), with
+    ``X-Aml-Truncated: true`` when there was more.
 
     Example:
         >>> body, kind, headers = preview(ws, run_id, "notebook.ipynb")  # doctest: +SKIP
@@ -31,10 +33,19 @@ def preview(ws: Workspace, run_id: str, name: str) -> tuple[bytes, str, dict[str
     from ..services.runs import get
     from ..tracking.run import Run
 
+    if head is not None and not 1 <= head <= MAX_PREVIEW:
+        raise InvalidInput(f"head must be from 1 to {MAX_PREVIEW} bytes")
     path = Run(ws, get(ws, run_id)).artifact_path(name)
-    if path.stat().st_size > MAX_PREVIEW:
-        raise InvalidInput(f"{name} is larger than {MAX_PREVIEW // 2**20} MB: download it instead")
+    size = path.stat().st_size
     suffix = PurePosixPath(name).suffix.lower()
+    if head is not None and suffix in TEXT:
+        with path.open("rb") as f:
+            start = f.read(head)
+        headers = {"Content-Security-Policy": SANDBOX, "Content-Disposition": "inline"}
+        headers["X-Aml-Truncated"] = "true" if size > head else "false"
+        return start, "text/plain; charset=utf-8", headers
+    if size > MAX_PREVIEW:
+        raise InvalidInput(f"{name} is larger than {MAX_PREVIEW // 2**20} MB: download it instead")
     headers = {"Content-Security-Policy": SANDBOX, "Content-Disposition": "inline"}
     if suffix == ".ipynb":
         import nbformat

@@ -65,6 +65,8 @@ ROUTES: list[Route] = [
     Route("GET", "/api/v1/health", "read", "aml:workspace", "health", "the workspace's name; a liveness probe"),
     Route("GET", "/api/v1/experiments", "read", "aml:runs", "experiments", "experiments with their run counts"),
     Route("GET", "/api/v1/runs", "read", "aml:runs", "search", "runs matching a filter, a page at a time"),
+    Route("GET", "/api/v1/keys", "read", "aml:runs", "keys", "the param, metric and tag keys runs hold"),
+    Route("GET", "/api/v1/groups", "read", "aml:runs", "groups", "runs grouped by a param or tag, best metric each"),
     Route("POST", "/api/v1/runs", "write", "aml:runs", "create_run", "create a run (status running)"),
     Route("GET", "/api/v1/runs/{run}", "read", "aml:runs", "record", "one run: params, metrics, tags, artifacts"),
     Route("DELETE", "/api/v1/runs/{run}", "admin", "aml:runs", "delete_run", "delete an ended run"),
@@ -74,6 +76,9 @@ ROUTES: list[Route] = [
     Route("POST", "/api/v1/runs/{run}/heartbeat", "write", "aml:runs", "heartbeat", "keep a remote run alive"),
     Route("POST", "/api/v1/runs/{run}/transition", "write", "aml:runs", "transition", "change a run's status"),
     Route("POST", "/api/v1/runs/{run}/clear_metrics", "write", "aml:runs", "clear_metrics", "drop a run's metrics"),
+    Route(
+        "GET", "/api/v1/jobs/parameters", "read", "aml:jobs", "job_parameters", "a notebook's or script's parameters"
+    ),
     Route("POST", "/api/v1/jobs", "execute", "aml:jobs", "submit", "submit a script or notebook as a job"),
     Route("POST", "/api/v1/runs/{run}/cancel", "execute", "aml:jobs", "cancel", "cancel a submitted run"),
     Route("POST", "/api/v1/runs/{run}/rerun", "execute", "aml:jobs", "rerun", "run a job again, params edited"),

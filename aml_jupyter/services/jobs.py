@@ -6,6 +6,7 @@ then calls :func:`check_queue`, so no way in skips it."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -124,3 +125,73 @@ def target_rows(ws: Workspace) -> list[dict[str, Any]]:
     from ..compute.targets import list_targets
 
     return [{"name": t.name, "type": t.type, "runs_jobs": t.runs_jobs, **t.settings} for t in list_targets(ws)]
+
+
+def job_parameters(ws: Workspace, path: str) -> dict[str, Any]:
+    """What a submit dialog shows for a project file: a notebook's ``parameters`` cell, or the
+    ``--options`` a script's argparse declares, each with its default (``None`` and
+    ``required: true`` where there is none). ``has_parameters_cell`` is false for a notebook
+    without one, which can still be submitted.
+
+    Example:
+        >>> job_parameters(ws, "train.ipynb")  # doctest: +SKIP
+        {'path': 'train.ipynb', 'kind': 'notebook', 'has_parameters_cell': True,
+         'parameters': [{'name': 'lr', 'default': 0.1, 'required': False}]}
+    """
+    import ast
+
+    from ..jobs.notebook import _NO_DEFAULT, declared_parameters, load_notebook
+    from ..jobs.submit import KINDS, project_file
+
+    file, rel = project_file(ws, path)
+    kind = KINDS.get(file.suffix)
+    if kind is None:
+        raise InvalidValue(f"{path}: only Python scripts (.py) and notebooks (.ipynb) can be submitted", path=path)
+    if not file.is_file():
+        from ..errors import InvalidPath
+
+        raise InvalidPath(f"{path}: no such file in the project", path=path)
+    found: dict[str, Any] = {}
+    has_cell = False
+    if kind == "notebook":
+        nb = load_notebook(file)
+        has_cell = any(
+            c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells
+        )
+        found = declared_parameters(nb)
+    else:
+        try:
+            tree = ast.parse(file.read_text(encoding="utf-8", errors="replace"))
+        except SyntaxError:
+            tree = ast.Module(body=[], type_ignores=[])
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument"):
+                continue
+            flags = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            long = next((f[2:] for f in flags if f.startswith("--")), None)
+            if long is None:
+                continue
+            default: Any = _NO_DEFAULT
+            for kw in node.keywords:
+                if kw.arg == "default":
+                    try:
+                        default = ast.literal_eval(kw.value)
+                    except ValueError:
+                        pass
+            found[long] = default
+    params = [
+        {"name": name, "default": None if value is _NO_DEFAULT else _plain(value), "required": value is _NO_DEFAULT}
+        for name, value in found.items()
+    ]
+    return {"path": rel, "kind": kind, "has_parameters_cell": has_cell, "parameters": params}
+
+
+def _plain(value: Any) -> Any:
+    # A literal as JSON holds it: tuples as lists, what JSON has no form for (sets, bytes) as its repr.
+    if value is None or isinstance(value, bool | int | str) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v) for k, v in value.items()}
+    return repr(value)

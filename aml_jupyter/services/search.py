@@ -91,7 +91,9 @@ def best(ws: Workspace, experiment: str, metric: str, goal: str = "max") -> RunR
 def page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[str, Any]:
     """One page of runs from a query string's values: ``filter``, ``experiment`` (repeatable),
     ``order_by`` (repeatable), ``max_results`` (capped at ``cap``) and ``page_token`` from the
-    previous page; a token only serves the query it was made for.
+    previous page; a token only serves the query it was made for. ``offset`` (instead of a token)
+    starts the page at that match, as a scrolled table asks; ``count=true`` adds ``total``, the
+    number of matching runs.
 
     Example:
         >>> page(ws, {"filter": ["metrics.acc > 0.9"], "max_results": ["2"]}, 1000)  # doctest: +SKIP
@@ -100,21 +102,79 @@ def page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[str, Any]
     filter = (query.get("filter") or [""])[0] or None
     experiments = query.get("experiment") or None
     order_by = query.get("order_by") or None
-    try:
-        wanted = int((query.get("max_results") or ["100"])[0])
-    except ValueError:
-        raise InvalidInput("max_results must be a whole number") from None
+    wanted = whole_number((query.get("max_results") or ["100"])[0], "max_results")
     if wanted < 1:
         raise InvalidInput("max_results must be at least 1")
     size = min(wanted, cap)
     digest = _query_digest(filter, experiments, order_by)
-    offset = _offset((query.get("page_token") or [""])[0], digest)
+    token = (query.get("page_token") or [""])[0]
+    if query.get("offset"):
+        if token:
+            raise InvalidInput("give page_token or offset, not both")
+        offset = whole_number(query["offset"][0], "offset")
+        if not 0 <= offset <= 10**9:
+            raise InvalidInput("offset must be from 0 to 1,000,000,000")
+    else:
+        offset = _offset(token, digest)
+    count = (query.get("count") or ["false"])[0].lower()
+    if count not in ("true", "false", "1", "0"):
+        raise InvalidInput("count must be true or false")
     ids = [ws.store.experiment_id(name) for name in experiments] if experiments else None
     found = ws.store.search(filter, ids, order_by, size + 1, offset)
-    token = None
+    next_token = None
     if len(found) > size:
-        token = base64.urlsafe_b64encode(json.dumps({"o": offset + size, "q": digest}).encode()).decode().rstrip("=")
-    return {"runs": found[:size], "next_page_token": token}
+        next_token = (
+            base64.urlsafe_b64encode(json.dumps({"o": offset + size, "q": digest}).encode()).decode().rstrip("=")
+        )
+    out: dict[str, Any] = {"runs": found[:size], "next_page_token": next_token}
+    if count in ("true", "1"):
+        out["total"] = ws.store.count_runs(filter, ids)
+    return out
+
+
+def keys(ws: Workspace, experiments: list[str] | None) -> dict[str, list[str]]:
+    """The param, metric and tag keys the runs of these experiments hold (all runs' when None):
+    what a filter can name and a table can show as columns.
+
+    Example:
+        >>> keys(ws, ["iris"])  # doctest: +SKIP
+        {'params': ['C'], 'metrics': ['acc'], 'tags': ['aml.source']}
+    """
+    return ws.store.run_keys(experiment_ids(ws, experiments))
+
+
+def groups(ws: Workspace, query: dict[str, list[str]]) -> dict[str, Any]:
+    """Matching runs grouped by ``by`` (``params.KEY`` or ``tags.KEY``), each group with its count
+    and the best latest value of ``metric`` (``goal`` max or min), from a query string's values.
+
+    Example:
+        >>> groups(ws, {"by": ["params.lr"], "metric": ["acc"]})  # doctest: +SKIP
+        {'by': 'params.lr', 'metric': 'acc', 'goal': 'max', 'groups': [{'value': '0.01', 'count': 4, 'best': 0.9}]}
+    """
+    by = (query.get("by") or [""])[0]
+    if not by:
+        raise InvalidInput('"by" is required: params.KEY or tags.KEY')
+    metric = (query.get("metric") or [""])[0] or None
+    if metric is not None:
+        check_key(metric)
+    goal = (query.get("goal") or ["max"])[0]
+    filter = (query.get("filter") or [""])[0] or None
+    ids = experiment_ids(ws, query.get("experiment") or None)
+    found = ws.store.group_runs(filter, ids, by, metric, goal)
+    return {"by": by, "metric": metric, "goal": goal, "groups": found}
+
+
+def whole_number(text: str, name: str) -> int:
+    """A query string's value as an int, or a clear refusal naming it.
+
+    Example:
+        >>> whole_number("20", "offset")
+        20
+    """
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number") from None
 
 
 def _query_digest(filter: str | None, experiments: list[str] | None, order_by: list[str] | None) -> str:

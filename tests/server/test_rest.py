@@ -301,3 +301,40 @@ def test_a_remote_job_logs_through_the_jupyter_server(server: Server) -> None:
     with pytest.raises(AccessDenied, match="403"):  # ...but not write to it, and is told at once
         reader.flush()
     reader._points.clear()  # nothing left for its exit
+
+
+def test_what_the_lab_panels_ask(server: Server) -> None:
+    for lr in ("0.1", "0.2", "0.2"):
+        run = server.call("POST", "aml/api/v1/runs", "contributor", {"experiment": "panels", "params": {"lr": lr}})[1]
+        server.call(
+            "POST",
+            f"aml/api/v1/runs/{run['id']}/metrics",
+            "contributor",
+            {"metrics": [{"key": "acc", "value": float(lr)}]},
+        )
+    status, found, _ = server.call("GET", "aml/api/v1/keys?experiment=panels", "reader")
+    assert status == 200 and found["params"] == ["lr"] and found["metrics"] == ["acc"]
+    status, grouped, _ = server.call("GET", "aml/api/v1/groups?experiment=panels&by=params.lr&metric=acc", "reader")
+    assert status == 200 and grouped["groups"][0] == {"value": "0.2", "count": 2, "best": 0.2}
+    assert server.call("GET", "aml/api/v1/groups?by=metrics.acc", "reader")[0] == 400
+    status, paged, _ = server.call(
+        "GET", "aml/api/v1/runs?experiment=panels&offset=1&max_results=1&count=true", "reader"
+    )
+    assert status == 200 and len(paged["runs"]) == 1 and paged["total"] == 3
+    assert server.call("GET", "aml/api/v1/runs?offset=-3", "reader")[0] == 400
+    status, params, _ = server.call("GET", "aml/api/v1/jobs/parameters?path=train.py", "reader")
+    assert status == 200 and params["kind"] == "script"
+    assert server.call("GET", "aml/api/v1/jobs/parameters?path=..%2Fx.py", "reader")[0] == 400
+    assert server.call("GET", "aml/api/v1/jobs/parameters", "reader")[0] == 400
+
+
+def test_a_text_preview_bounded_by_head(server: Server) -> None:
+    run = server.call("POST", "aml/api/v1/runs", "owner", {"experiment": "previews"})[1]
+    base = f"aml/api/v1/runs/{run['id']}"
+    assert server.call("PUT", base + "/artifacts/big.log", "owner", raw=b"line\n" * 100_000)[0] == 200
+    status, body, headers = server.call("GET", base + "/preview/big.log?head=12", "reader")
+    assert status == 200 and body == b"line\nline\nli" and headers["X-Aml-Truncated"] == "true"
+    status, body, headers = server.call("GET", base + "/preview/big.log?head=10000000", "reader")
+    assert status == 200 and len(body) == 500_000 and headers["X-Aml-Truncated"] == "false"
+    for bad in ("0", "x", str(10**9)):
+        assert server.call("GET", base + f"/preview/big.log?head={bad}", "reader")[0] == 400

@@ -20,6 +20,7 @@ from ...errors import ExperimentNotFound, IllegalTransition, InvalidValue, RunNo
 from ...processes import pid_alive
 from ...tracking.lifecycle import LIVE, RunEvent, RunStatus, next_status, sources, target
 from ...tracking.records import RunRecord
+from . import facets
 from . import schema as t
 from .access import AccessStore as SqlAccessStore
 from .database import Database, Prepared
@@ -169,6 +170,20 @@ class RunStore(MetricStore, RunReader):
     def best_run_pk(self, experiment_id: int, metric: str, goal: str) -> int | None:
         """The completed run with the best latest ``metric`` (see :func:`.search.best_run_pk`)."""
         return best_run_pk(self, experiment_id, metric, goal)
+
+    def run_keys(self, experiment_ids: list[int] | None) -> dict[str, list[str]]:
+        """The param, metric and tag keys these experiments' runs hold (see :func:`.facets.run_keys`)."""
+        return facets.run_keys(self, experiment_ids)
+
+    def count_runs(self, filter: str | None, experiment_ids: list[int] | None) -> int:
+        """How many runs a filter matches (see :func:`.facets.count_runs`)."""
+        return facets.count_runs(self, filter, experiment_ids)
+
+    def group_runs(
+        self, filter: str | None, experiment_ids: list[int] | None, by: str, metric: str | None, goal: str = "max"
+    ) -> list[dict[str, Any]]:
+        """Matching runs grouped by a param or tag (see :func:`.facets.group_runs`)."""
+        return facets.group_runs(self, filter, experiment_ids, by, metric, goal)
 
     # experiments -------------------------------------------------------------------------
 
