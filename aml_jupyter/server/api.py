@@ -77,10 +77,12 @@ def _error(status: int, message: str, kind: str) -> Response:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who sends a request, for the audit log: a user name and the client's address."""
+    """Who sends a request, for the audit log: a user name and the client's address; for the
+    ``me`` route, the actions the caller's role allows (the surface asks its own authorizer)."""
 
     user: str
     address: str | None = None
+    actions: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,12 @@ class TrackingAPI:
         from ..services.search import page
 
         return Response.json(200, page(self.ws, call.query, MAX_PAGE))
+
+    def h_me(self, call: Call) -> Response:
+        from ..services.access import ACTIONS
+
+        allowed = call.caller.actions if call.caller.actions is not None else ACTIONS["owner"]
+        return Response.json(200, {"user": call.caller.user, "actions": sorted(allowed)})
 
     def h_keys(self, call: Call) -> Response:
         from ..services.search import keys

@@ -63,6 +63,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {}
 
 ROUTES: list[Route] = [
     Route("GET", "/api/v1/health", "read", "aml:workspace", "health", "the workspace's name; a liveness probe"),
+    Route("GET", "/api/v1/me", "read", "aml:workspace", "me", "who calls and what their role allows"),
     Route("GET", "/api/v1/experiments", "read", "aml:runs", "experiments", "experiments with their run counts"),
     Route("GET", "/api/v1/runs", "read", "aml:runs", "search", "runs matching a filter, a page at a time"),
     Route("GET", "/api/v1/keys", "read", "aml:runs", "keys", "the param, metric and tag keys runs hold"),

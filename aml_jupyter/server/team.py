@@ -179,7 +179,8 @@ class TeamServer:
             principal, role, refusal = await asyncio.to_thread(self._authenticate, header, path, method)
         if principal is None:
             return _error(401, refusal, "Unauthorized"), True
-        caller = Caller(principal.user, request.client.host if request.client else None)
+        actions = frozenset(a for a in ("read", "write", "execute", "admin") if access.allows(role, a))
+        caller = Caller(principal.user, request.client.host if request.client else None, actions)
         query = request.url.query
         if route is None:  # 404 or 405, said without reading a body
             answer = await asyncio.to_thread(self.api.dispatch, method, path, query, b"", caller)

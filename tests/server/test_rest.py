@@ -338,3 +338,13 @@ def test_a_text_preview_bounded_by_head(server: Server) -> None:
     assert status == 200 and len(body) == 500_000 and headers["X-Aml-Truncated"] == "false"
     for bad in ("0", "x", str(10**9)):
         assert server.call("GET", base + f"/preview/big.log?head={bad}", "reader")[0] == 400
+
+
+def test_me_says_what_each_role_may_do(server: Server) -> None:
+    for role, actions in [
+        ("reader", ["read"]),
+        ("contributor", ["execute", "read", "write"]),
+        ("owner", ["admin", "execute", "read", "write"]),
+    ]:
+        status, me, _ = server.call("GET", "aml/api/v1/me", role)
+        assert status == 200 and me["actions"] == actions, (role, me)

@@ -84,6 +84,8 @@ def test_each_user_acts_under_their_own_role_and_the_audit_says_who(team: Team) 
     status, body, _ = team.call("POST", "/api/v1/runs", "rita", {"experiment": "team"})
     assert status == 403 and "needs a role" in body["error"]
     assert team.call("GET", "/api/v1/audit", "alice")[0] == 403  # admin only
+    assert team.call("GET", "/api/v1/me", "rita")[1] == {"user": "rita", "actions": ["read"]}
+    assert team.call("GET", "/api/v1/me", "alice")[1]["actions"] == ["execute", "read", "write"]
     assert team.call("GET", "/api/v1/runs", "aml_00000000_forged")[0] == 401
     assert team.call("GET", "/api/v1/runs", None)[0] == 401
     status, body, _ = team.call("GET", "/api/v1/audit", "olga")
