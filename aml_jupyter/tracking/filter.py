@@ -45,6 +45,7 @@ ATTRIBUTES = {
     "source_path": "source_path",
     "compute_target": "compute_target",
     "snapshot_id": "snapshot_id",
+    "parent_id": "parent_id",
 }
 NUMERIC_ATTRIBUTES = {"start_time", "end_time"}
 STRING_OPS = {"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"}

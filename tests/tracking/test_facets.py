@@ -96,3 +96,12 @@ def test_offset_pages_and_total(ws: Workspace, runs: list[str]) -> None:
 def test_bad_offsets_are_refused(ws: Workspace, query: dict, error: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(InvalidInput, match=error):
         page(ws, query, 1000)
+
+
+def test_children_by_parent_id(ws: Workspace) -> None:
+    with aml.start_run("nest", workspace=ws) as parent:
+        with aml.start_run("nest", workspace=ws, parent=parent.id) as child:
+            pass
+    found = page(ws, {"filter": [f"attributes.parent_id = '{parent.id}'"]}, 1000)["runs"]
+    assert [r["id"] for r in found] == [child.id]
+    assert page(ws, {"filter": ["attributes.parent_id = 'nope'"]}, 1000)["runs"] == []

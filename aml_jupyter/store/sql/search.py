@@ -82,6 +82,9 @@ class QueryBuilder:
     def _attr_col(self, key: str) -> ColumnElement[Any]:
         if key == "experiment":
             return t.experiments.c.name
+        if key == "parent_id":  # a run's children: `attributes.parent_id = 'ID'`
+            parent = t.runs.alias("parent_run")
+            return select(parent.c.id).where(parent.c.pk == self.runs.c.parent_pk).scalar_subquery()
         return self.runs.c[key]
 
     def _compare(self, col: Any, op: str, value: Any) -> ColumnElement[bool]:
