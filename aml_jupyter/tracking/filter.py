@@ -84,7 +84,8 @@ def _unquote(text: str) -> str:
     return text
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
+def _tokens(text: str, starts: list[int] | None = None) -> list[tuple[str, str]]:
+    # ``starts`` gets where each token begins, so that an error can say where the filter is wrong.
     out, pos = [], 0
     text = text.rstrip()
     while pos < len(text):
@@ -93,6 +94,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             raise FilterSyntaxError(f"cannot read the filter at {text[pos : pos + 20]!r}", position=pos)
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind)))
+        if starts is not None:
+            starts.append(m.start(kind))
         pos = m.end()
     return out
 
@@ -131,17 +134,34 @@ def parse_filter(text: str | None) -> list[Clause]:
         raise FilterSyntaxError(f"a filter must be a string, not {type(text).__name__}")
     if len(text) > 10_000:
         raise FilterSyntaxError("the filter is longer than 10,000 characters")
-    toks = _tokens(text)
-    clauses, i = [], 0
+    starts: list[int] = []
+    toks = _tokens(text, starts)
+    clauses: list[Clause] = []
+    i = 0
     while True:
-        clause, i = _clause(toks, i)
+        try:
+            clause, i = _clause(toks, i)
+        except FilterSyntaxError as err:
+            raise _located(err, text, starts[i] if i < len(starts) else len(text), len(clauses) + 1) from None
         clauses.append(clause)
         if i == len(toks):
             return clauses
         kind, word = toks[i]
         if kind != "ident" or word.upper() != "AND":
-            raise FilterSyntaxError(f"expected AND between clauses, got {word!r} (only AND is supported)")
+            raise _located(
+                FilterSyntaxError(f"expected AND between clauses, got {word!r} (only AND is supported)"),
+                text,
+                starts[i],
+                len(clauses) + 1,
+            )
         i += 1
+
+
+def _located(err: FilterSyntaxError, text: str, pos: int, clause: int) -> FilterSyntaxError:
+    # The same refusal, saying which clause and from which character: "... (clause 2, at 19: 'x >')".
+    near = text[pos : pos + 40].strip()
+    where = f"clause {clause}, at character {pos + 1}: {near!r}" if near else f"clause {clause}, at the end"
+    return FilterSyntaxError(f"{err} ({where})", position=pos)
 
 
 def _clause(toks: list[tuple[str, str]], i: int) -> tuple[Clause, int]:
