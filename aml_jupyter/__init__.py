@@ -91,6 +91,16 @@ if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
     from .workspace import Workspace as Workspace
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the prebuilt JupyterLab extension lies (``jupyter labextension develop`` reads it).
+
+    Example:
+        >>> _jupyter_labextension_paths()[0]["dest"]
+        'aml_jupyter'
+    """
+    return [{"src": "labextension", "dest": "aml_jupyter"}]
+
+
 def __getattr__(name: str) -> Any:
     if name == "widgets":  # the panels: ipywidgets loads only when they are asked for
         return importlib.import_module("aml_jupyter.widgets")

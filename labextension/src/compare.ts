@@ -1,0 +1,358 @@
+/**
+ * Compare 2 to 20 runs: params side by side (the differing ones first), latest metrics with their
+ * delta against a baseline run, one overlaid chart per metric, and a parallel-coordinates chart
+ * over the differing params and one metric, whose brushing filters the Runs table.
+ */
+import { TranslationBundle } from '@jupyterlab/translation';
+import { Widget } from '@lumino/widgets';
+
+import { LineChart, themeColors } from './charts';
+import { AmlClient, IRunRecord } from './client';
+import { formatNumber } from './columns';
+
+export const MAX_COMPARED = 20;
+
+export interface ICompareOptions {
+  client: AmlClient;
+  trans: TranslationBundle;
+  /** Brushing picked these runs: the table shows only them. */
+  filterTable(ids: string[]): void;
+  openRun(id: string): void;
+}
+
+export class CompareView extends Widget {
+  constructor(
+    readonly runIds: string[],
+    private readonly options: ICompareOptions
+  ) {
+    super();
+    this.addClass('aml-Compare');
+    this.node.setAttribute('role', 'region');
+    this.node.tabIndex = -1;
+    this.title.label = options.trans.__('Compare %1 runs', runIds.length);
+    this.title.closable = true;
+  }
+
+  async refresh(): Promise<void> {
+    const t = this.options.trans;
+    const got = await Promise.allSettled(this.runIds.map(id => this.options.client.run(id)));
+    this._runs = got.filter((g): g is PromiseFulfilledResult<IRunRecord> => g.status === 'fulfilled').map(g => g.value);
+    this.node.replaceChildren();
+    const missing = this.runIds.length - this._runs.length;
+    if (missing) {
+      this.node.appendChild(para(t.__('%1 of the runs could not be read (deleted?)', missing)));
+    }
+    if (this._runs.length < 2) {
+      this.node.appendChild(para(t.__('Pick at least two runs to compare.')));
+      return;
+    }
+    this._baseline = this._runs[0].id;
+    this.node.append(this._paramsBox, this._metricsBox, this._parcoordsBox, this._chartsBox);
+    this._renderParams();
+    this._renderMetrics();
+    this._renderParcoords();
+    await this._renderCharts();
+    this.node.dataset.ready = 'true';
+  }
+
+  recolor(): void {
+    for (const c of this._charts) {
+      c.redraw();
+    }
+    this._drawParcoords();
+  }
+
+  dispose(): void {
+    for (const c of this._charts) {
+      c.destroy();
+    }
+    super.dispose();
+  }
+
+  /** Param keys, the ones whose values differ first. */
+  private _paramKeys(): { key: string; differs: boolean }[] {
+    const keys = new Set(this._runs.flatMap(r => Object.keys(r.params)));
+    return [...keys]
+      .map(key => ({ key, differs: new Set(this._runs.map(r => r.params[key] ?? '')).size > 1 }))
+      .sort((a, b) => Number(b.differs) - Number(a.differs) || a.key.localeCompare(b.key));
+  }
+
+  private _renderParams(): void {
+    const t = this.options.trans;
+    const table = this._grid(
+      t.__('param'),
+      this._paramKeys().map(({ key, differs }) => ({ label: key, differs, cells: this._runs.map(r => r.params[key] ?? '') }))
+    );
+    this._paramsBox.replaceChildren(heading(t.__('Params')), table);
+  }
+
+  private _renderMetrics(): void {
+    const t = this.options.trans;
+    const base = this._runs.find(r => r.id === this._baseline)!;
+    const keys = [...new Set(this._runs.flatMap(r => Object.keys(r.metrics)))].sort();
+    const pick = document.createElement('select');
+    pick.className = 'jp-mod-styled';
+    pick.setAttribute('aria-label', t.__('Baseline run'));
+    for (const r of this._runs) {
+      pick.appendChild(new Option(t.__('baseline: %1', r.name || r.id.slice(0, 8)), r.id));
+    }
+    pick.value = this._baseline;
+    pick.addEventListener('change', () => {
+      this._baseline = pick.value;
+      this._renderMetrics();
+    });
+    const rows = keys.map(key => ({
+      label: key,
+      differs: true,
+      cells: this._runs.map(r => {
+        const v = r.metrics[key];
+        const b = base.metrics[key];
+        if (typeof v !== 'number') {
+          return v === undefined ? '' : String(v);
+        }
+        if (r.id === base.id || typeof b !== 'number') {
+          return formatNumber(v);
+        }
+        const d = v - b;
+        return `${formatNumber(v)} (${d >= 0 ? '+' : ''}${formatNumber(d)})`;
+      })
+    }));
+    this._metricsBox.replaceChildren(heading(t.__('Metrics')), pick, this._grid(t.__('metric'), rows));
+  }
+
+  private _grid(corner: string, rows: { label: string; differs: boolean; cells: string[] }[]): HTMLElement {
+    const table = document.createElement('table');
+    table.className = 'aml-Compare-table';
+    const head = table.createTHead().insertRow();
+    const c = document.createElement('th');
+    c.textContent = corner;
+    head.appendChild(c);
+    for (const r of this._runs) {
+      const th = document.createElement('th');
+      const b = document.createElement('button');
+      b.className = 'aml-RunDetails-runLink';
+      b.textContent = r.name || r.id.slice(0, 8);
+      b.title = r.id;
+      b.addEventListener('click', () => this.options.openRun(r.id));
+      th.appendChild(b);
+      head.appendChild(th);
+    }
+    const body = table.createTBody();
+    for (const row of rows) {
+      const tr = body.insertRow();
+      tr.classList.toggle('aml-mod-differs', row.differs);
+      const th = document.createElement('th');
+      th.textContent = row.label;
+      tr.appendChild(th);
+      for (const cell of row.cells) {
+        tr.insertCell().textContent = cell;
+      }
+    }
+    return table;
+  }
+
+  private async _renderCharts(): Promise<void> {
+    const t = this.options.trans;
+    const keys = [...new Set(this._runs.flatMap(r => Object.keys(r.metrics)))].sort().slice(0, 8);
+    this._chartsBox.replaceChildren(heading(t.__('Charts')));
+    for (const key of keys) {
+      const series = await Promise.allSettled(this._runs.map(r => this.options.client.series(r.id, key, 1000)));
+      const lines = series.flatMap((s, i) =>
+        s.status === 'fulfilled' && s.value.points > 0
+          ? [{ label: this._runs[i].name || this._runs[i].id.slice(0, 8), x: s.value.step, y: s.value.value.map(v => (typeof v === 'number' ? v : null)) }]
+          : []
+      );
+      if (!lines.length) {
+        continue;
+      }
+      const host = document.createElement('div');
+      host.className = 'aml-Chart';
+      host.dataset.metric = key;
+      this._chartsBox.appendChild(host);
+      const chart = new LineChart(host, key);
+      chart.draw(lines, t.__('step'), false);
+      this._charts.push(chart);
+    }
+  }
+
+  private _renderParcoords(): void {
+    const t = this.options.trans;
+    const metrics = [...new Set(this._runs.flatMap(r => Object.keys(r.metrics)))].sort();
+    const pick = document.createElement('select');
+    pick.className = 'jp-mod-styled';
+    pick.setAttribute('aria-label', t.__('Metric axis'));
+    for (const m of metrics) {
+      pick.appendChild(new Option(m, m));
+    }
+    this._pcMetric = metrics[0] ?? '';
+    pick.addEventListener('change', () => {
+      this._pcMetric = pick.value;
+      this._brush.clear();
+      this._drawParcoords();
+    });
+    const apply = document.createElement('button');
+    apply.className = 'jp-Button jp-mod-styled jp-mod-accept';
+    apply.textContent = t.__('Show these runs in the table');
+    apply.addEventListener('click', () => this.options.filterTable(this._brushed().map(r => r.id)));
+    this._canvas.className = 'aml-Parcoords';
+    this._canvas.setAttribute('role', 'img');
+    this._canvas.setAttribute('aria-label', t.__('Parallel coordinates of params and a metric; drag on an axis to pick runs'));
+    this._canvas.addEventListener('pointerdown', ev => this._startBrush(ev));
+    this._parcoordsBox.replaceChildren(heading(t.__('Parallel coordinates')), pick, apply, this._canvas);
+    requestAnimationFrame(() => this._drawParcoords());
+  }
+
+  private _axes(): { key: string; values: (number | null)[]; labels: string[] | null }[] {
+    const params = this._paramKeys().filter(p => p.differs).map(p => p.key);
+    const axes = params.map(key => {
+      const raw = this._runs.map(r => r.params[key] ?? '');
+      const numeric = raw.every(v => v !== '' && isFinite(Number(v)));
+      if (numeric) {
+        return { key, values: raw.map(Number) as (number | null)[], labels: null };
+      }
+      const labels = [...new Set(raw)].sort();
+      return { key, values: raw.map(v => labels.indexOf(v)) as (number | null)[], labels };
+    });
+    if (this._pcMetric) {
+      axes.push({
+        key: this._pcMetric,
+        values: this._runs.map(r => (typeof r.metrics[this._pcMetric] === 'number' ? (r.metrics[this._pcMetric] as number) : null)),
+        labels: null
+      });
+    }
+    return axes;
+  }
+
+  private _geometry(): { width: number; height: number; pad: number; x(i: number): number; y(axis: number, v: number | null): number } {
+    const width = Math.max(320, this._parcoordsBox.clientWidth || 640);
+    const height = 240;
+    const pad = 24;
+    const axes = this._axes();
+    const ranges = axes.map(a => {
+      const vs = a.values.filter((v): v is number => v !== null);
+      const lo = Math.min(...vs);
+      const hi = Math.max(...vs);
+      return [lo, hi === lo ? lo + 1 : hi];
+    });
+    return {
+      width,
+      height,
+      pad,
+      x: i => pad + (i * (width - 2 * pad)) / Math.max(1, axes.length - 1),
+      y: (a, v) => (v === null ? height - 4 : height - pad - ((v - ranges[a][0]) / (ranges[a][1] - ranges[a][0])) * (height - 2 * pad))
+    };
+  }
+
+  private _brushed(): IRunRecord[] {
+    const axes = this._axes();
+    const layout = this._geometry();
+    return this._runs.filter((_, r) =>
+      [...this._brush].every(([a, [y0, y1]]) => {
+        const y = layout.y(a, axes[a]?.values[r] ?? null);
+        return y >= Math.min(y0, y1) && y <= Math.max(y0, y1);
+      })
+    );
+  }
+
+  private _drawParcoords(): void {
+    const axes = this._axes();
+    if (!axes.length || !this._canvas.isConnected) {
+      return;
+    }
+    const layout = this._geometry();
+    const ratio = window.devicePixelRatio || 1;
+    this._canvas.width = layout.width * ratio;
+    this._canvas.height = layout.height * ratio;
+    this._canvas.style.width = `${layout.width}px`;
+    this._canvas.style.height = `${layout.height}px`;
+    const ctx = this._canvas.getContext('2d');
+    if (!ctx) {
+      return;
+    }
+    ctx.scale(ratio, ratio);
+    const colors = themeColors();
+    const picked = new Set(this._brushed().map(r => r.id));
+    this._runs.forEach((run, r) => {
+      ctx.strokeStyle = colors.series[r % colors.series.length];
+      ctx.globalAlpha = picked.has(run.id) ? 1 : 0.15;
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      axes.forEach((a, i) => {
+        const fn = i === 0 ? ctx.moveTo : ctx.lineTo;
+        fn.call(ctx, layout.x(i), layout.y(i, a.values[r]));
+      });
+      ctx.stroke();
+    });
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = colors.text;
+    ctx.strokeStyle = colors.text;
+    ctx.font = '11px sans-serif';
+    axes.forEach((a, i) => {
+      const x = layout.x(i);
+      ctx.beginPath();
+      ctx.moveTo(x, layout.pad);
+      ctx.lineTo(x, layout.height - layout.pad);
+      ctx.stroke();
+      ctx.textAlign = i === 0 ? 'left' : i === axes.length - 1 ? 'right' : 'center';
+      ctx.fillText(a.key, x, 12);
+      const brush = this._brush.get(i);
+      if (brush) {
+        ctx.globalAlpha = 0.3;
+        ctx.fillRect(x - 6, Math.min(...brush), 12, Math.abs(brush[1] - brush[0]));
+        ctx.globalAlpha = 1;
+      }
+    });
+  }
+
+  private _startBrush(ev: PointerEvent): void {
+    const axes = this._axes();
+    const layout = this._geometry();
+    const rect = this._canvas.getBoundingClientRect();
+    const px = ev.clientX - rect.left;
+    const axis = axes.findIndex((_, i) => Math.abs(layout.x(i) - px) < 12);
+    if (axis < 0) {
+      this._brush.clear();
+      this._drawParcoords();
+      return;
+    }
+    const y0 = ev.clientY - rect.top;
+    const moveTo = (e: PointerEvent) => {
+      this._brush.set(axis, [y0, e.clientY - rect.top]);
+      this._drawParcoords();
+    };
+    const stop = (e: PointerEvent) => {
+      moveTo(e);
+      if (Math.abs(e.clientY - rect.top - y0) < 3) {
+        this._brush.delete(axis);
+        this._drawParcoords();
+      }
+      window.removeEventListener('pointermove', moveTo);
+      window.removeEventListener('pointerup', stop);
+    };
+    window.addEventListener('pointermove', moveTo);
+    window.addEventListener('pointerup', stop);
+  }
+
+  private _runs: IRunRecord[] = [];
+  private _baseline = '';
+  private _pcMetric = '';
+  private _brush = new Map<number, [number, number]>();
+  private _charts: LineChart[] = [];
+  private _paramsBox = document.createElement('section');
+  private _metricsBox = document.createElement('section');
+  private _chartsBox = document.createElement('section');
+  private _parcoordsBox = document.createElement('section');
+  private _canvas = document.createElement('canvas');
+}
+
+function heading(text: string): HTMLElement {
+  const h = document.createElement('h3');
+  h.textContent = text;
+  return h;
+}
+
+function para(text: string): HTMLElement {
+  const p = document.createElement('p');
+  p.textContent = text;
+  return p;
+}

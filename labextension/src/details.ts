@@ -1,0 +1,509 @@
+/**
+ * A run's details in the main area: header, params, latest metrics, metric charts, artifacts with
+ * previews, the log following a live run, the snapshot (its diff against another run, restore)
+ * and lineage. Everything a run holds is shown as text; notebooks and HTML only inside a sandboxed
+ * frame the server also locks down with a Content-Security-Policy.
+ */
+import { TranslationBundle } from '@jupyterlab/translation';
+import { Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+
+import { LineChart } from './charts';
+import { AmlApiError, AmlClient, IRunRecord } from './client';
+import { formatDuration, formatNumber, formatTime } from './columns';
+import { EventStream } from './events';
+import { isLive } from './runsModel';
+
+const TEXT = /\.(txt|log|csv|tsv|json|py|md|ya?ml|toml|cfg|ini)$/i;
+const IMAGE = /\.(png|jpe?g|gif)$/i;
+const MAX_CHARTS = 12;
+const MAX_LOG_LINES = 5000;
+
+export interface IDetailsOptions {
+  client: AmlClient;
+  events: EventStream;
+  trans: TranslationBundle;
+  /** Turns an API path (`api/v1/...`) into a URL the browser can load (base URL, `aml/` prefix). */
+  url(path: string): string;
+  openRun(id: string): void;
+}
+
+export class RunDetails extends Widget {
+  constructor(
+    readonly runId: string,
+    private readonly options: IDetailsOptions
+  ) {
+    super();
+    this.addClass('aml-RunDetails');
+    this.node.tabIndex = -1;
+    this.node.setAttribute('role', 'region');
+    this.node.dataset.runId = runId;
+    this.title.label = runId.slice(0, 8);
+    this.title.closable = true;
+    options.events.log.connect((_, e) => {
+      if (e.run_id === this.runId) {
+        this._appendLog(e.lines);
+      }
+    }, this);
+    options.events.status.connect((_, e) => {
+      if (e.run_id === this.runId) {
+        void this.refresh();
+      }
+    }, this);
+  }
+
+  get record(): IRunRecord | null {
+    return this._record;
+  }
+
+  /** Reads the run again and redraws (a status change, a reload). */
+  async refresh(): Promise<void> {
+    const t = this.options.trans;
+    let record: IRunRecord;
+    try {
+      record = await this.options.client.run(this.runId);
+    } catch (err) {
+      const e = err as AmlApiError;
+      this.node.replaceChildren(this._para(e.status === 404 ? t.__('This run was deleted (or never existed): %1', this.runId) : e.message, 'aml-RunDetails-gone'));
+      this.node.dataset.state = 'gone';
+      this.options.events.unfollow(this.runId);
+      return;
+    }
+    const first = this._record === null;
+    this._record = record;
+    this.title.label = record.name || record.id.slice(0, 8);
+    this.title.caption = `${record.name} (${record.id})`;
+    this.node.dataset.state = record.status;
+    if (first) {
+      this._build();
+      this.options.events.follow(this.runId);
+    }
+    this._fillHeader(record);
+    this._fillTables(record);
+    void this._drawCharts(record);
+    if (first) {
+      this._fillArtifacts(record);
+      this._fillSnapshot(record);
+      this._fillLineage(record);
+    }
+  }
+
+  /** Shown again (its tab picked): read afresh, the run may have moved on or been deleted. */
+  protected onAfterShow(): void {
+    if (this._record !== null) {
+      void this.refresh();
+    }
+  }
+
+  /** Draws the charts again (the theme changed). */
+  recolor(): void {
+    for (const chart of this._charts.values()) {
+      chart.redraw();
+    }
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this.options.events.unfollow(this.runId);
+    for (const chart of this._charts.values()) {
+      chart.destroy();
+    }
+    Signal.disconnectReceiver(this);
+    super.dispose();
+  }
+
+  private _build(): void {
+    const t = this.options.trans;
+    this.node.replaceChildren();
+    this._header.className = 'aml-RunDetails-header';
+    const sections: [string, HTMLElement][] = [
+      [t.__('Params'), this._params],
+      [t.__('Metrics'), this._metrics],
+      [t.__('Charts'), this._chartsBox],
+      [t.__('Artifacts'), this._artifacts],
+      [t.__('Log'), this._log],
+      [t.__('Snapshot'), this._snapshot],
+      [t.__('Lineage'), this._lineage]
+    ];
+    this.node.appendChild(this._header);
+    for (const [title, body] of sections) {
+      const section = document.createElement('section');
+      section.className = 'aml-RunDetails-section';
+      const h = document.createElement('h3');
+      h.textContent = title;
+      section.append(h, body);
+      section.setAttribute('aria-label', title);
+      this.node.appendChild(section);
+    }
+    this._log.className = 'aml-RunDetails-log';
+    this._log.setAttribute('aria-live', 'off');
+    this._chartsBox.className = 'aml-RunDetails-charts';
+    const controls = document.createElement('div');
+    controls.className = 'aml-RunDetails-chartControls';
+    const xLabel = document.createElement('label');
+    const x = document.createElement('select');
+    x.className = 'jp-mod-styled';
+    x.append(new Option(t.__('step'), 'step'), new Option(t.__('wall time'), 'time'));
+    x.addEventListener('change', () => {
+      this._xTime = x.value === 'time';
+      this._redrawCharts();
+    });
+    xLabel.append(document.createTextNode(t.__('x axis') + ' '), x);
+    const sLabel = document.createElement('label');
+    const slider = document.createElement('input');
+    slider.type = 'range';
+    slider.min = '0';
+    slider.max = '0.99';
+    slider.step = '0.01';
+    slider.value = '0';
+    slider.addEventListener('input', () => {
+      this._smoothing = Number(slider.value);
+      this._redrawCharts();
+    });
+    sLabel.append(document.createTextNode(' ' + t.__('smoothing') + ' '), slider);
+    controls.append(xLabel, sLabel);
+    this._chartsBox.before(controls);
+  }
+
+  private _fillHeader(r: IRunRecord): void {
+    const t = this.options.trans;
+    this._header.replaceChildren();
+    const name = document.createElement('h2');
+    name.textContent = r.name;
+    const status = document.createElement('span');
+    status.className = `aml-RunsTable-status aml-status-${r.status}`;
+    status.textContent = r.status;
+    name.append(' ', status);
+    const facts: [string, string][] = [
+      [t.__('id'), r.id],
+      [t.__('experiment'), r.experiment],
+      [t.__('user'), r.user],
+      [t.__('started'), formatTime(r.start_time)],
+      [t.__('duration'), formatDuration((r.end_time ?? Date.now()) - r.start_time)],
+      [t.__('target'), r.compute_target],
+      [t.__('source'), `${r.source_kind}${r.source_path ? ' ' + r.source_path : ''}`]
+    ];
+    const list = document.createElement('dl');
+    for (const [k, v] of facts) {
+      const dt = document.createElement('dt');
+      dt.textContent = k;
+      const dd = document.createElement('dd');
+      dd.textContent = v;
+      list.append(dt, dd);
+    }
+    if (r.parent_id) {
+      const dt = document.createElement('dt');
+      dt.textContent = t.__('parent');
+      const dd = document.createElement('dd');
+      dd.appendChild(this._runLink(r.parent_id));
+      list.append(dt, dd);
+    }
+    this._header.append(name, list);
+    if (r.error) {
+      const pre = document.createElement('pre');
+      pre.className = 'aml-RunDetails-error';
+      pre.textContent = r.error_traceback || r.error;
+      this._header.appendChild(pre);
+    }
+    void this._fillChildren(r);
+  }
+
+  private async _fillChildren(r: IRunRecord): Promise<void> {
+    let children;
+    try {
+      children = await this.options.client.search({ filter: `attributes.parent_id = '${r.id}'`, maxResults: 50 });
+    } catch {
+      return; // an older server without the tag: no children shown
+    }
+    if (!children.runs.length) {
+      return;
+    }
+    const p = this._para(this.options.trans.__('children') + ': ');
+    for (const c of children.runs) {
+      p.append(this._runLink(c.id, c.name), ' ');
+    }
+    this._header.appendChild(p);
+  }
+
+  private _fillTables(r: IRunRecord): void {
+    this._params.replaceChildren(this._table(Object.entries(r.params)));
+    this._metrics.replaceChildren(this._table(Object.entries(r.metrics).map(([k, v]) => [k, formatNumber(v)])));
+  }
+
+  private async _drawCharts(r: IRunRecord): Promise<void> {
+    const keys = Object.keys(r.metrics).slice(0, MAX_CHARTS);
+    for (const key of keys) {
+      let series;
+      try {
+        series = await this.options.client.series(r.id, key, 1000);
+      } catch {
+        continue;
+      }
+      if (series.points < 2) {
+        continue;
+      }
+      let chart = this._charts.get(key);
+      if (!chart) {
+        const host = document.createElement('div');
+        host.className = 'aml-Chart';
+        host.dataset.metric = key;
+        this._chartsBox.appendChild(host);
+        chart = new LineChart(host, key);
+        this._charts.set(key, chart);
+      }
+      const y = series.value.map(v => (typeof v === 'number' ? v : null));
+      this._series.set(key, { step: series.step, time: series.timestamp.map(ts => ts / 1000), y });
+      this._drawOne(key);
+    }
+  }
+
+  private _drawOne(key: string): void {
+    const s = this._series.get(key);
+    const chart = this._charts.get(key);
+    if (!s || !chart) {
+      return;
+    }
+    const t = this.options.trans;
+    const x = this._xTime ? s.time : s.step;
+    chart.draw([{ label: key, x, y: s.y }], this._xTime ? t.__('wall time') : t.__('step'), this._xTime, this._smoothing);
+  }
+
+  private _redrawCharts(): void {
+    for (const key of this._charts.keys()) {
+      this._drawOne(key);
+    }
+  }
+
+  private _fillArtifacts(r: IRunRecord): void {
+    const t = this.options.trans;
+    this._artifacts.replaceChildren();
+    if (!r.artifacts.length) {
+      this._artifacts.appendChild(this._para(t.__('No artifacts.')));
+      return;
+    }
+    const list = document.createElement('ul');
+    list.className = 'aml-RunDetails-artifacts';
+    const view = document.createElement('div');
+    view.className = 'aml-RunDetails-preview';
+    for (const a of r.artifacts) {
+      const li = document.createElement('li');
+      const button = document.createElement('button');
+      button.className = 'aml-RunDetails-artifact';
+      button.textContent = `${a.name} (${formatBytes(a.size)})`;
+      button.addEventListener('click', () => void this._preview(a.name, view));
+      const link = document.createElement('a');
+      link.href = this.options.url(this.options.client.artifactPath(r.id, a.name));
+      link.textContent = t.__('download');
+      link.setAttribute('download', a.name.split('/').pop() ?? a.name);
+      li.append(button, ' ', link);
+      list.appendChild(li);
+    }
+    this._artifacts.append(list, view);
+  }
+
+  private async _preview(name: string, view: HTMLElement): Promise<void> {
+    const t = this.options.trans;
+    const client = this.options.client;
+    view.replaceChildren();
+    view.dataset.artifact = name;
+    try {
+      if (IMAGE.test(name)) {
+        const img = document.createElement('img');
+        img.alt = name;
+        img.src = this.options.url(client.previewPath(this.runId, name));
+        view.appendChild(img);
+      } else if (/\.ipynb$/i.test(name) || /\.html?$/i.test(name)) {
+        const frame = document.createElement('iframe');
+        frame.setAttribute('sandbox', ''); // no scripts, no forms, no navigation: on top of the CSP
+        frame.title = name;
+        frame.src = this.options.url(client.previewPath(this.runId, name));
+        view.appendChild(frame);
+      } else if (TEXT.test(name)) {
+        const { text, truncated } = await client.previewText(this.runId, name);
+        if (/\.(csv|tsv)$/i.test(name)) {
+          view.appendChild(csvTable(text, name.toLowerCase().endsWith('.tsv') ? '\t' : ','));
+        } else {
+          const pre = document.createElement('pre');
+          pre.textContent = text;
+          view.appendChild(pre);
+        }
+        if (truncated) {
+          view.appendChild(this._para(t.__('Only the start of the file is shown: download it for the rest.')));
+        }
+      } else {
+        view.appendChild(this._para(t.__('No preview for this kind of file: download it.')));
+      }
+    } catch (err) {
+      view.appendChild(this._para((err as Error).message, 'aml-RunDetails-error'));
+    }
+  }
+
+  private _appendLog(lines: string[]): void {
+    this._logLines.push(...lines);
+    if (this._logLines.length > MAX_LOG_LINES) {
+      this._logLines.splice(0, this._logLines.length - MAX_LOG_LINES);
+    }
+    const atEnd = this._log.scrollTop + this._log.clientHeight >= this._log.scrollHeight - 4;
+    this._log.textContent = this._logLines.join('\n');
+    if (atEnd) {
+      this._log.scrollTop = this._log.scrollHeight;
+    }
+  }
+
+  private _fillSnapshot(r: IRunRecord): void {
+    const t = this.options.trans;
+    this._snapshot.replaceChildren();
+    if (!r.snapshot_id) {
+      this._snapshot.appendChild(this._para(t.__('This run has no snapshot.')));
+      return;
+    }
+    this._snapshot.appendChild(this._para(t.__('snapshot %1', r.snapshot_id.slice(0, 12))));
+    const input = document.createElement('input');
+    input.className = 'jp-mod-styled';
+    input.placeholder = t.__('another run id');
+    input.setAttribute('aria-label', t.__('Diff against run'));
+    const button = document.createElement('button');
+    button.className = 'jp-Button jp-mod-styled jp-mod-reject';
+    button.textContent = t.__('Diff');
+    const out = document.createElement('div');
+    button.addEventListener('click', async () => {
+      out.replaceChildren();
+      try {
+        const other = await this.options.client.run(input.value.trim());
+        if (!other.snapshot_id) {
+          out.appendChild(this._para(t.__('That run has no snapshot.')));
+          return;
+        }
+        const diff = await this.options.client.snapshotDiff(r.snapshot_id!, other.snapshot_id);
+        out.appendChild(this._table(diff.changes.map(c => [c.status, c.path])));
+        const pre = document.createElement('pre');
+        pre.className = 'aml-RunDetails-diff';
+        pre.textContent = diff.patch || t.__('(no changes)');
+        out.appendChild(pre);
+      } catch (err) {
+        out.appendChild(this._para((err as Error).message, 'aml-RunDetails-error'));
+      }
+    });
+    this._snapshot.append(input, button, out);
+  }
+
+  private _fillLineage(r: IRunRecord): void {
+    const t = this.options.trans;
+    const inputs = Array.isArray(r.inputs) ? (r.inputs as Record<string, unknown>[]) : [];
+    this._lineage.replaceChildren();
+    if (!inputs.length) {
+      this._lineage.appendChild(this._para(t.__('No datasets recorded as inputs.')));
+      return;
+    }
+    this._lineage.appendChild(
+      this._table(inputs.map(i => [String(i.name ?? i.dataset ?? ''), String(i.version ?? i.digest ?? '')]))
+    );
+  }
+
+  private _runLink(id: string, label?: string): HTMLElement {
+    const a = document.createElement('button');
+    a.className = 'aml-RunDetails-runLink';
+    a.textContent = label || id.slice(0, 8);
+    a.title = id;
+    a.addEventListener('click', () => this.options.openRun(id));
+    return a;
+  }
+
+  private _table(rows: [string, string][]): HTMLElement {
+    const table = document.createElement('table');
+    table.className = 'aml-KeyValue';
+    for (const [k, v] of rows) {
+      const tr = table.insertRow();
+      const th = document.createElement('th');
+      th.textContent = k;
+      const td = tr.insertCell();
+      td.textContent = v;
+      tr.prepend(th);
+    }
+    return table;
+  }
+
+  private _para(text: string, cls = ''): HTMLElement {
+    const p = document.createElement('p');
+    p.className = cls;
+    p.textContent = text;
+    return p;
+  }
+
+  private _record: IRunRecord | null = null;
+  private _header = document.createElement('div');
+  private _params = document.createElement('div');
+  private _metrics = document.createElement('div');
+  private _chartsBox = document.createElement('div');
+  private _artifacts = document.createElement('div');
+  private _log = document.createElement('pre');
+  private _snapshot = document.createElement('div');
+  private _lineage = document.createElement('div');
+  private _logLines: string[] = [];
+  private _charts = new Map<string, LineChart>();
+  private _series = new Map<string, { step: number[]; time: number[]; y: (number | null)[] }>();
+  private _xTime = false;
+  private _smoothing = 0;
+}
+
+/** The first rows of a CSV as a table of text (quoted fields kept whole). */
+export function csvTable(text: string, sep: string, maxRows = 200): HTMLElement {
+  const table = document.createElement('table');
+  table.className = 'aml-Csv';
+  const lines = text.split(/\r?\n/).filter(l => l.length).slice(0, maxRows + 1);
+  lines.forEach((line, i) => {
+    const tr = table.insertRow();
+    for (const field of splitCsv(line, sep)) {
+      const cell = document.createElement(i === 0 ? 'th' : 'td');
+      cell.textContent = field;
+      tr.appendChild(cell);
+    }
+  });
+  return table;
+}
+
+function splitCsv(line: string, sep: string): string[] {
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') {
+        quoted = false;
+      } else {
+        field += ch;
+      }
+    } else if (ch === '"') {
+      quoted = true;
+    } else if (ch === sep) {
+      out.push(field);
+      field = '';
+    } else {
+      field += ch;
+    }
+  }
+  out.push(field);
+  return out;
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) {
+    return `${n} B`;
+  }
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+export { isLive };

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { cellText, defaultColumns, formatDuration, formatNumber, move, pin, shown, sortTerm, toggle, withKeys } from '../src/columns';
+import { run } from './fakes';
+
+test('keys join as hidden columns; the user chooses, pins and reorders', () => {
+  let cols = withKeys(defaultColumns(['metrics.acc']), { params: ['lr'], metrics: ['acc', 'loss'], tags: ['team'] });
+  assert.deepEqual(cols.map(c => c.id).slice(6), ['metrics.acc', 'metrics.loss', 'params.lr', 'tags.team']);
+  assert.equal(cols.find(c => c.id === 'metrics.loss')!.visible, false);
+  cols = toggle(cols, 'params.lr');
+  cols = pin(cols, 'params.lr');
+  assert.deepEqual(shown(cols).map(c => c.id).slice(0, 3), ['status', 'name', 'params.lr']);
+  cols = move(cols, 'user', -10);
+  assert.equal(cols[0].id, 'user');
+  assert.equal(withKeys(cols, { params: ['lr'], metrics: [], tags: [] }).length, cols.length); // no duplicates
+});
+
+test('sorting is the server\'s: order_by terms, odd keys quoted', () => {
+  assert.equal(sortTerm('started', true), 'attributes.start_time DESC');
+  assert.equal(sortTerm('metrics.acc', false), 'metrics.acc ASC');
+  assert.equal(sortTerm('params.learning rate', true), 'params.`learning rate` DESC');
+});
+
+test('cells are text and read well', () => {
+  const r = run(1);
+  r.name = '<img src=x onerror=alert(1)>';
+  assert.equal(cellText(r, 'name'), '<img src=x onerror=alert(1)>');
+  assert.equal(cellText(r, 'params.lr'), '1');
+  assert.equal(cellText(r, 'params.none'), '');
+  assert.equal(formatDuration(3_725_000), '1h 2m');
+  assert.equal(formatDuration(65_000), '1m 5s');
+  assert.equal(formatNumber(0.123456), '0.1235');
+  assert.equal(formatNumber(1e-7), '1.000e-7');
+  assert.equal(formatNumber('NaN'), 'NaN');
+});
