@@ -1,0 +1,235 @@
+"""`make lab` in a real headless Chromium: the aml sidebar on the demo's runs, a filter answered
+and refused inline, a run logged meanwhile appearing by itself, details with a chart and an
+artifact preview, compare, submitting a notebook with an edited parameter, a deleted run's tab
+after a reload, the dark theme and keyboard-only use. Screenshots go to test-output/."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import aml_jupyter as aml
+from tests.conftest import REPO, eventually, free_port
+
+from .lab import ARGS, CHROMIUM, OUTPUT, Lab, running_lab
+
+pytestmark = pytest.mark.slow
+XSS = "<img src=x onerror=alert(1)>"
+ROWS = ".aml-RunsTable-row[data-run-id]"
+
+
+@pytest.fixture(scope="module")
+def workspace(demo: tuple[Path, subprocess.CompletedProcess[str]], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder, proc = demo
+    assert proc.returncode == 0, proc.stderr
+    own = tmp_path_factory.mktemp("lab") / "demo"
+    shutil.copytree(folder, own)  # this module submits and deletes runs: the shared demo stays as it is
+    with aml.start_run("hostile", name=XSS, workspace=own) as run:
+        for step in range(200):
+            run.log("loss", 1.0 / (step + 1), step=step)
+        (own / "report.txt").write_text("<script>alert(1)</script>\nall good\n")
+        run.log_artifact(own / "report.txt")
+    return own
+
+
+@pytest.fixture(scope="module")
+def lab(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    port, token = free_port(), "lab-test-token"
+    home = tmp_path_factory.mktemp("lab-home")
+    argv = ["make", "-s", "--no-print-directory", "lab", f"DEMO={workspace}", f"LAB_PORT={port}"]
+    with running_lab(argv, REPO, home, port, token, {"LAB_TOKEN": token}) as server:
+        printed = server.log.read_text()
+        assert f"http://127.0.0.1:{port}/lab?token={token}" in printed, printed[-2000:]
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, lab: Lab) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
+    yield page
+    context.close()
+    assert page.dialogs == []  # type: ignore[attr-defined]  # nothing a run holds ever ran
+
+
+def open_sidebar(page, lab: Lab) -> str:  # type: ignore[no-untyped-def]
+    """Opens Lab in a layout of its own (no tab left over from another test), then the sidebar."""
+    layout = f"lab/workspaces/t{uuid.uuid4().hex[:8]}"
+    page.goto(lab.page_url(layout, "reset"))
+    page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+    tab = page.locator('.jp-SideBar [data-id="aml-sidebar"]')
+    tab.click()
+    page.wait_for_selector(ROWS, timeout=30_000)
+    return layout
+
+
+def row_ids(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.eval_on_selector_all(ROWS, "rows => rows.map(r => r.dataset.runId)")  # type: ignore[no-any-return]
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / f"lab-{name}.png"))
+
+
+def test_the_sidebar_shows_the_demos_runs_names_as_text(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    open_sidebar(page, lab)
+    assert page.locator("#aml-sidebar").count() == 1
+    expected = aml.search_runs(workspace=workspace)["run_id"].tolist()
+    eventually(lambda: set(row_ids(page)) == set(expected) or None, 15, "every demo run in the table")
+    assert len(row_ids(page)) == len(set(row_ids(page)))
+    hostile = page.locator(f"{ROWS} .aml-RunsTable-cell", has_text=XSS)
+    assert hostile.count() == 1 and page.locator(".aml-RunsTable img").count() == 0
+    assert page.locator("#aml-sidebar").get_attribute("data-actions") == "admin execute read write"
+    shot(page, "sidebar")
+
+
+def test_a_filter_answers_and_a_wrong_one_says_where(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    open_sidebar(page, lab)
+    box = page.locator(".aml-RunsSection-filter")
+    box.fill("metrics.acc > 0.9")
+    box.press("Enter")
+    wanted = set(aml.search_runs(filter="metrics.acc > 0.9", workspace=workspace)["run_id"])
+    eventually(lambda: set(row_ids(page)) == wanted or None, 10, "the filtered runs")
+    box.fill("metrics.acc >> 0.9")
+    box.press("Enter")
+    error = page.locator(".aml-RunsSection-error")
+    error.wait_for(state="visible")
+    assert "clause 1, at character 1" in error.inner_text() and box.get_attribute("aria-invalid") == "true"
+    assert row_ids(page) == []
+    shot(page, "filter-error")
+    box.fill("")
+    box.press("Enter")
+    error.wait_for(state="hidden")
+
+
+def test_a_run_logged_meanwhile_appears_and_ends_by_itself(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    open_sidebar(page, lab)
+    run = aml.start_run("live", name="arrives-live", workspace=workspace)
+    try:
+        row = page.locator(f'{ROWS}[data-run-id="{run.id}"]')
+        row.wait_for(timeout=10_000)
+        assert row.get_attribute("data-status") == "running"
+    finally:
+        run.end()
+    page.wait_for_selector(f'{ROWS}[data-run-id="{run.id}"][data-status="completed"]', timeout=10_000)
+    assert len(row_ids(page)) == len(set(row_ids(page)))
+
+
+def test_details_draw_a_chart_and_preview_an_artifact_as_text(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    open_sidebar(page, lab)
+    page.locator(f"{ROWS}", has_text=XSS).dblclick()
+    details = page.locator(".aml-RunDetails[data-state=completed]")
+    details.wait_for(timeout=15_000)
+    page.wait_for_selector('.aml-Chart[data-metric="loss"][data-drawn="true"] canvas', timeout=15_000)
+    page.locator(".aml-RunDetails-artifact", has_text="report.txt").click()
+    preview = page.locator(".aml-RunDetails-preview pre")
+    preview.wait_for()
+    assert "<script>alert(1)</script>" in preview.inner_text()
+    shot(page, "details")
+
+
+def test_compare_two_selected_runs(page, lab: Lab) -> None:  # type: ignore[no-untyped-def]
+    open_sidebar(page, lab)
+    rows = page.locator(ROWS)
+    rows.nth(1).click(modifiers=["Control"])
+    rows.nth(2).click(modifiers=["Control"])
+    eventually(lambda: page.locator(f'{ROWS}[aria-selected="true"]').count() == 2 or None, 5, "two runs selected")
+    page.keyboard.press("Shift+Enter")
+    view = page.locator(".aml-Compare[data-ready=true]")
+    view.wait_for(timeout=15_000)
+    assert view.locator(".aml-Compare-table").count() == 2 and view.locator("canvas.aml-Parcoords").count() == 1
+    shot(page, "compare")
+
+
+def test_submit_a_notebook_with_an_edited_parameter(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    page.goto(lab.page_url("lab/tree/iris_sweep.ipynb"))
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.locator(".aml-SubmitButton").first.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    epochs = dialog.locator('input[name="epochs"]')
+    assert epochs.input_value() == "60"
+    epochs.fill("7")
+    dialog.locator('input[name="experiment"]').fill("from-lab")
+    shot(page, "submit")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    done = page.locator(".aml-RunDetails[data-state=completed]")
+    done.wait_for(timeout=120_000)
+    runs = aml.search_runs(experiments="from-lab", workspace=workspace)
+    assert len(runs) == 1 and runs["params.epochs"].iloc[0] == "7"
+
+
+def test_a_deleted_runs_tab_says_so_after_a_reload(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    with aml.start_run("doomed", name="doomed", workspace=workspace) as run:
+        pass
+    layout = open_sidebar(page, lab)
+    page.locator(f'{ROWS}[data-run-id="{run.id}"]').dblclick()
+    page.wait_for_selector(f'.aml-RunDetails[data-run-id="{run.id}"][data-state=completed]', timeout=15_000)
+    time.sleep(1.5)  # the layout is saved a moment after it changes
+    from aml_jupyter.services import runs as service
+
+    service.delete(aml.Workspace.open(workspace), [run.id])
+    page.goto(lab.page_url(layout))
+    gone = page.locator(f'.aml-RunDetails[data-run-id="{run.id}"][data-state=gone]')
+    gone.wait_for(timeout=30_000)  # the tab came back by itself (ILayoutRestorer) and says why it is empty
+    assert "deleted" in gone.inner_text()
+
+
+def test_keyboard_only(page, lab: Lab) -> None:  # type: ignore[no-untyped-def]
+    open_sidebar(page, lab)
+    page.locator(".aml-RunsSection-filter").focus()
+    page.keyboard.press("ArrowDown")  # from the filter into the table
+    page.keyboard.press("ArrowDown")
+    focused = page.evaluate("document.activeElement.dataset.runId || ''")
+    assert focused and page.evaluate("document.activeElement.getAttribute('aria-rowindex')") == "3"
+    page.keyboard.press(" ")
+    page.wait_for_selector(f'{ROWS}[data-run-id="{focused}"][aria-selected="true"]', timeout=5_000)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f'.aml-RunDetails[data-run-id="{focused}"]', timeout=15_000)
+    assert page.locator(".aml-RunsTable").get_attribute("role") == "grid"
+
+
+def test_the_dark_theme(page, lab: Lab) -> None:  # type: ignore[no-untyped-def]
+    open_sidebar(page, lab)
+    page.locator(ROWS).first.dblclick()
+    page.wait_for_selector('.aml-Chart[data-drawn="true"]', timeout=15_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Theme$")).hover()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile("^JupyterLab Dark$")).click()
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=15_000)
+    time.sleep(0.5)
+    background = page.evaluate("getComputedStyle(document.querySelector('.aml-RunsTable-row')).backgroundColor")
+    assert background != "rgb(255, 255, 255)"
+    shot(page, "dark")
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Theme$")).hover()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile("^JupyterLab Light$")).click()
+
+
+def test_pages_are_fetched_by_offset_never_the_whole_store(page, lab: Lab) -> None:  # type: ignore[no-untyped-def]
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/aml/api/v1/runs?" in r.url else None)
+    open_sidebar(page, lab)
+    assert asked and all("max_results=" in u and "offset=" in u for u in asked), asked
