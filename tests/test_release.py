@@ -31,8 +31,17 @@ def test_the_wheel_installs_and_works_in_a_clean_venv(tmp_path: Path) -> None:
     assert check.stdout.count("PASSED") == 2
     import zipfile
 
-    tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {name.split("/")[0] for name in names}
     assert {t for t in tops if not t.startswith("aml_jupyter")} == set(), tops  # no top-level `magics` or other
+    # The JupyterLab extension comes prebuilt, in the wheel and in the sdist.
+    lab = "aml_jupyter-0.1.0.data/data/share/jupyter/labextensions/aml_jupyter/"
+    assert {lab + "package.json", lab + "install.json"} <= set(names), [n for n in names if "labext" in n]
+    assert any(n.startswith(lab + "static/remoteEntry.") for n in names)
+    import tarfile
+
+    with tarfile.open(sdist) as tar:
+        assert any(n.endswith("aml_jupyter/labextension/package.json") for n in tar.getnames())
 
     clean = tmp_path / "clean"
     _run(BIN / "uv", "venv", "-q", "--python", sys.executable, clean, cwd=tmp_path)
@@ -60,3 +69,11 @@ def test_the_wheel_installs_and_works_in_a_clean_venv(tmp_path: Path) -> None:
         env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")},
     )
     assert "aml_jupyter" in listed.stdout + listed.stderr and "enabled" in listed.stdout + listed.stderr
+    # JupyterLab shows the extension prebuilt and enabled with no Node anywhere on PATH.
+    no_node = {**os.environ, "PATH": str(env_bin), "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")}
+    shown_lab = subprocess.run(
+        [str(env_bin / "jupyter"), "labextension", "list"], capture_output=True, text=True, timeout=120, env=no_node
+    )
+    text = shown_lab.stdout + shown_lab.stderr
+    line = next((ln for ln in text.splitlines() if "aml_jupyter v" in ln), "")
+    assert "enabled" in line and "OK" in line and "(python, aml_jupyter)" in line, text

@@ -73,15 +73,11 @@ def running_lab(
     argv: list[str], cwd: Path, home: Path, port: int, token: str, env: dict[str, str] | None = None
 ) -> Iterator[Lab]:
     """Starts `argv` (make lab, or jupyter lab itself) in its own process group; stops it by its id."""
+    environ = {**isolated_env(home), **(env or {})}  # makes `home` too
     log = home / "lab.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**isolated_env(home), **(env or {})},
+            argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=environ
         )
     lab = Lab(f"http://127.0.0.1:{port}/", token, proc.pid, log)
     try:

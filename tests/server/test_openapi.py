@@ -71,3 +71,19 @@ def test_fuzz_every_operation_on_a_live_server(server: Server) -> None:
         probe()
     assert len(seen) == len(ROUTES)
     assert server.call("GET", "aml/api/v1/health")[0] == 200  # and it still answers
+
+
+def test_the_lab_client_matches_the_document() -> None:
+    """The labextension's REST client names each operation by its operationId; its method and
+    path must be the document's (the TypeScript client would call a route that is not there)."""
+    repo = Path(__file__).resolve().parents[2]
+    used = json.loads((repo / "labextension" / "src" / "operations.json").read_text())
+    spec = yaml.safe_load((repo / "docs" / "openapi.yaml").read_text())
+    ops = {
+        op["operationId"]: (method.upper(), path)
+        for path, methods in spec["paths"].items()
+        for method, op in methods.items()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    drift = {k: (v["method"], v["path"]) for k, v in used.items() if ops.get(k) != (v["method"], v["path"])}
+    assert drift == {}, f"labextension/src/operations.json differs from docs/openapi.yaml: {drift}"
