@@ -3,15 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+LAB_STAMP := labextension/.build-stamp
 DEMO   ?= demo-workspace
 
 .PHONY: setup bytecode demo test bench lint clean browser postgres dashboard labextension lab lablink
 
-setup: $(STAMP) lablink
+setup: $(LAB_STAMP) $(STAMP) lablink
 
 # The JupyterLab extension (labextension/, TypeScript) built into aml_jupyter/labextension, again
 # only when its sources change. npm ci runs when the lock file is newer than node_modules.
-LAB_STAMP   := labextension/.build-stamp
 LAB_SOURCES := $(wildcard labextension/src/* labextension/style/* labextension/style/icons/* labextension/schema/*) \
     labextension/package.json labextension/package-lock.json labextension/tsconfig.json
 labextension: $(LAB_STAMP)

@@ -155,15 +155,24 @@ export class CompareView extends Widget {
     const t = this.options.trans;
     const keys = [...new Set(this._runs.flatMap(r => Object.keys(r.metrics)))].sort().slice(0, 8);
     this._chartsBox.replaceChildren(heading(t.__('Charts')));
-    for (const key of keys) {
-      const series = await Promise.allSettled(this._runs.map(r => this.options.client.series(r.id, key, 1000)));
-      const lines = series.flatMap((s, i) =>
+    // Every series at once (the server downsamples each to 1,000 points), then one chart a metric.
+    const fetched = await Promise.all(
+      keys.map(key => Promise.allSettled(this._runs.map(r => this.options.client.series(r.id, key, 1000))))
+    );
+    keys.forEach((key, k) => {
+      const lines = fetched[k].flatMap((s, i) =>
         s.status === 'fulfilled' && s.value.points > 0
-          ? [{ label: this._runs[i].name || this._runs[i].id.slice(0, 8), x: s.value.step, y: s.value.value.map(v => (typeof v === 'number' ? v : null)) }]
+          ? [
+              {
+                label: this._runs[i].name || this._runs[i].id.slice(0, 8),
+                x: s.value.step,
+                y: s.value.value.map(v => (typeof v === 'number' ? v : null))
+              }
+            ]
           : []
       );
       if (!lines.length) {
-        continue;
+        return;
       }
       const host = document.createElement('div');
       host.className = 'aml-Chart';
@@ -172,7 +181,7 @@ export class CompareView extends Widget {
       const chart = new LineChart(host, key);
       chart.draw(lines, t.__('step'), false);
       this._charts.push(chart);
-    }
+    });
   }
 
   private _renderParcoords(): void {

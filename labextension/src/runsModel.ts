@@ -45,6 +45,11 @@ export class RunsModel {
     return this._query;
   }
 
+  /** Grows at every change of the rows held (a view caches what it drew against it). */
+  get version(): number {
+    return this._version;
+  }
+
   /** Matching runs on the server (0 before the first answer). */
   get total(): number {
     return this._total;
@@ -159,7 +164,7 @@ export class RunsModel {
         if (!isLive(status) && row.end_time === null) {
           row.end_time = Date.now();
         }
-        this._changed.emit();
+        this._emitChanged();
       }
       return;
     }
@@ -260,10 +265,15 @@ export class RunsModel {
           this._pending.delete(key);
         }
       }
-      this._changed.emit();
+      this._emitChanged();
     })();
     this._pending.set(key, work);
     return work;
+  }
+
+  private _emitChanged(): void {
+    this._version++;
+    this._changed.emit();
   }
 
   // Runs shift between pages when runs are added or deleted between two fetches: a page that
@@ -282,6 +292,7 @@ export class RunsModel {
   private _pending = new Map<number, Promise<void>>();
   private _failed = new Set<number>();
   private _generation = 0;
+  private _version = 0;
   private _total = 0;
   private _ready = false;
   private _error: AmlApiError | null = null;

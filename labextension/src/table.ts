@@ -12,7 +12,7 @@ import { cellText, IColumn, shown } from './columns';
 import { RunsModel } from './runsModel';
 
 export const ROW_HEIGHT = 26;
-const OVERSCAN = 10;
+const OVERSCAN = 6;
 
 /** How wide a column starts (px); params, metrics and tags share one width. */
 const WIDTHS: Record<string, number> = { status: 130, name: 170, experiment: 120, user: 90, started: 130, duration: 80 };
@@ -39,6 +39,8 @@ export class RunsTable extends Widget {
     this._body.className = 'aml-RunsTable-body';
     this._spacer.className = 'aml-RunsTable-spacer';
     this._spacer.setAttribute('role', 'rowgroup');
+    this._window.className = 'aml-RunsTable-window';
+    this._spacer.appendChild(this._window);
     // One scroller: the header sticks to its top, so it scrolls sideways with the rows.
     this._body.append(this._header, this._spacer);
     this.node.append(this._body);
@@ -88,9 +90,10 @@ export class RunsTable extends Widget {
 
   set columns(columns: IColumn[]) {
     this._columns = columns;
+    this._columnsVersion++;
     this._renderHeader();
-    this._rows.forEach(row => row.remove());
-    this._rows.clear();
+    this._slots.forEach(row => row.remove());
+    this._slots = [];
     this._schedule();
   }
 
@@ -104,35 +107,49 @@ export class RunsTable extends Widget {
   paint(): void {
     this._frame = 0;
     const total = this.model.total;
-    this.node.setAttribute('aria-rowcount', String(total + 1));
-    this._spacer.style.height = `${total * ROW_HEIGHT}px`;
-    this._spacer.style.width = `${this._width}px`;
+    // Only what changed is written: any write to a style or an attribute costs a style pass over
+    // the rows, and JupyterLab's style sheets make that pass dear.
+    const size = `${total}:${this._width}`;
+    if (size !== this._size) {
+      this._size = size;
+      this.node.setAttribute('aria-rowcount', String(total + 1));
+      this._spacer.style.height = `${total * ROW_HEIGHT}px`;
+      this._spacer.style.width = `${this._width}px`;
+    }
     const top = Math.max(0, this._body.scrollTop - this._header.offsetHeight);
     const height = this._body.clientHeight || 600;
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(total - 1, Math.ceil((top + height) / ROW_HEIGHT) + OVERSCAN);
     this._visible = [first, last];
-    for (const [index, row] of this._rows) {
-      if (index < first || index > last) {
-        row.remove();
-        this._rows.delete(index);
-      }
-    }
+    // A window of row elements in normal flow, moved as one block: scrolling changes the text in
+    // the rows and one transform, never a row's own style (a style pass over a few hundred cells
+    // under JupyterLab's style sheets costs more than a frame).
     const cols = shown(this._columns);
+    const want = Math.max(0, last - first + 1);
+    while (this._slots.length < want) {
+      const row = this._makeRow(cols.length);
+      this._slots.push(row);
+      this._window.appendChild(row);
+    }
+    while (this._slots.length > want) {
+      this._slots.pop()!.remove();
+    }
+    const shift = `translateY(${first * ROW_HEIGHT}px)`;
+    if (this._window.style.transform !== shift) {
+      this._window.style.transform = shift;
+    }
     const now = Date.now();
-    for (let i = first; i <= last; i++) {
-      let row = this._rows.get(i);
-      if (!row) {
-        row = this._makeRow(i, cols.length);
-        this._rows.set(i, row);
-        this._spacer.appendChild(row);
+    const focusWithin = this.node.contains(document.activeElement);
+    this._slots.forEach((row, j) => this._fillRow(row, first + j, cols, now));
+    const activeSlot = this._active - first;
+    if ((this._wantFocus || focusWithin) && activeSlot >= 0 && activeSlot < this._slots.length) {
+      if (document.activeElement !== this._slots[activeSlot]) {
+        this._slots[activeSlot].focus({ preventScroll: true });
       }
-      this._fillRow(row, i, cols, now);
+    } else if (focusWithin && document.activeElement !== this._body) {
+      this._body.focus({ preventScroll: true }); // the focused row scrolled away: the table keeps the focus
     }
-    if (this._wantFocus && this._rows.has(this._active)) {
-      this._rows.get(this._active)!.focus({ preventScroll: true });
-      this._wantFocus = false;
-    }
+    this._wantFocus = false;
   }
 
   /** The rows in view, first and last index. */
@@ -206,13 +223,11 @@ export class RunsTable extends Widget {
     });
   }
 
-  private _makeRow(index: number, cells: number): HTMLElement {
+  private _makeRow(cells: number): HTMLElement {
     const row = document.createElement('div');
     row.className = 'aml-RunsTable-row';
     row.setAttribute('role', 'row');
     row.tabIndex = -1;
-    row.style.top = `${index * ROW_HEIGHT}px`;
-    row.dataset.index = String(index);
     for (let c = 0; c < cells; c++) {
       const cell = document.createElement('div');
       cell.className = 'aml-RunsTable-cell';
@@ -222,44 +237,63 @@ export class RunsTable extends Widget {
     return row;
   }
 
+  /** Writes a row's attribute only when its value changes (see `paint`). */
+  private _set(node: HTMLElement, name: string, value: string | null): void {
+    if (node.getAttribute(name) !== value) {
+      if (value === null) {
+        node.removeAttribute(name);
+      } else {
+        node.setAttribute(name, value);
+      }
+    }
+  }
+
   private _fillRow(row: HTMLElement, index: number, cols: IColumn[], now: number): void {
     const run = this.model.at(index);
-    row.setAttribute('aria-rowindex', String(index + 2));
-    row.tabIndex = index === this._active ? 0 : -1;
-    row.classList.toggle('aml-mod-active', index === this._active);
-    if (!run) {
-      delete row.dataset.runId;
-      row.classList.add('aml-mod-loading');
-      row.removeAttribute('aria-selected');
-      (row.firstChild as HTMLElement).textContent = this.labels.loading;
-      for (let c = 1; c < row.children.length; c++) {
-        (row.children[c] as HTMLElement).textContent = '';
-      }
-      return;
+    const selected = run ? this.model.isSelected(run.id) : false;
+    const key = run
+      ? `${index}|${run.id}|${run.status}|${selected}|${index === this._active}|${this._columnsVersion}|` +
+        `${run.end_time === null ? Math.floor(now / 1000) : ''}|${this.model.version}`
+      : `${index}|loading|${index === this._active}|${this._columnsVersion}`;
+    if (this._rowKeys.get(row) === key) {
+      return; // nothing on this row changed since it was last filled
     }
-    row.classList.remove('aml-mod-loading');
-    row.dataset.runId = run.id;
-    row.dataset.status = run.status;
-    const selected = this.model.isSelected(run.id);
-    row.setAttribute('aria-selected', String(selected));
-    row.classList.toggle('aml-mod-selected', selected);
+    this._rowKeys.set(row, key);
+    row.dataset.index = String(index);
+    this._set(row, 'aria-rowindex', String(index + 2));
+    this._set(row, 'tabindex', index === this._active ? '0' : '-1');
+    this._set(row, 'class', `aml-RunsTable-row${index === this._active ? ' aml-mod-active' : ''}${
+      run ? (selected ? ' aml-mod-selected' : '') : ' aml-mod-loading'}`);
+    this._set(row, 'data-run-id', run ? run.id : null);
+    this._set(row, 'data-status', run ? run.status : null);
+    this._set(row, 'aria-selected', run ? String(selected) : null);
     let left = 0;
     cols.forEach((col, c) => {
       const cell = row.children[c] as HTMLElement;
-      const text = col.id === 'status' ? this.labels.status(run.status) : cellText(run, col.id, now);
+      let text = '';
+      if (!run) {
+        text = c === 0 ? this.labels.loading : '';
+      } else {
+        text = col.id === 'status' ? this.labels.status(run.status) : cellText(run, col.id, now);
+      }
       if (cell.textContent !== text) {
         cell.textContent = text; // text, never markup: a run's name may hold anything
       }
-      if (col.id === 'status') {
-        cell.className = `aml-RunsTable-cell aml-RunsTable-status aml-status-${run.status}`;
+      let cls = 'aml-RunsTable-cell';
+      if (col.id === 'status' && run) {
+        cls += ` aml-RunsTable-status aml-status-${run.status}`;
       }
       if (col.pinned) {
-        cell.classList.add('aml-mod-pinned');
-        cell.style.left = `${left}px`;
+        cls += ' aml-mod-pinned';
+        const at = `${left}px`;
+        if (cell.style.left !== at) {
+          cell.style.left = at;
+        }
         left += WIDTHS[col.id] ?? 100;
       }
+      this._set(cell, 'class', cls);
       if (col.id === 'name') {
-        cell.title = run.name;
+        this._set(cell, 'title', run ? run.name : null);
       }
     });
   }
@@ -337,7 +371,8 @@ export class RunsTable extends Widget {
   private _header = document.createElement('div');
   private _body = document.createElement('div');
   private _spacer = document.createElement('div');
-  private _rows = new Map<number, HTMLElement>();
+  private _window = document.createElement('div');
+  private _slots: HTMLElement[] = [];
   private _columns: IColumn[] = [];
   private _sort: { column: string; descending: boolean } | null = null;
   private _active = -1;
@@ -345,6 +380,9 @@ export class RunsTable extends Widget {
   private _frame = 0;
   private _visible: [number, number] = [0, -1];
   private _width = 0;
+  private _size = '';
+  private _columnsVersion = 0;
+  private _rowKeys = new WeakMap<HTMLElement, string>();
   private _opened = new Signal<this, IRunSummary>(this);
   private _sortRequested = new Signal<this, string>(this);
 }

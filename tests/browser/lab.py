@@ -10,12 +10,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -70,38 +70,53 @@ def isolated_env(home: Path) -> dict[str, str]:
 
 @contextmanager
 def running_lab(
-    argv: list[str], cwd: Path, home: Path, port: int, token: str, env: dict[str, str] | None = None
+    argv_for: Callable[[int], list[str]], cwd: Path, home: Path, token: str, env: dict[str, str] | None = None
 ) -> Iterator[Lab]:
-    """Starts `argv` (make lab, or jupyter lab itself) in its own process group; stops it by its id."""
+    """Starts ``argv_for(port)`` (make lab, or jupyter lab itself) on a free port, in its own process
+    group, and stops it by its id. A port taken between choosing and binding it (the browser's own
+    connections draw from the same pool) means another port, up to three times."""
     environ = {**isolated_env(home), **(env or {})}  # makes `home` too
-    log = home / "lab.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=environ
-        )
-    lab = Lab(f"http://127.0.0.1:{port}/", token, proc.pid, log)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if lab.api("api/status")[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(log.read_text()[-4000:])
-            time.sleep(0.2)
-        yield lab
-    finally:
+    for attempt in range(3):
+        port = free_port()
+        log = home / f"lab-{attempt}.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                argv_for(port), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=environ
+            )
+        lab = Lab(f"http://127.0.0.1:{port}/", token, proc.pid, log)
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
+            if _wait_up(lab, proc):
+                yield lab
+                return
+        finally:
+            _stop(proc)
+        if "already in use" not in log.read_text():
+            break
+    raise RuntimeError(log.read_text()[-4000:])
+
+
+def _wait_up(lab: Lab, proc: subprocess.Popen[bytes]) -> bool:
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            if lab.api("api/status")[0] == 200:
+                return True
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        time.sleep(0.2)
+    return False
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 def jupyter_lab(root: Path, port: int, token: str, *extra: str) -> list[str]:

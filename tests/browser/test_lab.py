@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import aml_jupyter as aml
-from tests.conftest import REPO, eventually, free_port
+from tests.conftest import REPO, eventually
 
 from .lab import ARGS, CHROMIUM, OUTPUT, Lab, running_lab
 
@@ -41,12 +41,15 @@ def workspace(demo: tuple[Path, subprocess.CompletedProcess[str]], tmp_path_fact
 
 @pytest.fixture(scope="module")
 def lab(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    port, token = free_port(), "lab-test-token"
+    token = "lab-test-token"
     home = tmp_path_factory.mktemp("lab-home")
-    argv = ["make", "-s", "--no-print-directory", "lab", f"DEMO={workspace}", f"LAB_PORT={port}"]
-    with running_lab(argv, REPO, home, port, token, {"LAB_TOKEN": token}) as server:
+
+    def argv(port: int) -> list[str]:
+        return ["make", "-s", "--no-print-directory", "lab", f"DEMO={workspace}", f"LAB_PORT={port}"]
+
+    with running_lab(argv, REPO, home, token, {"LAB_TOKEN": token}) as server:
         printed = server.log.read_text()
-        assert f"http://127.0.0.1:{port}/lab?token={token}" in printed, printed[-2000:]
+        assert f"{server.url}lab?token={token}" in printed, printed[-2000:]
         yield server
 
 

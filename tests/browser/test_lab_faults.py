@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import aml_jupyter as aml
-from tests.conftest import REPO, eventually, free_port
+from tests.conftest import REPO, eventually
 
 from .lab import ARGS, CHROMIUM, OUTPUT, Lab, jupyter_lab, running_lab
 
@@ -45,8 +45,7 @@ def _config(home: Path, text: str) -> Path:
 @pytest.fixture(scope="module")
 def owner_lab(big: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     home = tmp_path_factory.mktemp("owner-home")
-    port = free_port()
-    with running_lab(jupyter_lab(big, port, "owner-token"), big, home, port, "owner-token") as lab:
+    with running_lab(lambda port: jupyter_lab(big, port, "owner-token"), big, home, "owner-token") as lab:
         yield lab
 
 
@@ -120,9 +119,8 @@ def test_a_reader_sees_write_actions_disabled_with_the_reason(page, big: Path, t
         tmp_path,
         "c.ServerApp.authorizer_class = 'aml_jupyter.server.AmlAuthorizer'\nc.AmlAuthorizer.default_role = 'reader'\n",
     )
-    port = free_port()
-    argv = jupyter_lab(big, port, "reader-token", f"--config={config}")
-    with running_lab(argv, big, tmp_path / "home", port, "reader-token") as lab:
+    argv = lambda port: jupyter_lab(big, port, "reader-token", f"--config={config}")  # noqa: E731
+    with running_lab(argv, big, tmp_path / "home", "reader-token") as lab:
         open_lab(page, lab)
         assert page.locator("#aml-sidebar").get_attribute("data-actions") == "read"
         page.locator(ROWS).first.click(button="right")
@@ -150,10 +148,8 @@ def test_a_reader_sees_write_actions_disabled_with_the_reason(page, big: Path, t
 
 def test_a_server_without_the_aml_extension_says_how_to_enable_it(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     config = _config(tmp_path, "c.ServerApp.jpserver_extensions = {'aml_jupyter.server': False}\n")
-    port = free_port()
-    with running_lab(
-        jupyter_lab(tmp_path, port, "t", f"--config={config}"), tmp_path, tmp_path / "home", port, "t"
-    ) as lab:
+    argv = lambda port: jupyter_lab(tmp_path, port, "t", f"--config={config}")  # noqa: E731
+    with running_lab(argv, tmp_path, tmp_path / "home", "t") as lab:
         open_lab(page, lab, rows=False)
         notice = page.locator(".aml-Sidebar-notice")
         notice.wait_for()
@@ -165,9 +161,8 @@ def test_a_server_without_the_aml_extension_says_how_to_enable_it(page, tmp_path
 def test_a_missing_workspace_is_said_in_the_servers_words(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     empty = tmp_path / "empty"
     empty.mkdir()
-    port = free_port()
-    argv = jupyter_lab(empty, port, "t")
-    with running_lab(argv, empty, tmp_path / "home", port, "t", {"AML_WORKSPACE": str(tmp_path / "missing")}) as lab:
+    argv = lambda port: jupyter_lab(empty, port, "t")  # noqa: E731
+    with running_lab(argv, empty, tmp_path / "home", "t", {"AML_WORKSPACE": str(tmp_path / "missing")}) as lab:
         open_lab(page, lab, rows=False)
         notice = page.locator(".aml-Sidebar-notice")
         notice.wait_for()
