@@ -40,6 +40,7 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024
 _SPELLED = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 MAX_PAGE = 1000  # runs in one page of GET /runs; larger asks are capped, not refused
+MAX_SNAPSHOT_FILES = 10_000  # a listing for a panel, not an archive (GET snapshots/{snapshot} is that)
 MAX_POINTS = 10_000  # points in one downsampled metric series
 
 
@@ -256,6 +257,17 @@ class TrackingAPI:
             raise InvalidInput(f"max_points must be from 2 to {MAX_POINTS}")
         return Response.json(200, metric_series(self.ws, call.params["run"], unquote(call.params["key"]), wanted))
 
+    def h_metric_series_of_runs(self, call: Call) -> Response:
+        from ..services.downsample import metric_series_of_runs
+        from ..services.search import whole_number
+
+        wanted = whole_number((call.query.get("max_points") or ["1000"])[0], "max_points")
+        if not 2 <= wanted <= MAX_POINTS:
+            raise InvalidInput(f"max_points must be from 2 to {MAX_POINTS}")
+        key = unquote(call.params["key"])
+        found = metric_series_of_runs(self.ws, call.query.get("run") or [], key, wanted)
+        return Response.json(200, {"key": key, "series": found})
+
     def h_list_artifacts(self, call: Call) -> Response:
         record = runs.get(self.ws, call.params["run"])
         items = [{"name": a.name, "size": a.size, "media_type": a.media_type} for a in record.artifacts]
@@ -327,6 +339,10 @@ class TrackingAPI:
         head = whole_number(raw, "head") if raw else None
         content, media_type, headers = preview(self.ws, call.params["run"], unquote(call.params["name"]), head)
         return Response(200, content, media_type, headers)
+
+    def h_snapshot_files(self, call: Call) -> Response:
+        files = self.ws.snapshot_store.files(call.params["snapshot"])
+        return Response.json(200, {"files": files[:MAX_SNAPSHOT_FILES], "total": len(files)})
 
     def h_snapshot_diff(self, call: Call) -> Response:
         changes, patch = self.ws.snapshot_store.diff(call.params["snapshot"], call.params["other"])

@@ -56,6 +56,10 @@ QUERY: dict[str, list[dict[str, Any]]] = {
     "metric_series": [
         {"name": "max_points", "in": "query", "schema": {"type": "integer", "minimum": 2, "maximum": 10000}}
     ],
+    "metric_series_of_runs": [
+        {"name": "run", "in": "query", "required": True, "schema": _STR, "description": "a run id; 1 to 50, repeated"},
+        {"name": "max_points", "in": "query", "schema": {"type": "integer", "minimum": 2, "maximum": 10000}},
+    ],
     "audit": [{"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
     "dataset_preview": [{"name": "rows", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
 }

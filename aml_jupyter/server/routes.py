@@ -86,6 +86,7 @@ ROUTES: list[Route] = [
     Route(
         "GET", "/api/v1/runs/{run}/metrics/{key}", "read", "aml:runs", "metric_series", "a metric's points, downsampled"
     ),
+    Route("GET", "/api/v1/metrics/{key}", "read", "aml:runs", "metric_series_of_runs", "one metric of many runs"),
     Route("GET", "/api/v1/runs/{run}/artifacts", "read", "aml:runs", "list_artifacts", "a run's artifacts"),
     Route("GET", "/api/v1/runs/{run}/artifacts/{name}", "read", "aml:runs", "get_artifact", "an artifact's bytes"),
     Route("PUT", "/api/v1/runs/{run}/artifacts/{name}", "write", "aml:runs", "put_artifact", "store an artifact"),
@@ -93,6 +94,7 @@ ROUTES: list[Route] = [
         "GET", "/api/v1/runs/{run}/preview/{name}", "read", "aml:runs", "preview", "an artifact shown: notebook as HTML"
     ),
     Route("GET", "/api/v1/snapshots/{snapshot}", "read", "aml:runs", "snapshot", "a snapshot as a tar archive"),
+    Route("GET", "/api/v1/snapshots/{snapshot}/files", "read", "aml:runs", "snapshot_files", "a snapshot's paths"),
     Route("GET", "/api/v1/snapshots/{snapshot}/diff/{other}", "read", "aml:runs", "snapshot_diff", "two snapshots"),
     Route(
         "POST", "/api/v1/snapshots/{snapshot}/restore", "write", "aml:runs", "restore", "a snapshot into a new folder"

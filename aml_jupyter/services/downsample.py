@@ -73,3 +73,29 @@ def metric_series(ws: Workspace, run_id: str, key: str, max_points: int) -> dict
         "value": shown,
         "timestamp": times[keep].tolist(),
     }
+
+
+MAX_SERIES_RUNS = 50
+
+
+def metric_series_of_runs(ws: Workspace, run_ids: list[str], key: str, max_points: int) -> list[dict[str, Any]]:
+    """One metric of several runs at once, each as :func:`metric_series` gives it (what a compare
+    view draws in one request); a run that is not there comes back as ``{"run_id", "error"}``.
+
+    Example:
+        >>> [s["points"] for s in metric_series_of_runs(ws, [a, b], "loss", 1000)]  # doctest: +SKIP
+        [10000, 10000]
+    """
+    from ..errors import InvalidInput, NotFound
+    from ..tracking.validation import check_key
+
+    check_key(key)
+    if not 1 <= len(run_ids) <= MAX_SERIES_RUNS:
+        raise InvalidInput(f"name from 1 to {MAX_SERIES_RUNS} runs (run=ID, repeated)")
+    out: list[dict[str, Any]] = []
+    for run_id in run_ids:
+        try:
+            out.append(metric_series(ws, run_id, key, max_points))
+        except NotFound as exc:
+            out.append({"run_id": run_id, "key": key, "error": str(exc)})
+    return out

@@ -7,7 +7,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { LineChart, themeColors } from './charts';
-import { AmlClient, IRunRecord } from './client';
+import { AmlClient, IRunSummary } from './client';
 import { formatNumber } from './columns';
 
 export const MAX_COMPARED = 20;
@@ -35,8 +35,18 @@ export class CompareView extends Widget {
 
   async refresh(): Promise<void> {
     const t = this.options.trans;
-    const got = await Promise.allSettled(this.runIds.map(id => this.options.client.run(id)));
-    this._runs = got.filter((g): g is PromiseFulfilledResult<IRunRecord> => g.status === 'fulfilled').map(g => g.value);
+    // One search for all of them (params and latest metrics are all a compare shows of a run).
+    const quoted = this.runIds.map(id => `'${id.replace(/'/g, "''")}'`).join(', ');
+    let found: IRunSummary[] = [];
+    try {
+      found = (await this.options.client.search({ filter: `attributes.run_id IN (${quoted})`, maxResults: MAX_COMPARED }))
+        .runs;
+    } catch (err) {
+      this.node.replaceChildren(para((err as Error).message));
+      return;
+    }
+    const byId = new Map(found.map(r => [r.id, r]));
+    this._runs = this.runIds.map(id => byId.get(id)).filter((r): r is IRunSummary => r !== undefined);
     this.node.replaceChildren();
     const missing = this.runIds.length - this._runs.length;
     if (missing) {
@@ -156,17 +166,16 @@ export class CompareView extends Widget {
     const keys = [...new Set(this._runs.flatMap(r => Object.keys(r.metrics)))].sort().slice(0, 8);
     this._chartsBox.replaceChildren(heading(t.__('Charts')));
     // Every series at once (the server downsamples each to 1,000 points), then one chart a metric.
-    const fetched = await Promise.all(
-      keys.map(key => Promise.allSettled(this._runs.map(r => this.options.client.series(r.id, key, 1000))))
-    );
+    const ids = this._runs.map(r => r.id);
+    const fetched = await Promise.all(keys.map(key => this.options.client.seriesOfRuns(ids, key, 1000).catch(() => [])));
     keys.forEach((key, k) => {
       const lines = fetched[k].flatMap((s, i) =>
-        s.status === 'fulfilled' && s.value.points > 0
+        !s.error && s.points > 0
           ? [
               {
                 label: this._runs[i].name || this._runs[i].id.slice(0, 8),
-                x: s.value.step,
-                y: s.value.value.map(v => (typeof v === 'number' ? v : null))
+                x: s.step,
+                y: s.value.map(v => (typeof v === 'number' ? v : null))
               }
             ]
           : []
@@ -252,7 +261,7 @@ export class CompareView extends Widget {
     };
   }
 
-  private _brushed(): IRunRecord[] {
+  private _brushed(): IRunSummary[] {
     const axes = this._axes();
     const layout = this._geometry();
     return this._runs.filter((_, r) =>
@@ -342,7 +351,7 @@ export class CompareView extends Widget {
     window.addEventListener('pointerup', stop);
   }
 
-  private _runs: IRunRecord[] = [];
+  private _runs: IRunSummary[] = [];
   private _baseline = '';
   private _pcMetric = '';
   private _brush = new Map<number, [number, number]>();

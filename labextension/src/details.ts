@@ -360,6 +360,32 @@ export class RunDetails extends Widget {
       return;
     }
     this._snapshot.appendChild(this._para(t.__('snapshot %1', r.snapshot_id.slice(0, 12))));
+    const files = document.createElement('details');
+    files.className = 'aml-RunDetails-files';
+    const summary = document.createElement('summary');
+    summary.textContent = t.__('Files');
+    files.appendChild(summary);
+    files.addEventListener('toggle', async () => {
+      if (!files.open || files.childElementCount > 1) {
+        return;
+      }
+      try {
+        const listed = await this.options.client.snapshotFiles(r.snapshot_id!);
+        const list = document.createElement('ul');
+        for (const f of listed.files) {
+          const li = document.createElement('li');
+          li.textContent = f;
+          list.appendChild(li);
+        }
+        files.appendChild(list);
+        if (listed.total > listed.files.length) {
+          files.appendChild(this._para(t.__('and %1 more', listed.total - listed.files.length)));
+        }
+      } catch (err) {
+        files.appendChild(this._para((err as Error).message, 'aml-RunDetails-error'));
+      }
+    });
+    this._snapshot.appendChild(files);
     const input = document.createElement('input');
     input.className = 'jp-mod-styled';
     input.placeholder = t.__('another run id');

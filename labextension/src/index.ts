@@ -338,6 +338,11 @@ const plugin: JupyterFrontEndPlugin<IAmlRuns> = {
 
     if (restorer) {
       void restorer.restore(details, { command: CommandIDs.open, args: w => ({ id: w.content.runId }), name: w => w.content.runId });
+      void restorer.restore(compares, {
+        command: CommandIDs.compare,
+        args: w => ({ ids: w.content.runIds }),
+        name: w => w.content.runIds.join(',')
+      });
     }
     themes?.themeChanged.connect(() => {
       requestAnimationFrame(() => {

@@ -22,15 +22,32 @@ export function isLive(status: string): boolean {
   return LIVE.has(status);
 }
 
+function clampPage(size: number): number {
+  return Math.max(10, Math.min(1000, Math.floor(size) || 200));
+}
+
 export class RunsModel {
   constructor(
     private readonly client: AmlClient,
     options: { pageSize?: number } = {}
   ) {
-    this.pageSize = Math.max(10, Math.min(1000, options.pageSize ?? 200));
+    this._pageSize = clampPage(options.pageSize ?? 200);
   }
 
-  readonly pageSize: number;
+  /** Runs fetched a request (10 to 1,000). */
+  get pageSize(): number {
+    return this._pageSize;
+  }
+
+  /** A new page size (the settings changed): everything is fetched again in pages of that size. */
+  setPageSize(size: number, reload = true): Promise<void> {
+    const next = clampPage(size);
+    if (next === this._pageSize) {
+      return Promise.resolve();
+    }
+    this._pageSize = next;
+    return reload ? this.reload() : Promise.resolve();
+  }
 
   /** Rows, the total or the error changed: the table re-renders what it shows. */
   get changed(): ISignal<this, void> {
@@ -291,6 +308,7 @@ export class RunsModel {
   private _pages = new Map<number, IRunSummary[]>();
   private _pending = new Map<number, Promise<void>>();
   private _failed = new Set<number>();
+  private _pageSize: number;
   private _generation = 0;
   private _version = 0;
   private _total = 0;

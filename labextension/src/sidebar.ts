@@ -128,6 +128,7 @@ export class RunsSection extends Panel {
 
   updateSettings(settings: IRunsSettings): void {
     this.settings = settings;
+    void this.model.setPageSize(settings.pageSize, this.model.ready); // before the first query: no fetch
     const have = new Set(this._columns.map(c => c.id));
     for (const id of settings.columns) {
       if (!have.has(id)) {

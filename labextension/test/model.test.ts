@@ -107,3 +107,14 @@ test('a page that failed is not asked again on every paint', async () => {
   assert.equal(calls, 2);
   model.dispose();
 });
+
+test('a new page size fetches again in pages of that size', async () => {
+  const server = fakeServer(1000);
+  const model = new RunsModel(new AmlClient(server.transport), { pageSize: 5000 });
+  assert.equal(model.pageSize, 1000); // capped
+  await model.setQuery({});
+  await model.setPageSize(50);
+  assert.equal(model.pageSize, 50);
+  assert.match(server.calls[server.calls.length - 1], /max_results=50&offset=0/);
+  model.dispose();
+});

@@ -348,3 +348,29 @@ def test_me_says_what_each_role_may_do(server: Server) -> None:
     ]:
         status, me, _ = server.call("GET", "aml/api/v1/me", role)
         assert status == 200 and me["actions"] == actions, (role, me)
+
+
+def test_a_snapshots_files(server: Server) -> None:
+    with aml.start_run("snap", workspace=server.ws) as run:
+        pass
+    snapshot = server.call("GET", f"aml/api/v1/runs/{run.id}", "reader")[1]["snapshot_id"]
+    status, listed, _ = server.call("GET", f"aml/api/v1/snapshots/{snapshot}/files", "reader")
+    assert status == 200 and "train.py" in listed["files"] and listed["total"] == len(listed["files"])
+    assert server.call("GET", "aml/api/v1/snapshots/not-a-snapshot/files", "reader")[0] in (400, 404)
+
+
+def test_one_metric_of_many_runs_in_one_request(server: Server) -> None:
+    ids = []
+    for i in range(3):
+        run = server.call("POST", "aml/api/v1/runs", "contributor", {"experiment": "many"})[1]
+        points = [{"key": "loss", "value": 1.0 / (s + 1 + i), "step": s} for s in range(5000)]
+        server.call("POST", f"aml/api/v1/runs/{run['id']}/metrics", "contributor", {"metrics": points})
+        ids.append(run["id"])
+    query = "&".join(f"run={r}" for r in [*ids, "0" * 32])
+    status, body, _ = server.call("GET", f"aml/api/v1/metrics/loss?{query}&max_points=100", "reader")
+    assert status == 200 and [s["run_id"] for s in body["series"]] == [*ids, "0" * 32]
+    assert all(s["points"] == 5000 and len(s["step"]) <= 100 for s in body["series"][:3])
+    assert "error" in body["series"][3]
+    assert server.call("GET", "aml/api/v1/metrics/loss", "reader")[0] == 400
+    assert server.call("GET", "aml/api/v1/metrics/loss?" + "&".join(["run=x"] * 51), "reader")[0] == 400
+    assert server.call("GET", f"aml/api/v1/metrics/loss?run={ids[0]}&max_points=1", "reader")[0] == 400
