@@ -193,6 +193,9 @@ export class RunsModel {
     }
   }
 
+  /** Pages held at most (the first always, the rest nearest to where the table is). */
+  maxPages = 25;
+
   /** How long status events of unknown runs are gathered before the first page is fetched again. */
   debounceMs = 250;
 
@@ -259,6 +262,7 @@ export class RunsModel {
         this._pages.set(page, answer.runs);
         this._failed.delete(page);
         this._dropOverlaps(page, answer.runs);
+        this._evictFar(page);
         if (answer.total !== undefined) {
           this._total = answer.total;
         } else if (answer.next_page_token === null) {
@@ -291,6 +295,18 @@ export class RunsModel {
   private _emitChanged(): void {
     this._version++;
     this._changed.emit();
+  }
+
+  // At most `maxPages` pages are held: those farthest from the one just read go (fetched again
+  // if scrolled back to), so a long scroll never gathers the whole store in the browser.
+  private _evictFar(page: number): void {
+    if (this._pages.size <= this.maxPages) {
+      return;
+    }
+    const far = [...this._pages.keys()].filter(p => p !== 0).sort((a, b) => Math.abs(b - page) - Math.abs(a - page));
+    for (const p of far.slice(0, this._pages.size - this.maxPages)) {
+      this._pages.delete(p);
+    }
   }
 
   // Runs shift between pages when runs are added or deleted between two fetches: a page that

@@ -468,11 +468,15 @@ export class RunsSection extends Panel {
     }
   }
 
+  // Called at every page that arrives while the table scrolls: it writes only what changed.
   private _onModel(): void {
     const error = this.model.error;
-    this._error.hidden = !error;
-    this._error.textContent = error ? error.message : '';
-    this._filter.setAttribute('aria-invalid', String(!!error && error.status === 400));
+    const message = error ? error.message : '';
+    if (this._error.textContent !== message) {
+      this._error.textContent = message;
+      this._error.hidden = !error;
+      this._filter.setAttribute('aria-invalid', String(!!error && error.status === 400));
+    }
     this._renderCount();
   }
 
@@ -483,7 +487,10 @@ export class RunsSection extends Panel {
       return;
     }
     const live = this.model.anyLive(...this.table.visibleRange);
-    this._count.textContent = t._n('%1 run', '%1 runs', this.model.total) + (live ? ' · ' + t.__('some running') : '');
+    const text = t._n('%1 run', '%1 runs', this.model.total) + (live ? ' · ' + t.__('some running') : '');
+    if (this._count.textContent !== text) {
+      this._count.textContent = text;
+    }
   }
 
   private static _count = 0;

@@ -118,3 +118,18 @@ test('a new page size fetches again in pages of that size', async () => {
   assert.match(server.calls[server.calls.length - 1], /max_results=50&offset=0/);
   model.dispose();
 });
+
+test('a long scroll holds a bounded number of pages, never the whole store', async () => {
+  const server = fakeServer(100_000);
+  const model = new RunsModel(new AmlClient(server.transport), { pageSize: 100 });
+  model.maxPages = 10;
+  await model.setQuery({});
+  for (let first = 0; first < 100_000; first += 5_000) {
+    await model.ensure(first, first + 99);
+  }
+  assert.ok(model.at(0) !== undefined); // the first page stays
+  assert.equal(model.at(50_000), undefined); // gone: asked again when scrolled back to
+  await model.ensure(50_000, 50_099);
+  assert.equal(model.at(50_000)!.id, 'r50000');
+  model.dispose();
+});
