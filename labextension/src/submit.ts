@@ -82,6 +82,9 @@ class SubmitForm extends Widget {
     for (const target of targets.length ? targets : [{ name: 'local', type: 'local' }]) {
       this._target.appendChild(new Option(`${target.name} (${target.type})`, target.name));
     }
+    if (targets.some(target => target.name === 'local')) {
+      this._target.value = 'local'; // the default of every other way in (aml submit, the API)
+    }
     const eLabel = document.createElement('label');
     eLabel.className = 'aml-SubmitForm-field';
     this._experiment.className = 'jp-mod-styled';
