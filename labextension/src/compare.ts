@@ -9,6 +9,7 @@ import { Widget } from '@lumino/widgets';
 import { LineChart, themeColors } from './charts';
 import { AmlClient, IRunSummary } from './client';
 import { formatNumber } from './columns';
+import { heading, para } from './dom';
 
 export const MAX_COMPARED = 20;
 
@@ -361,16 +362,4 @@ export class CompareView extends Widget {
   private _chartsBox = document.createElement('section');
   private _parcoordsBox = document.createElement('section');
   private _canvas = document.createElement('canvas');
-}
-
-function heading(text: string): HTMLElement {
-  const h = document.createElement('h3');
-  h.textContent = text;
-  return h;
-}
-
-function para(text: string): HTMLElement {
-  const p = document.createElement('p');
-  p.textContent = text;
-  return p;
 }

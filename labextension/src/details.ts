@@ -11,6 +11,7 @@ import { Widget } from '@lumino/widgets';
 import { LineChart } from './charts';
 import { AmlApiError, AmlClient, IRunRecord } from './client';
 import { formatDuration, formatNumber, formatTime } from './columns';
+import { para, keyValueTable } from './dom';
 import { EventStream } from './events';
 import { isLive } from './runsModel';
 
@@ -64,7 +65,7 @@ export class RunDetails extends Widget {
       record = await this.options.client.run(this.runId);
     } catch (err) {
       const e = err as AmlApiError;
-      this.node.replaceChildren(this._para(e.status === 404 ? t.__('This run was deleted (or never existed): %1', this.runId) : e.message, 'aml-RunDetails-gone'));
+      this.node.replaceChildren(para(e.status === 404 ? t.__('This run was deleted (or never existed): %1', this.runId) : e.message, 'aml-RunDetails-gone'));
       this.node.dataset.state = 'gone';
       this.options.events.unfollow(this.runId);
       return;
@@ -220,7 +221,7 @@ export class RunDetails extends Widget {
     if (!children.runs.length) {
       return;
     }
-    const p = this._para(this.options.trans.__('children') + ': ');
+    const p = para(this.options.trans.__('children') + ': ');
     for (const c of children.runs) {
       p.append(this._runLink(c.id, c.name), ' ');
     }
@@ -228,8 +229,8 @@ export class RunDetails extends Widget {
   }
 
   private _fillTables(r: IRunRecord): void {
-    this._params.replaceChildren(this._table(Object.entries(r.params)));
-    this._metrics.replaceChildren(this._table(Object.entries(r.metrics).map(([k, v]) => [k, formatNumber(v)])));
+    this._params.replaceChildren(keyValueTable(Object.entries(r.params)));
+    this._metrics.replaceChildren(keyValueTable(Object.entries(r.metrics).map(([k, v]) => [k, formatNumber(v)])));
   }
 
   private async _drawCharts(r: IRunRecord): Promise<void> {
@@ -280,7 +281,7 @@ export class RunDetails extends Widget {
     const t = this.options.trans;
     this._artifacts.replaceChildren();
     if (!r.artifacts.length) {
-      this._artifacts.appendChild(this._para(t.__('No artifacts.')));
+      this._artifacts.appendChild(para(t.__('No artifacts.')));
       return;
     }
     const list = document.createElement('ul');
@@ -330,13 +331,13 @@ export class RunDetails extends Widget {
           view.appendChild(pre);
         }
         if (truncated) {
-          view.appendChild(this._para(t.__('Only the start of the file is shown: download it for the rest.')));
+          view.appendChild(para(t.__('Only the start of the file is shown: download it for the rest.')));
         }
       } else {
-        view.appendChild(this._para(t.__('No preview for this kind of file: download it.')));
+        view.appendChild(para(t.__('No preview for this kind of file: download it.')));
       }
     } catch (err) {
-      view.appendChild(this._para((err as Error).message, 'aml-RunDetails-error'));
+      view.appendChild(para((err as Error).message, 'aml-RunDetails-error'));
     }
   }
 
@@ -356,10 +357,10 @@ export class RunDetails extends Widget {
     const t = this.options.trans;
     this._snapshot.replaceChildren();
     if (!r.snapshot_id) {
-      this._snapshot.appendChild(this._para(t.__('This run has no snapshot.')));
+      this._snapshot.appendChild(para(t.__('This run has no snapshot.')));
       return;
     }
-    this._snapshot.appendChild(this._para(t.__('snapshot %1', r.snapshot_id.slice(0, 12))));
+    this._snapshot.appendChild(para(t.__('snapshot %1', r.snapshot_id.slice(0, 12))));
     const files = document.createElement('details');
     files.className = 'aml-RunDetails-files';
     const summary = document.createElement('summary');
@@ -379,10 +380,10 @@ export class RunDetails extends Widget {
         }
         files.appendChild(list);
         if (listed.total > listed.files.length) {
-          files.appendChild(this._para(t.__('and %1 more', listed.total - listed.files.length)));
+          files.appendChild(para(t.__('and %1 more', listed.total - listed.files.length)));
         }
       } catch (err) {
-        files.appendChild(this._para((err as Error).message, 'aml-RunDetails-error'));
+        files.appendChild(para((err as Error).message, 'aml-RunDetails-error'));
       }
     });
     this._snapshot.appendChild(files);
@@ -399,17 +400,17 @@ export class RunDetails extends Widget {
       try {
         const other = await this.options.client.run(input.value.trim());
         if (!other.snapshot_id) {
-          out.appendChild(this._para(t.__('That run has no snapshot.')));
+          out.appendChild(para(t.__('That run has no snapshot.')));
           return;
         }
         const diff = await this.options.client.snapshotDiff(r.snapshot_id!, other.snapshot_id);
-        out.appendChild(this._table(diff.changes.map(c => [c.status, c.path])));
+        out.appendChild(keyValueTable(diff.changes.map(c => [c.status, c.path])));
         const pre = document.createElement('pre');
         pre.className = 'aml-RunDetails-diff';
         pre.textContent = diff.patch || t.__('(no changes)');
         out.appendChild(pre);
       } catch (err) {
-        out.appendChild(this._para((err as Error).message, 'aml-RunDetails-error'));
+        out.appendChild(para((err as Error).message, 'aml-RunDetails-error'));
       }
     });
     this._snapshot.append(input, button, out);
@@ -420,11 +421,11 @@ export class RunDetails extends Widget {
     const inputs = Array.isArray(r.inputs) ? (r.inputs as Record<string, unknown>[]) : [];
     this._lineage.replaceChildren();
     if (!inputs.length) {
-      this._lineage.appendChild(this._para(t.__('No datasets recorded as inputs.')));
+      this._lineage.appendChild(para(t.__('No datasets recorded as inputs.')));
       return;
     }
     this._lineage.appendChild(
-      this._table(inputs.map(i => [String(i.name ?? i.dataset ?? ''), String(i.version ?? i.digest ?? '')]))
+      keyValueTable(inputs.map(i => [String(i.name ?? i.dataset ?? ''), String(i.version ?? i.digest ?? '')]))
     );
   }
 
@@ -435,27 +436,6 @@ export class RunDetails extends Widget {
     a.title = id;
     a.addEventListener('click', () => this.options.openRun(id));
     return a;
-  }
-
-  private _table(rows: [string, string][]): HTMLElement {
-    const table = document.createElement('table');
-    table.className = 'aml-KeyValue';
-    for (const [k, v] of rows) {
-      const tr = table.insertRow();
-      const th = document.createElement('th');
-      th.textContent = k;
-      const td = tr.insertCell();
-      td.textContent = v;
-      tr.prepend(th);
-    }
-    return table;
-  }
-
-  private _para(text: string, cls = ''): HTMLElement {
-    const p = document.createElement('p');
-    p.className = cls;
-    p.textContent = text;
-    return p;
   }
 
   private _record: IRunRecord | null = null;

@@ -3,6 +3,7 @@ playwright's own download)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -58,6 +59,11 @@ def isolated_env(home: Path) -> dict[str, str]:
     news = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True, exist_ok=True)
     news.write_text('{"fetchNews": "false"}')
+    # Server extensions these tests never use start slower than the rest together.
+    unused = {"jupyter_lsp": False, "voila.server_extension": False, "jupyter_server_terminals": False}
+    (home / "config" / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": unused}})
+    )
     return {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(home / "config"),

@@ -19,19 +19,10 @@ import pytest
 import aml_jupyter as aml
 from tests.conftest import REPO, free_port
 
+from .lab import ARGS, CHROMIUM, OUTPUT
+
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 XSS = "<img src=x onerror=alert(1)>"
-OUTPUT = Path(os.environ.get("AML_TEST_OUTPUT", REPO / "test-output"))
 
 
 @pytest.fixture(scope="module")

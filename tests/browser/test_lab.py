@@ -18,7 +18,7 @@ import pytest
 import aml_jupyter as aml
 from tests.conftest import REPO, eventually
 
-from .lab import ARGS, CHROMIUM, OUTPUT, Lab, running_lab
+from .lab import OUTPUT, Lab, running_lab
 
 pytestmark = pytest.mark.slow
 XSS = "<img src=x onerror=alert(1)>"
@@ -51,16 +51,6 @@ def lab(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         printed = server.log.read_text()
         assert f"{server.url}lab?token={token}" in printed, printed[-2000:]
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 import aml_jupyter as aml
 from tests.conftest import REPO, eventually
 
-from .lab import ARGS, CHROMIUM, OUTPUT, Lab, jupyter_lab, running_lab
+from .lab import OUTPUT, Lab, jupyter_lab, running_lab
 
 pytestmark = pytest.mark.slow
 ROWS = ".aml-RunsTable-row[data-run-id]"
@@ -47,16 +47,6 @@ def owner_lab(big: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
     home = tmp_path_factory.mktemp("owner-home")
     with running_lab(lambda port: jupyter_lab(big, port, "owner-token"), big, home, "owner-token") as lab:
         yield lab
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
