@@ -87,7 +87,11 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_the_sidebar_shows_the_demos_runs_names_as_text(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/aml/api/v1/runs?" in r.url else None)
     open_sidebar(page, lab)
+    # A page at a time by offset, never the whole store.
+    assert asked and all("max_results=" in u and "offset=" in u for u in asked), asked
     assert page.locator("#aml-sidebar").count() == 1
     expected = aml.search_runs(workspace=workspace)["run_id"].tolist()
     eventually(lambda: set(row_ids(page)) == set(expected) or None, 15, "every demo run in the table")
@@ -219,10 +223,3 @@ def test_the_dark_theme(page, lab: Lab) -> None:  # type: ignore[no-untyped-def]
     page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Theme$")).hover()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile("^JupyterLab Light$")).click()
-
-
-def test_pages_are_fetched_by_offset_never_the_whole_store(page, lab: Lab) -> None:  # type: ignore[no-untyped-def]
-    asked: list[str] = []
-    page.on("request", lambda r: asked.append(r.url) if "/aml/api/v1/runs?" in r.url else None)
-    open_sidebar(page, lab)
-    assert asked and all("max_results=" in u and "offset=" in u for u in asked), asked
