@@ -61,11 +61,10 @@ postgres:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1; }; } \
 	    || echo "PostgreSQL unavailable: the PostgreSQL store tests will be skipped" >&2
 
-# pytest exits 5 when it collected nothing: that is a broken suite, not a pass. The tests spread over
-# three workers on two cores (they wait on servers, kernels and browsers a third of the time), a test
-# file each at a time (a file's server or cluster starts once); the 15
+# pytest exits 5 when it collected nothing: that is a broken suite, not a pass. The tests spread
+# over two workers, a test file each at a time (a file's server or cluster starts once); the 15
 # slowest are named at the end. PYTEST_ARGS adds to it (PYTEST_ARGS="-n 0" for one process).
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 test: bytecode browser postgres
 	@cd labextension && npm test --silent
 	@$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=15 \

@@ -194,10 +194,11 @@ def mlflow_case(case: str, n: int, folder: str) -> dict[str, float]:
     raise SystemExit(f"unknown case {case}")
 
 
-def bulk_fill(ws: Any, n: int) -> dict[str, float]:
+def bulk_fill(ws: Any, n: int, lean: bool = False) -> dict[str, float]:
     """Add ``n`` completed runs shaped as ``populate`` makes them (10 params, 5 metrics) straight
     into the store's tables, 20,000 at a time: a million runs through start_run would take hours,
-    and the query figures only need the rows."""
+    and the query figures only need the rows. ``lean`` runs hold one param (lr) and one metric
+    (acc): what a test of many rows needs, a fifth of the writing."""
     import uuid
 
     from aml_jupyter.store.sql import schema as t
@@ -229,12 +230,18 @@ def bulk_fill(ws: Any, n: int) -> dict[str, float]:
         params = [
             {"run_pk": pk, "key": key, "value": value}
             for pk in pks
-            for key, value in (("lr", ["0.01", "0.1", "0.001"][pk % 3]), *((f"p{j}", str(j)) for j in range(9)))
+            for key, value in (
+                ("lr", ["0.01", "0.1", "0.001"][pk % 3]),
+                *((f"p{j}", str(j)) for j in range(0 if lean else 9)),
+            )
         ]
         metrics = [
             {"run_pk": pk, "key_id": keys[key], "step": 0, "value": value, "special": 0, "timestamp": now}
             for pk in pks
-            for key, value in (("acc", (pk * 7919 % 1000) / 1000), *((f"m{j}", float(j)) for j in range(4)))
+            for key, value in (
+                ("acc", (pk * 7919 % 1000) / 1000),
+                *((f"m{j}", float(j)) for j in range(0 if lean else 4)),
+            )
         ]
 
         def write(conn: Any, runs: Any = runs, params: Any = params, metrics: Any = metrics) -> None:

@@ -31,7 +31,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
         from workloads import bulk_fill  # the benchmarks' filler: rows straight into the tables
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
-    bulk_fill(ws, RUNS)
+    bulk_fill(ws, RUNS, lean=True)
     ws.close()
     return folder
 
