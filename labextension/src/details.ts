@@ -13,7 +13,6 @@ import { AmlApiError, AmlClient, IRunRecord } from './client';
 import { formatDuration, formatNumber, formatTime } from './columns';
 import { para, keyValueTable } from './dom';
 import { EventStream } from './events';
-import { isLive } from './runsModel';
 
 const TEXT = /\.(txt|log|csv|tsv|json|py|md|ya?ml|toml|cfg|ini)$/i;
 const IMAGE = /\.(png|jpe?g|gif)$/i;
@@ -512,4 +511,3 @@ function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
-export { isLive };

@@ -8,11 +8,11 @@ import { SidePanel } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 import { AccordionPanel, Panel, Widget } from '@lumino/widgets';
 
-import { AmlApiError, AmlClient, IGroup, IKeys, IRunSummary } from './client';
+import { AmlClient, IGroup, IKeys, IRunSummary } from './client';
 import { defaultColumns, IColumn, move, pin, quoteKey, sortTerm, toggle, withKeys } from './columns';
 import { EventStream } from './events';
 import { amlIcon } from './icons';
-import { isLive, RunsModel } from './runsModel';
+import { RunsModel } from './runsModel';
 import { RunsTable } from './table';
 
 export interface IRunsSettings {
@@ -515,4 +515,3 @@ export class RunsSection extends Panel {
   private _columnsChanged = new Signal<this, IColumn[]>(this);
 }
 
-export { isLive, AmlApiError };
