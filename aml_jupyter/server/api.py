@@ -293,6 +293,11 @@ class TrackingAPI:
         versions = list_versions(unquote(call.params["model"]), workspace=self.ws)
         return Response.json(200, {"versions": [v.to_dict() for v in versions]})
 
+    def h_run_models(self, call: Call) -> Response:
+        from ..services.models import versions_of_run
+
+        return Response.json(200, {"versions": versions_of_run(call.params["run"], workspace=self.ws)})
+
     def h_deployments(self, call: Call) -> Response:
         from ..models.deployments import list_deployments
 

@@ -87,6 +87,7 @@ ROUTES: list[Route] = [
         "GET", "/api/v1/runs/{run}/metrics/{key}", "read", "aml:runs", "metric_series", "a metric's points, downsampled"
     ),
     Route("GET", "/api/v1/metrics/{key}", "read", "aml:runs", "metric_series_of_runs", "one metric of many runs"),
+    Route("GET", "/api/v1/runs/{run}/models", "read", "aml:models", "run_models", "model versions registered from it"),
     Route("GET", "/api/v1/runs/{run}/artifacts", "read", "aml:runs", "list_artifacts", "a run's artifacts"),
     Route("GET", "/api/v1/runs/{run}/artifacts/{name}", "read", "aml:runs", "get_artifact", "an artifact's bytes"),
     Route("PUT", "/api/v1/runs/{run}/artifacts/{name}", "write", "aml:runs", "put_artifact", "store an artifact"),

@@ -316,6 +316,21 @@ def list_versions(name: str, workspace: Workspace | str | None = None) -> list[M
     return [get_model_version(f"{name}:{v}", workspace=ws) for v in range(newest.version, 0, -1)]
 
 
+def versions_of_run(run_id: str, workspace: Workspace | str | None = None) -> list[dict[str, Any]]:
+    """The model versions registered from one run (the run's lineage out), oldest first, each with
+    its ``ref``; [] when none were. A run that does not exist is RunNotFound.
+
+    Example:
+        >>> [v["ref"] for v in versions_of_run("3f2a9c01")]  # doctest: +SKIP
+        ['iris-clf:1']
+    """
+    from . import runs
+
+    ws = Workspace.open(workspace)
+    record = runs.get(ws, run_id)  # says which runs exist when this one does not
+    return [{**v, "ref": f"{v['name']}:{v['version']}"} for v in ws.store.models.versions_of_run(record.id)]
+
+
 def set_model_alias(name: str, alias: str, version: int, workspace: Workspace | str | None = None) -> ModelVersion:
     """Point ``name@alias`` at ``version`` (moving it if it pointed elsewhere).
 

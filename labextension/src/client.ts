@@ -52,6 +52,17 @@ export interface IRunRecord extends IRunSummary {
   environment: unknown;
 }
 
+/** A model version registered from a run (`GET runs/{run}/models`): the run's lineage out. */
+export interface IRunModelVersion {
+  name: string;
+  version: number;
+  ref: string;
+  flavor: string;
+  user: string;
+  created_at: number;
+  aliases: string[];
+}
+
 export interface IPage {
   runs: IRunSummary[];
   next_page_token: string | null;
@@ -296,6 +307,12 @@ export class AmlClient {
   /** The URL path of an artifact's preview (images, notebooks as sanitized HTML). */
   previewPath(id: string, name: string): string {
     return operationPath('preview', { run: id, name }).replace(/^\//, '');
+  }
+
+  /** The model versions registered from run `id`, oldest first. */
+  async runModels(id: string): Promise<IRunModelVersion[]> {
+    const answer = await this.call<{ versions: IRunModelVersion[] }>('run_models', { run: id });
+    return answer.versions;
   }
 
   snapshotFiles(snapshot: string): Promise<{ files: string[]; total: number }> {

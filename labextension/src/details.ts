@@ -84,8 +84,8 @@ export class RunDetails extends Widget {
     if (first) {
       this._fillArtifacts(record);
       this._fillSnapshot(record);
-      this._fillLineage(record);
     }
+    void this._fillLineage(record);
   }
 
   /** Shown again (its tab picked): read afresh, the run may have moved on or been deleted. */
@@ -415,17 +415,37 @@ export class RunDetails extends Widget {
     this._snapshot.append(input, button, out);
   }
 
-  private _fillLineage(r: IRunRecord): void {
+  /** Datasets in (from the record) and model versions out (asked each time: a version can be
+   * registered from a run long after it ended). */
+  private async _fillLineage(r: IRunRecord): Promise<void> {
     const t = this.options.trans;
     const inputs = Array.isArray(r.inputs) ? (r.inputs as Record<string, unknown>[]) : [];
-    this._lineage.replaceChildren();
-    if (!inputs.length) {
-      this._lineage.appendChild(para(t.__('No datasets recorded as inputs.')));
-      return;
-    }
-    this._lineage.appendChild(
-      keyValueTable(inputs.map(i => [String(i.name ?? i.dataset ?? ''), String(i.version ?? i.digest ?? '')]))
+    const into = document.createElement('div');
+    into.appendChild(para(t.__('Datasets in'), 'aml-RunDetails-subhead'));
+    into.appendChild(
+      inputs.length
+        ? keyValueTable(inputs.map(i => [String(i.name ?? i.dataset ?? ''), String(i.version ?? i.digest ?? '')]))
+        : para(t.__('No datasets recorded as inputs.'))
     );
+    into.appendChild(para(t.__('Model versions out'), 'aml-RunDetails-subhead'));
+    try {
+      const versions = await this.options.client.runModels(r.id);
+      const out = versions.length
+        ? keyValueTable(
+            versions.map(v => [
+              v.ref,
+              [v.flavor, v.aliases.map(a => '@' + a).join(' '), t.__('by %1, %2', v.user, formatTime(v.created_at))]
+                .filter(Boolean)
+                .join(' · ')
+            ])
+          )
+        : para(t.__('No model versions registered from this run.'));
+      out.classList.add('aml-RunDetails-models');
+      into.appendChild(out);
+    } catch (err) {
+      into.appendChild(para((err as Error).message, 'aml-RunDetails-error'));
+    }
+    this._lineage.replaceChildren(...into.childNodes);
   }
 
   private _runLink(id: string, label?: string): HTMLElement {

@@ -36,6 +36,9 @@ def workspace(demo: tuple[Path, subprocess.CompletedProcess[str]], tmp_path_fact
             run.log("loss", 1.0 / (step + 1), step=step)
         (own / "report.txt").write_text("<script>alert(1)</script>\nall good\n")
         run.log_artifact(own / "report.txt")
+        (own / "weights.json").write_text("{}")
+        run.log_artifact(own / "weights.json", "model/weights.json")
+    aml.register_model("lab-out", run=run, artifact="model", flavor="python", workspace=own)
     return own
 
 
@@ -144,6 +147,7 @@ def test_details_draw_a_chart_and_preview_an_artifact_as_text(page, lab: Lab, wo
     preview = page.locator(".aml-RunDetails-preview pre")
     preview.wait_for()
     assert "<script>alert(1)</script>" in preview.inner_text()
+    assert "lab-out:1" in details.locator(".aml-RunDetails-models").inner_text()  # its lineage out
     shot(page, "details")
 
 

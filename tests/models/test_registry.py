@@ -16,6 +16,7 @@ import aml_jupyter as aml
 from aml_jupyter.errors import InvalidPath, InvalidValue, ModelNotFound, RunNotFound, UntrustedModel
 from aml_jupyter.maintenance import collect_garbage
 from aml_jupyter.models.flavors import PickleFlavor
+from aml_jupyter.services.models import versions_of_run
 from aml_jupyter.workspace import Workspace
 
 AML = str(Path(sys.executable).with_name("aml"))
@@ -64,6 +65,12 @@ def test_from_a_run_artifact_with_lineage(ws: Workspace, tmp_path: Path) -> None
     lineage = aml.model_lineage("iris-clf:1", workspace=ws)
     assert lineage["run"]["id"] == run.id and lineage["run"]["snapshot_id"] == run.info.snapshot_id
     assert [d["name"] for d in lineage["datasets"]] == ["customers"]
+    aml.set_model_alias("iris-clf", "staging", 1, workspace=ws)
+    out_of_run = versions_of_run(run.id[:8], workspace=ws)  # the run's lineage out, by a prefix too
+    assert [(v["ref"], v["aliases"], v["flavor"]) for v in out_of_run] == [("iris-clf:1", ["staging"], mv.flavor)]
+    with aml.start_run("iris", workspace=ws) as other:
+        pass
+    assert versions_of_run(other.id, workspace=ws) == []
     out = aml.download_model("iris-clf:1", tmp_path / "dl", workspace=ws)
     assert (out / "README.md").read_text() == "notes"
     with pytest.raises(InvalidPath, match="not empty"):

@@ -359,6 +359,19 @@ def test_a_snapshots_files(server: Server) -> None:
     assert server.call("GET", "aml/api/v1/snapshots/not-a-snapshot/files", "reader")[0] in (400, 404)
 
 
+def test_the_model_versions_registered_from_a_run(server: Server, tmp_path: Path) -> None:
+    with aml.start_run("lineage-out", workspace=server.ws) as run:
+        (tmp_path / "weights.json").write_text("{}")
+        run.log_artifact(tmp_path / "weights.json", "model/weights.json")
+    status, body, _ = server.call("GET", f"aml/api/v1/runs/{run.id}/models", "reader")
+    assert status == 200 and body == {"versions": []}
+    aml.register_model("out-a", run=run, artifact="model", flavor="python", workspace=server.ws)
+    aml.register_model("out-a", run=run, artifact="model", flavor="python", workspace=server.ws)
+    status, body, _ = server.call("GET", f"aml/api/v1/runs/{run.id}/models", "reader")
+    assert status == 200 and [v["ref"] for v in body["versions"]] == ["out-a:1", "out-a:2"]
+    assert server.call("GET", "aml/api/v1/runs/0000aaaa0000/models", "reader")[0] == 404
+
+
 def test_one_metric_of_many_runs_in_one_request(server: Server) -> None:
     ids = []
     for i in range(3):

@@ -115,6 +115,42 @@ class ModelStore:
 
         return self.db.read(read)
 
+    def versions_of_run(self, run_id: str) -> list[dict[str, Any]]:
+        """The versions registered from run ``run_id``, oldest first: name, version, flavor, user,
+        creation time and aliases. (A registry holds few versions: no index on the run is needed.)"""
+        m, mv, al, runs = t.models, t.model_versions, t.model_aliases, t.runs
+
+        def read(conn: Connection) -> list[dict[str, Any]]:
+            rows = conn.execute(
+                select(m.c.id, m.c.name, mv.c.version, mv.c.flavor, mv.c.user, mv.c.created_at)
+                .join(mv, mv.c.model_id == m.c.id)
+                .join(runs, runs.c.pk == mv.c.run_pk)
+                .where(runs.c.id == run_id)
+                .order_by(mv.c.created_at, m.c.name, mv.c.version)
+            ).all()
+            if not rows:
+                return []
+            aliases: dict[tuple[int, int], list[str]] = {}
+            for model_id, alias, version in conn.execute(
+                select(al.c.model_id, al.c.alias, al.c.version)
+                .where(al.c.model_id.in_({r.id for r in rows}))
+                .order_by(al.c.alias)
+            ).all():
+                aliases.setdefault((model_id, version), []).append(alias)
+            return [
+                {
+                    "name": r.name,
+                    "version": int(r.version),
+                    "flavor": r.flavor,
+                    "user": r.user,
+                    "created_at": int(r.created_at),
+                    "aliases": aliases.get((r.id, int(r.version)), []),
+                }
+                for r in rows
+            ]
+
+        return self.db.read(read)
+
     def set_alias(self, name: str, alias: str, version: int) -> None:
         """Point ``name@alias`` at ``version``, moving it if it pointed elsewhere."""
         al = t.model_aliases
