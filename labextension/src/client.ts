@@ -6,6 +6,7 @@
  * The transport is a function so the client runs under `node --test` without JupyterLab; the
  * plugin hands it `ServerConnection.makeRequest` (token, XSRF and base URL handled there).
  */
+import type * as api from './api';
 import operations from './operations.json';
 
 /** What the transport answers: a status and a body to read once. */
@@ -22,94 +23,23 @@ export type Transport = (path: string, init: { method: string; body?: string }) 
 
 export type OperationId = keyof typeof operations;
 
-/** A run as a listing gives it (the keys of `SUMMARY_KEYS`, then params, metrics and tags). */
-export interface IRunSummary {
-  id: string;
-  experiment: string;
-  name: string;
-  status: string;
-  user: string;
-  start_time: number;
-  end_time: number | null;
-  source_kind: string;
-  source_path: string | null;
-  compute_target: string;
-  snapshot_id: string | null;
-  parent_id: string | null;
-  params: Record<string, string>;
-  metrics: Record<string, number | string>;
-  tags: Record<string, string>;
-}
+// The answers' types are generated from docs/openapi.yaml (api.ts); the names below are the ones
+// the views and other extensions (through IAmlRuns) use.
+export type IRunSummary = api.RunSummary;
+export type IRunRecord = api.RunRecord;
+export type IRunModelVersion = api.ModelVersionOfRun;
+export type IPage = api.RunPage;
+export type IKeys = api.Keys;
+export type IGroup = api.Group;
+export type ISeries = api.Series;
+export type ISeriesOrError = api.SeriesOrError;
+export type IJobParameters = api.JobParameters;
+export type IExperiment = api.Experiment;
+export type ITarget = api.Target;
+export type IJobStarted = api.JobStarted;
 
-/** A run's one JSON shape (`GET runs/{run}`). */
-export interface IRunRecord extends IRunSummary {
-  experiment_id: number;
-  heartbeat_at: number | null;
-  error: string | null;
-  error_traceback: string | null;
-  artifacts: { name: string; size: number; media_type: string; digest?: string }[];
-  inputs: unknown;
-  environment: unknown;
-}
-
-/** A model version registered from a run (`GET runs/{run}/models`): the run's lineage out. */
-export interface IRunModelVersion {
-  name: string;
-  version: number;
-  ref: string;
-  flavor: string;
-  user: string;
-  created_at: number;
-  aliases: string[];
-}
-
-export interface IPage {
-  runs: IRunSummary[];
-  next_page_token: string | null;
-  total?: number;
-}
-
-export interface IKeys {
-  params: string[];
-  metrics: string[];
-  tags: string[];
-}
-
-export interface IGroup {
-  value: string | null;
-  count: number;
-  best: number | null;
-}
-
-export interface ISeries {
-  run_id: string;
-  key: string;
-  points: number;
-  downsampled: boolean;
-  step: number[];
-  value: (number | string)[];
-  timestamp: number[];
-}
-
-export interface IJobParameters {
-  path: string;
-  kind: 'notebook' | 'script';
-  has_parameters_cell: boolean;
-  parameters: { name: string; default: unknown; required: boolean }[];
-}
-
-export interface IExperiment {
-  id: number;
-  name: string;
-  runs: number;
-  last_run_at: number | null;
-}
-
-export interface ITarget {
-  name: string;
-  type: string;
-  [setting: string]: unknown;
-}
+/** The JSON answer of operation `K`, as the document describes it. */
+export type AnswerOf<K extends OperationId> = K extends keyof api.Answers ? api.Answers[K] : unknown;
 
 export interface ISearchQuery {
   filter?: string;
@@ -166,7 +96,12 @@ export class AmlClient {
   constructor(private readonly transport: Transport) {}
 
   /** One operation: its method from operations.json, JSON in and out, errors as AmlApiError. */
-  async call<T>(id: OperationId, params: Record<string, string> = {}, query = '', body?: unknown): Promise<T> {
+  async call<K extends OperationId>(
+    id: K,
+    params: Record<string, string> = {},
+    query = '',
+    body?: unknown
+  ): Promise<AnswerOf<K>> {
     const op = operations[id];
     const path = operationPath(id, params).replace(/^\//, '') + query;
     let response: IResponseLike;
@@ -181,7 +116,7 @@ export class AmlClient {
     if (!response.ok) {
       throw await errorOf(response);
     }
-    return (await response.json()) as T;
+    return (await response.json()) as AnswerOf<K>;
   }
 
   health(): Promise<{ ok: boolean; workspace: string }> {
@@ -194,7 +129,7 @@ export class AmlClient {
   }
 
   async experiments(): Promise<IExperiment[]> {
-    return (await this.call<{ experiments: IExperiment[] }>('experiments')).experiments;
+    return (await this.call('experiments')).experiments;
   }
 
   search(q: ISearchQuery): Promise<IPage> {
@@ -227,7 +162,7 @@ export class AmlClient {
     for (const e of q.experiments ?? []) {
       pairs.push(['experiment', e]);
     }
-    return (await this.call<{ groups: IGroup[] }>('groups', {}, queryString(pairs))).groups;
+    return (await this.call('groups', {}, queryString(pairs))).groups;
   }
 
   run(id: string): Promise<IRunRecord> {
@@ -239,10 +174,10 @@ export class AmlClient {
   }
 
   /** One metric of 1 to 50 runs in one request; a run not there comes back with `error`. */
-  async seriesOfRuns(ids: string[], key: string, maxPoints = 1000): Promise<(ISeries & { error?: string })[]> {
+  async seriesOfRuns(ids: string[], key: string, maxPoints = 1000): Promise<ISeriesOrError[]> {
     const pairs: [string, string | number][] = ids.map(id => ['run', id]);
     pairs.push(['max_points', maxPoints]);
-    const answer = await this.call<{ series: (ISeries & { error?: string })[] }>(
+    const answer = await this.call(
       'metric_series_of_runs',
       { key },
       queryString(pairs)
@@ -250,15 +185,15 @@ export class AmlClient {
     return answer.series;
   }
 
-  cancel(id: string): Promise<{ id: string; status: string }> {
+  cancel(id: string): Promise<IJobStarted> {
     return this.call('cancel', { run: id }, '', {});
   }
 
-  rerun(id: string, params: Record<string, string>): Promise<{ id: string; status: string }> {
+  rerun(id: string, params: Record<string, string>): Promise<IJobStarted> {
     return this.call('rerun', { run: id }, '', { params });
   }
 
-  restore(snapshot: string, to: string): Promise<{ folder: string; files: number }> {
+  restore(snapshot: string, to: string): Promise<AnswerOf<'restore'>> {
     return this.call('restore', { snapshot }, '', { to });
   }
 
@@ -272,12 +207,12 @@ export class AmlClient {
     target?: string;
     experiment?: string;
     name?: string;
-  }): Promise<{ id: string; status: string; error: string | null }> {
+  }): Promise<IJobStarted> {
     return this.call('submit', {}, '', body);
   }
 
   async targets(): Promise<ITarget[]> {
-    return (await this.call<{ targets: ITarget[] }>('targets')).targets;
+    return (await this.call('targets')).targets;
   }
 
   /** An artifact's text, at most `limit` bytes of it (never a large file whole). */
@@ -311,7 +246,7 @@ export class AmlClient {
 
   /** The model versions registered from run `id`, oldest first. */
   async runModels(id: string): Promise<IRunModelVersion[]> {
-    const answer = await this.call<{ versions: IRunModelVersion[] }>('run_models', { run: id });
+    const answer = await this.call('run_models', { run: id });
     return answer.versions;
   }
 

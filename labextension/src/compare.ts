@@ -171,7 +171,7 @@ export class CompareView extends Widget {
     const fetched = await Promise.all(keys.map(key => this.options.client.seriesOfRuns(ids, key, 1000).catch(() => [])));
     keys.forEach((key, k) => {
       const lines = fetched[k].flatMap((s, i) =>
-        !s.error && s.points > 0
+        !s.error && s.points && s.step && s.value
           ? [
               {
                 label: this._runs[i].name || this._runs[i].id.slice(0, 8),

@@ -237,7 +237,7 @@ const plugin: JupyterFrontEndPlugin<IAmlRuns> = {
           });
           if (answer.button.accept) {
             const done = await client.restore(record.snapshot_id, field.value.trim());
-            Notification.success(trans.__('Restored %1 files into %2', done.files, done.folder), { autoClose: 5000 });
+            Notification.success(trans.__('Restored %1 files into %2', done.files.length, done.folder), { autoClose: 5000 });
           }
         } catch (err) {
           failed(err);

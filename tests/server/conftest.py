@@ -21,6 +21,7 @@ import pytest
 import aml_jupyter as aml
 from aml_jupyter.workspace import Workspace
 from tests.conftest import free_port
+from tests.server.conformance import check_answer
 
 JUPYTER = str(Path(sys.executable).with_name("jupyter"))
 TOKENS = {"owner": "tok-olga", "contributor": "tok-carl", "reader": "tok-rita", "stranger": "tok-sam"}
@@ -58,6 +59,7 @@ class Server:
             value: Any = json.loads(payload) if payload else None
         except ValueError:
             value = payload
+        check_answer(method, path, status, value)  # every answer read here is the document's shape
         return status, value, got
 
 

@@ -15,6 +15,7 @@ from aml_jupyter.server.extension import AmlApiHandler, AmlExtension
 from aml_jupyter.server.openapi import document
 from aml_jupyter.server.routes import ROUTES
 
+from .conformance import check_answer
 from .conftest import TOKENS, Server
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
@@ -29,6 +30,28 @@ def test_the_document_describes_every_route_and_only_those() -> None:
     assert handlers == {r.handler for r in ROUTES}  # no handler without a route, no route without one
     for route in ROUTES:
         assert route.action in ("read", "write", "execute", "admin") and route.resource.startswith("aml:")
+
+
+def test_the_panels_typescript_types_are_the_documents() -> None:
+    from aml_jupyter.server.openapi_ts import typescript
+
+    committed = (DOC.parents[1] / "labextension" / "src" / "api.ts").read_text()
+    assert committed == typescript(yaml.safe_load(DOC.read_text())), (
+        "regenerate: python -m aml_jupyter.server.openapi_ts > labextension/src/api.ts"
+    )
+
+
+def test_answers_off_their_schema_are_caught() -> None:
+    check_answer("GET", "aml/api/v1/keys?experiment=x", 200, {"params": [], "metrics": [], "tags": []})
+    check_answer("GET", "aml/api/v1/audit", 200, {"anything": 1})  # a route the document leaves open
+    with pytest.raises(AssertionError, match=r"keys\) answered off its schema: at metrics: 3 is not of type 'array'"):
+        check_answer("GET", "aml/api/v1/keys", 200, {"params": [], "metrics": 3, "tags": []})
+    run = {k: "x" for k in ("id", "experiment", "name", "status", "user", "source_kind", "compute_target")}
+    run |= {"start_time": 1, "end_time": None, "source_path": None, "snapshot_id": None, "parent_id": None}
+    run |= {"params": {}, "metrics": {"acc": 0.5, "loss": "NaN"}, "tags": {}}
+    check_answer("GET", "aml/api/v1/runs", 200, {"runs": [run], "next_page_token": None})
+    with pytest.raises(AssertionError, match="at runs/0/end_time: 'soon' is not valid"):
+        check_answer("GET", "aml/api/v1/runs", 200, {"runs": [run | {"end_time": "soon"}], "next_page_token": None})
 
 
 def test_every_handler_of_the_extension_authenticates() -> None:
@@ -67,6 +90,8 @@ def test_fuzz_every_operation_on_a_live_server(server: Server) -> None:
             key = f"{case.method} {case.path}"  # type: ignore[attr-defined]
             seen[key] = seen.get(key, 0) + 1
             assert response.status_code < 500, (key, response.status_code, response.text[:500])
+            if "json" in response.headers.get("Content-Type", ""):
+                check_answer(case.method, case.formatted_path, response.status_code, response.json())  # type: ignore[attr-defined]
 
         probe()
     assert len(seen) == len(ROUTES)
