@@ -5,8 +5,9 @@ UI on the same runs.
 
 A workspace of 100,000 runs (10,000 with --quick), ten params and five metrics each, plus 20 runs
 with a 10,000-point series each. MLflow (3.17, in the throw-away venv the tracking bench makes) gets
-the same 100,000 runs in its own SQLite schema, which its own client creates; the rows go in with
-SQL, as aml's go in through `bulk_fill`: through either client a million rows take most of an hour.
+the same 100,000 runs in its own SQLite store: the first 2,000 through its own client, the rest as
+SQL copies of those rows (benchmarks/mlflow_fill.py), as aml's go in through `bulk_fill`: through
+either client 100,000 runs would take half an hour.
 Then, in Debian's chromium (the browser's own clock, `performance.now()`):
 
 - first page painted: from the click that opens the runs view (aml: the sidebar tab on a loaded

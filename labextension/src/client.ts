@@ -119,12 +119,12 @@ export class AmlClient {
     return (await response.json()) as AnswerOf<K>;
   }
 
-  health(): Promise<{ ok: boolean; workspace: string }> {
+  health(): Promise<AnswerOf<'health'>> {
     return this.call('health');
   }
 
   /** Who calls and the actions their role allows (`read`, `write`, `execute`, `admin`). */
-  me(): Promise<{ user: string; actions: string[] }> {
+  me(): Promise<AnswerOf<'me'>> {
     return this.call('me');
   }
 
@@ -250,11 +250,11 @@ export class AmlClient {
     return answer.versions;
   }
 
-  snapshotFiles(snapshot: string): Promise<{ files: string[]; total: number }> {
+  snapshotFiles(snapshot: string): Promise<AnswerOf<'snapshot_files'>> {
     return this.call('snapshot_files', { snapshot });
   }
 
-  async snapshotDiff(snapshot: string, other: string): Promise<{ changes: { status: string; path: string }[]; patch: string }> {
+  snapshotDiff(snapshot: string, other: string): Promise<AnswerOf<'snapshot_diff'>> {
     return this.call('snapshot_diff', { snapshot, other });
   }
 
