@@ -11,7 +11,8 @@ autologging adds to a fit.
     DataFrame (LightGBM's distributed learner) against hand-written per-partition featurization +
     ``DaskLGBMClassifier`` + prediction by partition + the same metrics. Target <= 1.3x.
 (3) ``aml.autolog()``: a HistGradientBoosting fit of about a second inside a run, with and
-    without autologging (params, training metrics, the model saved). Target <= 1.05x.
+    without autologging (params, training metrics, the model saved). Target <= 1.05x. The same for
+    a Keras fit of about a second on JAX's CPU backend (epochs, settings, the model saved).
 (4) ``flow.cluster_text`` on 100,000 distinct values (half of them a one-letter typo of the other
     half). Target <= 10 s.
 (5) ``flow.profile()`` of 100 columns x 100,000 rows (numbers, categories, dates), drawings
@@ -190,6 +191,46 @@ def autolog_overhead(repeats: int) -> dict[str, Any]:
     return {"plain_s": statistics.median(plain), "autolog_s": statistics.median(logged)}
 
 
+def keras_autolog_overhead(repeats: int) -> dict[str, Any] | None:
+    """The same for a Keras fit of about a second (JAX's CPU backend): epochs, settings, the model."""
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("keras") is None:
+        return None
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+
+    import aml_jupyter as aml
+
+    ws = aml.Workspace.init(tempfile.mkdtemp(prefix="aml-autolog-keras-bench-"))
+    X = np.random.default_rng(0).normal(size=(30_000, 20)).astype("float32")
+    y = (X[:, 0] + X[:, 1] > 0).astype("float32")
+
+    def fit(on: bool) -> float:
+        if on:
+            aml.autolog()
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [keras.Input((20,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1, activation="sigmoid")]
+        )
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        with aml.start_run("bench", workspace=ws, snapshot=False):
+            started = time.perf_counter()
+            model.fit(X, y, epochs=8, batch_size=256, validation_split=0.1, verbose=0)
+            took = time.perf_counter() - started
+        if on:
+            aml.autolog(disable=True)
+        return took
+
+    fit(False), fit(True)  # warm-up: JAX compiles the steps
+    plain, logged = [], []
+    for _ in range(repeats):
+        plain.append(fit(False))
+        logged.append(fit(True))
+    return {"plain_s": statistics.median(plain), "autolog_s": statistics.median(logged)}
+
+
 def dataprep_parts(repeats: int) -> dict[str, float]:
     import random
     import string
@@ -278,6 +319,8 @@ def run(quick: bool) -> dict[str, Any]:
 
     print(f"  (3) autolog on a one-second fit, {repeats * 2} of each", flush=True)
     out["autolog"] = autolog_overhead(repeats * 2)
+    print(f"  (3b) autolog on a one-second Keras fit, {repeats * 2} of each", flush=True)
+    out["autolog_keras"] = keras_autolog_overhead(repeats * 2)
     print(f"  (4, 5) cluster_text on 100,000 values, profile of 100 x 100,000, {repeats} of each", flush=True)
     out["dataprep"] = dataprep_parts(repeats)
     return out
@@ -305,6 +348,19 @@ def rows(r: dict[str, Any]) -> list[Any]:
             ratio <= 1.05,
         )
     )
+    k = r.get("autolog_keras")
+    if k:
+        ratio = k["autolog_s"] / k["plain_s"]
+        out.append(
+            (
+                "a 1-second Keras fit (JAX, CPU) with autolog (s)",
+                f"{k['autolog_s']:.3f}",
+                f"{k['plain_s']:.3f}",
+                f"{ratio:.3f}x",
+                "<= 1.05x",
+                ratio <= 1.05,
+            )
+        )
     dp = r["dataprep"]
     out.append(
         ("cluster_text, 100,000 distinct values (s)", f"{dp['cluster']:.2f}", "-", "-", "<= 10 s", dp["cluster"] <= 10)

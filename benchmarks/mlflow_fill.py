@@ -59,7 +59,8 @@ def copy_runs(conn: sqlite3.Connection, templates: list[str], first: int, n: int
         rows = [(templates[k % len(templates)], uuid.uuid4().hex, k) for k in range(lo, min(n, lo + BLOCK))]
         conn.executemany("INSERT INTO copies VALUES (?, ?, ?)", rows)
         conn.execute(
-            f"INSERT INTO runs ({', '.join(run_cols)}) SELECT {runs_select} FROM runs r JOIN copies c ON r.run_uuid = c.old"
+            f"INSERT INTO runs ({', '.join(run_cols)}) SELECT {runs_select}"
+            " FROM runs r JOIN copies c ON r.run_uuid = c.old"
         )
         for table in RUN_TABLES:
             cols = columns(conn, table)
@@ -68,7 +69,8 @@ def copy_runs(conn: sqlite3.Connection, templates: list[str], first: int, n: int
                 pick["value"] = "CASE WHEN t.key = 'mlflow.runName' THEN 'run-' || c.idx ELSE t.value END"
             select = ", ".join(pick.get(col, f"t.{col}") for col in cols)
             conn.execute(
-                f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {table} t JOIN copies c ON t.run_uuid = c.old"
+                f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select}"
+                f" FROM {table} t JOIN copies c ON t.run_uuid = c.old"
             )
         conn.execute("DELETE FROM copies")
         conn.commit()

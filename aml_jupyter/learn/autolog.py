@@ -10,6 +10,8 @@
   logs into it; each later one gets a child run, so params never collide.
 - LightGBM and XGBoost: ``train`` (which their scikit-learn estimators call too) gets a callback
   logging every evaluation result per iteration (``valid_0_binary_logloss``, ``validation_0-logloss``).
+- Keras 3: ``Model.fit`` gets a callback logging its settings, every epoch's metrics and the model
+  (learn/autolog_keras.py); patched when the user's code imports Keras.
 
 Each library is patched when ``autolog()`` is called and only when it is installed; nothing
 happens outside a run; ``aml.autolog(disable=True)`` puts every function back.
@@ -36,6 +38,7 @@ _inside: contextvars.ContextVar[bool] = contextvars.ContextVar("aml_autolog_insi
 _saver: ThreadPoolExecutor | None = None
 _fits: dict[str, int] = {}  # run id -> fits logged
 _target: contextvars.ContextVar[Any] = contextvars.ContextVar("aml_autolog_target", default=None)
+_hooks: list[Any] = []  # import hooks waiting for a library the user has not imported yet
 
 
 def autolog(disable: bool = False, *, log_models: bool = True) -> list[str]:
@@ -51,6 +54,8 @@ def autolog(disable: bool = False, *, log_models: bool = True) -> list[str]:
         for owner, attr, original in reversed(_patched):
             setattr(owner, attr, original)
         _patched.clear()
+        while _hooks:
+            _hooks.pop().remove()
         if disable:
             return []
         done = []
@@ -63,6 +68,9 @@ def autolog(disable: bool = False, *, log_models: bool = True) -> list[str]:
         if _installed("xgboost"):
             _patch_xgboost()
             done.append("xgboost")
+        if _installed("keras"):
+            _patch_keras()
+            done.append("keras")
         return done
 
 
@@ -328,3 +336,25 @@ def _xgb_train(original: Any) -> Any:
         return original(*args, **kwargs)
 
     return train
+
+
+# -- Keras ---------------------------------------------------------------------------------------
+
+
+def _patch_keras() -> None:
+    import sys
+
+    from . import autolog_keras
+
+    def now() -> None:
+        try:
+            autolog_keras.patch(_set, _target_run, _run, _inside)
+        except Exception as exc:  # a broken Keras install must not break the user's import
+            warnings.warn(f"aml autolog: Keras not patched: {type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
+
+    if "keras" in sys.modules:
+        now()
+    else:  # Keras takes seconds to import: patched when the user's code imports it
+        hook = autolog_keras.AfterImport("keras", now)
+        hook.install()
+        _hooks.append(hook)
