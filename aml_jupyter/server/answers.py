@@ -120,6 +120,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "Target": _obj({"name": _S, "type": _S, "settings": _map({})}, {"dashboard": _null(_S)}),
     "JobStarted": _obj({"id": _S, "status": _S}, {"error": _null(_S), "rerun_of": _S}),
+    "Template": _obj({"name": _S, "title": _S, "description": _S}),
     "ModelVersionOfRun": _obj(
         {
             "name": _S,
@@ -154,6 +155,8 @@ RESPONSES: dict[str, dict[str, Any]] = {
     ),
     "job_parameters": _ref("JobParameters"),
     "targets": _obj({"targets": {"type": "array", "items": _ref("Target")}}),
+    "templates": _obj({"templates": {"type": "array", "items": _ref("Template")}}),
+    "new_project": _obj({"folder": _S, "files": _STRS}, description="the folder, relative to the project's root"),
     "run_models": _obj({"versions": {"type": "array", "items": _ref("ModelVersionOfRun")}}),
 }
 

@@ -313,6 +313,23 @@ class TrackingAPI:
 
         return Response.json(200, {"targets": targets(self.ws)})
 
+    def h_templates(self, call: Call) -> Response:
+        from ..templates import list_templates
+
+        return Response.json(200, {"templates": list_templates()})
+
+    def h_new_project(self, call: Call) -> Response:
+        from ..paths import check_relative_name, safe_join
+        from ..templates import new_project
+
+        folder = call.json().get("folder")
+        if not isinstance(folder, str):
+            raise InvalidInput('"folder" must name a new folder inside the project')
+        relative = check_relative_name(folder, "folder")
+        made = new_project(safe_join(self.ws.root, relative), call.params["template"])
+        files = sorted(p.relative_to(made).as_posix() for p in made.rglob("*") if p.is_file() and ".aml" not in p.parts)
+        return Response.json(201, {"folder": relative, "files": files})
+
     def h_audit(self, call: Call) -> Response:
         from ..services.access import audit_entries
 

@@ -112,6 +112,7 @@ BODIES: dict[str, dict[str, Any]] = {
         },
     },
     "restore": {"type": "object", "required": ["to"], "properties": {"to": _STR}},
+    "new_project": {"type": "object", "required": ["folder"], "properties": {"folder": _STR}},
     "register": {
         "type": "object",
         "required": ["run", "artifact"],
@@ -151,6 +152,7 @@ PATH_PARAMS = {
     "other": "the snapshot to compare with",
     "dataset": "a registered dataset's name",
     "deployment": "a deployment's name",
+    "template": "a project template's name (GET templates lists them)",
 }
 
 
@@ -192,7 +194,7 @@ def document() -> dict[str, Any]:
         answer = answer_schema(route.handler)
         if answer is not None:
             op["responses"]["200"]["content"] = {"application/json": {"schema": answer}}
-        if route.handler in ("create_run", "rerun", "restore", "register", "deploy", "submit"):
+        if route.handler in ("create_run", "rerun", "restore", "register", "deploy", "submit", "new_project"):
             op["responses"]["201"] = op["responses"].pop("200") | {"description": "created"}
         if route.handler in ("delete_run", "cancel", "transition", "log_metrics"):
             op["responses"]["409"] = {"description": "the run's status does not allow it"}

@@ -51,6 +51,7 @@ def _compiled(path: str) -> re.Pattern[str]:
             "{other}": r"(?P<other>[0-9a-f]{40,64})",
             "{dataset}": r"(?P<dataset>[^/]+)",
             "{deployment}": r"(?P<deployment>[a-z0-9-]+)",
+            "{template}": r"(?P<template>[a-z0-9-]+)",
         }
         regex = re.escape(path)
         for token, group in parts.items():
@@ -110,6 +111,8 @@ ROUTES: list[Route] = [
     Route("GET", "/api/v1/datasets/{dataset}/preview", "read", "aml:datasets", "dataset_preview", "a dataset's rows"),
     Route("GET", "/api/v1/datasets/{dataset}/profile", "read", "aml:datasets", "dataset_profile", "column profiles"),
     Route("POST", "/api/v1/dataprep/learn", "read", "aml:datasets", "learn", "learn a column from examples"),
+    Route("GET", "/api/v1/templates", "read", "aml:projects", "templates", "the project templates of the gallery"),
+    Route("POST", "/api/v1/templates/{template}/new", "write", "aml:projects", "new_project", "a new project from one"),
     Route("GET", "/api/v1/targets", "read", "aml:compute", "targets", "compute targets and their settings"),
     Route("GET", "/api/v1/audit", "admin", "aml:audit", "audit", "the audit log, newest first"),
     Route("GET", "/api/v1/roles", "admin", "aml:roles", "get_roles", "roles given in this workspace"),

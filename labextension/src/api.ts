@@ -126,6 +126,12 @@ export interface JobStarted {
   rerun_of?: string;
 }
 
+export interface Template {
+  name: string;
+  title: string;
+  description: string;
+}
+
 export interface ModelVersionOfRun {
   name: string;
   version: number;
@@ -180,6 +186,13 @@ export interface Answers {
     patch: string;
   };
   restore: {
+    folder: string;
+    files: string[];
+  };
+  templates: {
+    templates: Template[];
+  };
+  new_project: {
     folder: string;
     files: string[];
   };

@@ -244,6 +244,16 @@ export class AmlClient {
     return operationPath('preview', { run: id, name }).replace(/^\//, '');
   }
 
+  /** The project templates of the gallery. */
+  templates(): Promise<AnswerOf<'templates'>> {
+    return this.call('templates');
+  }
+
+  /** A new project from `template` in `folder` (relative to the project's root). */
+  newProject(template: string, folder: string): Promise<AnswerOf<'new_project'>> {
+    return this.call('new_project', { template }, '', { folder });
+  }
+
   /** The model versions registered from run `id`, oldest first. */
   async runModels(id: string): Promise<IRunModelVersion[]> {
     const answer = await this.call('run_models', { run: id });

@@ -16,6 +16,7 @@ import {
 } from '@jupyterlab/apputils';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { ILauncher } from '@jupyterlab/launcher';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -30,6 +31,7 @@ import { EventStream, ISocketLike } from './events';
 import { amlIcon } from './icons';
 import { isLive, RunsModel } from './runsModel';
 import { AmlSidebar, DEFAULT_SETTINGS, IRunsSettings, RunsSection } from './sidebar';
+import { askNewProject } from './projects';
 import { askRerun, askSubmit } from './submit';
 import { IAmlRuns, PLUGIN_ID } from './tokens';
 
@@ -45,7 +47,8 @@ const CommandIDs = {
   restore: 'aml:restore-snapshot',
   copyId: 'aml:copy-run-id',
   insertCode: 'aml:insert-run-code',
-  refresh: 'aml:refresh-runs'
+  refresh: 'aml:refresh-runs',
+  newProject: 'aml:new-project'
 };
 
 /** What each action needs of the caller's role (the server says so in `GET me`). */
@@ -53,7 +56,8 @@ const NEEDS: Record<string, string> = {
   [CommandIDs.cancel]: 'execute',
   [CommandIDs.rerun]: 'execute',
   [CommandIDs.submit]: 'execute',
-  [CommandIDs.restore]: 'write'
+  [CommandIDs.restore]: 'write',
+  [CommandIDs.newProject]: 'write'
 };
 
 function makeTransport(settings: ServerConnection.ISettings) {
@@ -70,7 +74,16 @@ const plugin: JupyterFrontEndPlugin<IAmlRuns> = {
   description: 'aml runs in JupyterLab: the sidebar, run details, compare and submit.',
   autoStart: true,
   provides: IAmlRuns,
-  optional: [ITranslator, ILayoutRestorer, ISettingRegistry, INotebookTracker, IFileBrowserFactory, IThemeManager, ICommandPalette],
+  optional: [
+    ITranslator,
+    ILayoutRestorer,
+    ISettingRegistry,
+    INotebookTracker,
+    IFileBrowserFactory,
+    IThemeManager,
+    ICommandPalette,
+    ILauncher
+  ],
   activate: (
     app: JupyterFrontEnd,
     translator: ITranslator | null,
@@ -79,7 +92,8 @@ const plugin: JupyterFrontEndPlugin<IAmlRuns> = {
     notebooks: INotebookTracker | null,
     browsers: IFileBrowserFactory | null,
     themes: IThemeManager | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    launcher: ILauncher | null
   ): IAmlRuns => {
     const trans = (translator ?? nullTranslator).load('aml_jupyter');
     const serverSettings = app.serviceManager.serverSettings;
@@ -244,6 +258,24 @@ const plugin: JupyterFrontEndPlugin<IAmlRuns> = {
         }
       }
     });
+    commands.addCommand(CommandIDs.newProject, {
+      label: args =>
+        args.isLauncher ? trans.__('New aml Project') : trans.__('New aml Project from a Template…'),
+      caption: () => why(CommandIDs.newProject) || trans.__('A project folder from the gallery: code, data, README'),
+      icon: amlIcon,
+      isEnabled: () => !why(CommandIDs.newProject),
+      execute: async () => {
+        try {
+          const made = await askNewProject(client, trans);
+          if (made) {
+            Notification.success(trans.__('Made %1 (%2 files)', made.folder, made.files.length), { autoClose: 5000 });
+            await commands.execute('docmanager:open', { path: `${made.folder}/README.md` });
+          }
+        } catch (err) {
+          failed(err);
+        }
+      }
+    });
     commands.addCommand(CommandIDs.copyId, {
       label: trans.__('Copy Run Id'),
       isEnabled: args => !!runId(args),
@@ -309,9 +341,10 @@ const plugin: JupyterFrontEndPlugin<IAmlRuns> = {
     });
 
     const category = 'aml';
-    for (const command of [CommandIDs.openSidebar, CommandIDs.open, CommandIDs.compare, CommandIDs.submit, CommandIDs.refresh]) {
+    for (const command of [CommandIDs.openSidebar, CommandIDs.open, CommandIDs.compare, CommandIDs.submit, CommandIDs.refresh, CommandIDs.newProject]) {
       palette?.addItem({ command, category });
     }
+    launcher?.add({ command: CommandIDs.newProject, category: trans.__('aml'), rank: 1, args: { isLauncher: true } });
     const rowSelector = '.aml-RunsTable-row';
     let rank = 0;
     for (const command of [CommandIDs.open, CommandIDs.compare, CommandIDs.cancel, CommandIDs.rerun, CommandIDs.restore, CommandIDs.copyId, CommandIDs.insertCode]) {

@@ -151,6 +151,21 @@ def test_details_draw_a_chart_and_preview_an_artifact_as_text(page, lab: Lab, wo
     shot(page, "details")
 
 
+def test_a_new_project_from_the_launchers_aml_card(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    open_sidebar(page, lab)
+    card = page.locator(".jp-LauncherCard", has_text="New aml Project")
+    card.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    dialog.locator('select[name="template"]').select_option("tabular-classification")
+    assert dialog.locator('input[name="folder"]').input_value() == "my-tabular-classification"
+    dialog.locator('input[name="folder"]').fill("from-launcher")
+    shot(page, "new-project")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    page.locator(".lm-TabBar-tab", has_text="README.md").wait_for(timeout=30_000)  # the new project's README opens
+    assert (workspace / "from-launcher" / ".aml").is_dir() and (workspace / "from-launcher" / "train.py").is_file()
+
+
 def test_compare_two_selected_runs(page, lab: Lab) -> None:  # type: ignore[no-untyped-def]
     open_sidebar(page, lab)
     rows = page.locator(ROWS)

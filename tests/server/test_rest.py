@@ -372,6 +372,21 @@ def test_the_model_versions_registered_from_a_run(server: Server, tmp_path: Path
     assert server.call("GET", "aml/api/v1/runs/0000aaaa0000/models", "reader")[0] == 404
 
 
+def test_a_new_project_from_the_gallery(server: Server) -> None:
+    status, listed, _ = server.call("GET", "aml/api/v1/templates", "reader")
+    assert status == 200 and len(listed["templates"]) >= 6
+    body = {"folder": "projects/churn"}
+    status, made, _ = server.call("POST", "aml/api/v1/templates/tabular-classification/new", "contributor", body)
+    assert status == 201 and made["folder"] == "projects/churn" and "README.md" in made["files"]
+    assert (server.ws.root / "projects" / "churn" / ".aml").is_dir()
+    again = server.call("POST", "aml/api/v1/templates/tabular-classification/new", "contributor", body)
+    assert again[0] == 400 and "not an empty folder" in again[1]["error"]
+    for template, folder in [("tabular-classification", "../outside"), ("nope", "projects/x")]:
+        refused = server.call("POST", f"aml/api/v1/templates/{template}/new", "contributor", {"folder": folder})
+        assert refused[0] == 400, refused
+    assert not (server.ws.root.parent / "outside").exists() and not (server.ws.root / "projects" / "x").exists()
+
+
 def test_one_metric_of_many_runs_in_one_request(server: Server) -> None:
     ids = []
     for i in range(3):

@@ -23,6 +23,7 @@ FILL = {
     "{model}": "nope",
     "{dataset}": "nope",
     "{deployment}": "nope",
+    "{template}": "nope",
 }
 
 
