@@ -265,6 +265,12 @@ const plugin: JupyterFrontEndPlugin<IAmlRuns> = {
       icon: amlIcon,
       isEnabled: () => !why(CommandIDs.newProject),
       execute: async () => {
+        const reason = why(CommandIDs.newProject);
+        if (reason) {
+          // The launcher runs its cards' commands whether or not they are enabled: say why not here.
+          failed(new AmlApiError(403, trans.__('A new project needs the write action: %1.', reason)));
+          return;
+        }
         try {
           const made = await askNewProject(client, trans);
           if (made) {

@@ -119,6 +119,10 @@ def test_a_reader_sees_write_actions_disabled_with_the_reason(page, big: Path, t
         assert "lm-mod-disabled" in (cancel.get_attribute("class") or "")
         assert "your role does not allow execute" in cancel.inner_text()
         page.keyboard.press("Escape")
+        page.locator(".jp-LauncherCard", has_text="New aml Project").click()
+        refusal = page.locator(".jp-Dialog", has_text="your role does not allow write")
+        refusal.wait_for(timeout=10_000)
+        refusal.locator(".jp-Dialog-button.jp-mod-accept").click()
         # Were the panel told otherwise, the server's 403 becomes a message, never a silent failure.
         page.route(
             "**/aml/api/v1/me*",
