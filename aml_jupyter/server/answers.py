@@ -37,6 +37,15 @@ def _map(values: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": values}
 
 
+# A series' points (downsampled by the server), as one metric of one run answers them.
+_POINTS: dict[str, Any] = {
+    "points": _I,
+    "downsampled": _B,
+    "step": {"type": "array", "items": _I},
+    "value": {"type": "array", "items": _VALUE},
+    "timestamp": {"type": "array", "items": _I},
+}
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "RunSummary": _obj(
         {
@@ -85,27 +94,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Groups": _obj(
         {"by": _S, "metric": _null(_S), "goal": _S, "groups": {"type": "array", "items": _ref("Group")}},
     ),
-    "Series": _obj(
-        {
-            "run_id": _S,
-            "key": _S,
-            "points": _I,
-            "downsampled": _B,
-            "step": {"type": "array", "items": _I},
-            "value": {"type": "array", "items": _VALUE},
-            "timestamp": {"type": "array", "items": _I},
-        }
-    ),
+    "Series": _obj({"run_id": _S, "key": _S, **_POINTS}),
     "SeriesOrError": _obj(
         {"run_id": _S, "key": _S},
-        {
-            "error": _S,
-            "points": _I,
-            "downsampled": _B,
-            "step": {"type": "array", "items": _I},
-            "value": {"type": "array", "items": _VALUE},
-            "timestamp": {"type": "array", "items": _I},
-        },
+        {"error": _S, **_POINTS},
         description="a run's series, or error when the run is not there",
     ),
     "Experiment": _obj({"id": _I, "name": _S, "created_at": _I, "runs": _I, "last_run_at": _null(_I)}),
