@@ -131,15 +131,11 @@ def _fit_wrapper(original: Any, log_models: bool) -> Any:
         if run is None or _inside.get():
             return original(self, *args, **kwargs)
         target, own = _target_run(run, self)
-        token, bound = _inside.set(True), _target.set(target)  # a booster's iterations log here too
+        bound = _target.set(target)  # a booster's iterations log here too
         try:
-            result = original(self, *args, **kwargs)
-        except BaseException:
-            if own:
-                target.end("failed")
-            raise
+            with _fitting(target, own):
+                result = original(self, *args, **kwargs)
         finally:
-            _inside.reset(token)
             _target.reset(bound)
         token = _inside.set(True)  # the metrics' own helpers fit (a LabelBinarizer): not logged
         try:
@@ -151,6 +147,20 @@ def _fit_wrapper(original: Any, log_models: bool) -> Any:
         return result
 
     return fit
+
+
+@contextlib.contextmanager
+def _fitting(target: Any, own: bool) -> Iterator[None]:
+    """A fit under way: fits inside it log nothing, and a child run of its own ends failed if it raises."""
+    token = _inside.set(True)
+    try:
+        yield
+    except BaseException:
+        if own:
+            target.end("failed")
+        raise
+    finally:
+        _inside.reset(token)
 
 
 def _run() -> Any:
@@ -348,7 +358,7 @@ def _patch_keras() -> None:
 
     def now() -> None:
         try:
-            autolog_keras.patch(_set, _target_run, _run, _inside)
+            autolog_keras.patch(_set, _target_run, _run, _inside, _fitting)
         except Exception as exc:  # a broken Keras install must not break the user's import
             warnings.warn(f"aml autolog: Keras not patched: {type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
 

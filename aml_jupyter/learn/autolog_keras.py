@@ -93,8 +93,9 @@ class AfterImport(importlib.abc.MetaPathFinder):
             sys.meta_path.remove(self)
 
 
-def patch(set_attr: Any, target_run: Any, current_run: Any, inside: Any) -> None:
-    """Wraps the ``fit`` that ``keras.Model`` inherits; ``set_attr`` records it for ``disable``."""
+def patch(set_attr: Any, target_run: Any, current_run: Any, inside: Any, fitting: Any) -> None:
+    """Wraps the ``fit`` that ``keras.Model`` inherits, with autolog's helpers: ``set_attr`` records
+    it for ``disable``, ``fitting`` marks the fit under way (autolog.py)."""
     import keras
 
     owner = next(k for k in keras.Model.__mro__ if "fit" in k.__dict__)
@@ -107,15 +108,8 @@ def patch(set_attr: Any, target_run: Any, current_run: Any, inside: Any) -> None
             return original(self, *args, **kwargs)
         target, own = target_run(run, self)
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), keras_callback(target)]
-        token = inside.set(True)
-        try:
+        with fitting(target, own):
             result = original(self, *args, **kwargs)
-        except BaseException:
-            if own:
-                target.end("failed")
-            raise
-        finally:
-            inside.reset(token)
         if own:
             target.end()
         return result
