@@ -67,7 +67,7 @@ class AfterImport(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
         if fullname != self.name:
             return None
-        others = [f for f in sys.meta_path if f is not self]
+        others = [f for f in sys.meta_path if f is not self and hasattr(f, "find_spec")]
         spec = next((s for f in others if (s := f.find_spec(fullname, path, target)) is not None), None)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec

@@ -319,16 +319,20 @@ class TrackingAPI:
         return Response.json(200, {"templates": list_templates()})
 
     def h_new_project(self, call: Call) -> Response:
-        from ..paths import check_relative_name, safe_join
         from ..templates import new_project
 
-        folder = call.json().get("folder")
-        if not isinstance(folder, str):
-            raise InvalidInput('"folder" must name a new folder inside the project')
-        relative = check_relative_name(folder, "folder")
-        made = new_project(safe_join(self.ws.root, relative), call.params["template"])
+        made = new_project(self._new_folder(call, "folder"), call.params["template"])
         files = sorted(p.relative_to(made).as_posix() for p in made.rglob("*") if p.is_file() and ".aml" not in p.parts)
-        return Response.json(201, {"folder": relative, "files": files})
+        return Response.json(201, {"folder": made.relative_to(self.ws.root).as_posix(), "files": files})
+
+    def _new_folder(self, call: Call, field: str) -> Path:
+        """The folder inside the project that the body's ``field`` names (never one outside it)."""
+        from ..paths import check_relative_name, safe_join
+
+        value = call.json().get(field)
+        if not isinstance(value, str):
+            raise InvalidInput(f'"{field}" must name a new folder inside the project')
+        return safe_join(self.ws.root, check_relative_name(value, "folder"))
 
     def h_audit(self, call: Call) -> Response:
         from ..services.access import audit_entries
@@ -393,12 +397,7 @@ class TrackingAPI:
     # writing -------------------------------------------------------------------------------
 
     def h_restore(self, call: Call) -> Response:
-        from ..paths import check_relative_name, safe_join
-
-        to = call.json().get("to")
-        if not isinstance(to, str):
-            raise InvalidInput('"to" must name a new folder inside the project')
-        dest = safe_join(self.ws.root, check_relative_name(to, "folder"))
+        dest = self._new_folder(call, "to")
         files = self.ws.snapshot_store.restore(call.params["snapshot"], dest)
         return Response.json(201, {"folder": str(dest), "files": files})
 
