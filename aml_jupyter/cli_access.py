@@ -7,7 +7,6 @@ Both act on the workspace's store directly, so they need what an owner has: the 
 from __future__ import annotations
 
 import argparse
-import getpass
 import time
 from typing import Any
 
@@ -26,12 +25,13 @@ def _when(ms: int | None) -> str:
 
 def _cmd_tokens_create(args: argparse.Namespace) -> None:
     from .services import access
+    from .services.runs import current_user
 
     ws = _ws(args)
     if args.role:
         access.set_roles(ws, {args.user: args.role})
     secret, row = access.create_token(
-        ws, args.user, args.name or "", created_by=getpass.getuser(), expires_days=args.expires_days
+        ws, args.user, args.name or "", created_by=current_user(), expires_days=args.expires_days
     )
     if args.json:
         print(dumps({**row, "token": secret, "role": access.role_of(ws, args.user)}))

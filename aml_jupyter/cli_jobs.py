@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, InvalidInput
 from .tables import dumps, render_table
 
 
@@ -100,12 +101,33 @@ def cmd_server(args: argparse.Namespace) -> None:
         _ws(args),
         args.host,
         args.port,
-        args.token or os.environ.get("AML_SERVER_TOKEN"),
+        _server_token(args) or os.environ.get("AML_SERVER_TOKEN"),
         workers=args.workers,
         certfile=args.certfile,
         keyfile=args.keyfile,
         default_role=args.default_role,
     )
+
+
+def _server_token(args: argparse.Namespace) -> str | None:
+    # Never from the command line: every local user reads it there with `ps`.
+    if args.token is not None:
+        raise InvalidInput(
+            "--token would show the server's token to every user of this machine (ps): "
+            "use --token-file PATH, --token-stdin or AML_SERVER_TOKEN"
+        )
+    if args.token_stdin:
+        token = sys.stdin.readline().strip()
+    elif args.token_file:
+        try:
+            token = Path(args.token_file).read_text().strip()
+        except OSError as exc:
+            raise InvalidInput(f"--token-file {args.token_file}: {exc.strerror}") from None
+    else:
+        return None
+    if not token:
+        raise InvalidInput("the server's token may not be empty")
+    return token
 
 
 def cmd_cluster(args: argparse.Namespace) -> None:
@@ -205,9 +227,13 @@ def add_job_commands(sub: Any, add: Any) -> None:
     )
     sp.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")
     sp.add_argument("--port", type=int, default=8765)
+    sp.add_argument("--token", default=None, help=argparse.SUPPRESS)  # refused, with the way to do it instead
     sp.add_argument(
-        "--token", default=None, help="the server's own token, for jobs (default: $AML_SERVER_TOKEN, else a new one)"
+        "--token-file",
+        default=None,
+        help="read the server's own (owner) token from this file (default: $AML_SERVER_TOKEN, else a new one)",
     )
+    sp.add_argument("--token-stdin", action="store_true", help="read the server's own token from standard input")
     sp.add_argument("--workers", type=int, default=1, help="worker processes (use a PostgreSQL store for several)")
     sp.add_argument("--certfile", default=None, help="serve HTTPS with this certificate (PEM), with --keyfile")
     sp.add_argument("--keyfile", default=None, help="the certificate's private key (PEM)")

@@ -162,10 +162,10 @@ def aml_server(work: Path, store: str, artifacts: str | None, env: dict[str, str
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [str(Path(sys.executable).with_name("aml")), "-w", str(work / "aml"), "server", "--port", str(port)]
-            + ["--token", TOKEN, "--workers", "4"],
+            + ["--workers", "4"],
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **env},
+            env={**os.environ, **env, "AML_SERVER_TOKEN": TOKEN},
             start_new_session=True,
         )
     _wait(f"http://127.0.0.1:{port}/health", proc, log)

@@ -26,10 +26,19 @@ REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
 
 
+SUITE_VARIABLES = ("AML_WARM_DIR", "AML_WARM_IDLE_S")  # set by pytest_configure below, for the whole run
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # No test depends on the caller's environment: an exported AML_WORKSPACE, AML_TRACKING_URI or
+    # AML_SERVER_TOKEN would otherwise reach the code under test and every process it starts. The
+    # workers keep what the run itself set (below) and drop nothing else, having none.
+    for name in [n for n in os.environ if n.startswith("AML_")]:
+        if not hasattr(config, "workerinput") or name not in SUITE_VARIABLES:
+            del os.environ[name]
     # The suite's `aml` commands share one warm process (as a user's would), in a folder of the
     # run's own; the workers inherit it, and the run stops what started there at its end.
-    if not hasattr(config, "workerinput") and "AML_WARM_DIR" not in os.environ:
+    if not hasattr(config, "workerinput"):
         import tempfile
 
         os.environ["AML_WARM_DIR"] = tempfile.mkdtemp(prefix="aml-warm-suite-")

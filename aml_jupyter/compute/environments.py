@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InvalidValue, JobError
+from .user_env import BUILD_PREFIXES, user_environment
 
 CORE = ("sqlalchemy", "traitlets", "pandas", "pyarrow")
 BUILD_TIMEOUT_S = 1800
@@ -133,7 +134,11 @@ def ensure_environment(aml_dir: Path, requirements: Path, extra: list[str] | Non
 
 
 def _run(cmd: list[str], what: str) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    # A build runs the packages' own setup code: it gets what pip and uv need, and no secret.
+    env = user_environment(prefixes=BUILD_PREFIXES)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, stdin=subprocess.DEVNULL, env=env
+    )
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
         raise JobError(f"could not build the environment ({what}):\n{tail}")

@@ -29,6 +29,7 @@ _COMMON: dict[str, type | tuple[type, ...]] = {
     "max_queued": int,
     "requirements": str,
     "tracking_uri": str,
+    "pass_env": list,
 }
 _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "local": {**_COMMON, "max_concurrent": int},
@@ -59,6 +60,8 @@ def _check_setting(target: str, key: str, value: Any, kinds: dict[str, type | tu
     if not ok:
         name = want.__name__ if isinstance(want, type) else "/".join(w.__name__ for w in want)
         raise ConfigError(f"[targets.{target}] {key} must be a {name}, not {value!r}")
+    if key == "pass_env" and not all(isinstance(n, str) and n.isidentifier() for n in value):
+        raise ConfigError(f"[targets.{target}] pass_env must list variable names, not {value!r}")
     if key in _LIMITS and not _LIMITS[key][0] <= value <= _LIMITS[key][1]:
         lo, hi = _LIMITS[key]
         raise ConfigError(f"[targets.{target}] {key} must be between {lo} and {hi}, not {value!r}")

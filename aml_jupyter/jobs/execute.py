@@ -73,7 +73,7 @@ class Job:
             interrupt_thread(self.thread)
 
 
-def service_for(run_id: str, root: str, tracking_uri: str | None = None) -> Any:
+def service_for(run_id: str, root: str, tracking_uri: str | None = None, token: str | None = None) -> Any:
     """How this worker reaches the run: the workspace folder when it can open it, else ``aml server``.
 
     Example:
@@ -85,7 +85,7 @@ def service_for(run_id: str, root: str, tracking_uri: str | None = None) -> Any:
     if root and (Path(root) / ".aml").is_dir():
         return LocalService(Workspace.open(root), run_id)  # one instance per folder per process
     if tracking_uri:
-        return RemoteService(tracking_uri, run_id)
+        return RemoteService(tracking_uri, run_id, token)
     raise JobError(
         f"this worker cannot open the workspace at {root} and its target has no tracking_uri: "
         "give the workers the project folder (a shared file system) or run `aml server` and set tracking_uri"
@@ -102,18 +102,24 @@ def interrupt_thread(ident: int) -> None:
 
 
 def run_job(
-    run_id: str, root: str, payload: bytes | None = None, echo: bool = False, tracking_uri: str | None = None
+    run_id: str,
+    root: str,
+    payload: bytes | None = None,
+    echo: bool = False,
+    tracking_uri: str | None = None,
+    token: str | None = None,
 ) -> dict[str, Any]:
     """Run the queued run ``run_id`` of the workspace at ``root`` to its end.
 
     Returns ``{"id", "status", "error", "outputs"}`` (``outputs``: a cell's pickled outputs). A
-    worker that cannot open ``root`` goes through ``aml server`` at ``tracking_uri``.
+    worker that cannot open ``root`` goes through ``aml server`` at ``tracking_uri``, with ``token``
+    (the run-scoped one its launcher made) or else the worker's ``AML_TRACKING_TOKEN``.
 
     Example:
         >>> run_job(run_id, str(ws.root))["status"]  # doctest: +SKIP
         'completed'
     """
-    svc = service_for(run_id, root, tracking_uri)
+    svc = service_for(run_id, root, tracking_uri, token)
     record = svc.load()
     status = RunStatus(record.status)
     result: dict[str, Any] = {"id": record.id, "status": status.value, "error": record.error, "outputs": None}
@@ -159,6 +165,7 @@ def run_job(
         failed = str(exc) if isinstance(exc, JobError) else f"could not start the job: {type(exc).__name__}: {exc}"
         svc.stop_heartbeats()
         result.update(status=svc.transition(RunEvent.FAIL, failed), error=failed)
+        svc.end_tokens()
         shutil.rmtree(job_dir, ignore_errors=True)
         return result
     watcher = _CancelWatcher(job)
@@ -198,9 +205,13 @@ def _prepare_environment(svc: Any, record: Any, src: Path | None) -> None:
             "a cell on a Dask worker runs in the worker's own environment; requirements need a script, "
             "a notebook or the local target"
         )
-    env = ensure_environment(
-        svc.home, src / record.tags["aml.requirements"], ["ipykernel"] if record.source_kind == "notebook" else []
-    )
+    from ..paths import safe_join
+
+    try:  # a tag is a value someone wrote: only a file of the snapshot is installed from
+        requirements = safe_join(src, record.tags["aml.requirements"])
+    except (InvalidInput, ValueError) as exc:
+        raise JobError(f"the requirements file {record.tags['aml.requirements']!r} is refused: {exc}") from None
+    env = ensure_environment(svc.home, requirements, ["ipykernel"] if record.source_kind == "notebook" else [])
     svc.set_tags({"aml.python": str(env.python), "aml.env": env.key[:16]})
     svc.log_bytes(env.lock.encode(), "environment/lock.txt")
 
@@ -258,5 +269,6 @@ def _finish(job: Job, event: RunEvent, why: str | None, trace: str | None) -> st
     if event is not RunEvent.COMPLETE and trace is None:
         trace = tail(job.dir, "stderr")
     status = svc.transition(event, why if event is not RunEvent.COMPLETE else None, trace)
+    svc.end_tokens()
     shutil.rmtree(job.dir, ignore_errors=True)
     return str(status)

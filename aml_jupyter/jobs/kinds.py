@@ -7,28 +7,35 @@ Each raises :class:`~aml_jupyter.errors.JobError` with the cause when the job fa
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ..compute.user_env import user_environment
 from ..errors import JobError
+from ..paths import is_inside
 from .execute import Job, JobCancelled
 from .logs import tail
 from .script import ChildProcess, WarmChildProcess, exit_reason
 
 
 def _python(job: Job) -> str:
-    # A run with its own environment (requirements) names that environment's interpreter.
-    return job.record.tags.get("aml.python") or sys.executable
+    # A run with its own environment (requirements) names that environment's interpreter; a tag is
+    # a value someone wrote, so only an interpreter of this machine's built environments is run.
+    named = job.record.tags.get("aml.python")
+    if not named:
+        return sys.executable
+    if not Path(named).is_absolute() or not is_inside(Path(job.svc.home) / "envs", named):
+        raise JobError(f"aml.python names {named!r}, which is no environment aml built: refused")
+    return named
 
 
 def _child(job: Job, cmd: list[str], what: str, cwd: Path | None = None, warm: str | None = None) -> None:
     # ``warm`` names the call (``module:function``) that a fork of the warm server makes instead
     # of ``cmd``, when this process has one and the job runs on this interpreter.
     assert job.src is not None
-    env = {**os.environ, **job.env}
+    env = user_environment(job.env, job.svc.pass_env())
     child: ChildProcess | WarmChildProcess | None = None
     if warm and _python(job) == sys.executable:
         from ..warm.owned import warm_socket
@@ -102,10 +109,10 @@ def run_notebook(job: Job, payload: bytes | None) -> None:
             json.loads(rec.tags.get("aml.nb_params", "{}")),
             kernel=rec.tags.get("aml.kernel") or None,
             cwd=job.src / Path(rec.source_path or "").parent,  # a notebook runs in its folder, as in Jupyter
-            env=job.env,
+            env=user_environment(job.env, job.svc.pass_env()),
             stdout=job.stdout,
             stderr=job.stderr,
-            python=rec.tags.get("aml.python") or None,
+            python=_python(job) if rec.tags.get("aml.python") else None,
         )
     except JobError:
         if job.cancelled.is_set():

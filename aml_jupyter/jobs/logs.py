@@ -125,3 +125,21 @@ def read_all(job: Path, which: str) -> str:
         ''
     """
     return b"".join(f.read_bytes() for f in log_files(job, which)).decode("utf-8", "replace")
+
+
+def job_folder(home: Path, tag: str | None) -> Path | None:
+    """The job folder a run's ``aml.job_dir`` tag names, only when it lies in ``home``'s ``jobs/``
+    (a tag is a value someone wrote: never a way to read a file elsewhere).
+
+    Example:
+        >>> job_folder(Path("/srv/p/.aml"), "/etc") is None
+        True
+    """
+    from ..paths import is_inside
+
+    if not tag:
+        return None
+    path = Path(tag)
+    if not path.is_absolute() or path == home / "jobs" or not is_inside(home / "jobs", path):
+        return None
+    return path

@@ -197,8 +197,9 @@ def _kernel_manager_class(owner: int, env: dict[str, str], python: str | None = 
             return cmd
 
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
-            # Several jobs share a Dask worker's os.environ: each kernel gets its run's variables.
-            kw["env"] = {**dict(kw.get("env") or os.environ), **env}
+            # Several jobs share a Dask worker's os.environ: each kernel gets its run's variables, and
+            # only those (the caller built them with compute.user_env: no server token, no keys).
+            kw["env"] = dict(env)
             return await super()._async_pre_start_kernel(**kw)
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:

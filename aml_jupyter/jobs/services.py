@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import IllegalTransition, JobError
+from ..errors import IllegalTransition, InvalidInput, JobError
 from ..tracking.lifecycle import RunEvent
 
 
@@ -84,12 +84,18 @@ class LocalService:
 
     def link_data(self, paths: list[str], dest: Path) -> None:
         """Make the project's files ``paths`` (left out of snapshots) visible in the job's folder."""
+        from ..paths import safe_join
+
         for rel in paths:
-            target = dest / rel
+            # A tag is a value someone wrote: each name must stay inside both folders.
+            try:
+                target, source = safe_join(dest, rel), safe_join(self.ws.root, rel)
+            except (InvalidInput, ValueError) as exc:
+                raise JobError(f"--data {rel!r} is refused: {exc}") from None
             if target.exists():
                 continue  # the snapshot has it already
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(self.ws.root / rel, target_is_directory=(self.ws.root / rel).is_dir())
+            target.symlink_to(source, target_is_directory=source.is_dir())
 
     def missing_file_hint(self, rel: str) -> str | None:
         """Why a project file the job could not open was not there, and what to do, or None."""
@@ -126,12 +132,39 @@ class LocalService:
     def job_env(self, record: JobRecord) -> dict[str, str]:
         from ..store.sql.database import shown_url
 
-        return {
+        env = {
             "AML_WORKSPACE": str(self.ws.root),
             # A target may have its jobs log over HTTP to `aml server` (tracking_uri) instead.
             # Never the store's password: the job opens the store through its workspace's settings.
             "AML_TRACKING_URI": record.tags.get("aml.tracking_uri") or shown_url(self.ws.store_url),
         }
+        if env["AML_TRACKING_URI"].startswith(("http://", "https://")):
+            # A token for this run alone, which dies with it: never the server's own.
+            env["AML_TRACKING_TOKEN"] = self.run_token()
+        return env
+
+    def run_token(self) -> str:
+        """A new run-scoped token for this job (services/access.py)."""
+        from ..services.access import create_run_token
+
+        record = self.ws.store.get_run(self.run_id, check_lost=False)
+        return create_run_token(self.ws, record.id, record.user)
+
+    def end_tokens(self) -> None:
+        """The job has ended: its run-scoped tokens go with it."""
+        from ..services.access import revoke_run_tokens
+
+        revoke_run_tokens(self.ws, self.run_id)
+
+    def pass_env(self) -> list[str]:
+        """The names the run's target lets through to the job (``pass_env`` in aml.toml)."""
+        from ..compute.targets import get_target
+
+        record = self.ws.store.get_run(self.run_id, check_lost=False)
+        try:
+            return list(get_target(self.ws, record.compute_target or "local").settings.get("pass_env", []))
+        except Exception:  # a target removed since the run was queued: pass nothing more
+            return []
 
     def bound_run(self) -> Any:
         from ..tracking.run import Run
@@ -220,6 +253,15 @@ class RemoteService:
 
     def job_env(self, record: JobRecord) -> dict[str, str]:
         return {"AML_TRACKING_URI": self.uri, "AML_TRACKING_TOKEN": self.client.token}
+
+    def end_tokens(self) -> None:
+        """Nothing to do here: the server refuses a run-scoped token once its run has ended."""
+
+    def pass_env(self) -> list[str]:
+        """The names this worker's operator lets through to its jobs (``AML_PASS_ENV``)."""
+        from ..compute.user_env import worker_pass_env
+
+        return worker_pass_env()
 
     def bound_run(self) -> Any:
         return self.client

@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..compute.targets import Target, get_target
+from ..compute.user_env import SERVER_SECRETS
 from ..errors import IllegalTransition, JobError, TargetUnavailable
 from ..processes import detach_if_asked, start_detached
 from ..store.sql.runs import CLUSTER_PID, SUPERVISOR_PID
 from ..tracking.lifecycle import RunEvent
 from ..workspace import Workspace
 from .execute import CANCEL_TAG, run_job
+from .logs import job_folder
 from .services import LocalService
 
 
@@ -51,7 +53,11 @@ def launch(
             ws.store.set_tags(record.pk, {SUPERVISOR_PID: str(os.getpid()), "aml.host": socket.gethostname()})
             return run_job(run_id, str(ws.root), payload, echo=echo)
     # The supervisor outlives this process.
-    start_detached("aml_jupyter.jobs.supervise", [run_id], ws.root, env={**os.environ, "AML_WORKSPACE": str(ws.root)})
+    # The supervisor is aml's own code and opens the store (it may need PGPASSWORD or the bucket's
+    # keys); what it starts for the user gets no more than compute.user_env lets through. The
+    # server's owner token it never needs.
+    env = {k: v for k, v in os.environ.items() if k not in SERVER_SECRETS}
+    start_detached("aml_jupyter.jobs.supervise", [run_id], ws.root, env={**env, "AML_WORKSPACE": str(ws.root)})
     return {"id": run_id, "status": "queued", "error": None, "outputs": None}
 
 
@@ -102,10 +108,9 @@ class LogFollower:
 
     def poll(self) -> None:
         if self.folder is None:
-            job_dir = self.ws.store.get_tag(self.pk, "aml.job_dir")
-            if not job_dir:
+            self.folder = job_folder(self.ws.aml_dir, self.ws.store.get_tag(self.pk, "aml.job_dir"))
+            if self.folder is None:
                 return
-            self.folder = Path(job_dir)
         for which in ("stdout", "stderr"):
             path = self.folder / f"{which}.txt"
             try:
@@ -173,13 +178,15 @@ def run_on_dask(
             # The cluster's daemon runs its workers: if it dies, so does the job (readers then end the run).
             tags = {CLUSTER_PID: str(state["pid"]), "aml.cluster_host": socket.gethostname()}
             ws.store.set_tags(ws.store.get_run(run_id, check_lost=False).pk, tags)
+    uri = target.settings.get("tracking_uri") or None  # for workers that cannot open the workspace
     future = client.submit(
         run_job,
         run_id,
         str(ws.root),
         payload,
         False,
-        target.settings.get("tracking_uri") or None,  # for workers that cannot open the workspace
+        uri,
+        LocalService(ws, run_id).run_token() if uri else None,  # scoped to this run, never the server's
         key=f"aml-job-{run_id}",
         pure=False,
         resources={"GPU": gpus} if gpus else None,

@@ -109,7 +109,7 @@ def deploy(
     ws = Workspace.open(workspace)
     name = _check_name(name)
     mv = get_model_version(ref, workspace=ws)
-    check_trust(mv, trusted, user)  # before anything is written or started
+    check_trust(mv, trusted, user, ws)  # before anything is written or started
     existing = _row(ws, name, missing_ok=True)
     if existing is not None:
         raise InvalidValue(f"deployment {name!r} exists (serving {existing['model_ref']}); use update or delete")
@@ -253,7 +253,7 @@ def update(
     row = _row(ws, _check_name(name))
     assert row is not None
     mv = get_model_version(ref, workspace=ws)
-    check_trust(mv, trusted, user)
+    check_trust(mv, trusted, user, ws)
     if not pid_alive(row["pid"]):
         raise JobError(f"deployment {name!r} is not running; delete it and deploy again")
     folder = folder_of(ws, name)
@@ -294,6 +294,7 @@ def supervise(root: str, name: str) -> int:
     Example:
         >>> supervise("/home/me/project", "iris")  # doctest: +SKIP
     """
+    from ..compute.user_env import user_environment
     from ..jobs.logs import RotatingLog
 
     folder = Path(root) / ".aml" / "deployments" / name
@@ -317,8 +318,9 @@ def supervise(root: str, name: str) -> int:
     pause = 0.5
     while not state["stop"]:
         config = json.loads((folder / "config.json").read_text())
+        # The service runs the model's code: it sees no token, key or password of this process.
         env = {
-            **os.environ,
+            **user_environment(pass_env=_pass_env(root)),
             "AML_SERVE_KEY": (folder / "key").read_text().strip(),
             "AML_TELEMETRY_FILE": str(folder / "telemetry.json"),
         }
@@ -358,6 +360,17 @@ def supervise(root: str, name: str) -> int:
         time.sleep(pause)
     log.close()
     return 0
+
+
+def _pass_env(root: str) -> list[str]:
+    # A service runs on this machine as the local target's jobs do: the same named variables pass
+    # (the store's credentials, when it loads its model from a shared store with them).
+    from ..compute.targets import get_target
+
+    try:
+        return list(get_target(Workspace.open(root), "local").settings.get("pass_env", []))
+    except Exception:  # an aml.toml broken since deploying: pass nothing more
+        return []
 
 
 def _copy(stream: Any, log: Any) -> None:

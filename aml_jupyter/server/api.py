@@ -84,6 +84,9 @@ class Caller:
     user: str
     address: str | None = None
     actions: frozenset[str] | None = None
+    token_id: str | None = None  # the per-user token that authenticated the call, if one did
+    run_id: str | None = None  # a run-scoped token's run (the job of that run is calling)
+    server: bool = False  # the server's own token (a job of a target, in older set-ups)
 
 
 @dataclass(frozen=True)
@@ -448,7 +451,7 @@ class TrackingAPI:
     def h_create_run(self, call: Call) -> Response:
         from .browse import create_run
 
-        return Response.json(201, create_run(self.ws, call.json(), call.caller.user))
+        return Response.json(201, create_run(self.ws, call.json(), call.caller.user, call.caller.token_id))
 
     def h_delete_run(self, call: Call) -> Response:
         return Response.json(200, {"deleted": runs.delete(self.ws, [call.params["run"]])})
@@ -573,16 +576,15 @@ class TrackingAPI:
         return Response.json(200, {"written": len(checked)})
 
     def h_log_params(self, call: Call) -> Response:
-        values = call.json().get("params")
-        if not isinstance(values, dict):
-            raise InvalidInput('"params" must be an object')
+        values = runs.client_values(call.json().get("params"), "params")
         self._live_run(call.params["run"], call=call).log_params(values)
         return Response.json(200, {"written": len(values)})
 
     def h_set_tags(self, call: Call) -> Response:
-        run_id, tags = call.params["run"], call.json().get("tags")
-        if not isinstance(tags, dict):
-            raise InvalidInput('"tags" must be an object')
+        run_id = call.params["run"]
+        record = runs.get(self.ws, run_id)
+        own_job = call.caller.server or call.caller.run_id == record.id
+        tags = runs.client_tags(call.json().get("tags"), job_of_run=own_job)
         self._live_run(run_id, queued_too=True, call=call).set_tags(tags)
         return Response.json(200, {"written": len(tags)})
 

@@ -33,7 +33,7 @@ def targets(ws: Workspace) -> list[dict[str, Any]]:
     return out
 
 
-def create_run(ws: Workspace, payload: dict[str, Any], user: str) -> dict[str, Any]:
+def create_run(ws: Workspace, payload: dict[str, Any], user: str, token_id: str | None = None) -> dict[str, Any]:
     """Create a running run from ``{"experiment", "name"?, "params"?, "tags"?}``; its client then
     logs to it, sends heartbeats and ends it (``/transition``), as a remote job does.
 
@@ -46,9 +46,10 @@ def create_run(ws: Workspace, payload: dict[str, Any], user: str) -> dict[str, A
     experiment = payload.get("experiment")
     if not isinstance(experiment, str):
         raise InvalidInput('"experiment" (a name) is required')
-    params, tags = payload.get("params") or {}, payload.get("tags") or {}
-    if not isinstance(params, dict) or not isinstance(tags, dict):
-        raise InvalidInput('"params" and "tags" must be objects')
+    params = runs.client_values(payload.get("params") or {}, "params")
+    tags = runs.client_tags(payload.get("tags") or {}, job_of_run=False)
+    if token_id:  # which token wrote it: revoking that token ends this run, not its user's others
+        tags = {**tags, runs.TOKEN_TAG: token_id}
     # The client's project and environment are not the server's: nothing to snapshot or capture here.
     spec = runs.RunSpec(
         experiment,

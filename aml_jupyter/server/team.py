@@ -132,7 +132,7 @@ class TeamServer:
             return None, None, str(refused)
         if principal is None:
             return None, None, UNAUTHORIZED
-        return principal, self._role(principal), ""
+        return principal, access.scoped_role(principal, self._role(principal)), ""
 
     # endpoints -------------------------------------------------------------------------------
 
@@ -180,8 +180,18 @@ class TeamServer:
         if principal is None:
             return _error(401, refusal, "Unauthorized"), True
         actions = frozenset(a for a in ("read", "write", "execute", "admin") if access.allows(role, a))
-        caller = Caller(principal.user, request.client.host if request.client else None, actions)
+        caller = Caller(
+            principal.user,
+            request.client.host if request.client else None,
+            actions,
+            token_id=principal.token_id,
+            run_id=principal.run_id,
+            server=principal.token_id is None,
+        )
         query = request.url.query
+        if not access.scope_allows(principal, method, path):
+            await asyncio.to_thread(self.api.audit, caller, route.action if route else "read", method, path, 403)
+            return _error(403, "this token is scoped to its job's run and may touch nothing else", "Forbidden"), True
         if route is None:  # 404 or 405, said without reading a body
             answer = await asyncio.to_thread(self.api.dispatch, method, path, query, b"", caller)
             return answer, True
@@ -463,8 +473,10 @@ def serve(
     scheme = "https" if certfile else "http"
     address = f"{scheme}://{host}:{port}"
     print(f"aml tracking server for workspace {ws.name!r} at {address} ({workers} worker(s))", flush=True)
-    shown = token if made else "<the token you gave>"
-    print(f"jobs log here with AML_TRACKING_URI={address} AML_TRACKING_TOKEN={shown}", flush=True)
+    # Jobs get a token of their own run (services/access.py), never this one: it is an owner's.
+    print(f"jobs log here with AML_TRACKING_URI={address} (each with a token scoped to its run)", flush=True)
+    if made:
+        print(f"the server's own (owner) token, shown only now: {token}", flush=True)
     options: dict[str, Any] = {
         "host": host,
         "port": port,

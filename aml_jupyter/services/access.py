@@ -37,6 +37,8 @@ ACTIONS = {
     "contributor": frozenset({"read", "write", "execute"}),
     "owner": frozenset({"read", "write", "execute", "admin"}),
 }
+RUN_TOKEN_MAKER = "aml:run"  # created_by of a job's run-scoped token (no user name has that form)
+RUN_TOKEN_DAYS = 30  # a run-scoped token also dies with its run, whichever comes first
 TOUCH_EVERY_MS = 60_000  # "last used" is written at most this often per token: not a write per request
 
 
@@ -59,6 +61,7 @@ class Principal:
 
     user: str
     token_id: str | None = None
+    run_id: str | None = None  # a run-scoped token's run: it may touch that run and nothing else
 
 
 def _store(ws: Workspace) -> AccessStore:
@@ -300,15 +303,95 @@ def authenticate(ws: Workspace, secret: str) -> Principal | None:
         raise TokenRefused(f"{shown} was revoked at {when}", row)
     if row["expires_at"] is not None and row["expires_at"] <= now:
         raise TokenRefused(f"{shown} expired", row)
+    run_id = _scoped_run(row)
+    if run_id is not None:
+        _check_run_live(ws, run_id, shown, row)
     if now - _touched.get(row["id"], 0) >= TOUCH_EVERY_MS:
         _touched[row["id"]] = now
         store.touch_token(row["id"], now)
-    return Principal(row["user"], row["id"])
+    return Principal(row["user"], row["id"], run_id)
+
+
+def _scoped_run(row: dict[str, Any]) -> str | None:
+    # Only aml makes these (created_by is never a caller's choice); a name alone scopes nothing.
+    name = str(row.get("name") or "")
+    if row.get("created_by") == RUN_TOKEN_MAKER and name.startswith("run:"):
+        return name[4:]
+    return None
+
+
+def _check_run_live(ws: Workspace, run_id: str, shown: str, row: dict[str, Any]) -> None:
+    from ..tracking.lifecycle import RunStatus
+
+    try:
+        status = RunStatus(ws.store.get_run(run_id, check_lost=False).status)
+    except NotFound:
+        raise TokenRefused(f"{shown}: its run {run_id} is gone", row) from None
+    if status.is_terminal:
+        raise TokenRefused(f"{shown}: its run {run_id} has ended ({status.value})", row)
+
+
+def create_run_token(ws: Workspace, run_id: str, user: str) -> str:
+    """A token for the job of run ``run_id`` to reach ``aml server`` with: it acts as ``user``, a
+    contributor on that run alone, and is refused once the run has ended.
+
+    Example:
+        >>> secret = create_run_token(ws, run.id, run.user)  # doctest: +SKIP
+    """
+    secret, _ = create_token(ws, user, f"run:{run_id}", created_by=RUN_TOKEN_MAKER, expires_days=RUN_TOKEN_DAYS)
+    return secret
+
+
+def revoke_run_tokens(ws: Workspace, run_id: str) -> int:
+    """Revoke the run-scoped tokens of run ``run_id`` (its job has ended). How many were live.
+
+    Example:
+        >>> revoke_run_tokens(ws, run.id)  # doctest: +SKIP
+        1
+    """
+    store = _store(ws)
+    live = [
+        t["id"]
+        for t in store.tokens()
+        if t["created_by"] == RUN_TOKEN_MAKER and t["name"] == f"run:{run_id}" and t["revoked_at"] is None
+    ]
+    for token_id in live:
+        store.revoke_token(token_id, _now())
+    return len(live)
+
+
+def scope_allows(principal: Principal, method: str, path: str) -> bool:
+    """Whether a run-scoped principal may call ``method path`` (any other principal may: its role
+    decides). Its own run's routes, and the snapshot archive its job unpacks.
+
+    Example:
+        >>> p = Principal("bob", "1a2b3c4d", "ab" * 16)
+        >>> scope_allows(p, "POST", "/api/v1/runs/" + "ab" * 16 + "/metrics"), scope_allows(p, "PUT", "/api/v1/roles")
+        (True, False)
+    """
+    if principal.run_id is None:
+        return True
+    parts = path.split("/")
+    if len(parts) >= 5 and parts[1:4] == ["api", "v1", "runs"]:
+        return parts[4] == principal.run_id
+    return method == "GET" and len(parts) == 5 and parts[1:4] == ["api", "v1", "snapshots"]
+
+
+def scoped_role(principal: Principal, role: str | None) -> str | None:
+    """A run-scoped principal acts as a contributor, whatever its user's role: the submission it
+    was made for was allowed, and :func:`scope_allows` keeps it to that run.
+
+    Example:
+        >>> scoped_role(Principal("ann", "1", "ab" * 16), "owner"), scoped_role(Principal("ann", "1"), "owner")
+        ('contributor', 'owner')
+    """
+    return role if principal.run_id is None else "contributor"
 
 
 def end_run_of_refused_token(ws: Workspace, run_id: str, refused: TokenRefused) -> str | None:
-    """A job kept calling with a token that was revoked: its live run (one of the token's user)
-    ends ``failed`` with the reason. Returns the run's id when it was ended.
+    """A job kept calling with a token that was revoked: its live run ends ``failed`` with the
+    reason, when that token wrote it (the run it was scoped to, or one it created over REST): never
+    another live run of the same user. Returns the run's id when it was ended.
 
     Example:
         >>> end_run_of_refused_token(ws, run_id, refused)  # doctest: +SKIP
@@ -321,7 +404,10 @@ def end_run_of_refused_token(ws: Workspace, run_id: str, refused: TokenRefused) 
         record = ws.store.get_run(run_id)
     except NotFound:
         return None
-    if record.status not in ("queued", "preparing", "running") or record.user != refused.token["user"]:
+    from .runs import TOKEN_TAG
+
+    wrote_it = _scoped_run(refused.token) == record.id or record.tags.get(TOKEN_TAG) == refused.token["id"]
+    if record.status not in ("queued", "preparing", "running") or not wrote_it:
         return None
     reason = f"the tracking server refused the job's calls: {refused}"
     try:

@@ -88,8 +88,13 @@ def register(flow: Flow, name: str, workspace: Workspace | str | None = None) ->
     rh, fp = recipe_hash(flow), source_fingerprint(flow)
     recipe = json.dumps(flow.to_data(), sort_keys=True, ensure_ascii=False)
     from ..store.sql.metrics import now_ms
+    from .provenance import seal_dataset
 
-    version = ws.store.datasets.add(name, recipe, rh, fp, _user(), now_ms())
+    who = _user()
+    version = ws.store.datasets.add(name, recipe, rh, fp, who, now_ms())
+    row = ws.store.datasets.get(name, version)
+    if row is not None and row[4] == who:  # an unchanged recipe returns its first registrant's version
+        seal_dataset(ws, name, version, rh, who)
     return Dataset(name, version, rh, fp, flow, ws)
 
 
@@ -123,14 +128,20 @@ def get_dataset(
     data = json.loads(row[1])
     ref, registered_by, me = f"{name}:{row[0]}", row[4], user or _user()
     where = f"dataset {ref}"
-    if not trust and registered_by != me:
+    from .provenance import vouched_dataset
+
+    # In a shared store the name in the row is anyone's to write: it counts only when vouched for.
+    if not trust and (registered_by != me or not vouched_dataset(ws, name, int(row[0]), row[2], registered_by)):
         try:
             flow = flow_from_data(data, trust=False, where=where)
         except InvalidInput as exc:
             if "trust=True" not in str(exc):
                 raise
+            who = f"says it was registered by you ({me!r}), unverified (a shared store: anyone can write that name)"
+            if registered_by != me:
+                who = f"was registered by {registered_by!r}"
             raise UntrustedDataset(
-                f"{where} was registered by {registered_by!r} and runs code when read "
+                f"{where} {who} and runs code when read "
                 f"({str(exc).split(';')[0].removeprefix(where + ' ')}): reading it runs their code as {me!r}. "
                 "Read it with trust=True if you trust them.",
                 name=name,

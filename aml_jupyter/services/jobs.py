@@ -44,13 +44,11 @@ def read_log(ws: Workspace, record: RunRecord, which: str) -> str:
         >>> read_log(ws, ws.store.get_run(run_id), "stdout").splitlines()[0]  # doctest: +SKIP
         'epoch 0'
     """
-    from pathlib import Path
+    from ..jobs.logs import job_folder, read_all
 
-    from ..jobs.logs import read_all
-
-    job_dir = record.tags.get("aml.job_dir")
-    if job_dir and Path(job_dir).is_dir() and not has_ended(record):
-        return read_all(Path(job_dir), which)
+    job_dir = job_folder(ws.aml_dir, record.tags.get("aml.job_dir"))
+    if job_dir is not None and job_dir.is_dir() and not has_ended(record):
+        return read_all(job_dir, which)
     parts = {a.name: a for a in record.artifacts}
     names = [f"logs/{which}.1.txt", f"logs/{which}.txt"]
     return "".join(ws.artifacts.read_bytes(parts[n].digest).decode("utf-8", "replace") for n in names if n in parts)

@@ -46,13 +46,14 @@ class ModelVersion:
     user: str
     created_at: int
     aliases: list[str] = field(default_factory=list)
+    seal: str | None = field(default=None, repr=False)  # services/provenance.py; never shown
 
     @property
     def ref(self) -> str:
         return f"{self.name}:{self.version}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__} | {"ref": self.ref}
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "seal"} | {"ref": self.ref}
 
 
 def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
@@ -178,6 +179,9 @@ def register_model(
         raise InvalidValue("artifact= names a file of a run: pass run= too")
     limit = ws.tracking.tag_value_max_length
     tag_values = {check_key(k, "tag key"): param_to_str(check_key(k), v, limit) for k, v in dict(tags or {}).items()}
+    reserved = sorted(k for k in tag_values if k.startswith("aml."))
+    if reserved:
+        raise InvalidValue(f"tag {reserved[0]!r} is aml's own: no client may set it")
     signature = infer_signature(sample_input) if sample_input is not None else None
     run_pk = None
     if run is not None:  # the version's lineage; with artifact= also its files
@@ -208,17 +212,22 @@ def register_model(
         source = {"kind": "object", "type": f"{type(model).__module__}.{type(model).__qualname__}"}
     if chosen.name == "sklearn":
         files = _with_native(ws, files, source, model, sample_input)
+    from .provenance import SEAL_TAG, seal
+
+    who, when, content_hash = user or _user(), int(time.time() * 1000), _manifest_hash(files)
+    # Who registered it, sealed with this workspace's key: believed later only where that key is.
+    tag_values[SEAL_TAG] = seal(ws, name, content_hash, who, when)
     values = {
         "flavor": chosen.name,
         "files": json.dumps(files, sort_keys=True),
-        "content_hash": _manifest_hash(files),
+        "content_hash": content_hash,
         "source": json.dumps(source, sort_keys=True),
         "run_pk": run_pk,
         "signature": json.dumps(signature, sort_keys=True) if signature else None,
         "tags": json.dumps(tag_values, sort_keys=True),
         "description": description,
-        "user": user or _user(),  # a server names its caller
-        "created_at": int(time.time() * 1000),
+        "user": who,  # a server names its caller
+        "created_at": when,
     }
 
     version = ws.store.models.add_version(name, description, values)
@@ -263,6 +272,9 @@ def _fetch(ws: Workspace, files: list[dict[str, Any]], folder: Path, ref: str) -
 
 
 def _row_to_version(row: Any, name: str, aliases: list[str], run_id: str | None) -> ModelVersion:
+    from .provenance import SEAL_TAG
+
+    tags = json.loads(row.tags)
     return ModelVersion(
         name=name,
         version=int(row.version),
@@ -272,11 +284,12 @@ def _row_to_version(row: Any, name: str, aliases: list[str], run_id: str | None)
         source=json.loads(row.source),
         run_id=run_id,
         signature=json.loads(row.signature) if row.signature else None,
-        tags=json.loads(row.tags),
+        tags={k: v for k, v in tags.items() if k != SEAL_TAG},
         description=row.description,
         user=row.user,
         created_at=int(row.created_at),
         aliases=aliases,
+        seal=tags.get(SEAL_TAG),
     )
 
 
@@ -398,10 +411,12 @@ def download_model(ref: str, to: str | Path, workspace: Workspace | str | None =
 CODE_FLAVORS = frozenset({"pickle", "python"})  # loading them runs whatever their author wrote
 
 
-def check_trust(mv: ModelVersion, trusted: bool, user: str | None = None) -> None:
+def check_trust(mv: ModelVersion, trusted: bool, user: str | None = None, workspace: Workspace | None = None) -> None:
     """Refuse to load a version that runs code when loaded (pickle, joblib, ``score.py``) for
     anyone but the user who registered it, unless ``trusted``: in a shared workspace or server,
-    loading someone else's pickle runs their code as you.
+    loading someone else's pickle runs their code as you. Who registered it counts only where it
+    is vouched for (:mod:`~aml_jupyter.services.provenance`): in a shared store (PostgreSQL) anyone
+    with write access can write any name, so an unverified registration needs ``trusted`` from all.
 
     Example:
         >>> check_trust(get_model_version("their-pickle"), trusted=False, user="bob")  # doctest: +SKIP
@@ -409,13 +424,25 @@ def check_trust(mv: ModelVersion, trusted: bool, user: str | None = None) -> Non
         ...
         aml_jupyter.errors.UntrustedModel: their-pickle:1 is a pickle model registered by 'alice': ...
     """
+    from .provenance import vouched
     from .runs import current_user as _user
 
+    if mv.flavor not in CODE_FLAVORS or trusted:
+        return
     me = user or _user()
-    if mv.flavor in CODE_FLAVORS and not trusted and mv.user != me:
+    if mv.user != me:
         raise UntrustedModel(
             f"{mv.ref} is a {mv.flavor} model registered by {mv.user!r}: loading it runs their code as {me!r}. "
             "Load it with trusted=True (aml serve/deploy --trust) if you trust them.",
+            ref=mv.ref,
+            registered_by=mv.user,
+        )
+    if workspace is not None and not vouched(workspace, mv.name, mv.content_hash, mv.user, mv.created_at, mv.seal):
+        raise UntrustedModel(
+            f"{mv.ref} is a {mv.flavor} model that says it was registered by you ({me!r}), but its registration is "
+            "unverified (made straight into a shared store, where anyone who can write it can write that name, "
+            "or through another workspace): loading it runs whatever code it holds. "
+            "Load it with trusted=True (aml serve/deploy --trust) if you registered it.",
             ref=mv.ref,
             registered_by=mv.user,
         )
@@ -438,7 +465,7 @@ def load_model(
     """
     ws = Workspace.open(workspace)
     mv = get_model_version(ref, workspace=ws)
-    check_trust(mv, trusted, user)
+    check_trust(mv, trusted, user, ws)
     folder = Path(tempfile.mkdtemp(prefix="aml-load-"))
     try:
         _fetch(ws, mv.files, folder, mv.ref)

@@ -12,7 +12,8 @@ cancelled one on Ctrl-C) and raised.
 from __future__ import annotations
 
 import functools
-import getpass
+import os
+import pwd
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -194,10 +195,12 @@ def current_user() -> str:
         >>> isinstance(current_user(), str)
         True
     """
+    # The operating system's name for this process's user, never LOGNAME or USER: anyone can set
+    # those, and a trust decision (whose pickle this is) rests on this name.
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid with no passwd entry (a container's arbitrary user)
+        return f"uid-{os.getuid()}"
 
 
 def get(ws: Workspace, run_id: str) -> RunRecord:
@@ -293,3 +296,58 @@ def kernel_runs(ws: Workspace, kernel_id: str | None = None) -> list[tuple[int, 
         [(7, '3f2a...', '5d2c...', '4242', 'box')]
     """
     return ws.store.kernel_runs(kernel_id)
+
+
+TOKEN_TAG = "aml.token"  # the id of the per-user token that created a run over REST
+
+# Tags aml writes itself when a job is submitted or rerun: they decide what runs and where, so no
+# client may write them, not even the job's own run-scoped token.
+SUBMISSION_TAGS = frozenset(
+    {
+        "aml.args", "aml.requirements", "aml.data", "aml.tracking_uri", "aml.kernel", "aml.nb_params",
+        "aml.retries", "aml.submitted", "aml.rerun_of", "aml.cancel", TOKEN_TAG,
+    }
+)  # fmt: skip
+
+
+def client_values(values: object, what: str) -> dict[str, Any]:
+    """Params or tags a client sent over REST: an object of scalars (text, numbers, booleans).
+    Objects, lists and null would be stored as Python's spelling of them (``"{'b': [1]}"``,
+    ``"None"``): refused, naming the first.
+
+    Example:
+        >>> client_values({"lr": 0.1, "opt": "adam"}, "params")
+        {'lr': 0.1, 'opt': 'adam'}
+        >>> client_values({"a": None}, "tags")
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.InvalidValue: tags: 'a' is null; a value is text, a number or a boolean
+    """
+    if not isinstance(values, dict):
+        raise InvalidValue(f'"{what}" must be an object')
+    for key, value in values.items():
+        if not isinstance(value, str | int | float | bool):
+            kind = "null" if value is None else f"an {type(value).__name__}".replace("an dict", "an object")
+            kind = kind.replace("an list", "a list")
+            raise InvalidValue(f"{what}: {key!r} is {kind}; a value is text, a number or a boolean", key=str(key))
+    return values
+
+
+def client_tags(tags: object, job_of_run: bool) -> dict[str, Any]:
+    """Tags a client sent over REST. ``aml.*`` tags are aml's own: refused, but for the run's own
+    job (its run-scoped token, or a server's own token) writing what a job records of itself
+    (attempt, host, folders, environment), never what its submission decided.
+
+    Example:
+        >>> client_tags({"team": "a"}, job_of_run=False)
+        {'team': 'a'}
+        >>> client_tags({"aml.args": "[]"}, job_of_run=True)
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.InvalidValue: tag 'aml.args' is aml's own: no client may set it
+    """
+    checked = client_values(tags, "tags")
+    for key in checked:
+        if str(key).startswith("aml.") and (not job_of_run or key in SUBMISSION_TAGS):
+            raise InvalidValue(f"tag {key!r} is aml's own: no client may set it", key=str(key))
+    return checked

@@ -159,6 +159,65 @@ def test_a_target_can_send_its_jobs_logging_over_http(ws: Workspace, server: str
     assert run.artifact_path("logs/stdout.txt").read_text().strip() == server
 
 
+def test_a_job_sees_no_secret_of_its_launcher_and_its_token_is_scoped_to_its_run(
+    ws: Workspace, server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The contributor-to-owner path of the red-team pass: a job printed the server's owner token and
+    # the bucket's keys, then changed roles with that token. Now its environment holds none of them,
+    # and the token it gets may write its own run alone, and dies with it.
+    from aml_jupyter.jobs.submit import submit
+
+    toml = ws.aml_dir / "aml.toml"
+    target = f'[targets.remote]\ntype = "local"\ntracking_uri = "{server}"\npass_env = ["WANDB_API_KEY"]\n'
+    toml.write_text(toml.read_text() + "\n" + target)
+    other = _running_run(ws)
+    (ws.root / "job.py").write_text(
+        textwrap.dedent(
+            f"""
+            import json, os, urllib.request, urllib.error
+            import aml_jupyter as aml
+            aml.log("m", 1.0)
+            def call(method, path, body):
+                req = urllib.request.Request({server!r} + path, data=json.dumps(body).encode(), method=method)
+                req.add_header("Authorization", "Bearer " + os.environ["AML_TRACKING_TOKEN"])
+                req.add_header("Content-Type", "application/json")
+                try:
+                    return urllib.request.urlopen(req, timeout=10).status
+                except urllib.error.HTTPError as exc:
+                    return exc.code
+            seen = {{
+                "names": sorted(os.environ),
+                "roles": call("PUT", "/api/v1/roles", {{"roles": {{"mallory": "owner"}}}}),
+                "other": call("POST", "/api/v1/runs/{other}/tags", {{"tags": {{"x": "y"}}}}),
+                "own": call("POST", "/api/v1/runs/" + os.environ["AML_RUN_ID"] + "/tags", {{"tags": {{"x": "y"}}}}),
+            }}
+            open(os.path.join(os.environ["AML_OUTPUT_DIR"], "seen.json"), "w").write(json.dumps(seen))
+            """
+        )
+    )
+    for name, value in {
+        "AML_SERVER_TOKEN": TOKEN,
+        "AML_TRACKING_TOKEN": TOKEN,
+        "AWS_SECRET_ACCESS_KEY": "s3-secret",
+        "PGPASSWORD": "db-secret",
+        "WANDB_API_KEY": "named-by-the-target",
+    }.items():
+        monkeypatch.setenv(name, value)
+    result = submit("job.py", target="remote", wait=True, workspace=Workspace.open(ws.root))
+    assert result["status"] == "completed", result["error"]
+    run = aml.get_run(result["id"], workspace=ws)
+    seen = json.loads(run.artifact_path("outputs/seen.json").read_text())
+    assert not {"AML_SERVER_TOKEN", "AWS_SECRET_ACCESS_KEY", "PGPASSWORD"} & set(seen["names"])
+    assert "WANDB_API_KEY" in seen["names"]  # passed because the target names it
+    assert seen["roles"] == 403 and seen["other"] == 403 and seen["own"] == 200
+    assert run.metrics == {"m": 1.0} and run.tags["x"] == "y"
+    from aml_jupyter.services import access
+
+    assert "mallory" not in access.stored_roles(ws)
+    scoped = [t for t in access.list_tokens(ws) if t["name"] == f"run:{run.id}"]
+    assert scoped and all(t["revoked_at"] for t in scoped)  # it died with the run
+
+
 def _queued_job(ws: Workspace, path: str, kind: str = "script") -> str:
     """A run recorded as `aml submit` records it, not yet handed to any target."""
     from aml_jupyter.services import runs

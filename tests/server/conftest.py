@@ -147,6 +147,10 @@ def server(
         "if __name__ == '__main__':\n    aml.log('lr_seen', p.parse_args().lr)\n"
     )
     ws = aml.Workspace.init(project, name="shared", store=store, artifacts=bucket)
+    if bucket:  # code run for users (jobs, deployments) sees the bucket's keys only when named
+        names = ", ".join(f'"{n}"' for n in request.getfixturevalue("s3").env() if n.startswith("AWS_"))
+        toml = ws.aml_dir / "aml.toml"
+        toml.write_text(toml.read_text() + f"\n[targets.local]\npass_env = [{names}]\n")
     s = start_server(root, ws, base_url="/lab-base/")
     try:
         yield s

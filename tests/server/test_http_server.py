@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -111,30 +112,43 @@ def test_two_hundred_clients_at_once_are_all_answered(address: tuple[str, int, s
     assert statuses == [200] * 200
 
 
-def test_token_on_the_command_line_is_not_printed(tmp_path: Path) -> None:
+def test_token_on_the_command_line_is_refused_and_read_from_a_file_or_stdin(tmp_path: Path) -> None:
+    # `ps` shows every process's arguments to every local user: an owner token never goes there.
     import os
     import subprocess
     import sys
 
-    from tests.conftest import free_port
+    from tests.conftest import free_port, wait_healthy
 
     aml.Workspace.init(tmp_path / "p")
-    port = free_port()
     aml_cmd = str(Path(sys.executable).with_name("aml"))
+    base = [aml_cmd, "-w", str(tmp_path / "p"), "server"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AML_")} | {"PYTHONUNBUFFERED": "1"}
+    refused = subprocess.run([*base, "--token", "s3cret-on-argv"], capture_output=True, text=True, env=env, timeout=60)
+    assert refused.returncode != 0 and "--token-file" in refused.stderr and "s3cret" not in refused.stderr
+    (tmp_path / "token").write_text("s3cret-in-a-file\n")
+    empty = subprocess.run([*base, "--token-stdin"], input="\n", capture_output=True, text=True, env=env, timeout=60)
+    assert empty.returncode != 0 and "may not be empty" in empty.stderr
+    port = free_port()
     proc = subprocess.Popen(
-        [aml_cmd, "-w", str(tmp_path / "p"), "server", "--port", str(port), "--token", "s3cret-on-argv"],
+        [*base, "--port", str(port), "--token-file", str(tmp_path / "token")],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=env,
     )
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline(), proc.stdout.readline()]
+        wait_healthy(f"http://127.0.0.1:{port}/health", proc)  # type: ignore[arg-type]
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/experiments")
+        req.add_header("Authorization", "Bearer s3cret-in-a-file")
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == 200
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
-    assert "AML_TRACKING_URI=" in lines[1] and "s3cret-on-argv" not in "".join(lines)
+    assert "AML_TRACKING_URI=" in lines[1] and "s3cret" not in "".join(lines)
 
 
 @pytest.mark.parametrize(

@@ -176,8 +176,8 @@ def test_gzip_health_and_prometheus_metrics(team: Team) -> None:
 def _start(args: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     proc = subprocess.Popen(
-        [AML, *args, "server", "--port", str(port), "--token", SERVER_TOKEN],
-        env={**os.environ, **(env or {})},
+        [AML, *args, "server", "--port", str(port)],
+        env={**os.environ, "AML_SERVER_TOKEN": SERVER_TOKEN, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -263,8 +263,9 @@ def test_tls_with_two_workers_on_postgresql_and_s3(postgres: Any, s3: Any, tmp_p
 def _start_tls(root: Path, cert: Path, key: Path) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     proc = subprocess.Popen(
-        [AML, "-w", str(root), "server", "--port", str(port), "--token", SERVER_TOKEN, "--workers", "2"]
+        [AML, "-w", str(root), "server", "--port", str(port), "--workers", "2"]
         + ["--certfile", str(cert), "--keyfile", str(key)],
+        env={**os.environ, "AML_SERVER_TOKEN": SERVER_TOKEN},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
