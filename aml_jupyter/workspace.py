@@ -162,8 +162,8 @@ class Workspace:
         try:
             settings = tmp / CONFIG_FILE
             settings.write_text(default_toml(name or root.name, store or "", artifacts or ""), encoding="utf-8")
-            if store and has_password(store):
-                os.chmod(settings, 0o600)  # the URL holds a password: for this user's eyes only
+            if any(u and has_password(u) for u in (store, artifacts)):
+                os.chmod(settings, 0o600)  # a URL holds a password: for this user's eyes only
             (tmp / ".gitignore").write_text("# aml_jupyter's private data\n*\n", encoding="utf-8")
             (tmp / "artifacts").mkdir()
             if store and plugged:

@@ -50,3 +50,25 @@ def test_demo_end_to_end(demo: tuple[Path, subprocess.CompletedProcess[str]]) ->
     assert answers == ["setosa", "versicolor", "virginica"]
     assert 'aml_requests_total{status="200"} 1' in proc.stdout and "aml_rows_scored_total 3" in proc.stdout
     assert not list((folder / ".aml" / "deployments").glob("*"))  # and stopped it
+
+
+def test_a_second_demo_deletes_nothing_a_user_made(
+    demo: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    # Before: `make demo` again removed demo-workspace/ with the notebooks and runs made in it.
+    import shutil
+
+    import aml_jupyter as aml
+    from aml_jupyter.demo.__main__ import added_by_user, prepare
+
+    folder = tmp_path / "demo-copy"
+    shutil.copytree(demo[0], folder, symlinks=True)  # times kept: the copy is the demo's as it left it
+    assert added_by_user(folder) == []
+    (folder / "mine.ipynb").write_text("{}")
+    with aml.start_run("mine", workspace=folder):
+        aml.log("x", 1.0)
+    added = added_by_user(folder)
+    assert any("mine.ipynb" in a for a in added) and "1 more runs" in added
+    with pytest.raises(SystemExit, match="nothing was deleted"):
+        prepare(folder)
+    assert (folder / "mine.ipynb").exists() and len(aml.list_runs(workspace=folder)) > 1

@@ -14,6 +14,7 @@ lineage back to the dataset.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -49,9 +50,17 @@ def prepare(folder: Path) -> aml.Workspace:
     if folder.exists():
         if not (folder / MARKER).exists():
             sys.exit(f"{folder} exists and is not a demo workspace; choose another folder")
+        added = added_by_user(folder)
+        if added:
+            # Never delete what the demo did not make: the user's notebooks, runs, models.
+            sys.exit(
+                f"{folder} holds work the demo did not make ({'; '.join(added)}): nothing was deleted. "
+                "Run the demo in another folder (make demo DEMO=demo-2), "
+                f"or move that work and delete {folder} yourself"
+            )
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    (folder / MARKER).write_text("made by python -m aml_jupyter.demo; safe to delete\n")
+    (folder / MARKER).write_text(json.dumps({"made_by": "python -m aml_jupyter.demo"}))
     shutil.copy(HERE / "train.py", folder / "train.py")
     notebook = HERE / "iris_sweep.ipynb"  # in a wheel; a checkout has it in notebooks/
     shutil.copy(notebook if notebook.exists() else NOTEBOOKS / "iris_sweep.ipynb", folder / "iris_sweep.ipynb")
@@ -59,6 +68,69 @@ def prepare(folder: Path) -> aml.Workspace:
     write_raw_dataset(folder / "iris_raw.csv")
     (folder / ".amlignore").write_text("*.npz\n")
     return aml.Workspace.init(folder, name="demo")
+
+
+def _files(folder: Path) -> dict[str, list[int]]:
+    # The project's files as the demo left them (its store and job folders aside): size and mtime.
+    found = {}
+    for p in folder.rglob("*"):
+        rel = p.relative_to(folder)
+        if p.is_file() and not p.is_symlink() and rel.parts[0] not in (AML_DIR, MARKER, ".ipynb_checkpoints"):
+            st = p.stat()
+            found[rel.as_posix()] = [st.st_size, st.st_mtime_ns]
+    return found
+
+
+def _counts(ws: aml.Workspace) -> dict[str, int]:
+    from aml_jupyter.models.deployments import list_deployments
+    from aml_jupyter.services.datasets import list_datasets
+
+    return {
+        "runs": len(aml.list_runs(workspace=ws)),
+        "model versions": sum(int(m["versions"]) for m in aml.list_models(ws)),
+        "dataset versions": len(list_datasets(ws)),
+        "deployments": len(list_deployments(ws)),
+    }
+
+
+def record_inventory(folder: Path, ws: aml.Workspace) -> None:
+    """What the demo made, written at its end, so that a later demo can tell the user's work from it."""
+    made = {"made_by": "python -m aml_jupyter.demo", "files": _files(folder), "counts": _counts(ws)}
+    (folder / MARKER).write_text(json.dumps(made, indent=1))
+
+
+def added_by_user(folder: Path) -> list[str]:
+    """What the folder holds beyond what the last demo made: files added or changed, runs, models,
+    datasets, deployments (each with a count). A demo that never finished left nothing to compare
+    with: then its whole folder counts as the demo's, unless it holds files it never writes.
+
+    Example:
+        >>> added_by_user(Path("demo-workspace"))  # doctest: +SKIP
+        ['2 files added or changed (my.ipynb, ...)', '3 runs']
+    """
+    try:
+        made = json.loads((folder / MARKER).read_text())
+    except ValueError:
+        made = {}  # an older demo's marker: its files alone are known
+    known = made.get("files")
+    files = _files(folder)
+    if known is None:
+        ours = {"train.py", "iris_sweep.ipynb", "score.py", "iris_raw.csv", ".amlignore", "iris.csv"}
+        changed = sorted(set(files) - ours)
+    else:
+        changed = sorted(p for p, st in files.items() if known.get(p) != st)
+    added = []
+    if changed:
+        more = " ..." if len(changed) > 5 else ""
+        added.append(f"{len(changed)} file(s) added or changed: {', '.join(changed[:5])}{more}")
+    if made.get("counts") and (folder / AML_DIR).is_dir():
+        ws = aml.Workspace.open(folder)
+        try:
+            now = _counts(ws)
+        finally:
+            ws.close()
+        added += [f"{now[k] - n} more {k}" for k, n in made["counts"].items() if now.get(k, 0) > n]
+    return added
 
 
 def main() -> int:
@@ -125,6 +197,7 @@ def main() -> int:
         f" && ../.venv/bin/aml runs list   (or: aml -w {folder} runs show {child.id[:8]})"
     )
     assert (folder / AML_DIR).is_dir()
+    record_inventory(folder, ws)
     return 0
 
 

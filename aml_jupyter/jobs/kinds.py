@@ -23,10 +23,15 @@ from .script import ChildProcess, WarmChildProcess, exit_reason
 def _python(job: Job) -> str:
     # A run with its own environment (requirements) names that environment's interpreter; a tag is
     # a value someone wrote, so only an interpreter of this machine's built environments is run.
-    named = job.record.tags.get("aml.python")
+    named: str | None = job.record.tags.get("aml.python")
     if not named:
         return sys.executable
-    if not Path(named).is_absolute() or not is_inside(Path(job.svc.home) / "envs", named):
+    # (Its folder is checked, not the file: an environment's python is a link to the base interpreter.)
+    if (
+        not Path(named).is_absolute()
+        or ".." in Path(named).parts
+        or not is_inside(Path(job.svc.home) / "envs", Path(named).parent)
+    ):
         raise JobError(f"aml.python names {named!r}, which is no environment aml built: refused")
     return named
 

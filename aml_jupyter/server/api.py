@@ -146,7 +146,8 @@ class TrackingAPI:
                 return _error(405, f"{method} is not allowed on {path}", "MethodNotAllowed")
             return _error(404, f"no such endpoint: {method} {path}", "NotFound")
         response = self._answer(route, Call(params, parse_qs(query), body, caller, upload))
-        if route.audited:  # refusals are audited where they are made (the extension)
+        # Every write, allowed or refused; a live run's own stream only when refused.
+        if route.audited or (route.action != "read" and response.status >= 400):
             self.audit(caller, route.action, method, path, response.status)
         return response
 

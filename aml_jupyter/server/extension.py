@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
@@ -27,55 +28,144 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 from traitlets import Unicode
 
-from .api import Caller, TrackingAPI, body_limit
+from .api import Caller, TrackingAPI, Upload, body_limit
 from .routes import match
 
 PREFIX = "/api/v1/"
+# A body over its limit, up to this many times the limit (and at least 256 MiB), is let through
+# unkept before the 413 is said; a larger one is cut off.
+DRAIN, DRAIN_AT_LEAST = 4, 256 << 20
 
 
+@web.stream_request_body
 class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
-    """Every route of the API: authorized by its action, then answered by the TrackingAPI."""
+    """Every route of the API: authenticated, authorized by its action and checked against its
+    body limit in ``prepare()``, before one byte of the body is read; then the body arrives in
+    chunks (an artifact's straight into a staged file, hashed on the way) and the TrackingAPI answers.
+    """
 
     auth_resource = "aml"
+    _refused = False
+    _too_large = False
 
     def _api(self) -> TrackingAPI | None:
         api: TrackingAPI | None = self.settings.get("aml_api")
         return api
 
-    async def _serve(self, rest: str) -> None:
+    def _fail(self, status: int, message: str, kind: str) -> None:
+        # Said in JSON, as aml server says it; the unread body closes the connection.
+        self._refused = True
+        self.set_status(status)
+        self.set_header("Connection", "close")
+        self.finish({"error": message, "type": kind})
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if self._finished:  # Jupyter refused it (login, host, XSRF)
+            return
+        if self.current_user is None:
+            raise web.HTTPError(403)
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._sink: Any = None
+        self._route: Any = None
         api = self._api()
         if api is None:
-            self.set_status(503)
-            self.finish({"error": self.settings.get("aml_workspace_error", "no workspace"), "type": "NoWorkspace"})
-            return
+            return self._fail(503, self.settings.get("aml_workspace_error", "no workspace"), "NoWorkspace")
         method = self.request.method or "GET"
         # The path as sent, still percent-encoded, as aml server hands it over: the handlers decode
         # names once (tornado's own decoding of ``rest`` would make that twice).
         raw = self.request.path
-        path = PREFIX + raw[raw.index("/aml/api/v1/") + len("/aml/api/v1/") :]
-        route, _, _ = match(method, path)
-        caller = Caller(self.current_user.username, self.request.remote_ip)
-        if route is not None:
-            allowed = await ensure_async(
-                self.authorizer.is_authorized(self, self.current_user, route.action, route.resource)
-            )
-            if not allowed:
-                await asyncio.to_thread(api.audit, caller, route.action, method, path, 403)
-                raise web.HTTPError(403, f"{route.action} on {route.resource} needs a role that allows it")
-            if route.handler == "me":  # what the panels may offer: asked of this server's authorizer
-                actions = [
-                    a
-                    for a in ("read", "write", "execute", "admin")
-                    if await ensure_async(self.authorizer.is_authorized(self, self.current_user, a, "aml"))
-                ]
-                caller = Caller(caller.user, caller.address, frozenset(actions))
-            limit = body_limit(route)
-            if len(self.request.body or b"") > limit:
-                raise web.HTTPError(413, f"the body may hold at most {limit} bytes")
+        self._path = PREFIX + raw[raw.index("/aml/api/v1/") + len("/aml/api/v1/") :]
+        route, _, _ = match(method, self._path)
+        self._route = route
+        self._caller = Caller(self.current_user.username, self.request.remote_ip)
+        self._limit = body_limit(route)
+        if route is None:
+            return
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, route.action, route.resource)
+        )
+        if not allowed:
+            await asyncio.to_thread(api.audit, self._caller, route.action, method, self._path, 403)
+            return self._fail(403, f"{route.action} on {route.resource} needs a role that allows it", "Forbidden")
+        if route.handler == "me":  # what the panels may offer: asked of this server's authorizer
+            actions = [
+                a
+                for a in ("read", "write", "execute", "admin")
+                if await ensure_async(self.authorizer.is_authorized(self, self.current_user, a, "aml"))
+            ]
+            self._caller = Caller(self._caller.user, self._caller.address, frozenset(actions))
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None and not declared.strip().isdigit():
+            return self._fail(400, "the body needs a Content-Length of whole bytes", "BadRequest")
+        if declared is not None and int(declared) > self._limit:
+            await asyncio.to_thread(api.audit, self._caller, route.action, method, self._path, 413)
+            if int(declared) > self._drain():  # too much even to let pass: cut off now
+                return self._fail(413, f"the body may hold at most {self._limit} bytes", "TooLarge")
+            # An HTTP client reads the answer once it has sent its body: it is let through,
+            # kept nowhere, so that the client reads the 413 rather than a reset connection.
+            self._too_large = True
+        self.request.connection.set_max_body_size(self._drain() + 1)  # type: ignore[union-attr]
+        if route.handler == "put_artifact":
+            refused = await asyncio.to_thread(api.precheck_upload, self._path, self.request.query)
+            if refused is not None:
+                await asyncio.to_thread(api.audit, self._caller, route.action, method, self._path, refused.status)
+                return self._answer(refused)
+            self._sink = _Staged(api.ws.artifacts.staging_dir())
+
+    def _drain(self) -> int:
+        return max(DRAIN * self._limit, DRAIN_AT_LEAST)
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._refused:
+            return
+        self._size += len(chunk)
+        if self._size > self._limit and not self._too_large:
+            self._too_large = True
+            self._parts = []
+            if self._sink is not None:
+                self._sink.abandon()
+                self._sink = None
+        if self._too_large:
+            if self._size > self._drain():
+                self._fail(413, f"the body may hold at most {self._limit} bytes", "TooLarge")
+            return
+        if self._sink is not None:
+            self._sink.write(chunk)
+        else:
+            self._parts.append(chunk)
+
+    def on_finish(self) -> None:
+        if getattr(self, "_sink", None) is not None:
+            self._sink.abandon()  # adopted by the store already, or never to be
+
+    async def _serve(self, rest: str) -> None:
+        if self._refused or self._finished:
+            return
+        if self._too_large:
+            return self._fail(413, f"the body may hold at most {self._limit} bytes", "TooLarge")
+        api = self._api()
+        assert api is not None
+        upload = None
+        if self._sink is not None:
+            upload = Upload(*self._sink.done())
         query = self.request.query
         started = time.perf_counter()
-        response = await asyncio.to_thread(api.dispatch, method, path, query, self.request.body or b"", caller)
+        response = await asyncio.to_thread(
+            api.dispatch, self.request.method or "GET", self._path, query, b"".join(self._parts), self._caller, upload
+        )
         self.set_header("Server-Timing", f"app;dur={(time.perf_counter() - started) * 1000:.2f}")
+        await self._send(response)
+
+    def _answer(self, response: Any) -> None:
+        self._refused = True
+        self.set_status(response.status)
+        self.set_header("Content-Type", response.content_type)
+        self.set_header("Connection", "close")
+        self.finish(response.body, set_content_type=response.content_type)
+
+    async def _send(self, response: Any) -> None:
         self.set_status(response.status)
         self.set_header("Content-Type", response.content_type)
         for name, value in response.headers.items():
@@ -108,6 +198,33 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
     @web.authenticated
     async def delete(self, rest: str) -> None:
         await self._serve(rest)
+
+
+class _Staged:
+    """An artifact's body written to a file beside the artifact store as it arrives, hashed on the way."""
+
+    def __init__(self, folder: Any) -> None:
+        import hashlib
+        import tempfile
+
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".tmp-upload-")
+        self.path = Path(name)
+        self.out = os.fdopen(fd, "wb")
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.hash.update(chunk)
+        self.out.write(chunk)
+        self.size += len(chunk)
+
+    def done(self) -> tuple[Path, str, int]:
+        self.out.close()
+        return self.path, self.hash.hexdigest(), self.size
+
+    def abandon(self) -> None:
+        self.out.close()
+        self.path.unlink(missing_ok=True)
 
 
 class AmlExtension(ExtensionApp):

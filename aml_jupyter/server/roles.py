@@ -89,6 +89,12 @@ class AmlAuthorizer(Authorizer):
         ws = handler.settings.get("aml_workspace") if handler is not None else None
         role = self.role_of(user, ws)
         allowed = allows(role, action)
+        if allowed and resource == "kernels" and handler is not None and handler.request.method == "DELETE":
+            # A dashboard's kernel is stopped by whoever rendered it, or an admin (voila_guard.py).
+            from .voila_guard import may_stop
+
+            kernel_id = (getattr(handler, "path_kwargs", None) or {}).get("kernel_id", "")
+            allowed = may_stop(kernel_id, user.username) or allows(role, "admin")
         if not allowed:
             self.log.info("refused %s on %s to %s (role: %s)", action, resource, user.username, role or "none")
         return allowed

@@ -44,6 +44,7 @@ from ..services import access, stores
 from ..workspace import Workspace
 from . import telemetry
 from .api import MAX_JSON_BYTES, Caller, Response, TrackingAPI, Upload, _error
+from .connections import GuardedHttpToolsProtocol
 from .routes import match
 
 READ_TIMEOUT_S = 30.0  # a body that stops arriving for this long ends its connection
@@ -129,6 +130,10 @@ class TeamServer:
             run = _run_in(path) if method in ("POST", "PUT") else None
             if run:  # a job still writing with it: its run ends, saying why, instead of hanging live
                 access.end_run_of_refused_token(self.ws, run, refused)
+            route, _, _ = match(method, path)
+            if route is not None and route.action != "read":  # a known token's write: audited, refused
+                who = Caller(str(refused.token["user"]), None, token_id=str(refused.token["id"]))
+                self.api.audit(who, route.action, method, path, 401)
             return None, None, str(refused)
         if principal is None:
             return None, None, UNAUTHORIZED
@@ -203,6 +208,7 @@ class TeamServer:
         if declared is not None and (not declared.strip().isdigit() or len(declared.strip()) > 19):
             return _error(400, "the body needs a Content-Length of whole bytes", "BadRequest"), True
         if declared is not None and int(declared) > limit:
+            await asyncio.to_thread(self.api.audit, caller, route.action, method, path, 413)
             return _error(413, f"the body may hold at most {limit} bytes", "TooLarge"), True
         if route.handler == "put_artifact":
             return await self._upload(request, method, path, query, caller, limit)
@@ -251,6 +257,7 @@ class TeamServer:
     ) -> tuple[Response, bool]:
         refused = await asyncio.to_thread(self.api.precheck_upload, path, query)
         if refused is not None:
+            await asyncio.to_thread(self.api.audit, caller, "write", method, path, refused.status)
             return refused, True
         folder = await asyncio.to_thread(self.ws.artifacts.staging_dir)
         fd, name = tempfile.mkstemp(dir=folder, prefix=".tmp-upload-")
@@ -261,6 +268,7 @@ class TeamServer:
                 await self._pump(request, sink.put)
                 digest, size = await asyncio.to_thread(sink.close)
             except _TooLarge:
+                await asyncio.to_thread(self.api.audit, caller, "write", method, path, 413)
                 return _error(413, f"the body may hold at most {limit} bytes", "TooLarge"), True
             except TimeoutError:
                 return _error(408, f"the body stopped arriving for {self.read_timeout:g} s", "Timeout"), True
@@ -404,6 +412,9 @@ def start_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, **options:
     """
     import uvicorn
 
+    from .connections import protocol
+
+    options.setdefault("http", protocol())
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True, name="aml-team-server")
@@ -486,6 +497,7 @@ def serve(
         "timeout_keep_alive": 30,
         "ssl_certfile": certfile,
         "ssl_keyfile": keyfile,
+        "http": GuardedHttpToolsProtocol,  # a deadline for headers, a cap of connections per client
     }
     try:
         if workers == 1:

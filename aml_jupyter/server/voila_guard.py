@@ -11,7 +11,8 @@ Voila route                         needs
 =================================== =================================================
 render, progressive execution       ``execute`` on ``voila`` (it runs the notebook)
 shutdown of a kernel                ``execute``, and the kernel must be one the caller
-                                    rendered (anyone else's needs ``admin``)
+                                    rendered (anyone else's needs ``admin``); the same
+                                    holds for ``DELETE /api/kernels/ID`` (roles.py)
 tree, contents, files (images)      ``read`` on ``contents``
 =================================== =================================================
 
@@ -56,6 +57,43 @@ class _RecordingKernels:
         return kernel_id
 
 
+# Who rendered each dashboard kernel (kernel id -> user name), for this server process: only they,
+# or an admin, may stop it, through Voila's shutdown route or Jupyter's own kernels API (roles.py).
+DASHBOARD_KERNELS: dict[str, str] = {}
+
+
+def may_stop(kernel_id: str, user: str) -> bool:
+    """Whether ``user`` may stop kernel ``kernel_id`` without ``admin``: any kernel but a dashboard
+    kernel someone else rendered.
+
+    Example:
+        >>> DASHBOARD_KERNELS["k1"] = "ann"; may_stop("k1", "bob"), may_stop("k1", "ann"), may_stop("k2", "bob")
+        (False, True, True)
+    """
+    owner = DASHBOARD_KERNELS.get(kernel_id)
+    return owner is None or owner == user
+
+
+class _PlainHandler:
+    """What Jupyter's identity provider reads of a handler, for Voila's file handler (a plain
+    static one): without it, the provider's ``handler.base_url`` was a 500 whose traceback wrote
+    the request's ``?token=`` into the log."""
+
+    @property
+    def base_url(self) -> str:
+        return str(self.settings.get("base_url", "/"))  # type: ignore[attr-defined]
+
+    @property
+    def token(self) -> str | None:
+        return self.settings["identity_provider"].token  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def log(self) -> Any:
+        from jupyter_server.base.handlers import log as server_log
+
+        return server_log()
+
+
 async def _user_of(handler: Any) -> Any:
     # Jupyter's handlers know their user; Voila's file handler is a plain static one: ask the
     # server's identity provider, as Jupyter's handlers do.
@@ -81,7 +119,9 @@ def guard(cls: type, owners: dict[str, str]) -> type:
     shutdown = cls.__name__ in SHUTDOWN
     renders = cls.__name__ in EXECUTE
 
-    class Guarded(cls):  # type: ignore[misc]
+    bases = (cls,) if issubclass(cls, JupyterHandler) else (_PlainHandler, cls)
+
+    class Guarded(*bases):  # type: ignore[misc]
         async def prepare(self, *args: Any, **kwargs: Any) -> None:
             result = super().prepare(*args, **kwargs)
             if inspect.isawaitable(result):
@@ -119,7 +159,7 @@ def guard_voila(web_app: Any) -> int:
         >>> guard_voila(serverapp.web_app)  # doctest: +SKIP
         10
     """
-    owners: dict[str, str] = {}
+    owners = DASHBOARD_KERNELS
     guarded: dict[type, type] = {}
     count = 0
 

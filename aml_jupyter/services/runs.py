@@ -298,7 +298,7 @@ def kernel_runs(ws: Workspace, kernel_id: str | None = None) -> list[tuple[int, 
     return ws.store.kernel_runs(kernel_id)
 
 
-TOKEN_TAG = "aml.token"  # the id of the per-user token that created a run over REST
+TOKEN_TAG = "aml.created_with"  # the id of the per-user token that created a run over REST (not secret)
 
 # Tags aml writes itself when a job is submitted or rerun: they decide what runs and where, so no
 # client may write them, not even the job's own run-scoped token.

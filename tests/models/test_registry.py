@@ -154,6 +154,38 @@ def test_pickles_load_only_as_registered_and_untampered(
     assert not (tmp_path / "PWNED").exists()
 
 
+def test_a_spoofed_logname_changes_no_identity_and_unverified_registrations_need_trust(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pwd
+
+    from aml_jupyter.services.runs import current_user
+
+    me = pwd.getpwuid(os.getuid()).pw_name
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.setenv(name, "alice")
+    assert current_user() == me  # the operating system says who this is, not the environment
+    plain = tmp_path / "model.pkl"
+    plain.write_bytes(pickle.dumps({"weights": [1, 2]}))
+    mv = aml.register_model("mine", path=plain, workspace=ws)
+    assert mv.user == me and "aml.seal" not in mv.tags and "seal" not in mv.to_dict()
+    assert aml.load_model("mine", workspace=ws) == {"weights": [1, 2]}  # sealed by this workspace
+    with pytest.raises(InvalidValue, match="aml's own"):
+        aml.register_model("mine", path=plain, tags={"aml.seal": "0" * 64}, workspace=ws)
+    # Another workspace on the same store (a teammate's laptop, or anyone who can write its rows)
+    # registers under my name: its seal is not this workspace's.
+    if ws.store_url.startswith("sqlite"):
+        return  # a private SQLite file: nobody else writes its rows
+    other = Workspace.init(tmp_path / "elsewhere", store=ws.store_url)
+    try:
+        aml.register_model("forged", path=plain, user=me, workspace=other)
+    finally:
+        other.close()
+    with pytest.raises(UntrustedModel, match="unverified"):
+        aml.load_model("forged", workspace=ws)
+    assert aml.load_model("forged", trusted=True, workspace=ws) == {"weights": [1, 2]}
+
+
 def test_code_running_models_of_another_user_need_trust(ws: Workspace, tmp_path: Path) -> None:
     from aml_jupyter.models import deployments
 

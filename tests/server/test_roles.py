@@ -145,6 +145,16 @@ def test_voila_answers_to_the_roles(server: Server) -> None:
     assert server.call("POST", f"voila/api/shutdown/{other}", who="owner", body={})[0] == 204  # an owner may
     left = {k["id"] for k in server.call("GET", "api/kernels", who="owner")[1]}
     assert kernel not in left and other not in left
+    # Jupyter's own kernels API agrees: a dashboard's kernel is stopped by its renderer or an admin.
+    before = {k["id"] for k in server.call("GET", "api/kernels", who="owner")[1]}
+    assert server.call("GET", "voila/render/dash.ipynb", who="owner")[0] == 200
+    (olgas,) = {k["id"] for k in server.call("GET", "api/kernels", who="owner")[1]} - before
+    assert server.call("DELETE", f"api/kernels/{olgas}", who="contributor")[0] == 403
+    assert server.call("DELETE", f"api/kernels/{olgas}", who="owner")[0] == 204
+    # Voila's files (images a dashboard shows) answer to the roles too; before, a 500 for everyone.
+    (server.ws.root / "pic.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert server.call("GET", "voila/files/pic.png", who="reader")[0] == 200
+    assert server.call("GET", "voila/files/pic.png", who="stranger")[0] == 403
     marker.unlink()
 
 

@@ -42,7 +42,7 @@ class Team:
     def call(
         self, method: str, path: str, who: str | None, body: Any = None, headers: dict[str, str] | None = None
     ) -> tuple[int, Any, dict[str, str]]:
-        data = None if body is None else json.dumps(body).encode()
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers or {})
         if who is not None:
             req.add_header("Authorization", f"Bearer {self.tokens.get(who, who)}")
@@ -152,6 +152,74 @@ def test_a_job_whose_token_is_revoked_mid_run_ends_failed_with_the_reason(team: 
     record = aml.get_run(run["id"], workspace=team.ws)
     assert record.status == "failed" and "revoked" in (team.ws.store.get_run(run["id"]).error or "")
     assert len(record.metric_history("x")) > 0  # what it logged before stays
+
+
+def test_a_revoked_token_ends_only_the_run_it_wrote(team: Team) -> None:
+    # Before: the refusal ended every live run of the token's user, those of other tokens too.
+    secret, row = access.create_token(team.ws, "alice", "one-job")
+    team.tokens["alice-one"] = secret
+    written = team.call("POST", "/api/v1/runs", "alice-one", {"experiment": "team"})[1]
+    other = team.call("POST", "/api/v1/runs", "alice", {"experiment": "team"})[1]
+    access.revoke_token(team.ws, row["id"])
+    for run in (written, other):
+        assert team.call("POST", f"/api/v1/runs/{run['id']}/params", "alice-one", {"params": {"a": 1}})[0] == 401
+    assert aml.get_run(written["id"], workspace=team.ws).status == "failed"
+    assert aml.get_run(other["id"], workspace=team.ws).status == "running"
+    # The refused writes are in the audit log, under the token's user (before: nowhere).
+    entries = access.audit_entries(team.ws, 20)
+    refused = [e for e in entries if e["status"] == 401 and e["path"].endswith("/params")]
+    assert len(refused) == 2 and {e["user"] for e in refused} == {"alice"}
+    # So are refused uploads: to an ended run (409), and one over the limit (413), before any byte.
+    ended = f"/api/v1/runs/{written['id']}/artifacts/x.bin"
+    assert team.call("PUT", ended, "alice", b"", {"Content-Type": "application/octet-stream"})[0] in (400, 409)
+    live = f"/api/v1/runs/{other['id']}/artifacts/big.bin"
+    req = urllib.request.Request(team.url + live, method="PUT", data=b"x")
+    req.add_header("Authorization", f"Bearer {team.tokens['alice']}")
+    req.add_header("Content-Length", str(1 << 50))
+    try:
+        urllib.request.urlopen(req, timeout=30)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 413 and json.loads(exc.read())["type"] == "TooLarge"
+    else:
+        raise AssertionError("a body over the limit was taken")
+    statuses = {(e["path"], e["status"]) for e in access.audit_entries(team.ws, 20)}
+    assert (live, 413) in statuses and any(p == ended and st >= 400 for p, st in statuses)
+    team.call("POST", f"/api/v1/runs/{other['id']}/transition", "alice", {"event": "complete"})
+
+
+def test_clients_may_not_set_aml_tags_nor_store_non_scalar_values(team: Team) -> None:
+    run = team.call("POST", "/api/v1/runs", "alice", {"experiment": "team"})[1]
+    for tags in ({"aml.job_dir": "/etc"}, {"aml.args": '["--evil"]'}, {"aml.requirements": "../../x.txt"}):
+        status, answer, _ = team.call("POST", f"/api/v1/runs/{run['id']}/tags", "olga", {"tags": tags})
+        assert status == 400 and "aml's own" in answer["error"]
+    status, answer, _ = team.call("POST", "/api/v1/runs", "alice", {"experiment": "team", "tags": {"aml.data": "[]"}})
+    assert status == 400 and "aml's own" in answer["error"]
+    for bad in ({"b": [1, 2]}, {"b": {"c": 1}}, {"b": None}):
+        for route, key in (("params", "params"), ("tags", "tags")):
+            status, answer, _ = team.call("POST", f"/api/v1/runs/{run['id']}/{route}", "alice", {key: bad})
+            assert status == 400 and "text, a number or a boolean" in answer["error"], answer
+    record = aml.get_run(run["id"], workspace=team.ws)
+    assert not record.params and [k for k in record.tags if k.startswith("aml.")] == ["aml.created_with"]
+    assert team.call("POST", f"/api/v1/runs/{run['id']}/tags", "alice", {"tags": {"team": "a", "n": 3}})[0] == 200
+    team.call("POST", f"/api/v1/runs/{run['id']}/transition", "alice", {"event": "complete"})
+
+
+def test_a_run_scoped_token_touches_its_run_alone_and_dies_with_it(team: Team) -> None:
+    run = team.call("POST", "/api/v1/runs", "alice", {"experiment": "team"})[1]
+    other = team.call("POST", "/api/v1/runs", "alice", {"experiment": "team"})[1]
+    team.tokens["job"] = access.create_run_token(team.ws, run["id"], "rita")  # a reader's job still logs
+    base = f"/api/v1/runs/{run['id']}"
+    assert team.call("POST", base + "/metrics", "job", {"metrics": [{"key": "m", "value": 1.0, "step": 0}]})[0] == 200
+    assert team.call("POST", base + "/tags", "job", {"tags": {"aml.host": "worker-1"}})[0] == 200
+    assert team.call("POST", base + "/tags", "job", {"tags": {"aml.args": "[]"}})[0] == 400
+    assert team.call("PUT", "/api/v1/roles", "job", {"roles": {"rita": "owner"}})[0] == 403
+    assert team.call("POST", f"/api/v1/runs/{other['id']}/tags", "job", {"tags": {"x": "y"}})[0] == 403
+    assert team.call("GET", "/api/v1/runs", "job")[0] == 403
+    assert access.role_of(team.ws, "rita") == "reader"
+    assert team.call("POST", base + "/transition", "job", {"event": "complete"})[0] == 200
+    status, answer, _ = team.call("GET", base, "job")
+    assert status == 401 and "has ended" in answer["error"]
+    team.call("POST", f"/api/v1/runs/{other['id']}/transition", "alice", {"event": "complete"})
 
 
 def test_gzip_health_and_prometheus_metrics(team: Team) -> None:
@@ -316,3 +384,40 @@ def test_a_streamed_upload_keeps_every_byte_whatever_the_chunking(team: Team) ->
     assert status == 200 and body == payload and headers["content-disposition"] == "attachment"
     status, err, _ = team.call("GET", f"/api/v1/runs/{run['id']}/artifacts/odd.bin", None)
     assert status == 401
+
+
+def test_slow_headers_are_cut_off_and_one_client_holds_few_connections(tmp_path: Path) -> None:
+    # Before: 300 connections sending a header line every 8 s were never closed and, under a
+    # 256-descriptor limit, locked every client out without a token.
+    import socket
+
+    from aml_jupyter.server.connections import protocol
+
+    ws = aml.Workspace.init(tmp_path / "p")
+    guarded = protocol(header_timeout=3.0, max_per_client=3)
+    handle = start_in_thread(TeamServer(ws, SERVER_TOKEN).app, http=guarded)
+
+    def connect() -> socket.socket:
+        s = socket.create_connection(("127.0.0.1", handle.port), timeout=10)
+        return s
+
+    try:
+        slow = connect()
+        slow.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+        assert slow.recv(1024) == b""  # closed by the server within its header deadline
+        slow.close()
+        held = [connect() for _ in range(3)]
+        for s in held:
+            s.sendall(b"G")  # started, so counted, but far from done
+        extra = connect()
+        extra.settimeout(2.0)  # well inside the header deadline: only the cap closes it this soon
+        assert extra.recv(1024) == b""  # a fourth from the same address is closed at once
+        extra.close()
+        assert guarded.open_per_client["127.0.0.1"] == 3
+        for s in held:
+            s.close()
+        with urllib.request.urlopen(handle.url + "/health", timeout=10) as resp:  # the door is open again
+            assert resp.status == 200
+    finally:
+        handle.stop()
+        ws.close()

@@ -59,14 +59,21 @@ def test_a_server_that_is_down_is_a_clear_error_without_the_password(tmp_path: P
     assert out.returncode != 0 and "cannot reach the store" in out.stderr and "hunter2" not in out.stderr + out.stdout
 
 
-def test_a_password_in_the_url_is_never_printed_nor_given_to_jobs(db_url: str, tmp_path: Path) -> None:
-    url = _with_password(db_url, "s3cr3t-pw")  # the test server trusts loopback: any password is accepted
+@pytest.mark.parametrize("form", ["userinfo", "at-sign", "query"])
+def test_a_password_in_the_url_is_never_printed_nor_given_to_jobs(db_url: str, tmp_path: Path, form: str) -> None:
+    # Every form libpq takes: before, ?password= was printed and left world-readable, and
+    # aml:pa@ss@host was shown as aml:***@ss@host. The test server trusts loopback: any password goes.
+    url = {
+        "userinfo": _with_password(db_url, "s3cr3t-pw"),
+        "at-sign": _with_password(db_url, "s3cr3t-pw@more"),
+        "query": db_url + "?password=s3cr3t-pw",
+    }[form]
     project = tmp_path / "p"
     project.mkdir()
     (project / "show_env.py").write_text("import os\nprint(sorted(os.environ.items()))\n")
     out = _aml("init", str(project), "--store", url)
     assert out.returncode == 0, out.stderr
-    assert "s3cr3t-pw" not in out.stdout + out.stderr and "***" in out.stdout
+    assert "s3cr3t-pw" not in out.stdout + out.stderr and "***" in out.stdout and "more@" not in out.stdout
     settings = project / ".aml" / "aml.toml"
     assert oct(settings.stat().st_mode & 0o777) == "0o600"  # the password is on disk for its user only
     job = _aml("submit", "show_env.py", "--wait", cwd=project)

@@ -87,44 +87,78 @@ SCHEMES = {"sqlite": ("sqlite3", ""), "postgresql": ("psycopg", "postgres")}
 DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 
 
+SECRET_QUERY = ("password", "sslpassword")  # libpq's keywords that hold a secret
+
+
+def _parts(url: str) -> tuple[str, str | None, str, str]:
+    # (scheme, userinfo or None, host and path, query). libpq reads the user and password up to
+    # the LAST '@' of the authority: 'aml:pa@ss@host' is user aml, password 'pa@ss', host 'host'.
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "", None, url, ""
+    rest, _, query = rest.partition("?")
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return scheme, None, rest, query
+    userinfo, _, host = authority.rpartition("@")
+    return scheme, userinfo, host + slash + path, query
+
+
 def engine_url(url: str) -> str:
-    """The SQLAlchemy URL for a store URL as a user writes it (``postgresql://`` means psycopg 3).
+    """The SQLAlchemy URL for a store URL as a user writes it (``postgresql://`` means psycopg 3;
+    an ``@`` inside the password is kept in it, as libpq reads it).
 
     Example:
         >>> engine_url("postgresql://aml@db/runs")
         'postgresql+psycopg://aml@db/runs'
+        >>> engine_url("postgresql://aml:pa@ss@db/runs")
+        'postgresql+psycopg://aml:pa%40ss@db/runs'
     """
-    scheme, sep, rest = url.partition("://")
-    return f"{DEFAULT_DRIVERS[scheme]}://{rest}" if sep and scheme in DEFAULT_DRIVERS else url
+    scheme, userinfo, rest, query = _parts(url)
+    if not scheme:
+        return url
+    driver = DEFAULT_DRIVERS.get(scheme, scheme)
+    auth = userinfo.replace("@", "%40") + "@" if userinfo is not None else ""
+    return f"{driver}://{auth}{rest}" + (f"?{query}" if query else "")
 
 
 def shown_url(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``: the only form ever printed or logged.
+    """``url`` with every password in it (``user:PASSWORD@``, ``?password=``, ``?sslpassword=``)
+    replaced by ``***``: the only form ever printed, logged or passed to a job.
 
     Example:
         >>> shown_url("postgresql://aml:s3cret@db:5432/runs")
         'postgresql://aml:***@db:5432/runs'
+        >>> shown_url("postgresql://aml:pa@ss@db/runs?user=a&password=x")
+        'postgresql://aml:***@db/runs?user=a&password=***'
     """
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        scheme = url.partition("://")[0]
-        return f"{scheme}://(unreadable URL)"
+    scheme, userinfo, rest, query = _parts(url)
+    if not scheme:
+        return "(unreadable URL)"
+    auth = ""
+    if userinfo is not None:
+        user, colon, _ = userinfo.partition(":")
+        auth = f"{user}:***@" if colon else f"{user}@"
+    shown = []
+    for pair in query.split("&") if query else []:
+        key, eq, _ = pair.partition("=")
+        shown.append(f"{key}=***" if eq and key.lower() in SECRET_QUERY else pair)
+    return f"{scheme}://{auth}{rest}" + ("?" + "&".join(shown) if shown else "")
 
 
 def has_password(url: str) -> bool:
-    """Whether a store URL carries a password.
+    """Whether a store URL carries a password, in any form libpq takes.
 
     Example:
         >>> has_password("postgresql://aml:s3cret@db/runs"), has_password("postgresql://aml@db/runs")
         (True, False)
+        >>> has_password("postgresql://db/runs?user=aml&password=x")
+        True
     """
-    from sqlalchemy.engine import make_url
-
-    return bool(make_url(url).password)
+    _, userinfo, _, query = _parts(url)
+    if userinfo is not None and userinfo.partition(":")[2]:
+        return True
+    return any(p.partition("=")[0].lower() in SECRET_QUERY and p.partition("=")[2] for p in query.split("&"))
 
 
 def check_store_url(url: str) -> None:
