@@ -1,4 +1,4 @@
-"""The model commands of ``aml``: models list, show, lineage, download, alias, register."""
+"""The model commands of ``aml``: models list, show, lineage, download, alias, approve, register."""
 
 from __future__ import annotations
 
@@ -81,6 +81,13 @@ def cmd_download(args: argparse.Namespace) -> None:
     from .services.models import download_model
 
     print(f"wrote {args.ref} to {download_model(args.ref, args.to, workspace=_ws(args))}")
+
+
+def cmd_approve(args: argparse.Namespace) -> None:
+    from .services.models import approve
+
+    mv = approve(args.ref, workspace=_ws(args))
+    print(f"{mv.ref} approved for deployment by {mv.tags['aml.approved_by'].split()[0]}")
 
 
 def cmd_alias(args: argparse.Namespace) -> None:
@@ -240,6 +247,10 @@ def add_model_commands(sub: Any, add: Any) -> None:
     sp.add_argument("name")
     sp.add_argument("alias")
     sp.add_argument("version", type=int)
+    sp = add(
+        models, "approve", cmd_approve, "approve a version for deployment ([deployments] require_approval)", json=False
+    )
+    sp.add_argument("ref", help="NAME:VERSION")
     sp = add(models, "register", cmd_register, "register a version from a run's artifact or a local path")
     sp.add_argument("name")
     sp.add_argument("--run", default=None)

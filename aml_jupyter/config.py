@@ -86,9 +86,25 @@ class SnapshotSettings(Configurable):
         return value
 
 
+class DeploymentSettings(Configurable):
+    """What a deployment of this workspace needs first.
+
+    Example:
+        >>> DeploymentSettings().require_approval
+        False
+    """
+
+    require_approval = Bool(
+        False,
+        help="Deploy a version whose loading runs code (pickle, score.py) only once an owner approved it "
+        "(aml models approve NAME:VERSION).",
+    ).tag(config=True)
+
+
 SECTIONS: dict[str, type[Configurable]] = {
     "tracking": TrackingSettings,
     "snapshots": SnapshotSettings,
+    "deployments": DeploymentSettings,
 }
 # Tables read by other parts (their own loaders check them); accepted here as they are.
 PASSTHROUGH_SECTIONS = {"workspace", "targets"}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from traitlets.config import Config
 
-from .config import SnapshotSettings, TrackingSettings, default_toml, load_config
+from .config import DeploymentSettings, SnapshotSettings, TrackingSettings, default_toml, load_config
 from .errors import ConfigError, StoreError, WorkspaceExists, WorkspaceNotFound, WorkspaceReadOnly
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ class Workspace:
         self.name = str(raw.get("workspace", {}).get("name", root.name))
         self.tracking = TrackingSettings(config=config)
         self.snapshots = SnapshotSettings(config=config)
+        self.deployments = DeploymentSettings(config=config)
 
     # discovery ------------------------------------------------------------------------------
 

@@ -104,12 +104,13 @@ def deploy(
         >>> deploy("iris-clf@production", "iris")["url"]  # doctest: +SKIP
         'http://127.0.0.1:41873'
     """
-    from ..services.models import check_trust, get_model_version
+    from ..services.models import check_approval, check_trust, get_model_version
 
     ws = Workspace.open(workspace)
     name = _check_name(name)
     mv = get_model_version(ref, workspace=ws)
     check_trust(mv, trusted, user, ws)  # before anything is written or started
+    check_approval(ws, mv)
     existing = _row(ws, name, missing_ok=True)
     if existing is not None:
         raise InvalidValue(f"deployment {name!r} exists (serving {existing['model_ref']}); use update or delete")
@@ -247,13 +248,14 @@ def update(
         >>> update("iris", "iris-clf:4")["model"]  # doctest: +SKIP
         'iris-clf:4'
     """
-    from ..services.models import check_trust, get_model_version
+    from ..services.models import check_approval, check_trust, get_model_version
 
     ws = Workspace.open(workspace)
     row = _row(ws, _check_name(name))
     assert row is not None
     mv = get_model_version(ref, workspace=ws)
     check_trust(mv, trusted, user, ws)
+    check_approval(ws, mv)
     if not pid_alive(row["pid"]):
         raise JobError(f"deployment {name!r} is not running; delete it and deploy again")
     folder = folder_of(ws, name)

@@ -428,6 +428,12 @@ class TrackingAPI:
         )
         return Response.json(201, mv.to_dict())
 
+    def h_approve(self, call: Call) -> Response:
+        from ..services.models import approve
+
+        ref = f"{unquote(call.params['model'])}:{int(call.params['version'])}"
+        return Response.json(200, approve(ref, call.caller.user, workspace=self.ws).to_dict())
+
     def h_deploy(self, call: Call) -> Response:
         from ..models.deployments import deploy
 

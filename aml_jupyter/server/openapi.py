@@ -149,6 +149,7 @@ PATH_PARAMS = {
     "name": "an artifact name (a relative path)",
     "snapshot": "a snapshot id",
     "model": "a model name",
+    "version": "a version number of the model",
     "other": "the snapshot to compare with",
     "dataset": "a registered dataset's name",
     "deployment": "a deployment's name",

@@ -448,6 +448,50 @@ def check_trust(mv: ModelVersion, trusted: bool, user: str | None = None, worksp
         )
 
 
+def approve(ref: str, owner: str | None = None, workspace: Workspace | str | None = None) -> ModelVersion:
+    """Record ``owner``'s approval to deploy version ``ref`` (needed for a code-bearing version
+    where ``[deployments] require_approval = true``). Who may approve is the surface's check: an
+    owner (``admin``) through REST, the store's user on the command line.
+
+    Example:
+        >>> approve("iris-clf:3", "olga").tags["aml.approved_by"].split()[0]  # doctest: +SKIP
+        'olga'
+    """
+    from .provenance import APPROVAL_TAG, approval_value
+    from .runs import current_user as _user
+
+    ws = Workspace.open(workspace)
+    mv = get_model_version(ref, workspace=ws)
+    who = owner or _user()
+    ws.store.models.set_version_tag(
+        mv.name, mv.version, APPROVAL_TAG, approval_value(ws, mv.name, mv.content_hash, who, mv.version)
+    )
+    return get_model_version(mv.ref, workspace=ws)
+
+
+def check_approval(ws: Workspace, mv: ModelVersion) -> None:
+    """Refuse to deploy a code-bearing version an owner has not approved, where the workspace
+    asks for approval (``[deployments] require_approval = true``).
+
+    Example:
+        >>> check_approval(ws, get_model_version("their-pickle"))  # doctest: +SKIP
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.UntrustedModel: their-pickle:1 runs code when loaded, and this workspace ...
+    """
+    from .provenance import APPROVAL_TAG, approved_by
+
+    if mv.flavor not in CODE_FLAVORS or not ws.deployments.require_approval:
+        return
+    if approved_by(ws, mv.name, mv.content_hash, mv.version, mv.tags.get(APPROVAL_TAG)) is None:
+        raise UntrustedModel(
+            f"{mv.ref} runs code when loaded ({mv.flavor}), and this workspace deploys such a version only once "
+            f"an owner has approved it: aml models approve {mv.ref} (or POST .../versions/{mv.version}/approve)",
+            ref=mv.ref,
+            registered_by=mv.user,
+        )
+
+
 def load_model(
     ref: str, trusted: bool = False, workspace: Workspace | str | None = None, user: str | None = None
 ) -> Any:

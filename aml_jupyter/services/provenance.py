@@ -104,3 +104,30 @@ def vouched_dataset(ws: Workspace, name: str, version: int, recipe_hash: str, us
     except OSError:
         return False
     return hmac.compare_digest(seal(ws, name, recipe_hash, user, version, kind="dataset"), given)
+
+
+APPROVAL_TAG = "aml.approved_by"  # "USER SEAL": an owner's approval to deploy a code-bearing version
+
+
+def approval_value(ws: Workspace, name: str, content_hash: str, owner: str, version: int) -> str:
+    """The tag value that records ``owner``'s approval of this version, sealed like a registration.
+
+    Example:
+        >>> approval_value(ws, "iris", mv.content_hash, "olga", 3)  # doctest: +SKIP
+        'olga 9c1f...'
+    """
+    return f"{owner} {seal(ws, name, content_hash, owner, version, kind='approval')}"
+
+
+def approved_by(ws: Workspace, name: str, content_hash: str, version: int, value: str | None) -> str | None:
+    """Who approved this version, when the approval's seal checks out under this workspace's key.
+
+    Example:
+        >>> approved_by(ws, "iris", mv.content_hash, 3, mv_tags.get(APPROVAL_TAG))  # doctest: +SKIP
+        'olga'
+    """
+    owner, _, given = (value or "").partition(" ")
+    if not owner or not given or not (ws.aml_dir / KEY_FILE).exists():
+        return None
+    ok = hmac.compare_digest(seal(ws, name, content_hash, owner, version, kind="approval"), given)
+    return owner if ok else None

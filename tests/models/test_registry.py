@@ -273,3 +273,32 @@ def test_model_commands(ws: Workspace, tmp_path: Path) -> None:
     ]:
         proc = cli(*args)
         assert proc.returncode == 1 and message in proc.stderr
+
+
+def test_an_owner_approves_code_bearing_versions_before_they_deploy(ws: Workspace, tmp_path: Path) -> None:
+    from aml_jupyter.services.models import approve, check_approval
+    from aml_jupyter.services.provenance import APPROVAL_TAG
+
+    plain = tmp_path / "model.pkl"
+    plain.write_bytes(pickle.dumps({"weights": [1]}))
+    mv = aml.register_model("gated", path=plain, workspace=ws)
+    check_approval(ws, mv)  # not asked for: nothing to do
+    from aml_jupyter.config import DeploymentSettings, load_config
+
+    toml = ws.aml_dir / "aml.toml"
+    toml.write_text(toml.read_text().replace("# require_approval = false", "require_approval = true"))
+    gated = ws
+    gated.deployments = DeploymentSettings(config=load_config(toml)[0])  # as a new process reads it
+    assert gated.deployments.require_approval
+    try:
+        with pytest.raises(UntrustedModel, match="aml models approve gated:1"):
+            check_approval(gated, mv)
+        # A tag written straight into the store is no approval: its seal is not this workspace's.
+        gated.store.models.set_version_tag("gated", 1, APPROVAL_TAG, "olga " + "0" * 64)
+        with pytest.raises(UntrustedModel):
+            check_approval(gated, aml.get_model_version("gated:1", workspace=gated))
+        approved = approve("gated:1", "olga", workspace=gated)
+        assert approved.tags[APPROVAL_TAG].startswith("olga ")
+        check_approval(gated, approved)
+    finally:
+        gated.deployments = DeploymentSettings()

@@ -228,6 +228,8 @@ def test_register_deploy_score_and_stop_through_the_api(server: Server, tmp_path
     body = {"run": run.id, "artifact": "model", "tags": {"team": "a"}}
     status, mv, _ = server.call("POST", "aml/api/v1/models/counter", "contributor", body)
     assert status == 201 and mv["ref"] == "counter:1" and mv["tags"] == {"team": "a"}
+    tagged = {"run": run.id, "artifact": "model", "tags": {"aml.approved_by": "olga x"}}
+    assert server.call("POST", "aml/api/v1/models/counter", "contributor", tagged)[0] == 400  # aml's own
     status, odd, _ = server.call("POST", "aml/api/v1/models/odd%2541", "contributor", body)
     assert status == 201 and odd["name"] == "odd%41"  # decoded once, not twice into "oddA"
     assert server.call("GET", "aml/api/v1/models/odd%2541", "reader")[1]["versions"][0]["name"] == "odd%41"
@@ -240,6 +242,10 @@ def test_register_deploy_score_and_stop_through_the_api(server: Server, tmp_path
         server.call("POST", "aml/api/v1/deployments", "owner", {"model": "counter:1", "name": "x", "trusted": 1})[0]
         == 400
     )
+    # Approving a version for deployment is an owner's (admin) action.
+    assert server.call("POST", "aml/api/v1/models/counter/versions/1/approve", "contributor", {})[0] == 403
+    status, approved, _ = server.call("POST", "aml/api/v1/models/counter/versions/1/approve", "owner", {})
+    assert status == 200 and approved["tags"]["aml.approved_by"].startswith("olga ")
     status, dep, _ = server.call("POST", "aml/api/v1/deployments", "contributor", {"model": "counter:1", "name": "ctr"})
     try:
         assert status == 201 and dep["url"].startswith("http://127.0.0.1:")

@@ -3,6 +3,7 @@ holds and how it loads is :mod:`aml_jupyter.services.models`'s."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -43,6 +44,19 @@ class ModelStore:
             return version
 
         return self.db.write(insert, numbering=True)  # two registrations never share a number
+
+    def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        """Set one tag of version ``version`` of ``name`` (the others kept)."""
+        mv = t.model_versions
+
+        def write(conn: Connection) -> None:
+            model_id = conn.execute(select(t.models.c.id).where(t.models.c.name == name)).scalar()
+            where = (mv.c.model_id == model_id) & (mv.c.version == version)
+            tags = json.loads(conn.execute(select(mv.c.tags).where(where)).scalar() or "{}")
+            tags[key] = value
+            conn.execute(mv.update().where(where).values(tags=json.dumps(tags, sort_keys=True)))
+
+        self.db.write(write)
 
     def version(self, name: str, version: int | None, alias: str | None) -> tuple[Any, list[str], str | None]:
         """(the version's row, its aliases, its run's id) for ``name`` at ``version`` or ``alias``
