@@ -562,6 +562,9 @@ class TrackingAPI:
             )
         check_count({key for key, *_ in checked}, "distinct metric keys")
         run = self._live_run(run_id, call=call)
+        if payload.get("batch") is not None:  # sent with an id: stored once, however often it comes
+            stored = runs.log_batch_once(self.ws, run.pk, payload["batch"], checked)
+            return Response.json(200, {"written": len(checked) if stored else 0, "duplicate": not stored})
         by_key: dict[str, list[tuple[Any, Any, Any]]] = {}
         for key, value, step, ts in checked:
             by_key.setdefault(key, []).append((value, step, ts))

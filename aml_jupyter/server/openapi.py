@@ -88,7 +88,14 @@ BODIES: dict[str, dict[str, Any]] = {
                         "timestamp": {"type": "integer"},
                     },
                 },
-            }
+            },
+            "batch": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{8,64}$",
+                "description": "an id for the batch, the same when it is sent again: a batch is stored once per "
+                "run and id (each point then names its step and timestamp); the answer says duplicate: true "
+                "for one stored before",
+            },
         },
     },
     "log_params": {"type": "object", "required": ["params"], "properties": {"params": _OBJ}},

@@ -351,3 +351,36 @@ def client_tags(tags: object, job_of_run: bool) -> dict[str, Any]:
         if str(key).startswith("aml.") and (not job_of_run or key in SUBMISSION_TAGS):
             raise InvalidValue(f"tag {key!r} is aml's own: no client may set it", key=str(key))
     return checked
+
+
+def log_batch_once(ws: Workspace, run_pk: int, batch_id: object, points: list[tuple[str, float, Any, Any]]) -> bool:
+    """Store checked points ``(key, value, step, timestamp)`` of one client batch unless the run
+    has a batch of that id already: a client that got no answer sends it again, and metrics are
+    never counted twice. Whether it was stored now.
+
+    Example:
+        >>> log_batch_once(ws, run.pk, "b-0001-aa", [("loss", 0.5, 0, 1700000000000)])  # doctest: +SKIP
+        True
+    """
+    import re
+
+    from ..tracking.series import Series, pack_steps, pack_times, pack_values
+
+    if not isinstance(batch_id, str) or not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", batch_id):
+        raise InvalidValue('"batch" is an id of 8 to 64 letters, digits, "-" and "_"')
+    if any(step is None or ts is None for _, _, step, ts in points):
+        raise InvalidValue("a batch with an id names the step and timestamp of each of its points")
+    by_key: dict[str, list[tuple[float, Any, Any]]] = {}
+    for key, value, step, ts in points:
+        by_key.setdefault(key, []).append((value, step, ts))
+    series = [
+        Series(
+            run_pk,
+            key,
+            pack_steps([r[1] for r in rows], len(rows), 0, key),
+            pack_values([r[0] for r in rows], key),
+            pack_times([r[2] for r in rows], len(rows), 0, key),
+        )
+        for key, rows in by_key.items()
+    ]
+    return bool(ws.store.write_batch_once(run_pk, batch_id, series))

@@ -2,8 +2,9 @@
 
 When ``AML_TRACKING_URI`` is ``http(s)://...``, ``aml.log`` and friends in the job write through
 ``aml server`` (:mod:`aml_jupyter.server`). Metrics are checked here, buffered and sent in batches
-by a background thread; a batch that cannot be delivered stays buffered and is retried, so a
-server restart loses nothing, and ``flush()`` (called at exit) returns only once all is delivered.
+by a background thread; a batch that cannot be delivered stays buffered and is retried with the
+same id, so a server restart loses nothing and counts nothing twice (the server stores a run's
+batch of one id once), and ``flush()`` (called at exit) returns only once all is delivered.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,9 @@ class RemoteRun:
         self._wake = threading.Event()
         self._closed = False
         self.superseded: AttemptSuperseded | None = None
+        # The batch sent but not acknowledged, with its id: sent again unchanged, so the server,
+        # which keeps each run's batch ids, stores it once even if it did store it before dying.
+        self._unanswered: tuple[str, list[dict[str, Any]]] | None = None
         self.record = self._request("GET", "")  # fails fast on a wrong address, token or run
         threading.Thread(target=self._loop, daemon=True, name="aml-remote-writer").start()
         atexit.register(self.flush)
@@ -108,19 +113,21 @@ class RemoteRun:
 
     def _send_some(self) -> None:
         with self._sending:
-            with self._lock:
-                batch, self._points = self._points[:BATCH], self._points[BATCH:]
-            if not batch:
-                return
+            if self._unanswered is None:  # a batch the server may have stored goes again as it was
+                with self._lock:
+                    batch, self._points = self._points[:BATCH], self._points[BATCH:]
+                if not batch:
+                    return
+                self._unanswered = (uuid.uuid4().hex, batch)
+            batch_id, batch = self._unanswered
             try:
-                self._post("/metrics", {"metrics": batch})
+                self._post("/metrics", {"metrics": batch, "batch": batch_id})
+                self._unanswered = None
             except AttemptSuperseded as exc:
                 self.superseded = exc  # refused for good: those points are dropped, and so are later ones
+                self._unanswered = None
                 raise
-            except (OSError, AmlError):
-                with self._lock:  # delivered later, in order
-                    self._points = batch + self._points
-                raise
+            # Any other failure: the batch stays as it is, id and all, and goes first next time.
 
     def _loop(self) -> None:
         delay = SEND_EVERY_S
@@ -128,7 +135,7 @@ class RemoteRun:
             self._wake.wait(delay)
             self._wake.clear()
             try:
-                while self._points:
+                while self._points or self._unanswered is not None:
                     self._send_some()
                 delay = SEND_EVERY_S
             except (OSError, AmlError):
@@ -142,7 +149,7 @@ class RemoteRun:
                 while True:
                     with self._sending:  # a batch the writer thread is sending counts until it lands
                         with self._lock:
-                            if not self._points:
+                            if not self._points and self._unanswered is None:
                                 return
                     self._send_some()
             except (OSError, AmlError) as exc:

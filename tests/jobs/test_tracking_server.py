@@ -311,3 +311,34 @@ def test_a_remote_notebook_logs_from_its_kernel(ws: Workspace, server: str, tmp_
     assert result["status"] == "completed", proc.stderr
     run = aml.get_run(run_id, workspace=ws)
     assert run.metrics == {"acc": 0.5} and "notebook.ipynb" in [a.name for a in run.artifacts]
+
+
+def test_a_batch_sent_again_after_its_answer_was_lost_is_stored_once(ws: Workspace, server: str) -> None:
+    # Before: a server that died between storing a batch and answering got it again from the
+    # client's retry and stored it twice (550-1,200 duplicate points in the red-team's runs).
+    from aml_jupyter.tracking.remote import RemoteRun
+
+    run_id = _running_run(ws)
+    batch = {"batch": "b-0001-resend", "metrics": [{"key": "m", "value": 1.0, "step": 0, "timestamp": 1}]}
+    assert _call(server, "POST", f"/api/v1/runs/{run_id}/metrics", batch) == (200, {"written": 1, "duplicate": False})
+    assert _call(server, "POST", f"/api/v1/runs/{run_id}/metrics", batch) == (200, {"written": 0, "duplicate": True})
+    no_step = {"batch": "b-0002-nostep", "metrics": [{"key": "m", "value": 2.0}]}
+    assert _call(server, "POST", f"/api/v1/runs/{run_id}/metrics", no_step)[0] == 400
+    # The SDK's own retry: the first answer to each batch is lost after the server stored it.
+    client = RemoteRun(server, run_id, TOKEN)
+    real, lost = client._request, set()
+
+    def answer_lost_once(method: str, path: str, body: bytes | None = None, *rest: Any) -> Any:
+        answer = real(method, path, body, *rest)
+        sent = json.loads(body or b"{}").get("batch")
+        if path == "/metrics" and sent not in lost:
+            lost.add(sent)
+            raise OSError("connection reset before the answer")  # stored, but the client never hears so
+        return answer
+
+    client._request = answer_lost_once  # type: ignore[method-assign]
+    for i in range(1, 2001):
+        client.log("m", float(i), step=i)
+    client.flush()
+    steps, values, _ = ws.store.metric_history(ws.store.get_run(run_id).pk, "m")
+    assert list(steps) == list(range(2001)) and len(lost) >= 1  # each point once, none lost

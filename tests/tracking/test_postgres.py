@@ -175,10 +175,10 @@ def _downgrade_then_migrate(db: Database, db_url: str, tmp_path: Path, run_id: s
     dry = _aml("migrate", "--store", db_url, "--dry-run", "--json")
     assert dry.returncode == 0, dry.stderr
     report = json.loads(dry.stdout)
-    assert report["from"] == 4 and [s["version"] for s in report["steps"]] == [5, 6]
+    assert report["from"] == 4 and [s["version"] for s in report["steps"]] == [5, 6, 7]
     assert db.schema_version() == 4  # a dry run changes nothing
     done = _aml("-w", str(tmp_path / "p"), "migrate")
-    assert done.returncode == 0 and "schema 4 -> 6" in done.stdout, done.stderr
+    assert done.returncode == 0 and "schema 4 -> 7" in done.stdout, done.stderr
     assert "up to date" in _aml("migrate", "--store", db_url).stdout
     ws = Workspace.open(tmp_path / "p")
     assert aml.get_run(run_id, workspace=ws).metrics == {"x": 1.0}

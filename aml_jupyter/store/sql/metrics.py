@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, and_, bindparam, select
 
-from ...errors import AttemptSuperseded
+from ...errors import AttemptSuperseded, StoreError
 from ...tracking.records import encode_value
 from ...tracking.series import Series, from_le_bytes, latest_index, to_le_bytes
 from . import schema as t
@@ -85,6 +85,39 @@ class MetricStore:
             return then(conn) if then is not None else None
 
         return self.db.write(write)
+
+    def write_batch_once(self, run_pk: int, batch_id: str, series: Sequence[Series]) -> bool:
+        """Store a client's batch unless a batch of that id was stored for the run before, in one
+        transaction with its id: whether it was stored now (False: a resend, already there).
+
+        Example:
+            >>> store.write_batch_once(run.pk, "b-1", [series])  # doctest: +SKIP
+            True
+            >>> store.write_batch_once(run.pk, "b-1", [series])  # sent again  # doctest: +SKIP
+            False
+        """
+        b = t.metric_batches
+
+        def write(conn: Connection) -> bool:
+            seen = conn.execute(select(b.c.batch_id).where(and_(b.c.run_pk == run_pk, b.c.batch_id == batch_id)))
+            if seen.first() is not None:
+                return False
+            n = sum(len(x) for x in series)
+            conn.execute(b.insert().values(run_pk=run_pk, batch_id=batch_id, points=n, at=now_ms()))
+            self._write_series(conn, list(series))
+            return True
+
+        try:
+            return bool(self.db.write(write))
+        except StoreError:  # the same batch, sent twice at once, and the other one stored it?
+            there = self.db.read(
+                lambda c: c.execute(
+                    select(b.c.batch_id).where(and_(b.c.run_pk == run_pk, b.c.batch_id == batch_id))
+                ).first()
+            )
+            if there is None:
+                raise
+            return False
 
     def fence(self, run_pk: int, attempt: str) -> None:
         """Write for ``run_pk`` only while ``attempt`` is its current one (the ``aml.attempt`` tag).

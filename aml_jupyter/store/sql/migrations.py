@@ -56,6 +56,10 @@ def _v6_tokens_and_groups(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.workspace_groups, schema.api_tokens])
 
 
+def _v7_metric_batches(conn: Connection) -> None:
+    schema.metric_batches.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "initial tables: experiments, runs, params, tags, metrics, artifacts, run inputs", _v1_create_tables),
     (2, "datasets: registered data preparation recipes", _v2_datasets),
@@ -63,6 +67,7 @@ MIGRATIONS: list[Migration] = [
     (4, "deployments of model versions", _v4_deployments),
     (5, "the REST API's audit log and workspace roles", _v5_audit_and_roles),
     (6, "tokens per user for aml server, and group members", _v6_tokens_and_groups),
+    (7, "metric batches stored once, whatever a client sends again", _v7_metric_batches),
 ]
 LATEST = MIGRATIONS[-1][0]
 

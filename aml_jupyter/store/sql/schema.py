@@ -279,3 +279,16 @@ api_tokens = Table(
     Column("revoked_at", BigInteger),
     Column("last_used_at", BigInteger),
 )
+
+
+# Added in schema version 7: metric batches a client sent with an id, so that one it sends again (no
+# answer came: the server died between storing and answering) is stored once. Written in the same
+# transaction as the batch's points.
+metric_batches = Table(
+    "metric_batches",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("batch_id", String(64), primary_key=True),
+    Column("points", Integer, nullable=False),
+    Column("at", BigInteger, nullable=False),
+)
