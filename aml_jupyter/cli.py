@@ -38,12 +38,21 @@ def _cmd_init(args: argparse.Namespace) -> None:
     from .services.stores import shown_url
     from .workspace import Workspace
 
-    ws = Workspace.init(args.dir, name=args.name, repair=args.repair, store=args.store, artifacts=args.artifacts)
+    existed = args.exist_ok and (Path(args.dir) / ".aml").is_dir()
+    ws = Workspace.init(
+        args.dir,
+        name=args.name,
+        exist_ok=args.exist_ok,
+        repair=args.repair,
+        store=args.store,
+        artifacts=args.artifacts,
+    )
     store = shown_url(ws.store_url)
+    said = "Found" if existed else "Created"
     _emit(
         args,
         {"root": str(ws.root), "name": ws.name, "config": str(ws.aml_dir / "aml.toml"), "store": store},
-        f"Created workspace {ws.name!r} in {ws.aml_dir}" + (f" (runs in {store})" if args.store else ""),
+        f"{said} workspace {ws.name!r} in {ws.aml_dir}" + (f" (runs in {store})" if args.store else ""),
     )
 
 
@@ -69,9 +78,7 @@ def _cmd_runs_list(args: argparse.Namespace) -> None:
     if args.json:
         print(dumps(runs))
         return
-    # The first four metric and param keys, in the order the columns of search_runs have them.
-    metric_keys = sorted({k for r in runs for k in r["metrics"]})[:4]
-    param_keys = sorted({k for r in runs for k in r["params"]})[:4]
+    metric_keys, param_keys = _chosen_columns(runs, args.columns)
     headers = [*RUN_COLUMNS, *metric_keys, *(f"p:{k}" for k in param_keys)]
     rows = []
     for r in runs:
@@ -90,6 +97,35 @@ def _cmd_runs_list(args: argparse.Namespace) -> None:
         )
     print(render_table(headers, rows, width=24))
     print(f"{len(rows)} run(s)")
+    if not rows and args.filter:
+        from .services.search import unknown_names
+
+        for line in unknown_names(_ws(args), args.filter, args.experiment):
+            print(f"aml: {line}", file=sys.stderr)
+
+
+def _chosen_columns(runs: list[dict[str, Any]], columns: str | None) -> tuple[list[str], list[str]]:
+    # --columns names them (metrics.acc, params.lr, or a bare key: a metric first, else a param);
+    # otherwise four metrics, and the params whose values differ between the runs listed (a sweep's
+    # lr, not early_stop that every run shares), then the others, four in all.
+    metrics = sorted({k for r in runs for k in r["metrics"]})
+    params = sorted({k for r in runs for k in r["params"]})
+    if columns:
+        chosen_m, chosen_p = [], []
+        for name in (c.strip() for c in columns.split(",") if c.strip()):
+            kind, _, key = name.partition(".") if name.startswith(("metrics.", "params.")) else ("", "", name)
+            if kind == "metrics" or (not kind and key in metrics):
+                chosen_m.append(key)
+            elif kind == "params" or (not kind and key in params):
+                chosen_p.append(key)
+            else:
+                known = ", ".join([*metrics, *params][:12]) or "none in these runs"
+                from .errors import InvalidInput
+
+                raise InvalidInput(f"--columns: no metric or param {name!r} in these runs (known: {known})")
+        return chosen_m, chosen_p
+    varies = [k for k in params if len({r["params"].get(k) for r in runs}) > 1]
+    return metrics[:4], (varies + [k for k in params if k not in varies])[:4]
 
 
 def _float(value: Any) -> Any:
@@ -157,7 +193,13 @@ def _cmd_runs_delete(args: argparse.Namespace) -> None:
 def _cmd_metrics(args: argparse.Namespace) -> None:
     from .tracking.queries import get_run
 
-    frame = get_run(args.run, workspace=_ws(args)).metric_history(args.key)
+    run = get_run(args.run, workspace=_ws(args))
+    frame = run.metric_history(args.key)
+    if frame.empty and args.key not in run.metrics:
+        from .errors import NotFound, did_you_mean
+
+        known = sorted(run.metrics)
+        raise NotFound(f"run {run.id[:8]} has no metric {args.key!r}{did_you_mean(args.key, known)}")
     if args.json:
         print(dumps(frame.to_dict("records")))
         return
@@ -287,9 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--artifacts", default=None, help="where artifact files go: s3://bucket/prefix, any fsspec URL, or a folder"
     )
+    sp.add_argument("--exist-ok", action="store_true", help="open the workspace if DIR already holds one")
 
-    exps = sub.add_parser("experiments", help="experiments").add_subparsers(dest="sub", required=True, metavar="ACTION")
-    add(exps, "list", _cmd_experiments, "list experiments")
+    exps = add(sub, "experiments", _cmd_experiments, "experiments (alone: list them)")
+    add(exps.add_subparsers(dest="sub", required=False, metavar="ACTION"), "list", _cmd_experiments, "list experiments")
 
     runs = sub.add_parser("runs", help="list, show, search, compare and delete runs").add_subparsers(
         dest="sub", required=True, metavar="ACTION"
@@ -303,6 +346,11 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("-e", "--experiment", action="append", default=None, help="only this experiment (repeatable)")
         sp.add_argument("--order-by", action="append", default=None, help="e.g. 'metrics.acc DESC' (repeatable)")
         sp.add_argument("--max-results", type=int, default=1000, help="at most this many runs")
+        sp.add_argument(
+            "--columns",
+            default=None,
+            help="metrics and params to show, e.g. acc,params.lr (default: 4 metrics, the params that vary)",
+        )
     sp = add(runs, "show", _cmd_runs_show, "one run in full")
     sp.add_argument("run", help="run id or a unique prefix")
     sp = add(runs, "compare", _cmd_runs_compare, "params and metrics of runs side by side")

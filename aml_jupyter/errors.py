@@ -194,6 +194,10 @@ class SnapshotError(AmlError):
     """A snapshot could not be taken, restored or compared."""
 
 
+class SnapshotNotFound(SnapshotError, NotFound):
+    """No snapshot of that id in this workspace (a 404 through REST)."""
+
+
 class SnapshotTooLarge(SnapshotError):
     """The source folder is over the snapshot size limit; ``fields['largest']`` lists why."""
 
@@ -252,3 +256,20 @@ class EmptySnapshotWarning(UserWarning):
 
 
 __all__ = [name for name in dir() if name[0].isupper() and name != "Any"]
+
+
+def did_you_mean(name: str, known: list[str]) -> str:
+    """`` (did you mean 'acc'?)`` with the names of ``known`` nearest to ``name``, else the known ones.
+
+    Example:
+        >>> did_you_mean("acx", ["acc", "loss"])
+        " (did you mean 'acc'?)"
+        >>> did_you_mean("zzz", ["acc", "loss"])
+        ' (known: acc, loss)'
+    """
+    import difflib
+
+    near = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    if near:
+        return " (did you mean " + " or ".join(repr(n) for n in near) + "?)"
+    return f" (known: {', '.join(known[:12])})" if known else " (none yet)"

@@ -153,7 +153,8 @@ class Workspace:
             if exist_ok:
                 return cls.open(root)
             raise WorkspaceExists(
-                f"{root} already holds a workspace ({target}); open it, or pass exist_ok=True", path=str(root)
+                f"{root} already holds a workspace ({target}); open it, or pass exist_ok=True (aml init --exist-ok)",
+                path=str(root),
             )
         try:
             root.mkdir(parents=True, exist_ok=True)

@@ -161,3 +161,39 @@ def test_restore_to_a_relative_folder(
     code, out, _ = cli(capsys, "snapshot", "restore", two_runs[0][:8], "--to", "../restored")
     assert code == 0 and "restored 1 file(s)" in out
     assert (ws.root.parent / "restored" / "train.py").read_text() == "LR = 0.1\n"
+
+
+def test_names_that_match_nothing_are_said_with_the_known_ones(
+    ws: Workspace, two_runs: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: an empty table and exit 0 for a metric no run has; params listed alphabetically.
+    w = ["-w", str(ws.root)]
+    code, out, err = cli(capsys, *w, "runs", "list", "--filter", "metrics.acx > 0.5")
+    assert code == 0 and "0 run(s)" in out and "no run has a metric 'acx' (did you mean 'acc'?)" in err
+    code, _, err = cli(capsys, *w, "metrics", two_runs[0], "los")
+    assert code == 1 and "has no metric 'los' (did you mean 'loss'?)" in err
+    code, out, _ = cli(capsys, *w, "runs", "list", "--columns", "acc,params.lr")
+    assert out.splitlines()[0].split()[-2:] == ["acc", "p:lr"]
+    code, _, err = cli(capsys, *w, "runs", "list", "--columns", "nope")
+    assert code == 1 and "no metric or param 'nope'" in err
+    code, out, _ = cli(capsys, *w, "experiments")  # alone: the list
+    assert code == 0 and "iris" in out
+    code, out, _ = cli(capsys, "init", str(ws.root), "--exist-ok")
+    assert code == 0 and out.startswith("Found workspace")
+
+
+def test_the_params_that_vary_are_the_ones_shown(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    for lr in (0.1, 0.5):
+        shared = {"a_const": 1, "b_const": 2, "c_const": 3, "early_stop": "yes"}
+        with aml.start_run("sweep", params={"lr": lr, **shared}, workspace=ws):
+            pass
+    code, out, _ = cli(capsys, "-w", str(ws.root), "runs", "list")
+    assert "p:lr" in out.splitlines()[0]  # swept, so shown though four others sort before it
+
+
+def test_a_cell_output_it_did_not_define_is_named_with_what_it_did() -> None:
+    from aml_jupyter.errors import JobError
+    from aml_jupyter.jobs.cell import exec_cell
+
+    with pytest.raises(JobError, match="did not define its output\\(s\\) modle \\(did you mean 'model'\\?\\)"):
+        exec_cell("model = 1\nscore = 2\n", None, ["modle"], {}, None, None)

@@ -14,9 +14,10 @@ import ast
 import builtins
 import sys
 import threading
+import types
 from typing import IO, Any
 
-from ..errors import JobError
+from ..errors import JobError, did_you_mean
 
 _route = threading.local()
 _router_lock = threading.Lock()
@@ -126,5 +127,11 @@ def exec_cell(
         _route.sinks = previous
     missing = [n for n in outputs if n not in namespace]
     if missing:
-        raise JobError(f"the cell did not define its output(s) {', '.join(missing)}")
+        defined = sorted(
+            n
+            for n, v in namespace.items()
+            if not n.startswith("_") and n not in given and n not in params and not isinstance(v, types.ModuleType)
+        )
+        hint = did_you_mean(missing[0], defined) if defined else " (it defined no name)"
+        raise JobError(f"the cell did not define its output(s) {', '.join(missing)}{hint}")
     return bytes(cloudpickle.dumps({n: namespace[n] for n in outputs}))

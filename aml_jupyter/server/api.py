@@ -602,7 +602,10 @@ class TrackingAPI:
         run_id, payload = call.params["run"], call.json()
         from ..tracking.lifecycle import RunEvent
 
-        event = RunEvent(str(payload.get("event")))
+        events = [e.value for e in RunEvent]
+        if payload.get("event") not in events:
+            raise InvalidInput(f'"event" must be one of {", ".join(events)}, not {payload.get("event")!r}')
+        event = RunEvent(str(payload["event"]))
         error, trace = payload.get("error"), payload.get("traceback")
         if not isinstance(error, str | None) or not isinstance(trace, str | None):
             raise InvalidInput('"error" and "traceback" must be strings')

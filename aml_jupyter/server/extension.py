@@ -253,6 +253,8 @@ class AmlExtension(ExtensionApp):
             self.settings.update(aml_api=None, aml_workspace=None, aml_workspace_error=str(exc))
             return
         self.settings.update(aml_api=TrackingAPI(ws), aml_workspace=ws)
+        # The server's kernels log into the workspace it serves, not one the caller's shell named.
+        os.environ["AML_WORKSPACE"] = str(ws.root)
         self.log.info("aml: REST API for workspace %r at %saml/api/v1/", ws.name, server.base_url)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:

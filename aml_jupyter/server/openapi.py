@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from ..tracking.lifecycle import RunEvent
 from .answers import SCHEMAS, answer_schema
 from .routes import ROUTES
 
@@ -103,7 +104,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "transition": {
         "type": "object",
         "required": ["event"],
-        "properties": {"event": _STR, "error": _STR, "traceback": _STR},
+        "properties": {"event": {"enum": [e.value for e in RunEvent]}, "error": _STR, "traceback": _STR},
     },
     "rerun": {"type": "object", "properties": {"params": _OBJ}},
     "submit": {

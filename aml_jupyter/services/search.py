@@ -143,6 +143,27 @@ def keys(ws: Workspace, experiments: list[str] | None) -> dict[str, list[str]]:
     return ws.store.run_keys(experiment_ids(ws, experiments))
 
 
+def unknown_names(ws: Workspace, filter: str | None, experiments: list[str] | None) -> list[str]:
+    """What a filter names that no run of these experiments has (``metrics.acx``), each with the
+    nearest names that exist: why a search found nothing, said rather than an empty table.
+
+    Example:
+        >>> unknown_names(ws, "metrics.acx > 0.9", None)  # doctest: +SKIP
+        ["no run has a metric 'acx' (did you mean 'acc'?)"]
+    """
+    from ..errors import did_you_mean
+    from ..tracking.filter import parse_filter
+
+    known = keys(ws, experiments)
+    said = []
+    for clause in parse_filter(filter):
+        plural = {"metric": "metrics", "param": "params", "tag": "tags"}.get(clause.entity)
+        if plural is None or clause.key in known.get(plural, []):
+            continue
+        said.append(f"no run has a {clause.entity} {clause.key!r}{did_you_mean(clause.key, known.get(plural, []))}")
+    return said
+
+
 def groups(ws: Workspace, query: dict[str, list[str]]) -> dict[str, Any]:
     """Matching runs grouped by ``by`` (``params.KEY`` or ``tags.KEY``), each group with its count
     and the best latest value of ``metric`` (``goal`` max or min), from a query string's values.

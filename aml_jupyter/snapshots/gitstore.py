@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InvalidInput, SnapshotError, SnapshotTooLarge
+from ..errors import InvalidInput, SnapshotError, SnapshotNotFound, SnapshotTooLarge
 
 # Always left out, whatever the ignore files say.
 BUILTIN_EXCLUDES = [".aml/", ".git/", "__pycache__/", "*.pyc", ".ipynb_checkpoints/", ".amlignore.swp"]
@@ -185,9 +185,17 @@ class GitSnapshotStore:
         shown = "built-in" if Path(file).name == "exclude" and str(self.repo) in file else Path(file).name
         return f"{shown}:{number}: {pattern}"
 
+    def _existing(self, snapshot_id: str) -> str:
+        # A well-formed id this store has, else SnapshotNotFound in our words (not git's).
+        check_snapshot_id(snapshot_id)
+        known = (self.repo / "HEAD").is_file() and self._git("cat-file", "-t", snapshot_id, check=False)
+        if not known or known.strip() != b"tree":
+            raise SnapshotNotFound(f"no snapshot {snapshot_id} in this workspace", snapshot=snapshot_id)
+        return snapshot_id
+
     def files(self, snapshot_id: str) -> list[str]:
         """The paths in a snapshot."""
-        out = self._git("ls-tree", "-r", "-z", "--name-only", check_snapshot_id(snapshot_id))
+        out = self._git("ls-tree", "-r", "-z", "--name-only", self._existing(snapshot_id))
         return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
     def restore(self, snapshot_id: str, dest: Path) -> list[str]:
@@ -200,9 +208,7 @@ class GitSnapshotStore:
         dest = Path(dest).absolute()  # git runs elsewhere: a relative path would mean its folder
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
             raise SnapshotError(f"{dest} exists and is not empty; restore needs a new folder", path=str(dest))
-        known = (self.repo / "HEAD").is_file() and self._git("cat-file", "-t", snapshot_id, check=False)
-        if not known or known.strip() != b"tree":
-            raise SnapshotError(f"no snapshot {snapshot_id} in this workspace", path=str(dest))
+        self._existing(snapshot_id)
         made = next((p for p in [*reversed(dest.parents), dest] if not p.exists()), None)
         dest.mkdir(parents=True, exist_ok=True)
         index = self.repo / f"restore-index-{os.getpid()}-{secrets.token_hex(6)}"  # git makes the file
@@ -219,11 +225,11 @@ class GitSnapshotStore:
 
     def archive(self, snapshot_id: str) -> bytes:
         """A snapshot's files as a tar archive (for a worker that cannot read this store)."""
-        return self._git("archive", "--format=tar", check_snapshot_id(snapshot_id))
+        return self._git("archive", "--format=tar", self._existing(snapshot_id))
 
     def diff(self, a: str, b: str) -> tuple[list[tuple[str, str]], str]:
         """(status, path) per changed file, and the unified diff text, from snapshot a to b."""
-        a, b = check_snapshot_id(a), check_snapshot_id(b)
+        a, b = self._existing(a), self._existing(b)
         names = self._git("diff", "--no-renames", "--name-status", "-z", a, b).decode("utf-8", "surrogateescape")
         parts = [p for p in names.split("\0") if p]
         changes = list(zip(parts[0::2], parts[1::2], strict=False))

@@ -14,9 +14,11 @@ MODEL_COLUMNS = ("model", "versions", "aliases", "newest", "from run", "its metr
 DEPLOYMENT_COLUMNS = ("deployment", "serves", "status", "url", "requests", "errors", "rows scored", "mean latency")
 
 
-def _grid(columns: tuple[str, ...], rows: list[list[str]], template: str) -> Any:
+def _grid(columns: tuple[str, ...], rows: list[list[str]], template: str, empty: str = "") -> Any:
     import ipywidgets as w
 
+    if not rows and empty:  # an empty tab says why, and what would fill it
+        return w.Label(value=empty)
     cells = [w.Label(value=c, style={"font_weight": "bold"}) for c in columns]
     cells += [w.Label(value=v) for row in rows for v in row]
     return w.GridBox(cells, layout=w.Layout(grid_template_columns=template, width="100%"))
@@ -40,8 +42,8 @@ class Dashboard(Refreshing):
         self.history = RunHistory(None, refresh=refresh, workspace=self.ws)
         self.models = w.VBox()
         self.deployments = w.VBox()
-        self.model_rows: list[list[str]] = []
-        self.deployment_rows: list[list[str]] = []
+        self.model_rows: list[list[str]] | None = None  # None: not drawn yet
+        self.deployment_rows: list[list[str]] | None = None
         self.tabs = w.Tab(children=[self.history.box, self.models, self.deployments])
         for i, name in enumerate(("Runs", "Models", "Deployments")):
             self.tabs.set_title(i, name)
@@ -103,8 +105,10 @@ class Dashboard(Refreshing):
             )
         if models != self.model_rows:
             self.model_rows = models
-            self.models.children = [_grid(MODEL_COLUMNS, models, "1fr 70px 1fr 1fr 90px 2fr")]
+            empty = "No models registered yet: aml.register_model(...) or aml models register."
+            self.models.children = [_grid(MODEL_COLUMNS, models, "1fr 70px 1fr 1fr 90px 2fr", empty)]
         if deployments != self.deployment_rows:
             self.deployment_rows = deployments
             template = "1fr 1fr 80px 2fr 80px 60px 90px 100px"
-            self.deployments.children = [_grid(DEPLOYMENT_COLUMNS, deployments, template)]
+            empty = "No deployments: aml deploy MODEL:VERSION --name NAME serves a registered version here."
+            self.deployments.children = [_grid(DEPLOYMENT_COLUMNS, deployments, template, empty)]

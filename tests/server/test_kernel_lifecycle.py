@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from jupyter_client import BlockingKernelClient
 
 import aml_jupyter as aml
@@ -106,8 +107,12 @@ def test_kernel_actions_end_the_runs_in_it(server: Server) -> None:
     assert _status(server, run_id, "cancelled").error in ("its kernel was shut down", ENDED)
 
 
-def test_a_new_server_reconciles_runs_whose_kernel_is_gone(tmp_path: Path) -> None:
+def test_a_new_server_reconciles_runs_whose_kernel_is_gone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = aml.Workspace.init(tmp_path / "project", name="reconcile")
+    # A shell that exported another workspace: the server's kernels still log into the one it serves.
+    elsewhere = aml.Workspace.init(tmp_path / "elsewhere", name="elsewhere")
+    elsewhere.close()
+    monkeypatch.setenv("AML_WORKSPACE", str(elsewhere.root))
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     tags = {"aml.kernel_id": "feed", "aml.kernel_pid": str(gone.pid), "aml.host": socket.gethostname()}
@@ -115,11 +120,24 @@ def test_a_new_server_reconciles_runs_whose_kernel_is_gone(tmp_path: Path) -> No
     ws.store.set_tags(orphan.pk, tags)
     alive = aml.start_run("kernels", name="still here", workspace=ws)  # this process: alive
     ws.store.set_tags(alive.pk, {**tags, "aml.kernel_pid": str(os.getpid())})
-    server = start_server(tmp_path, ws)
+    server = start_server(tmp_path, ws, extra=[f"--AmlExtension.workspace={ws.root}"])
     try:
         reconciled = _status(server, orphan.id, "failed", timeout=30)
         assert reconciled.error == "its kernel was gone when the Jupyter server started"
         assert ws.store.get_run(alive.id).status == "running"
+        kid = server.call("POST", "api/kernels", "owner", {"name": "python3"})[1]["id"]
+        client = _client(server, kid)
+        try:
+            out: list[str] = []
+            client.execute_interactive(
+                "import os; print(os.environ['AML_WORKSPACE'])",
+                timeout=60,
+                output_hook=lambda m: out.append(m["content"].get("text", "")),
+            )
+        finally:
+            client.stop_channels()
+        assert "".join(out).strip() == str(ws.root)
+        server.call("DELETE", f"api/kernels/{kid}", "owner")
     finally:
         stop_server(server, server.proc)  # type: ignore[attr-defined]
         alive.end()

@@ -216,6 +216,11 @@ def test_snapshots_compare_and_restore(server: Server) -> None:
         assert server.call("POST", f"aml/api/v1/snapshots/{a}/restore", "contributor", {"to": bad})[0] == 400
     assert not (project.parent / "outside").exists()
     assert server.call("POST", f"aml/api/v1/snapshots/{a}/restore", "reader", {"to": "r2"})[0] == 403
+    # A snapshot this workspace does not have is a 404 in aml's words (before: a 409 with git's).
+    missing = "0" * 40
+    for path in (f"snapshots/{missing}/files", f"snapshots/{missing}/diff/{a}", f"snapshots/{missing}"):
+        status, body, _ = server.call("GET", "aml/api/v1/" + path, "reader")
+        assert status == 404 and "no snapshot" in body["error"] and "git" not in body["error"], path
 
 
 def test_register_deploy_score_and_stop_through_the_api(server: Server, tmp_path: Path) -> None:

@@ -201,6 +201,8 @@ def test_clients_may_not_set_aml_tags_nor_store_non_scalar_values(team: Team) ->
     record = aml.get_run(run["id"], workspace=team.ws)
     assert not record.params and [k for k in record.tags if k.startswith("aml.")] == ["aml.created_with"]
     assert team.call("POST", f"/api/v1/runs/{run['id']}/tags", "alice", {"tags": {"team": "a", "n": 3}})[0] == 200
+    status, answer, _ = team.call("POST", f"/api/v1/runs/{run['id']}/transition", "alice", {"event": None})
+    assert status == 400 and "must be one of" in answer["error"] and "complete" in answer["error"]
     team.call("POST", f"/api/v1/runs/{run['id']}/transition", "alice", {"event": "complete"})
 
 

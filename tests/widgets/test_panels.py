@@ -139,3 +139,15 @@ def test_run_history_pages_through_many_runs(ws: Workspace) -> None:
     rh.previous.click()
     assert rh.rows[0]["name"] == "r3"
     assert len([c for c in rh.table.children if isinstance(c, w.Checkbox)]) == 3  # one page of widgets
+
+
+def test_the_dashboards_empty_tabs_say_so(ws: Workspace) -> None:
+    # Before: the Deployments tab of a workspace with none was an empty box.
+    from aml_jupyter.widgets.dashboard import Dashboard
+
+    board = Dashboard(workspace=ws, refresh=0)
+    try:
+        assert "No deployments" in board.deployments.children[0].value
+        assert "No models registered yet" in board.models.children[0].value
+    finally:
+        board.stop()
