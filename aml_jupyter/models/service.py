@@ -83,7 +83,7 @@ class Telemetry:
             f"aml_request_seconds_count {total}",
             "# HELP aml_model_info The model version served.",
             "# TYPE aml_model_info gauge",
-            f'aml_model_info{{model="{self.model}"}} 1',
+            f'aml_model_info{{model="{_label(self.model)}"}} 1',
         ]
         return "\n".join(lines) + "\n"
 
@@ -376,3 +376,8 @@ def serve(
         threading.Thread(target=collector.run, daemon=True).start()
     app = create_app(mv.ref, model, flavor, mv.signature, key, telemetry=stats, collector=collector)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _label(value: str) -> str:
+    # A Prometheus label value: backslash, double quote and newline escaped, as the format asks.
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DatasetNotFound
-from ..tracking.validation import check_name
+from ..tracking.validation import check_resource_name
 from ..workspace import Workspace
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def register(flow: Flow, name: str, workspace: Workspace | str | None = None) ->
     from .runs import current_user as _user
 
     ws = Workspace.open(workspace)
-    name = check_name(name, "dataset name")
+    name = check_resource_name(name, "dataset name")
     rh, fp = recipe_hash(flow), source_fingerprint(flow)
     recipe = json.dumps(flow.to_data(), sort_keys=True, ensure_ascii=False)
     from ..store.sql.metrics import now_ms

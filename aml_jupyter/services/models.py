@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import InvalidPath, InvalidValue, UntrustedModel
 from ..models import flavors
 from ..paths import check_relative_name, safe_join
-from ..tracking.validation import check_key, check_name, param_to_str
+from ..tracking.validation import check_key, check_resource_name, param_to_str
 from ..workspace import Workspace
 
 _REF = re.compile(r"^(?P<name>[^:@]+?)(?::(?P<version>\d+|latest)|@(?P<alias>[A-Za-z][\w-]{0,63}))?$")
@@ -167,7 +167,7 @@ def register_model(
     from .runs import current_user as _user
 
     ws = Workspace.open(workspace)
-    name = check_name(name, "model name")
+    name = check_resource_name(name, "model name")
     if ":" in name or "@" in name:
         raise InvalidValue(f"model name {name!r} may not hold ':' or '@' (they select versions and aliases)")
     given = [x for x in (artifact is not None, path is not None, model is not None) if x]

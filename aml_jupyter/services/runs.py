@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidPath, InvalidValue
+from ..errors import ExperimentNotFound, InvalidPath, InvalidValue
 from ..tracking.lifecycle import RunEvent, RunStatus, next_status
-from ..tracking.validation import check_count, check_key, check_name, param_to_str
+from ..tracking.validation import check_count, check_key, check_name, check_resource_name, param_to_str
 
 if TYPE_CHECKING:
     from ..tracking.records import RunRecord
@@ -84,6 +84,10 @@ def create(ws: Workspace, spec: RunSpec) -> RunRecord:
         aml_jupyter.errors.InvalidKey: param key 'a..b' must not contain '..'
     """
     experiment = check_name(spec.experiment, "experiment name")
+    try:
+        ws.store.experiment_id(experiment)
+    except ExperimentNotFound:  # a new one meets the stricter rule; old ones go on as they were
+        check_resource_name(experiment, "experiment name")
     name = check_name(spec.name, "run name") if spec.name is not None else None
     if spec.source_kind not in SOURCE_KINDS:
         raise InvalidValue(f"source_kind must be one of {', '.join(SOURCE_KINDS)}, not {spec.source_kind!r}")

@@ -212,3 +212,41 @@ def check_name(name: object, what: str = "name") -> str:
     if _CONTROL.search(normal):
         raise InvalidName(f"{what} {name!r} contains a control or invisible character", name=name)
     return normal
+
+
+_DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+)
+
+
+def check_resource_name(name: object, what: str = "name") -> str:
+    """The name of a new experiment, model or dataset: :func:`check_name`'s rule, and one that is
+    safe wherever the name becomes a folder, a file, a URL segment or a metric label. ``/`` may
+    part it into segments (``team/iris``); no segment is ``.``, ``..``, empty, starts with a dot,
+    ends with a dot or a space, or is a Windows device name (``CON``, ``nul.txt``); no ``\\``,
+    ``"`` or character that Unicode folds into another (a fullwidth dot reads as ``.``).
+
+    Example:
+        >>> check_resource_name("team/iris-v2")
+        'team/iris-v2'
+        >>> check_resource_name("../x")
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.InvalidName: name '../x' has a part '..': ...
+    """
+    normal = check_name(name, what)
+    if unicodedata.normalize("NFKC", normal) != normal:
+        raise InvalidName(
+            f"{what} {normal!r} holds characters that read as others ({unicodedata.normalize('NFKC', normal)!r})",
+            name=normal,
+        )
+    for bad in ("\\", '"'):
+        if bad in normal:
+            raise InvalidName(f"{what} {normal!r} may not hold {bad!r}", name=normal)
+    rule = "a part is not empty, '.' or '..', starts with no dot and ends with no dot or space"
+    for part in normal.split("/"):
+        if part in ("", ".", "..") or part.startswith(".") or part.endswith((".", " ")):
+            raise InvalidName(f"{what} {normal!r} has a part {part!r}: {rule}", name=normal)
+        if part.split(".")[0].upper() in _DEVICE_NAMES:
+            raise InvalidName(f"{what} {normal!r} has a part {part!r}, a device name on Windows", name=normal)
+    return normal

@@ -302,3 +302,23 @@ def test_an_owner_approves_code_bearing_versions_before_they_deploy(ws: Workspac
         check_approval(gated, approved)
     finally:
         gated.deployments = DeploymentSettings()
+
+
+@pytest.mark.parametrize("bad", ["../x", "..", ".hidden", "CON", "nul.txt", "x.", "x\uff0ey", 'a"b', "a\\b", "a//b"])
+def test_one_name_rule_for_models_experiments_and_datasets(ws: Workspace, tmp_path: Path, bad: str) -> None:
+    # Before: each was accepted as a model name, and a"b broke the scoring service's /metrics.
+    from aml_jupyter.errors import InvalidName
+
+    plain = tmp_path / "model.pkl"
+    plain.write_bytes(pickle.dumps(1))
+    with pytest.raises(InvalidName):
+        aml.register_model(bad, path=plain, workspace=ws)
+    with pytest.raises(InvalidName):
+        aml.start_run(bad, workspace=ws)
+    assert aml.register_model("team/iris-v2", path=plain, workspace=ws).name == "team/iris-v2"
+
+
+def test_a_model_name_is_escaped_in_prometheus_labels() -> None:
+    from aml_jupyter.models.service import _label
+
+    assert _label('a"b\\c\nd') == 'a\\"b\\\\c\\nd'
