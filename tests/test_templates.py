@@ -45,3 +45,18 @@ def test_each_template_runs_its_smoke_test(name: str, tmp_path: Path) -> None:
     script = "sweep.py" if (folder / "sweep.py").exists() else "train.py"
     proc = subprocess.run([sys.executable, script, "--smoke"], cwd=folder, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_a_value_is_a_name_never_code_and_a_failed_project_leaves_nothing(tmp_path: Path) -> None:
+    # Before: `aml new --experiment 'x" if __import__("os")... else "x'` wrote the value into
+    # train.py unescaped, and the generated script ran the payload.
+    from aml_jupyter.errors import InvalidName
+
+    payload = 'x" if __import__("os").system("touch pwned") else "x'
+    with pytest.raises(InvalidName):
+        new_project(tmp_path / "p", "mlp-per-epoch", {"experiment": payload})
+    assert not (tmp_path / "p").exists()
+    inner = new_project(tmp_path / "p", "mlp-per-epoch", {"experiment": "it's-fine"})
+    assert "it's-fine" in (inner / "train.py").read_text()
+    nested = new_project(inner / "sub" / "q", "mlp-per-epoch")  # inside a workspace: one of its folders
+    assert not (nested / ".aml").exists() and (inner / ".aml").is_dir()

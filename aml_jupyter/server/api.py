@@ -212,6 +212,11 @@ class TrackingAPI:
         except OSError as exc:  # the server's own fault (a full disk, a lost file): said, in JSON
             log.exception("%s %s failed", route.method, route.path)
             return _error(500, f"the server could not do it: {exc.strerror or exc}", "OSError")
+        except Exception as exc:  # a defect of ours: a JSON 500 that dispatch audits, its traceback in the log only
+            log.exception("%s %s failed", route.method, route.path)
+            return _error(
+                500, f"internal error ({type(exc).__name__}); the server's log has the details", "InternalError"
+            )
 
     # reading -------------------------------------------------------------------------------
 
@@ -325,7 +330,8 @@ class TrackingAPI:
     def h_new_project(self, call: Call) -> Response:
         from ..templates import new_project
 
-        made = new_project(self._new_folder(call, "folder"), call.params["template"])
+        folder = self._new_folder(call, "folder")
+        made = new_project(folder, call.params["template"], shown=str(call.json().get("folder")))
         files = sorted(p.relative_to(made).as_posix() for p in made.rglob("*") if p.is_file() and ".aml" not in p.parts)
         return Response.json(201, {"folder": made.relative_to(self.ws.root).as_posix(), "files": files})
 

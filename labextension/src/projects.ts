@@ -45,7 +45,7 @@ class NewProjectForm extends Widget {
     this.node.append(
       label(trans.__('Template'), this.template),
       this.about,
-      label(trans.__('New folder (inside this project)'), this.folder)
+      label(trans.__('New folder (inside this project: its runs go to this project)'), this.folder)
     );
   }
 

@@ -389,13 +389,26 @@ def test_a_new_project_from_the_gallery(server: Server) -> None:
     body = {"folder": "projects/churn"}
     status, made, _ = server.call("POST", "aml/api/v1/templates/tabular-classification/new", "contributor", body)
     assert status == 201 and made["folder"] == "projects/churn" and "README.md" in made["files"]
-    assert (server.ws.root / "projects" / "churn" / ".aml").is_dir()
+    # A project inside this workspace is a folder of it: its runs go where the Lab shows them.
+    assert not (server.ws.root / "projects" / "churn" / ".aml").exists()
     again = server.call("POST", "aml/api/v1/templates/tabular-classification/new", "contributor", body)
     assert again[0] == 400 and "not an empty folder" in again[1]["error"]
     for template, folder in [("tabular-classification", "../outside"), ("nope", "projects/x")]:
         refused = server.call("POST", f"aml/api/v1/templates/{template}/new", "contributor", {"folder": folder})
         assert refused[0] == 400, refused
     assert not (server.ws.root.parent / "outside").exists() and not (server.ws.root / "projects" / "x").exists()
+    # A link that loops, a file where a folder should be: a 400 naming the folder as given, not a
+    # 500 with the server's own path, and nothing left half made.
+    (server.ws.root / "loop").symlink_to(server.ws.root / "loop")
+    (server.ws.root / "plain.txt").write_text("x")
+    for folder in ("loop/p", "loop", "plain.txt/p"):
+        status, refused, _ = server.call(
+            "POST", "aml/api/v1/templates/mlp-per-epoch/new", "contributor", {"folder": folder}
+        )
+        assert status == 400 and str(server.ws.root) not in refused["error"], refused
+    assert (server.ws.root / "plain.txt").read_text() == "x"
+    entries = server.call("GET", "aml/api/v1/audit?max_results=10", "owner")[1]["entries"]
+    assert any(e["path"].endswith("/templates/mlp-per-epoch/new") and e["status"] == 400 for e in entries)
 
 
 def test_one_metric_of_many_runs_in_one_request(server: Server) -> None:
