@@ -111,6 +111,10 @@ def to_input(payload: dict[str, Any], signature: dict[str, Any] | None) -> Any:
             if col["dtype"].startswith(("float", "int")) and not pd.api.types.is_numeric_dtype(frame[col["name"]]):
                 raise BadRequest(f"column {col['name']} must hold numbers", field=col["name"])
         return frame
+    if sig_type is None or (signature or {}).get("dtype") == "mixed":
+        _plain_cells(frame)  # no types known: still no nulls, nor booleans passed off as numbers
+        if sig_type is None and all(pd.api.types.is_numeric_dtype(frame[c]) for c in frame):
+            return frame.to_numpy(dtype=np.float64)
     width = ((signature or {}).get("shape") or [None, None])[1:] or [None]
     if sig_type == "rows":
         width = [signature["width"]]  # type: ignore[index]
@@ -122,6 +126,19 @@ def to_input(payload: dict[str, Any], signature: dict[str, Any] | None) -> Any:
             raise BadRequest("every value must be a number", field="data")
         return frame.to_numpy(dtype=np.float64)
     return frame.to_numpy()
+
+
+def _plain_cells(frame: Any) -> None:
+    # A version registered without a sample: the request alone says what it holds. A null has no
+    # value to score, and a boolean would be scored as 1.0 or 0.0 without anyone asking for that.
+    for j, col in enumerate(frame.columns):
+        values = frame[col].tolist()
+        for i, v in enumerate(values):
+            where = f"data[{i}][{j}]" if isinstance(col, int) else f"data[{i}].{col}"
+            if v is None or (isinstance(v, float) and v != v):
+                raise BadRequest(f"{where} is null: the model needs a value there", field=where)
+            if isinstance(v, bool):
+                raise BadRequest(f"{where} is a boolean: send a number (1 or 0) or text", field=where)
 
 
 def _numeric_rows(data: list[Any], signature: dict[str, Any]) -> Any:

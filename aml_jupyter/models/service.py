@@ -176,6 +176,25 @@ def predictor(flavor: str, model: Any) -> Any:
     raise TypeError(f"a {type(model).__name__} has no predict() and is not callable")
 
 
+def signature_of_model(model: Any) -> dict[str, Any] | None:
+    """What a version registered without a sample input says of its own input: a scikit-learn
+    estimator knows how many features it was fitted on (and their names, for a DataFrame), so a
+    request of another width is a 400 that says so, not the model failing with a 500.
+
+    Example:
+        >>> class Fitted: n_features_in_ = 4
+        >>> signature_of_model(Fitted())
+        {'type': 'rows', 'width': 4, 'dtype': 'mixed'}
+    """
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        return {"type": "dataframe", "columns": [{"name": str(n), "dtype": "object"} for n in list(names)]}
+    width = getattr(model, "n_features_in_", None)
+    if isinstance(width, int) and width > 0:
+        return {"type": "rows", "width": width, "dtype": "mixed"}
+    return None
+
+
 def openapi(ref: str, signature: dict[str, Any] | None) -> dict[str, Any]:
     """The service's OpenAPI document, with a sample request built from the signature.
 
@@ -185,8 +204,10 @@ def openapi(ref: str, signature: dict[str, Any] | None) -> dict[str, Any]:
         {'data': [[0.0, 0.0]]}
     """
     sig = signature or {}
-    if sig.get("type") == "dataframe":
-        example: dict[str, Any] = {"data": [{c["name"]: 0 for c in sig["columns"]}]}
+    if sig.get("example") is not None:  # rows of the sample input the version was registered with
+        example: dict[str, Any] = {"data": sig["example"]}
+    elif sig.get("type") == "dataframe":
+        example = {"data": [{c["name"]: 0 for c in sig["columns"]}]}
     else:
         width = sig.get("width") or ((sig.get("shape") or [None, 1])[1:] or [1])[0] or 1
         example = {"data": [[0.0] * int(width)]}
@@ -302,6 +323,10 @@ def create_app(
             except TimeoutError:
                 status = 504
                 return JSONResponse({"error": f"the model took longer than {timeout:g} s"}, status_code=504)
+            except (ValueError, TypeError) as exc:  # the model's own word on an input it cannot take
+                status = 400
+                message = f"the model refused this input: {str(exc).strip()[:300] or type(exc).__name__}"
+                return JSONResponse({"error": message, "field": "data"}, status_code=400)
             except Exception:  # the model's failure, reported without its traceback
                 log.exception("the model failed on a request")
                 status = 500
@@ -374,7 +399,8 @@ def serve(
     collector = Collector(collect_dir, mv.ref) if collect_dir else None
     if collector is not None:
         threading.Thread(target=collector.run, daemon=True).start()
-    app = create_app(mv.ref, model, flavor, mv.signature, key, telemetry=stats, collector=collector)
+    signature = mv.signature or signature_of_model(model)
+    app = create_app(mv.ref, model, flavor, signature, key, telemetry=stats, collector=collector)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

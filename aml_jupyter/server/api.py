@@ -423,12 +423,18 @@ class TrackingAPI:
             raise InvalidInput('"tags" must be an object')
         if description is not None and not isinstance(description, str):
             raise InvalidInput('"description" must be text')
+        sample = payload.get("sample_input")
+        if sample is not None and not (
+            isinstance(sample, list) and sample and all(isinstance(r, list) for r in sample)
+        ):
+            raise InvalidInput('"sample_input" must be a list of rows (lists), as a scoring request sends them')
         mv = register_model(
             unquote(call.params["model"]),
             run=run,
             artifact=artifact,
             tags=tags,
             description=description,
+            sample_input=sample,
             workspace=self.ws,
             user=call.caller.user,
         )

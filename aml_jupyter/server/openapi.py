@@ -124,7 +124,13 @@ BODIES: dict[str, dict[str, Any]] = {
     "register": {
         "type": "object",
         "required": ["run", "artifact"],
-        "properties": {"run": _STR, "artifact": _STR, "tags": _OBJ, "description": _STR},
+        "properties": {
+            "run": _STR,
+            "artifact": _STR,
+            "tags": _OBJ,
+            "description": _STR,
+            "sample_input": {"type": "array", "items": {"type": "array"}, "description": "rows: the signature"},
+        },
     },
     "deploy": {
         "type": "object",

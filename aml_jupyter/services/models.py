@@ -75,22 +75,38 @@ def infer_signature(sample: Any) -> dict[str, Any]:
 
     Example:
         >>> infer_signature([[5.1, 3.5, 1.4, 0.2]])
-        {'type': 'rows', 'width': 4, 'dtype': 'float'}
+        {'type': 'rows', 'width': 4, 'dtype': 'float', 'example': [[5.1, 3.5, 1.4, 0.2]]}
     """
     import pandas as pd
 
     if isinstance(sample, pd.DataFrame):
-        return {"type": "dataframe", "columns": [{"name": str(c), "dtype": str(d)} for c, d in sample.dtypes.items()]}
+        columns = [{"name": str(c), "dtype": str(d)} for c, d in sample.dtypes.items()]
+        return {"type": "dataframe", "columns": columns, **_example(sample.head(2).to_dict("records"))}
     if hasattr(sample, "shape") and hasattr(sample, "dtype"):
-        return {"type": "ndarray", "shape": [None, *list(sample.shape)[1:]], "dtype": str(sample.dtype)}
+        shown = sample[:2].tolist() if len(sample.shape) == 2 else None
+        return {
+            "type": "ndarray",
+            "shape": [None, *list(sample.shape)[1:]],
+            "dtype": str(sample.dtype),
+            **_example(shown),
+        }
     if isinstance(sample, list | tuple) and sample and all(isinstance(r, list | tuple) for r in sample):
         widths = {len(r) for r in sample}
         if len(widths) != 1:
             raise InvalidValue("sample_input rows have different lengths")
         values = [v for r in sample for v in r]
         kind = "float" if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values) else "mixed"
-        return {"type": "rows", "width": widths.pop(), "dtype": kind}
+        return {"type": "rows", "width": widths.pop(), "dtype": kind, **_example([list(r) for r in sample[:2]])}
     raise InvalidValue(f"cannot infer a signature from a {type(sample).__name__}; pass a DataFrame, an array or rows")
+
+
+def _example(rows: Any) -> dict[str, Any]:
+    # Up to two rows of the sample, for the service's OpenAPI example, when they are plain JSON.
+    try:
+        text = json.dumps(rows, allow_nan=False, default=str)
+    except (TypeError, ValueError):
+        return {}
+    return {"example": json.loads(text)} if rows and len(text) <= 4096 else {}
 
 
 def _manifest_hash(files: list[dict[str, Any]]) -> str:

@@ -34,7 +34,7 @@ def test_versions_aliases_and_loading(ws: Workspace) -> None:
     first = aml.register_model("iris-clf", model=clf, tags={"team": "a"}, sample_input=x[:5], workspace=ws)
     second = aml.register_model("iris-clf", model=clf, workspace=ws)
     assert (first.version, second.version) == (1, 2) and first.flavor == "sklearn"
-    assert first.signature == {"type": "ndarray", "shape": [None, 4], "dtype": "float64"}
+    assert first.signature == {"type": "ndarray", "shape": [None, 4], "dtype": "float64", "example": x[:2].tolist()}
     assert first.tags == {"team": "a"} and [f["path"] for f in first.files] == ["model.skops", "model.native.npz"]
     assert first.source["native"] == "model.native.npz"  # numpy-only scoring, checked against the estimator
     aml.set_model_alias("iris-clf", "production", 1, workspace=ws)

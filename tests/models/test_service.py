@@ -204,3 +204,36 @@ def test_collected_inputs_and_predictions_become_a_dataset(
     assert len(frame) == 5 and frame["prediction"].tolist() == model.predict(x[:5]).tolist()
     assert frame[["x0", "x1", "x2", "x3"]].to_numpy().tolist() == x[:5].tolist() and set(frame["model"]) == {"m:1"}
     assert flow.register("iris-scoring", workspace=ws).version == 1
+
+
+def test_a_version_without_a_signature_says_what_is_wrong_with_a_request(iris: tuple[Any, np.ndarray]) -> None:
+    # Before: wrong width, strings and null were all 500 "the model failed on this input" (the
+    # cause only in the deployment's log), and booleans were scored as 1.0 and 0.0.
+    from aml_jupyter.models.service import openapi, signature_of_model
+
+    model, x = iris
+    bare = _client(model, None)
+    for row, said in [
+        ([1.0, 2.0, 3.0], "features"),  # the model's own words, naming the width it needs
+        (["a", "b", "c", "d"], "refused this input"),
+        ([1.0, None, 3.0, 4.0], "data[0][1] is null"),
+        ([True, 0.0, 1.0, 2.0], "data[0][0] is a boolean"),
+    ]:
+        r = bare.post("/score", json={"data": [row]}, headers=AUTH)
+        assert r.status_code == 400 and said in r.json()["error"], (row, r.text)
+    assert bare.post("/score", json={"data": [x[0].tolist()]}, headers=AUTH).status_code == 200
+    # Served, a version without one takes the width its estimator was fitted on.
+    derived = signature_of_model(model)
+    assert derived == {"type": "rows", "width": 4, "dtype": "mixed"}
+    r = _client(model, derived).post("/score", json={"data": [[1.0, 2.0]]}, headers=AUTH)
+    assert r.status_code == 400 and "needs 4 values" in r.json()["error"]
+    r = _client(model, derived).post("/score", json={"data": [[False, 2.0, 3.0, 4.0]]}, headers=AUTH)
+    assert r.status_code == 400 and "boolean" in r.json()["error"]
+    # The document's example is the sample the version was registered with, not [[0.0]].
+    from aml_jupyter.services.models import infer_signature
+
+    doc = openapi("m:1", infer_signature(x[:3].tolist()))
+    assert (
+        doc["paths"]["/score"]["post"]["requestBody"]["content"]["application/json"]["example"]["data"]
+        == x[:2].tolist()
+    )
