@@ -388,3 +388,23 @@ def log_batch_once(ws: Workspace, run_pk: int, batch_id: object, points: list[tu
         for key, rows in by_key.items()
     ]
     return bool(ws.store.write_batch_once(run_pk, batch_id, series))
+
+
+def adopt_names(ws: Workspace, run_id: str, experiment: str | None, name: str | None) -> None:
+    """A job's run takes the experiment and name its script passes to ``start_run``, where the
+    submission named none (experiment ``default``, the run's id as its name): ``python train.py``
+    and ``aml submit train.py`` then record the same work in the same experiment, under one name.
+
+    Example:
+        >>> adopt_names(ws, job_run_id, "churn", "find-best")  # doctest: +SKIP
+    """
+    record = ws.store.get_run(run_id, check_lost=False)
+    if experiment and experiment != "default" and record.experiment == "default":
+        checked = check_name(experiment, "experiment name")
+        try:
+            ws.store.experiment_id(checked)
+        except ExperimentNotFound:
+            check_resource_name(checked, "experiment name")
+        ws.store.move_run(record.pk, ws.store.experiment_id(checked, create=True))
+    if name and record.name == record.id[:8]:
+        ws.store.rename_run(record.pk, name)

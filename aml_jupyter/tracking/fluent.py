@@ -57,7 +57,9 @@ def start_run(
     recorded ``failed``, or ``cancelled`` on KeyboardInterrupt, and the error is raised). Leaving
     the ``with`` block completes it; an exception fails it (error and traceback stored);
     KeyboardInterrupt or SIGTERM cancels it. Inside a job started by ``aml submit`` (``AML_RUN_ID``
-    set), it returns the job's own run instead, adding the params and tags; the job's launcher ends it.
+    set), it returns the job's own run instead, adding the params and tags, and moving it to
+    ``experiment`` and naming it ``name`` where the submission named neither; the job's launcher
+    ends it.
 
     Example:
         >>> import tempfile, aml_jupyter as aml
@@ -71,6 +73,10 @@ def start_run(
         # Inside a submitted job, start_run() is the job's own run (created by its launcher).
         job_run = _run_from_env()
         if job_run is not None and _bound.get() is None:
+            if isinstance(job_run, Run):  # where its submission named none, the script's names hold
+                from ..services.runs import adopt_names
+
+                adopt_names(job_run.workspace, job_run.id, experiment, name)
             job_run.log_params(dict(params or {}))
             job_run.set_tags(dict(tags or {}))
             job_run._job_owned = True

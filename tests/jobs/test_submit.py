@@ -143,3 +143,19 @@ def test_targets(ws: Workspace) -> None:
     path.write_text(path.read_text() + '\n[targets.weird]\ntype = "slurm"\n')
     with pytest.raises(ConfigError, match="type must be one of"):
         list_targets(ws2)
+
+
+def test_a_job_takes_the_experiment_and_name_its_script_asks_for(ws: Workspace) -> None:
+    # Before: `python train.py` recorded churn/find-best, `aml submit train.py` the same work in
+    # `default` under its id (the job's start_run dropped both).
+    (ws.root / "named.py").write_text(
+        "import aml_jupyter as aml\n"
+        "with aml.start_run(experiment='churn', name='find-best'):\n    aml.log('acc', 0.9)\n"
+    )
+    done = submit("named.py", wait=True, workspace=ws)
+    assert done["status"] == "completed", done["error"]
+    record = ws.store.get_run(done["id"])
+    assert (record.experiment, record.name) == ("churn", "find-best") and record.metrics == {"acc": 0.9}
+    chosen = submit("named.py", experiment="nightly", name="n-1", wait=True, workspace=ws)
+    record = ws.store.get_run(chosen["id"])
+    assert (record.experiment, record.name) == ("nightly", "n-1")  # what the submission named wins

@@ -353,6 +353,16 @@ class RunStore(MetricStore, RunReader):
             raise RunNotFound(f"run {run_pk} no longer exists", run_pk=run_pk)
         return next_status(current, event)  # raises IllegalTransition
 
+    def move_run(self, run_pk: int, experiment_id: int) -> None:
+        """Put a run in another experiment (a job's run taking the experiment its script names).
+
+        Example:
+            >>> store.move_run(run.pk, store.experiment_id("churn", create=True))  # doctest: +SKIP
+        """
+        self.db.write(
+            lambda c: c.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(experiment_id=experiment_id))
+        )
+
     def rename_run(self, run_pk: int, name: str) -> None:
         """Give a run another name (checked like any run name).
 
