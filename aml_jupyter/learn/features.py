@@ -7,7 +7,7 @@ computes in one pass.
   most common ones and for values training never saw.
 - many (a category with more values): the value's share of the training rows, plus
   ``hash_buckets`` hashed one-hot columns; a 10,000-value column stays a few columns wide.
-- date: year, month, day, weekday, hour, and days since 1970 (scaled); missing flagged.
+- date: year, month, day, weekday, hour (each onto about [0, 1]) and days since 1970 (scaled); missing flagged.
 - text: word counts hashed into ``text_features`` columns (scikit-learn's HashingVectorizer, which
   holds no vocabulary).
 - empty and constant columns carry nothing and are dropped (and said so in the report).
@@ -94,6 +94,8 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             col.update(mean=mean, scale=std if std > 0 else 1.0, flag=flag)
             # A column of dates without times has no hour to learn from.
             col["parts"] = [p for p in DATE_PARTS if p != "hour" or st.get("timed", 0)] if kind == "date" else []
+            if kind == "date":
+                col["scaled_parts"] = True  # models fitted before this kept the parts raw: they still do
             parts = [*col["parts"], "days"] if kind == "date" else [""]
             col["features"] = [f"{name}:{p}" if p else name for p in parts] + ([f"{name}:missing"] if flag else [])
         else:
@@ -133,7 +135,10 @@ class Featurizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             v = as_numbers(s).to_numpy()
             return _scaled(v[:, None], col)
         if kind == "date":
-            return _scaled(_date_parts(as_dates(s), col.get("parts", DATE_PARTS)), col)
+            parts = _date_parts(as_dates(s), col.get("parts", DATE_PARTS))
+            if col.get("scaled_parts") and not col.get("keep_missing"):
+                parts = _scale_parts(parts, col)
+            return _scaled(parts, col)
         if kind == "text":
             from sklearn.feature_extraction.text import HashingVectorizer
 
@@ -295,8 +300,25 @@ def _date_parts(d: Any, wanted: Any) -> Any:
     return np.column_stack([*parts, days])
 
 
+# Each date part onto about [0, 1] (the year around the column's own years): a linear model fed a
+# raw year of 2024 beside features near 0 learns nothing (an AUC of 0.50 in the tabular template).
+_PART_RANGES = {"month": (1.0, 11.0), "day": (1.0, 30.0), "weekday": (0.0, 6.0), "hour": (0.0, 23.0)}
+
+
+def _scale_parts(v: Any, col: dict[str, Any]) -> Any:
+    v = v.copy()
+    for i, part in enumerate(col.get("parts", DATE_PARTS)):
+        if part == "year":
+            center = 1970.0 + col["mean"] / 365.25
+            v[:, i] = (v[:, i] - center) / max(col["scale"] / 365.25, 1.0)
+        else:
+            low, span = _PART_RANGES[part]
+            v[:, i] = (v[:, i] - low) / span
+    return v
+
+
 def _scaled(v: Any, col: dict[str, Any]) -> Any:
-    # Date parts are small integers and kept as they are; the last (or only) column is scaled.
+    # The last (or only) column is scaled by the column's statistics (date parts are scaled before).
     import numpy as np
 
     if col.get("keep_missing"):

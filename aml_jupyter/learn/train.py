@@ -89,11 +89,15 @@ def _train(
     # Trees split on a value's code as well as on its one-hot columns, at a fraction of the width.
     encoding = "ordinal" if family in TREES else "onehot"
     featurizer = Featurizer(max_onehot=max_onehot, encoding=encoding).fit(X)
+    notes: list[str] = []
     if family == "lightgbm" and distributed:
         estimator = _fit_on_cluster(featurizer, X, df[label], lengths, task, params, seed, client)
         where = "cluster"
     else:
-        estimator = _fit_here(family, model, featurizer, X, df[label], task, params, seed, distributed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            estimator = _fit_here(family, model, featurizer, X, df[label], task, params, seed, distributed)
+        notes = _fit_notes(caught)
         where = "gathered" if distributed else "here"
     sample = _first_rows(X) if distributed else X.head(SAMPLE_ROWS)
     training = {
@@ -105,6 +109,7 @@ def _train(
         "features": len(featurizer.feature_names_),
         "where": where,
         "seconds": round(time.perf_counter() - started, 3),
+        **({"notes": notes} if notes else {}),
     }
     learned = LearnedModel(
         [("features", featurizer), ("model", estimator)],
@@ -115,6 +120,21 @@ def _train(
     )
     _log(learned)
     return learned
+
+
+def _fit_notes(caught: list[warnings.WarningMessage]) -> list[str]:
+    # A fit that stopped before converging is a fact about the model, kept in its record (and in
+    # the leaderboard), not a warning printed at the user; any other warning goes on as it came.
+    from sklearn.exceptions import ConvergenceWarning
+
+    notes = []
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            first = str(w.message).strip().splitlines()[0] if str(w.message).strip() else "did not converge"
+            notes.append(f"did not converge: {first}"[:300])
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return sorted(set(notes))
 
 
 def _labelled(df: Any, label: str, task: str, distributed: bool) -> tuple[Any, int, tuple[int, ...]]:
