@@ -52,23 +52,26 @@ def test_demo_end_to_end(demo: tuple[Path, subprocess.CompletedProcess[str]]) ->
     assert not list((folder / ".aml" / "deployments").glob("*"))  # and stopped it
 
 
-def test_a_second_demo_deletes_nothing_a_user_made(
-    demo: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
-) -> None:
+def test_a_second_demo_deletes_nothing_a_user_made(tmp_path: Path) -> None:
     # Before: `make demo` again removed demo-workspace/ with the notebooks and runs made in it.
-    import shutil
-
     import aml_jupyter as aml
-    from aml_jupyter.demo.__main__ import added_by_user, prepare
+    from aml_jupyter.demo.__main__ import added_by_user, prepare, record_inventory
 
-    folder = tmp_path / "demo-copy"
-    shutil.copytree(demo[0], folder, symlinks=True)  # times kept: the copy is the demo's as it left it
+    folder = tmp_path / "demo-workspace"
+    ws = prepare(folder)  # what the demo makes before its runs, and its inventory at its end
+    with aml.start_run("iris", workspace=ws, snapshot=False):
+        aml.log("acc", 0.9)
+    record_inventory(folder, ws)
     assert added_by_user(folder) == []
     (folder / "mine.ipynb").write_text("{}")
-    with aml.start_run("mine", workspace=folder):
+    with aml.start_run("mine", workspace=ws, snapshot=False):
         aml.log("x", 1.0)
     added = added_by_user(folder)
     assert any("mine.ipynb" in a for a in added) and "1 more runs" in added
     with pytest.raises(SystemExit, match="nothing was deleted"):
         prepare(folder)
-    assert (folder / "mine.ipynb").exists() and len(aml.list_runs(workspace=folder)) > 1
+    assert (folder / "mine.ipynb").exists() and len(aml.list_runs(workspace=ws)) == 2
+    (folder / "mine.ipynb").unlink()  # with the user's work gone elsewhere, the demo starts afresh
+    with aml.start_run("iris", workspace=ws, snapshot=False):
+        pass
+    assert added_by_user(folder) == ["2 more runs"]  # runs count too: still refused

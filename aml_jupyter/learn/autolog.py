@@ -187,6 +187,10 @@ def _target_run(run: Any, estimator: Any) -> tuple[Any, bool]:
 def _after_fit(
     target: Any, own: bool, estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any], log_models: bool
 ) -> None:
+    # On the fit's path: what is cheap (params, tags) and a copy of the fitted estimator (the caller
+    # may fit it again at once). The training metrics (a prediction over the training data), the
+    # model's save and a child run's end happen on autolog's own thread, after the fit has
+    # returned; the run's end (or flush) waits for them. A fit of 0.07 s no longer pays 0.1 s more.
     try:
         params = {k: v for k, v in estimator.get_params(deep=True).items() if _plain(v)}
         target.log_params({k: v for k, v in params.items() if v is not None})
@@ -196,20 +200,32 @@ def _after_fit(
                 "estimator_class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
             }
         )
-        X = args[0] if args else kwargs.get("X")
-        y = args[1] if len(args) > 1 else kwargs.get("y")
-        if X is not None and y is not None:
-            target.log_metrics(training_metrics(estimator, X, y))
-        if log_models:
-            fitted = copy.deepcopy(estimator)  # the caller may fit it again while it is being saved
-            future = _pool().submit(_save_model, target, fitted)
-            if own or not hasattr(target, "add_pending"):
-                future.result()  # a child run ends here (or one logging over HTTP): its model first
-            else:
-                target.add_pending(future)
-    finally:
+        fitted = copy.deepcopy(estimator)
+    except BaseException:
         if own:
             target.end()
+        raise
+    X = args[0] if args else kwargs.get("X")
+    y = args[1] if len(args) > 1 else kwargs.get("y")
+
+    def finish() -> None:
+        token = _inside.set(True)  # the metrics' own helpers fit (a LabelBinarizer): not logged
+        try:
+            if X is not None and y is not None:
+                target.log_metrics(training_metrics(fitted, X, y))
+            if log_models:
+                _save_model(target, fitted)
+        finally:
+            _inside.reset(token)
+            if own:
+                target.end()
+
+    future = _pool().submit(finish)
+    holder = _run() if own else target  # a child's work is waited for by its parent run
+    if holder is not None and hasattr(holder, "add_pending"):
+        holder.add_pending(future)
+    else:
+        future.result()  # a run logging over HTTP: done here
 
 
 def training_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:

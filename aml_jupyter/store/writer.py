@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -68,6 +69,9 @@ class MetricWriter:
         self._error: BaseException | None = None
         self.live_runs: set[int] = set()
         self._last_beat = 0.0
+        # A server store's commit can succeed with its answer lost: flushes there carry an id.
+        self._marks = not getattr(getattr(store, "db", None), "is_sqlite", True)
+        self._unacked: tuple[str, list[Point], list[Series]] | None = None
         _writers.add(self)
 
     def watch(self, run_pk: int) -> None:
@@ -135,19 +139,40 @@ class MetricWriter:
             series = [s for s in self._series if s.run_pk != run_pk]
             dropped = len(self._buf) - len(kept) + sum(len(s) for s in self._series if s.run_pk == run_pk)
             self._buf, self._series = kept, series
-            self._pending = len(kept) + sum(len(s) for s in series)
+            held = 0
+            if self._unacked is not None:
+                batch_id, points, held_series = self._unacked
+                points = [p for p in points if p[0] != run_pk]
+                held_series = [s for s in held_series if s.run_pk != run_pk]
+                self._unacked = (batch_id, points, held_series) if points or held_series else None
+                held = len(points) + sum(len(s) for s in held_series)
+            self._pending = len(kept) + sum(len(s) for s in series) + held
             self._cond.notify_all()
             return dropped
 
     def flush(self, then: Callable[[Connection], T] | None = None) -> T | None:
         """Commit everything buffered now, in this thread; ``then(conn)`` joins the transaction.
 
-        On failure the points stay buffered (and are retried) and the error is raised.
+        On failure the points stay buffered (and are retried) and the error is raised. On a server
+        store a failed flush is retried first and unchanged, under its id: if its commit had gone
+        through (the connection lost only the answer), the store knows the id and skips it.
         """
         with self._write_lock:
+            if self._unacked is not None:  # the flush whose commit may have happened goes first
+                held_id, points, series = self._unacked
+                try:
+                    self.store.write_metrics(points, series, batch_id=held_id)
+                except AttemptSuperseded as exc:
+                    self._drop(exc.fields["run_pk"])
+                    self.live_runs.discard(exc.fields["run_pk"])
+                    raise
+                self._unacked = None
+                self._settle(len(points) + sum(len(x) for x in series))
             points, series = self._take()
+            marked = self._marks and bool(points or series)
+            batch_id: str | None = f"w-{uuid.uuid4().hex}" if marked else None
             try:
-                return self.store.write_metrics(points, series, then=then)
+                return self.store.write_metrics(points, series, then=then, batch_id=batch_id)
             except AttemptSuperseded as exc:
                 # That run's points are refused for good; the other runs' are tried again.
                 self._put_back(points, series)
@@ -155,8 +180,22 @@ class MetricWriter:
                 self.live_runs.discard(exc.fields["run_pk"])
                 raise
             except BaseException:
-                self._put_back(points, series)
+                if batch_id is None:
+                    self._put_back(points, series)
+                else:
+                    self._hold(batch_id, points, series)
                 raise
+
+    def _hold(self, batch_id: str, points: list[Point], series: list[Series]) -> None:
+        # Kept aside as it was (counted as buffered, so callers still wait for room), id and all.
+        with self._cond:
+            self._unacked = (batch_id, points, series)
+            self._pending += len(points) + sum(len(x) for x in series)
+
+    def _settle(self, n: int) -> None:
+        with self._cond:
+            self._pending -= n
+            self._cond.notify_all()
 
     def _start(self) -> None:
         self._closed = False
@@ -218,6 +257,7 @@ def _after_fork_in_child() -> None:
     # The child must not re-write the parent's buffered points, and has no writer thread.
     for writer in list(_writers):
         writer._buf, writer._series, writer._pending = [], [], 0
+        writer._unacked = None
         writer._thread = None
         writer._cond = threading.Condition(threading.Lock())
         writer._write_lock = threading.Lock()

@@ -163,7 +163,8 @@ def test_a_new_project_from_the_launchers_aml_card(page, lab: Lab, workspace: Pa
     shot(page, "new-project")
     dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
     page.locator(".lm-TabBar-tab", has_text="README.md").wait_for(timeout=30_000)  # the new project's README opens
-    assert (workspace / "from-launcher" / ".aml").is_dir() and (workspace / "from-launcher" / "train.py").is_file()
+    # A folder of this workspace, not a second one inside it: its runs show in this sidebar.
+    assert not (workspace / "from-launcher" / ".aml").exists() and (workspace / "from-launcher" / "train.py").is_file()
 
 
 def test_compare_two_selected_runs(page, lab: Lab) -> None:  # type: ignore[no-untyped-def]

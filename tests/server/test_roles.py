@@ -21,6 +21,7 @@ FILL = {
     "{snapshot}": "0" * 40,
     "{other}": "1" * 40,
     "{model}": "nope",
+    "{version}": "1",
     "{dataset}": "nope",
     "{deployment}": "nope",
     "{template}": "nope",

@@ -275,3 +275,39 @@ def ws_sqlite(tmp_path: Path) -> Iterator[Workspace]:
     w = aml.Workspace.init(project, name="laptop")
     yield w
     w.close()
+
+
+def test_a_flush_whose_commit_lost_its_answer_is_stored_once(db_url: str, tmp_path: Path) -> None:
+    # A server store can commit a flush and lose the connection before saying so: the writer
+    # then sends it again. Before, its points were stored twice; now the flush's id is marked in
+    # the same transaction, and the retry finds it.
+    from typing import Any
+
+    ws = Workspace.init(tmp_path / "p", store=db_url)
+    try:
+        run = aml.start_run("lost-answers", workspace=ws, snapshot=False)
+        real, lost = ws.store.write_metrics, []
+
+        def answer_lost(*args: Any, **kwargs: Any) -> Any:
+            out = real(*args, **kwargs)
+            carried = (args[0] if args else kwargs.get("points")) or (
+                args[1] if len(args) > 1 else kwargs.get("series")
+            )
+            if carried and not lost:
+                lost.append(True)
+                raise StoreUnreachable("the connection went away before the commit was answered")
+            return out
+
+        ws.store.write_metrics = answer_lost  # type: ignore[method-assign]
+        run.log_batch("m", [float(i) for i in range(100)], list(range(100)))
+        try:
+            ws.writer.flush()  # this one, or the writer's own thread before it, loses its answer
+        except StoreUnreachable:
+            pass
+        ws.writer.flush()
+        ws.store.write_metrics = real  # type: ignore[method-assign]
+        steps, _, _ = ws.store.metric_history(run.pk, "m")
+        assert lost and list(steps) == list(range(100))
+        run.end()
+    finally:
+        ws.close()

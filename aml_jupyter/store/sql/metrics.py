@@ -21,6 +21,7 @@ from . import schema as t
 from .database import Database, Prepared
 
 Point = tuple[int, str, int, float, int]  # run_pk, key, step, value, timestamp_ms
+BATCH_IDS_KEPT_MS = 86_400_000
 T = TypeVar("T")
 
 
@@ -71,20 +72,40 @@ class MetricStore:
         points: Sequence[Point] = (),
         series: Sequence[Series] = (),
         then: Callable[[Connection], T] | None = None,
+        batch_id: str | None = None,
     ) -> T | None:
         """Store points and packed series, advance the latest values, and run ``then(conn)``,
-        all in one transaction (so a run's last points and its end commit together)."""
+        all in one transaction (so a run's last points and its end commit together). With
+        ``batch_id`` (a writer's flush to a server store), the batch is marked in the same
+        transaction, and one already marked is not stored again: a commit whose answer was lost
+        with the connection is retried without counting its points twice."""
         if not points and not series and then is None:
             return None
 
         def write(conn: Connection) -> T | None:
             if points or series:
-                if self.fences:  # only a job's process has any: the logging path skips the set
-                    self.check_fences(conn, {p[0] for p in points} | {s.run_pk for s in series})
-                self._write_series(conn, [*_group_points(points), *series])
+                run_pks = {p[0] for p in points} | {s.run_pk for s in series}
+                if batch_id is None or not self._marked(conn, run_pks, batch_id):
+                    if self.fences:  # only a job's process has any: the logging path skips the set
+                        self.check_fences(conn, run_pks)
+                    self._write_series(conn, [*_group_points(points), *series])
             return then(conn) if then is not None else None
 
         return self.db.write(write)
+
+    def _marked(self, conn: Connection, run_pks: set[int], batch_id: str) -> bool:
+        # Whether this flush was committed before; if not, mark it (each run keeps only its latest
+        # writer mark: a retry is of the flush just before, never of an older one).
+        b = t.metric_batches
+        first = min(run_pks)
+        seen = conn.execute(select(b.c.batch_id).where(and_(b.c.run_pk == first, b.c.batch_id == batch_id)))
+        if seen.first() is not None:
+            return True
+        conn.execute(
+            b.delete().where(and_(b.c.run_pk.in_(run_pks), b.c.batch_id.like("w-%"), b.c.batch_id != batch_id))
+        )
+        conn.execute(b.insert(), [{"run_pk": pk, "batch_id": batch_id, "points": 0, "at": now_ms()} for pk in run_pks])
+        return False
 
     def write_batch_once(self, run_pk: int, batch_id: str, series: Sequence[Series]) -> bool:
         """Store a client's batch unless a batch of that id was stored for the run before, in one
@@ -102,8 +123,11 @@ class MetricStore:
             seen = conn.execute(select(b.c.batch_id).where(and_(b.c.run_pk == run_pk, b.c.batch_id == batch_id)))
             if seen.first() is not None:
                 return False
-            n = sum(len(x) for x in series)
-            conn.execute(b.insert().values(run_pk=run_pk, batch_id=batch_id, points=n, at=now_ms()))
+            n, at = sum(len(x) for x in series), now_ms()
+            # A client sends a batch again within seconds, or minutes while the server is away:
+            # ids older than a day are no longer needed (the table holds a day's batches a run).
+            conn.execute(b.delete().where(and_(b.c.run_pk == run_pk, b.c.at < at - BATCH_IDS_KEPT_MS)))
+            conn.execute(b.insert().values(run_pk=run_pk, batch_id=batch_id, points=n, at=at))
             self._write_series(conn, list(series))
             return True
 

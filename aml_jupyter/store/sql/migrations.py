@@ -94,7 +94,7 @@ def pending(conn: Connection) -> list[Migration]:
         >>> from sqlalchemy import create_engine
         >>> with create_engine("sqlite://").connect() as c:
         ...     [m[0] for m in pending(c)]
-        [1, 2, 3, 4, 5, 6]
+        [1, 2, 3, 4, 5, 6, 7]
     """
     version = current_version(conn)
     if version > LATEST:
