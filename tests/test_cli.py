@@ -172,6 +172,9 @@ def test_names_that_match_nothing_are_said_with_the_known_ones(
     assert code == 0 and "0 run(s)" in out and "no run has a metric 'acx' (did you mean 'acc'?)" in err
     code, _, err = cli(capsys, *w, "metrics", two_runs[0], "los")
     assert code == 1 and "has no metric 'los' (did you mean 'loss'?)" in err
+    typo = two_runs[0][:6] + ("0" if two_runs[0][6] != "0" else "1")
+    code, _, err = cli(capsys, *w, "runs", "show", typo)
+    assert code == 1 and f"(did you mean '{two_runs[0][:7]}'?)" in err
     code, out, _ = cli(capsys, *w, "runs", "list", "--columns", "acc,params.lr")
     assert out.splitlines()[0].split()[-2:] == ["acc", "p:lr"]
     code, _, err = cli(capsys, *w, "runs", "list", "--columns", "nope")

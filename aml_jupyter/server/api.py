@@ -610,6 +610,16 @@ class TrackingAPI:
         self._live_run(run_id, queued_too=True, call=call).set_tags(tags)
         return Response.json(200, {"written": len(tags)})
 
+    def h_adopt_names(self, call: Call) -> Response:
+        payload = call.json()
+        experiment, name = payload.get("experiment"), payload.get("name")
+        if not isinstance(experiment, str | None) or not isinstance(name, str | None):
+            raise InvalidInput('"experiment" and "name" are text')
+        record = runs.get(self.ws, call.params["run"])
+        runs.adopt_names(self.ws, record.id, experiment, name)
+        after = runs.get(self.ws, record.id)
+        return Response.json(200, {"experiment": after.experiment, "name": after.name})
+
     def h_transition(self, call: Call) -> Response:
         run_id, payload = call.params["run"], call.json()
         from ..tracking.lifecycle import RunEvent

@@ -101,6 +101,7 @@ BODIES: dict[str, dict[str, Any]] = {
     },
     "log_params": {"type": "object", "required": ["params"], "properties": {"params": _OBJ}},
     "set_tags": {"type": "object", "required": ["tags"], "properties": {"tags": _OBJ}},
+    "adopt_names": {"type": "object", "properties": {"experiment": _STR, "name": _STR}},
     "transition": {
         "type": "object",
         "required": ["event"],

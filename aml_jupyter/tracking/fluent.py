@@ -77,6 +77,8 @@ def start_run(
                 from ..services.runs import adopt_names
 
                 adopt_names(job_run.workspace, job_run.id, experiment, name)
+            elif experiment != "default" or name is not None:
+                job_run.adopt_names(experiment, name)  # through aml server
             job_run.log_params(dict(params or {}))
             job_run.set_tags(dict(tags or {}))
             job_run._job_owned = True

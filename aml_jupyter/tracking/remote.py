@@ -174,6 +174,10 @@ class RemoteRun:
     def set_tag(self, key: str, value: Any) -> None:
         self.set_tags({key: value})
 
+    def adopt_names(self, experiment: str | None, name: str | None) -> None:
+        """The job's run takes the experiment and name its script asks for (where its submission named none)."""
+        self._post("/names", {"experiment": experiment, "name": name})
+
     def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Any:
         """Upload a file as an artifact."""
         p = Path(path)

@@ -342,3 +342,17 @@ def test_a_batch_sent_again_after_its_answer_was_lost_is_stored_once(ws: Workspa
     client.flush()
     steps, values, _ = ws.store.metric_history(ws.store.get_run(run_id).pk, "m")
     assert list(steps) == list(range(2001)) and len(lost) >= 1  # each point once, none lost
+
+
+def test_a_job_logging_over_http_takes_the_experiment_and_name_its_script_asks_for(ws: Workspace, server: str) -> None:
+    from aml_jupyter.jobs.submit import submit
+
+    toml = ws.aml_dir / "aml.toml"
+    toml.write_text(toml.read_text() + f'\n[targets.remote]\ntype = "local"\ntracking_uri = "{server}"\n')
+    (ws.root / "named.py").write_text(
+        "import aml_jupyter as aml\nwith aml.start_run(experiment='churn', name='find-best'):\n    aml.log('m', 1.0)\n"
+    )
+    done = submit("named.py", target="remote", wait=True, workspace=Workspace.open(ws.root))
+    assert done["status"] == "completed", done["error"]
+    record = ws.store.get_run(done["id"])
+    assert (record.experiment, record.name, record.metrics) == ("churn", "find-best", {"m": 1.0})

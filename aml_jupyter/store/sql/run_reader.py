@@ -36,9 +36,17 @@ class RunReader:
         q = select(t.runs.c.id).where(t.runs.c.id.like(run_id.lower() + "%")).limit(2)
         found = self.db.read(lambda c: c.execute(q).scalars().all())
         if len(found) != 1:
-            why = "matches several runs" if found else "matches no run"
+            why = "matches several runs: give more of it" if found else "matches no run" + self._near(run_id)
             raise RunNotFound(f"run id {run_id!r} {why}", run_id=run_id)
         return str(found[0])
+
+    def _near(self, run_id: str) -> str:
+        # A typo in an id: the ids that share its first four characters, as long as the one typed.
+        from ...errors import did_you_mean
+
+        q = select(t.runs.c.id).where(t.runs.c.id.like(run_id[:4].lower() + "%")).limit(50)
+        near = [str(i)[: len(run_id)] for i in self.db.read(lambda c: c.execute(q).scalars().all())]
+        return did_you_mean(run_id.lower(), near) if near else ""
 
     def get_run(self, run_id: str, check_lost: bool = True) -> RunRecord:
         """One run with its params, latest metrics, tags, artifacts and inputs."""
