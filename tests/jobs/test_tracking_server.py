@@ -356,3 +356,25 @@ def test_a_job_logging_over_http_takes_the_experiment_and_name_its_script_asks_f
     assert done["status"] == "completed", done["error"]
     record = ws.store.get_run(done["id"])
     assert (record.experiment, record.name, record.metrics) == ("churn", "find-best", {"m": 1.0})
+
+
+@pytest.mark.parametrize(
+    ("tags", "said"),
+    [
+        ({"aml.python": "/bin/sh"}, "no environment aml built"),
+        ({"aml.requirements": "../../../../etc/hostname"}, "is refused"),
+        ({"aml.data": '["../../../../etc"]'}, "is refused"),
+    ],
+)
+def test_aml_tags_are_checked_where_they_are_used(ws: Workspace, tags: dict[str, str], said: str) -> None:
+    # Written into the store by anyone who can write it (REST refuses them): the job still runs
+    # only what lies inside the workspace, its environments and its snapshot.
+    from aml_jupyter.jobs.logs import job_folder
+    from aml_jupyter.jobs.supervise import launch
+
+    assert job_folder(ws.aml_dir, "/etc") is None and job_folder(ws.aml_dir, str(ws.aml_dir.parent)) is None
+    (ws.root / "ok.py").write_text("print('hi')\n")
+    run_id = _queued_job(ws, "ok.py")
+    ws.store.set_tags(ws.store.get_run(run_id).pk, tags)
+    result = launch(ws, run_id, wait=True)
+    assert result["status"] == "failed" and said in (result["error"] or ""), result

@@ -121,3 +121,23 @@ def test_bad_deployments(ws: Workspace, tmp_path: Path) -> None:
     assert d.list_deployments(ws) == []
     proc = subprocess.run([AML, "-w", str(ws.root), "deployments", "logs", "ghost"], capture_output=True, text=True)
     assert proc.returncode == 1 and "no deployment 'ghost'" in proc.stderr
+
+
+def test_a_deployment_sees_no_secret_of_its_deployer(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The contributor-to-owner path of the red-team pass: a deployed pickle read the server's owner
+    # token (and the bucket's keys) from its environment and changed roles with it.
+    for name, value in {"AML_SERVER_TOKEN": "owner-secret", "AWS_SECRET_ACCESS_KEY": "s3", "PGPASSWORD": "db"}.items():
+        monkeypatch.setenv(name, value)
+    ref = _register(ws, tmp_path, 1)
+    answer = d.deploy(ref, "sealed", workspace=ws)
+    try:
+        row = d.list_deployments(ws)[0]
+        environ = Path(f"/proc/{_service_pid(row['pid'])}/environ").read_bytes().split(b"\0")
+        names = {e.split(b"=", 1)[0].decode() for e in environ if e}
+        assert not {"AML_SERVER_TOKEN", "AWS_SECRET_ACCESS_KEY", "PGPASSWORD"} & names
+        assert "AML_SERVE_KEY" in names and "PATH" in names
+        assert _score(answer["url"], answer["key"], [[1, 2]]) == (200, {"predictions": [3.0]})
+    finally:
+        d.delete("sealed", workspace=ws)
