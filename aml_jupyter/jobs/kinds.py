@@ -7,6 +7,7 @@ Each raises :class:`~aml_jupyter.errors.JobError` with the cause when the job fa
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -59,11 +60,25 @@ def _child(job: Job, cmd: list[str], what: str, cwd: Path | None = None, warm: s
     if code != 0:
         # The last line of a traceback names the exception: worth more than the exit code alone.
         lines = [ln for ln in tail(job.dir, "stderr", 2000).splitlines() if ln.strip()]
-        hint = _missing_file_hint(job, lines[-1], cwd or job.src) if lines else None
+        hint = (_missing_file_hint(job, lines[-1], cwd or job.src) or _withheld_hint(lines[-1], env)) if lines else None
         why = f" ({hint})" if hint else ""
         if what == "the cell" and code == 1 and lines:  # the cell raised: its exception says it all
             raise JobError(lines[-1].strip() + why)
         raise JobError(exit_reason(code, what) + (f": {lines[-1].strip()}" if lines else "") + why)
+
+
+_KEY_ERROR = re.compile(r"KeyError: '(?P<name>[A-Za-z_][A-Za-z0-9_]*)'")
+
+
+def _withheld_hint(last_line: str, env: dict[str, str]) -> str | None:
+    # A variable of the launcher's environment that the job's minimal one left out (compute/user_env.py).
+    found = _KEY_ERROR.search(last_line)
+    if found is None or found["name"] in env or found["name"] not in os.environ:
+        return None
+    return (
+        f"{found['name']} is in the launcher's environment, but a job sees only a minimal one: "
+        f'name it in the target\'s pass_env in aml.toml ([targets.local] pass_env = ["{found["name"]}"])'
+    )
 
 
 _NOT_FOUND = re.compile(r"FileNotFoundError: \[Errno 2\] No such file or directory: '(?P<path>[^']+)'")

@@ -159,3 +159,16 @@ def test_a_job_takes_the_experiment_and_name_its_script_asks_for(ws: Workspace) 
     chosen = submit("named.py", experiment="nightly", name="n-1", wait=True, workspace=ws)
     record = ws.store.get_run(chosen["id"])
     assert (record.experiment, record.name) == ("nightly", "n-1")  # what the submission named wins
+
+
+def test_a_variable_the_job_no_longer_sees_is_named_with_the_way_to_pass_it(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATA_ROOT", "/srv/data")
+    (ws.root / "env.py").write_text("import os\nprint(os.environ['DATA_ROOT'])\n")
+    done = submit("env.py", wait=True, workspace=ws)
+    assert done["status"] == "failed" and "pass_env" in done["error"] and "DATA_ROOT" in done["error"]
+    toml = ws.aml_dir / "aml.toml"
+    toml.write_text(toml.read_text() + '\n[targets.local]\npass_env = ["DATA_ROOT"]\n')
+    passed = submit("env.py", wait=True, workspace=Workspace.open(ws.root))
+    assert passed["status"] == "completed", passed["error"]
