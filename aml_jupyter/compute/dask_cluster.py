@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import TargetUnavailable
 from ..processes import pid_alive, start_detached
-from .user_env import SERVER_SECRETS
+from .user_env import aml_environment
 
 if TYPE_CHECKING:
     from ..compute.targets import Target
@@ -94,8 +94,9 @@ def _start_daemon(ws: Workspace, target: Target) -> dict[str, Any]:
         with open(folder / "daemon.log", "ab") as log:
             # It outlives the kernel or command that started it.
             # Its workers open the store themselves (so they keep its credentials), never the owner token.
-            env = {k: v for k, v in os.environ.items() if k not in SERVER_SECRETS}
-            start_detached("aml_jupyter.compute.dask_daemon", [str(ws.root), settings], ws.root, env=env, log=log)
+            start_detached(
+                "aml_jupyter.compute.dask_daemon", [str(ws.root), settings], ws.root, env=aml_environment(), log=log
+            )
         # Its first start takes seconds: said as it goes (on stderr, which a notebook shows too).
         _say(f"starting the embedded Dask cluster of {ws.name!r} (first use; it is shared afterwards)")
         started = time.monotonic()

@@ -110,6 +110,22 @@ def list_targets(ws: Workspace) -> list[Target]:
     return [Target(name, t["type"], {k: v for k, v in t.items() if k != "type"}) for name, t in sorted(tables.items())]
 
 
+def passed_names(ws: Workspace, name: str) -> list[str]:
+    """The variable names target ``name`` lets through to code it runs (``pass_env``); none when
+    the target or its table has gone since (compute/user_env.py).
+
+    Example:
+        >>> import tempfile
+        >>> from aml_jupyter.workspace import Workspace
+        >>> passed_names(Workspace.init(tempfile.mkdtemp()), "local")
+        []
+    """
+    try:
+        return list(get_target(ws, name).settings.get("pass_env", []))
+    except (ConfigError, InvalidValue):
+        return []
+
+
 def get_target(ws: Workspace, name: str) -> Target:
     """The target ``name``, or a clear error naming the known ones."""
     targets = {t.name: t for t in list_targets(ws)}

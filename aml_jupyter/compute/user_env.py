@@ -62,6 +62,17 @@ def user_environment(
     return env
 
 
+def aml_environment(own: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of aml's own helper processes (a job's supervisor, the embedded Dask
+    cluster): this process's, which they need to open the store, less the server's secrets.
+
+    Example:
+        >>> "AML_SERVER_TOKEN" in aml_environment({"AML_WORKSPACE": "/p"})
+        False
+    """
+    return {**{k: v for k, v in os.environ.items() if k not in SERVER_SECRETS}, **(own or {})}
+
+
 def worker_pass_env() -> list[str]:
     """The names a worker's operator lets through to its jobs (``AML_PASS_ENV=A,B``).
 

@@ -28,6 +28,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from ..compute.user_env import user_environment
 from ..errors import InvalidInput, JobError
 from ..tracking.lifecycle import RunEvent, RunStatus
 from ..workspace import Workspace
@@ -59,6 +60,8 @@ class Job:
             "AML_ATTEMPT": self.record.tags.get("aml.attempt", "1"),
             "PYTHONUNBUFFERED": "1",
         }
+        # What its child processes see: no more than compute/user_env.py lets through.
+        self.child_env = user_environment(self.env, svc.pass_env())
         self.cancelled = threading.Event()
         self.thread = threading.get_ident()
         self.stopper: Any = None  # set by the runner: how to stop what it started

@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ..compute.user_env import user_environment
 from ..errors import JobError
 from ..paths import is_inside
 from .execute import Job, JobCancelled
@@ -28,11 +27,7 @@ def _python(job: Job) -> str:
     if not named:
         return sys.executable
     # (Its folder is checked, not the file: an environment's python is a link to the base interpreter.)
-    if (
-        not Path(named).is_absolute()
-        or ".." in Path(named).parts
-        or not is_inside(Path(job.svc.home) / "envs", Path(named).parent)
-    ):
+    if not Path(named).is_absolute() or not is_inside(Path(job.svc.home) / "envs", Path(named).parent):
         raise JobError(f"aml.python names {named!r}, which is no environment aml built: refused")
     return named
 
@@ -41,7 +36,7 @@ def _child(job: Job, cmd: list[str], what: str, cwd: Path | None = None, warm: s
     # ``warm`` names the call (``module:function``) that a fork of the warm server makes instead
     # of ``cmd``, when this process has one and the job runs on this interpreter.
     assert job.src is not None
-    env = user_environment(job.env, job.svc.pass_env())
+    env = job.child_env
     child: ChildProcess | WarmChildProcess | None = None
     if warm and _python(job) == sys.executable:
         from ..warm.owned import warm_socket
@@ -129,7 +124,7 @@ def run_notebook(job: Job, payload: bytes | None) -> None:
             json.loads(rec.tags.get("aml.nb_params", "{}")),
             kernel=rec.tags.get("aml.kernel") or None,
             cwd=job.src / Path(rec.source_path or "").parent,  # a notebook runs in its folder, as in Jupyter
-            env=user_environment(job.env, job.svc.pass_env()),
+            env=job.child_env,
             stdout=job.stdout,
             stderr=job.stderr,
             python=_python(job) if rec.tags.get("aml.python") else None,

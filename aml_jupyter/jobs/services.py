@@ -158,13 +158,10 @@ class LocalService:
 
     def pass_env(self) -> list[str]:
         """The names the run's target lets through to the job (``pass_env`` in aml.toml)."""
-        from ..compute.targets import get_target
+        from ..compute.targets import passed_names
 
         record = self.ws.store.get_run(self.run_id, check_lost=False)
-        try:
-            return list(get_target(self.ws, record.compute_target or "local").settings.get("pass_env", []))
-        except Exception:  # a target removed since the run was queued: pass nothing more
-            return []
+        return passed_names(self.ws, record.compute_target or "local")
 
     def bound_run(self) -> Any:
         from ..tracking.run import Run

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..compute.targets import Target, get_target
-from ..compute.user_env import SERVER_SECRETS
+from ..compute.user_env import aml_environment
 from ..errors import IllegalTransition, JobError, TargetUnavailable
 from ..processes import detach_if_asked, start_detached
 from ..store.sql.runs import CLUSTER_PID, SUPERVISOR_PID
@@ -56,8 +56,8 @@ def launch(
     # The supervisor is aml's own code and opens the store (it may need PGPASSWORD or the bucket's
     # keys); what it starts for the user gets no more than compute.user_env lets through. The
     # server's owner token it never needs.
-    env = {k: v for k, v in os.environ.items() if k not in SERVER_SECRETS}
-    start_detached("aml_jupyter.jobs.supervise", [run_id], ws.root, env={**env, "AML_WORKSPACE": str(ws.root)})
+    env = aml_environment({"AML_WORKSPACE": str(ws.root)})
+    start_detached("aml_jupyter.jobs.supervise", [run_id], ws.root, env=env)
     return {"id": run_id, "status": "queued", "error": None, "outputs": None}
 
 

@@ -296,6 +296,7 @@ def supervise(root: str, name: str) -> int:
     Example:
         >>> supervise("/home/me/project", "iris")  # doctest: +SKIP
     """
+    from ..compute.targets import passed_names
     from ..compute.user_env import user_environment
     from ..jobs.logs import RotatingLog
 
@@ -322,7 +323,8 @@ def supervise(root: str, name: str) -> int:
         config = json.loads((folder / "config.json").read_text())
         # The service runs the model's code: it sees no token, key or password of this process.
         env = {
-            **user_environment(pass_env=_pass_env(root)),
+            # A service runs on this machine as the local target's jobs do: the same names pass.
+            **user_environment(pass_env=passed_names(Workspace.open(root), "local")),
             "AML_SERVE_KEY": (folder / "key").read_text().strip(),
             "AML_TELEMETRY_FILE": str(folder / "telemetry.json"),
         }
@@ -362,17 +364,6 @@ def supervise(root: str, name: str) -> int:
         time.sleep(pause)
     log.close()
     return 0
-
-
-def _pass_env(root: str) -> list[str]:
-    # A service runs on this machine as the local target's jobs do: the same named variables pass
-    # (the store's credentials, when it loads its model from a shared store with them).
-    from ..compute.targets import get_target
-
-    try:
-        return list(get_target(Workspace.open(root), "local").settings.get("pass_env", []))
-    except Exception:  # an aml.toml broken since deploying: pass nothing more
-        return []
 
 
 def _copy(stream: Any, log: Any) -> None:

@@ -603,11 +603,10 @@ class TrackingAPI:
         return Response.json(200, {"written": len(values)})
 
     def h_set_tags(self, call: Call) -> Response:
-        run_id = call.params["run"]
-        record = runs.get(self.ws, run_id)
-        own_job = call.caller.server or call.caller.run_id == record.id
+        run = self._live_run(call.params["run"], queued_too=True, call=call)
+        own_job = call.caller.server or call.caller.run_id == run.id
         tags = runs.client_tags(call.json().get("tags"), job_of_run=own_job)
-        self._live_run(run_id, queued_too=True, call=call).set_tags(tags)
+        run.set_tags(tags)
         return Response.json(200, {"written": len(tags)})
 
     def h_adopt_names(self, call: Call) -> Response:

@@ -53,6 +53,13 @@ def seal(ws: Workspace, name: str, content_hash: str, user: str, created_at: int
     return hmac.new(_key(ws), message, hashlib.sha256).hexdigest()
 
 
+def _checks(ws: Workspace, given: str | None, name: str, content_hash: str, user: str, stamp: int, kind: str) -> bool:
+    # Whether ``given`` is this workspace's seal of these; never when the key is not here.
+    if not given or not (ws.aml_dir / KEY_FILE).exists():
+        return False
+    return hmac.compare_digest(seal(ws, name, content_hash, user, stamp, kind=kind), given)
+
+
 def vouched(ws: Workspace, name: str, content_hash: str, user: str, created_at: int, given: str | None) -> bool:
     """Whether the store can vouch that ``user`` registered this version.
 
@@ -62,11 +69,7 @@ def vouched(ws: Workspace, name: str, content_hash: str, user: str, created_at: 
     """
     from .stores import private
 
-    if private(ws):
-        return True
-    if not given or not (ws.aml_dir / KEY_FILE).exists():
-        return False
-    return hmac.compare_digest(seal(ws, name, content_hash, user, created_at), given)
+    return private(ws) or _checks(ws, given, name, content_hash, user, created_at, "model")
 
 
 def _dataset_seal_file(ws: Workspace, name: str, version: int) -> os.PathLike[str]:
@@ -103,7 +106,7 @@ def vouched_dataset(ws: Workspace, name: str, version: int, recipe_hash: str, us
             given = f.read().strip()
     except OSError:
         return False
-    return hmac.compare_digest(seal(ws, name, recipe_hash, user, version, kind="dataset"), given)
+    return _checks(ws, given, name, recipe_hash, user, version, "dataset")
 
 
 APPROVAL_TAG = "aml.approved_by"  # "USER SEAL": an owner's approval to deploy a code-bearing version
@@ -127,7 +130,4 @@ def approved_by(ws: Workspace, name: str, content_hash: str, version: int, value
         'olga'
     """
     owner, _, given = (value or "").partition(" ")
-    if not owner or not given or not (ws.aml_dir / KEY_FILE).exists():
-        return None
-    ok = hmac.compare_digest(seal(ws, name, content_hash, owner, version, kind="approval"), given)
-    return owner if ok else None
+    return owner if owner and _checks(ws, given, name, content_hash, owner, version, "approval") else None

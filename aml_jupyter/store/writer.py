@@ -14,7 +14,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -170,7 +169,7 @@ class MetricWriter:
                 self._settle(len(points) + sum(len(x) for x in series))
             points, series = self._take()
             marked = self._marks and bool(points or series)
-            batch_id: str | None = f"w-{uuid.uuid4().hex}" if marked else None
+            batch_id: str | None = f"w-{os.urandom(16).hex()}" if marked else None
             try:
                 return self.store.write_metrics(points, series, then=then, batch_id=batch_id)
             except AttemptSuperseded as exc:

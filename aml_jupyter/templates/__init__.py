@@ -93,4 +93,7 @@ def _remove(made: Path | None, dest: Path) -> None:
         shutil.rmtree(made, ignore_errors=True)
     elif dest.is_dir():
         for child in dest.iterdir():
-            shutil.rmtree(child, ignore_errors=True) if child.is_dir() and not child.is_symlink() else child.unlink()
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink()
