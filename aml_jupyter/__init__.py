@@ -32,7 +32,7 @@ _LAZY = {
     "flush": "aml_jupyter.tracking.fluent",
     "autolog": "aml_jupyter.learn.autolog",
     "Run": "aml_jupyter.tracking.run",
-    "RunStatus": "aml_jupyter.tracking.lifecycle",
+    "RunStatus": "aml_jupyter.entities.lifecycle",
     "search_runs": "aml_jupyter.tracking.queries",
     "list_runs": "aml_jupyter.tracking.queries",
     "get_run": "aml_jupyter.tracking.queries",
@@ -55,6 +55,7 @@ _LAZY = {
 __all__ = [*_LAZY, "load_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
+    from .entities.lifecycle import RunStatus as RunStatus
     from .jobs.cells import run_cell as run_cell
     from .jobs.submit import submit as submit
     from .learn.autolog import autolog as autolog
@@ -79,7 +80,6 @@ if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
     from .tracking.fluent import log_text as log_text
     from .tracking.fluent import set_tags as set_tags
     from .tracking.fluent import start_run as start_run
-    from .tracking.lifecycle import RunStatus as RunStatus
     from .tracking.queries import best_run as best_run
     from .tracking.queries import compare_runs as compare_runs
     from .tracking.queries import delete_runs as delete_runs

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .tracking.records import json_number
+from .entities.records import json_number
 
 
 def cell_text(value: Any, width: int = 40) -> str:

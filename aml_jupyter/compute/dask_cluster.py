@@ -27,8 +27,8 @@ from ..processes import pid_alive, start_detached
 from .user_env import aml_environment
 
 if TYPE_CHECKING:
-    from ..compute.targets import Target
     from ..workspace import Workspace
+    from .targets import Target
 
 CONNECT_TIMEOUT_S = 3.0
 START_TIMEOUT_S = 90.0

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..compute.user_env import user_environment
+from ..entities.lifecycle import RunEvent, RunStatus
 from ..errors import InvalidInput, JobError
-from ..tracking.lifecycle import RunEvent, RunStatus
 from ..workspace import Workspace
 from .logs import RotatingLog, log_files, tail
 

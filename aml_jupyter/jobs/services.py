@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..entities.lifecycle import RunEvent
 from ..errors import IllegalTransition, InvalidInput, JobError
-from ..tracking.lifecycle import RunEvent
 
 
 @dataclass

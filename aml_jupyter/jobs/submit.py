@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..compute.targets import Target, get_target
+from ..entities.lifecycle import RunStatus
 from ..errors import InvalidPath, InvalidValue, JobError
 from ..paths import is_inside
 from ..services import runs
 from ..services.runs import RunSpec
-from ..tracking.lifecycle import RunStatus
 from ..workspace import Workspace
 
 KINDS = {".py": "script", ".ipynb": "notebook"}

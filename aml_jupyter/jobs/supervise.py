@@ -24,10 +24,10 @@ from typing import IO, Any
 
 from ..compute.targets import Target, get_target
 from ..compute.user_env import aml_environment
+from ..entities.lifecycle import RunEvent
 from ..errors import IllegalTransition, JobError, TargetUnavailable
 from ..processes import detach_if_asked, start_detached
 from ..store.sql.runs import CLUSTER_PID, SUPERVISOR_PID
-from ..tracking.lifecycle import RunEvent
 from ..workspace import Workspace
 from .execute import CANCEL_TAG, run_job
 from .logs import job_folder

@@ -541,7 +541,7 @@ class TrackingAPI:
         return run
 
     def h_log_metrics(self, call: Call) -> Response:
-        from ..tracking.validation import (
+        from ..entities.validation import (
             MAX_POINTS_PER_BATCH,
             check_count,
             check_key,
@@ -621,7 +621,7 @@ class TrackingAPI:
 
     def h_transition(self, call: Call) -> Response:
         run_id, payload = call.params["run"], call.json()
-        from ..tracking.lifecycle import RunEvent
+        from ..entities.lifecycle import RunEvent
 
         events = [e.value for e in RunEvent]
         if payload.get("event") not in events:

@@ -18,8 +18,8 @@ import socket
 import time
 from typing import Any
 
+from ..entities.lifecycle import RunEvent
 from ..processes import pid_alive
-from ..tracking.lifecycle import RunEvent
 
 KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 GRACE_S = 1.5  # a process seen gone this long, and no shutdown or restart explains it: it died

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ..tracking.lifecycle import RunEvent
+from ..entities.lifecycle import RunEvent
 from .answers import SCHEMAS, answer_schema
 from .routes import ROUTES
 

@@ -321,7 +321,7 @@ def _scoped_run(row: dict[str, Any]) -> str | None:
 
 
 def _check_run_live(ws: Workspace, run_id: str, shown: str, row: dict[str, Any]) -> None:
-    from ..tracking.lifecycle import RunStatus
+    from ..entities.lifecycle import RunStatus
 
     try:
         status = RunStatus(ws.store.get_run(run_id, check_lost=False).status)
@@ -397,8 +397,8 @@ def end_run_of_refused_token(ws: Workspace, run_id: str, refused: TokenRefused) 
         >>> end_run_of_refused_token(ws, run_id, refused)  # doctest: +SKIP
         '5f1e...'
     """
+    from ..entities.lifecycle import RunEvent
     from ..errors import IllegalTransition
-    from ..tracking.lifecycle import RunEvent
 
     try:
         record = ws.store.get_run(run_id)

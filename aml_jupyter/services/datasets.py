@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..entities.validation import check_resource_name
 from ..errors import DatasetNotFound
-from ..tracking.validation import check_resource_name
 from ..workspace import Workspace
 
 if TYPE_CHECKING:

@@ -48,7 +48,7 @@ def metric_series(ws: Workspace, run_id: str, key: str, max_points: int) -> dict
     """
     import numpy as np
 
-    from ..tracking.validation import check_key
+    from ..entities.validation import check_key
 
     record = ws.store.get_run(run_id)
     steps_a, values_a, times_a = ws.store.metric_history(record.pk, check_key(key))
@@ -86,8 +86,8 @@ def metric_series_of_runs(ws: Workspace, run_ids: list[str], key: str, max_point
         >>> [s["points"] for s in metric_series_of_runs(ws, [a, b], "loss", 1000)]  # doctest: +SKIP
         [10000, 10000]
     """
+    from ..entities.validation import check_key
     from ..errors import InvalidInput, NotFound
-    from ..tracking.validation import check_key
 
     check_key(key)
     if not 1 <= len(run_ids) <= MAX_SERIES_RUNS:

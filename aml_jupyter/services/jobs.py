@@ -10,11 +10,11 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..entities.lifecycle import TERMINAL
 from ..errors import InvalidValue, JobError, RunStateError
-from ..tracking.lifecycle import TERMINAL
 
 if TYPE_CHECKING:
-    from ..tracking.records import RunRecord
+    from ..entities.records import RunRecord
     from ..workspace import Workspace
 
 

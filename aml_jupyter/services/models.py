@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..entities.validation import check_key, check_resource_name, param_to_str
 from ..errors import InvalidPath, InvalidValue, UntrustedModel
 from ..models import flavors
 from ..paths import check_relative_name, safe_join
-from ..tracking.validation import check_key, check_resource_name, param_to_str
 from ..workspace import Workspace
 
 _REF = re.compile(r"^(?P<name>[^:@]+?)(?::(?P<version>\d+|latest)|@(?P<alias>[A-Za-z][\w-]{0,63}))?$")

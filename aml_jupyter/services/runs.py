@@ -18,12 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..entities.lifecycle import RunEvent, RunStatus, next_status
+from ..entities.validation import check_count, check_key, check_name, check_resource_name, param_to_str
 from ..errors import ExperimentNotFound, InvalidPath, InvalidValue
-from ..tracking.lifecycle import RunEvent, RunStatus, next_status
-from ..tracking.validation import check_count, check_key, check_name, check_resource_name, param_to_str
 
 if TYPE_CHECKING:
-    from ..tracking.records import RunRecord
+    from ..entities.records import RunRecord
     from ..workspace import Workspace
 
 SOURCE_KINDS = ("python", "script", "notebook", "cell", "interactive", "sweep", "api")
@@ -149,7 +149,7 @@ def prepare(ws: Workspace, snapshot: bool | None) -> Prepared:
     if snapshot if snapshot is not None else ws.snapshots.enabled:
         snapshot_id, git = ws.snapshot_taker.take(ws.root, ws.snapshots.max_bytes)
     if ws.tracking.capture_environment:
-        from ..tracking.environment import capture
+        from ..snapshots.environment import capture
 
         environment = capture()
     return Prepared(snapshot_id, git, environment)
@@ -368,7 +368,7 @@ def log_batch_once(ws: Workspace, run_pk: int, batch_id: object, points: list[tu
     """
     import re
 
-    from ..tracking.series import Series, pack_steps, pack_times, pack_values
+    from ..entities.series import Series, pack_steps, pack_times, pack_values
 
     if not isinstance(batch_id, str) or not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", batch_id):
         raise InvalidValue('"batch" is an id of 8 to 64 letters, digits, "-" and "_"')

@@ -11,13 +11,13 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+from ..entities.validation import check_key, check_name
 from ..errors import InvalidInput, RunNotFound
-from ..tracking.validation import check_key, check_name
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..tracking.records import RunRecord
+    from ..entities.records import RunRecord
     from ..workspace import Workspace
 
 
@@ -151,8 +151,8 @@ def unknown_names(ws: Workspace, filter: str | None, experiments: list[str] | No
         >>> unknown_names(ws, "metrics.acx > 0.9", None)  # doctest: +SKIP
         ["no run has a metric 'acx' (did you mean 'acc'?)"]
     """
+    from ..entities.filter import parse_filter
     from ..errors import did_you_mean
-    from ..tracking.filter import parse_filter
 
     known = keys(ws, experiments)
     said = []

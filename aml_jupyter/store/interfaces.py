@@ -21,8 +21,8 @@ from .files import ArtifactStore
 if TYPE_CHECKING:
     from array import array
 
-    from ..tracking.lifecycle import RunEvent, RunStatus
-    from ..tracking.records import RunRecord
+    from ..entities.lifecycle import RunEvent, RunStatus
+    from ..entities.records import RunRecord
 
 __all__ = [
     "AccessStore",

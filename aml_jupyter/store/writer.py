@@ -23,7 +23,7 @@ from ..errors import AttemptSuperseded
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from ..tracking.series import Series
+    from ..entities.series import Series
     from .sql.metrics import Point
     from .sql.runs import RunStore
 

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..entities.validation import check_key
 from ..errors import InvalidValue, JobError
-from ..tracking.validation import check_key
 from ..workspace import Workspace
 from .policies import METHODS, EarlyStop, make_sampler
 from .space import Dimension, grid_of, parse_dimension

@@ -37,7 +37,7 @@ def new_project(
     """Render ``template`` into the new (or empty) folder ``path``. Outside any workspace, the
     folder becomes one; inside one (``path`` below a folder holding ``.aml/``), it is a folder of
     that workspace, and its runs go there: a project never hides a second store inside the first.
-    Every value is a name under the rule of :func:`~aml_jupyter.tracking.validation.check_resource_name`
+    Every value is a name under the rule of :func:`~aml_jupyter.entities.validation.check_resource_name`
     (so none can end a string in the code it is written into). A render that fails leaves nothing
     behind. ``shown`` is how errors name the folder (a server's caller never sees its own paths).
 
@@ -47,7 +47,7 @@ def new_project(
         >>> sorted(p.name for p in folder.iterdir())[:3]
         ['.aml', 'README.md', 'requirements.txt']
     """
-    from ..tracking.validation import check_resource_name
+    from ..entities.validation import check_resource_name
 
     names = [t["name"] for t in list_templates()]
     if template not in names:

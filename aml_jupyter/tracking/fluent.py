@@ -15,11 +15,11 @@ import threading
 from contextvars import ContextVar, Token
 from typing import Any
 
+from ..entities.lifecycle import RunStatus
+from ..entities.validation import check_count
 from ..errors import NoActiveRun
 from ..workspace import Workspace
-from .lifecycle import RunStatus
 from .run import Run
-from .validation import check_count
 
 # A run bound to this thread (a cell running on a Dask worker, a recorded interactive cell) comes
 # before the process-wide stack: one worker process runs several jobs at once.

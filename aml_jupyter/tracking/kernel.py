@@ -7,10 +7,8 @@ import socket
 import sys
 from pathlib import Path
 
-KERNEL_ID = "aml.kernel_id"
-KERNEL_PID = "aml.kernel_pid"
-HOST = "aml.host"
-ENDED_WITH_KERNEL = "its kernel was shut down or restarted"  # what a kernel says of its runs as it exits
+from ..entities.kernel import ENDED_WITH_KERNEL as ENDED_WITH_KERNEL
+from ..entities.kernel import HOST, KERNEL_ID, KERNEL_PID
 
 
 def kernel_tags() -> dict[str, str]:

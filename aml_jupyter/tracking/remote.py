@@ -20,8 +20,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ..entities.validation import check_key, check_metric_value, check_step, check_timestamp
 from ..errors import AccessDenied, AmlError, AttemptSuperseded, InvalidInput, NotFound, RunStateError
-from .validation import check_key, check_metric_value, check_step, check_timestamp
 
 SEND_EVERY_S = 0.5
 BATCH = 5000

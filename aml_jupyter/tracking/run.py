@@ -12,13 +12,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AttemptSuperseded, InvalidPath, InvalidValue, RunStateError, StoreBusy, StoreError
-from ..paths import check_relative_name
-from .lifecycle import RunEvent, RunStatus, event_for_exit
-from .media import figure_to_bytes, table_to_parquet
-from .records import ArtifactRecord, RunRecord
-from .series import Series, pack_steps, pack_times, pack_values
-from .validation import (
+from ..entities.lifecycle import RunEvent, RunStatus, event_for_exit
+from ..entities.media import figure_to_bytes, table_to_parquet
+from ..entities.records import ArtifactRecord, RunRecord
+from ..entities.series import Series, pack_steps, pack_times, pack_values
+from ..entities.validation import (
     check_count,
     check_key,
     check_metric_value,
@@ -27,6 +25,8 @@ from .validation import (
     check_timestamp,
     param_to_str,
 )
+from ..errors import AttemptSuperseded, InvalidPath, InvalidValue, RunStateError, StoreBusy, StoreError
+from ..paths import check_relative_name
 
 log = logging.getLogger("aml_jupyter")
 

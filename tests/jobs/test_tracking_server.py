@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import aml_jupyter as aml
-from aml_jupyter.tracking.lifecycle import RunEvent, RunStatus
+from aml_jupyter.entities.lifecycle import RunEvent, RunStatus
 from aml_jupyter.workspace import Workspace
 from tests.conftest import free_port
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import aml_jupyter as aml
+from aml_jupyter.entities.lifecycle import RunStatus
 from aml_jupyter.server.team import TeamServer, start_in_thread
-from aml_jupyter.tracking.lifecycle import RunStatus
 
 TOKEN = "tok-http-7c1"
 

@@ -16,8 +16,8 @@ import pytest
 from jupyter_client import BlockingKernelClient
 
 import aml_jupyter as aml
-from aml_jupyter.tracking.kernel import ENDED_WITH_KERNEL as ENDED
-from aml_jupyter.tracking.records import RunRecord
+from aml_jupyter.entities.kernel import ENDED_WITH_KERNEL as ENDED
+from aml_jupyter.entities.records import RunRecord
 from tests.conftest import eventually
 
 from .conftest import Server, start_server, stop_server

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import aml_jupyter as aml
-from aml_jupyter.tracking.lifecycle import RunStatus
+from aml_jupyter.entities.lifecycle import RunStatus
 from aml_jupyter.workspace import Workspace
 from tests.conftest import run_child, start_child, write_settings
 
@@ -240,7 +240,7 @@ def test_a_run_whose_process_died_is_marked_lost(ws: Workspace) -> None:
 
 
 def test_job_logs_to_the_run_named_in_its_environment(ws: Workspace) -> None:
-    from aml_jupyter.tracking.lifecycle import RunStatus
+    from aml_jupyter.entities.lifecycle import RunStatus
 
     exp = ws.store.experiment_id("jobs", create=True)
     record = ws.store.create_run(exp, source_kind="script", user="u", status=RunStatus.RUNNING)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from aml_jupyter.entities.filter import Clause, OrderKey, parse_filter, parse_order_by
 from aml_jupyter.errors import FilterSyntaxError
-from aml_jupyter.tracking.filter import Clause, OrderKey, parse_filter, parse_order_by
 
 
 def test_readme_filter() -> None:

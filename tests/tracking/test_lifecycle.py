@@ -6,9 +6,7 @@ import itertools
 
 import pytest
 
-from aml_jupyter.errors import IllegalTransition
-from aml_jupyter.tracking.fluent import Terminated
-from aml_jupyter.tracking.lifecycle import (
+from aml_jupyter.entities.lifecycle import (
     LIVE,
     TERMINAL,
     TRANSITIONS,
@@ -17,6 +15,8 @@ from aml_jupyter.tracking.lifecycle import (
     event_for_exit,
     next_status,
 )
+from aml_jupyter.errors import IllegalTransition
+from aml_jupyter.tracking.fluent import Terminated
 
 S, E = RunStatus, RunEvent
 

@@ -151,8 +151,8 @@ def test_a_live_run_is_never_deleted_whoever_asks(ws: Workspace, runs: dict[str,
 
 
 def test_list_runs_is_search_runs_without_pandas(ws: Workspace, runs: dict[str, str]) -> None:
+    from aml_jupyter.entities.records import run_summary
     from aml_jupyter.errors import InvalidValue
-    from aml_jupyter.tracking.records import run_summary
 
     order = ["metrics.acc DESC"]
     frame = aml.search_runs(order_by=order, workspace=ws)

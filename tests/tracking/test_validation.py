@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 import aml_jupyter as aml
-from aml_jupyter.errors import InvalidKey, InvalidName, InvalidValue
-from aml_jupyter.tracking.validation import (
+from aml_jupyter.entities.validation import (
     REDACTED,
     check_key,
     check_metric_value,
@@ -20,6 +19,7 @@ from aml_jupyter.tracking.validation import (
     check_timestamp,
     param_to_str,
 )
+from aml_jupyter.errors import InvalidKey, InvalidName, InvalidValue
 from aml_jupyter.workspace import Workspace
 
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, select
 
+from ...entities.filter import parse_order_by
 from ...errors import InvalidValue
-from ...tracking.filter import parse_order_by
 from . import schema as t
 from .search import MAX_RESULTS, QueryBuilder
 

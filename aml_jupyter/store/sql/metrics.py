@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, and_, bindparam, select
 
+from ...entities.records import encode_value
+from ...entities.series import Series, from_le_bytes, latest_index, to_le_bytes
 from ...errors import AttemptSuperseded, StoreError
-from ...tracking.records import encode_value
-from ...tracking.series import Series, from_le_bytes, latest_index, to_le_bytes
 from . import schema as t
 from .database import Database, Prepared
 

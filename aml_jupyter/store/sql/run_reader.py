@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from ...entities.records import ArtifactRecord, RunRecord, decode_value
 from ...errors import RunNotFound
-from ...tracking.records import ArtifactRecord, RunRecord, decode_value
 from . import schema as t
 from .database import Database
 

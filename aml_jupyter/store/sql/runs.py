@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
+from ...entities.lifecycle import LIVE, RunEvent, RunStatus, next_status, sources, target
+from ...entities.records import RunRecord
 from ...errors import ExperimentNotFound, IllegalTransition, InvalidValue, RunNotFound, RunStateError
 from ...processes import pid_alive
-from ...tracking.lifecycle import LIVE, RunEvent, RunStatus, next_status, sources, target
-from ...tracking.records import RunRecord
 from . import facets
 from . import schema as t
 from .access import AccessStore as SqlAccessStore
@@ -369,7 +369,7 @@ class RunStore(MetricStore, RunReader):
         Example:
             >>> store.rename_run(run.pk, "cell 8")  # doctest: +SKIP
         """
-        from ...tracking.validation import check_name
+        from ...entities.validation import check_name
 
         checked = check_name(name, "run name")
         self.db.write(lambda c: c.execute(update(t.runs).where(t.runs.c.pk == run_pk).values(name=checked)))
@@ -513,7 +513,7 @@ class RunStore(MetricStore, RunReader):
 
     def kernel_runs(self, kernel_id: str | None = None) -> list[tuple[int, str, str, str | None, str | None]]:
         """(pk, id, kernel id, kernel pid, host) of running runs started in a kernel (that kernel's only)."""
-        from ...tracking.kernel import HOST, KERNEL_ID, KERNEL_PID
+        from ...entities.kernel import HOST, KERNEL_ID, KERNEL_PID
 
         r = t.runs
         kid, pid, host = (t.tags.alias(n) for n in ("kid", "kpid", "khost"))

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, and_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from ...entities.filter import Clause, OrderKey, parse_filter, parse_order_by
+from ...entities.records import SUMMARY_KEYS, decode_value, json_number
 from ...errors import InvalidValue
-from ...tracking.filter import Clause, OrderKey, parse_filter, parse_order_by
-from ...tracking.records import SUMMARY_KEYS, decode_value, json_number
 from . import schema as t
 from .database import fetch_all
 
@@ -239,7 +239,7 @@ def search_records(
     max_results: int,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """A search's runs as listings' JSON shape (:func:`~aml_jupyter.tracking.records.run_summary`),
+    """A search's runs as listings' JSON shape (:func:`~aml_jupyter.entities.records.run_summary`),
     in order, without a DataFrame: what the CLI and the REST API list.
 
     Example:
