@@ -40,8 +40,8 @@ _LAZY = {
     "compare_runs": "aml_jupyter.tracking.queries",
     "list_experiments": "aml_jupyter.tracking.queries",
     "delete_runs": "aml_jupyter.tracking.queries",
-    "submit": "aml_jupyter.jobs.submit",
-    "run_cell": "aml_jupyter.jobs.cells",
+    "submit": "aml_jupyter.services.submit",
+    "run_cell": "aml_jupyter.services.cell_jobs",
     "sweep": "aml_jupyter.sweeps.runner",
     "register_model": "aml_jupyter.services.models",
     "get_model_version": "aml_jupyter.services.models",
@@ -56,9 +56,8 @@ __all__ = [*_LAZY, "load_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
     from .entities.lifecycle import RunStatus as RunStatus
-    from .jobs.cells import run_cell as run_cell
-    from .jobs.submit import submit as submit
     from .learn.autolog import autolog as autolog
+    from .services.cell_jobs import run_cell as run_cell
     from .services.models import download_model as download_model
     from .services.models import get_model_version as get_model_version
     from .services.models import list_models as list_models
@@ -66,6 +65,7 @@ if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
     from .services.models import model_lineage as model_lineage
     from .services.models import register_model as register_model
     from .services.models import set_model_alias as set_model_alias
+    from .services.submit import submit as submit
     from .sweeps.runner import sweep as sweep
     from .tracking.fluent import active_run as active_run
     from .tracking.fluent import end_run as end_run

@@ -19,7 +19,7 @@ def _ws(args: argparse.Namespace) -> Any:
 
 
 def cmd_submit(args: argparse.Namespace) -> None:
-    from .jobs.submit import submit
+    from .services.submit import submit
 
     extra = list(args.args or [])
     result = submit(

@@ -127,7 +127,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import os
     import secrets
 
-    from .models.service import serve
+    from .serving.app import serve
 
     key = args.key or os.environ.get("AML_SERVE_KEY")
     if not key:
@@ -148,7 +148,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_package(args: argparse.Namespace) -> None:
-    from .models.packaging import package
+    from .services.packaging import package
 
     result = package(args.ref, args.output, score=args.score, build=args.build, tag=args.tag, workspace=_ws(args))
     if args.json:
@@ -186,7 +186,7 @@ def _deploy_kubernetes(args: argparse.Namespace) -> None:
 
 
 def cmd_deploy(args: argparse.Namespace) -> None:
-    from .models.deployments import deploy
+    from .services.deployments import deploy
 
     if args.target == "kubernetes":
         _deploy_kubernetes(args)
@@ -199,7 +199,7 @@ def cmd_deploy(args: argparse.Namespace) -> None:
 
 
 def cmd_deployments(args: argparse.Namespace) -> None:
-    from .models import deployments as d
+    from .services import deployments as d
 
     ws = _ws(args)
     if args.sub == "list":

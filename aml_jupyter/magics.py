@@ -101,9 +101,9 @@ class AmlMagics(Magics):
     history: Any = None
 
     def _jobs(self, args: argparse.Namespace) -> Any:
-        from .jobs.submit import submit
         from .services.jobs import cancel, read_log, target_rows
         from .services.runs import get
+        from .services.submit import submit
         from .workspace import Workspace
 
         ws = Workspace.open()
@@ -141,7 +141,7 @@ class AmlMagics(Magics):
 
     def _run_cell(self, args: argparse.Namespace, cell: str) -> Any:
         from .jobs.cell import parse_param
-        from .jobs.cells import run_cell
+        from .services.cell_jobs import run_cell
 
         ns = self.shell.user_ns if self.shell is not None else {}
         inputs = _names(args.inputs and [x for group in args.inputs for x in group])

@@ -9,10 +9,10 @@ import pytest
 
 import aml_jupyter as aml
 from aml_jupyter.errors import InvalidKey, InvalidPath, JobError
-from aml_jupyter.jobs.rerun import rerun
-from aml_jupyter.jobs.submit import submit
 from aml_jupyter.server.api import Caller, TrackingAPI
 from aml_jupyter.services import runs, search
+from aml_jupyter.services.rerun import rerun
+from aml_jupyter.services.submit import submit
 from aml_jupyter.workspace import Workspace
 
 

@@ -82,8 +82,8 @@ def _files(folder: Path) -> dict[str, list[int]]:
 
 
 def _counts(ws: aml.Workspace) -> dict[str, int]:
-    from aml_jupyter.models.deployments import list_deployments
     from aml_jupyter.services.datasets import list_datasets
+    from aml_jupyter.services.deployments import list_deployments
 
     return {
         "runs": len(aml.list_runs(workspace=ws)),
@@ -207,7 +207,7 @@ def serve_best(ws: aml.Workspace, run_id: str) -> None:
     import json
     import urllib.request
 
-    from aml_jupyter.models import deployments
+    from aml_jupyter.services import deployments
 
     mv = aml.register_model(
         "iris-softmax", run=run_id, artifact="model", sample_input=[[5.1, 3.5, 1.4, 0.2]], workspace=ws

@@ -6,7 +6,7 @@ or a child), captures its output into rotating logs, stores logs, outputs and th
 as artifacts, and ends the run: completed, failed with the cause, or cancelled. A cancel request
 (the tag ``aml.cancel``, set by ``aml cancel``) is polled for and stops the job where it runs.
 It reaches the run through the workspace folder, or through ``aml server`` on a worker that cannot
-open that folder (:mod:`~aml_jupyter.jobs.services`).
+open that folder (:mod:`~aml_jupyter.jobs.backends`).
 
 When a Dask worker dies mid-job, the scheduler runs the task again: the new attempt finds the run
 still ``running``, and either starts over (metrics of the lost attempt dropped, so none are
@@ -83,7 +83,7 @@ def service_for(run_id: str, root: str, tracking_uri: str | None = None, token: 
         >>> service_for(run_id, "/not/here", "http://10.0.0.2:8765").remote  # doctest: +SKIP
         True
     """
-    from .services import LocalService, RemoteService
+    from .backends import LocalService, RemoteService
 
     if root and (Path(root) / ".aml").is_dir():
         return LocalService(Workspace.open(root), run_id)  # one instance per folder per process

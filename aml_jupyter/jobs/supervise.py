@@ -29,9 +29,9 @@ from ..errors import IllegalTransition, JobError, TargetUnavailable
 from ..processes import detach_if_asked, start_detached
 from ..store.sql.runs import CLUSTER_PID, SUPERVISOR_PID
 from ..workspace import Workspace
+from .backends import LocalService
 from .execute import CANCEL_TAG, run_job
 from .logs import job_folder
-from .services import LocalService
 
 
 def launch(

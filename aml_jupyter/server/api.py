@@ -308,7 +308,7 @@ class TrackingAPI:
         return Response.json(200, {"versions": versions_of_run(call.params["run"], workspace=self.ws)})
 
     def h_deployments(self, call: Call) -> Response:
-        from ..models.deployments import list_deployments
+        from ..services.deployments import list_deployments
 
         return Response.json(200, {"deployments": list_deployments(workspace=self.ws)})
 
@@ -447,7 +447,7 @@ class TrackingAPI:
         return Response.json(200, approve(ref, call.caller.user, workspace=self.ws).to_dict())
 
     def h_deploy(self, call: Call) -> Response:
-        from ..models.deployments import deploy
+        from ..services.deployments import deploy
 
         payload = call.json()
         model, name, port = payload.get("model"), payload.get("name"), payload.get("port")
@@ -462,7 +462,7 @@ class TrackingAPI:
         return Response.json(201, deployed)
 
     def h_undeploy(self, call: Call) -> Response:
-        from ..models.deployments import delete
+        from ..services.deployments import delete
 
         delete(call.params["deployment"], workspace=self.ws)
         return Response.json(200, {"deleted": call.params["deployment"]})
@@ -482,7 +482,7 @@ class TrackingAPI:
         return Response.json(200, {"id": run_id, "status": runs.get(self.ws, run_id).status})
 
     def h_submit(self, call: Call) -> Response:
-        from ..jobs.submit import submit
+        from ..services.submit import submit
 
         payload = call.json()
         path, args = payload.get("path"), payload.get("args") or []
@@ -508,7 +508,7 @@ class TrackingAPI:
         return Response.json(201, result)
 
     def h_rerun(self, call: Call) -> Response:
-        from ..jobs.rerun import rerun
+        from ..services.rerun import rerun
 
         edits = call.json().get("params") or {}
         if not isinstance(edits, dict):

@@ -139,7 +139,7 @@ def job_parameters(ws: Workspace, path: str) -> dict[str, Any]:
     import ast
 
     from ..jobs.notebook import _NO_DEFAULT, declared_parameters, load_notebook
-    from ..jobs.submit import KINDS, project_file
+    from .submit import KINDS, project_file
 
     file, rel = project_file(ws, path)
     kind = KINDS.get(file.suffix)

@@ -82,7 +82,7 @@ def sweep(
     """
     import optuna
 
-    from ..jobs.submit import project_file, submit
+    from ..services.submit import project_file, submit
     from ..tracking.fluent import _forget, start_run
 
     ws = Workspace.open(workspace)

@@ -61,7 +61,7 @@ class Dashboard(Refreshing):
 
     def refresh(self) -> None:
         """Read models and deployments again (the run history refreshes itself)."""
-        from ..models.deployments import list_deployments
+        from ..services.deployments import list_deployments
         from ..services.models import get_model_version, list_models
 
         models = []

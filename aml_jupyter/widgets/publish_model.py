@@ -122,7 +122,7 @@ class PublishModel:
         self.state["version"] = mv.ref
         self.version_label.value = f"registered {mv.ref} ({mv.flavor})"
         if mv.signature:
-            from ..models.service import openapi
+            from ..serving.app import openapi
 
             example = openapi(mv.ref, mv.signature)["paths"]["/score"]["post"]["requestBody"]["content"]
             self.sample.value = json.dumps(example["application/json"]["example"])
@@ -130,7 +130,7 @@ class PublishModel:
         self.deploy.disabled = False
 
     def _deploy(self) -> None:
-        from ..models.deployments import deploy
+        from ..services.deployments import deploy
 
         if "version" not in self.state:
             raise ValueError("register a version first")

@@ -17,9 +17,9 @@ import pytest
 import aml_jupyter as aml
 from aml_jupyter.compute import dask_cluster
 from aml_jupyter.errors import TargetUnavailable
-from aml_jupyter.jobs.cells import run_cell
-from aml_jupyter.jobs.submit import submit
+from aml_jupyter.services.cell_jobs import run_cell
 from aml_jupyter.services.jobs import cancel
+from aml_jupyter.services.submit import submit
 from aml_jupyter.workspace import Workspace
 
 from .helpers import cli, wait_for, write_notebook

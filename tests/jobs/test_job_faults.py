@@ -13,8 +13,8 @@ import pytest
 import aml_jupyter as aml
 from aml_jupyter.errors import JobError
 from aml_jupyter.jobs.logs import LOG_CAP_BYTES
-from aml_jupyter.jobs.submit import submit
 from aml_jupyter.services.jobs import cancel
+from aml_jupyter.services.submit import submit
 from aml_jupyter.workspace import Workspace
 from tests.conftest import eventually
 

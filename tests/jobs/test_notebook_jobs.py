@@ -10,7 +10,7 @@ import pytest
 
 import aml_jupyter as aml
 from aml_jupyter.errors import InvalidValue
-from aml_jupyter.jobs.submit import submit
+from aml_jupyter.services.submit import submit
 from aml_jupyter.workspace import Workspace
 
 from .helpers import cli, write_notebook

@@ -12,7 +12,7 @@ import pytest
 import aml_jupyter as aml
 from aml_jupyter.compute.targets import list_targets
 from aml_jupyter.errors import ConfigError, InvalidKey, InvalidPath, InvalidValue
-from aml_jupyter.jobs.submit import submit
+from aml_jupyter.services.submit import submit
 from aml_jupyter.workspace import Workspace
 from tests.conftest import eventually
 

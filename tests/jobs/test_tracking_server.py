@@ -141,7 +141,7 @@ def test_a_wrong_token_in_a_job_fails_at_the_first_log(ws: Workspace, server: st
 
 
 def test_a_target_can_send_its_jobs_logging_over_http(ws: Workspace, server: str) -> None:
-    from aml_jupyter.jobs.submit import submit
+    from aml_jupyter.services.submit import submit
 
     toml = ws.aml_dir / "aml.toml"
     toml.write_text(toml.read_text() + f'\n[targets.remote]\ntype = "local"\ntracking_uri = "{server}"\n')
@@ -165,7 +165,7 @@ def test_a_job_sees_no_secret_of_its_launcher_and_its_token_is_scoped_to_its_run
     # The contributor-to-owner path of the red-team pass: a job printed the server's owner token and
     # the bucket's keys, then changed roles with that token. Now its environment holds none of them,
     # and the token it gets may write its own run alone, and dies with it.
-    from aml_jupyter.jobs.submit import submit
+    from aml_jupyter.services.submit import submit
 
     toml = ws.aml_dir / "aml.toml"
     target = f'[targets.remote]\ntype = "local"\ntracking_uri = "{server}"\npass_env = ["WANDB_API_KEY"]\n'
@@ -345,7 +345,7 @@ def test_a_batch_sent_again_after_its_answer_was_lost_is_stored_once(ws: Workspa
 
 
 def test_a_job_logging_over_http_takes_the_experiment_and_name_its_script_asks_for(ws: Workspace, server: str) -> None:
-    from aml_jupyter.jobs.submit import submit
+    from aml_jupyter.services.submit import submit
 
     toml = ws.aml_dir / "aml.toml"
     toml.write_text(toml.read_text() + f'\n[targets.remote]\ntype = "local"\ntracking_uri = "{server}"\n')

@@ -59,7 +59,7 @@ def test_the_snippet_trains_evaluates_picks_and_registers(ws: Workspace, frames:
     loaded = aml.load_model("churn-clf:1", workspace=ws)  # skops, without trusted=True
     assert list(loaded.predict(val.head(5))) == list(best.model.predict(val.head(5)))
 
-    from aml_jupyter.models.service import create_app
+    from aml_jupyter.serving.app import create_app
 
     app = create_app(mv.ref, loaded, mv.flavor, mv.signature, "k")
     records = val.drop(columns=["churned"]).head(3).to_dict("records")

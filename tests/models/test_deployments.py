@@ -16,7 +16,7 @@ import pytest
 
 import aml_jupyter as aml
 from aml_jupyter.errors import InvalidValue, NotFound
-from aml_jupyter.models import deployments as d
+from aml_jupyter.services import deployments as d
 from aml_jupyter.workspace import Workspace
 from tests.conftest import eventually, store_dump
 

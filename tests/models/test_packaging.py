@@ -21,7 +21,7 @@ import yaml
 import aml_jupyter as aml
 from aml_jupyter.errors import InvalidPath, InvalidValue, JobError
 from aml_jupyter.models.kubernetes import manifests
-from aml_jupyter.models.packaging import package
+from aml_jupyter.services.packaging import package
 from aml_jupyter.workspace import Workspace
 from tests.conftest import wait_healthy
 
@@ -73,7 +73,7 @@ def test_build_context(ws: Workspace, registered: str, tmp_path: Path) -> None:
             assert (ctx / source).exists(), f"COPY names {source}, which the context lacks"
     assert ("USER", "aml") in steps and ops.index("USER") > ops.index("RUN")  # installs as root, runs as aml
     assert any(op == "HEALTHCHECK" and "/health" in rest for op, rest in steps)
-    assert json.loads(dict(steps)["CMD"]) == ["python", "-m", "aml_jupyter.models.container"]
+    assert json.loads(dict(steps)["CMD"]) == ["python", "-m", "aml_jupyter.serving.container"]
     requirements = (ctx / "requirements.txt").read_text().split()
     assert requirements and all("==" in r for r in requirements)
     names = {r.split("==")[0].lower() for r in requirements}
@@ -84,7 +84,7 @@ def test_build_context(ws: Workspace, registered: str, tmp_path: Path) -> None:
     assert manifest["ref"] == "iris-clf:1" and manifest["flavor"] == "sklearn"
     assert manifest["native"] == "model.native.npz" and (ctx / "model" / "model.native.npz").is_file()
     assert (ctx / "model" / "model.skops").is_file() and (
-        ctx / "app" / "aml_jupyter" / "models" / "container.py"
+        ctx / "app" / "aml_jupyter" / "serving" / "container.py"
     ).is_file()
     with pytest.raises(InvalidPath, match="not empty"):
         package(registered, ctx, workspace=ws)
@@ -113,7 +113,7 @@ def test_the_image_entry_point_serves_the_model(ws: Workspace, registered: str, 
         "import sys, runpy\n"
         "for name in ('sqlalchemy', 'traitlets', 'dask', 'papermill', 'sklearn', 'scipy', 'skops'):\n"
         "    sys.modules[name] = None\n"
-        "runpy.run_module('aml_jupyter.models.container', run_name='__main__')\n"
+        "runpy.run_module('aml_jupyter.serving.container', run_name='__main__')\n"
     )
     env = {
         **os.environ,

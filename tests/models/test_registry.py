@@ -187,7 +187,7 @@ def test_a_spoofed_logname_changes_no_identity_and_unverified_registrations_need
 
 
 def test_code_running_models_of_another_user_need_trust(ws: Workspace, tmp_path: Path) -> None:
-    from aml_jupyter.models import deployments
+    from aml_jupyter.services import deployments
 
     plain = tmp_path / "model.pkl"
     plain.write_bytes(pickle.dumps({"weights": [1, 2]}))
@@ -319,6 +319,6 @@ def test_one_name_rule_for_models_experiments_and_datasets(ws: Workspace, tmp_pa
 
 
 def test_a_model_name_is_escaped_in_prometheus_labels() -> None:
-    from aml_jupyter.models.service import _label
+    from aml_jupyter.serving.app import _label
 
     assert _label('a"b\\c\nd') == 'a\\"b\\\\c\\nd'

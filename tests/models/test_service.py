@@ -20,7 +20,7 @@ import pytest
 from starlette.testclient import TestClient
 
 import aml_jupyter as aml
-from aml_jupyter.models.service import create_app
+from aml_jupyter.serving.app import create_app
 from aml_jupyter.workspace import Workspace
 
 pytestmark = (
@@ -185,7 +185,7 @@ def test_collected_inputs_and_predictions_become_a_dataset(
     ws: Workspace, tmp_path: Path, iris: tuple[Any, np.ndarray]
 ) -> None:
     from aml_jupyter import dataprep as dp
-    from aml_jupyter.models.service import Collector
+    from aml_jupyter.serving.app import Collector
 
     model, x = iris
     folder = tmp_path / "collected"
@@ -209,7 +209,7 @@ def test_collected_inputs_and_predictions_become_a_dataset(
 def test_a_version_without_a_signature_says_what_is_wrong_with_a_request(iris: tuple[Any, np.ndarray]) -> None:
     # Before: wrong width, strings and null were all 500 "the model failed on this input" (the
     # cause only in the deployment's log), and booleans were scored as 1.0 and 0.0.
-    from aml_jupyter.models.service import openapi, signature_of_model
+    from aml_jupyter.serving.app import openapi, signature_of_model
 
     model, x = iris
     bare = _client(model, None)

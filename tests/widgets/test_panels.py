@@ -107,7 +107,7 @@ def test_publish_model_from_best_run_to_a_smoke_test(ws: Workspace, tmp_path: Pa
         form.smoke.click()
         assert form.message.value.startswith("JSONDecodeError")
     finally:
-        from aml_jupyter.models.deployments import delete
+        from aml_jupyter.services.deployments import delete
 
         delete("summer-test", workspace=ws)
 

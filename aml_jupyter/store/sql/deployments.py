@@ -1,5 +1,5 @@
 """Persistence of deployments: which model version serves where, under which supervisor. Starting,
-watching and stopping them is :mod:`aml_jupyter.models.deployments`'s."""
+watching and stopping them is :mod:`aml_jupyter.services.deployments`'s."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``python -m aml_jupyter.models.container``: the scoring service inside a packaged image.
+"""``python -m aml_jupyter.serving.container``: the scoring service inside a packaged image.
 
 It serves the model in ``$AML_MODEL_DIR`` (written by ``aml package``: the files and
 ``aml-model.json``, which names the version, its flavor, its signature and each file's hash) on
@@ -25,7 +25,7 @@ def load_packaged(folder: Path) -> tuple[dict[str, Any], Any]:
         >>> manifest, model = load_packaged(Path("/app/model"))  # doctest: +SKIP
     """
     from ..errors import UntrustedModel
-    from . import flavors
+    from ..models import flavors
 
     manifest = json.loads((folder / MANIFEST).read_text())
     for f in manifest["files"]:
@@ -33,7 +33,7 @@ def load_packaged(folder: Path) -> tuple[dict[str, Any], Any]:
         if hashlib.sha256(data).hexdigest() != f["digest"]:
             raise UntrustedModel(f"{f['path']} does not match the hash recorded when it was packaged")
     if manifest.get("native"):  # numpy only: the image need not hold scikit-learn (models/native.py)
-        from . import native
+        from ..models import native
 
         return {**manifest, "flavor": "native"}, native.load(folder / manifest["native"])
     vouched = manifest["flavor"] in ("pickle", "python")
@@ -48,7 +48,7 @@ def main() -> int:
     """
     import uvicorn
 
-    from .service import create_app
+    from .app import create_app
 
     key = os.environ.get("AML_SERVE_KEY")
     if not key:

@@ -22,7 +22,7 @@ from bisect import bisect_left
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .scoring import BadRequest, parse_body, to_input, to_json
+from ..models.scoring import BadRequest, parse_body, to_input, to_json
 
 log = logging.getLogger("aml_jupyter.serve")
 MAX_BODY = 1024 * 1024

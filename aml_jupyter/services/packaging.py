@@ -46,7 +46,7 @@ ENV AML_MODEL_DIR=/app/model PORT=8000 PYTHONUNBUFFERED=1
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s \\
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=3)"
-CMD ["python", "-m", "aml_jupyter.models.container"]
+CMD ["python", "-m", "aml_jupyter.serving.container"]
 """
 
 
@@ -116,8 +116,8 @@ def package(
         >>> package("iris-clf@production", "build/iris")["context"]  # doctest: +SKIP
         'build/iris'
     """
-    from ..services.models import download_model, get_model_version
     from ..workspace import Workspace
+    from .models import download_model, get_model_version
 
     ws = Workspace.open(workspace)
     mv = get_model_version(ref, workspace=ws)

@@ -2,7 +2,7 @@
 
 ``deploy(ref, name)`` records the deployment, writes its key to ``.aml/deployments/NAME/key``
 (readable by its owner only; the key never enters the store or the logs), and starts a detached
-supervisor (``python -m aml_jupyter.models.deployments ROOT NAME``) that runs ``aml serve`` as its
+supervisor (``python -m aml_jupyter.services.deployments ROOT NAME``) that runs ``aml serve`` as its
 child on the deployment's port, restarts it when it crashes (with a growing pause), swaps the
 model when told to (SIGHUP, from :func:`update`) and stops it on SIGTERM (:func:`delete`). It
 returns once ``/health`` answers. The service writes its counters to ``telemetry.json`` there.
@@ -104,7 +104,7 @@ def deploy(
         >>> deploy("iris-clf@production", "iris")["url"]  # doctest: +SKIP
         'http://127.0.0.1:41873'
     """
-    from ..services.models import check_approval, check_trust, get_model_version
+    from .models import check_approval, check_trust, get_model_version
 
     ws = Workspace.open(workspace)
     name = _check_name(name)
@@ -144,7 +144,7 @@ def deploy(
         }
     )
     (folder / "supervisor.pid").unlink(missing_ok=True)  # a stale one from an earlier life would mislead
-    start_detached("aml_jupyter.models.deployments", [str(ws.root), name], ws.root)
+    start_detached("aml_jupyter.services.deployments", [str(ws.root), name], ws.root)
     pid = _wait_for_pid(folder)
     _set(ws, name, pid=pid)
     try:
@@ -159,7 +159,7 @@ def _service_trust(mv: Any, trusted: bool) -> bool:
     # The service runs as this server's account, not as the caller check_trust just cleared: a
     # code-running version it was cleared for loads there without asking again. A skops version's
     # unknown types still need the caller's own trusted=True.
-    from ..services.models import CODE_FLAVORS
+    from .models import CODE_FLAVORS
 
     return trusted or mv.flavor in CODE_FLAVORS
 
@@ -248,7 +248,7 @@ def update(
         >>> update("iris", "iris-clf:4")["model"]  # doctest: +SKIP
         'iris-clf:4'
     """
-    from ..services.models import check_approval, check_trust, get_model_version
+    from .models import check_approval, check_trust, get_model_version
 
     ws = Workspace.open(workspace)
     row = _row(ws, _check_name(name))

@@ -14,9 +14,9 @@ from typing import Any
 
 from ..compute.targets import get_target
 from ..errors import InvalidValue
-from ..services import runs
-from ..services.runs import RunSpec
 from ..workspace import Workspace
+from . import runs
+from .runs import RunSpec
 from .submit import target_tags
 
 
@@ -86,7 +86,7 @@ def run_cell(
     digest, size = ws.artifacts.put_bytes(source.encode("utf-8"))
     store.add_artifact(record.pk, "cell.py", digest, size, "text/x-python")
     if tgt.type == "dask":
-        from .supervise import run_on_dask
+        from ..jobs.supervise import run_on_dask
 
         result = run_on_dask(ws, record.id, tgt, payload, wait=True, on_output=on_output)
     else:
@@ -100,8 +100,8 @@ def _run_local(
 ) -> dict[str, Any]:
     # The job runs in a thread here (its cell in a child process); this thread streams its output,
     # and Ctrl-C (interrupting the kernel) cancels the job.
-    from .execute import run_job
-    from .supervise import LogFollower, request_cancel
+    from ..jobs.execute import run_job
+    from ..jobs.supervise import LogFollower, request_cancel
 
     box: dict[str, Any] = {}
 

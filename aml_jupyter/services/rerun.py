@@ -41,9 +41,9 @@ def rerun(ws: Workspace, run_id: str, params: dict[str, Any] | None = None, wait
         {'id': '9e8d...', 'status': 'queued', 'error': None, 'rerun_of': '1a2b3c4d...'}
     """
     from ..compute.targets import get_target
-    from ..services import runs
+    from ..jobs.supervise import launch
+    from . import runs
     from .submit import target_tags
-    from .supervise import launch
 
     store = ws.store
     record = store.get_run(run_id)

@@ -17,9 +17,9 @@ from ..compute.targets import Target, get_target
 from ..entities.lifecycle import RunStatus
 from ..errors import InvalidPath, InvalidValue, JobError
 from ..paths import is_inside
-from ..services import runs
-from ..services.runs import RunSpec
 from ..workspace import Workspace
+from . import runs
+from .runs import RunSpec
 
 KINDS = {".py": "script", ".ipynb": "notebook"}
 
@@ -120,7 +120,7 @@ def submit(
     job_tags = {**target_tags(tgt), **(tags or {})}
     error = None
     if kind == "notebook":
-        from .notebook import check_parameters, load_notebook
+        from ..jobs.notebook import check_parameters, load_notebook
 
         try:
             nb = load_notebook(file)
@@ -130,7 +130,7 @@ def submit(
             raw = check_parameters(nb, raw, allow_new_params)
             job_tags["aml.nb_params"] = json.dumps(raw)
         if kernel is not None:
-            from .notebook import check_kernel_name
+            from ..jobs.notebook import check_kernel_name
 
             job_tags["aml.kernel"] = check_kernel_name(kernel)
     else:
@@ -160,7 +160,7 @@ def submit(
     record = runs.create(ws, spec)
     if error:
         return {"id": record.id, "status": RunStatus.FAILED.value, "error": error}
-    from .supervise import launch
+    from ..jobs.supervise import launch
 
     result = launch(ws, record.id, wait=wait, echo=echo)
     return {"id": record.id, "status": result["status"], "error": result.get("error")}
