@@ -1,8 +1,8 @@
 """What a job runner needs of the workspace, in two forms: the workspace itself, or ``aml server``.
 
-A worker that can open the workspace folder uses :class:`LocalService` (the store, the snapshot
+A worker that can open the workspace folder uses :class:`LocalBackend` (the store, the snapshot
 store and the artifact store directly). One that cannot, on a machine of its own, uses
-:class:`RemoteService`: the same calls over the tracking API, the snapshot fetched as a tar
+:class:`RemoteBackend`: the same calls over the tracking API, the snapshot fetched as a tar
 archive and unpacked with tar's data filter, heartbeats and cancel requests through
 ``/heartbeat``, and its environments and job folders under ``~/.cache/aml_jupyter``.
 """
@@ -11,15 +11,24 @@ from __future__ import annotations
 
 import io
 import json
+import mimetypes
 import os
 import tarfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..entities.lifecycle import RunEvent
+from ..entities.tokens import live_run_tokens
 from ..errors import IllegalTransition, InvalidInput, JobError
+from ..paths import check_relative_name, safe_join
+from ..store.http import TrackingClient
+from .binding import JobBinding
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 
 @dataclass
@@ -50,16 +59,21 @@ class JobRecord:
         )
 
 
-class LocalService:
-    """The workspace itself (the common case: the same machine, or a shared file system)."""
+class LocalBackend:
+    """The workspace itself (the common case: the same machine, or a shared file system).
+
+    ``token``: the run-scoped token its launcher made (services/access.py) for a job that logs
+    through ``aml server``; the engine never makes one.
+    """
 
     remote = False
 
-    def __init__(self, ws: Any, run_id: str) -> None:
+    def __init__(self, ws: Workspace, run_id: str, token: str | None = None) -> None:
         self.ws = ws
         record = ws.store.get_run(run_id, check_lost=False)
         self.pk, self.run_id = record.pk, record.id
         self.home = ws.aml_dir
+        self.token = token
 
     def load(self) -> JobRecord:
         return JobRecord.of(self.ws.store.get_run(self.run_id, check_lost=False))
@@ -72,7 +86,7 @@ class LocalService:
 
     def transition(self, event: RunEvent, error: str | None = None, trace: str | None = None) -> str:
         try:
-            return self.ws.store.transition(self.pk, event, error=error, error_traceback=trace).value  # type: ignore[no-any-return]
+            return self.ws.store.transition(self.pk, event, error=error, error_traceback=trace).value
         except IllegalTransition:  # someone else ended it first (its submitter, a lost-run sweep)
             return self.status()
 
@@ -84,8 +98,6 @@ class LocalService:
 
     def link_data(self, paths: list[str], dest: Path) -> None:
         """Make the project's files ``paths`` (left out of snapshots) visible in the job's folder."""
-        from ..paths import safe_join
-
         for rel in paths:
             # A tag is a value someone wrote: each name must stay inside both folders.
             try:
@@ -110,10 +122,10 @@ class LocalService:
         )
 
     def log_file(self, path: Path, name: str) -> None:
-        from ..tracking.run import Run
-
-        # Through the Run API, so names meet the same rules as any artifact name.
-        Run(self.ws, self.ws.store.runs_by_pk([self.pk])[0], active=True).log_artifact(path, name)
+        logical = check_relative_name(name, "artifact name")  # the rule every artifact name meets
+        digest, size = self.ws.artifacts.put_file(path)
+        media = mimetypes.guess_type(logical)[0] or "application/octet-stream"
+        self.ws.store.add_artifact(self.pk, logical, digest, size, media)
 
     def log_bytes(self, data: bytes, name: str, media_type: str = "text/plain") -> None:
         digest, size = self.ws.artifacts.put_bytes(data)
@@ -140,21 +152,19 @@ class LocalService:
         }
         if env["AML_TRACKING_URI"].startswith(("http://", "https://")):
             # A token for this run alone, which dies with it: never the server's own.
-            env["AML_TRACKING_TOKEN"] = self.run_token()
+            if not self.token:
+                raise JobError(
+                    f"run {self.run_id[:8]} logs through {env['AML_TRACKING_URI']} but was launched without its "
+                    "run-scoped token: submit it again (aml submit, aml rerun)"
+                )
+            env["AML_TRACKING_TOKEN"] = self.token
         return env
-
-    def run_token(self) -> str:
-        """A new run-scoped token for this job (services/access.py)."""
-        from ..services.access import create_run_token
-
-        record = self.ws.store.get_run(self.run_id, check_lost=False)
-        return create_run_token(self.ws, record.id, record.user)
 
     def end_tokens(self) -> None:
         """The job has ended: its run-scoped tokens go with it."""
-        from ..services.access import revoke_run_tokens
-
-        revoke_run_tokens(self.ws, self.run_id)
+        store = self.ws.store.access
+        for token_id in live_run_tokens(store.tokens(), self.run_id):
+            store.revoke_token(token_id, int(time.time() * 1000))
 
     def pass_env(self) -> list[str]:
         """The names the run's target lets through to the job (``pass_env`` in aml.toml)."""
@@ -163,23 +173,20 @@ class LocalService:
         record = self.ws.store.get_run(self.run_id, check_lost=False)
         return passed_names(self.ws, record.compute_target or "local")
 
-    def bound_run(self) -> Any:
-        from ..tracking.run import Run
+    def binding(self) -> JobBinding:
+        """Where the SDK finds this job's run, for a cell that runs in this process."""
+        return JobBinding(self.run_id, root=str(self.ws.root))
 
-        return Run(self.ws, self.ws.store.runs_by_pk([self.pk])[0], active=True)
 
-
-class RemoteService:
+class RemoteBackend:
     """The workspace through ``aml server``, for a worker that cannot open its folder."""
 
     remote = True
     HEARTBEAT_S = 10.0
 
     def __init__(self, uri: str, run_id: str, token: str | None = None) -> None:
-        from ..tracking.remote import RemoteRun
-
         self.uri = uri.rstrip("/")
-        self.client = RemoteRun(self.uri, run_id, token)  # checks the address, the token and the run
+        self.client = TrackingClient(self.uri, run_id, token)  # checks the address, the token and the run
         self.run_id = str(self.client.record["id"])
         self.home = Path(os.environ.get("AML_CACHE_DIR") or Path.home() / ".cache" / "aml_jupyter")
         self._beating = threading.Event()
@@ -223,12 +230,10 @@ class RemoteService:
             tar.extractall(dest, filter="data")
 
     def log_file(self, path: Path, name: str) -> None:
-        self.client.log_artifact(path, name)
+        self.client.put_artifact(name, path.read_bytes())
 
     def log_bytes(self, data: bytes, name: str, media_type: str = "text/plain") -> None:
-        from urllib.parse import quote
-
-        self.client._request("PUT", "/artifacts/" + quote(name), data, "application/octet-stream")
+        self.client.put_artifact(name, data)
 
     def cancel_requested(self) -> bool:
         return self._cancel.is_set()
@@ -246,7 +251,6 @@ class RemoteService:
 
     def stop_heartbeats(self) -> None:
         self._beating.set()
-        self.client.flush()
 
     def job_env(self, record: JobRecord) -> dict[str, str]:
         return {"AML_TRACKING_URI": self.uri, "AML_TRACKING_TOKEN": self.client.token}
@@ -260,5 +264,6 @@ class RemoteService:
 
         return worker_pass_env()
 
-    def bound_run(self) -> Any:
-        return self.client
+    def binding(self) -> JobBinding:
+        """Where the SDK finds this job's run, for a cell that runs in this process."""
+        return JobBinding(self.run_id, uri=self.uri, token=self.client.token)

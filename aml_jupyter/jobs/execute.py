@@ -32,6 +32,7 @@ from ..compute.user_env import user_environment
 from ..entities.lifecycle import RunEvent, RunStatus
 from ..errors import InvalidInput, JobError
 from ..workspace import Workspace
+from .backends import JobRecord, LocalBackend, RemoteBackend
 from .logs import RotatingLog, log_files, tail
 
 CANCEL_TAG = "aml.cancel"
@@ -45,7 +46,7 @@ class JobCancelled(BaseException):
 class Job:
     """What a kind's runner needs: the run, its folders, logs and environment, and a way to be stopped."""
 
-    def __init__(self, svc: Any, job_dir: Path, src: Path | None, echo: bool) -> None:
+    def __init__(self, svc: LocalBackend | RemoteBackend, job_dir: Path, src: Path | None, echo: bool) -> None:
         self.svc = svc
         self.record = svc.load()
         self.dir = job_dir
@@ -76,19 +77,21 @@ class Job:
             interrupt_thread(self.thread)
 
 
-def service_for(run_id: str, root: str, tracking_uri: str | None = None, token: str | None = None) -> Any:
+def backend_for(
+    run_id: str, root: str, tracking_uri: str | None = None, token: str | None = None
+) -> LocalBackend | RemoteBackend:
     """How this worker reaches the run: the workspace folder when it can open it, else ``aml server``.
 
+    ``token`` is the run-scoped token its launcher made, for a job that logs through ``aml server``.
+
     Example:
-        >>> service_for(run_id, "/not/here", "http://10.0.0.2:8765").remote  # doctest: +SKIP
+        >>> backend_for(run_id, "/not/here", "http://10.0.0.2:8765").remote  # doctest: +SKIP
         True
     """
-    from .backends import LocalService, RemoteService
-
     if root and (Path(root) / ".aml").is_dir():
-        return LocalService(Workspace.open(root), run_id)  # one instance per folder per process
+        return LocalBackend(Workspace.open(root), run_id, token)  # one instance per folder per process
     if tracking_uri:
-        return RemoteService(tracking_uri, run_id, token)
+        return RemoteBackend(tracking_uri, run_id, token)
     raise JobError(
         f"this worker cannot open the workspace at {root} and its target has no tracking_uri: "
         "give the workers the project folder (a shared file system) or run `aml server` and set tracking_uri"
@@ -122,7 +125,7 @@ def run_job(
         >>> run_job(run_id, str(ws.root))["status"]  # doctest: +SKIP
         'completed'
     """
-    svc = service_for(run_id, root, tracking_uri, token)
+    svc = backend_for(run_id, root, tracking_uri, token)
     record = svc.load()
     status = RunStatus(record.status)
     result: dict[str, Any] = {"id": record.id, "status": status.value, "error": record.error, "outputs": None}
@@ -199,7 +202,7 @@ def run_job(
     return result
 
 
-def _prepare_environment(svc: Any, record: Any, src: Path | None) -> None:
+def _prepare_environment(svc: LocalBackend | RemoteBackend, record: JobRecord, src: Path | None) -> None:
     # The run's own virtual environment: built or reused, its interpreter and lock recorded.
     from ..compute.environments import ensure_environment
 

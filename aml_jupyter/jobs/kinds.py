@@ -88,7 +88,7 @@ def _missing_file_hint(job: Job, last_line: str, cwd: Path) -> str | None:
     src = job.src.resolve()
     if not wanted.is_relative_to(src):
         return None
-    return job.svc.missing_file_hint(wanted.relative_to(src).as_posix())  # type: ignore[no-any-return]
+    return job.svc.missing_file_hint(wanted.relative_to(src).as_posix())
 
 
 def run_script(job: Job, payload: bytes | None) -> None:
@@ -143,7 +143,7 @@ def run_cell(job: Job, payload: bytes | None) -> None:
     """
     import cloudpickle
 
-    from ..tracking.fluent import bind_run, unbind_run
+    from .binding import bind_job, unbind_job
     from .cell import exec_cell
 
     if payload is None:
@@ -155,13 +155,15 @@ def run_cell(job: Job, payload: bytes | None) -> None:
         job.outputs = (job.dir / "outputs.pkl").read_bytes()
         return
     spec = cloudpickle.loads(payload)
-    token = bind_run(job.svc.bound_run())
+    binding = job.svc.binding()  # the SDK's aml.log in this thread finds the job's run by it
+    token = bind_job(binding)
     try:
         job.outputs = exec_cell(
             spec["source"], spec.get("inputs"), spec.get("outputs", []), spec.get("params", {}), job.stdout, job.stderr
         )
     finally:
-        unbind_run(token)
+        unbind_job(token)
+        binding.flush()
 
 
 RUNNERS: dict[str, Callable[[Job, bytes | None], None]] = {

@@ -29,15 +29,26 @@ from ..errors import IllegalTransition, JobError, TargetUnavailable
 from ..processes import detach_if_asked, start_detached
 from ..store.sql.runs import CLUSTER_PID, SUPERVISOR_PID
 from ..workspace import Workspace
-from .backends import LocalService
+from .backends import LocalBackend
 from .execute import CANCEL_TAG, run_job
 from .logs import job_folder
 
+JOB_TOKEN_VAR = "AML_JOB_TOKEN"  # how a detached supervisor gets its job's run-scoped token
+
 
 def launch(
-    ws: Workspace, run_id: str, *, wait: bool, echo: bool = False, payload: bytes | None = None
+    ws: Workspace,
+    run_id: str,
+    *,
+    wait: bool,
+    echo: bool = False,
+    payload: bytes | None = None,
+    token: str | None = None,
 ) -> dict[str, Any]:
     """Start the queued run on its target; with ``wait``, return its result when it ends.
+
+    ``token``: the run-scoped token of a job that logs through ``aml server`` (its launcher in
+    services/ makes it; services/access.py job_token).
 
     Example:
         >>> launch(ws, run_id, wait=True)["status"]  # doctest: +SKIP
@@ -46,17 +57,22 @@ def launch(
     record = ws.store.get_run(run_id)
     target = get_target(ws, record.compute_target or "local")
     if target.type == "dask":
-        return run_on_dask(ws, run_id, target, payload, wait=wait, on_output=_echo_to_terminal() if echo else None)
+        return run_on_dask(
+            ws, run_id, target, payload, wait=wait, on_output=_echo_to_terminal() if echo else None, token=token
+        )
     if wait:
         with local_slot(ws, target):
             # Who supervises it: if this process dies, readers end the run (store/sql/runs.py).
             ws.store.set_tags(record.pk, {SUPERVISOR_PID: str(os.getpid()), "aml.host": socket.gethostname()})
-            return run_job(run_id, str(ws.root), payload, echo=echo)
+            return run_job(run_id, str(ws.root), payload, echo=echo, token=token)
     # The supervisor outlives this process.
     # The supervisor is aml's own code and opens the store (it may need PGPASSWORD or the bucket's
     # keys); what it starts for the user gets no more than compute.user_env lets through. The
     # server's owner token it never needs.
     env = aml_environment({"AML_WORKSPACE": str(ws.root)})
+    env.pop(JOB_TOKEN_VAR, None)  # never one a caller of this process had
+    if token:
+        env[JOB_TOKEN_VAR] = token
     start_detached("aml_jupyter.jobs.supervise", [run_id], ws.root, env=env)
     return {"id": run_id, "status": "queued", "error": None, "outputs": None}
 
@@ -149,8 +165,11 @@ def run_on_dask(
     *,
     wait: bool,
     on_output: Callable[[str, bytes], None] | None = None,
+    token: str | None = None,
 ) -> dict[str, Any]:
     """Run the job as a Dask task; with ``wait``, follow it to its end and return its result.
+
+    ``token``: the run-scoped token for workers that log through the target's ``tracking_uri``.
 
     Example:
         >>> run_on_dask(ws, run_id, get_target(ws, "dask"), None, wait=True)["status"]  # doctest: +SKIP
@@ -168,7 +187,7 @@ def run_on_dask(
                 target=target.name,
             )
     except TargetUnavailable as exc:
-        LocalService(ws, run_id).transition(RunEvent.FAIL, str(exc))
+        LocalBackend(ws, run_id).transition(RunEvent.FAIL, str(exc))
         raise
     if not target.settings.get("address"):
         from ..compute.dask_cluster import embedded_state
@@ -186,7 +205,7 @@ def run_on_dask(
         payload,
         False,
         uri,
-        LocalService(ws, run_id).run_token() if uri else None,  # scoped to this run, never the server's
+        token if uri else None,  # scoped to this run, never the server's
         key=f"aml-job-{run_id}",
         pure=False,
         resources={"GPU": gpus} if gpus else None,
@@ -229,7 +248,7 @@ def follow(ws: Workspace, run_id: str, future: Any, on_output: Callable[[str, by
         why = "the Dask worker running it died (os._exit, a crash, or it was killed or ran out of memory)"
     except Exception as exc:  # the scheduler went away, the future was cancelled with it
         why = f"lost the Dask scheduler while the job ran ({type(exc).__name__}: {exc})"
-    status = LocalService(ws, run_id).transition(RunEvent.FAIL, why)
+    status = LocalBackend(ws, run_id).transition(RunEvent.FAIL, why)
     return {"id": run_id, "status": status, "error": why, "outputs": None}
 
 
@@ -255,8 +274,9 @@ def main() -> int:
     run_id = args[0]
     # SIGTERM to the supervisor cancels its job the same way `aml cancel` does.
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=request_cancel, args=(ws, run_id)).start())
+    token = os.environ.pop(JOB_TOKEN_VAR, None)  # its launcher's run-scoped token, for this job alone
     try:
-        status = launch(ws, run_id, wait=True)["status"]
+        status = launch(ws, run_id, wait=True, token=token)["status"]
     except JobError:
         return 1
     return 0 if status == "completed" else 1

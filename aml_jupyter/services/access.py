@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..entities.tokens import RUN_TOKEN_DAYS, RUN_TOKEN_MAKER, run_token_name
 from ..errors import AccessDenied, InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -37,8 +38,6 @@ ACTIONS = {
     "contributor": frozenset({"read", "write", "execute"}),
     "owner": frozenset({"read", "write", "execute", "admin"}),
 }
-RUN_TOKEN_MAKER = "aml:run"  # created_by of a job's run-scoped token (no user name has that form)
-RUN_TOKEN_DAYS = 30  # a run-scoped token also dies with its run, whichever comes first
 TOUCH_EVERY_MS = 60_000  # "last used" is written at most this often per token: not a write per request
 
 
@@ -315,8 +314,9 @@ def authenticate(ws: Workspace, secret: str) -> Principal | None:
 def _scoped_run(row: dict[str, Any]) -> str | None:
     # Only aml makes these (created_by is never a caller's choice); a name alone scopes nothing.
     name = str(row.get("name") or "")
-    if row.get("created_by") == RUN_TOKEN_MAKER and name.startswith("run:"):
-        return name[4:]
+    prefix = run_token_name("")
+    if row.get("created_by") == RUN_TOKEN_MAKER and name.startswith(prefix):
+        return name[len(prefix) :]
     return None
 
 
@@ -338,26 +338,27 @@ def create_run_token(ws: Workspace, run_id: str, user: str) -> str:
     Example:
         >>> secret = create_run_token(ws, run.id, run.user)  # doctest: +SKIP
     """
-    secret, _ = create_token(ws, user, f"run:{run_id}", created_by=RUN_TOKEN_MAKER, expires_days=RUN_TOKEN_DAYS)
+    secret, _ = create_token(ws, user, run_token_name(run_id), created_by=RUN_TOKEN_MAKER, expires_days=RUN_TOKEN_DAYS)
     return secret
 
 
-def revoke_run_tokens(ws: Workspace, run_id: str) -> int:
-    """Revoke the run-scoped tokens of run ``run_id`` (its job has ended). How many were live.
+def job_token(ws: Workspace, run_id: str) -> str | None:
+    """The run-scoped token a job launcher hands its job when the job logs through ``aml server``
+    (its target's ``tracking_uri``), else None. The job engine revokes it when the job ends.
 
     Example:
-        >>> revoke_run_tokens(ws, run.id)  # doctest: +SKIP
-        1
+        >>> job_token(ws, run.id) is None  # a job that opens the workspace itself  # doctest: +SKIP
+        True
     """
-    store = _store(ws)
-    live = [
-        t["id"]
-        for t in store.tokens()
-        if t["created_by"] == RUN_TOKEN_MAKER and t["name"] == f"run:{run_id}" and t["revoked_at"] is None
-    ]
-    for token_id in live:
-        store.revoke_token(token_id, _now())
-    return len(live)
+    from ..compute.targets import get_target
+
+    record = ws.store.get_run(run_id, check_lost=False)
+    uri = record.tags.get("aml.tracking_uri") or get_target(ws, record.compute_target or "local").settings.get(
+        "tracking_uri"
+    )
+    if not str(uri or "").startswith(("http://", "https://")):
+        return None
+    return create_run_token(ws, record.id, record.user)
 
 
 def scope_allows(principal: Principal, method: str, path: str) -> bool:

@@ -16,6 +16,7 @@ from ..compute.targets import get_target
 from ..errors import InvalidValue
 from ..workspace import Workspace
 from . import runs
+from .access import job_token
 from .runs import RunSpec
 from .submit import target_tags
 
@@ -88,7 +89,8 @@ def run_cell(
     if tgt.type == "dask":
         from ..jobs.supervise import run_on_dask
 
-        result = run_on_dask(ws, record.id, tgt, payload, wait=True, on_output=on_output)
+        token = job_token(ws, record.id)
+        result = run_on_dask(ws, record.id, tgt, payload, wait=True, on_output=on_output, token=token)
     else:
         result = _run_local(ws, record.id, payload, on_output)
     out = result.get("outputs")
@@ -104,10 +106,11 @@ def _run_local(
     from ..jobs.supervise import LogFollower, request_cancel
 
     box: dict[str, Any] = {}
+    token = job_token(ws, run_id)
 
     def work() -> None:
         try:
-            box["result"] = run_job(run_id, str(ws.root), payload)
+            box["result"] = run_job(run_id, str(ws.root), payload, token=token)
         except BaseException as exc:  # reported below, in the caller's thread
             box["error"] = exc
 

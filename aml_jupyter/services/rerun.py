@@ -43,6 +43,7 @@ def rerun(ws: Workspace, run_id: str, params: dict[str, Any] | None = None, wait
     from ..compute.targets import get_target
     from ..jobs.supervise import launch
     from . import runs
+    from .access import job_token
     from .submit import target_tags
 
     store = ws.store
@@ -86,5 +87,5 @@ def rerun(ws: Workspace, run_id: str, params: dict[str, Any] | None = None, wait
         reuse=reused,
     )
     created = runs.create(ws, spec)
-    result = launch(ws, created.id, wait=wait)
+    result = launch(ws, created.id, wait=wait, token=job_token(ws, created.id))
     return {"id": created.id, "status": result["status"], "error": result.get("error"), "rerun_of": record.id}

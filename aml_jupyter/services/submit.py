@@ -19,6 +19,7 @@ from ..errors import InvalidPath, InvalidValue, JobError
 from ..paths import is_inside
 from ..workspace import Workspace
 from . import runs
+from .access import job_token
 from .runs import RunSpec
 
 KINDS = {".py": "script", ".ipynb": "notebook"}
@@ -162,5 +163,5 @@ def submit(
         return {"id": record.id, "status": RunStatus.FAILED.value, "error": error}
     from ..jobs.supervise import launch
 
-    result = launch(ws, record.id, wait=wait, echo=echo)
+    result = launch(ws, record.id, wait=wait, echo=echo, token=job_token(ws, record.id))
     return {"id": record.id, "status": result["status"], "error": result.get("error")}

@@ -12,18 +12,21 @@ import os
 import signal
 import sys
 import threading
-from contextvars import ContextVar, Token
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..entities.handle import RunHandle
 from ..entities.lifecycle import RunStatus
 from ..entities.validation import check_count
 from ..errors import NoActiveRun
+from ..jobs.binding import bound_job
 from ..workspace import Workspace
 from .run import Run
 
-# A run bound to this thread (a cell running on a Dask worker, a recorded interactive cell) comes
+if TYPE_CHECKING:
+    from .remote import RemoteRun
+
+# The run of a job bound to this thread (a cell running on a Dask worker: jobs/binding.py) comes
 # before the process-wide stack: one worker process runs several jobs at once.
-_bound: ContextVar[Run | None] = ContextVar("aml_bound_run", default=None)
 _stack: list[Run] = []
 _stack_lock = threading.Lock()
 _hooks_installed = False
@@ -72,7 +75,7 @@ def start_run(
     if os.environ.get("AML_RUN_ID") and workspace is None and parent is None and not nested and not _stack:
         # Inside a submitted job, start_run() is the job's own run (created by its launcher).
         job_run = _run_from_env()
-        if job_run is not None and _bound.get() is None:
+        if job_run is not None and bound_job() is None:
             if isinstance(job_run, Run):  # where its submission named none, the script's names hold
                 from ..services.runs import adopt_names
 
@@ -141,7 +144,7 @@ def active_run() -> Run | None:
         >>> active_run() is None
         True
     """
-    bound = _bound.get()
+    bound: Run | None = _bound_run()
     if bound is not None:
         return bound
     with _stack_lock:
@@ -149,24 +152,6 @@ def active_run() -> Run | None:
             return _stack[-1]
     env_run: Run | None = _run_from_env()
     return env_run
-
-
-def bind_run(run: Run | None) -> Token[Run | None]:
-    """Make ``run`` the active run of this thread (context) until :func:`unbind_run`.
-
-    Example:
-        >>> token = bind_run(None); unbind_run(token)
-    """
-    return _bound.set(run)
-
-
-def unbind_run(token: Token[Run | None]) -> None:
-    """Undo a :func:`bind_run`.
-
-    Example:
-        >>> unbind_run(bind_run(None))
-    """
-    _bound.reset(token)
 
 
 _env_run: Any = None  # a Run, or a RemoteRun when the job logs over HTTP
@@ -182,17 +167,36 @@ def _run_from_env() -> Any:
     if _env_run is None or _env_run.id != run_id:
         uri = os.environ.get("AML_TRACKING_URI", "")
         if uri.startswith(("http://", "https://")):
-            from .remote import RemoteRun
-
-            _env_run = RemoteRun(uri, run_id)  # it flushes at exit on its own
+            _env_run = _open_job_run(run_id, None, uri, None)  # it flushes at exit on its own
         else:
-            ws = Workspace.open(os.environ.get("AML_WORKSPACE") or None)
-            _env_run = Run(ws, ws.store.get_run(run_id), active=True)
+            _env_run = _open_job_run(run_id, os.environ.get("AML_WORKSPACE") or None, None, None)
+            ws = _env_run.workspace
             if os.environ.get("AML_ATTEMPT"):  # a job's process writes only while its attempt is current
                 ws.store.fence(_env_run.pk, os.environ["AML_ATTEMPT"])
             ws.writer.watch(_env_run.pk)
             _install_hooks()
     return _env_run
+
+
+def _open_job_run(run_id: str, root: str | None, uri: str | None, token: str | None) -> Any:
+    # A job's run, created by its launcher: in the workspace at root, or through aml server at uri.
+    if uri:
+        from .remote import RemoteRun
+
+        return RemoteRun(uri, run_id, token)
+    ws = Workspace.open(root)
+    return Run(ws, ws.store.get_run(run_id, check_lost=False), active=True)
+
+
+def _bound_run() -> Any:
+    # The run of the job whose cell this thread executes (jobs/binding.py), opened on first use.
+    binding = bound_job()
+    if binding is None:
+        return None
+    if binding.handle is None:
+        handle: RunHandle = _open_job_run(binding.run_id, binding.root, binding.uri, binding.token)
+        binding.handle = handle
+    return binding.handle
 
 
 def _current() -> Run:
@@ -227,7 +231,7 @@ def log(key: str, value: Any, step: int | None = None) -> None:
         >>> with start_run("demo", workspace=ws):  # doctest: +SKIP
         ...     aml.log("loss", 0.5, step=0)
     """
-    run = _bound.get() or (_stack[-1] if _stack else _current())
+    run = _bound_run() or (_stack[-1] if _stack else _current())
     run.log(key, value, step)
 
 
@@ -309,7 +313,7 @@ def flush() -> None:
     Example:
         >>> aml.flush()  # doctest: +SKIP
     """
-    bound = _bound.get()
+    bound = _bound_run()
     for run in [*([bound] if bound is not None else []), *_stack, *([_env_run] if _env_run is not None else [])]:
         run.flush()
 
@@ -373,3 +377,8 @@ def _install_hooks() -> None:
                 signal.signal(signal.SIGTERM, _on_sigterm)
         except (ValueError, OSError):
             pass
+
+
+def _handles(run: Run, remote: RemoteRun) -> tuple[RunHandle, RunHandle]:
+    # For mypy: both kinds of run meet the one RunHandle Protocol the job engine holds them by.
+    return run, remote

@@ -14,21 +14,20 @@ import json
 import os
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 from ..entities.validation import check_key, check_metric_value, check_step, check_timestamp
 from ..errors import AccessDenied, AmlError, AttemptSuperseded, InvalidInput, NotFound, RunStateError
+from ..store.http import TrackingClient
 
 SEND_EVERY_S = 0.5
 BATCH = 5000
 FLUSH_TIMEOUT_S = 60.0
 
 
-class RemoteRun:
+class RemoteRun(TrackingClient):
     """The job's run, reached over HTTP; the same logging methods as :class:`~aml_jupyter.tracking.run.Run`.
 
     Example:
@@ -39,9 +38,7 @@ class RemoteRun:
     _job_owned = True  # the launcher ends it
 
     def __init__(self, uri: str, run_id: str, token: str | None = None) -> None:
-        self.id = run_id
-        self.base = f"{uri.rstrip('/')}/api/v1/runs/{run_id}"
-        self.token = token or os.environ.get("AML_TRACKING_TOKEN", "")
+        super().__init__(uri, run_id, token)  # fails fast on a wrong address, token or run
         self._points: list[dict[str, Any]] = []
         self._steps: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -52,39 +49,8 @@ class RemoteRun:
         # The batch sent but not acknowledged, with its id: sent again unchanged, so the server,
         # which keeps each run's batch ids, stores it once even if it did store it before dying.
         self._unanswered: tuple[str, list[dict[str, Any]]] | None = None
-        self.record = self._request("GET", "")  # fails fast on a wrong address, token or run
         threading.Thread(target=self._loop, daemon=True, name="aml-remote-writer").start()
         atexit.register(self.flush)
-
-    # transport -----------------------------------------------------------------------------------
-
-    def _request(
-        self, method: str, path: str, body: bytes | None = None, content_type: str = "application/json"
-    ) -> Any:
-        attempt = os.environ.get("AML_ATTEMPT") if method != "GET" else None
-        query = f"?attempt={attempt}" if attempt and attempt.isdigit() else ""
-        req = urllib.request.Request(self.base + path + query, data=body, method=method)
-        req.add_header("Authorization", f"Bearer {self.token}")
-        if body is not None:
-            req.add_header("Content-Type", content_type)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            try:
-                answer = json.loads(exc.read())
-                detail, named = answer.get("error", exc.reason), answer.get("type")
-            except ValueError:
-                detail, named = exc.reason, None
-            kind = {400: InvalidInput, 401: AccessDenied, 403: AccessDenied, 404: NotFound, 409: RunStateError}.get(
-                exc.code, AmlError
-            )
-            if named == "AttemptSuperseded":
-                kind = AttemptSuperseded
-            raise kind(f"tracking server: {detail} (HTTP {exc.code})") from None
-
-    def _post(self, path: str, payload: dict[str, Any]) -> Any:
-        return self._request("POST", path, json.dumps(payload, allow_nan=True).encode())
 
     # metrics ------------------------------------------------------------------------------------
 
@@ -167,10 +133,6 @@ class RemoteRun:
     def log_param(self, key: str, value: Any) -> None:
         self.log_params({key: value})
 
-    def set_tags(self, tags: dict[str, Any]) -> None:
-        """Set tags."""
-        self._post("/tags", {"tags": {k: v if isinstance(v, str) else json.dumps(v) for k, v in tags.items()}})
-
     def set_tag(self, key: str, value: Any) -> None:
         self.set_tags({key: value})
 
@@ -183,19 +145,11 @@ class RemoteRun:
         p = Path(path)
         if not p.is_file():
             raise InvalidInput(f"{path}: no such file to log as an artifact")
-        from urllib.parse import quote
-
-        return self._request("PUT", "/artifacts/" + quote(name or p.name), p.read_bytes(), "application/octet-stream")
+        return self.put_artifact(name or p.name, p.read_bytes())
 
     def log_text(self, text: str, name: str) -> Any:
         """Store text as an artifact."""
-        from urllib.parse import quote
-
-        return self._request("PUT", "/artifacts/" + quote(name), text.encode("utf-8"), "text/plain")
-
-    def heartbeat(self) -> bool:
-        """Tell the server the job is alive; returns whether a cancel was requested."""
-        return bool(self._post("/heartbeat", {}).get("cancel_requested"))
+        return self.put_artifact(name, text.encode("utf-8"), "text/plain")
 
     def __enter__(self) -> RemoteRun:
         return self
