@@ -9,11 +9,14 @@ for the starter to reap.
 
 from __future__ import annotations
 
+import functools
 import os
+import pwd
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 def start_detached(
@@ -68,3 +71,55 @@ def pid_alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@functools.lru_cache(maxsize=1)
+def current_user() -> str:
+    """The user name this process records as a run's (or a version's) author.
+
+    Example:
+        >>> isinstance(current_user(), str)
+        True
+    """
+    # The operating system's name for this process's user, never LOGNAME or USER: anyone can set
+    # those, and a trust decision (whose pickle this is) rests on this name.
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid with no passwd entry (a container's arbitrary user)
+        return f"uid-{os.getuid()}"
+
+
+# Which run of this process is active is the SDK's to say: tracking/fluent.py installs its finder here
+# when it loads, since nothing under the SDK may import it (docs/design.md, "Floors"). Code below the
+# SDK that records something against the active run (a dataset read: dataprep/datasets.py) asks here.
+_active_run_finder: list[Callable[[], Any]] = []
+
+
+def find_active_run_with(find: Callable[[], Any]) -> None:
+    """Have :func:`active_run` answer with ``find()`` (the SDK installs its own when it loads).
+
+    Example:
+        >>> find_active_run_with(lambda: None); active_run() is None
+        True
+    """
+    _active_run_finder[:] = [find]
+
+
+def active_run_finder() -> bool:
+    """Whether the SDK is loaded in this process, so :func:`active_run` can answer.
+
+    Example:
+        >>> isinstance(active_run_finder(), bool)
+        True
+    """
+    return bool(_active_run_finder)
+
+
+def active_run() -> Any:
+    """This process's active run (a RunHandle), or None, or None when the SDK is not loaded.
+
+    Example:
+        >>> active_run() is None
+        True
+    """
+    return _active_run_finder[0]() if _active_run_finder else None

@@ -8,7 +8,7 @@ Example:
     'Turing'
 """
 
-from ..services.datasets import Dataset, get_dataset, list_datasets
+from .datasets import Dataset, get_dataset, list_datasets
 from .flow import Flow, load, read, read_sql
 
 __all__ = ["Dataset", "Flow", "get_dataset", "list_datasets", "load", "read", "read_sql"]

@@ -261,7 +261,7 @@ class Flow:
     def register(self, name: str, workspace: Any = None) -> Any:
         """Record this recipe as a version of dataset ``name`` in the workspace (for lineage);
         ``dp.get_dataset(name).to_pandas()`` inside a run records it as the run's input."""
-        from ..services.datasets import register
+        from .datasets import register
 
         return register(self, name, workspace)
 

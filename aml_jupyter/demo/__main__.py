@@ -82,7 +82,7 @@ def _files(folder: Path) -> dict[str, list[int]]:
 
 
 def _counts(ws: aml.Workspace) -> dict[str, int]:
-    from aml_jupyter.services.datasets import list_datasets
+    from aml_jupyter.dataprep.datasets import list_datasets
     from aml_jupyter.services.deployments import list_deployments
 
     return {

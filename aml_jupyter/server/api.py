@@ -385,7 +385,7 @@ class TrackingAPI:
         return Response.json(200, {"changes": [{"status": s, "path": p} for s, p in changes], "patch": patch})
 
     def h_dataset_preview(self, call: Call) -> Response:
-        from .browse import dataset_rows
+        from ..services.datasets import dataset_rows
 
         rows = min(int((call.query.get("rows") or ["20"])[0]), MAX_PAGE)
         return Response.json(
@@ -393,11 +393,10 @@ class TrackingAPI:
         )
 
     def h_dataset_profile(self, call: Call) -> Response:
-        from ..services.datasets import get_dataset
+        from ..services.datasets import dataset_profile
 
-        name = unquote(call.params["dataset"])
-        profile = get_dataset(name, workspace=self.ws, user=call.caller.user).flow.profile()
-        return Response.json(200, {"columns": profile.columns})
+        columns = dataset_profile(self.ws, unquote(call.params["dataset"]), user=call.caller.user)
+        return Response.json(200, {"columns": columns})
 
     def h_learn(self, call: Call) -> Response:
         from .browse import learn_column

@@ -64,26 +64,6 @@ def create_run(ws: Workspace, payload: dict[str, Any], user: str, token_id: str 
     return record.to_dict()
 
 
-def dataset_rows(ws: Workspace, name: str, rows: int, user: str | None = None) -> dict[str, Any]:
-    """The first ``rows`` rows of a registered dataset's newest version (its recipe run on its
-    source), for ``user``: a recipe that runs code previews only for the user who registered it.
-
-    Example:
-        >>> dataset_rows(ws, "customers", 5)["columns"]  # doctest: +SKIP
-        ['id', 'email', 'domain']
-    """
-    from ..services.datasets import get_dataset
-
-    dataset = get_dataset(name, workspace=ws, user=user)
-    frame = dataset.flow.to_pandas().head(rows)
-    return {
-        "name": dataset.name,
-        "version": dataset.version,
-        "columns": [str(c) for c in frame.columns],
-        "rows": frame.astype(object).where(frame.notna(), None).values.tolist(),
-    }
-
-
 def learn_column(payload: dict[str, Any], user: str) -> dict[str, Any]:
     """Learn a program from ``{"examples": [[[inputs...], output], ...], "inputs": [[...], ...],
     "budget": seconds}`` and apply it to ``inputs``: ``{"outputs", "code"}``, off the server's

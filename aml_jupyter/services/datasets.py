@@ -1,162 +1,41 @@
-"""Registered datasets: a recipe and its source's fingerprint, versioned in the workspace, and
-recorded as an input of any run that reads them."""
+"""Registered datasets as the surfaces show them: the list, a preview of the newest version's rows
+and its column profile, each for the calling user (a recipe that runs code is read only for the user
+who registered it, or with trust). The registry itself is dataprep/datasets.py's.
+"""
 
 from __future__ import annotations
 
-import glob
-import hashlib
-import json
-import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..entities.validation import check_resource_name
-from ..errors import DatasetNotFound
+from ..dataprep.datasets import get_dataset
+from ..dataprep.datasets import list_datasets as list_datasets  # the surfaces' one door
 from ..workspace import Workspace
 
-if TYPE_CHECKING:
-    import pandas as pd
 
-    from ..dataprep.flow import Flow
-
-
-def recipe_hash(flow: Flow) -> str:
-    """SHA-256 of the recipe's canonical JSON.
+def dataset_rows(ws: Workspace, name: str, rows: int, user: str | None = None) -> dict[str, Any]:
+    """The first ``rows`` rows of a registered dataset's newest version (its recipe run on its
+    source), for ``user``: a recipe that runs code previews only for the user who registered it.
 
     Example:
-        >>> from aml_jupyter.dataprep.flow import Flow
-        >>> len(recipe_hash(Flow({"path": "x.csv", "format": "csv"})))
-        64
+        >>> dataset_rows(ws, "customers", 5)["columns"]  # doctest: +SKIP
+        ['id', 'email', 'domain']
     """
-    text = json.dumps(flow.to_data(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    dataset = get_dataset(name, workspace=ws, user=user)
+    frame = dataset.flow.to_pandas().head(rows)
+    return {
+        "name": dataset.name,
+        "version": dataset.version,
+        "columns": [str(c) for c in frame.columns],
+        "rows": frame.astype(object).where(frame.notna(), None).values.tolist(),
+    }
 
 
-def source_fingerprint(flow: Flow) -> str:
-    """A cheap fingerprint of the source files: their paths, sizes and modification times.
+def dataset_profile(ws: Workspace, name: str, user: str | None = None) -> list[dict[str, Any]]:
+    """The column profile of a registered dataset's newest version, for ``user``.
 
     Example:
-        >>> from aml_jupyter.dataprep.flow import Flow
-        >>> len(source_fingerprint(Flow({"path": "/nonexistent", "format": "csv"})))
-        64
+        >>> [c["name"] for c in dataset_profile(ws, "customers")]  # doctest: +SKIP
+        ['id', 'email', 'domain']
     """
-    path = flow.source["path"]
-    files = sorted(glob.glob(path)) if any(c in path for c in "*?[") else [path]
-    h = hashlib.sha256()
-    for f in files:
-        try:
-            st = os.stat(f)
-            h.update(f"{os.path.abspath(f)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        except OSError:
-            h.update(f"{f}\0missing\n".encode())
-    return h.hexdigest()
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """One registered version of a dataset."""
-
-    name: str
-    version: int
-    recipe_hash: str
-    source_fingerprint: str
-    flow: Flow
-    workspace: Workspace
-
-    @property
-    def digest(self) -> str:
-        """Identifies the data: the recipe and the source it ran on."""
-        return hashlib.sha256(f"{self.recipe_hash}:{self.source_fingerprint}".encode()).hexdigest()
-
-    def to_pandas(self) -> pd.DataFrame:
-        """The data; inside a run, the run records this dataset version as an input."""
-        from ..tracking.fluent import active_run
-
-        run = active_run()
-        if run is not None and run.workspace is self.workspace:
-            run.log_input(self.name, uri=f"dataset:{self.name}:{self.version}", digest=self.digest)
-        return self.flow.to_pandas()
-
-
-def register(flow: Flow, name: str, workspace: Workspace | str | None = None) -> Dataset:
-    """Record ``flow`` as the next version of dataset ``name`` (or return the latest version if
-    neither the recipe nor the source changed)."""
-    from .runs import current_user as _user
-
-    ws = Workspace.open(workspace)
-    name = check_resource_name(name, "dataset name")
-    rh, fp = recipe_hash(flow), source_fingerprint(flow)
-    recipe = json.dumps(flow.to_data(), sort_keys=True, ensure_ascii=False)
-    from ..store.sql.metrics import now_ms
-    from .provenance import seal_dataset
-
-    who = _user()
-    version = ws.store.datasets.add(name, recipe, rh, fp, who, now_ms())
-    row = ws.store.datasets.get(name, version)
-    if row is not None and row[4] == who:  # an unchanged recipe returns its first registrant's version
-        seal_dataset(ws, name, version, rh, who)
-    return Dataset(name, version, rh, fp, flow, ws)
-
-
-def get_dataset(
-    name: str,
-    version: int | None = None,
-    workspace: Workspace | str | None = None,
-    *,
-    trust: bool = False,
-    user: str | None = None,
-) -> Dataset:
-    """A registered dataset (the latest version unless ``version`` is given).
-
-    A recipe that runs code when read (a Python expression step, a SQL query, a source on the
-    private network) loads for the user who registered it; anybody else's needs ``trust=True``,
-    as someone else's pickle model does: reading it runs their code as you. ``user`` is who
-    reads (by default this process's user; the server passes its caller).
-
-    Example:
-        >>> get_dataset("customers").to_pandas()  # doctest: +SKIP
-    """
-    from ..dataprep.flow import flow_from_data
-    from ..errors import InvalidInput, UntrustedDataset
-    from .runs import current_user as _user
-
-    ws = Workspace.open(workspace)
-    row = ws.store.datasets.get(name, version)
-    if row is None:
-        which = f"version {version} of " if version is not None else ""
-        raise DatasetNotFound(f"no {which}dataset named {name!r} is registered", name=name)
-    data = json.loads(row[1])
-    ref, registered_by, me = f"{name}:{row[0]}", row[4], user or _user()
-    where = f"dataset {ref}"
-    from .provenance import vouched_dataset
-
-    # In a shared store the name in the row is anyone's to write: it counts only when vouched for.
-    if not trust and (registered_by != me or not vouched_dataset(ws, name, int(row[0]), row[2], registered_by)):
-        try:
-            flow = flow_from_data(data, trust=False, where=where)
-        except InvalidInput as exc:
-            if "trust=True" not in str(exc):
-                raise
-            who = f"says it was registered by you ({me!r}), unverified (a shared store: anyone can write that name)"
-            if registered_by != me:
-                who = f"was registered by {registered_by!r}"
-            raise UntrustedDataset(
-                f"{where} {who} and runs code when read "
-                f"({str(exc).split(';')[0].removeprefix(where + ' ')}): reading it runs their code as {me!r}. "
-                "Read it with trust=True if you trust them.",
-                name=name,
-                registered_by=registered_by,
-            ) from None
-    else:
-        flow = flow_from_data(data, trust=True, where=where)
-    return Dataset(name, int(row[0]), row[2], row[3], flow, ws)
-
-
-def list_datasets(workspace: Workspace | str | None = None) -> list[dict[str, Any]]:
-    """Every registered dataset version.
-
-    Example:
-        >>> [d["name"] for d in list_datasets()]  # doctest: +SKIP
-        ['customers']
-    """
-    return Workspace.open(workspace).store.datasets.versions()
+    columns: list[dict[str, Any]] = get_dataset(name, workspace=ws, user=user).flow.profile().columns
+    return columns

@@ -228,7 +228,8 @@ def register_model(
         source = {"kind": "object", "type": f"{type(model).__module__}.{type(model).__qualname__}"}
     if chosen.name == "sklearn":
         files = _with_native(ws, files, source, model, sample_input)
-    from .provenance import SEAL_TAG, seal
+    from ..seals import seal
+    from .provenance import SEAL_TAG
 
     who, when, content_hash = user or _user(), int(time.time() * 1000), _manifest_hash(files)
     # Who registered it, sealed with this workspace's key: believed later only where that key is.

@@ -11,9 +11,6 @@ cancelled one on Ctrl-C) and raised.
 
 from __future__ import annotations
 
-import functools
-import os
-import pwd
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..entities.lifecycle import RunEvent, RunStatus, next_status
 from ..entities.validation import check_count, check_key, check_name, check_resource_name, param_to_str
 from ..errors import ExperimentNotFound, InvalidPath, InvalidValue
+from ..processes import current_user as current_user  # the name its callers know
 
 if TYPE_CHECKING:
     from ..entities.records import RunRecord
@@ -189,22 +187,6 @@ def delete(ws: Workspace, run_ids: list[str]) -> list[str]:
         ['3f2a...']
     """
     return ws.store.delete_runs(run_ids)
-
-
-@functools.lru_cache(maxsize=1)
-def current_user() -> str:
-    """The user name this process records as a run's (or a version's) author.
-
-    Example:
-        >>> isinstance(current_user(), str)
-        True
-    """
-    # The operating system's name for this process's user, never LOGNAME or USER: anyone can set
-    # those, and a trust decision (whose pickle this is) rests on this name.
-    try:
-        return pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:  # a uid with no passwd entry (a container's arbitrary user)
-        return f"uid-{os.getuid()}"
 
 
 def get(ws: Workspace, run_id: str) -> RunRecord:

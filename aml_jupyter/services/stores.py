@@ -25,32 +25,6 @@ def shown_url(url: str) -> str:
     return shown(url)
 
 
-def private(ws: Workspace) -> bool:
-    """Whether only this operating-system user can write the workspace's store: an SQLite file
-    (and its folder) owned by this user, writable by no group or other. In any other store
-    (PostgreSQL, a shared folder) anyone with write access can write any row, so a row's "registered
-    by" is a claim, never an identity to base a trust decision on.
-
-    Example:
-        >>> private(ws)  # doctest: +SKIP
-        True
-    """
-    import os
-
-    url = ws.store_url
-    if not url.startswith("sqlite:///"):
-        return False
-    path = Path(url[len("sqlite:///") :])
-    try:
-        for p in (path, path.parent):
-            st = p.stat()
-            if st.st_uid != os.getuid() or st.st_mode & 0o022:
-                return False
-    except OSError:
-        return False
-    return True
-
-
 def ping(ws: Workspace) -> None:
     """Raise :class:`~aml_jupyter.errors.StoreUnreachable` unless the workspace's store answers.
 

@@ -19,6 +19,7 @@ from ..entities.lifecycle import RunStatus
 from ..entities.validation import check_count
 from ..errors import NoActiveRun
 from ..jobs.binding import bound_job
+from ..processes import find_active_run_with
 from ..workspace import Workspace
 from .run import Run
 
@@ -382,3 +383,6 @@ def _install_hooks() -> None:
 def _handles(run: Run, remote: RemoteRun) -> tuple[RunHandle, RunHandle]:
     # For mypy: both kinds of run meet the one RunHandle Protocol the job engine holds them by.
     return run, remote
+
+
+find_active_run_with(active_run)  # what code below the SDK asks (processes.py): a dataset read, for one

@@ -63,3 +63,22 @@ def test_a_dataset_that_runs_code_reads_for_its_registrant_or_with_trust(ws: Wor
         assert isinstance(caught.value, UntrustedCode) and "'mallory'" in str(caught.value)
     assert dp.get_dataset("totals", workspace=ws, user=other, trust=True).to_pandas()["total"].tolist() == [6, 5]
     assert dp.get_dataset("plain", workspace=ws, user=other).to_pandas()["qty"].tolist() == [3, 1]  # no code
+
+
+def test_a_job_script_that_reads_a_dataset_without_the_sdk_records_it_as_its_runs_input(ws: Workspace) -> None:
+    # dataprep stands below the SDK and never imports it: a job's process that never loaded the
+    # SDK still records what it read, against its run (AML_RUN_ID).
+    import os
+    import subprocess
+    import sys
+
+    (ws.root / "c.csv").write_text("a\n1\n")
+    version = dp.read(ws.root / "c.csv").register("c", workspace=ws).version
+    with aml.start_run("job", workspace=ws) as run:
+        code = (
+            "import sys; from aml_jupyter import dataprep as dp; dp.get_dataset('c').to_pandas(); "
+            "assert 'aml_jupyter.tracking.fluent' not in sys.modules"
+        )
+        env = {**os.environ, "AML_RUN_ID": run.id, "AML_WORKSPACE": str(ws.root)}
+        subprocess.run([sys.executable, "-c", code], env=env, cwd=ws.root, check=True)
+    assert [i["uri"] for i in aml.get_run(run.id, workspace=ws).info.inputs] == [f"dataset:c:{version}"]

@@ -1,5 +1,5 @@
 """Persistence of registered datasets: each version's recipe (JSON), its hashes, who and when.
-What a recipe means and who may run it is :mod:`aml_jupyter.services.datasets`'s."""
+What a recipe means and who may run it is :mod:`aml_jupyter.dataprep.datasets`'s."""
 
 from __future__ import annotations
 
