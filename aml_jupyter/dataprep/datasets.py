@@ -80,7 +80,7 @@ class Dataset:
         elif os.environ.get("AML_RUN_ID") and os.environ.get("AML_WORKSPACE") == str(self.workspace.root):
             # A job's script that reads data without the SDK: its run is the job's.
             store = self.workspace.store
-            pk = store.get_run(os.environ["AML_RUN_ID"], check_lost=False).pk
+            pk = store.get_run(os.environ["AML_RUN_ID"]).pk
             store.add_input(pk, kind="dataset", name=self.name, uri=uri, digest=self.digest, role="input")
         return self.flow.to_pandas()
 

@@ -70,13 +70,13 @@ class LocalBackend:
 
     def __init__(self, ws: Workspace, run_id: str, token: str | None = None) -> None:
         self.ws = ws
-        record = ws.store.get_run(run_id, check_lost=False)
+        record = ws.store.get_run(run_id)
         self.pk, self.run_id = record.pk, record.id
         self.home = ws.aml_dir
         self.token = token
 
     def load(self) -> JobRecord:
-        return JobRecord.of(self.ws.store.get_run(self.run_id, check_lost=False))
+        return JobRecord.of(self.ws.store.get_run(self.run_id))
 
     def status(self) -> str:
         return str(self.ws.store.status_of(self.pk))
@@ -170,7 +170,7 @@ class LocalBackend:
         """The names the run's target lets through to the job (``pass_env`` in aml.toml)."""
         from ..compute.targets import passed_names
 
-        record = self.ws.store.get_run(self.run_id, check_lost=False)
+        record = self.ws.store.get_run(self.run_id)
         return passed_names(self.ws, record.compute_target or "local")
 
     def binding(self) -> JobBinding:

@@ -30,12 +30,12 @@ from typing import Any
 
 from ..compute.user_env import user_environment
 from ..entities.lifecycle import RunEvent, RunStatus
+from ..entities.tags import CANCEL_TAG as CANCEL_TAG  # one name, for the job engine's modules
 from ..errors import InvalidInput, JobError
 from ..workspace import Workspace
 from .backends import JobRecord, LocalBackend, RemoteBackend
 from .logs import RotatingLog, log_files, tail
 
-CANCEL_TAG = "aml.cancel"
 POLL_S = 0.25
 
 

@@ -25,9 +25,9 @@ from typing import IO, Any
 from ..compute.targets import Target, get_target
 from ..compute.user_env import aml_environment
 from ..entities.lifecycle import RunEvent
+from ..entities.tags import CLUSTER_PID, SUPERVISOR_PID
 from ..errors import IllegalTransition, JobError, TargetUnavailable
 from ..processes import detach_if_asked, start_detached
-from ..store.sql.runs import CLUSTER_PID, SUPERVISOR_PID
 from ..workspace import Workspace
 from .backends import LocalBackend
 from .execute import CANCEL_TAG, run_job
@@ -196,7 +196,7 @@ def run_on_dask(
         if state is not None:
             # The cluster's daemon runs its workers: if it dies, so does the job (readers then end the run).
             tags = {CLUSTER_PID: str(state["pid"]), "aml.cluster_host": socket.gethostname()}
-            ws.store.set_tags(ws.store.get_run(run_id, check_lost=False).pk, tags)
+            ws.store.set_tags(ws.store.get_run(run_id).pk, tags)
     uri = target.settings.get("tracking_uri") or None  # for workers that cannot open the workspace
     future = client.submit(
         run_job,
@@ -258,7 +258,7 @@ def request_cancel(ws: Workspace, run_id: str) -> None:
     Example:
         >>> request_cancel(ws, run_id)  # doctest: +SKIP
     """
-    record = ws.store.get_run(run_id, check_lost=False)  # the tag first: an orphaned job then ends cancelled
+    record = ws.store.get_run(run_id)  # the tag first: an orphaned job then ends cancelled
     ws.store.set_tags(record.pk, {CANCEL_TAG: str(int(time.time()))})
     if record.status == "queued":
         try:

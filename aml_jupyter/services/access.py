@@ -324,7 +324,7 @@ def _check_run_live(ws: Workspace, run_id: str, shown: str, row: dict[str, Any])
     from ..entities.lifecycle import RunStatus
 
     try:
-        status = RunStatus(ws.store.get_run(run_id, check_lost=False).status)
+        status = RunStatus(ws.store.get_run(run_id).status)
     except NotFound:
         raise TokenRefused(f"{shown}: its run {run_id} is gone", row) from None
     if status.is_terminal:
@@ -352,7 +352,7 @@ def job_token(ws: Workspace, run_id: str) -> str | None:
     """
     from ..compute.targets import get_target
 
-    record = ws.store.get_run(run_id, check_lost=False)
+    record = ws.store.get_run(run_id)
     uri = record.tags.get("aml.tracking_uri") or get_target(ws, record.compute_target or "local").settings.get(
         "tracking_uri"
     )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..entities.lifecycle import TERMINAL
 from ..errors import InvalidValue, JobError, RunStateError
+from . import liveness, runs
 
 if TYPE_CHECKING:
     from ..entities.records import RunRecord
@@ -68,7 +69,7 @@ def follow_log(
 
     shown = 0
     while True:
-        record = ws.store.get_run(run_id)
+        record = runs.get(ws, run_id)  # a job whose process is gone ends, and so does following it
         text = read_log(ws, record, which)
         if len(text) > shown:
             yield text[shown:]
@@ -100,7 +101,7 @@ def cancel(ws: Workspace, run_id: str) -> str:
     """
     from ..jobs.supervise import request_cancel
 
-    record = ws.store.get_run(run_id, check_lost=False)  # a job already gone ends cancelled, below
+    record = ws.store.get_run(run_id)  # a job already gone ends cancelled, below
     if has_ended(record):
         raise RunStateError(
             f"run {record.id[:8]} has already ended ({record.status}); it is not a submitted run that is still going",
@@ -109,7 +110,7 @@ def cancel(ws: Workspace, run_id: str) -> str:
     if not record.tags.get("aml.submitted"):
         raise InvalidValue(f"run {record.id[:8]} was not started by `aml submit`; end it where it runs")
     request_cancel(ws, record.id)
-    ws.store.mark_lost(force=True)  # its supervisor or cluster gone: nothing is left to stop, it ends now
+    liveness.sweep(ws, force=True)  # its supervisor or cluster gone: nothing is left to stop, it ends now
     return record.id
 
 

@@ -19,6 +19,7 @@ from ..entities.lifecycle import RunEvent, RunStatus, next_status
 from ..entities.validation import check_count, check_key, check_name, check_resource_name, param_to_str
 from ..errors import ExperimentNotFound, InvalidPath, InvalidValue
 from ..processes import current_user as current_user  # the name its callers know
+from . import liveness
 
 if TYPE_CHECKING:
     from ..entities.records import RunRecord
@@ -174,7 +175,7 @@ def show(ws: Workspace, run_id: str) -> dict[str, Any]:
         'completed'
     """
     store = ws.store
-    record = store.get_run(run_id)
+    record = get(ws, run_id)
     return record.to_dict(store.environment(record.environment_hash) if record.environment_hash else None)
 
 
@@ -186,6 +187,7 @@ def delete(ws: Workspace, run_ids: list[str]) -> list[str]:
         >>> delete(ws, [run.id])  # doctest: +SKIP
         ['3f2a...']
     """
+    liveness.sweep(ws)  # a run whose process is gone is no longer live
     return ws.store.delete_runs(run_ids)
 
 
@@ -197,6 +199,7 @@ def get(ws: Workspace, run_id: str) -> RunRecord:
         >>> get(ws, run.id[:8]).id == run.id  # doctest: +SKIP
         True
     """
+    liveness.sweep(ws)
     return ws.store.get_run(run_id)
 
 
@@ -224,7 +227,7 @@ def end(
     from ..errors import IllegalTransition
 
     store = ws.store
-    pk = run if isinstance(run, int) else store.get_run(run, check_lost=False).pk
+    pk = run if isinstance(run, int) else store.get_run(run).pk
     try:
         return store.transition(pk, event, error=error, error_traceback=traceback).value, True
     except IllegalTransition:
@@ -380,7 +383,7 @@ def adopt_names(ws: Workspace, run_id: str, experiment: str | None, name: str | 
     Example:
         >>> adopt_names(ws, job_run_id, "churn", "find-best")  # doctest: +SKIP
     """
-    record = ws.store.get_run(run_id, check_lost=False)
+    record = ws.store.get_run(run_id)
     if experiment and experiment != "default" and record.experiment == "default":
         checked = check_name(experiment, "experiment name")
         try:

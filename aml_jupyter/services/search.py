@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..entities.validation import check_key, check_name
 from ..errors import InvalidInput, RunNotFound
+from . import liveness
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,6 +49,7 @@ def runs(
         >>> [r["id"] for r in runs(ws, "metrics.acc > 0.9", max_results=10)]  # doctest: +SKIP
         ['4f1c...']
     """
+    liveness.sweep(ws)
     return ws.store.search(filter, experiment_ids(ws, experiments), order_by, max_results, offset)
 
 
@@ -65,6 +67,7 @@ def frame(
         >>> frame(ws, "params.C = '0.5'").shape  # doctest: +SKIP
         (3, 17)
     """
+    liveness.sweep(ws)
     result: pd.DataFrame = ws.store.search_frame(filter, experiment_ids(ws, experiments), order_by, max_results, offset)
     return result
 
@@ -78,6 +81,7 @@ def best(ws: Workspace, experiment: str, metric: str, goal: str = "max") -> RunR
         {'C': '0.5'}
     """
     store = ws.store
+    liveness.sweep(ws)
     pk = store.best_run_pk(store.experiment_id(check_name(experiment, "experiment name")), check_key(metric), goal)
     if pk is None:
         raise RunNotFound(
@@ -120,6 +124,7 @@ def page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[str, Any]
     if count not in ("true", "false", "1", "0"):
         raise InvalidInput("count must be true or false")
     ids = [ws.store.experiment_id(name) for name in experiments] if experiments else None
+    liveness.sweep(ws)
     found = ws.store.search(filter, ids, order_by, size + 1, offset)
     next_token = None
     if len(found) > size:

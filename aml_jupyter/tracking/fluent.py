@@ -186,7 +186,7 @@ def _open_job_run(run_id: str, root: str | None, uri: str | None, token: str | N
 
         return RemoteRun(uri, run_id, token)
     ws = Workspace.open(root)
-    return Run(ws, ws.store.get_run(run_id, check_lost=False), active=True)
+    return Run(ws, ws.store.get_run(run_id), active=True)
 
 
 def _bound_run() -> Any:

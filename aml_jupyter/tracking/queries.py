@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidValue
-from ..services import search
+from ..services import runs, search
 from ..workspace import Workspace
 from .run import Run
 
@@ -71,7 +71,7 @@ def get_run(run_id: str, *, workspace: WorkspaceArg = None) -> Run:
     for active in list(fluent._stack):
         if active.workspace is ws and active.id == run_id:
             return active
-    return Run(ws, ws.store.get_run(run_id))
+    return Run(ws, runs.get(ws, run_id))
 
 
 def best_run(experiment: str, metric: str, goal: str = "max", *, workspace: WorkspaceArg = None) -> Run:
@@ -99,7 +99,7 @@ def compare_runs(run_ids: list[str], *, workspace: WorkspaceArg = None) -> pd.Da
     if isinstance(run_ids, str) or len(run_ids) < 1:
         raise InvalidValue("compare_runs needs a list of run ids")
     ws = Workspace.open(workspace)
-    records = [ws.store.get_run(i) for i in run_ids]
+    records = [runs.get(ws, i) for i in run_ids]
     if len({r.id for r in records}) != len(records):
         raise InvalidValue("compare_runs got the same run twice")
     cols = [r.id[:8] if len({x.id[:8] for x in records}) == len(records) else r.id for r in records]

@@ -73,7 +73,9 @@ class Run:
         """
         if self._writer is not None:
             self._writer.flush()
-        self._record = self.workspace.store.get_run(self.id)
+        from ..services.runs import get
+
+        self._record = get(self.workspace, self.id)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,7 +96,7 @@ class Run:
         """The stored record as last read (see :meth:`refresh`)."""
         if self._stale:
             self._stale = False
-            self._record = self.workspace.store.get_run(self.id, check_lost=False)
+            self._record = self.workspace.store.get_run(self.id)
         return self._record
 
     @property

@@ -14,7 +14,7 @@ import pytest
 import aml_jupyter as aml
 from aml_jupyter.entities.lifecycle import RunStatus
 from aml_jupyter.workspace import Workspace
-from tests.conftest import run_child, start_child, write_settings
+from tests.conftest import eventually, run_child, start_child, write_settings
 
 # Each fault on SQLite; the ones a server store could get wrong (concurrent writers, a killed
 # writer, heartbeats) on PostgreSQL too.
@@ -29,6 +29,10 @@ def _integrity(ws: Workspace) -> str:
         return str(con.execute("pragma integrity_check").fetchone()[0])
     finally:
         con.close()
+
+
+def _heartbeat_at(ws: Workspace, run_id: str) -> int:
+    return ws.store.get_run(run_id).heartbeat_at or 0  # a read of the store: it never writes
 
 
 def _wait_for_line(proc, text: str, timeout: float = 30) -> str:  # type: ignore[no-untyped-def]
@@ -144,7 +148,8 @@ def test_sigkill_loses_at_most_the_flush_interval(ws: Workspace) -> None:
         cwd=ws.root,
     ) as proc:
         run_id = _wait_for_line(proc, "ready").split()[1]
-        time.sleep(2.0)
+        # Several flushes stored, so the kill lands mid-stream.
+        eventually(lambda: len(aml.get_run(run_id, workspace=ws).metric_history("x")) > 1000, what="1,000 points")
         killed_at_ms = time.time() * 1000
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
@@ -174,7 +179,8 @@ def test_sigkill_mid_transaction_leaves_whole_batches(ws: Workspace) -> None:
         cwd=ws.root,
     ) as proc:
         run_id = _wait_for_line(proc, "ready").split()[1]
-        time.sleep(1.5)
+        # Two batches stored, so the kill lands inside a later one.
+        eventually(lambda: len(aml.get_run(run_id, workspace=ws).metric_history("x")) >= 10000, what="2 batches")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     assert _integrity(ws) == "ok"
@@ -227,12 +233,19 @@ def test_a_run_whose_process_died_is_marked_lost(ws: Workspace) -> None:
         cwd=ws.root,
     ) as proc:
         run_id = _wait_for_line(proc, "ready").split()[1]
-        time.sleep(1.5)
+        started = ws.store.get_run(run_id).start_time
+
+        def beat_past_the_timeout() -> bool:
+            return _heartbeat_at(ws, run_id) - started > 1500
+
+        eventually(beat_past_the_timeout, what="a heartbeat 1.5 s after the start")
         assert aml.get_run(run_id, workspace=ws).status == "running"  # heartbeats keep it alive
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-    time.sleep(2.2)
-    run = aml.get_run(run_id, workspace=ws)
+    # The store never decides a run is lost, and a read never writes: the services' readers do.
+    eventually(lambda: time.time() * 1000 - _heartbeat_at(ws, run_id) > 1100, what="the heartbeat timeout")
+    assert ws.store.get_run(run_id).status == "running"
+    run = eventually(lambda: (r := aml.get_run(run_id, workspace=ws)).status == "lost" and r, what="lost")
     assert run.status == "lost" and "heartbeat" in (run.info.error or "")
     assert run.metrics == {"x": 1.0}
     frame = aml.search_runs(workspace=ws)

@@ -18,12 +18,9 @@ _PARENT = t.runs.alias("parent")  # built once: aliasing a table is costly
 
 
 class RunReader:
-    """Queries that load run records; needs ``self.db`` and ``self.mark_lost()``."""
+    """Queries that load run records (they never write); needs ``self.db``."""
 
     db: Database
-
-    def mark_lost(self, force: bool = False) -> int:
-        raise NotImplementedError
 
     def resolve_run_id(self, run_id: str) -> str:
         """Expand a unique id prefix (at least 4 characters) to the full run id."""
@@ -48,10 +45,8 @@ class RunReader:
         near = [str(i)[: len(run_id)] for i in self.db.read(lambda c: c.execute(q).scalars().all())]
         return did_you_mean(run_id.lower(), near) if near else ""
 
-    def get_run(self, run_id: str, check_lost: bool = True) -> RunRecord:
+    def get_run(self, run_id: str) -> RunRecord:
         """One run with its params, latest metrics, tags, artifacts and inputs."""
-        if check_lost:
-            self.mark_lost()
         full = self.resolve_run_id(run_id)
         records = self.db.read(lambda c: self._load_runs(c, t.runs.c.id == full))
         if not records:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import socket
-import time
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -18,8 +16,8 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
 from ...entities.lifecycle import LIVE, RunEvent, RunStatus, next_status, sources, target
 from ...entities.records import RunRecord
-from ...errors import ExperimentNotFound, IllegalTransition, InvalidValue, RunNotFound, RunStateError
-from ...processes import pid_alive
+from ...entities.tags import CANCEL_TAG
+from ...errors import ExperimentNotFound, InvalidValue, RunNotFound, RunStateError
 from . import facets
 from . import schema as t
 from .access import AccessStore as SqlAccessStore
@@ -81,10 +79,6 @@ def _transition_statement(event: RunEvent) -> Any:
     )
 
 
-SUPERVISOR_PID = "aml.supervisor_pid"  # the local process supervising a job (jobs/supervise.py)
-CLUSTER_PID = "aml.cluster_pid"  # the embedded Dask cluster's daemon, whose workers run a job
-
-
 class RunStore(MetricStore, RunReader):
     """The store of one workspace, over a :class:`Database`.
 
@@ -100,7 +94,6 @@ class RunStore(MetricStore, RunReader):
     def __init__(self, db: Database, heartbeat_timeout: float = 120.0) -> None:
         super().__init__(db)
         self.heartbeat_timeout = heartbeat_timeout
-        self._last_lost_check = 0.0
         self._insert_run = Prepared(db, _INSERT_RUN)
         self._insert_params = Prepared(db, _INSERT_PARAMS)
         self._insert_tags = Prepared(db, _INSERT_TAGS)
@@ -386,18 +379,11 @@ class RunStore(MetricStore, RunReader):
         )
         self.db.write(lambda c: c.execute(stmt))
 
-    def mark_lost(self, force: bool = False) -> int:
-        """Mark live runs whose heartbeat is older than the timeout as lost, and end local jobs
-        whose supervisor on this machine is gone (failed, or cancelled if a cancel was asked);
-        returns how many were marked lost.
+    def mark_silent_runs_lost(self) -> int:
+        """End ``lost`` every live run whose heartbeat is older than the timeout; how many.
 
-        Readers call this; it looks at most once a second per process unless ``force``.
+        The policy of when to look is services/liveness.py's: the store only does what it is told.
         """
-        now = time.monotonic()
-        if not force and now - self._last_lost_check < 1.0:
-            return 0
-        self._last_lost_check = now
-        self._end_orphaned_jobs()
         cutoff = now_ms() - int(self.heartbeat_timeout * 1000)
         r = t.runs
         stale = and_(r.c.status.in_([s.value for s in LIVE]), r.c.heartbeat_at < cutoff)
@@ -407,34 +393,22 @@ class RunStore(MetricStore, RunReader):
         stmt = update(r).where(stale).values(status=RunStatus.LOST.value, end_time=r.c.heartbeat_at, error=message)
         return int(self.db.write(lambda c: c.execute(stmt).rowcount))
 
-    def _end_orphaned_jobs(self) -> None:
-        # A local job's supervisor killed outright takes its job with it (jobs/script.py), as the
-        # embedded Dask cluster's daemon takes its workers: nothing is left to end the run, so say
-        # so now rather than "lost" two minutes later.
-        for tag, host_tag, what in (
-            (SUPERVISOR_PID, "aml.host", "its supervisor"),
-            (CLUSTER_PID, "aml.cluster_host", "the embedded Dask cluster running it"),
-        ):
-            self._end_jobs_of_dead(tag, host_tag, what)
+    def live_runs_tagged(self, pid_tag: str, host_tag: str) -> list[tuple[int, str, str | None, str | None]]:
+        """(pk, the tag's value, the host tag's value, the cancel tag's value) of live runs that have ``pid_tag``.
 
-    def _end_jobs_of_dead(self, pid_tag: str, host_tag: str, what: str) -> None:
+        Example:
+            >>> store.live_runs_tagged("aml.supervisor_pid", "aml.host")  # doctest: +SKIP
+            [(7, '4242', 'laptop', None)]
+        """
         r, sup, host, cancel = t.runs, t.tags.alias("sup"), t.tags.alias("host"), t.tags.alias("cancel")
         q = (
             select(r.c.pk, sup.c.value, host.c.value, cancel.c.value)
             .join(sup, and_(sup.c.run_pk == r.c.pk, sup.c.key == pid_tag))
             .outerjoin(host, and_(host.c.run_pk == r.c.pk, host.c.key == host_tag))
-            .outerjoin(cancel, and_(cancel.c.run_pk == r.c.pk, cancel.c.key == "aml.cancel"))
+            .outerjoin(cancel, and_(cancel.c.run_pk == r.c.pk, cancel.c.key == CANCEL_TAG))
             .where(r.c.status.in_([s.value for s in LIVE]))
         )
-        here = socket.gethostname()
-        for pk, pid, where, cancelled in self.db.read(lambda c: c.execute(q).all()):
-            if where != here or not str(pid).isdigit() or pid_alive(int(pid)):
-                continue
-            event = RunEvent.CANCEL if cancelled else RunEvent.FAIL
-            try:
-                self.transition(pk, event, error=f"{what} (pid {pid}) ended before the job did; the job ended with it")
-            except IllegalTransition:
-                continue  # ended meanwhile
+        return [tuple(row) for row in self.db.read(lambda c: c.execute(q).all())]
 
     def delete_runs(self, run_ids: Iterable[str]) -> list[str]:
         """Delete runs and everything logged to them; artifacts' files go at the next ``gc``.
@@ -443,7 +417,6 @@ class RunStore(MetricStore, RunReader):
         REST): its process would go on logging into nothing. Nothing is deleted then.
         """
         full = [self.resolve_run_id(i) for i in run_ids]
-        self.mark_lost()  # a run whose process is gone is no longer live
 
         def drop(conn: Connection) -> None:
             live = conn.execute(

@@ -172,7 +172,6 @@ def _fetch_page(
     # The page's pks in order, then its runs' attributes, params, tags and latest metrics.
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise InvalidValue(f"offset must be a whole number of runs, not {offset!r}")
-    store.mark_lost()
     page = QueryBuilder(store.db.is_sqlite).build(filter, experiment_ids, order_by, check_max_results(max_results))
     if offset:
         page = page.offset(offset)
@@ -309,7 +308,6 @@ def best_run_pk(store: RunStore, experiment_id: int, metric: str, goal: str) -> 
     """The pk of the completed run with the best latest value of ``metric`` (NaN never wins)."""
     if goal not in ("max", "min"):
         raise InvalidValue(f"goal must be 'max' or 'min', not {goal!r}")
-    store.mark_lost()
     order = [f"metrics.`{metric}` {'DESC' if goal == 'max' else 'ASC'}"]
     q = QueryBuilder(store.db.is_sqlite).build("attributes.status = 'completed'", [experiment_id], order, 1)
     lm = t.latest_metrics
