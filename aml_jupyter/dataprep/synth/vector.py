@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from . import runtime
-from .program import Const, Lookup, Program, SubStr, Switch
+from .nodes import Concat, Const, Lookup, SubStr, Switch
 
 VECTOR_MIN_ROWS = 512  # below this, pandas' fixed cost outweighs what vectorizing saves
 _CASES = {"upper": ".upper()", "lower": ".lower()", "title": ".title()"}
@@ -135,13 +135,22 @@ def _by_value(values: list[str | None], how: tuple[Any, ...]) -> list[str | None
     return [written[v] for v in values]
 
 
-def apply_column(program: Program, columns: Sequence[Sequence[str | None]]) -> list[str | None]:
+class Runnable(Protocol):
+    """What :func:`apply_column` needs of a program (program.Program is one; vector.py never imports it)."""
+
+    root: Concat | Switch | Lookup
+    columns: int
+
+    def apply(self, inputs: Sequence[str | None]) -> str | None: ...
+
+
+def apply_column(program: Runnable, columns: Sequence[Sequence[str | None]]) -> list[str | None]:
     """The program's output for every row of ``columns`` (one list per input column).
 
     A row with a missing (non-string) input gives None, as ``Program.apply`` does.
 
     Example:
-        >>> from aml_jupyter.dataprep.synth.program import Concat
+        >>> from aml_jupyter.dataprep.synth.program import Program
         >>> p = Program(Concat((SubStr(0, ("abs", 0), ("abs", 1), "upper"), Const("."))), 1)
         >>> apply_column(p, [["ada", None, ""]])
         ['A.', None, None]

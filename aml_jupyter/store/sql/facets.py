@@ -5,28 +5,26 @@ matches (the table's scroll bar) and runs grouped by a param or tag with the bes
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, func, select
 
 from ...entities.filter import parse_order_by
 from ...errors import InvalidValue
 from . import schema as t
+from .database import Database
 from .search import MAX_RESULTS, QueryBuilder
-
-if TYPE_CHECKING:
-    from .runs import RunStore
 
 MAX_KEYS = 2000
 MAX_GROUPS = 500
 
 
-def _matching(store: RunStore, filter: str | None, experiment_ids: list[int] | None) -> Any:
+def _matching(db: Database, filter: str | None, experiment_ids: list[int] | None) -> Any:
     # The pks a filter matches, as a subquery (unordered: grouping and counting need no order).
-    return QueryBuilder(store.db.is_sqlite).build(filter, experiment_ids, None, MAX_RESULTS).order_by(None).subquery()
+    return QueryBuilder(db.is_sqlite).build(filter, experiment_ids, None, MAX_RESULTS).order_by(None).subquery()
 
 
-def run_keys(store: RunStore, experiment_ids: list[int] | None) -> dict[str, list[str]]:
+def run_keys(db: Database, experiment_ids: list[int] | None) -> dict[str, list[str]]:
     """The distinct param, metric and tag keys of these experiments' runs (every run's when None),
     sorted, at most ``MAX_KEYS`` of each.
 
@@ -54,22 +52,22 @@ def run_keys(store: RunStore, experiment_ids: list[int] | None) -> dict[str, lis
             out[kind] = [str(k) for k in conn.execute(q.order_by(col).limit(MAX_KEYS)).scalars()]
         return out
 
-    return store.db.read(read)
+    return db.read(read)
 
 
-def count_runs(store: RunStore, filter: str | None, experiment_ids: list[int] | None) -> int:
+def count_runs(db: Database, filter: str | None, experiment_ids: list[int] | None) -> int:
     """How many runs a filter matches in these experiments.
 
     Example:
         >>> count_runs(ws.store, "metrics.acc > 0.9", None)  # doctest: +SKIP
         12
     """
-    q = select(func.count()).select_from(_matching(store, filter, experiment_ids))
-    return int(store.db.read(lambda c: c.execute(q).scalar_one()))
+    q = select(func.count()).select_from(_matching(db, filter, experiment_ids))
+    return int(db.read(lambda c: c.execute(q).scalar_one()))
 
 
 def group_runs(
-    store: RunStore,
+    db: Database,
     filter: str | None,
     experiment_ids: list[int] | None,
     by: str,
@@ -89,7 +87,7 @@ def group_runs(
         raise InvalidValue(f"group by a param or a tag (params.KEY or tags.KEY), not {by!r}", name=by)
     if goal not in ("max", "min"):
         raise InvalidValue(f"goal must be 'max' or 'min', not {goal!r}", name=goal)
-    pks = _matching(store, filter, experiment_ids)
+    pks = _matching(db, filter, experiment_ids)
     table = t.params if key.entity == "param" else t.tags
     value = table.c.value
     best: Any = func.max if goal == "max" else func.min
@@ -102,7 +100,7 @@ def group_runs(
         src = src.outerjoin(lm, and_(lm.c.run_pk == pks.c.pk, lm.c.key_id == key_id, lm.c.special == 0))
         cols.append(best(lm.c.value))
     q = select(*cols).select_from(src).group_by(value).order_by(func.count().desc(), value).limit(MAX_GROUPS)
-    rows = store.db.read(lambda c: c.execute(q).all())
+    rows = db.read(lambda c: c.execute(q).all())
     return [
         {
             "value": row[0],

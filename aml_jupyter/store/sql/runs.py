@@ -147,7 +147,7 @@ class RunStore(MetricStore, RunReader):
         offset: int = 0,
     ) -> list[dict[str, Any]]:
         """One page of a search, as listings' JSON shape (see :func:`.search.search_records`)."""
-        return search_records(self, filter, experiment_ids, order_by, max_results, offset)
+        return search_records(self.db, filter, experiment_ids, order_by, max_results, offset)
 
     def search_frame(
         self,
@@ -158,25 +158,25 @@ class RunStore(MetricStore, RunReader):
         offset: int = 0,
     ) -> Any:
         """One page of a search as a DataFrame (see :func:`.search.search_frame`)."""
-        return search_frame(self, filter, experiment_ids, order_by, max_results, offset)
+        return search_frame(self.db, filter, experiment_ids, order_by, max_results, offset)
 
     def best_run_pk(self, experiment_id: int, metric: str, goal: str) -> int | None:
         """The completed run with the best latest ``metric`` (see :func:`.search.best_run_pk`)."""
-        return best_run_pk(self, experiment_id, metric, goal)
+        return best_run_pk(self.db, experiment_id, metric, goal)
 
     def run_keys(self, experiment_ids: list[int] | None) -> dict[str, list[str]]:
         """The param, metric and tag keys these experiments' runs hold (see :func:`.facets.run_keys`)."""
-        return facets.run_keys(self, experiment_ids)
+        return facets.run_keys(self.db, experiment_ids)
 
     def count_runs(self, filter: str | None, experiment_ids: list[int] | None) -> int:
         """How many runs a filter matches (see :func:`.facets.count_runs`)."""
-        return facets.count_runs(self, filter, experiment_ids)
+        return facets.count_runs(self.db, filter, experiment_ids)
 
     def group_runs(
         self, filter: str | None, experiment_ids: list[int] | None, by: str, metric: str | None, goal: str = "max"
     ) -> list[dict[str, Any]]:
         """Matching runs grouped by a param or tag (see :func:`.facets.group_runs`)."""
-        return facets.group_runs(self, filter, experiment_ids, by, metric, goal)
+        return facets.group_runs(self.db, filter, experiment_ids, by, metric, goal)
 
     # experiments -------------------------------------------------------------------------
 

@@ -15,12 +15,11 @@ from ...entities.filter import Clause, OrderKey, parse_filter, parse_order_by
 from ...entities.records import SUMMARY_KEYS, decode_value, json_number
 from ...errors import InvalidValue
 from . import schema as t
-from .database import fetch_all
+from .database import Database, fetch_all
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .runs import RunStore
 
 MAX_RESULTS = 1_000_000
 _PARENT = t.runs.alias("parent")
@@ -162,7 +161,7 @@ def check_max_results(max_results: object) -> int:
 
 
 def _fetch_page(
-    store: RunStore,
+    db: Database,
     filter: str | None,
     experiment_ids: list[int] | None,
     order_by: list[str] | str | None,
@@ -172,7 +171,7 @@ def _fetch_page(
     # The page's pks in order, then its runs' attributes, params, tags and latest metrics.
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise InvalidValue(f"offset must be a whole number of runs, not {offset!r}")
-    page = QueryBuilder(store.db.is_sqlite).build(filter, experiment_ids, order_by, check_max_results(max_results))
+    page = QueryBuilder(db.is_sqlite).build(filter, experiment_ids, order_by, check_max_results(max_results))
     if offset:
         page = page.offset(offset)
     page_sq = page.subquery("page")
@@ -180,7 +179,7 @@ def _fetch_page(
     parent = _PARENT
 
     def fetch(conn: Any) -> tuple[Any, ...]:
-        if not store.db.is_sqlite and max_results <= 1000:
+        if not db.is_sqlite and max_results <= 1000:
             # A page stops early on an index; PostgreSQL's parallel workers take longer to start
             # (tens of ms) than such a query runs. Only for this transaction.
             conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
@@ -225,13 +224,13 @@ def _fetch_page(
         )
         return pks, runs, params, tags, metrics
 
-    pks, runs, params, tags, metrics = store.db.read(fetch)
+    pks, runs, params, tags, metrics = db.read(fetch)
     by_pk = {row[0]: row for row in runs}
     return pks, [by_pk[pk] for pk in pks], params, tags, metrics
 
 
 def search_records(
-    store: RunStore,
+    db: Database,
     filter: str | None,
     experiment_ids: list[int] | None,
     order_by: list[str] | str | None,
@@ -245,7 +244,7 @@ def search_records(
         >>> [r["id"] for r in search_records(ws.store, "metrics.acc > 0.9", None, None, 10)]  # doctest: +SKIP
         ['4f1c...']
     """
-    pks, runs, params, tags, metrics = _fetch_page(store, filter, experiment_ids, order_by, max_results, offset)
+    pks, runs, params, tags, metrics = _fetch_page(db, filter, experiment_ids, order_by, max_results, offset)
     out: dict[int, dict[str, Any]] = {}
     for row in runs:
         out[row[0]] = {**dict(zip(SUMMARY_KEYS, row[1:], strict=True)), "params": {}, "metrics": {}, "tags": {}}
@@ -264,7 +263,7 @@ def search_records(
 
 
 def search_frame(
-    store: RunStore,
+    db: Database,
     filter: str | None,
     experiment_ids: list[int] | None,
     order_by: list[str] | str | None,
@@ -276,7 +275,7 @@ def search_frame(
     import numpy as np
     import pandas as pd
 
-    pks, ordered, params, tags, metrics = _fetch_page(store, filter, experiment_ids, order_by, max_results, offset)
+    pks, ordered, params, tags, metrics = _fetch_page(db, filter, experiment_ids, order_by, max_results, offset)
     n = len(pks)
     pos = {pk: i for i, pk in enumerate(pks)}
     data: dict[str, Any] = {}
@@ -304,14 +303,14 @@ def search_frame(
     return pd.DataFrame(data)
 
 
-def best_run_pk(store: RunStore, experiment_id: int, metric: str, goal: str) -> int | None:
+def best_run_pk(db: Database, experiment_id: int, metric: str, goal: str) -> int | None:
     """The pk of the completed run with the best latest value of ``metric`` (NaN never wins)."""
     if goal not in ("max", "min"):
         raise InvalidValue(f"goal must be 'max' or 'min', not {goal!r}")
     order = [f"metrics.`{metric}` {'DESC' if goal == 'max' else 'ASC'}"]
-    q = QueryBuilder(store.db.is_sqlite).build("attributes.status = 'completed'", [experiment_id], order, 1)
+    q = QueryBuilder(db.is_sqlite).build("attributes.status = 'completed'", [experiment_id], order, 1)
     lm = t.latest_metrics
     key_id = select(t.metric_keys.c.id).where(t.metric_keys.c.key == metric).scalar_subquery()
     has_value = select(lm.c.run_pk).where(and_(lm.c.key_id == key_id, lm.c.value.is_not(None)))
     q = q.where(t.runs.c.pk.in_(has_value))
-    return store.db.read(lambda c: c.execute(q).scalar())
+    return db.read(lambda c: c.execute(q).scalar())
