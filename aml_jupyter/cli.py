@@ -238,25 +238,19 @@ def _cmd_artifacts_get(args: argparse.Namespace) -> None:
     _emit(args, {"name": args.name, "path": str(dest)}, f"wrote {dest}")
 
 
-def _snapshot_of(ws: Any, run_id: str) -> str:
-    from .errors import SnapshotError
-    from .services import runs
-
-    record = runs.get(ws, run_id)
-    if not record.snapshot_id:
-        raise SnapshotError(f"run {record.id[:8]} has no snapshot", run_id=record.id)
-    return str(record.snapshot_id)
-
-
 def _cmd_snapshot_restore(args: argparse.Namespace) -> None:
     ws = _ws(args)
-    files = ws.snapshot_store.restore(_snapshot_of(ws, args.run), Path(args.to))
+    from .services import snapshots
+
+    files = snapshots.restore(ws, snapshots.of_run(ws, args.run), Path(args.to))
     _emit(args, {"path": str(args.to), "files": files}, f"restored {len(files)} file(s) into {args.to}")
 
 
 def _cmd_snapshot_diff(args: argparse.Namespace) -> None:
     ws = _ws(args)
-    changes, patch = ws.snapshot_store.diff(_snapshot_of(ws, args.run_a), _snapshot_of(ws, args.run_b))
+    from .services import snapshots
+
+    changes, patch = snapshots.diff(ws, snapshots.of_run(ws, args.run_a), snapshots.of_run(ws, args.run_b))
     if args.json:
         print(dumps({"changes": [{"status": s, "path": p} for s, p in changes], "diff": patch}))
         return
@@ -271,7 +265,7 @@ def _cmd_snapshot_diff(args: argparse.Namespace) -> None:
 
 
 def _cmd_gc(args: argparse.Namespace) -> None:
-    from .maintenance import collect_garbage
+    from .services.maintenance import collect_garbage
 
     report = collect_garbage(_ws(args), dry_run=args.dry_run, min_age=args.min_age)
     verb = "would remove" if args.dry_run else "removed"

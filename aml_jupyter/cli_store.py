@@ -49,7 +49,7 @@ def _cmd_copy_store(args: argparse.Namespace) -> None:
     elif src_ws and dst_ws is None:
         from .workspace import Workspace
 
-        where = Workspace.open(src_ws).artifacts.url
+        where = stores.artifacts_url(Workspace.open(src_ws))
         print(f"artifact files stay in {where} (the runs in the copy refer to them; pass --artifacts to move them)")
     if args.switch:
         print(f"{src_ws} now uses {dst}; its old store file is kept as it was")

@@ -60,7 +60,9 @@ class CellHistory:
             return
         count = getattr(result, "execution_count", None)
         if count is not None:  # IPython 9 counts the next cell before this one runs: ask the result
-            run.workspace.store.rename_run(run.pk, f"cell {count}")
+            from .services import runs
+
+            runs.rename(run.workspace, run.pk, f"cell {count}")
         error = result.error_in_exec or result.error_before_exec
         if result.result is not None:
             try:

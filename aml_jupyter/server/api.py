@@ -30,7 +30,7 @@ from ..errors import (
     Throttled,
     UntrustedCode,
 )
-from ..services import runs
+from ..services import runs, snapshots
 from ..tables import to_jsonable
 from ..workspace import Workspace
 from .routes import Route, match
@@ -289,7 +289,7 @@ class TrackingAPI:
         return Response(200, b"", "application/octet-stream", file=path_)  # streamed by the server
 
     def h_snapshot(self, call: Call) -> Response:
-        return Response(200, self.ws.snapshot_store.archive(call.params["snapshot"]), "application/x-tar")
+        return Response(200, snapshots.archive(self.ws, call.params["snapshot"]), "application/x-tar")
 
     def h_models(self, call: Call) -> Response:
         from ..services.models import list_models
@@ -377,11 +377,11 @@ class TrackingAPI:
         return Response(200, content, media_type, headers)
 
     def h_snapshot_files(self, call: Call) -> Response:
-        files = self.ws.snapshot_store.files(call.params["snapshot"])
+        files = snapshots.files(self.ws, call.params["snapshot"])
         return Response.json(200, {"files": files[:MAX_SNAPSHOT_FILES], "total": len(files)})
 
     def h_snapshot_diff(self, call: Call) -> Response:
-        changes, patch = self.ws.snapshot_store.diff(call.params["snapshot"], call.params["other"])
+        changes, patch = snapshots.diff(self.ws, call.params["snapshot"], call.params["other"])
         return Response.json(200, {"changes": [{"status": s, "path": p} for s, p in changes], "patch": patch})
 
     def h_dataset_preview(self, call: Call) -> Response:
@@ -407,7 +407,7 @@ class TrackingAPI:
 
     def h_restore(self, call: Call) -> Response:
         dest = self._new_folder(call, "to")
-        files = self.ws.snapshot_store.restore(call.params["snapshot"], dest)
+        files = snapshots.restore(self.ws, call.params["snapshot"], dest)
         return Response.json(201, {"folder": str(dest), "files": files})
 
     def h_register(self, call: Call) -> Response:

@@ -28,6 +28,7 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 from traitlets import Unicode
 
+from ..services.runs import upload_folder
 from .api import Caller, TrackingAPI, Upload, body_limit
 from .routes import match
 
@@ -112,7 +113,7 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
             if refused is not None:
                 await asyncio.to_thread(api.audit, self._caller, route.action, method, self._path, refused.status)
                 return self._answer(refused)
-            self._sink = _Staged(api.ws.artifacts.staging_dir())
+            self._sink = _Staged(upload_folder(api.ws))
 
     def _drain(self) -> int:
         return max(DRAIN * self._limit, DRAIN_AT_LEAST)

@@ -41,6 +41,7 @@ from starlette.routing import Route
 
 from ..errors import AmlError, InvalidInput
 from ..services import access, stores
+from ..services.runs import upload_folder
 from ..workspace import Workspace
 from . import telemetry
 from .api import MAX_JSON_BYTES, Caller, Response, TrackingAPI, Upload, _error
@@ -259,7 +260,7 @@ class TeamServer:
         if refused is not None:
             await asyncio.to_thread(self.api.audit, caller, "write", method, path, refused.status)
             return refused, True
-        folder = await asyncio.to_thread(self.ws.artifacts.staging_dir)
+        folder = await asyncio.to_thread(upload_folder, self.ws)
         fd, name = tempfile.mkstemp(dir=folder, prefix=".tmp-upload-")
         staged = Path(name)
         sink = _StagedFile(fd, limit)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..entities.lifecycle import RunEvent, RunStatus, next_status
@@ -373,6 +374,26 @@ def log_batch_once(ws: Workspace, run_pk: int, batch_id: object, points: list[tu
         for key, rows in by_key.items()
     ]
     return bool(ws.store.write_batch_once(run_pk, batch_id, series))
+
+
+def upload_folder(ws: Workspace) -> Path:
+    """Where a server streams an artifact's upload before it is stored (on the artifact store's
+    file system, so storing it is a rename).
+
+    Example:
+        >>> upload_folder(ws).is_dir()  # doctest: +SKIP
+        True
+    """
+    return ws.artifacts.staging_dir()
+
+
+def rename(ws: Workspace, run_pk: int, name: str) -> None:
+    """Give run ``run_pk`` the name ``name`` (``%aml history`` names a cell's run by its count).
+
+    Example:
+        >>> rename(ws, run.pk, "cell 3")  # doctest: +SKIP
+    """
+    ws.store.rename_run(run_pk, check_name(name, "run name"))
 
 
 def adopt_names(ws: Workspace, run_id: str, experiment: str | None, name: str | None) -> None:

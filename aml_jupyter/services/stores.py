@@ -25,6 +25,16 @@ def shown_url(url: str) -> str:
     return shown(url)
 
 
+def artifacts_url(ws: Workspace) -> str:
+    """Where the workspace's artifact files live: a folder, or a URL (``s3://bucket/prefix``).
+
+    Example:
+        >>> artifacts_url(ws)  # doctest: +SKIP
+        '/home/me/project/.aml/artifacts'
+    """
+    return ws.artifacts.url
+
+
 def ping(ws: Workspace) -> None:
     """Raise :class:`~aml_jupyter.errors.StoreUnreachable` unless the workspace's store answers.
 

@@ -14,8 +14,8 @@ import pytest
 
 import aml_jupyter as aml
 from aml_jupyter.errors import InvalidPath, InvalidValue, ModelNotFound, RunNotFound, UntrustedModel
-from aml_jupyter.maintenance import collect_garbage
 from aml_jupyter.models.flavors import PickleFlavor
+from aml_jupyter.services.maintenance import collect_garbage
 from aml_jupyter.services.models import versions_of_run
 from aml_jupyter.workspace import Workspace
 

@@ -10,7 +10,7 @@ import pytest
 
 import aml_jupyter as aml
 from aml_jupyter.errors import InvalidInput, SnapshotError, SnapshotTooLarge
-from aml_jupyter.maintenance import collect_garbage
+from aml_jupyter.services.maintenance import collect_garbage
 from aml_jupyter.workspace import Workspace
 from tests.conftest import write_settings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .workspace import Workspace
+from ..workspace import Workspace
 
 
 def collect_garbage(ws: Workspace, dry_run: bool = False, min_age: float = 3600.0) -> dict[str, Any]:
