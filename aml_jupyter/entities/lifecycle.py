@@ -132,3 +132,52 @@ def event_for_exit(exc_type: type[BaseException] | None, exit_code: object = Non
             return E.CANCEL
         return E.COMPLETE if exit_code in (0, None) else E.FAIL
     return E.FAIL
+
+
+# A job's attempts -----------------------------------------------------------------------------------
+# A Dask scheduler gives a job's task out again when the worker running it dies. Each start is an
+# attempt, numbered in the run's tag aml.attempt; the run's writes are fenced to the newest attempt.
+
+
+class AttemptAction(StrEnum):
+    """What a worker that picks up a job does with it."""
+
+    LEAVE = "leave"  # the run has ended already (cancelled while queued, ended by its submitter)
+    START = "start"  # the first attempt: prepare, then run
+    RETRY = "retry"  # a later attempt within the retries: fence the old one out, clear, run again
+    GIVE_UP = "give_up"  # a later attempt past the retries: the run fails
+
+
+def attempt_decision(status: RunStatus | str, last_attempt: int, retries: int) -> tuple[AttemptAction, int]:
+    """What a worker does with a job found in ``status`` after ``last_attempt`` attempts, allowed
+    ``retries`` more than the first; and the number of its own attempt.
+
+    Example:
+        >>> attempt_decision("queued", 0, 0)
+        (<AttemptAction.START: 'start'>, 1)
+        >>> attempt_decision("running", 1, 1)  # its worker died; one retry is allowed
+        (<AttemptAction.RETRY: 'retry'>, 2)
+        >>> attempt_decision("running", 2, 1)
+        (<AttemptAction.GIVE_UP: 'give_up'>, 3)
+        >>> attempt_decision("cancelled", 0, 3)
+        (<AttemptAction.LEAVE: 'leave'>, 1)
+    """
+    current, attempt = RunStatus(status), last_attempt + 1
+    if current.is_terminal:
+        return AttemptAction.LEAVE, attempt
+    if current is S.QUEUED:
+        return AttemptAction.START, attempt
+    return (AttemptAction.RETRY if attempt <= retries + 1 else AttemptAction.GIVE_UP), attempt
+
+
+def died_message(attempt: int, retries: int) -> str:
+    """Why a job whose worker died ``attempt - 1`` times, with ``retries`` retries, failed.
+
+    Example:
+        >>> died_message(3, 1)[:43]
+        'the worker running it died (attempt 2 of 2)'
+    """
+    return (
+        f"the worker running it died (attempt {attempt - 1} of {retries + 1}): os._exit, a crash, "
+        "or the worker was killed or ran out of memory"
+    )

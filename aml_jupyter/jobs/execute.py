@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..compute.user_env import user_environment
-from ..entities.lifecycle import RunEvent, RunStatus
+from ..entities.lifecycle import AttemptAction, RunEvent, RunStatus, attempt_decision, died_message
 from ..entities.tags import CANCEL_TAG as CANCEL_TAG  # one name, for the job engine's modules
 from ..errors import InvalidInput, JobError
 from ..workspace import Workspace
@@ -129,19 +129,15 @@ def run_job(
     record = svc.load()
     status = RunStatus(record.status)
     result: dict[str, Any] = {"id": record.id, "status": status.value, "error": record.error, "outputs": None}
-    if status.is_terminal:  # cancelled while it waited in a queue, or ended by its submitter
+    retries = int(record.tags.get("aml.retries", "0"))
+    action, attempt = attempt_decision(status, int(record.tags.get("aml.attempt", "0")), retries)
+    if action is AttemptAction.LEAVE:  # cancelled while it waited in a queue, or ended by its submitter
         return result
-    attempt = int(record.tags.get("aml.attempt", "0")) + 1
-    if status is not RunStatus.QUEUED:
-        # A previous attempt's worker died mid-job and the scheduler gave the task out again.
-        retries = int(record.tags.get("aml.retries", "0"))
-        if attempt > retries + 1:
-            died = (
-                f"the worker running it died (attempt {attempt - 1} of {retries + 1}): os._exit, a crash, "
-                "or the worker was killed or ran out of memory"
-            )
-            result.update(status=svc.transition(RunEvent.FAIL, died), error=died)
-            return result
+    if action is AttemptAction.GIVE_UP:  # a previous attempt's worker died mid-job, past the retries
+        died = died_message(attempt, retries)
+        result.update(status=svc.transition(RunEvent.FAIL, died), error=died)
+        return result
+    if action is AttemptAction.RETRY:
         # Fence first: from this tag on, the old attempt's process (if it outlived its worker)
         # cannot write; then start over.
         svc.set_tags({"aml.attempt": str(attempt)})

@@ -68,3 +68,22 @@ def test_unknown_names_are_refused() -> None:
 )
 def test_exit_events(exc_type: type[BaseException] | None, code: object, event: RunEvent) -> None:
     assert event_for_exit(exc_type, code) is event
+
+
+@pytest.mark.parametrize(
+    "status,last,retries,expected",
+    [
+        ("queued", 0, 0, ("start", 1)),
+        ("queued", 0, 2, ("start", 1)),
+        ("preparing", 1, 0, ("give_up", 2)),  # its worker died while preparing, no retry allowed
+        ("running", 1, 2, ("retry", 2)),
+        ("running", 2, 2, ("retry", 3)),  # the last one allowed: the first and two retries
+        ("running", 3, 2, ("give_up", 4)),
+        *[(s.value, 1, 5, ("leave", 2)) for s in sorted(TERMINAL)],
+    ],
+)
+def test_a_jobs_attempts_without_io(status: str, last: int, retries: int, expected: tuple[str, int]) -> None:
+    from aml_jupyter.entities.lifecycle import attempt_decision
+
+    action, attempt = attempt_decision(status, last, retries)
+    assert (action.value, attempt) == expected
