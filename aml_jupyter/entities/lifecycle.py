@@ -66,8 +66,21 @@ TRANSITIONS: dict[tuple[RunStatus, RunEvent], RunStatus] = {
     (S.RUNNING, E.LOSE): S.LOST,
 }
 TERMINAL = frozenset({S.COMPLETED, S.FAILED, S.CANCELLED, S.LOST})
-# States whose runs send heartbeats, and so can go stale.
-LIVE = frozenset({S.PREPARING, S.RUNNING})
+# A run still going, whatever it waits for: every surface's one meaning of "live" (the Lab panels
+# get it through labextension/src/api.ts, generated from here).
+LIVE = frozenset({S.QUEUED, S.PREPARING, S.RUNNING})
+# States whose runs send heartbeats, and so can go stale (a queued run has no process yet).
+HEARTBEATING = frozenset({S.PREPARING, S.RUNNING})
+
+
+def is_live(status: RunStatus | str) -> bool:
+    """Whether a run in ``status`` is still going (queued, preparing or running).
+
+    Example:
+        >>> is_live("queued"), is_live("lost")
+        (True, False)
+    """
+    return RunStatus(status) in LIVE
 
 
 def next_status(status: RunStatus | str, event: RunEvent | str) -> RunStatus:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from ..entities.lifecycle import HEARTBEATING, RunStatus
 from ..errors import (
     AmlError,
     AttemptSuperseded,
@@ -525,7 +526,7 @@ class TrackingAPI:
         if state is None:
             raise RunNotFound(f"no run with id {run_id!r}", run_id=run_id)
         _, full, status, current, _ = state
-        if status not in ("preparing", "running") and not (queued_too and status == "queued"):
+        if status not in HEARTBEATING and not (queued_too and status == RunStatus.QUEUED):
             raise RunStateError(f"run {full[:8]} is {status}; only a live run takes new data")
         given = call.query.get("attempt") if call is not None else None
         mine = given[0] if given else None

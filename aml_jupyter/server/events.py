@@ -26,6 +26,8 @@ from tornado import web
 from tornado.ioloop import PeriodicCallback
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from ..entities.lifecycle import is_live
+
 POLL_S = 0.5
 MAX_FOLLOWED = 20
 
@@ -100,7 +102,7 @@ class AmlEventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, 
         for run_id, status, error in rows:
             if self.known.get(run_id) != (status, error):
                 self.known[run_id] = (status, error)
-                if not self.first or status in ("queued", "preparing", "running"):
+                if not self.first or is_live(status):
                     self._send({"type": "status", "run_id": run_id, "status": status, "error": error})
         self.first = False
         for run_id in list(self.followed):

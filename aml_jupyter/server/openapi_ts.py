@@ -80,6 +80,21 @@ def _interface(name: str, schema: dict[str, Any]) -> str:
     return f"{doc}export type {name} = {ts_type(schema)};\n"
 
 
+def _statuses() -> str:
+    # One meaning of "live" and "ended" for the panels and the server: entities/lifecycle.py's.
+    from ..entities.lifecycle import LIVE, TERMINAL, RunStatus
+
+    def names(group: frozenset[RunStatus]) -> str:
+        return ", ".join(_literal(s.value) for s in RunStatus if s in group)
+
+    return (
+        "/** A run still going (entities/lifecycle.py LIVE). */\n"
+        f"export const LIVE_STATUSES: readonly string[] = [{names(LIVE)}];\n"
+        "/** A run that has ended (entities/lifecycle.py TERMINAL). */\n"
+        f"export const TERMINAL_STATUSES: readonly string[] = [{names(TERMINAL)}];\n"
+    )
+
+
 def typescript(doc: dict[str, Any] | None = None) -> str:
     """labextension/src/api.ts: an interface per component schema, then ``Answers``, the JSON
     answer of each operation (by operationId) that the document describes.
@@ -89,7 +104,7 @@ def typescript(doc: dict[str, Any] | None = None) -> str:
         True
     """
     doc = doc or document()
-    parts = [HEADER]
+    parts = [HEADER, _statuses()]
     for name, schema in doc["components"]["schemas"].items():
         parts.append(_interface(name, schema))
     answers = ["/** Each operation's JSON answer, by its operationId. */", "export interface Answers {"]

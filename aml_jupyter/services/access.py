@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..entities.lifecycle import is_live
 from ..entities.tokens import RUN_TOKEN_DAYS, RUN_TOKEN_MAKER, run_token_name
 from ..errors import AccessDenied, InvalidInput, NotFound
 
@@ -408,7 +409,7 @@ def end_run_of_refused_token(ws: Workspace, run_id: str, refused: TokenRefused) 
     from .runs import TOKEN_TAG
 
     wrote_it = _scoped_run(refused.token) == record.id or record.tags.get(TOKEN_TAG) == refused.token["id"]
-    if record.status not in ("queued", "preparing", "running") or not wrote_it:
+    if not is_live(record.status) or not wrote_it:
         return None
     reason = f"the tracking server refused the job's calls: {refused}"
     try:

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..entities.lifecycle import TERMINAL
+from ..entities.lifecycle import is_live
 from ..errors import InvalidValue, JobError, RunStateError
 from . import liveness, runs
 
@@ -86,7 +86,7 @@ def has_ended(record: RunRecord) -> bool:
         >>> has_ended(ws.store.get_run(run_id))  # doctest: +SKIP
         True
     """
-    return record.status in {s.value for s in TERMINAL}
+    return not is_live(record.status)
 
 
 def cancel(ws: Workspace, run_id: str) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..entities.lifecycle import is_live
 from ..entities.validation import check_key
 from ..errors import InvalidValue, JobError
 from ..workspace import Workspace
@@ -219,7 +220,7 @@ def _poll(ws: Workspace, child: _Child, study: Any, metric: str, progress: Progr
 
     store = ws.store
     status = store.status_of(child.pk)
-    ended = status in ("completed", "failed", "cancelled", "lost")
+    ended = status is not None and not is_live(status)
     if not ended and not read_metrics:
         return ""
     steps, values, _ = store.metric_history(child.pk, metric)
@@ -273,7 +274,7 @@ def _wait_until_ended(ws: Workspace, pks: list[int], timeout: float = 60.0) -> N
     # Stopping a child takes its job a moment (its watcher polls); the sweep returns after.
     deadline = time.monotonic() + timeout
     for pk in pks:
-        while ws.store.status_of(pk) in ("queued", "preparing", "running") and time.monotonic() < deadline:
+        while is_live(ws.store.status_of(pk) or "lost") and time.monotonic() < deadline:
             time.sleep(POLL_S / 2)
 
 

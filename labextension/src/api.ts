@@ -4,6 +4,11 @@
  * tests/server/test_openapi.py fails when this file and the document differ.
  */
 
+/** A run still going (entities/lifecycle.py LIVE). */
+export const LIVE_STATUSES: readonly string[] = ['queued', 'preparing', 'running'];
+/** A run that has ended (entities/lifecycle.py TERMINAL). */
+export const TERMINAL_STATUSES: readonly string[] = ['completed', 'failed', 'cancelled', 'lost'];
+
 /** a run as a listing gives it */
 export interface RunSummary {
   id: string;

@@ -8,6 +8,7 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { LIVE_STATUSES } from './api';
 import { AmlApiError, AmlClient, IRunSummary } from './client';
 
 export interface IRunsQuery {
@@ -16,7 +17,7 @@ export interface IRunsQuery {
   orderBy: string[];
 }
 
-const LIVE = new Set(['queued', 'preparing', 'running']);
+const LIVE = new Set(LIVE_STATUSES);
 
 export function isLive(status: string): boolean {
   return LIVE.has(status);

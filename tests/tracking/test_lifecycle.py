@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from aml_jupyter.entities.lifecycle import (
+    HEARTBEATING,
     LIVE,
     TERMINAL,
     TRANSITIONS,
@@ -45,7 +46,8 @@ def test_terminal_states_have_no_way_out() -> None:
 
 
 def test_only_live_states_can_be_lost() -> None:
-    assert {s for (s, e) in TRANSITIONS if e is E.LOSE} == set(LIVE)
+    assert {s for (s, e) in TRANSITIONS if e is E.LOSE} == set(HEARTBEATING)
+    assert LIVE == {S.QUEUED, *HEARTBEATING} and not LIVE & TERMINAL
 
 
 def test_unknown_names_are_refused() -> None:

@@ -177,3 +177,16 @@ def test_an_older_store_is_migrated_in_place(tmp_path: Path) -> None:
     assert db.read(migrations.current_version) == migrations.LATEST
     assert "datasets" in db.read(lambda c: inspect(c).get_table_names())
     db.dispose()
+
+
+def test_a_run_still_going_is_never_deleted_a_queued_one_included(ws: Workspace) -> None:
+    from aml_jupyter.entities.lifecycle import LIVE, RunStatus
+    from aml_jupyter.errors import RunStateError
+    from aml_jupyter.services import runs
+
+    exp = ws.store.experiment_id("going", create=True)
+    for status in sorted(LIVE):
+        record = ws.store.create_run(exp, source_kind="python", user="ada", status=RunStatus(status))
+        with pytest.raises(RunStateError, match=f"is {status}"):
+            runs.delete(ws, [record.id])
+        assert ws.store.get_run(record.id).status == status

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
-from ...entities.lifecycle import LIVE, RunEvent, RunStatus, next_status, sources, target
+from ...entities.lifecycle import HEARTBEATING, LIVE, RunEvent, RunStatus, next_status, sources, target
 from ...entities.records import RunRecord
 from ...entities.tags import CANCEL_TAG
 from ...errors import ExperimentNotFound, InvalidValue, RunNotFound, RunStateError
@@ -374,7 +374,7 @@ class RunStore(MetricStore, RunReader):
             return
         stmt = (
             update(t.runs)
-            .where(and_(t.runs.c.pk.in_(list(run_pks)), t.runs.c.status.in_([s.value for s in LIVE])))
+            .where(and_(t.runs.c.pk.in_(list(run_pks)), t.runs.c.status.in_([s.value for s in HEARTBEATING])))
             .values(heartbeat_at=now_ms())
         )
         self.db.write(lambda c: c.execute(stmt))
@@ -386,7 +386,7 @@ class RunStore(MetricStore, RunReader):
         """
         cutoff = now_ms() - int(self.heartbeat_timeout * 1000)
         r = t.runs
-        stale = and_(r.c.status.in_([s.value for s in LIVE]), r.c.heartbeat_at < cutoff)
+        stale = and_(r.c.status.in_([s.value for s in HEARTBEATING]), r.c.heartbeat_at < cutoff)
         if not self.db.read(lambda c: c.execute(select(r.c.pk).where(stale).limit(1)).first()):
             return 0
         message = f"no heartbeat for more than {self.heartbeat_timeout:g} s: its process, kernel or worker is gone"
@@ -406,7 +406,7 @@ class RunStore(MetricStore, RunReader):
             .join(sup, and_(sup.c.run_pk == r.c.pk, sup.c.key == pid_tag))
             .outerjoin(host, and_(host.c.run_pk == r.c.pk, host.c.key == host_tag))
             .outerjoin(cancel, and_(cancel.c.run_pk == r.c.pk, cancel.c.key == CANCEL_TAG))
-            .where(r.c.status.in_([s.value for s in LIVE]))
+            .where(r.c.status.in_([s.value for s in HEARTBEATING]))
         )
         return [tuple(row) for row in self.db.read(lambda c: c.execute(q).all())]
 
@@ -507,9 +507,7 @@ class RunStore(MetricStore, RunReader):
 
         r = t.runs
         q = select(r.c.id, r.c.status, r.c.error).where(
-            or_(
-                r.c.status.in_(("queued", "preparing", "running")), r.c.end_time >= since_ms, r.c.start_time >= since_ms
-            )
+            or_(r.c.status.in_([s.value for s in LIVE]), r.c.end_time >= since_ms, r.c.start_time >= since_ms)
         )
         return [(row[0], row[1], row[2]) for row in self.db.read(lambda c: c.execute(q).all())]
 
@@ -527,7 +525,7 @@ class RunStore(MetricStore, RunReader):
     def count_pending(self, compute_target: str) -> int:
         """How many runs on ``compute_target`` are queued or live (the bounded queue's length)."""
         r = t.runs
-        waiting = [RunStatus.QUEUED.value, *(s.value for s in LIVE)]
+        waiting = [s.value for s in LIVE]
         q = select(func.count()).where(and_(r.c.compute_target == compute_target, r.c.status.in_(waiting)))
         return int(self.db.read(lambda c: c.execute(q).scalar() or 0))
 
