@@ -11,6 +11,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+from ..entities.query import DEFAULT_MAX_RESULTS, RunQuery, order_terms
 from ..entities.validation import check_key, check_name
 from ..errors import InvalidInput, RunNotFound
 from . import liveness
@@ -35,40 +36,45 @@ def experiment_ids(ws: Workspace, experiments: str | list[str] | None) -> list[i
     return [ws.store.experiment_id(check_name(n, "experiment name")) for n in names]
 
 
-def runs(
+def query(
     ws: Workspace,
     filter: str | None = None,
     experiments: str | list[str] | None = None,
     order_by: list[str] | str | None = None,
-    max_results: int = 100_000,
+    max_results: int = DEFAULT_MAX_RESULTS,
     offset: int = 0,
-) -> list[dict[str, Any]]:
-    """Matching runs in listings' JSON shape, newest first unless ``order_by`` says otherwise.
+) -> RunQuery:
+    """A surface's search parameters as one :class:`~aml_jupyter.entities.query.RunQuery`, the
+    experiments' names checked and turned into ids.
 
     Example:
-        >>> [r["id"] for r in runs(ws, "metrics.acc > 0.9", max_results=10)]  # doctest: +SKIP
+        >>> query(ws, "metrics.acc > 0.9", experiments="iris", max_results=10).experiment_ids  # doctest: +SKIP
+        (1,)
+    """
+    ids = experiment_ids(ws, experiments)
+    return RunQuery(filter, tuple(ids) if ids is not None else None, order_terms(order_by), max_results, offset)
+
+
+def runs(ws: Workspace, q: RunQuery | None = None) -> list[dict[str, Any]]:
+    """Matching runs in listings' JSON shape, newest first unless the query orders them otherwise.
+
+    Example:
+        >>> [r["id"] for r in runs(ws, query(ws, "metrics.acc > 0.9", max_results=10))]  # doctest: +SKIP
         ['4f1c...']
     """
     liveness.sweep(ws)
-    return ws.store.search(filter, experiment_ids(ws, experiments), order_by, max_results, offset)
+    return ws.store.search(q or RunQuery())
 
 
-def frame(
-    ws: Workspace,
-    filter: str | None = None,
-    experiments: str | list[str] | None = None,
-    order_by: list[str] | str | None = None,
-    max_results: int = 100_000,
-    offset: int = 0,
-) -> pd.DataFrame:
+def frame(ws: Workspace, q: RunQuery | None = None) -> pd.DataFrame:
     """:func:`runs` as a DataFrame, one row per run, ``params.*``/``metrics.*``/``tags.*`` columns.
 
     Example:
-        >>> frame(ws, "params.C = '0.5'").shape  # doctest: +SKIP
+        >>> frame(ws, query(ws, "params.C = '0.5'")).shape  # doctest: +SKIP
         (3, 17)
     """
     liveness.sweep(ws)
-    result: pd.DataFrame = ws.store.search_frame(filter, experiment_ids(ws, experiments), order_by, max_results, offset)
+    result: pd.DataFrame = ws.store.search_frame(q or RunQuery())
     return result
 
 
@@ -123,9 +129,10 @@ def page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[str, Any]
     count = (query.get("count") or ["false"])[0].lower()
     if count not in ("true", "false", "1", "0"):
         raise InvalidInput("count must be true or false")
-    ids = [ws.store.experiment_id(name) for name in experiments] if experiments else None
+    ids = tuple(ws.store.experiment_id(name) for name in experiments) if experiments else None
+    q = RunQuery(filter, ids, order_terms(order_by), size + 1, offset)
     liveness.sweep(ws)
-    found = ws.store.search(filter, ids, order_by, size + 1, offset)
+    found = ws.store.search(q)
     next_token = None
     if len(found) > size:
         next_token = (
@@ -133,7 +140,7 @@ def page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[str, Any]
         )
     out: dict[str, Any] = {"runs": found[:size], "next_page_token": next_token}
     if count in ("true", "1"):
-        out["total"] = ws.store.count_runs(filter, ids)
+        out["total"] = ws.store.count_runs(q)
     return out
 
 

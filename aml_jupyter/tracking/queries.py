@@ -36,7 +36,7 @@ def search_runs(
         >>> aml.search_runs("metrics.acc > 0.9 and params.C = '0.5'", order_by=["metrics.acc DESC"])  # doctest: +SKIP
     """
     ws = Workspace.open(workspace)
-    return search.frame(ws, filter, experiments, order_by, max_results, offset)
+    return search.frame(ws, search.query(ws, filter, experiments, order_by, max_results, offset))
 
 
 def list_runs(
@@ -56,7 +56,7 @@ def list_runs(
         [0.93, 0.91]
     """
     ws = Workspace.open(workspace)
-    return search.runs(ws, filter, experiments, order_by, max_results, offset)
+    return search.runs(ws, search.query(ws, filter, experiments, order_by, max_results, offset))
 
 
 def get_run(run_id: str, *, workspace: WorkspaceArg = None) -> Run:

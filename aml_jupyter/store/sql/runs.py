@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
 from ...entities.lifecycle import HEARTBEATING, LIVE, RunEvent, RunStatus, next_status, sources, target
+from ...entities.query import RunQuery
 from ...entities.records import RunRecord
 from ...entities.tags import CANCEL_TAG
 from ...errors import ExperimentNotFound, InvalidValue, RunNotFound, RunStateError
@@ -138,27 +139,13 @@ class RunStore(MetricStore, RunReader):
 
     # searching ----------------------------------------------------------------------------
 
-    def search(
-        self,
-        filter: str | None,
-        experiment_ids: list[int] | None,
-        order_by: list[str] | str | None,
-        max_results: int,
-        offset: int = 0,
-    ) -> list[dict[str, Any]]:
+    def search(self, query: RunQuery) -> list[dict[str, Any]]:
         """One page of a search, as listings' JSON shape (see :func:`.search.search_records`)."""
-        return search_records(self.db, filter, experiment_ids, order_by, max_results, offset)
+        return search_records(self.db, query)
 
-    def search_frame(
-        self,
-        filter: str | None,
-        experiment_ids: list[int] | None,
-        order_by: list[str] | str | None,
-        max_results: int,
-        offset: int = 0,
-    ) -> Any:
+    def search_frame(self, query: RunQuery) -> Any:
         """One page of a search as a DataFrame (see :func:`.search.search_frame`)."""
-        return search_frame(self.db, filter, experiment_ids, order_by, max_results, offset)
+        return search_frame(self.db, query)
 
     def best_run_pk(self, experiment_id: int, metric: str, goal: str) -> int | None:
         """The completed run with the best latest ``metric`` (see :func:`.search.best_run_pk`)."""
@@ -168,9 +155,10 @@ class RunStore(MetricStore, RunReader):
         """The param, metric and tag keys these experiments' runs hold (see :func:`.facets.run_keys`)."""
         return facets.run_keys(self.db, experiment_ids)
 
-    def count_runs(self, filter: str | None, experiment_ids: list[int] | None) -> int:
-        """How many runs a filter matches (see :func:`.facets.count_runs`)."""
-        return facets.count_runs(self.db, filter, experiment_ids)
+    def count_runs(self, query: RunQuery) -> int:
+        """How many runs a query's filter matches in its experiments (see :func:`.facets.count_runs`)."""
+        ids = list(query.experiment_ids) if query.experiment_ids is not None else None
+        return facets.count_runs(self.db, query.filter, ids)
 
     def group_runs(
         self, filter: str | None, experiment_ids: list[int] | None, by: str, metric: str | None, goal: str = "max"

@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ...entities.filter import Clause, OrderKey, parse_filter, parse_order_by
+from ...entities.query import RunQuery
 from ...entities.records import SUMMARY_KEYS, decode_value, json_number
 from ...errors import InvalidValue
 from . import schema as t
@@ -160,18 +161,13 @@ def check_max_results(max_results: object) -> int:
     return max_results
 
 
-def _fetch_page(
-    db: Database,
-    filter: str | None,
-    experiment_ids: list[int] | None,
-    order_by: list[str] | str | None,
-    max_results: int,
-    offset: int,
-) -> tuple[list[int], list[Any], list[Any], list[Any], list[Any]]:
+def _fetch_page(db: Database, query: RunQuery) -> tuple[list[int], list[Any], list[Any], list[Any], list[Any]]:
     # The page's pks in order, then its runs' attributes, params, tags and latest metrics.
+    offset, max_results = query.offset, query.max_results
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise InvalidValue(f"offset must be a whole number of runs, not {offset!r}")
-    page = QueryBuilder(db.is_sqlite).build(filter, experiment_ids, order_by, check_max_results(max_results))
+    ids = list(query.experiment_ids) if query.experiment_ids is not None else None
+    page = QueryBuilder(db.is_sqlite).build(query.filter, ids, list(query.order_by), check_max_results(max_results))
     if offset:
         page = page.offset(offset)
     page_sq = page.subquery("page")
@@ -229,22 +225,16 @@ def _fetch_page(
     return pks, [by_pk[pk] for pk in pks], params, tags, metrics
 
 
-def search_records(
-    db: Database,
-    filter: str | None,
-    experiment_ids: list[int] | None,
-    order_by: list[str] | str | None,
-    max_results: int,
-    offset: int = 0,
-) -> list[dict[str, Any]]:
+def search_records(db: Database, query: RunQuery) -> list[dict[str, Any]]:
     """A search's runs as listings' JSON shape (:func:`~aml_jupyter.entities.records.run_summary`),
     in order, without a DataFrame: what the CLI and the REST API list.
 
     Example:
-        >>> [r["id"] for r in search_records(ws.store, "metrics.acc > 0.9", None, None, 10)]  # doctest: +SKIP
+        >>> q = RunQuery("metrics.acc > 0.9", max_results=10)
+        >>> [r["id"] for r in search_records(ws.store.db, q)]  # doctest: +SKIP
         ['4f1c...']
     """
-    pks, runs, params, tags, metrics = _fetch_page(db, filter, experiment_ids, order_by, max_results, offset)
+    pks, runs, params, tags, metrics = _fetch_page(db, query)
     out: dict[int, dict[str, Any]] = {}
     for row in runs:
         out[row[0]] = {**dict(zip(SUMMARY_KEYS, row[1:], strict=True)), "params": {}, "metrics": {}, "tags": {}}
@@ -262,20 +252,13 @@ def search_records(
     return [out[pk] for pk in pks]
 
 
-def search_frame(
-    db: Database,
-    filter: str | None,
-    experiment_ids: list[int] | None,
-    order_by: list[str] | str | None,
-    max_results: int,
-    offset: int = 0,
-) -> pd.DataFrame:
+def search_frame(db: Database, query: RunQuery) -> pd.DataFrame:
     """Run a search and return one row per run, with params/metrics/tags as prefixed columns;
-    ``offset`` skips that many matching runs first (pages of the REST API)."""
+    the query's ``offset`` skips that many matching runs first (pages of the REST API)."""
     import numpy as np
     import pandas as pd
 
-    pks, ordered, params, tags, metrics = _fetch_page(db, filter, experiment_ids, order_by, max_results, offset)
+    pks, ordered, params, tags, metrics = _fetch_page(db, query)
     n = len(pks)
     pos = {pk: i for i, pk in enumerate(pks)}
     data: dict[str, Any] = {}
