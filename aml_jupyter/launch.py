@@ -119,6 +119,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _warm(args)
         if code is not None:
             return code
-    from .cli import main as cli_main
+    from .cli.main import main as cli_main
 
     return cli_main(args)

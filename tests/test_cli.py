@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import aml_jupyter as aml
-from aml_jupyter.cli import main
+from aml_jupyter.cli.main import main
 from aml_jupyter.workspace import Workspace
 
 

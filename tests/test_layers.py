@@ -24,12 +24,7 @@ FLOORS: list[set[str]] = [
     {"learn", "sweeps", "templates"},  # libraries over the SDK
     {  # surfaces
         "cli",
-        "cli_access",
-        "cli_jobs",
-        "cli_models",
-        "cli_store",
         "launch",
-        "tables",
         "magics",
         "history",
         "widgets",

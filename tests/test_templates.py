@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aml_jupyter.cli import main
+from aml_jupyter.cli.main import main
 from aml_jupyter.templates import list_templates, new_project
 
 pytestmark = pytest.mark.slow

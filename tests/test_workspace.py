@@ -94,7 +94,7 @@ def test_every_setting_has_help() -> None:
 def test_a_missing_settings_file_is_said_the_same_way_everywhere(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from aml_jupyter.cli import main
+    from aml_jupyter.cli.main import main
     from aml_jupyter.errors import ConfigError
 
     ws = Workspace.init(tmp_path / "p")

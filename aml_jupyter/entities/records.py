@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,17 +153,53 @@ class ArtifactRecord:
     created_at: int
 
 
+# JSON has no NaN or infinities: every surface spells them so, and reads them back (the one encoder).
+SPELLED: dict[str, float] = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
 def json_number(v: float) -> float | str:
-    """A float for JSON: finite values as they are, NaN/inf/-0.0 spelled out as strings.
+    """A float for JSON: finite values as they are (-0.0 too: JSON keeps its sign), NaN and the
+    infinities spelled out as strings.
 
     Example:
-        >>> json_number(float("inf")), json_number(-0.0), json_number(2.0)
-        ('Infinity', '-0.0', 2.0)
+        >>> json_number(float("inf")), json_number(float("nan")), json_number(2.0)
+        ('Infinity', 'NaN', 2.0)
     """
     if v != v:
         return "NaN"
     if math.isinf(v):
         return "Infinity" if v > 0 else "-Infinity"
-    if v == 0.0 and math.copysign(1.0, v) < 0:
-        return "-0.0"
     return v
+
+
+def number_from_json(raw: object) -> object:
+    """What :func:`json_number` wrote, read back: a spelled-out NaN or infinity as the float; any
+    other value as it is (for the validators to judge).
+
+    Example:
+        >>> number_from_json("-Infinity"), number_from_json(1.5), number_from_json("x")
+        (-inf, 1.5, 'x')
+    """
+    return SPELLED[raw] if isinstance(raw, str) and raw in SPELLED else raw
+
+
+def to_jsonable(value: Any) -> Any:
+    """Make ``value`` JSON-safe: NaN/inf as strings, datetimes as ISO text, numpy scalars as Python.
+
+    Example:
+        >>> to_jsonable({"a": float("nan"), "b": [1.5]})
+        {'a': 'NaN', 'b': [1.5]}
+    """
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return json_number(value)
+    if isinstance(value, dt.datetime):
+        return None if value != value else value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        return to_jsonable(value.item())
+    if value is not None and type(value).__name__ == "NaTType":
+        return None
+    return value

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from ..entities.lifecycle import HEARTBEATING, RunStatus
+from ..entities.records import number_from_json, to_jsonable
 from ..errors import (
     AmlError,
     AttemptSuperseded,
@@ -32,14 +33,12 @@ from ..errors import (
     UntrustedCode,
 )
 from ..services import runs, snapshots
-from ..tables import to_jsonable
 from ..workspace import Workspace
 from .routes import Route, match
 
 log = logging.getLogger("aml_jupyter.server")
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024
-_SPELLED = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 MAX_PAGE = 1000  # runs in one page of GET /runs; larger asks are capped, not refused
 MAX_SNAPSHOT_FILES = 10_000  # a listing for a panel, not an archive (GET snapshots/{snapshot} is that)
 MAX_POINTS = 10_000  # points in one downsampled metric series
@@ -561,9 +560,7 @@ class TrackingAPI:
             if not isinstance(p, dict):
                 raise InvalidInput("each metric point must be an object")
             key = check_key(p.get("key"))
-            raw = p.get("value")
-            if raw in _SPELLED:  # JSON has no NaN or infinities: they come spelled out
-                raw = _SPELLED[raw]
+            raw = number_from_json(p.get("value"))  # JSON has no NaN or infinities: they come spelled out
             checked.append(
                 (
                     key,

@@ -5,8 +5,9 @@ the REST API serves and the widgets draw.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
+
+from ..entities.records import json_number
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -61,9 +62,7 @@ def metric_series(ws: Workspace, run_id: str, key: str, max_points: int) -> dict
     chosen = values[keep]
     shown: list[Any] = chosen.tolist()
     if not np.isfinite(chosen).all():  # JSON has no NaN or infinities: spelled out, as the API takes them
-        shown = [
-            v if math.isfinite(v) else ("NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")) for v in shown
-        ]
+        shown = [json_number(v) for v in shown]
     return {
         "run_id": record.id,
         "key": key,

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ..entities.records import json_number
 from ..entities.validation import check_key, check_metric_value, check_step, check_timestamp
 from ..errors import AccessDenied, AmlError, AttemptSuperseded, InvalidInput, NotFound, RunStateError
 from ..store.http import TrackingClient
@@ -67,7 +68,7 @@ class RemoteRun(TrackingClient):
             else:
                 step = check_step(step, key)
             self._steps[key] = max(step, self._steps.get(key, -1))
-            self._points.append({"key": key, "value": _json_float(v), "step": step, "timestamp": ts})
+            self._points.append({"key": key, "value": json_number(v), "step": step, "timestamp": ts})
             full = len(self._points) >= BATCH
         if full:
             self._wake.set()
@@ -159,12 +160,3 @@ class RemoteRun(TrackingClient):
 
     def __repr__(self) -> str:
         return f"<RemoteRun {self.id[:8]} via {self.base}>"
-
-
-def _json_float(v: float) -> Any:
-    # JSON has no NaN or infinities; the API takes them spelled out, as it prints them.
-    if v != v:
-        return "NaN"
-    if v in (float("inf"), float("-inf")):
-        return "Infinity" if v > 0 else "-Infinity"
-    return v

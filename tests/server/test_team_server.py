@@ -358,7 +358,7 @@ def test_the_kubernetes_example_of_the_docs_is_valid() -> None:
     for doc in docs:
         kubernetes_validate.validate(doc, "1.30", strict=True)
     args = docs[0]["spec"]["template"]["spec"]["containers"][0]["args"]
-    from aml_jupyter.cli import build_parser
+    from aml_jupyter.cli.main import build_parser
 
     parsed = build_parser().parse_args(args[1:])  # the command line is one aml takes
     assert parsed.workers == 4

@@ -135,7 +135,7 @@ def test_delete_runs(ws: Workspace, runs: dict[str, str]) -> None:
 
 
 def test_a_live_run_is_never_deleted_whoever_asks(ws: Workspace, runs: dict[str, str]) -> None:
-    from aml_jupyter.cli import main
+    from aml_jupyter.cli.main import main
     from aml_jupyter.errors import RunStateError
 
     live = aml.start_run(experiment="iris", name="live", workspace=ws)

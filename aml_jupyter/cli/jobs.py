@@ -8,18 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, InvalidInput
+from ..errors import ConfigError, InvalidInput
+from .common import workspace
 from .tables import dumps, render_table
 
 
-def _ws(args: argparse.Namespace) -> Any:
-    from .workspace import Workspace
-
-    return Workspace.open(args.workspace)
-
-
 def cmd_submit(args: argparse.Namespace) -> None:
-    from .services.submit import submit
+    from ..services.submit import submit
 
     extra = list(args.args or [])
     result = submit(
@@ -35,10 +30,10 @@ def cmd_submit(args: argparse.Namespace) -> None:
         allow_new_params=args.allow_new_params,
         requirements=args.requirements,
         data=args.data,
-        workspace=_ws(args),
+        workspace=workspace(args),
     )
     if not args.wait:
-        from .compute.dask_cluster import close_clients
+        from ..compute.dask_cluster import close_clients
 
         close_clients()  # a job handed to Dask must reach the scheduler before this process ends
     if args.json:
@@ -50,8 +45,8 @@ def cmd_submit(args: argparse.Namespace) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> None:
-    from .sweeps.arguments import sweep_from_args
-    from .sweeps.runner import Progress
+    from ..sweeps.arguments import sweep_from_args
+    from ..sweeps.runner import Progress
 
     bar: Any = None
     if not args.json:
@@ -72,7 +67,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
         bar.refresh()
 
     try:
-        result = sweep_from_args(args, _ws(args), show)
+        result = sweep_from_args(args, workspace(args), show)
     finally:
         if bar is not None:
             bar.close()
@@ -94,11 +89,11 @@ def cmd_server(args: argparse.Namespace) -> None:
     import os
 
     try:
-        from .server.team import serve
+        from ..server.team import serve
     except ImportError:
         raise ConfigError("aml server needs Starlette and uvicorn: pip install 'aml_jupyter[serve]'") from None
     serve(
-        _ws(args),
+        workspace(args),
         args.host,
         args.port,
         _server_token(args) or os.environ.get("AML_SERVER_TOKEN"),
@@ -131,9 +126,9 @@ def _server_token(args: argparse.Namespace) -> str | None:
 
 
 def cmd_cluster(args: argparse.Namespace) -> None:
-    from .compute.dask_cluster import embedded_state, stop_embedded
+    from ..compute.dask_cluster import embedded_state, stop_embedded
 
-    ws = _ws(args)
+    ws = workspace(args)
     if args.sub == "stop":
         pid = stop_embedded(ws)
         print(
@@ -153,9 +148,9 @@ def cmd_cluster(args: argparse.Namespace) -> None:
 
 
 def cmd_targets(args: argparse.Namespace) -> None:
-    from .services.jobs import target_rows
+    from ..services.jobs import target_rows
 
-    rows = target_rows(_ws(args))
+    rows = target_rows(workspace(args))
     if args.json:
         print(dumps(rows))
         return
@@ -168,22 +163,22 @@ def cmd_targets(args: argparse.Namespace) -> None:
 
 
 def cmd_logs(args: argparse.Namespace) -> None:
-    from .services.jobs import follow_log
+    from ..services.jobs import follow_log
 
-    for piece in follow_log(_ws(args), args.run, "stderr" if args.stderr else "stdout", follow=args.follow):
+    for piece in follow_log(workspace(args), args.run, "stderr" if args.stderr else "stdout", follow=args.follow):
         sys.stdout.write(piece)
         sys.stdout.flush()
 
 
 def cmd_cancel(args: argparse.Namespace) -> None:
-    from .services.jobs import cancel
+    from ..services.jobs import cancel
 
-    print(f"cancelling run {cancel(_ws(args), args.run)}")
+    print(f"cancelling run {cancel(workspace(args), args.run)}")
 
 
 def add_job_commands(sub: Any, add: Any) -> None:
     """Register the job commands on the ``aml`` parser."""
-    from .sweeps.arguments import add_sweep_arguments
+    from ..sweeps.arguments import add_sweep_arguments
 
     sp = add(sub, "submit", cmd_submit, "run a project script or notebook as a tracked run on a compute target")
     sp.add_argument("path", help="a .py or .ipynb file in the project folder")

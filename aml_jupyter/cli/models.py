@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from .common import workspace
 from .tables import dumps, render_table
 
 
@@ -16,16 +17,10 @@ def _add_trust(sp: argparse.ArgumentParser) -> None:
     )
 
 
-def _ws(args: argparse.Namespace) -> Any:
-    from .workspace import Workspace
-
-    return Workspace.open(args.workspace)
-
-
 def cmd_list(args: argparse.Namespace) -> None:
-    from .services.models import list_models
+    from ..services.models import list_models
 
-    rows = list_models(workspace=_ws(args))
+    rows = list_models(workspace=workspace(args))
     if args.json:
         print(dumps(rows))
         return
@@ -36,9 +31,9 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> None:
-    from .services.models import get_model_version
+    from ..services.models import get_model_version
 
-    mv = get_model_version(args.ref, workspace=_ws(args))
+    mv = get_model_version(args.ref, workspace=workspace(args))
     if args.json:
         print(dumps(mv.to_dict()))
         return
@@ -57,9 +52,9 @@ def cmd_show(args: argparse.Namespace) -> None:
 
 
 def cmd_lineage(args: argparse.Namespace) -> None:
-    from .services.models import model_lineage
+    from ..services.models import model_lineage
 
-    data = model_lineage(args.ref, workspace=_ws(args))
+    data = model_lineage(args.ref, workspace=workspace(args))
     if args.json:
         print(dumps(data))
         return
@@ -78,28 +73,28 @@ def cmd_lineage(args: argparse.Namespace) -> None:
 
 
 def cmd_download(args: argparse.Namespace) -> None:
-    from .services.models import download_model
+    from ..services.models import download_model
 
-    print(f"wrote {args.ref} to {download_model(args.ref, args.to, workspace=_ws(args))}")
+    print(f"wrote {args.ref} to {download_model(args.ref, args.to, workspace=workspace(args))}")
 
 
 def cmd_approve(args: argparse.Namespace) -> None:
-    from .services.models import approve
+    from ..services.models import approve
 
-    mv = approve(args.ref, workspace=_ws(args))
+    mv = approve(args.ref, workspace=workspace(args))
     print(f"{mv.ref} approved for deployment by {mv.tags['aml.approved_by'].split()[0]}")
 
 
 def cmd_alias(args: argparse.Namespace) -> None:
-    from .services.models import set_model_alias
+    from ..services.models import set_model_alias
 
-    mv = set_model_alias(args.name, args.alias, args.version, workspace=_ws(args))
+    mv = set_model_alias(args.name, args.alias, args.version, workspace=workspace(args))
     print(f"{args.name}@{args.alias} -> {mv.ref}")
 
 
 def cmd_register(args: argparse.Namespace) -> None:
-    from .errors import InvalidValue
-    from .services.models import register_model
+    from ..errors import InvalidValue
+    from ..services.models import register_model
 
     tags = {}
     for item in args.tag or []:
@@ -115,7 +110,7 @@ def cmd_register(args: argparse.Namespace) -> None:
         tags=tags,
         flavor=args.flavor,
         description=args.description,
-        workspace=_ws(args),
+        workspace=workspace(args),
     )
     if args.json:
         print(dumps({"name": mv.name, "version": mv.version, "ref": mv.ref}))
@@ -127,7 +122,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import os
     import secrets
 
-    from .serving.app import serve
+    from ..serving.app import serve
 
     key = args.key or os.environ.get("AML_SERVE_KEY")
     if not key:
@@ -139,7 +134,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         args.host,
         args.port,
         key,
-        workspace=_ws(args),
+        workspace=workspace(args),
         telemetry_file=os.environ.get("AML_TELEMETRY_FILE"),
         collect_dir=args.collect or os.environ.get("AML_COLLECT_DIR"),
         native=not args.no_native,
@@ -148,9 +143,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_package(args: argparse.Namespace) -> None:
-    from .services.packaging import package
+    from ..services.packaging import package
 
-    result = package(args.ref, args.output, score=args.score, build=args.build, tag=args.tag, workspace=_ws(args))
+    result = package(args.ref, args.output, score=args.score, build=args.build, tag=args.tag, workspace=workspace(args))
     if args.json:
         print(dumps(result))
     else:
@@ -160,13 +155,13 @@ def cmd_package(args: argparse.Namespace) -> None:
 
 
 def _deploy_kubernetes(args: argparse.Namespace) -> None:
-    from .errors import InvalidValue
-    from .models.kubernetes import manifests, write_manifests
-    from .services.models import get_model_version
+    from ..errors import InvalidValue
+    from ..models.kubernetes import manifests, write_manifests
+    from ..services.models import get_model_version
 
     if not args.output:
         raise InvalidValue("--target kubernetes writes manifests: give the folder with -o/--output")
-    mv = get_model_version(args.ref, workspace=_ws(args))
+    mv = get_model_version(args.ref, workspace=workspace(args))
     image = args.image or f"aml-{mv.name.lower().replace('_', '-')}:{mv.version}"
     docs = manifests(
         args.name,
@@ -186,12 +181,14 @@ def _deploy_kubernetes(args: argparse.Namespace) -> None:
 
 
 def cmd_deploy(args: argparse.Namespace) -> None:
-    from .services.deployments import deploy
+    from ..services.deployments import deploy
 
     if args.target == "kubernetes":
         _deploy_kubernetes(args)
         return
-    result = deploy(args.ref, args.name, port=args.port, collect=args.collect, workspace=_ws(args), trusted=args.trust)
+    result = deploy(
+        args.ref, args.name, port=args.port, collect=args.collect, workspace=workspace(args), trusted=args.trust
+    )
     if args.json:
         print(dumps({"url": result["url"], "key": result["key"]}))
     else:
@@ -199,9 +196,9 @@ def cmd_deploy(args: argparse.Namespace) -> None:
 
 
 def cmd_deployments(args: argparse.Namespace) -> None:
-    from .services import deployments as d
+    from ..services import deployments as d
 
-    ws = _ws(args)
+    ws = workspace(args)
     if args.sub == "list":
         rows = d.list_deployments(ws)
         if args.json:

@@ -10,8 +10,8 @@ from .tables import render_table
 
 
 def _cmd_migrate(args: argparse.Namespace) -> None:
-    from .services import stores
-    from .workspace import Workspace
+    from ..services import stores
+    from ..workspace import Workspace
 
     report = stores.migrate(args.store or Workspace.open(args.workspace).store_url, args.dry_run)
     applied = report.pop("applied")
@@ -27,7 +27,7 @@ def _cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def _cmd_copy_store(args: argparse.Namespace) -> None:
-    from .services import stores
+    from ..services import stores
 
     def progress(table: str, done: int) -> None:
         if not args.json and sys.stderr.isatty():
@@ -47,7 +47,7 @@ def _cmd_copy_store(args: argparse.Namespace) -> None:
     if copied is not None:
         print(f"copied {copied} artifact file(s) into {args.artifacts or dst_ws}")
     elif src_ws and dst_ws is None:
-        from .workspace import Workspace
+        from ..workspace import Workspace
 
         where = stores.artifacts_url(Workspace.open(src_ws))
         print(f"artifact files stay in {where} (the runs in the copy refer to them; pass --artifacts to move them)")

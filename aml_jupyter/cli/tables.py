@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .entities.records import json_number
+from ..entities.records import to_jsonable
 
 
 def cell_text(value: Any, width: int = 40) -> str:
@@ -46,28 +46,6 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: i
     ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     return "\n".join(lines)
-
-
-def to_jsonable(value: Any) -> Any:
-    """Make ``value`` JSON-safe: NaN/inf as strings, datetimes as ISO text, numpy scalars as Python.
-
-    Example:
-        >>> to_jsonable({"a": float("nan"), "b": [1.5]})
-        {'a': 'NaN', 'b': [1.5]}
-    """
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, float):
-        return json_number(value)
-    if isinstance(value, dt.datetime):
-        return None if value != value else value.isoformat()
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        return to_jsonable(value.item())
-    if value is not None and type(value).__name__ == "NaTType":
-        return None
-    return value
 
 
 def dumps(value: Any) -> str:

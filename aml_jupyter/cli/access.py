@@ -10,13 +10,8 @@ import argparse
 import time
 from typing import Any
 
+from .common import workspace
 from .tables import dumps, render_table
-
-
-def _ws(args: argparse.Namespace) -> Any:
-    from .workspace import Workspace
-
-    return Workspace.open(args.workspace)
 
 
 def _when(ms: int | None) -> str:
@@ -24,10 +19,10 @@ def _when(ms: int | None) -> str:
 
 
 def _cmd_tokens_create(args: argparse.Namespace) -> None:
-    from .services import access
-    from .services.runs import current_user
+    from ..services import access
+    from ..services.runs import current_user
 
-    ws = _ws(args)
+    ws = workspace(args)
     if args.role:
         access.set_roles(ws, {args.user: args.role})
     secret, row = access.create_token(
@@ -42,9 +37,9 @@ def _cmd_tokens_create(args: argparse.Namespace) -> None:
 
 
 def _cmd_tokens_list(args: argparse.Namespace) -> None:
-    from .services import access
+    from ..services import access
 
-    rows = access.list_tokens(_ws(args))
+    rows = access.list_tokens(workspace(args))
     if args.json:
         print(dumps(rows))
         return
@@ -65,16 +60,16 @@ def _cmd_tokens_list(args: argparse.Namespace) -> None:
 
 
 def _cmd_tokens_revoke(args: argparse.Namespace) -> None:
-    from .services import access
+    from ..services import access
 
-    row = access.revoke_token(_ws(args), args.id)
+    row = access.revoke_token(workspace(args), args.id)
     print(f"revoked token {row['id']} of {row['user']}: its next request is refused")
 
 
 def _cmd_roles(args: argparse.Namespace) -> None:
-    from .services import access
+    from ..services import access
 
-    ws = _ws(args)
+    ws = workspace(args)
     if args.sub == "set":
         access.set_roles(ws, {args.name: args.role})
     elif args.sub == "unset":

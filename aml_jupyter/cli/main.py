@@ -14,29 +14,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .cli_access import add_access_commands
-from .cli_jobs import add_job_commands
-from .cli_models import add_model_commands
-from .cli_store import add_store_commands
-from .errors import AmlError
+from ..errors import AmlError
+from .access import add_access_commands
+from .common import emit, workspace
+from .jobs import add_job_commands
+from .models import add_model_commands
+from .store import add_store_commands
 from .tables import dumps, render_table
 
 RUN_COLUMNS = ["run_id", "experiment", "name", "status", "start_time"]
 
 
-def _ws(args: argparse.Namespace) -> Any:
-    from .workspace import Workspace
-
-    return Workspace.open(args.workspace)
-
-
-def _emit(args: argparse.Namespace, data: Any, table: str) -> None:
-    print(dumps(data) if getattr(args, "json", False) else table)
-
-
 def _cmd_init(args: argparse.Namespace) -> None:
-    from .services.stores import shown_url
-    from .workspace import Workspace
+    from ..services.stores import shown_url
+    from ..workspace import Workspace
 
     existed = args.exist_ok and (Path(args.dir) / ".aml").is_dir()
     ws = Workspace.init(
@@ -49,7 +40,7 @@ def _cmd_init(args: argparse.Namespace) -> None:
     )
     store = shown_url(ws.store_url)
     said = "Found" if existed else "Created"
-    _emit(
+    emit(
         args,
         {"root": str(ws.root), "name": ws.name, "config": str(ws.aml_dir / "aml.toml"), "store": store},
         f"{said} workspace {ws.name!r} in {ws.aml_dir}" + (f" (runs in {store})" if args.store else ""),
@@ -57,23 +48,23 @@ def _cmd_init(args: argparse.Namespace) -> None:
 
 
 def _cmd_experiments(args: argparse.Namespace) -> None:
-    from .tracking.queries import list_experiments
+    from ..tracking.queries import list_experiments
 
-    rows = list_experiments(workspace=_ws(args))
-    _emit(args, rows, render_table(["name", "runs", "id"], [[r["name"], r["runs"], r["id"]] for r in rows]))
+    rows = list_experiments(workspace=workspace(args))
+    emit(args, rows, render_table(["name", "runs", "id"], [[r["name"], r["runs"], r["id"]] for r in rows]))
 
 
 def _cmd_runs_list(args: argparse.Namespace) -> None:
     import datetime as dt
 
-    from .tracking.queries import list_runs
+    from ..tracking.queries import list_runs
 
     runs = list_runs(
         args.filter,
         experiments=args.experiment,
         order_by=args.order_by,
         max_results=args.max_results,
-        workspace=_ws(args),
+        workspace=workspace(args),
     )
     if args.json:
         print(dumps(runs))
@@ -98,9 +89,9 @@ def _cmd_runs_list(args: argparse.Namespace) -> None:
     print(render_table(headers, rows, width=24))
     print(f"{len(rows)} run(s)")
     if not rows and args.filter:
-        from .services.search import unknown_names
+        from ..services.search import unknown_names
 
-        for line in unknown_names(_ws(args), args.filter, args.experiment):
+        for line in unknown_names(workspace(args), args.filter, args.experiment):
             print(f"aml: {line}", file=sys.stderr)
 
 
@@ -120,7 +111,7 @@ def _chosen_columns(runs: list[dict[str, Any]], columns: str | None) -> tuple[li
                 chosen_p.append(key)
             else:
                 known = ", ".join([*metrics, *params][:12]) or "none in these runs"
-                from .errors import InvalidInput
+                from ..errors import InvalidInput
 
                 raise InvalidInput(f"--columns: no metric or param {name!r} in these runs (known: {known})")
         return chosen_m, chosen_p
@@ -134,13 +125,13 @@ def _float(value: Any) -> Any:
 
 
 def _cmd_runs_show(args: argparse.Namespace) -> None:
-    ws = _ws(args)
+    ws = workspace(args)
     if args.json:
-        from .services import runs
+        from ..services import runs
 
         print(dumps(runs.show(ws, args.run)))
         return
-    from .services import runs
+    from ..services import runs
 
     record = runs.get(ws, args.run)
     lines = [
@@ -173,9 +164,9 @@ def _cmd_runs_show(args: argparse.Namespace) -> None:
 
 
 def _cmd_runs_compare(args: argparse.Namespace) -> None:
-    from .tracking.queries import compare_runs
+    from ..tracking.queries import compare_runs
 
-    frame = compare_runs(args.runs, workspace=_ws(args))
+    frame = compare_runs(args.runs, workspace=workspace(args))
     if args.json:
         print(dumps({"rows": frame.index.tolist(), "columns": frame.columns.tolist(), "values": frame.values.tolist()}))
         return
@@ -184,19 +175,19 @@ def _cmd_runs_compare(args: argparse.Namespace) -> None:
 
 
 def _cmd_runs_delete(args: argparse.Namespace) -> None:
-    from .tracking.queries import delete_runs
+    from ..tracking.queries import delete_runs
 
-    gone = delete_runs(args.runs, workspace=_ws(args))
-    _emit(args, {"deleted": gone}, "\n".join(f"deleted {g}" for g in gone) + "\n(files go at the next `aml gc`)")
+    gone = delete_runs(args.runs, workspace=workspace(args))
+    emit(args, {"deleted": gone}, "\n".join(f"deleted {g}" for g in gone) + "\n(files go at the next `aml gc`)")
 
 
 def _cmd_metrics(args: argparse.Namespace) -> None:
-    from .tracking.queries import get_run
+    from ..tracking.queries import get_run
 
-    run = get_run(args.run, workspace=_ws(args))
+    run = get_run(args.run, workspace=workspace(args))
     frame = run.metric_history(args.key)
     if frame.empty and args.key not in run.metrics:
-        from .errors import NotFound, did_you_mean
+        from ..errors import NotFound, did_you_mean
 
         known = sorted(run.metrics)
         raise NotFound(f"run {run.id[:8]} has no metric {args.key!r}{did_you_mean(args.key, known)}")
@@ -207,11 +198,11 @@ def _cmd_metrics(args: argparse.Namespace) -> None:
 
 
 def _cmd_artifacts_list(args: argparse.Namespace) -> None:
-    from .services import runs
+    from ..services import runs
 
-    record = runs.get(_ws(args), args.run)
+    record = runs.get(workspace(args), args.run)
     arts = [a.__dict__ for a in record.artifacts]
-    _emit(
+    emit(
         args,
         arts,
         render_table(
@@ -222,11 +213,11 @@ def _cmd_artifacts_list(args: argparse.Namespace) -> None:
 
 
 def _cmd_artifacts_get(args: argparse.Namespace) -> None:
-    from .errors import InvalidPath
-    from .paths import atomic_copy
-    from .tracking.queries import get_run
+    from ..errors import InvalidPath
+    from ..paths import atomic_copy
+    from ..tracking.queries import get_run
 
-    run = get_run(args.run, workspace=_ws(args))
+    run = get_run(args.run, workspace=workspace(args))
     src = run.artifact_path(args.name)
     dest = Path(args.to)
     if dest.is_dir():
@@ -235,20 +226,20 @@ def _cmd_artifacts_get(args: argparse.Namespace) -> None:
         raise InvalidPath(f"{dest} exists; pass --force to overwrite it", path=str(dest))
     dest.parent.mkdir(parents=True, exist_ok=True)
     atomic_copy(src, dest)
-    _emit(args, {"name": args.name, "path": str(dest)}, f"wrote {dest}")
+    emit(args, {"name": args.name, "path": str(dest)}, f"wrote {dest}")
 
 
 def _cmd_snapshot_restore(args: argparse.Namespace) -> None:
-    ws = _ws(args)
-    from .services import snapshots
+    ws = workspace(args)
+    from ..services import snapshots
 
     files = snapshots.restore(ws, snapshots.of_run(ws, args.run), Path(args.to))
-    _emit(args, {"path": str(args.to), "files": files}, f"restored {len(files)} file(s) into {args.to}")
+    emit(args, {"path": str(args.to), "files": files}, f"restored {len(files)} file(s) into {args.to}")
 
 
 def _cmd_snapshot_diff(args: argparse.Namespace) -> None:
-    ws = _ws(args)
-    from .services import snapshots
+    ws = workspace(args)
+    from ..services import snapshots
 
     changes, patch = snapshots.diff(ws, snapshots.of_run(ws, args.run_a), snapshots.of_run(ws, args.run_b))
     if args.json:
@@ -265,9 +256,9 @@ def _cmd_snapshot_diff(args: argparse.Namespace) -> None:
 
 
 def _cmd_gc(args: argparse.Namespace) -> None:
-    from .services.maintenance import collect_garbage
+    from ..services.maintenance import collect_garbage
 
-    report = collect_garbage(_ws(args), dry_run=args.dry_run, min_age=args.min_age)
+    report = collect_garbage(workspace(args), dry_run=args.dry_run, min_age=args.min_age)
     verb = "would remove" if args.dry_run else "removed"
     lines = [f"{verb} {d['digest'][:12]} ({d['size']} bytes)" for d in report["artifacts"]]
     lines += [f"{verb} snapshot {s[:12]}" for s in report["snapshots"]]
@@ -275,7 +266,7 @@ def _cmd_gc(args: argparse.Namespace) -> None:
         f"{verb} {len(report['artifacts'])} artifact file(s), {report['artifact_bytes']} bytes, "
         f"and {len(report['snapshots'])} snapshot(s)"
     )
-    _emit(args, report, "\n".join(lines))
+    emit(args, report, "\n".join(lines))
 
 
 class _Help(argparse.HelpFormatter):
@@ -295,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
         >>> build_parser().parse_args(["runs", "list", "--json"]).json
         True
     """
-    from . import __version__
+    from .. import __version__
 
     p = argparse.ArgumentParser(
         prog="aml", description="aml_jupyter: tracked runs, snapshots and run history.", formatter_class=_Help
@@ -396,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_templates(args: argparse.Namespace) -> None:
-    from .templates import list_templates
+    from ..templates import list_templates
 
     rows = list_templates()
     if args.json:
@@ -407,7 +398,7 @@ def _cmd_templates(args: argparse.Namespace) -> None:
 
 
 def _cmd_new(args: argparse.Namespace) -> None:
-    from .templates import new_project
+    from ..templates import new_project
 
     values = {"experiment": args.experiment} if args.experiment else {}
     folder = new_project(args.project, args.template, values)

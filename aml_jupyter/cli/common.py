@@ -1,0 +1,35 @@
+"""What every ``aml`` command shares: the workspace it names (``-w``) and its two output forms."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from .tables import dumps
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+
+def workspace(args: argparse.Namespace) -> Workspace:
+    """The workspace a command works in: ``-w PATH``, else the one the current folder is in.
+
+    Example:
+        >>> workspace(argparse.Namespace(workspace="/home/me/project"))  # doctest: +SKIP
+        <Workspace 'project' at /home/me/project>
+    """
+    from ..workspace import Workspace
+
+    return Workspace.open(args.workspace)
+
+
+def emit(args: argparse.Namespace, data: Any, table: str) -> None:
+    """Print ``data`` as JSON with ``--json``, else ``table``, the form for people.
+
+    Example:
+        >>> emit(argparse.Namespace(json=True), {"n": 1}, "n = 1")
+        {
+          "n": 1
+        }
+    """
+    print(dumps(data) if getattr(args, "json", False) else table)
