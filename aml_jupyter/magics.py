@@ -5,7 +5,8 @@
 %aml best METRIC [--experiment E] [--goal min]  the best completed run
 %aml experiments                                experiments and their run counts
 %aml targets                                    compute targets
-%aml submit PATH [-p NAME VALUE]... [--target T] [--wait] [--allow-new-params] [--kernel K]
+%aml submit PATH [-p NAME VALUE]... [--target T] [--name N] [--wait] [--requirements F] [--data PATH]...
+           [--allow-new-params] [--kernel K]   (the arguments of `aml submit`: cli/arguments.py)
 %aml sweep PATH --param NAME=FUNC(ARGS)... --metric M [--goal max] [--method random] [--max-runs N]
            [--max-concurrent N] [--early-stop median|bandit|truncation] [--target T]
 %aml logs RUN [--stderr]                        a submitted run's output
@@ -41,6 +42,7 @@ def _names(values: list[str] | None) -> list[str]:
 
 
 def _parser() -> _Parser:
+    from .cli.arguments import add_submit_arguments
     from .sweeps.arguments import add_sweep_arguments
 
     p = _Parser(prog="%aml", add_help=False)
@@ -61,14 +63,7 @@ def _parser() -> _Parser:
     new = sub.add_parser("new")
     new.add_argument("project")
     new.add_argument("--template", "-t", required=True)
-    submit = sub.add_parser("submit")
-    submit.add_argument("path")
-    submit.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"))
-    submit.add_argument("--target", default="local")
-    submit.add_argument("-e", "--experiment", default="default")
-    submit.add_argument("--wait", action="store_true")
-    submit.add_argument("--kernel", default=None)
-    submit.add_argument("--allow-new-params", action="store_true")
+    add_submit_arguments(sub.add_parser("submit"))
     sweep = sub.add_parser("sweep")
     add_sweep_arguments(sweep)
     logs = sub.add_parser("logs")
@@ -101,25 +96,16 @@ class AmlMagics(Magics):
     history: Any = None
 
     def _jobs(self, args: argparse.Namespace) -> Any:
-        from .services.jobs import cancel, read_log, target_rows
+        from .cli.arguments import submit_from_args
+        from .services.jobs import cancel, read_log, targets
         from .services.runs import get
-        from .services.submit import submit
         from .workspace import Workspace
 
         ws = Workspace.open()
         if args.command == "targets":
-            return target_rows(ws)
+            return targets(ws)
         if args.command == "submit":
-            return submit(
-                args.path,
-                dict(args.param or []),
-                target=args.target,
-                experiment=args.experiment,
-                wait=args.wait,
-                kernel=args.kernel,
-                allow_new_params=args.allow_new_params,
-                workspace=ws,
-            )
+            return submit_from_args(args, ws, echo=False)
         if args.command == "sweep":
             return self._sweep(args, ws)
         if args.command == "logs":
@@ -140,7 +126,7 @@ class AmlMagics(Magics):
         return sweep_from_args(args, ws, on_progress)
 
     def _run_cell(self, args: argparse.Namespace, cell: str) -> Any:
-        from .jobs.cell import parse_param
+        from .jobs.cell_code import parse_param
         from .services.cell_jobs import run_cell
 
         ns = self.shell.user_ns if self.shell is not None else {}

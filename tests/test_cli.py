@@ -196,7 +196,7 @@ def test_the_params_that_vary_are_the_ones_shown(ws: Workspace, capsys: pytest.C
 
 def test_a_cell_output_it_did_not_define_is_named_with_what_it_did() -> None:
     from aml_jupyter.errors import JobError
-    from aml_jupyter.jobs.cell import exec_cell
+    from aml_jupyter.jobs.cell_code import exec_cell
 
     with pytest.raises(JobError, match="did not define its output\\(s\\) modle \\(did you mean 'model'\\?\\)"):
         exec_cell("model = 1\nscore = 2\n", None, ["modle"], {}, None, None)

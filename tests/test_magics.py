@@ -58,3 +58,14 @@ def test_template_magics(shell: InteractiveShell, ws: Workspace, capsys: pytest.
     shell.run_line_magic("aml", "new churn --template tabular-classification")  # not empty now
     out = capsys.readouterr().out
     assert "aml: error" in out and "not an empty folder" in out
+
+
+def test_the_magic_and_the_cli_take_the_same_submit_arguments() -> None:
+    from aml_jupyter.cli import build_parser
+    from aml_jupyter.magics import _parser
+
+    argv = ["submit", "train.py", "--name", "n", "--data", "d", "--requirements", "r.txt", "-p", "a", "1", "--wait"]
+    magic, cli = vars(_parser().parse_args(argv)), vars(build_parser().parse_args(argv))
+    shared = set(magic) - {"command"}
+    assert {"name", "data", "requirements", "param", "wait"} <= shared
+    assert {k: magic[k] for k in shared} == {k: cli[k] for k in shared}

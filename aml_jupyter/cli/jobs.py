@@ -14,24 +14,9 @@ from .tables import dumps, render_table
 
 
 def cmd_submit(args: argparse.Namespace) -> None:
-    from ..services.submit import submit
+    from .arguments import submit_from_args
 
-    extra = list(args.args or [])
-    result = submit(
-        args.path,
-        dict(args.param or []),
-        extra,
-        target=args.target,
-        experiment=args.experiment,
-        name=args.name,
-        wait=args.wait,
-        echo=args.wait and not args.json,
-        kernel=args.kernel,
-        allow_new_params=args.allow_new_params,
-        requirements=args.requirements,
-        data=args.data,
-        workspace=workspace(args),
-    )
+    result = submit_from_args(args, workspace(args), echo=args.wait and not args.json)
     if not args.wait:
         from ..compute.dask_cluster import close_clients
 
@@ -148,17 +133,15 @@ def cmd_cluster(args: argparse.Namespace) -> None:
 
 
 def cmd_targets(args: argparse.Namespace) -> None:
-    from ..services.jobs import target_rows
+    from ..services.jobs import targets
 
-    rows = target_rows(workspace(args))
+    rows = targets(workspace(args))
     if args.json:
         print(dumps(rows))
         return
+    where = [r["settings"].get("address") or ("embedded" if r["type"] == "dask" else "") for r in rows]
     print(
-        render_table(
-            ["name", "type", "where"],
-            [[r["name"], r["type"], r.get("address") or ("embedded" if r["type"] == "dask" else "")] for r in rows],
-        )
+        render_table(["name", "type", "where"], [[r["name"], r["type"], w] for r, w in zip(rows, where, strict=True)])
     )
 
 
@@ -179,38 +162,10 @@ def cmd_cancel(args: argparse.Namespace) -> None:
 def add_job_commands(sub: Any, add: Any) -> None:
     """Register the job commands on the ``aml`` parser."""
     from ..sweeps.arguments import add_sweep_arguments
+    from .arguments import add_submit_arguments
 
     sp = add(sub, "submit", cmd_submit, "run a project script or notebook as a tracked run on a compute target")
-    sp.add_argument("path", help="a .py or .ipynb file in the project folder")
-    sp.add_argument(
-        "-p",
-        "--param",
-        nargs=2,
-        action="append",
-        metavar=("NAME", "VALUE"),
-        help="a param, recorded and passed to the script as --NAME VALUE (repeatable)",
-    )
-    sp.add_argument("--target", default="local")
-    sp.add_argument("-e", "--experiment", default="default")
-    sp.add_argument("--name", default=None)
-    sp.add_argument("--wait", action="store_true", help="stream the output and return when the run ends")
-    sp.add_argument("--kernel", default=None, help="a notebook's kernel (default: the one it names)")
-    sp.add_argument(
-        "--requirements",
-        default=None,
-        help="a requirements.txt or environment.yml: run in an environment built from it",
-    )
-    sp.add_argument(
-        "--data",
-        action="append",
-        default=None,
-        metavar="PATH",
-        help="a git-ignored file or folder of the project the job reads (repeatable)",
-    )
-    sp.add_argument(
-        "--allow-new-params", action="store_true", help="inject params the notebook's parameters cell does not declare"
-    )
-    sp.set_defaults(args=[])  # what follows a `--` on the command line goes to the script
+    add_submit_arguments(sp)
     sp = add(sub, "sweep", cmd_sweep, "sweep a script or notebook over a search space (child runs, early stopping)")
     add_sweep_arguments(sp)
     sp = add(

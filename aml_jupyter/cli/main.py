@@ -286,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
         >>> build_parser().parse_args(["runs", "list", "--json"]).json
         True
     """
-    from .. import __version__
+    from ..version import __version__
 
     p = argparse.ArgumentParser(
         prog="aml", description="aml_jupyter: tracked runs, snapshots and run history.", formatter_class=_Help

@@ -144,14 +144,14 @@ def run_cell(job: Job, payload: bytes | None) -> None:
     import cloudpickle
 
     from .binding import bind_job, unbind_job
-    from .cell import exec_cell
+    from .cell_code import exec_cell
 
     if payload is None:
         raise JobError("a cell job needs its source and inputs; this one was submitted without them")
     if job.src is not None:  # the local target: a child process in the materialized snapshot
         (job.dir / "payload.pkl").write_bytes(payload)
-        cmd = [_python(job), "-m", "aml_jupyter.jobs.cell_main", str(job.dir)]
-        _child(job, cmd, "the cell", warm="aml_jupyter.jobs.cell_main:main")
+        cmd = [_python(job), "-m", "aml_jupyter.jobs.cell_process", str(job.dir)]
+        _child(job, cmd, "the cell", warm="aml_jupyter.jobs.cell_process:main")
         job.outputs = (job.dir / "outputs.pkl").read_bytes()
         return
     spec = cloudpickle.loads(payload)

@@ -119,7 +119,7 @@ class WarmChildProcess:
     dies with the connection this object holds, so a kernel killed outright takes it along.
 
     Example:
-        >>> call = "aml_jupyter.jobs.cell_main:main"
+        >>> call = "aml_jupyter.jobs.cell_process:main"
         >>> child = WarmChildProcess.start(sock, call, [job_dir], cwd, env, out, err)  # doctest: +SKIP
         >>> child.wait()  # doctest: +SKIP
         0

@@ -1,4 +1,4 @@
-"""The aml REST API: its handlers (``api``, ``routes``, ``browse``), ``aml server`` (``http``), the
+"""The aml REST API: its handlers (``api``, ``routes``, ``openapi``), ``aml server`` (``http``), the
 Jupyter server extension (``extension``) and roles (``roles``: ``AmlAuthorizer``).
 
 Example:

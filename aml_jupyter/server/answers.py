@@ -110,7 +110,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "parameters": {"type": "array", "items": _ref("Parameter")},
         }
     ),
-    "Target": _obj({"name": _S, "type": _S, "settings": _map({})}, {"dashboard": _null(_S)}),
+    "Target": _obj({"name": _S, "type": _S, "runs_jobs": _B, "settings": _map({})}, {"dashboard": _null(_S)}),
     "JobStarted": _obj({"id": _S, "status": _S}, {"error": _null(_S), "rerun_of": _S}),
     "Template": _obj({"name": _S, "title": _S, "description": _S}),
     "ModelVersionOfRun": _obj(

@@ -318,7 +318,7 @@ class TrackingAPI:
         return Response.json(200, {"datasets": list_datasets(workspace=self.ws)})
 
     def h_targets(self, call: Call) -> Response:
-        from .browse import targets
+        from ..services.jobs import targets
 
         return Response.json(200, {"targets": targets(self.ws)})
 
@@ -399,7 +399,7 @@ class TrackingAPI:
         return Response.json(200, {"columns": columns})
 
     def h_learn(self, call: Call) -> Response:
-        from .browse import learn_column
+        from ..services.by_example import learn_column
 
         return Response.json(200, learn_column(call.json(), call.caller.user))
 
@@ -467,9 +467,9 @@ class TrackingAPI:
         return Response.json(200, {"deleted": call.params["deployment"]})
 
     def h_create_run(self, call: Call) -> Response:
-        from .browse import create_run
+        from ..services.runs import create_from_client
 
-        return Response.json(201, create_run(self.ws, call.json(), call.caller.user, call.caller.token_id))
+        return Response.json(201, create_from_client(self.ws, call.json(), call.caller.user, call.caller.token_id))
 
     def h_delete_run(self, call: Call) -> Response:
         return Response.json(200, {"deleted": runs.delete(self.ws, [call.params["run"]])})

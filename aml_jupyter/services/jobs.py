@@ -114,16 +114,27 @@ def cancel(ws: Workspace, run_id: str) -> str:
     return record.id
 
 
-def target_rows(ws: Workspace) -> list[dict[str, Any]]:
-    """The workspace's targets as plain rows (name, type, runs_jobs, settings).
+def targets(ws: Workspace) -> list[dict[str, Any]]:
+    """The compute targets in their one shape, for every surface (``aml targets --json``, ``%aml
+    targets``, ``GET /api/v1/targets``): name, type, whether it runs jobs, its settings, and the
+    embedded Dask cluster's dashboard link while it runs.
 
     Example:
-        >>> [r["name"] for r in target_rows(ws)]  # doctest: +SKIP
-        ['dask', 'local']
+        >>> [(t["name"], t["runs_jobs"]) for t in targets(ws)]  # doctest: +SKIP
+        [('dask', True), ('local', True)]
     """
+    from ..compute.dask_cluster import embedded_state
     from ..compute.targets import list_targets
 
-    return [{"name": t.name, "type": t.type, "runs_jobs": t.runs_jobs, **t.settings} for t in list_targets(ws)]
+    out: list[dict[str, Any]] = [
+        {"name": t.name, "type": t.type, "runs_jobs": t.runs_jobs, "settings": dict(t.settings)}
+        for t in list_targets(ws)
+    ]
+    info = embedded_state(ws)  # None unless the embedded cluster's daemon is alive
+    for item in out:
+        if item["type"] == "dask" and info and not item["settings"].get("address"):
+            item["dashboard"] = info.get("dashboard")
+    return out
 
 
 def job_parameters(ws: Workspace, path: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..entities.lifecycle import RunEvent, RunStatus, next_status
 from ..entities.validation import check_count, check_key, check_name, check_resource_name, param_to_str
-from ..errors import ExperimentNotFound, InvalidPath, InvalidValue
+from ..errors import ExperimentNotFound, InvalidInput, InvalidPath, InvalidValue
 from ..processes import current_user as current_user  # the name its callers know
 from . import liveness
 
@@ -414,3 +414,34 @@ def adopt_names(ws: Workspace, run_id: str, experiment: str | None, name: str | 
         ws.store.move_run(record.pk, ws.store.experiment_id(checked, create=True))
     if name and record.name == record.id[:8]:
         ws.store.rename_run(record.pk, name)
+
+
+def create_from_client(
+    ws: Workspace, payload: dict[str, Any], user: str, token_id: str | None = None
+) -> dict[str, Any]:
+    """Create a running run from ``{"experiment", "name"?, "params"?, "tags"?}``; its client then
+    logs to it, sends heartbeats and ends it (``/transition``), as a remote job does.
+
+    Example:
+        >>> create_from_client(ws, {"experiment": "iris", "params": {"lr": 0.1}}, "alice")["status"]  # doctest: +SKIP
+        'running'
+    """
+    experiment = payload.get("experiment")
+    if not isinstance(experiment, str):
+        raise InvalidInput('"experiment" (a name) is required')
+    params = client_values(payload.get("params") or {}, "params")
+    tags = client_tags(payload.get("tags") or {}, job_of_run=False)
+    if token_id:  # which token wrote it: revoking that token ends this run, not its user's others
+        tags = {**tags, TOKEN_TAG: token_id}
+    # The client's project and environment are not the server's: nothing to snapshot or capture here.
+    spec = RunSpec(
+        experiment,
+        name=payload.get("name"),
+        params=params,
+        tags=tags,
+        source_kind="api",
+        user=user,
+        reuse=Prepared(),
+    )
+    record = create(ws, spec)
+    return record.to_dict()

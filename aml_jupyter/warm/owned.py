@@ -24,8 +24,8 @@ from .client import server_command, usable
 IDLE_S = 3600.0
 BASE = [
     "cloudpickle",
-    "aml_jupyter.jobs.cell_main",
-    "aml_jupyter.jobs.cell",
+    "aml_jupyter.jobs.cell_process",
+    "aml_jupyter.jobs.cell_code",
     "aml_jupyter.tracking.fluent",
     "aml_jupyter.store.sql.runs",
     "aml_jupyter.store.sql.database",

@@ -120,6 +120,7 @@ export interface JobParameters {
 export interface Target {
   name: string;
   type: string;
+  runs_jobs: boolean;
   settings: Record<string, unknown>;
   dashboard?: string | null;
 }

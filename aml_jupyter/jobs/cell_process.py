@@ -1,4 +1,4 @@
-"""``python -m aml_jupyter.jobs.cell_main JOB_DIR``: a cell job's child process on the local target.
+"""``python -m aml_jupyter.jobs.cell_process JOB_DIR``: a cell job's child process on the local target.
 
 Reads ``payload.pkl`` (source, inputs, outputs, params), runs the cell in the materialized
 snapshot, writes ``outputs.pkl``; on failure prints the traceback and exits 1. The run is found
@@ -21,7 +21,7 @@ def main(job_dir: str) -> int:
     """
     import cloudpickle
 
-    from .cell import exec_cell
+    from .cell_code import exec_cell
 
     spec = cloudpickle.loads((Path(job_dir) / "payload.pkl").read_bytes())
     try:
