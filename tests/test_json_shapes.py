@@ -9,7 +9,8 @@ import pytest
 import aml_jupyter as aml
 from aml_jupyter.cli.main import main
 from aml_jupyter.entities.records import SUMMARY_KEYS
-from aml_jupyter.server.api import Caller, TrackingAPI
+from aml_jupyter.server.api import TrackingAPI
+from aml_jupyter.server.calls import Caller
 from aml_jupyter.workspace import Workspace
 
 

@@ -9,7 +9,8 @@ import pytest
 
 import aml_jupyter as aml
 from aml_jupyter.errors import InvalidKey, InvalidPath, JobError
-from aml_jupyter.server.api import Caller, TrackingAPI
+from aml_jupyter.server.api import TrackingAPI
+from aml_jupyter.server.calls import Caller
 from aml_jupyter.services import runs, search
 from aml_jupyter.services.rerun import rerun
 from aml_jupyter.services.submit import submit

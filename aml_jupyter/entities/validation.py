@@ -250,3 +250,27 @@ def check_resource_name(name: object, what: str = "name") -> str:
         if part.split(".")[0].upper() in _DEVICE_NAMES:
             raise InvalidName(f"{what} {normal!r} has a part {part!r}, a device name on Windows", name=normal)
     return normal
+
+
+def check_point(key: object, value: object, step: object = None, timestamp: object = None) -> MetricPoint:
+    """One metric point checked, as every way in checks it (``Run.log``, ``RemoteRun.log``, a REST
+    batch): ``(key, value, step or None, timestamp in ms or None)``.
+
+    Example:
+        >>> check_point("loss", 0.5, 3, 1700000000000)
+        ('loss', 0.5, 3, 1700000000000)
+        >>> check_point("", 1)
+        Traceback (most recent call last):
+        ...
+        aml_jupyter.errors.InvalidKey: key must not be empty
+    """
+    checked = check_key(key)
+    return (
+        checked,
+        check_metric_value(value, checked),
+        None if step is None else check_step(step, checked),
+        None if timestamp is None else check_timestamp(timestamp),
+    )
+
+
+MetricPoint = tuple[str, float, int | None, int | None]

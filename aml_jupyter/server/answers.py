@@ -11,155 +11,118 @@ from __future__ import annotations
 
 from typing import Any
 
-_S: dict[str, Any] = {"type": "string"}
-_I: dict[str, Any] = {"type": "integer"}
-_N: dict[str, Any] = {"type": "number"}
-_B: dict[str, Any] = {"type": "boolean"}
-_STRS: dict[str, Any] = {"type": "array", "items": _S}
+STR: dict[str, Any] = {"type": "string"}
+INT: dict[str, Any] = {"type": "integer"}
+NUM: dict[str, Any] = {"type": "number"}
+BOOL: dict[str, Any] = {"type": "boolean"}
+OBJ: dict[str, Any] = {"type": "object"}
+STRS: dict[str, Any] = {"type": "array", "items": STR}
 # A metric's value: a number, or the text JSON has for what it has no number for.
-_VALUE: dict[str, Any] = {"oneOf": [_N, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]}
+VALUE: dict[str, Any] = {"oneOf": [NUM, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]}
 
 
-def _null(schema: dict[str, Any]) -> dict[str, Any]:
+def null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "nullable": True}
 
 
-def _ref(name: str) -> dict[str, Any]:
+def ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _obj(required: dict[str, Any], optional: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+def obj(required: dict[str, Any], optional: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     """An object whose ``required`` keys are always there and ``optional`` ones sometimes."""
     return {"type": "object", "required": list(required), "properties": {**required, **(optional or {})}, **extra}
 
 
-def _map(values: dict[str, Any]) -> dict[str, Any]:
+def mapping(values: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": values}
 
 
 # A series' points (downsampled by the server), as one metric of one run answers them.
-_POINTS: dict[str, Any] = {
-    "points": _I,
-    "downsampled": _B,
-    "step": {"type": "array", "items": _I},
-    "value": {"type": "array", "items": _VALUE},
-    "timestamp": {"type": "array", "items": _I},
+POINTS: dict[str, Any] = {
+    "points": INT,
+    "downsampled": BOOL,
+    "step": {"type": "array", "items": INT},
+    "value": {"type": "array", "items": VALUE},
+    "timestamp": {"type": "array", "items": INT},
 }
 
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "RunSummary": _obj(
+    "RunSummary": obj(
         {
-            "id": _S,
-            "experiment": _S,
-            "name": _S,
-            "status": _S,
-            "user": _S,
-            "start_time": _I,
-            "end_time": _null(_I),
-            "source_kind": _S,
-            "source_path": _null(_S),
-            "compute_target": _S,
-            "snapshot_id": _null(_S),
-            "parent_id": _null(_S),
-            "params": _map(_S),
-            "metrics": _map(_VALUE),
-            "tags": _map(_S),
+            "id": STR,
+            "experiment": STR,
+            "name": STR,
+            "status": STR,
+            "user": STR,
+            "start_time": INT,
+            "end_time": null(INT),
+            "source_kind": STR,
+            "source_path": null(STR),
+            "compute_target": STR,
+            "snapshot_id": null(STR),
+            "parent_id": null(STR),
+            "params": mapping(STR),
+            "metrics": mapping(VALUE),
+            "tags": mapping(STR),
         },
         description="a run as a listing gives it",
     ),
-    "Artifact": _obj({"name": _S, "size": _I, "media_type": _S}, {"digest": _S, "created_at": _I}),
+    "Artifact": obj({"name": STR, "size": INT, "media_type": STR}, {"digest": STR, "created_at": INT}),
     "RunRecord": {
         "allOf": [
-            _ref("RunSummary"),
-            _obj(
+            ref("RunSummary"),
+            obj(
                 {
-                    "experiment_id": _I,
-                    "heartbeat_at": _null(_I),
-                    "error": _null(_S),
-                    "error_traceback": _null(_S),
-                    "artifacts": {"type": "array", "items": _ref("Artifact")},
-                    "inputs": {"type": "array", "items": _map({})},
+                    "experiment_id": INT,
+                    "heartbeat_at": null(INT),
+                    "error": null(STR),
+                    "error_traceback": null(STR),
+                    "artifacts": {"type": "array", "items": ref("Artifact")},
+                    "inputs": {"type": "array", "items": mapping({})},
                 },
-                {"git": _null(_map({})), "environment_hash": _null(_S), "environment": _null(_map({}))},
+                {"git": null(mapping({})), "environment_hash": null(STR), "environment": null(mapping({}))},
             ),
         ],
         "description": "one run: a summary's keys and the rest of its record",
     },
-    "RunPage": _obj(
-        {"runs": {"type": "array", "items": _ref("RunSummary")}, "next_page_token": _null(_S)},
-        {"total": _I},
+    "RunPage": obj(
+        {"runs": {"type": "array", "items": ref("RunSummary")}, "next_page_token": null(STR)},
+        {"total": INT},
     ),
-    "Keys": _obj({"params": _STRS, "metrics": _STRS, "tags": _STRS}),
-    "Group": _obj({"value": _null(_S), "count": _I, "best": _null(_N)}),
-    "Groups": _obj(
-        {"by": _S, "metric": _null(_S), "goal": _S, "groups": {"type": "array", "items": _ref("Group")}},
+    "Keys": obj({"params": STRS, "metrics": STRS, "tags": STRS}),
+    "Group": obj({"value": null(STR), "count": INT, "best": null(NUM)}),
+    "Groups": obj(
+        {"by": STR, "metric": null(STR), "goal": STR, "groups": {"type": "array", "items": ref("Group")}},
     ),
-    "Series": _obj({"run_id": _S, "key": _S, **_POINTS}),
-    "SeriesOrError": _obj(
-        {"run_id": _S, "key": _S},
-        {"error": _S, **_POINTS},
+    "Series": obj({"run_id": STR, "key": STR, **POINTS}),
+    "SeriesOrError": obj(
+        {"run_id": STR, "key": STR},
+        {"error": STR, **POINTS},
         description="a run's series, or error when the run is not there",
     ),
-    "Experiment": _obj({"id": _I, "name": _S, "created_at": _I, "runs": _I, "last_run_at": _null(_I)}),
-    "Parameter": _obj({"name": _S, "default": {}, "required": _B}),
-    "JobParameters": _obj(
+    "Experiment": obj({"id": INT, "name": STR, "created_at": INT, "runs": INT, "last_run_at": null(INT)}),
+    "Parameter": obj({"name": STR, "default": {}, "required": BOOL}),
+    "JobParameters": obj(
         {
-            "path": _S,
+            "path": STR,
             "kind": {"type": "string", "enum": ["notebook", "script"]},
-            "has_parameters_cell": _B,
-            "parameters": {"type": "array", "items": _ref("Parameter")},
+            "has_parameters_cell": BOOL,
+            "parameters": {"type": "array", "items": ref("Parameter")},
         }
     ),
-    "Target": _obj({"name": _S, "type": _S, "runs_jobs": _B, "settings": _map({})}, {"dashboard": _null(_S)}),
-    "JobStarted": _obj({"id": _S, "status": _S}, {"error": _null(_S), "rerun_of": _S}),
-    "Template": _obj({"name": _S, "title": _S, "description": _S}),
-    "ModelVersionOfRun": _obj(
+    "Target": obj({"name": STR, "type": STR, "runs_jobs": BOOL, "settings": mapping({})}, {"dashboard": null(STR)}),
+    "JobStarted": obj({"id": STR, "status": STR}, {"error": null(STR), "rerun_of": STR}),
+    "Template": obj({"name": STR, "title": STR, "description": STR}),
+    "ModelVersionOfRun": obj(
         {
-            "name": _S,
-            "version": _I,
-            "ref": _S,
-            "flavor": _S,
-            "user": _S,
-            "created_at": _I,
-            "aliases": _STRS,
+            "name": STR,
+            "version": INT,
+            "ref": STR,
+            "flavor": STR,
+            "user": STR,
+            "created_at": INT,
+            "aliases": STRS,
         }
     ),
 }
-
-RESPONSES: dict[str, dict[str, Any]] = {
-    "health": _obj({"ok": _B, "workspace": _S}),
-    "me": _obj({"user": _S, "actions": _STRS}),
-    "experiments": _obj({"experiments": {"type": "array", "items": _ref("Experiment")}}),
-    "search": _ref("RunPage"),
-    "keys": _ref("Keys"),
-    "groups": _ref("Groups"),
-    "record": _ref("RunRecord"),
-    "metric_series": _ref("Series"),
-    "metric_series_of_runs": _obj({"key": _S, "series": {"type": "array", "items": _ref("SeriesOrError")}}),
-    "list_artifacts": _obj({"artifacts": {"type": "array", "items": _ref("Artifact")}}),
-    "cancel": _ref("JobStarted"),
-    "rerun": _ref("JobStarted"),
-    "submit": _ref("JobStarted"),
-    "restore": _obj({"folder": _S, "files": _STRS}),
-    "snapshot_files": _obj({"files": _STRS, "total": _I}),
-    "snapshot_diff": _obj(
-        {"changes": {"type": "array", "items": _obj({"status": _S, "path": _S})}, "patch": _S},
-    ),
-    "job_parameters": _ref("JobParameters"),
-    "targets": _obj({"targets": {"type": "array", "items": _ref("Target")}}),
-    "templates": _obj({"templates": {"type": "array", "items": _ref("Template")}}),
-    "new_project": _obj({"folder": _S, "files": _STRS}, description="the folder, relative to the project's root"),
-    "run_models": _obj({"versions": {"type": "array", "items": _ref("ModelVersionOfRun")}}),
-}
-
-
-def answer_schema(handler: str) -> dict[str, Any] | None:
-    """The schema of ``handler``'s JSON answer, or None where the document leaves it open.
-
-    Example:
-        >>> answer_schema("search")
-        {'$ref': '#/components/schemas/RunPage'}
-        >>> answer_schema("audit") is None
-        True
-    """
-    return RESPONSES.get(handler)

@@ -29,7 +29,8 @@ from tornado import web
 from traitlets import Unicode
 
 from ..services.runs import upload_folder
-from .api import Caller, TrackingAPI, Upload, body_limit
+from .api import TrackingAPI
+from .calls import Caller, Upload, body_limit
 from .routes import match
 
 PREFIX = "/api/v1/"
@@ -90,7 +91,7 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
         if not allowed:
             await asyncio.to_thread(api.audit, self._caller, route.action, method, self._path, 403)
             return self._fail(403, f"{route.action} on {route.resource} needs a role that allows it", "Forbidden")
-        if route.handler == "me":  # what the panels may offer: asked of this server's authorizer
+        if route.name == "me":  # what the panels may offer: asked of this server's authorizer
             actions = [
                 a
                 for a in ("read", "write", "execute", "admin")
@@ -108,7 +109,7 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
             # kept nowhere, so that the client reads the 413 rather than a reset connection.
             self._too_large = True
         self.request.connection.set_max_body_size(self._drain() + 1)  # type: ignore[union-attr]
-        if route.handler == "put_artifact":
+        if route.name == "put_artifact":
             refused = await asyncio.to_thread(api.precheck_upload, self._path, self.request.query)
             if refused is not None:
                 await asyncio.to_thread(api.audit, self._caller, route.action, method, self._path, refused.status)

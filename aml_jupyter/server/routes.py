@@ -9,21 +9,49 @@ root: ``/api/v1/...`` for ``aml server``, ``{base_url}aml/api/v1/...`` in Jupyte
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .answers import BOOL, INT, STR, STRS, obj, ref
+from .resources import access, artifacts, data, jobs, models, runs, templates, workspace
+
+if TYPE_CHECKING:
+    from .api import TrackingAPI
+    from .calls import Call, Response
 
 RUN = r"(?P<run>[0-9a-f]{4,32})"
 
 
+Handler = Callable[["TrackingAPI", "Call"], "Response"]
+
+
 @dataclass(frozen=True)
 class Route:
-    """One method and path of the API, the action it needs and what it does."""
+    """One method and path of the API, the action it needs, the handler that answers it (a function
+    of server/resources/, so grep finds the code from the route), what it does, and what the
+    OpenAPI document says of it: its query parameters, its JSON body, its answer's schema, whether
+    it answers 201 (created) or may answer 409 (the run's status does not allow it), and any other
+    error it may answer. A new route is a row here and a function there.
+    """
 
     method: str
     path: str  # OpenAPI style: /api/v1/runs/{run}
     action: str
     resource: str
-    handler: str  # the TrackingAPI method that answers it
+    handler: Handler = field(compare=False)
     summary: str
+    query: list[dict[str, Any]] = field(default_factory=list, compare=False)
+    body: dict[str, Any] | None = field(default=None, compare=False)
+    answer: dict[str, Any] | None = field(default=None, compare=False)
+    created: bool = False
+    conflicts: bool = False
+    errors: dict[int, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def name(self) -> str:
+        """The operation's name: its handler's (the OpenAPI operationId)."""
+        return self.handler.__name__
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -34,7 +62,7 @@ class Route:
         """Whether an allowed request goes to the audit log: every write, execute and admin one,
         but for a live run's own stream (metric batches, heartbeats), which the run itself records
         and which would write an entry every half second per job. Refusals are always audited."""
-        return self.action != "read" and self.handler not in STREAM_HANDLERS
+        return self.action != "read" and self.name not in STREAM_HANDLERS
 
 
 STREAM_HANDLERS = frozenset({"log_metrics", "heartbeat"})
@@ -64,76 +92,364 @@ def _compiled(path: str) -> re.Pattern[str]:
 _PATTERNS: dict[str, re.Pattern[str]] = {}
 
 ROUTES: list[Route] = [
-    Route("GET", "/api/v1/health", "read", "aml:workspace", "health", "the workspace's name; a liveness probe"),
-    Route("GET", "/api/v1/me", "read", "aml:workspace", "me", "who calls and what their role allows"),
-    Route("GET", "/api/v1/experiments", "read", "aml:runs", "experiments", "experiments with their run counts"),
-    Route("GET", "/api/v1/runs", "read", "aml:runs", "search", "runs matching a filter, a page at a time"),
-    Route("GET", "/api/v1/keys", "read", "aml:runs", "keys", "the param, metric and tag keys runs hold"),
-    Route("GET", "/api/v1/groups", "read", "aml:runs", "groups", "runs grouped by a param or tag, best metric each"),
-    Route("POST", "/api/v1/runs", "write", "aml:runs", "create_run", "create a run (status running)"),
-    Route("GET", "/api/v1/runs/{run}", "read", "aml:runs", "record", "one run: params, metrics, tags, artifacts"),
-    Route("DELETE", "/api/v1/runs/{run}", "admin", "aml:runs", "delete_run", "delete an ended run"),
-    Route("POST", "/api/v1/runs/{run}/metrics", "write", "aml:runs", "log_metrics", "log metric points"),
-    Route("POST", "/api/v1/runs/{run}/params", "write", "aml:runs", "log_params", "log params"),
-    Route("POST", "/api/v1/runs/{run}/tags", "write", "aml:runs", "set_tags", "set tags"),
+    Route(
+        "GET",
+        "/api/v1/health",
+        "read",
+        "aml:workspace",
+        workspace.health,
+        "the workspace's name; a liveness probe",
+        answer=obj({"ok": BOOL, "workspace": STR}),
+    ),
+    Route(
+        "GET",
+        "/api/v1/me",
+        "read",
+        "aml:workspace",
+        access.me,
+        "who calls and what their role allows",
+        answer=obj({"user": STR, "actions": STRS}),
+    ),
+    Route(
+        "GET",
+        "/api/v1/experiments",
+        "read",
+        "aml:runs",
+        workspace.experiments,
+        "experiments with their run counts",
+        answer=obj({"experiments": {"type": "array", "items": ref("Experiment")}}),
+    ),
+    Route(
+        "GET",
+        "/api/v1/runs",
+        "read",
+        "aml:runs",
+        runs.search,
+        "runs matching a filter, a page at a time",
+        query=runs.SEARCH_QUERY,
+        answer=ref("RunPage"),
+    ),
+    Route(
+        "GET",
+        "/api/v1/keys",
+        "read",
+        "aml:runs",
+        runs.keys,
+        "the param, metric and tag keys runs hold",
+        query=runs.KEYS_QUERY,
+        answer=ref("Keys"),
+    ),
+    Route(
+        "GET",
+        "/api/v1/groups",
+        "read",
+        "aml:runs",
+        runs.groups,
+        "runs grouped by a param or tag, best metric each",
+        query=runs.GROUPS_QUERY,
+        answer=ref("Groups"),
+    ),
+    Route(
+        "POST",
+        "/api/v1/runs",
+        "write",
+        "aml:runs",
+        runs.create_run,
+        "create a run (status running)",
+        body=runs.CREATE_RUN_BODY,
+        created=True,
+    ),
+    Route(
+        "GET",
+        "/api/v1/runs/{run}",
+        "read",
+        "aml:runs",
+        runs.record,
+        "one run: params, metrics, tags, artifacts",
+        answer=ref("RunRecord"),
+    ),
+    Route("DELETE", "/api/v1/runs/{run}", "admin", "aml:runs", runs.delete_run, "delete an ended run", conflicts=True),
+    Route(
+        "POST",
+        "/api/v1/runs/{run}/metrics",
+        "write",
+        "aml:runs",
+        runs.log_metrics,
+        "log metric points",
+        body=runs.LOG_METRICS_BODY,
+        conflicts=True,
+    ),
+    Route(
+        "POST",
+        "/api/v1/runs/{run}/params",
+        "write",
+        "aml:runs",
+        runs.log_params,
+        "log params",
+        body=runs.LOG_PARAMS_BODY,
+    ),
+    Route("POST", "/api/v1/runs/{run}/tags", "write", "aml:runs", runs.set_tags, "set tags", body=runs.SET_TAGS_BODY),
     Route(
         "POST",
         "/api/v1/runs/{run}/names",
         "write",
         "aml:runs",
-        "adopt_names",
+        runs.adopt_names,
         "a job's run takes the experiment and name its script asks for, where its submission named none",
+        body=runs.ADOPT_NAMES_BODY,
     ),
-    Route("POST", "/api/v1/runs/{run}/heartbeat", "write", "aml:runs", "heartbeat", "keep a remote run alive"),
-    Route("POST", "/api/v1/runs/{run}/transition", "write", "aml:runs", "transition", "change a run's status"),
-    Route("POST", "/api/v1/runs/{run}/clear_metrics", "write", "aml:runs", "clear_metrics", "drop a run's metrics"),
+    Route("POST", "/api/v1/runs/{run}/heartbeat", "write", "aml:runs", runs.heartbeat, "keep a remote run alive"),
     Route(
-        "GET", "/api/v1/jobs/parameters", "read", "aml:jobs", "job_parameters", "a notebook's or script's parameters"
+        "POST",
+        "/api/v1/runs/{run}/transition",
+        "write",
+        "aml:runs",
+        runs.transition,
+        "change a run's status",
+        body=runs.TRANSITION_BODY,
+        conflicts=True,
     ),
-    Route("POST", "/api/v1/jobs", "execute", "aml:jobs", "submit", "submit a script or notebook as a job"),
-    Route("POST", "/api/v1/runs/{run}/cancel", "execute", "aml:jobs", "cancel", "cancel a submitted run"),
-    Route("POST", "/api/v1/runs/{run}/rerun", "execute", "aml:jobs", "rerun", "run a job again, params edited"),
+    Route("POST", "/api/v1/runs/{run}/clear_metrics", "write", "aml:runs", runs.clear_metrics, "drop a run's metrics"),
     Route(
-        "GET", "/api/v1/runs/{run}/metrics/{key}", "read", "aml:runs", "metric_series", "a metric's points, downsampled"
+        "GET",
+        "/api/v1/jobs/parameters",
+        "read",
+        "aml:jobs",
+        jobs.job_parameters,
+        "a notebook's or script's parameters",
+        query=jobs.JOB_PARAMETERS_QUERY,
+        answer=ref("JobParameters"),
     ),
-    Route("GET", "/api/v1/metrics/{key}", "read", "aml:runs", "metric_series_of_runs", "one metric of many runs"),
-    Route("GET", "/api/v1/runs/{run}/models", "read", "aml:models", "run_models", "model versions registered from it"),
-    Route("GET", "/api/v1/runs/{run}/artifacts", "read", "aml:runs", "list_artifacts", "a run's artifacts"),
-    Route("GET", "/api/v1/runs/{run}/artifacts/{name}", "read", "aml:runs", "get_artifact", "an artifact's bytes"),
-    Route("PUT", "/api/v1/runs/{run}/artifacts/{name}", "write", "aml:runs", "put_artifact", "store an artifact"),
     Route(
-        "GET", "/api/v1/runs/{run}/preview/{name}", "read", "aml:runs", "preview", "an artifact shown: notebook as HTML"
+        "POST",
+        "/api/v1/jobs",
+        "execute",
+        "aml:jobs",
+        jobs.submit,
+        "submit a script or notebook as a job",
+        body=jobs.SUBMIT_BODY,
+        answer=ref("JobStarted"),
+        created=True,
     ),
-    Route("GET", "/api/v1/snapshots/{snapshot}", "read", "aml:runs", "snapshot", "a snapshot as a tar archive"),
-    Route("GET", "/api/v1/snapshots/{snapshot}/files", "read", "aml:runs", "snapshot_files", "a snapshot's paths"),
-    Route("GET", "/api/v1/snapshots/{snapshot}/diff/{other}", "read", "aml:runs", "snapshot_diff", "two snapshots"),
     Route(
-        "POST", "/api/v1/snapshots/{snapshot}/restore", "write", "aml:runs", "restore", "a snapshot into a new folder"
+        "POST",
+        "/api/v1/runs/{run}/cancel",
+        "execute",
+        "aml:jobs",
+        jobs.cancel,
+        "cancel a submitted run",
+        answer=ref("JobStarted"),
+        conflicts=True,
     ),
-    Route("GET", "/api/v1/models", "read", "aml:models", "models", "registered models"),
-    Route("GET", "/api/v1/models/{model}", "read", "aml:models", "model_versions", "a model's versions"),
-    Route("POST", "/api/v1/models/{model}", "write", "aml:models", "register", "register a run's artifact"),
+    Route(
+        "POST",
+        "/api/v1/runs/{run}/rerun",
+        "execute",
+        "aml:jobs",
+        jobs.rerun,
+        "run a job again, params edited",
+        body=jobs.RERUN_BODY,
+        answer=ref("JobStarted"),
+        created=True,
+    ),
+    Route(
+        "GET",
+        "/api/v1/runs/{run}/metrics/{key}",
+        "read",
+        "aml:runs",
+        runs.metric_series,
+        "a metric's points, downsampled",
+        query=runs.METRIC_SERIES_QUERY,
+        answer=ref("Series"),
+    ),
+    Route(
+        "GET",
+        "/api/v1/metrics/{key}",
+        "read",
+        "aml:runs",
+        runs.metric_series_of_runs,
+        "one metric of many runs",
+        query=runs.METRIC_SERIES_OF_RUNS_QUERY,
+        answer=obj({"key": STR, "series": {"type": "array", "items": ref("SeriesOrError")}}),
+    ),
+    Route(
+        "GET",
+        "/api/v1/runs/{run}/models",
+        "read",
+        "aml:models",
+        models.run_models,
+        "model versions registered from it",
+        answer=obj({"versions": {"type": "array", "items": ref("ModelVersionOfRun")}}),
+    ),
+    Route(
+        "GET",
+        "/api/v1/runs/{run}/artifacts",
+        "read",
+        "aml:runs",
+        artifacts.list_artifacts,
+        "a run's artifacts",
+        answer=obj({"artifacts": {"type": "array", "items": ref("Artifact")}}),
+    ),
+    Route(
+        "GET", "/api/v1/runs/{run}/artifacts/{name}", "read", "aml:runs", artifacts.get_artifact, "an artifact's bytes"
+    ),
+    Route(
+        "PUT", "/api/v1/runs/{run}/artifacts/{name}", "write", "aml:runs", artifacts.put_artifact, "store an artifact"
+    ),
+    Route(
+        "GET",
+        "/api/v1/runs/{run}/preview/{name}",
+        "read",
+        "aml:runs",
+        artifacts.preview,
+        "an artifact shown: notebook as HTML",
+        query=artifacts.PREVIEW_QUERY,
+    ),
+    Route("GET", "/api/v1/snapshots/{snapshot}", "read", "aml:runs", artifacts.snapshot, "a snapshot as a tar archive"),
+    Route(
+        "GET",
+        "/api/v1/snapshots/{snapshot}/files",
+        "read",
+        "aml:runs",
+        artifacts.snapshot_files,
+        "a snapshot's paths",
+        answer=obj({"files": STRS, "total": INT}),
+    ),
+    Route(
+        "GET",
+        "/api/v1/snapshots/{snapshot}/diff/{other}",
+        "read",
+        "aml:runs",
+        artifacts.snapshot_diff,
+        "two snapshots",
+        answer=obj(
+            {"changes": {"type": "array", "items": obj({"status": STR, "path": STR})}, "patch": STR},
+        ),
+    ),
+    Route(
+        "POST",
+        "/api/v1/snapshots/{snapshot}/restore",
+        "write",
+        "aml:runs",
+        artifacts.restore,
+        "a snapshot into a new folder",
+        body=artifacts.RESTORE_BODY,
+        answer=obj({"folder": STR, "files": STRS}),
+        created=True,
+    ),
+    Route("GET", "/api/v1/models", "read", "aml:models", models.models, "registered models"),
+    Route("GET", "/api/v1/models/{model}", "read", "aml:models", models.model_versions, "a model's versions"),
+    Route(
+        "POST",
+        "/api/v1/models/{model}",
+        "write",
+        "aml:models",
+        models.register,
+        "register a run's artifact",
+        body=models.REGISTER_BODY,
+        created=True,
+    ),
     Route(
         "POST",
         "/api/v1/models/{model}/versions/{version}/approve",
         "admin",
         "aml:models",
-        "approve",
+        models.approve,
         "an owner approves a version for deployment",
     ),
-    Route("GET", "/api/v1/deployments", "read", "aml:deployments", "deployments", "deployments and their state"),
-    Route("POST", "/api/v1/deployments", "execute", "aml:deployments", "deploy", "serve a version locally"),
-    Route("DELETE", "/api/v1/deployments/{deployment}", "execute", "aml:deployments", "undeploy", "stop a deployment"),
-    Route("GET", "/api/v1/datasets", "read", "aml:datasets", "datasets", "registered datasets"),
-    Route("GET", "/api/v1/datasets/{dataset}/preview", "read", "aml:datasets", "dataset_preview", "a dataset's rows"),
-    Route("GET", "/api/v1/datasets/{dataset}/profile", "read", "aml:datasets", "dataset_profile", "column profiles"),
-    Route("POST", "/api/v1/dataprep/learn", "read", "aml:datasets", "learn", "learn a column from examples"),
-    Route("GET", "/api/v1/templates", "read", "aml:projects", "templates", "the project templates of the gallery"),
-    Route("POST", "/api/v1/templates/{template}/new", "write", "aml:projects", "new_project", "a new project from one"),
-    Route("GET", "/api/v1/targets", "read", "aml:compute", "targets", "compute targets and their settings"),
-    Route("GET", "/api/v1/audit", "admin", "aml:audit", "audit", "the audit log, newest first"),
-    Route("GET", "/api/v1/roles", "admin", "aml:roles", "get_roles", "roles given in this workspace"),
-    Route("PUT", "/api/v1/roles", "admin", "aml:roles", "put_roles", "give or take roles"),
+    Route("GET", "/api/v1/deployments", "read", "aml:deployments", models.deployments, "deployments and their state"),
+    Route(
+        "POST",
+        "/api/v1/deployments",
+        "execute",
+        "aml:deployments",
+        models.deploy,
+        "serve a version locally",
+        body=models.DEPLOY_BODY,
+        created=True,
+        errors={
+            403: "the caller's role does not allow execute, or the model runs someone else's code and "
+            "trusted is not true"
+        },
+    ),
+    Route(
+        "DELETE", "/api/v1/deployments/{deployment}", "execute", "aml:deployments", models.undeploy, "stop a deployment"
+    ),
+    Route("GET", "/api/v1/datasets", "read", "aml:datasets", data.datasets, "registered datasets"),
+    Route(
+        "GET",
+        "/api/v1/datasets/{dataset}/preview",
+        "read",
+        "aml:datasets",
+        data.dataset_preview,
+        "a dataset's rows",
+        query=data.DATASET_PREVIEW_QUERY,
+        errors={403: "the caller's role does not allow read, or the recipe runs code that another user registered"},
+    ),
+    Route(
+        "GET",
+        "/api/v1/datasets/{dataset}/profile",
+        "read",
+        "aml:datasets",
+        data.dataset_profile,
+        "column profiles",
+        errors={403: "the caller's role does not allow read, or the recipe runs code that another user registered"},
+    ),
+    Route(
+        "POST",
+        "/api/v1/dataprep/learn",
+        "read",
+        "aml:datasets",
+        data.learn,
+        "learn a column from examples",
+        body=data.LEARN_BODY,
+        errors={
+            422: "no program fits the examples",
+            429: "the caller, or everyone, has too many learning requests running",
+        },
+    ),
+    Route(
+        "GET",
+        "/api/v1/templates",
+        "read",
+        "aml:projects",
+        templates.templates,
+        "the project templates of the gallery",
+        answer=obj({"templates": {"type": "array", "items": ref("Template")}}),
+    ),
+    Route(
+        "POST",
+        "/api/v1/templates/{template}/new",
+        "write",
+        "aml:projects",
+        templates.new_project,
+        "a new project from one",
+        body=templates.NEW_PROJECT_BODY,
+        answer=obj({"folder": STR, "files": STRS}, description="the folder, relative to the project's root"),
+        created=True,
+    ),
+    Route(
+        "GET",
+        "/api/v1/targets",
+        "read",
+        "aml:compute",
+        jobs.targets,
+        "compute targets and their settings",
+        answer=obj({"targets": {"type": "array", "items": ref("Target")}}),
+    ),
+    Route(
+        "GET",
+        "/api/v1/audit",
+        "admin",
+        "aml:audit",
+        access.audit,
+        "the audit log, newest first",
+        query=access.AUDIT_QUERY,
+    ),
+    Route("GET", "/api/v1/roles", "admin", "aml:roles", access.get_roles, "roles given in this workspace"),
+    Route(
+        "PUT", "/api/v1/roles", "admin", "aml:roles", access.put_roles, "give or take roles", body=access.PUT_ROLES_BODY
+    ),
 ]
 
 
@@ -142,7 +458,7 @@ def match(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
 
     Example:
         >>> route, params, _ = match("GET", "/api/v1/runs/1a2b3c4d")
-        >>> route.handler, params
+        >>> route.name, params
         ('record', {'run': '1a2b3c4d'})
         >>> match("PATCH", "/api/v1/runs")[0], match("PATCH", "/api/v1/runs")[2]
         (None, True)

@@ -44,7 +44,8 @@ from ..services import access, stores
 from ..services.runs import upload_folder
 from ..workspace import Workspace
 from . import telemetry
-from .api import MAX_JSON_BYTES, Caller, Response, TrackingAPI, Upload, _error
+from .api import TrackingAPI
+from .calls import MAX_JSON_BYTES, Caller, Response, Upload, error
 from .connections import GuardedHttpToolsProtocol
 from .routes import match
 
@@ -156,7 +157,7 @@ class TeamServer:
             self._authenticate, request.headers.get("authorization", ""), "/metrics"
         )
         if principal is None:
-            return _to_http(_error(401, refusal, "Unauthorized"), close=True)
+            return _to_http(error(401, refusal, "Unauthorized"), close=True)
         body, kind = telemetry.exposition()
         return HTTPResponse(body, 200, media_type=kind)
 
@@ -184,7 +185,7 @@ class TeamServer:
         else:
             principal, role, refusal = await asyncio.to_thread(self._authenticate, header, path, method)
         if principal is None:
-            return _error(401, refusal, "Unauthorized"), True
+            return error(401, refusal, "Unauthorized"), True
         actions = frozenset(a for a in ("read", "write", "execute", "admin") if access.allows(role, a))
         caller = Caller(
             principal.user,
@@ -197,27 +198,27 @@ class TeamServer:
         query = request.url.query
         if not access.scope_allows(principal, method, path):
             await asyncio.to_thread(self.api.audit, caller, route.action if route else "read", method, path, 403)
-            return _error(403, "this token is scoped to its job's run and may touch nothing else", "Forbidden"), True
+            return error(403, "this token is scoped to its job's run and may touch nothing else", "Forbidden"), True
         if route is None:  # 404 or 405, said without reading a body
             answer = await asyncio.to_thread(self.api.dispatch, method, path, query, b"", caller)
             return answer, True
         if not access.allows(role, route.action):
             await asyncio.to_thread(self.api.audit, caller, route.action, method, path, 403)
-            return _error(403, f"{route.action} on {route.resource} needs a role that allows it", "Forbidden"), True
-        limit = self.max_upload if route.handler == "put_artifact" else MAX_JSON_BYTES
+            return error(403, f"{route.action} on {route.resource} needs a role that allows it", "Forbidden"), True
+        limit = self.max_upload if route.name == "put_artifact" else MAX_JSON_BYTES
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.strip().isdigit() or len(declared.strip()) > 19):
-            return _error(400, "the body needs a Content-Length of whole bytes", "BadRequest"), True
+            return error(400, "the body needs a Content-Length of whole bytes", "BadRequest"), True
         if declared is not None and int(declared) > limit:
             await asyncio.to_thread(self.api.audit, caller, route.action, method, path, 413)
-            return _error(413, f"the body may hold at most {limit} bytes", "TooLarge"), True
-        if route.handler == "put_artifact":
+            return error(413, f"the body may hold at most {limit} bytes", "TooLarge"), True
+        if route.name == "put_artifact":
             return await self._upload(request, method, path, query, caller, limit)
         body = await self._read(request, limit)
         if isinstance(body, Response):
             return body, True
         answer = await asyncio.to_thread(self.api.dispatch, method, path, query, body, caller)
-        if route.handler == "log_metrics" and answer.status == 200:
+        if route.name == "log_metrics" and answer.status == 200:
             telemetry.count_points(int(json.loads(answer.body).get("written", 0)))
         return answer, False
 
@@ -246,11 +247,11 @@ class TeamServer:
         try:
             await self._pump(request, keep)
         except _TooLarge:
-            return _error(413, f"the body may hold at most {limit} bytes", "TooLarge")
+            return error(413, f"the body may hold at most {limit} bytes", "TooLarge")
         except TimeoutError:
-            return _error(408, f"the body stopped arriving for {self.read_timeout:g} s", "Timeout")
+            return error(408, f"the body stopped arriving for {self.read_timeout:g} s", "Timeout")
         except ClientDisconnect:
-            return _error(400, "the client went away before sending its body", "BadRequest")
+            return error(400, "the client went away before sending its body", "BadRequest")
         return b"".join(parts)
 
     async def _upload(
@@ -270,13 +271,13 @@ class TeamServer:
                 digest, size = await asyncio.to_thread(sink.close)
             except _TooLarge:
                 await asyncio.to_thread(self.api.audit, caller, "write", method, path, 413)
-                return _error(413, f"the body may hold at most {limit} bytes", "TooLarge"), True
+                return error(413, f"the body may hold at most {limit} bytes", "TooLarge"), True
             except TimeoutError:
-                return _error(408, f"the body stopped arriving for {self.read_timeout:g} s", "Timeout"), True
+                return error(408, f"the body stopped arriving for {self.read_timeout:g} s", "Timeout"), True
             except ClientDisconnect:
-                return _error(400, "the client went away before the upload ended", "BadRequest"), True
+                return error(400, "the client went away before the upload ended", "BadRequest"), True
             except OSError as exc:  # a full disk: the server's fault, said in JSON
-                return _error(500, f"the server could not store the upload: {exc.strerror or exc}", "OSError"), True
+                return error(500, f"the server could not store the upload: {exc.strerror or exc}", "OSError"), True
             finally:
                 sink.abandon()
             telemetry.count_bytes("in", size)

@@ -24,6 +24,7 @@ from . import liveness
 
 if TYPE_CHECKING:
     from ..entities.records import RunRecord
+    from ..entities.validation import MetricPoint
     from ..workspace import Workspace
 
 SOURCE_KINDS = ("python", "script", "notebook", "cell", "interactive", "sweep", "api")
@@ -340,6 +341,30 @@ def client_tags(tags: object, job_of_run: bool) -> dict[str, Any]:
     for key in checked:
         if str(key).startswith("aml.") and (not job_of_run or key in SUBMISSION_TAGS):
             raise InvalidValue(f"tag {key!r} is aml's own: no client may set it", key=str(key))
+    return checked
+
+
+def metric_batch(points: object) -> list[MetricPoint]:
+    """A client's batch of metric points (``[{"key", "value", "step"?, "timestamp"?}]``, NaN and the
+    infinities spelled out as JSON has them), each checked as the SDK checks one it logs
+    (:func:`~aml_jupyter.entities.validation.check_point`); all of them before any is written.
+
+    Example:
+        >>> metric_batch([{"key": "loss", "value": "NaN", "step": 0}])[0][:1]
+        ('loss',)
+    """
+    from ..entities.records import number_from_json
+    from ..entities.validation import MAX_POINTS_PER_BATCH, check_point
+
+    if not isinstance(points, list):
+        raise InvalidInput('"metrics" must be a list of {"key", "value", "step", "timestamp"}')
+    check_count(points, "metric points", MAX_POINTS_PER_BATCH)
+    checked = []
+    for p in points:
+        if not isinstance(p, dict):
+            raise InvalidInput("each metric point must be an object")
+        checked.append(check_point(p.get("key"), number_from_json(p.get("value")), p.get("step"), p.get("timestamp")))
+    check_count({key for key, *_ in checked}, "distinct metric keys")
     return checked
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..entities.records import json_number
-from ..entities.validation import check_key, check_metric_value, check_step, check_timestamp
+from ..entities.validation import check_point
 from ..errors import AccessDenied, AmlError, AttemptSuperseded, InvalidInput, NotFound, RunStateError
 from ..store.http import TrackingClient
 
@@ -59,14 +59,10 @@ class RemoteRun(TrackingClient):
         """Log one metric point (buffered, sent within half a second)."""
         if self.superseded is not None:
             raise self.superseded  # a newer attempt of the job owns the run
-        key = check_key(key)
-        v = check_metric_value(value, key)
-        ts = time.time_ns() // 1_000_000 if timestamp is None else check_timestamp(timestamp)
+        key, v, given, stamp = check_point(key, value, step, timestamp)
+        ts = time.time_ns() // 1_000_000 if stamp is None else stamp
         with self._lock:
-            if step is None:
-                step = self._steps.get(key, -1) + 1
-            else:
-                step = check_step(step, key)
+            step = self._steps.get(key, -1) + 1 if given is None else given
             self._steps[key] = max(step, self._steps.get(key, -1))
             self._points.append({"key": key, "value": json_number(v), "step": step, "timestamp": ts})
             full = len(self._points) >= BATCH

@@ -21,6 +21,7 @@ from ..entities.validation import (
     check_key,
     check_metric_value,
     check_name,
+    check_point,
     check_step,
     check_timestamp,
     param_to_str,
@@ -191,10 +192,8 @@ class Run:
         if self._writer is None:
             self._check_active()
             return
-        key = check_key(key)
-        v = check_metric_value(value, key)
-        ts = time.time_ns() // 1_000_000 if timestamp is None else check_timestamp(timestamp)
-        self._buffer(key, v, None if step is None else check_step(step, key), ts)
+        key, v, checked_step, ts = check_point(key, value, step, timestamp)
+        self._buffer(key, v, checked_step, time.time_ns() // 1_000_000 if ts is None else ts)
 
     def _buffer(self, key: str, value: float, step: int | None, ts: int) -> None:
         # Inputs are checked by the caller; this numbers the step and hands the point over.

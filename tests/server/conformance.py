@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
 
-from aml_jupyter.server.answers import SCHEMAS, answer_schema
-from aml_jupyter.server.routes import match
+from aml_jupyter.server.answers import SCHEMAS
+from aml_jupyter.server.routes import ROUTES, match
 
 
 def _json_schema(schema: Any) -> Any:
@@ -28,7 +28,7 @@ def _json_schema(schema: Any) -> Any:
 
 @cache
 def _validator(handler: str) -> Draft202012Validator | None:
-    schema = answer_schema(handler)
+    schema = next(r.answer for r in ROUTES if r.name == handler)
     if schema is None:
         return None
     root = {"$defs": {name: _json_schema(s) for name, s in SCHEMAS.items()}, **_json_schema(schema)}
@@ -42,10 +42,10 @@ def check_answer(method: str, path: str, status: int, value: Any) -> None:
         return
     api_path = "/" + urlsplit(path).path.lstrip("/").removeprefix("aml/").lstrip("/")
     route, _, _ = match(method, api_path)
-    validator = _validator(route.handler) if route else None
+    validator = _validator(route.name) if route else None
     if route is None or validator is None:
         return
     errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
-    assert not errors, f"{method} {api_path} ({route.handler}) answered off its schema: " + "; ".join(
+    assert not errors, f"{method} {api_path} ({route.name}) answered off its schema: " + "; ".join(
         f"at {'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:200]}" for e in errors[:5]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
@@ -9,14 +10,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aml_jupyter.server.api import TrackingAPI
 from aml_jupyter.server.events import AmlEventsHandler
 from aml_jupyter.server.extension import AmlApiHandler, AmlExtension
 from aml_jupyter.server.openapi import document
+from aml_jupyter.server.resources import access, artifacts, data, jobs, models, runs, templates, workspace
 from aml_jupyter.server.routes import ROUTES
 
 from .conformance import check_answer
 from .conftest import TOKENS, Server
+
+RESOURCES = (access, artifacts, data, jobs, models, runs, templates, workspace)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 
@@ -26,8 +29,15 @@ def test_the_document_describes_every_route_and_only_those() -> None:
     assert committed == json.loads(json.dumps(document())), "regenerate: python -m aml_jupyter.server.openapi"
     described = {(m.upper(), p) for p, ops in committed["paths"].items() for m in ops}
     assert described == {(r.method, r.path) for r in ROUTES}
-    handlers = {name[2:] for name in dir(TrackingAPI) if name.startswith("h_")}
-    assert handlers == {r.handler for r in ROUTES}  # no handler without a route, no route without one
+    handlers = {
+        (module.__name__.rsplit(".", 1)[-1], name)
+        for module in RESOURCES
+        for name, value in vars(module).items()
+        if inspect.isfunction(value) and value.__module__ == module.__name__ and not name.startswith("_")
+    }
+    # No handler without a route, no route without one, no two routes on one handler.
+    assert handlers == {(r.handler.__module__.rsplit(".", 1)[-1], r.name) for r in ROUTES}
+    assert len({r.handler for r in ROUTES}) == len(ROUTES)
     for route in ROUTES:
         assert route.action in ("read", "write", "execute", "admin") and route.resource.startswith("aml:")
 
