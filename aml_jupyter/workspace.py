@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .snapshots.capture import SnapshotTaker
     from .snapshots.gitstore import GitSnapshotStore
     from .store.files import ArtifactStore
-    from .store.sql.runs import RunStore
+    from .store.interfaces import RunStore
     from .store.writer import MetricWriter
 
 AML_DIR = ".aml"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
-    from .sql.runs import RunStore
+    from .interfaces import RunStore
 
 ENTRY_POINTS = "aml_jupyter.stores"  # scheme -> factory(url, busy_timeout=..., heartbeat_timeout=...)
 BUILT_IN = ("sqlite", "postgresql")
@@ -41,9 +41,9 @@ def open_store(url: str, busy_timeout: float = 30.0, heartbeat_timeout: float = 
     scheme = _scheme(url)
     if scheme in BUILT_IN:
         from .sql.database import Database
-        from .sql.runs import RunStore
+        from .sql.runs import RunStore as SqlRunStore
 
-        return RunStore(Database.open(url, busy_timeout=busy_timeout), heartbeat_timeout=heartbeat_timeout)
+        return SqlRunStore(Database.open(url, busy_timeout=busy_timeout), heartbeat_timeout=heartbeat_timeout)
     plugins = _plugins()
     if scheme not in plugins:
         listed = ", ".join(sorted(plugins)) or "none"

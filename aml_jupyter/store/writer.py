@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from ..entities.series import Series
+    from .interfaces import RunStore
     from .sql.metrics import Point
-    from .sql.runs import RunStore
 
 log = logging.getLogger("aml_jupyter")
 _writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
