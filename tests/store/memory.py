@@ -506,9 +506,7 @@ def factory() -> type[MemoryStore]:
 
 
 if TYPE_CHECKING:  # mypy holds this store to the Protocols, as it does the SQL classes
+    from aml_jupyter.store.interfaces import AccessStore, RunStore
 
-    def _conforms() -> None:
-        from aml_jupyter.store.interfaces import AccessStore, RunStore
-
-        runs: RunStore = MemoryStore()
-        access: AccessStore = MemoryAccess()
+    def _conforms() -> tuple[RunStore, AccessStore]:
+        return MemoryStore(), MemoryAccess()
