@@ -82,7 +82,13 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 # The test folders whose workspaces are proven on both stores: each of their tests taking `ws` runs
 # once on SQLite and once on PostgreSQL.
-BOTH_STORES = ("tests/tracking/", "tests/models/", "tests/dataprep/test_lineage.py", "tests/server/test_rest.py")
+BOTH_STORES = (
+    "tests/tracking/",
+    "tests/store/",
+    "tests/models/",
+    "tests/dataprep/test_lineage.py",
+    "tests/server/test_rest.py",
+)
 
 
 # The modules that take longest, longest first: `make test` hands whole modules to its two workers
@@ -97,9 +103,9 @@ LONGEST_FIRST = (
     "tests/server/test_large_uploads.py",
     "tests/test_readme.py",
     "tests/server/test_rest.py",
-    "tests/jobs/test_sweeps.py",
+    "tests/sweeps/test_sweeps.py",
     "tests/jobs/test_dask_jobs.py",
-    "tests/tracking/test_durability.py",
+    "tests/store/test_durability.py",
     "tests/jobs/test_job_faults.py",
     "tests/jobs/test_notebook_jobs.py",
     "tests/test_warm.py",

@@ -11,8 +11,7 @@ from aml_jupyter.errors import InvalidValue
 from aml_jupyter.sweeps.policies import EarlyStop
 from aml_jupyter.sweeps.runner import Progress, sweep
 from aml_jupyter.workspace import Workspace
-
-from .helpers import cli
+from tests.jobs.helpers import cli
 
 TRAIN = """
 import argparse, time

@@ -16,7 +16,7 @@ from aml_jupyter.store.sql import migrations
 from aml_jupyter.store.sql.database import Database, check_sqlite_file
 from aml_jupyter.workspace import Workspace
 
-pytestmark = pytest.mark.sqlite_only  # the SQLite file itself; tests/tracking/test_postgres.py has the server's
+pytestmark = pytest.mark.sqlite_only  # the SQLite file itself; tests/store/test_postgres.py has the server's
 
 
 def _reopen(ws: Workspace) -> Workspace:
