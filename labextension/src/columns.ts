@@ -137,19 +137,33 @@ export function formatNumber(value: number | string | undefined): string {
   return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? value.toExponential(3) : value.toPrecision(4).replace(/\.?0+$/, '');
 }
 
-/** Cells other extensions add (IAmlRuns.addColumn): id -> its text. */
-export const EXTRA_CELLS = new Map<string, (run: IRunSummary) => string>();
+/**
+ * The cells other extensions add (IAmlRuns.addColumn): column id -> its text. One per Runs section,
+ * owned by the plugin instance that made it, so two instances (or two tests) never share columns.
+ */
+export class CellRegistry {
+  private readonly _texts = new Map<string, (run: IRunSummary) => string>();
 
-/** A cell's text: always text, never markup (a run's name may hold anything). */
-export function cellText(run: IRunSummary, id: string, now: number = Date.now()): string {
-  const extra = EXTRA_CELLS.get(id);
-  if (extra) {
-    try {
-      return extra(run);
-    } catch {
-      return '';
-    }
+  add(id: string, text: (run: IRunSummary) => string): void {
+    this._texts.set(id, text);
   }
+
+  /** A cell's text: an added column's, else the built-in one's. */
+  text(run: IRunSummary, id: string, now: number = Date.now()): string {
+    const extra = this._texts.get(id);
+    if (extra) {
+      try {
+        return extra(run);
+      } catch {
+        return '';
+      }
+    }
+    return cellText(run, id, now);
+  }
+}
+
+/** A built-in cell's text: always text, never markup (a run's name may hold anything). */
+export function cellText(run: IRunSummary, id: string, now: number = Date.now()): string {
   switch (id) {
     case 'status':
       return run.status;

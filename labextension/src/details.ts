@@ -9,9 +9,10 @@ import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { LineChart } from './charts';
-import { AmlApiError, AmlClient, IRunRecord } from './client';
+import { AmlClient, IRunRecord } from './client';
 import { formatDuration, formatNumber, formatTime } from './columns';
-import { para, keyValueTable } from './dom';
+import { heading, keyValueTable, para } from './dom';
+import { RunDetailsModel } from './detailsModel';
 import { EventStream } from './events';
 
 const TEXT = /\.(txt|log|csv|tsv|json|py|md|ya?ml|toml|cfg|ini)$/i;
@@ -40,43 +41,38 @@ export class RunDetails extends Widget {
     this.node.dataset.runId = runId;
     this.title.label = runId.slice(0, 8);
     this.title.closable = true;
-    options.events.log.connect((_, e) => {
-      if (e.run_id === this.runId) {
-        this._appendLog(e.lines);
-      }
-    }, this);
-    options.events.status.connect((_, e) => {
-      if (e.run_id === this.runId) {
-        void this.refresh();
-      }
-    }, this);
+    this.model = new RunDetailsModel(runId, options.client, options.events);
+    this.model.logged.connect((_, lines) => this._appendLog(lines), this);
+    this.model.changed.connect((_, change) => this._render(change.first), this);
   }
 
+  /** What the view shows: the run's record and its live log (detailsModel.ts). */
+  readonly model: RunDetailsModel;
+
   get record(): IRunRecord | null {
-    return this._record;
+    return this.model.record;
   }
 
   /** Reads the run again and redraws (a status change, a reload). */
   async refresh(): Promise<void> {
+    await this.model.refresh();
+  }
+
+  private _render(first: boolean): void {
     const t = this.options.trans;
-    let record: IRunRecord;
-    try {
-      record = await this.options.client.run(this.runId);
-    } catch (err) {
-      const e = err as AmlApiError;
-      this.node.replaceChildren(para(e.status === 404 ? t.__('This run was deleted (or never existed): %1', this.runId) : e.message, 'aml-RunDetails-gone'));
+    const record = this.model.record;
+    if (record === null) {
+      const e = this.model.error;
+      const gone = t.__('This run was deleted (or never existed): %1', this.runId);
+      this.node.replaceChildren(para(e?.status === 404 ? gone : (e?.message ?? gone), 'aml-RunDetails-gone'));
       this.node.dataset.state = 'gone';
-      this.options.events.unfollow(this.runId);
       return;
     }
-    const first = this._record === null;
-    this._record = record;
     this.title.label = record.name || record.id.slice(0, 8);
     this.title.caption = `${record.name} (${record.id})`;
     this.node.dataset.state = record.status;
     if (first) {
       this._build();
-      this.options.events.follow(this.runId);
     }
     this._fillHeader(record);
     this._fillTables(record);
@@ -90,7 +86,7 @@ export class RunDetails extends Widget {
 
   /** Shown again (its tab picked): read afresh, the run may have moved on or been deleted. */
   protected onAfterShow(): void {
-    if (this._record !== null) {
+    if (this.model.record !== null) {
       void this.refresh();
     }
   }
@@ -106,7 +102,7 @@ export class RunDetails extends Widget {
     if (this.isDisposed) {
       return;
     }
-    this.options.events.unfollow(this.runId);
+    this.model.dispose();
     for (const chart of this._charts.values()) {
       chart.destroy();
     }
@@ -131,9 +127,7 @@ export class RunDetails extends Widget {
     for (const [title, body] of sections) {
       const section = document.createElement('section');
       section.className = 'aml-RunDetails-section';
-      const h = document.createElement('h3');
-      h.textContent = title;
-      section.append(h, body);
+      section.append(heading(title), body);
       section.setAttribute('aria-label', title);
       this.node.appendChild(section);
     }
@@ -457,7 +451,6 @@ export class RunDetails extends Widget {
     return a;
   }
 
-  private _record: IRunRecord | null = null;
   private _header = document.createElement('div');
   private _params = document.createElement('div');
   private _metrics = document.createElement('div');

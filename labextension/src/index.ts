@@ -3,17 +3,7 @@
  * main area, "Submit as aml run" for notebooks and scripts, and the `IAmlRuns` token.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import {
-  Clipboard,
-  ICommandPalette,
-  IThemeManager,
-  MainAreaWidget,
-  Notification,
-  showDialog,
-  Dialog,
-  ToolbarButton,
-  WidgetTracker
-} from '@jupyterlab/apputils';
+import { ICommandPalette, IThemeManager, MainAreaWidget, ToolbarButton, WidgetTracker } from '@jupyterlab/apputils';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
@@ -21,44 +11,18 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
-import { Widget } from '@lumino/widgets';
 
 import { AmlApiError, AmlClient, IResponseLike } from './client';
-import { EXTRA_CELLS } from './columns';
 import { CompareView, MAX_COMPARED } from './compare';
 import { RunDetails } from './details';
+import { addCommands, CommandIDs } from './commands';
 import { EventStream, ISocketLike } from './events';
 import { amlIcon } from './icons';
-import { isLive, RunsModel } from './runsModel';
+import { RunsModel } from './runsModel';
 import { AmlSidebar, DEFAULT_SETTINGS, IRunsSettings, RunsSection } from './sidebar';
-import { askNewProject } from './projects';
-import { askRerun, askSubmit } from './submit';
 import { IAmlRuns, PLUGIN_ID } from './tokens';
 
 export { IAmlRuns } from './tokens';
-
-const CommandIDs = {
-  openSidebar: 'aml:open-sidebar',
-  open: 'aml:open-run',
-  compare: 'aml:compare-runs',
-  submit: 'aml:submit-notebook',
-  cancel: 'aml:cancel-run',
-  rerun: 'aml:rerun-run',
-  restore: 'aml:restore-snapshot',
-  copyId: 'aml:copy-run-id',
-  insertCode: 'aml:insert-run-code',
-  refresh: 'aml:refresh-runs',
-  newProject: 'aml:new-project'
-};
-
-/** What each action needs of the caller's role (the server says so in `GET me`). */
-const NEEDS: Record<string, string> = {
-  [CommandIDs.cancel]: 'execute',
-  [CommandIDs.rerun]: 'execute',
-  [CommandIDs.submit]: 'execute',
-  [CommandIDs.restore]: 'write',
-  [CommandIDs.newProject]: 'write'
-};
 
 function makeTransport(settings: ServerConnection.ISettings) {
   return async (path: string, init: { method: string; body?: string }): Promise<IResponseLike> => {
@@ -163,188 +127,20 @@ const plugin: JupyterFrontEndPlugin<IAmlRuns> = {
 
     runs.opened.connect((_, run) => void openRun(run.id));
 
-    // The run a command acts on: its args' id, else the focused row.
-    const runId = (args: { id?: unknown }): string | undefined =>
-      typeof args.id === 'string' && args.id ? args.id : runs.table.current?.id;
-
-    const why = (command: string): string => {
-      const need = NEEDS[command];
-      if (!available) {
-        return trans.__('the aml server extension is not available');
-      }
-      return need && !actions.has(need) ? trans.__('your role does not allow %1', need) : '';
-    };
-
-    const failed = (err: unknown) => {
-      const e = err as AmlApiError;
-      void showDialog({
-        title: e.forbidden ? trans.__('Not allowed') : trans.__('aml'),
-        body: e.message ?? String(err),
-        buttons: [Dialog.okButton({ label: trans.__('OK') })]
-      });
-    };
-
+    addCommands({
+      app,
+      trans,
+      client,
+      model,
+      runs,
+      notebooks,
+      browsers,
+      sidebarId: sidebar.id,
+      openRun,
+      compare,
+      access: () => ({ available, actions })
+    });
     const { commands } = app;
-    commands.addCommand(CommandIDs.openSidebar, {
-      label: trans.__('Show the aml sidebar'),
-      icon: amlIcon,
-      execute: () => app.shell.activateById(sidebar.id)
-    });
-    commands.addCommand(CommandIDs.open, {
-      label: trans.__('Open Run Details'),
-      caption: trans.__('Open the details of a run (args: id)'),
-      isEnabled: args => !!runId(args),
-      execute: args => openRun(runId(args)!)
-    });
-    commands.addCommand(CommandIDs.compare, {
-      label: () => trans.__('Compare Selected Runs (%1)', model.selected.length),
-      caption: trans.__('Compare 2 to 20 runs (args: ids, else the selected runs)'),
-      isEnabled: args => (Array.isArray(args.ids) ? args.ids.length : model.selected.length) >= 2,
-      execute: args => compare(Array.isArray(args.ids) ? (args.ids as string[]) : model.selected)
-    });
-    commands.addCommand(CommandIDs.cancel, {
-      label: () => (why(CommandIDs.cancel) ? trans.__('Cancel Run (%1)', why(CommandIDs.cancel)) : trans.__('Cancel Run')),
-      isEnabled: args => !why(CommandIDs.cancel) && !!runId(args) && (runs.table.current ? isLive(runs.table.current.status) : true),
-      execute: async args => {
-        try {
-          const done = await client.cancel(runId(args)!);
-          model.applyStatus(done.id, done.status);
-        } catch (err) {
-          failed(err);
-        }
-      }
-    });
-    commands.addCommand(CommandIDs.rerun, {
-      label: () => (why(CommandIDs.rerun) ? trans.__('Rerun with Edited Params (%1)', why(CommandIDs.rerun)) : trans.__('Rerun with Edited Params…')),
-      isEnabled: args => !why(CommandIDs.rerun) && !!runId(args),
-      execute: async args => {
-        try {
-          const record = await client.run(runId(args)!);
-          const edits = await askRerun(record.params, trans);
-          if (edits !== null) {
-            const started = await client.rerun(record.id, edits);
-            void model.reload();
-            await openRun(started.id);
-          }
-        } catch (err) {
-          failed(err);
-        }
-      }
-    });
-    commands.addCommand(CommandIDs.restore, {
-      label: () => (why(CommandIDs.restore) ? trans.__('Restore Snapshot (%1)', why(CommandIDs.restore)) : trans.__('Restore Snapshot to a New Folder…')),
-      isEnabled: args => !why(CommandIDs.restore) && !!runId(args),
-      execute: async args => {
-        try {
-          const record = await client.run(runId(args)!);
-          if (!record.snapshot_id) {
-            throw new AmlApiError(400, trans.__('This run has no snapshot.'));
-          }
-          const input = new Widget({ node: document.createElement('input') });
-          const field = input.node as HTMLInputElement;
-          field.className = 'jp-mod-styled';
-          field.value = `restored-${record.id.slice(0, 8)}`;
-          const answer = await showDialog({
-            title: trans.__('Restore the snapshot of %1 into a new folder', record.name),
-            body: input,
-            buttons: [Dialog.cancelButton({ label: trans.__('Cancel') }), Dialog.okButton({ label: trans.__('Restore') })]
-          });
-          if (answer.button.accept) {
-            const done = await client.restore(record.snapshot_id, field.value.trim());
-            Notification.success(trans.__('Restored %1 files into %2', done.files.length, done.folder), { autoClose: 5000 });
-          }
-        } catch (err) {
-          failed(err);
-        }
-      }
-    });
-    commands.addCommand(CommandIDs.newProject, {
-      label: args =>
-        args.isLauncher ? trans.__('New aml Project') : trans.__('New aml Project from a Template…'),
-      caption: () => why(CommandIDs.newProject) || trans.__('A project folder from the gallery: code, data, README'),
-      icon: amlIcon,
-      isEnabled: () => !why(CommandIDs.newProject),
-      execute: async () => {
-        const reason = why(CommandIDs.newProject);
-        if (reason) {
-          // The launcher runs its cards' commands whether or not they are enabled: say why not here.
-          failed(new AmlApiError(403, trans.__('A new project needs the write action: %1.', reason)));
-          return;
-        }
-        try {
-          const made = await askNewProject(client, trans);
-          if (made) {
-            Notification.success(trans.__('Made %1 (%2 files)', made.folder, made.files.length), { autoClose: 5000 });
-            await commands.execute('docmanager:open', { path: `${made.folder}/README.md` });
-          }
-        } catch (err) {
-          failed(err);
-        }
-      }
-    });
-    commands.addCommand(CommandIDs.copyId, {
-      label: trans.__('Copy Run Id'),
-      isEnabled: args => !!runId(args),
-      execute: args => Clipboard.copyToSystem(runId(args)!)
-    });
-    commands.addCommand(CommandIDs.insertCode, {
-      label: trans.__('Insert Code for This Run into the Active Cell'),
-      isEnabled: args => !!runId(args) && !!notebooks?.activeCell,
-      execute: args => {
-        const cell = notebooks?.activeCell;
-        if (!cell) {
-          return;
-        }
-        const id = runId(args)!;
-        const source = cell.model.sharedModel.getSource();
-        const lines = [
-          ...(source.includes('import aml_jupyter as aml') ? [] : ['import aml_jupyter as aml']),
-          `run = aml.get_run(${JSON.stringify(id)})`
-        ];
-        cell.model.sharedModel.setSource((source ? source.replace(/\n?$/, '\n') : '') + lines.join('\n'));
-      }
-    });
-    commands.addCommand(CommandIDs.refresh, {
-      label: trans.__('Refresh Runs'),
-      execute: () => model.reload()
-    });
-
-    // Submit: the active notebook, or the file the browser's context menu was opened on.
-    const submitPath = (args: { path?: unknown; fromBrowser?: unknown }): string | undefined => {
-      if (typeof args.path === 'string' && args.path) {
-        return args.path;
-      }
-      const first = browsers?.tracker.currentWidget?.selectedItems().next();
-      const picked = first && !first.done ? first.value : undefined;
-      if (args.fromBrowser && picked) {
-        return picked.path;
-      }
-      return notebooks?.currentWidget?.context.path;
-    };
-    commands.addCommand(CommandIDs.submit, {
-      label: () => (why(CommandIDs.submit) ? trans.__('Submit as aml Run (%1)', why(CommandIDs.submit)) : trans.__('Submit as aml Run…')),
-      caption: trans.__('Submit this notebook or script as a tracked aml run'),
-      icon: amlIcon,
-      isEnabled: args => !why(CommandIDs.submit) && !!submitPath(args),
-      execute: async args => {
-        const path = submitPath(args)!;
-        try {
-          const panel = notebooks?.find(w => w.context.path === path);
-          if (panel?.context.model.dirty) {
-            await panel.context.save(); // the run takes the file as it is on disk
-          }
-          const value = await askSubmit(client, path, trans);
-          if (!value) {
-            return;
-          }
-          const started = await client.submit(value);
-          void model.reload();
-          await openRun(started.id);
-        } catch (err) {
-          failed(err);
-        }
-      }
-    });
 
     const category = 'aml';
     for (const command of [CommandIDs.openSidebar, CommandIDs.open, CommandIDs.compare, CommandIDs.submit, CommandIDs.refresh, CommandIDs.newProject]) {
@@ -446,7 +242,7 @@ const plugin: JupyterFrontEndPlugin<IAmlRuns> = {
         return runs.table.current;
       },
       addColumn: column => {
-        EXTRA_CELLS.set(column.id, column.text);
+        runs.cells.add(column.id, column.text);
         runs.addColumn(column.id, column.header);
       },
       addRowAction: (command, r = 50) => {

@@ -9,7 +9,8 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { AccordionPanel, Panel, Widget } from '@lumino/widgets';
 
 import { AmlClient, IGroup, IKeys, IRunSummary } from './client';
-import { defaultColumns, IColumn, move, pin, quoteKey, sortTerm, toggle, withKeys } from './columns';
+import { CellRegistry, defaultColumns, IColumn, move, pin, quoteKey, sortTerm, toggle, withKeys } from './columns';
+import { para } from './dom';
 import { EventStream } from './events';
 import { amlIcon } from './icons';
 import { RunsModel } from './runsModel';
@@ -51,11 +52,9 @@ export class AmlSidebar extends SidePanel {
     const node = this.notice.node;
     node.replaceChildren();
     node.setAttribute('role', 'alert');
-    const p = document.createElement('p');
-    p.textContent = text;
     const code = document.createElement('code');
     code.textContent = hint;
-    node.append(p, code);
+    node.append(para(text), code);
     this.notice.show();
   }
 
@@ -71,6 +70,9 @@ export class AmlSidebar extends SidePanel {
 
 /** The Runs section. */
 export class RunsSection extends Panel {
+  /** The columns other extensions add, this section's own. */
+  readonly cells = new CellRegistry();
+
   constructor(
     readonly client: AmlClient,
     readonly model: RunsModel,
@@ -87,7 +89,7 @@ export class RunsSection extends Panel {
       header: id => this._header(id),
       status: status => this._statusWord(status),
       loading: trans.__('loading…')
-    });
+    }, this.cells);
     this._columns = defaultColumns(settings.columns);
     this.table.columns = this._columns;
     this.table.setSort('started', true);

@@ -8,7 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { IRunSummary } from './client';
-import { cellText, IColumn, shown } from './columns';
+import { CellRegistry, IColumn, shown } from './columns';
 import { RunsModel } from './runsModel';
 
 export const ROW_HEIGHT = 26;
@@ -26,7 +26,8 @@ export interface ITableLabels {
 export class RunsTable extends Widget {
   constructor(
     readonly model: RunsModel,
-    private readonly labels: ITableLabels
+    private readonly labels: ITableLabels,
+    readonly cells: CellRegistry = new CellRegistry()
   ) {
     super();
     this.addClass('aml-RunsTable');
@@ -274,7 +275,7 @@ export class RunsTable extends Widget {
       if (!run) {
         text = c === 0 ? this.labels.loading : '';
       } else {
-        text = col.id === 'status' ? this.labels.status(run.status) : cellText(run, col.id, now);
+        text = col.id === 'status' ? this.labels.status(run.status) : this.cells.text(run, col.id, now);
       }
       if (cell.textContent !== text) {
         cell.textContent = text; // text, never markup: a run's name may hold anything

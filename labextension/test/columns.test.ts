@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { cellText, defaultColumns, formatDuration, formatNumber, move, pin, shown, sortTerm, toggle, withKeys } from '../src/columns';
+import { IRunSummary } from '../src/client';
+import { CellRegistry, cellText, defaultColumns, formatDuration, formatNumber, move, pin, shown, sortTerm, toggle, withKeys } from '../src/columns';
 import { run } from './fakes';
 
 test('keys join as hidden columns; the user chooses, pins and reorders', () => {
@@ -33,4 +34,14 @@ test('cells are text and read well', () => {
   assert.equal(formatNumber(0.123456), '0.1235');
   assert.equal(formatNumber(1e-7), '1.000e-7');
   assert.equal(formatNumber('NaN'), 'NaN');
+});
+
+test('added columns belong to their registry: two never share one', () => {
+  const r = { id: 'ab', name: 'n', params: { lr: '1' }, metrics: {}, tags: {} } as unknown as IRunSummary;
+  const a = new CellRegistry();
+  const b = new CellRegistry();
+  a.add('team', run => `team of ${run.name}`);
+  assert.equal(a.text(r, 'team'), 'team of n');
+  assert.equal(b.text(r, 'team'), '');
+  assert.equal(b.text(r, 'params.lr'), '1');
 });
