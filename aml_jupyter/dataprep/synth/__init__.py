@@ -1,6 +1,6 @@
 """The by-example engine: learn string programs from input/output examples.
 
-Contract (ARCHITECTURE.md): ``learn(examples, unlabeled=None, timeout=...)`` with examples as
+Contract (a stable name, docs/dataprep.md): ``learn(examples, unlabeled=None, timeout=...)`` with examples as
 ``(list_of_input_strings, output_string)`` returns a :class:`Program` with
 ``.apply(list_of_input_strings) -> str | None`` and ``.to_python() -> str``, or raises
 :class:`aml_jupyter.errors.NoProgramFound`.

@@ -1,6 +1,7 @@
 """RunStore: every read and write of experiments, runs, params, tags, metrics and artifacts.
 
-The SDK is the only caller that writes runs (see ARCHITECTURE.md). Statements are SQLAlchemy Core;
+Runs are born in services/runs.create alone; a live run's points come from the SDK's buffered writer
+(docs/design.md, "The exceptions, and why"). Statements are SQLAlchemy Core;
 the one hot path (inserting metric points) hands pre-built tuples straight to the driver.
 """
 
