@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,9 +201,14 @@ def test_a_deleted_runs_tab_says_so_after_a_reload(page, lab: Lab, workspace: Pa
     with aml.start_run("doomed", name="doomed", workspace=workspace) as run:
         pass
     layout = open_sidebar(page, lab)
-    page.locator(f'{ROWS}[data-run-id="{run.id}"]').dblclick()
-    page.wait_for_selector(f'.aml-RunDetails[data-run-id="{run.id}"][data-state=completed]', timeout=15_000)
-    time.sleep(1.5)  # the layout is saved a moment after it changes
+
+    def saves_the_tab(request) -> bool:  # type: ignore[no-untyped-def]
+        # The Lab saves its layout a moment after it changes: a PUT of the workspace naming the tab.
+        return request.method == "PUT" and "/api/workspaces" in request.url and run.id in (request.post_data or "")
+
+    with page.expect_request(saves_the_tab, timeout=30_000):
+        page.locator(f'{ROWS}[data-run-id="{run.id}"]').dblclick()
+        page.wait_for_selector(f'.aml-RunDetails[data-run-id="{run.id}"][data-state=completed]', timeout=15_000)
     from aml_jupyter.services import runs as service
 
     service.delete(aml.Workspace.open(workspace), [run.id])
