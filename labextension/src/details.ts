@@ -12,7 +12,7 @@ import { LineChart } from './charts';
 import { AmlClient, IRunRecord } from './client';
 import { formatDuration, formatNumber, formatTime } from './columns';
 import { heading, keyValueTable, para } from './dom';
-import { RunDetailsModel } from './detailsModel';
+import { inputRow, RunDetailsModel } from './detailsModel';
 import { EventStream } from './events';
 
 const TEXT = /\.(txt|log|csv|tsv|json|py|md|ya?ml|toml|cfg|ini)$/i;
@@ -78,8 +78,14 @@ export class RunDetails extends Widget {
     this._fillTables(record);
     void this._drawCharts(record);
     if (first) {
-      this._fillArtifacts(record);
       this._fillSnapshot(record);
+    }
+    // Artifacts drawn again only when they changed (a run that ends adds its logs, its model): an
+    // open preview stays open otherwise.
+    const artifacts = record.artifacts.map(a => `${a.name}\u0000${a.size}`).join('\u0001');
+    if (first || artifacts !== this._artifactsShown) {
+      this._artifactsShown = artifacts;
+      this._fillArtifacts(record);
     }
     void this._fillLineage(record);
   }
@@ -417,9 +423,7 @@ export class RunDetails extends Widget {
     const into = document.createElement('div');
     into.appendChild(para(t.__('Datasets in'), 'aml-RunDetails-subhead'));
     into.appendChild(
-      inputs.length
-        ? keyValueTable(inputs.map(i => [String(i.name ?? i.dataset ?? ''), String(i.version ?? i.digest ?? '')]))
-        : para(t.__('No datasets recorded as inputs.'))
+      inputs.length ? keyValueTable(inputs.map(inputRow)) : para(t.__('No datasets recorded as inputs.'))
     );
     into.appendChild(para(t.__('Model versions out'), 'aml-RunDetails-subhead'));
     try {
@@ -460,6 +464,7 @@ export class RunDetails extends Widget {
   private _snapshot = document.createElement('div');
   private _lineage = document.createElement('div');
   private _logLines: string[] = [];
+  private _artifactsShown = '';
   private _charts = new Map<string, LineChart>();
   private _series = new Map<string, { step: number[]; time: number[]; y: (number | null)[] }>();
   private _xTime = false;

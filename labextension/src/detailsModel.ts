@@ -87,3 +87,16 @@ export class RunDetailsModel {
   private _changed = new Signal<this, { first: boolean }>(this);
   private _logged = new Signal<this, string[]>(this);
 }
+
+/**
+ * A dataset a run read, as a row: a registered one by its ``name:version`` (its URI says so), with
+ * the start of its digest; anything else by its name and URI.
+ */
+export function inputRow(input: Record<string, unknown>): [string, string] {
+  const uri = typeof input.uri === 'string' ? input.uri : '';
+  const digest = typeof input.digest === 'string' ? input.digest.slice(0, 12) : '';
+  if (uri.startsWith('dataset:')) {
+    return [uri.slice('dataset:'.length), digest];
+  }
+  return [String(input.name ?? ''), [uri, digest].filter(Boolean).join(' · ')];
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { AmlClient, IResponseLike } from '../src/client';
-import { RunDetailsModel } from '../src/detailsModel';
+import { inputRow, RunDetailsModel } from '../src/detailsModel';
 import { EventStream, ISocketLike } from '../src/events';
 import { response, run } from './fakes';
 
@@ -48,4 +48,10 @@ test('the details model reads its run, follows its status and log, and says when
   assert.equal(model.error!.status, 404);
   model.dispose();
   events.dispose();
+});
+
+test('a dataset read by a run reads as name:version, anything else by its name and URI', () => {
+  const registered = { kind: 'dataset', name: 'iris', uri: 'dataset:iris:1', digest: 'ab'.repeat(32), role: 'input' };
+  assert.deepEqual(inputRow(registered), ['iris:1', 'abababababab']);
+  assert.deepEqual(inputRow({ name: 'raw', uri: 'data/raw.csv' }), ['raw', 'data/raw.csv']);
 });

@@ -150,6 +150,29 @@ def test_details_draw_a_chart_and_preview_an_artifact_as_text(page, lab: Lab, wo
     shot(page, "details")
 
 
+def test_details_of_a_running_run_show_what_it_adds_by_its_end(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    from aml_jupyter import dataprep as dp
+
+    open_sidebar(page, lab)
+    run = aml.start_run("live-details", name="adds-by-its-end", workspace=workspace)
+    try:
+        page.locator(f'{ROWS}[data-run-id="{run.id}"]').dblclick()
+        details = page.locator(f'.aml-RunDetails[data-run-id="{run.id}"][data-state=running]')
+        details.wait_for(timeout=15_000)
+        assert "No artifacts." in details.inner_text()
+        dataset = dp.get_dataset("iris", workspace=workspace)
+        dataset.to_pandas()  # read inside the run: its input
+        (workspace / "summary.txt").write_text("done\n")
+        run.log_artifact(workspace / "summary.txt")
+    finally:
+        run.end()
+    # Its end reaches the open tab by itself (a status event): the artifact and the dataset show.
+    ended = page.locator(f'.aml-RunDetails[data-run-id="{run.id}"][data-state=completed]')
+    ended.wait_for(timeout=15_000)
+    ended.locator(".aml-RunDetails-artifact", has_text="summary.txt").wait_for(timeout=15_000)
+    assert f"iris:{dataset.version}" in ended.inner_text()
+
+
 def test_a_new_project_from_the_launchers_aml_card(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
     open_sidebar(page, lab)
     card = page.locator(".jp-LauncherCard", has_text="New aml Project")
