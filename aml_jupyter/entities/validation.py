@@ -252,6 +252,10 @@ def check_resource_name(name: object, what: str = "name") -> str:
     return normal
 
 
+# One metric point checked: key, value, step or None, timestamp in ms or None.
+MetricPoint = tuple[str, float, int | None, int | None]
+
+
 def check_point(key: object, value: object, step: object = None, timestamp: object = None) -> MetricPoint:
     """One metric point checked, as every way in checks it (``Run.log``, ``RemoteRun.log``, a REST
     batch): ``(key, value, step or None, timestamp in ms or None)``.
@@ -271,6 +275,3 @@ def check_point(key: object, value: object, step: object = None, timestamp: obje
         None if step is None else check_step(step, checked),
         None if timestamp is None else check_timestamp(timestamp),
     )
-
-
-MetricPoint = tuple[str, float, int | None, int | None]

@@ -88,14 +88,14 @@ class TrackingAPI:
             >>> api.precheck_upload("/api/v1/runs/1a2b3c4d/artifacts/m.bin", "")  # doctest: +SKIP
         """
         route, params, _ = match("PUT", path)
-        if route is None or route.name != "put_artifact":
+        if route is None or not route.upload:
             return None
         call = Call(params, parse_qs(query), b"", Caller("-"))
         answer = self._guarded(route, lambda: (self.live_run(params["run"], call=call), None)[1])
         return answer
 
     def _answer(self, route: Route, call: Call) -> Response:
-        if route.method in ("POST", "PUT") and not route.path.endswith("/artifacts/{name}"):
+        if route.method in ("POST", "PUT") and not route.upload:
             if len(call.body) > MAX_JSON_BYTES:
                 return error(413, f"a JSON body may hold at most {MAX_JSON_BYTES} bytes", "TooLarge")
         answer = self._guarded(route, lambda: route.handler(self, call))

@@ -46,7 +46,7 @@ def body_limit(route: Route | None) -> int:
     """
     if route is None:
         return 0
-    return MAX_ARTIFACT_BYTES if route.path.endswith("/artifacts/{name}") else MAX_JSON_BYTES
+    return MAX_ARTIFACT_BYTES if route.upload else MAX_JSON_BYTES
 
 
 def error(status: int, message: str, kind: str) -> Response:

@@ -109,7 +109,7 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
             # kept nowhere, so that the client reads the 413 rather than a reset connection.
             self._too_large = True
         self.request.connection.set_max_body_size(self._drain() + 1)  # type: ignore[union-attr]
-        if route.name == "put_artifact":
+        if route.upload:
             refused = await asyncio.to_thread(api.precheck_upload, self._path, self.request.query)
             if refused is not None:
                 await asyncio.to_thread(api.audit, self._caller, route.action, method, self._path, refused.status)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from .answers import SCHEMAS
+from .answers import SCHEMAS, STR
 from .routes import ROUTES
 
-_STR = {"type": "string"}
 PATH_PARAMS = {
     "run": "a run id, or a unique prefix of 4 or more characters",
     "key": "a metric key",
@@ -51,7 +50,7 @@ def document() -> dict[str, Any]:
             },
         }
         params = [
-            {"name": p, "in": "path", "required": True, "schema": _STR, "description": d}
+            {"name": p, "in": "path", "required": True, "schema": STR, "description": d}
             for p, d in PATH_PARAMS.items()
             if "{" + p + "}" in route.path
         ]
@@ -60,8 +59,8 @@ def document() -> dict[str, Any]:
             op["parameters"] = params
         if route.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
-        if route.name == "put_artifact":
-            op["requestBody"] = {"required": True, "content": {"application/octet-stream": {"schema": _STR}}}
+        if route.upload:
+            op["requestBody"] = {"required": True, "content": {"application/octet-stream": {"schema": STR}}}
         if route.method in ("POST", "PUT"):
             op["responses"]["413"] = {"description": "the body is too large"}
         if route.answer is not None:

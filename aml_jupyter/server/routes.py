@@ -47,6 +47,11 @@ class Route:
     created: bool = False
     conflicts: bool = False
     errors: dict[int, str] = field(default_factory=dict, compare=False)
+    # Its body is an artifact's bytes, streamed to a file as it comes (up to MAX_ARTIFACT_BYTES).
+    upload: bool = False
+    # A live run's own stream (metric batches, heartbeats): several a second per job, so allowed
+    # requests are not audited; the run itself records them.
+    stream: bool = False
 
     @property
     def name(self) -> str:
@@ -62,10 +67,7 @@ class Route:
         """Whether an allowed request goes to the audit log: every write, execute and admin one,
         but for a live run's own stream (metric batches, heartbeats), which the run itself records
         and which would write an entry every half second per job. Refusals are always audited."""
-        return self.action != "read" and self.name not in STREAM_HANDLERS
-
-
-STREAM_HANDLERS = frozenset({"log_metrics", "heartbeat"})
+        return self.action != "read" and not self.stream
 
 
 def _compiled(path: str) -> re.Pattern[str]:
@@ -178,6 +180,7 @@ ROUTES: list[Route] = [
         "log metric points",
         body=runs.LOG_METRICS_BODY,
         conflicts=True,
+        stream=True,
     ),
     Route(
         "POST",
@@ -198,7 +201,15 @@ ROUTES: list[Route] = [
         "a job's run takes the experiment and name its script asks for, where its submission named none",
         body=runs.ADOPT_NAMES_BODY,
     ),
-    Route("POST", "/api/v1/runs/{run}/heartbeat", "write", "aml:runs", runs.heartbeat, "keep a remote run alive"),
+    Route(
+        "POST",
+        "/api/v1/runs/{run}/heartbeat",
+        "write",
+        "aml:runs",
+        runs.heartbeat,
+        "keep a remote run alive",
+        stream=True,
+    ),
     Route(
         "POST",
         "/api/v1/runs/{run}/transition",
@@ -294,7 +305,13 @@ ROUTES: list[Route] = [
         "GET", "/api/v1/runs/{run}/artifacts/{name}", "read", "aml:runs", artifacts.get_artifact, "an artifact's bytes"
     ),
     Route(
-        "PUT", "/api/v1/runs/{run}/artifacts/{name}", "write", "aml:runs", artifacts.put_artifact, "store an artifact"
+        "PUT",
+        "/api/v1/runs/{run}/artifacts/{name}",
+        "write",
+        "aml:runs",
+        artifacts.put_artifact,
+        "store an artifact",
+        upload=True,
     ),
     Route(
         "GET",

@@ -205,14 +205,14 @@ class TeamServer:
         if not access.allows(role, route.action):
             await asyncio.to_thread(self.api.audit, caller, route.action, method, path, 403)
             return error(403, f"{route.action} on {route.resource} needs a role that allows it", "Forbidden"), True
-        limit = self.max_upload if route.name == "put_artifact" else MAX_JSON_BYTES
+        limit = self.max_upload if route.upload else MAX_JSON_BYTES
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.strip().isdigit() or len(declared.strip()) > 19):
             return error(400, "the body needs a Content-Length of whole bytes", "BadRequest"), True
         if declared is not None and int(declared) > limit:
             await asyncio.to_thread(self.api.audit, caller, route.action, method, path, 413)
             return error(413, f"the body may hold at most {limit} bytes", "TooLarge"), True
-        if route.name == "put_artifact":
+        if route.upload:
             return await self._upload(request, method, path, query, caller, limit)
         body = await self._read(request, limit)
         if isinstance(body, Response):

@@ -21,7 +21,7 @@ from aml_jupyter.entities.filter import Clause, parse_filter, parse_order_by
 from aml_jupyter.entities.lifecycle import HEARTBEATING, LIVE, RunEvent, RunStatus, next_status
 from aml_jupyter.entities.query import RunQuery
 from aml_jupyter.entities.records import SUMMARY_KEYS, RunRecord, json_number
-from aml_jupyter.errors import ExperimentNotFound, IllegalTransition, RunNotFound, RunStateError, StoreError
+from aml_jupyter.errors import ExperimentNotFound, RunNotFound, RunStateError, StoreError
 
 T = TypeVar("T")
 SCHEME = "memory"
@@ -230,10 +230,7 @@ class MemoryStore:
     ) -> RunStatus:
         with self._lock:
             record = self._runs[run_pk]
-            try:
-                new = next_status(record.status, event)
-            except IllegalTransition:
-                raise
+            new = next_status(record.status, event)  # IllegalTransition where the table has no such move
             changes: dict[str, Any] = {"status": new.value}
             if new.is_terminal:
                 changes["end_time"] = _now()
