@@ -228,7 +228,12 @@ export class RunsSection extends Panel {
     this._filter.setAttribute('list', filterId);
     this._filter.spellcheck = false;
     this._datalist.id = filterId;
-    this._filter.addEventListener('input', () => this._complete());
+    this._filter.addEventListener('input', () => {
+      this._complete();
+      if (!this._filter.value.trim() && this.model.query.filter) {
+        void this._runQuery(); // an emptied box shows every run again, as search boxes do, Enter or not
+      }
+    });
     this._filter.addEventListener('keydown', ev => {
       if (ev.key === 'Enter') {
         void this._runQuery();
