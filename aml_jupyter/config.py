@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from traitlets import Any as TraitAny
 from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 from traitlets.config import Config, Configurable
 
@@ -48,6 +49,10 @@ class TrackingSettings(Configurable):
     capture_environment = Bool(
         True, help="Record Python, platform, installed distributions and hardware with each run."
     ).tag(config=True)
+    system_metrics = TraitAny(  # a bool or a number: true/false and 0 must stay apart (0 is refused)
+        10.0,
+        help="Seconds between samples of CPU, memory, disk, network and GPU use in every run; false for none.",
+    ).tag(config=True)
 
     @validate("flush_interval", "heartbeat_interval", "heartbeat_timeout", "busy_timeout")
     def _positive_seconds(self, proposal: Any) -> float:
@@ -55,6 +60,16 @@ class TrackingSettings(Configurable):
         if not value > 0:
             raise TraitError(f"{proposal['trait'].name} must be > 0 seconds, got {value}")
         return value
+
+    @validate("system_metrics")
+    def _interval_or_off(self, proposal: Any) -> bool | float:
+        from .sysmetrics import check_interval
+
+        try:
+            interval = check_interval(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
+        return False if interval is None else interval
 
     @validate("max_buffered_points", "param_value_max_length", "tag_value_max_length")
     def _positive_count(self, proposal: Any) -> int:

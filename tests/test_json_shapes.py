@@ -36,7 +36,7 @@ def test_a_run_has_one_shape_everywhere(ws: Workspace, capsys: pytest.CaptureFix
     listed_rest = _rest(ws, "runs")["runs"]  # type: ignore[index]
     assert listed_cli == listed_rest
     (entry,) = listed_cli  # type: ignore[misc]
-    assert list(entry) == [*SUMMARY_KEYS, "params", "metrics", "tags"]
+    assert list(entry) == [*SUMMARY_KEYS, "params", "metrics", "system_metrics", "tags"]
     assert entry["id"] == run.id and entry["params"] == {"C": "0.5"} and entry["tags"]["team"] == "a"
     assert entry["metrics"] == {"acc": 0.9}  # a listing cannot tell a logged NaN from none
     assert isinstance(entry["start_time"], int) and isinstance(entry["end_time"], int)  # epoch ms

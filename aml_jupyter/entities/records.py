@@ -5,9 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+from ..sysmetrics import is_system
 
 PLAIN, NAN, NEG_ZERO = 0, 1, 2
+V = TypeVar("V")
+
+
+def split_system(metrics: dict[str, V]) -> tuple[dict[str, V], dict[str, V]]:
+    """The user's metrics and the machine's (``system/...``, sysmetrics.py), kept apart in every
+    record and listing so that comparisons see the user's alone unless they ask.
+
+    Example:
+        >>> split_system({"loss": 0.5, "system/cpu_utilization_percentage": 12.0})
+        ({'loss': 0.5}, {'system/cpu_utilization_percentage': 12.0})
+    """
+    if not any(is_system(k) for k in metrics):
+        return metrics, {}
+    return {k: v for k, v in metrics.items() if not is_system(k)}, {k: v for k, v in metrics.items() if is_system(k)}
 
 
 def encode_value(v: float) -> tuple[float | None, int]:
@@ -66,6 +82,13 @@ class RunRecord:
     tags: dict[str, str] = field(default_factory=dict)
     artifacts: list[ArtifactRecord] = field(default_factory=list)
     inputs: list[dict[str, Any]] = field(default_factory=list)
+    system_metrics: dict[str, float] = field(default_factory=dict)  # CPU, memory, GPU... (sysmetrics.py)
+
+    def __post_init__(self) -> None:
+        mine, machine = split_system(self.metrics)
+        if machine:  # a store reads every metric alike; the record keeps the machine's apart
+            object.__setattr__(self, "metrics", mine)
+            object.__setattr__(self, "system_metrics", {**self.system_metrics, **machine})
 
     def to_dict(self, environment: dict[str, Any] | None = None) -> dict[str, Any]:
         """The run's one JSON shape (docs/guide.md, "JSON shapes"): the keys of a listing
@@ -80,6 +103,7 @@ class RunRecord:
         """
         out = {k: getattr(self, k) for k in SUMMARY_KEYS}
         out.update(params=dict(self.params), metrics={k: json_number(v) for k, v in self.metrics.items()})
+        out["system_metrics"] = {k: json_number(v) for k, v in self.system_metrics.items()}
         out["tags"] = dict(self.tags)
         for k in ("experiment_id", "heartbeat_at", "git", "environment_hash", "error", "error_traceback", "inputs"):
             out[k] = getattr(self, k)
@@ -129,7 +153,8 @@ def run_summary(row: dict[str, Any]) -> dict[str, Any]:
             continue
         name = "id" if col == "run_id" else col
         out[name] = _epoch_ms(value) if name in ("start_time", "end_time") else (None if missing else value)
-    return {**out, **nested}
+    mine, machine = split_system(nested["metrics"])
+    return {**out, "params": nested["params"], "metrics": mine, "system_metrics": machine, "tags": nested["tags"]}
 
 
 def _epoch_ms(value: Any) -> int | None:

@@ -16,15 +16,18 @@ import os
 import tarfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..entities.lifecycle import RunEvent
+from ..entities.records import json_number
 from ..entities.tokens import live_run_tokens
-from ..errors import IllegalTransition, InvalidInput, JobError
+from ..errors import AmlError, IllegalTransition, InvalidInput, JobError
 from ..paths import check_relative_name, safe_join
 from ..store.http import TrackingClient
+from ..sysmetrics import DEFAULT_INTERVAL, check_interval
 from .binding import JobBinding
 
 if TYPE_CHECKING:
@@ -134,6 +137,18 @@ class LocalBackend:
     def cancel_requested(self) -> bool:
         return bool(self.ws.store.get_tag(self.pk, "aml.cancel"))
 
+    def system_interval(self) -> float | None:
+        """Seconds between samples of what the machine does (``[tracking] system_metrics``), None for off."""
+        return check_interval(self.ws.tracking.system_metrics)
+
+    def log_system(self, values: dict[str, float], step: int, ts: int) -> None:
+        """Buffer one sample of system metrics: written with the run's other points."""
+        for key, value in values.items():
+            self.ws.writer.add((self.pk, key, step, value, ts))
+
+    def flush_system(self) -> None:
+        """Nothing held here: the workspace's writer has the samples."""
+
     def start_heartbeats(self) -> None:
         self.ws.writer.watch(self.pk)
 
@@ -191,6 +206,9 @@ class RemoteBackend:
         self.home = Path(os.environ.get("AML_CACHE_DIR") or Path.home() / ".cache" / "aml_jupyter")
         self._beating = threading.Event()
         self._cancel = threading.Event()
+        self._system_points: list[dict[str, Any]] = []
+        self._system_batch: tuple[str, list[dict[str, Any]]] | None = None
+        self._system_lock = threading.Lock()
 
     def load(self) -> JobRecord:
         return JobRecord.of(self.client._request("GET", ""))
@@ -237,6 +255,32 @@ class RemoteBackend:
 
     def cancel_requested(self) -> bool:
         return self._cancel.is_set()
+
+    def system_interval(self) -> float | None:
+        """The default interval: a worker that reaches the run through the server has no aml.toml to read."""
+        return DEFAULT_INTERVAL
+
+    def log_system(self, values: dict[str, float], step: int, ts: int) -> None:
+        """Send one sample; one the server does not take now goes with the next (same batch id)."""
+        points = [{"key": k, "value": json_number(v), "step": step, "timestamp": ts} for k, v in values.items()]
+        with self._system_lock:
+            self._system_points.extend(points)
+        self.flush_system()
+
+    def flush_system(self) -> None:
+        """Deliver the samples not yet taken (at the job's end, before the run ends)."""
+        with self._system_lock:
+            if not self._system_points:
+                return
+            if self._system_batch is None:
+                self._system_batch = (uuid.uuid4().hex, self._system_points[:5000])
+            batch_id, batch = self._system_batch
+            try:
+                self.client._post("/metrics", {"metrics": batch, "batch": batch_id})
+            except (OSError, AmlError):
+                return  # the server is away for a moment: kept, sent with the next sample
+            self._system_points = self._system_points[len(batch) :]
+            self._system_batch = None
 
     def _beat(self) -> None:
         while not self._beating.wait(self.HEARTBEAT_S / 10 if self._cancel.is_set() else 1.0):

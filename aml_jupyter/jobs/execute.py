@@ -67,6 +67,7 @@ class Job:
         self.thread = threading.get_ident()
         self.stopper: Any = None  # set by the runner: how to stop what it started
         self.outputs: bytes | None = None
+        self.sampler: Any = None  # what the machine does meanwhile (sysmetrics.py)
 
     def stop(self) -> None:
         """Cancel: remember it, then stop the job by the runner's means (or interrupt its thread)."""
@@ -170,6 +171,7 @@ def run_job(
         svc.end_tokens()
         shutil.rmtree(job_dir, ignore_errors=True)
         return result
+    job.sampler = _start_sampling(svc)
     watcher = _CancelWatcher(job)
     watcher.start()
     event: RunEvent = RunEvent.COMPLETE
@@ -244,8 +246,30 @@ class _CancelWatcher(threading.Thread):
                 continue
 
 
+def _start_sampling(svc: LocalBackend | RemoteBackend) -> Any:
+    # This process and its children (the script, the notebook's kernel): every kind of job alike,
+    # and a script that never imports aml_jupyter has its system metrics too.
+    interval = svc.system_interval()
+    if interval is None:
+        return None
+    from ..sysmetrics import Sampler
+
+    try:
+        sampler = Sampler(svc.log_system, interval).start()
+        gpus = sampler.gpus()
+        if gpus:
+            svc.set_tags({"aml.gpus": json.dumps(gpus)})
+    except Exception as exc:  # never the job's problem
+        print(f"aml_jupyter: no system metrics for this run: {exc}", file=sys.stderr)
+        return None
+    return sampler
+
+
 def _finish(job: Job, event: RunEvent, why: str | None, trace: str | None) -> str:
     svc = job.svc
+    if job.sampler is not None:
+        job.sampler.stop()  # its last sample is written with the job's other points
+        svc.flush_system()
     svc.stop_heartbeats()  # everything the job logged is written first
     for which in ("stdout", "stderr"):
         for f in log_files(job.dir, which):

@@ -64,9 +64,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "parent_id": null(STR),
             "params": mapping(STR),
             "metrics": mapping(VALUE),
+            "system_metrics": mapping(VALUE),
             "tags": mapping(STR),
         },
-        description="a run as a listing gives it",
+        description="a run as a listing gives it (system_metrics: what the machine did, sampled)",
     ),
     "Artifact": obj({"name": STR, "size": INT, "media_type": STR}, {"digest": STR, "created_at": INT}),
     "RunRecord": {
@@ -90,7 +91,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {"runs": {"type": "array", "items": ref("RunSummary")}, "next_page_token": null(STR)},
         {"total": INT},
     ),
-    "Keys": obj({"params": STRS, "metrics": STRS, "tags": STRS}),
+    "Keys": obj({"params": STRS, "metrics": STRS, "tags": STRS, "system_metrics": STRS}),
     "Group": obj({"value": null(STR), "count": INT, "best": null(NUM)}),
     "Groups": obj(
         {"by": STR, "metric": null(STR), "goal": STR, "groups": {"type": "array", "items": ref("Group")}},

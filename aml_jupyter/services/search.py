@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..entities.query import DEFAULT_MAX_RESULTS, RunQuery, order_terms
 from ..entities.validation import check_key, check_name
 from ..errors import InvalidInput, RunNotFound
+from ..sysmetrics import PREFIX
 from . import liveness
 
 if TYPE_CHECKING:
@@ -66,8 +67,9 @@ def runs(ws: Workspace, q: RunQuery | None = None) -> list[dict[str, Any]]:
     return ws.store.search(q or RunQuery())
 
 
-def frame(ws: Workspace, q: RunQuery | None = None) -> pd.DataFrame:
-    """:func:`runs` as a DataFrame, one row per run, ``params.*``/``metrics.*``/``tags.*`` columns.
+def frame(ws: Workspace, q: RunQuery | None = None, system: bool = False) -> pd.DataFrame:
+    """:func:`runs` as a DataFrame, one row per run, ``params.*``/``metrics.*``/``tags.*`` columns;
+    the machine's ``metrics.system/...`` columns only when ``system`` is true.
 
     Example:
         >>> frame(ws, query(ws, "params.C = '0.5'")).shape  # doctest: +SKIP
@@ -75,6 +77,8 @@ def frame(ws: Workspace, q: RunQuery | None = None) -> pd.DataFrame:
     """
     liveness.sweep(ws)
     result: pd.DataFrame = ws.store.search_frame(q or RunQuery())
+    if not system:
+        result = result[[c for c in result.columns if not str(c).startswith("metrics." + PREFIX)]]
     return result
 
 
@@ -146,13 +150,20 @@ def page(ws: Workspace, query: dict[str, list[str]], cap: int) -> dict[str, Any]
 
 def keys(ws: Workspace, experiments: list[str] | None) -> dict[str, list[str]]:
     """The param, metric and tag keys the runs of these experiments hold (all runs' when None):
-    what a filter can name and a table can show as columns.
+    what a filter can name and a table can show as columns. The machine's metrics (``system/...``)
+    are listed apart, as ``system_metrics``.
 
     Example:
         >>> keys(ws, ["iris"])  # doctest: +SKIP
-        {'params': ['C'], 'metrics': ['acc'], 'tags': ['aml.source']}
+        {'params': ['C'], 'metrics': ['acc'], 'tags': ['aml.source'], 'system_metrics': ['system/...']}
     """
-    return ws.store.run_keys(experiment_ids(ws, experiments))
+    found = ws.store.run_keys(experiment_ids(ws, experiments))
+    metrics = found.get("metrics", [])
+    return {
+        **found,
+        "metrics": [k for k in metrics if not k.startswith(PREFIX)],
+        "system_metrics": [k for k in metrics if k.startswith(PREFIX)],
+    }
 
 
 def unknown_names(ws: Workspace, filter: str | None, experiments: list[str] | None) -> list[str]:

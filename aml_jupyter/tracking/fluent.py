@@ -20,6 +20,7 @@ from ..entities.validation import check_count
 from ..errors import NoActiveRun
 from ..jobs.binding import bound_job
 from ..processes import find_active_run_with
+from ..sysmetrics import check_interval
 from ..workspace import Workspace
 from .run import Run
 
@@ -51,6 +52,7 @@ def start_run(
     source_path: str | None = None,
     compute_target: str = "local",
     snapshot: bool | None = None,
+    system_metrics: bool | float | None = None,
     workspace: Workspace | str | os.PathLike[str] | None = None,
 ) -> Run:
     """Start a tracked run and make it the active one; use it as a context manager.
@@ -64,6 +66,10 @@ def start_run(
     set), it returns the job's own run instead, adding the params and tags, and moving it to
     ``experiment`` and naming it ``name`` where the submission named neither; the job's launcher
     ends it.
+
+    While it runs, CPU, memory, disk, network and GPU use are sampled into ``system/...`` metrics
+    (``run.system_metrics``) every ``system_metrics`` seconds: by default ``[tracking]
+    system_metrics`` in aml.toml (10 s); ``False`` for none.
 
     Example:
         >>> import tempfile, aml_jupyter as aml
@@ -92,6 +98,8 @@ def start_run(
     from ..services import runs
     from .kernel import kernel_tags
 
+    configured = ws.tracking.system_metrics
+    interval = check_interval(configured if system_metrics is None else system_metrics)
     given_tags = check_count(dict(tags or {}), "tags")  # counted before the kernel's own are added
     spec = runs.RunSpec(
         experiment,
@@ -110,6 +118,8 @@ def start_run(
     with _stack_lock:
         _stack.append(run)
     _install_hooks()
+    if interval is not None:
+        run._sample_system(interval)
     return run
 
 

@@ -23,6 +23,7 @@ def search_runs(
     max_results: int = 100_000,
     *,
     offset: int = 0,
+    system_metrics: bool = False,
     workspace: WorkspaceArg = None,
 ) -> pd.DataFrame:
     """Runs matching an MLflow-style filter, as a DataFrame (one row per run).
@@ -30,13 +31,15 @@ def search_runs(
     Columns: run_id, experiment, name, status, user, start_time, end_time, source_kind,
     source_path, compute_target, snapshot_id, parent_id, then ``metrics.*`` (latest values),
     ``params.*`` and ``tags.*``. The newest runs come first unless ``order_by`` says otherwise;
-    ``offset`` skips that many matching runs first (a page further on).
+    ``offset`` skips that many matching runs first (a page further on). What the machine did
+    (``metrics.system/...``, docs/jobs.md) is left out unless ``system_metrics`` is true; a filter
+    or ``order_by`` can name it either way.
 
     Example:
         >>> aml.search_runs("metrics.acc > 0.9 and params.C = '0.5'", order_by=["metrics.acc DESC"])  # doctest: +SKIP
     """
     ws = Workspace.open(workspace)
-    return search.frame(ws, search.query(ws, filter, experiments, order_by, max_results, offset))
+    return search.frame(ws, search.query(ws, filter, experiments, order_by, max_results, offset), system_metrics)
 
 
 def list_runs(
@@ -85,10 +88,11 @@ def best_run(experiment: str, metric: str, goal: str = "max", *, workspace: Work
     return Run(ws, search.best(ws, experiment, metric, goal))
 
 
-def compare_runs(run_ids: list[str], *, workspace: WorkspaceArg = None) -> pd.DataFrame:
+def compare_runs(run_ids: list[str], *, system_metrics: bool = False, workspace: WorkspaceArg = None) -> pd.DataFrame:
     """Params and latest metrics of several runs side by side, the params that differ first.
 
-    Rows are ``params.*`` then ``metrics.*``; columns are the runs' short ids; the ``differs``
+    Rows are ``params.*`` then ``metrics.*`` (then, with ``system_metrics``, the machine's
+    ``system/...``: peak memory, GPU memory...); columns are the runs' short ids; the ``differs``
     column says whether the values are not all equal.
 
     Example:
@@ -104,7 +108,8 @@ def compare_runs(run_ids: list[str], *, workspace: WorkspaceArg = None) -> pd.Da
         raise InvalidValue("compare_runs got the same run twice")
     cols = [r.id[:8] if len({x.id[:8] for x in records}) == len(records) else r.id for r in records]
     rows: list[tuple[str, list[Any], bool]] = []
-    for prefix, attr in (("params.", "params"), ("metrics.", "metrics")):
+    blocks = [("params.", "params"), ("metrics.", "metrics")] + ([("", "system_metrics")] if system_metrics else [])
+    for prefix, attr in blocks:
         keys = sorted({k for r in records for k in getattr(r, attr)})
         block = []
         for key in keys:

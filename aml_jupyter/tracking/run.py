@@ -63,6 +63,7 @@ class Run:
         # Work logging to this run off the caller's thread (autolog saving a fitted model): waited
         # for before the run is flushed or ended, so nothing it logs is lost.
         self._pending: list[Any] = []
+        self._sampler: Any = None  # what the machine does meanwhile (sysmetrics.py), when asked
 
     # reading ---------------------------------------------------------------------------------
 
@@ -124,6 +125,16 @@ class Run:
     @property
     def tags(self) -> dict[str, str]:
         return self.refresh()._record.tags if self._active else self.info.tags
+
+    @property
+    def system_metrics(self) -> dict[str, float]:
+        """The latest value of every system metric (``system/...``: CPU, memory, disk, network, GPUs).
+
+        Example:
+            >>> run.system_metrics["system/process_memory_peak_megabytes"]  # doctest: +SKIP
+            412.5
+        """
+        return self.refresh()._record.system_metrics if self._active else self.info.system_metrics
 
     @property
     def artifacts(self) -> list[ArtifactRecord]:
@@ -381,6 +392,26 @@ class Run:
             self.pk, kind=kind, name=check_name(name, "input name"), uri=uri, digest=digest, role=role
         )
 
+    def _sample_system(self, interval: float) -> None:
+        # Sampled into this run's buffer like the user's points: as durable, flushed with them.
+        from ..sysmetrics import Sampler
+
+        def emit(values: dict[str, float], step: int, ts: int) -> None:
+            for key, value in values.items():
+                self._buffer(key, value, step, ts)
+
+        self._sampler = Sampler(emit, interval).start()
+        gpus = self._sampler.gpus()
+        if gpus:
+            import json
+
+            self.set_tags({"aml.gpus": json.dumps(gpus)})
+
+    def _stop_sampling(self) -> None:
+        sampler, self._sampler = self._sampler, None
+        if sampler is not None:
+            sampler.stop()
+
     def add_pending(self, future: Any) -> None:
         """Have :meth:`flush` and :meth:`end` wait for ``future`` (a concurrent.futures.Future)."""
         with self._lock:
@@ -429,6 +460,7 @@ class Run:
 
         if not self._active:
             raise RunStateError(f"run {self.id[:8]} is not active in this process", run_id=self.id)
+        self._stop_sampling()  # its last sample goes with the run's last points
         self.wait_pending()
         event = {
             RunStatus.COMPLETED: RunEvent.COMPLETE,

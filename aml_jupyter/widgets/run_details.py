@@ -1,6 +1,6 @@
-"""RunDetails: follow one run (status, params, artifacts, a chart of each metric, the figures it
-logged, the last lines of its output) while it runs. Values from the store are shown as text
-(Label, Textarea), never as HTML; figures are PNG artifacts shown as images.
+"""RunDetails: follow one run (status, params, artifacts, a chart of each metric, the machine's
+system metrics, the figures it logged, the last lines of its output) while it runs. Values from the
+store are shown as text (Label, Textarea), never as HTML; figures are PNG artifacts shown as images.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ class RunDetails(Refreshing):
     """
 
     def __init__(self, run: Any, refresh: float = 1.0, workspace: Workspace | str | None = None) -> None:
-        import bqplot as bq
         import ipywidgets as w
 
         self.ws = Workspace.open(workspace if workspace is not None else getattr(run, "workspace", None))
@@ -36,16 +35,12 @@ class RunDetails(Refreshing):
         self.error = w.Label()
         self.metric = w.Dropdown(description="metric", options=[])
         self.metric.observe(lambda _: self._draw_metric(), names="value")
-        self._x, self._y = bq.LinearScale(), bq.LinearScale()
-        self.line = bq.Lines(x=[], y=[], scales={"x": self._x, "y": self._y})
-        # Room for the tick labels and the axis names, so neither runs into the other.
-        self.y_axis = bq.Axis(scale=self._y, side="left", label_offset="50px", tick_format=".3g")
-        self.figure = bq.Figure(
-            marks=[self.line],
-            axes=[bq.Axis(scale=self._x, label="step", side="bottom", label_offset="32px"), self.y_axis],
-            fig_margin={"top": 40, "bottom": 48, "left": 70, "right": 20},
-            layout=w.Layout(height="260px", width="100%"),
-        )
+        self.line, self.y_axis, self.figure = _chart("step")
+        # The "System" group: what the machine did (CPU, memory, GPUs...) on a seconds axis.
+        self.system_metric = w.Dropdown(description="system", options=[])
+        self.system_metric.observe(lambda _: self._draw_system(), names="value")
+        self.system_line, self.system_axis, self.system_figure = _chart("seconds")
+        self.system_peaks = w.Label()
         half = w.Layout(width="50%", height="120px")
         self.params = w.Textarea(disabled=True, placeholder="no params", description="params", layout=half)
         self.artifacts = w.Textarea(disabled=True, placeholder="no artifacts", description="artifacts", layout=half)
@@ -60,6 +55,10 @@ class RunDetails(Refreshing):
                 w.HBox([self.params, self.artifacts]),
                 self.metric,
                 self.figure,
+                w.HTML("<b>System</b>"),
+                self.system_peaks,
+                self.system_metric,
+                self.system_figure,
                 self.figures,
                 self.log,
             ]
@@ -85,12 +84,19 @@ class RunDetails(Refreshing):
         self.error.value = f"error: {record.error}" if record.error else ""
         self.params.value = "\n".join(f"{k} = {v}" for k, v in sorted(record.params.items()))
         self.artifacts.value = "\n".join(f"{a.name}  ({a.size:,} bytes)" for a in record.artifacts)
-        keys = sorted(record.metrics)
-        if list(self.metric.options) != keys:
-            current = self.metric.value
-            self.metric.options = keys
-            self.metric.value = current if current in keys else (keys[0] if keys else None)
+        _offer(self.metric, sorted(record.metrics))
         self._draw_metric()
+        _offer(self.system_metric, sorted(record.system_metrics), "system/process_cpu_utilization_percentage")
+        self._draw_system()
+        peaks = [
+            f"{label}: {record.system_metrics[key]:,.0f} MB"
+            for key, label in (
+                ("system/process_memory_peak_megabytes", "peak memory"),
+                ("system/gpu_memory_peak_megabytes", "peak GPU memory"),
+            )
+            if key in record.system_metrics
+        ]
+        self.system_peaks.value = "   ".join(peaks) if peaks else "no system metrics"
         self._draw_figures(record)
         text = read_log(self.ws, record, "stdout") if record.tags.get("aml.submitted") else ""
         self.log.value = "\n".join(text.splitlines()[-LOG_LINES:])
@@ -120,14 +126,50 @@ class RunDetails(Refreshing):
         self._tiles = tiles
 
     def _draw_metric(self) -> None:
-        if not self.metric.value:
-            self.line.x, self.line.y = [], []
-            return
-        from ..services.downsample import metric_series
+        _draw(self.ws, self.run_id, self.metric.value, self.line, self.y_axis, self.figure, "step")
 
-        series = metric_series(self.ws, self.run_id, self.metric.value, 1000)
-        finite = [(s, v) for s, v in zip(series["step"], series["value"], strict=True) if isinstance(v, float | int)]
-        self.line.x = [s for s, _ in finite]
-        self.line.y = [v for _, v in finite]
-        self.figure.title = f"{self.metric.value} ({series['points']} points)"
-        self.y_axis.label = self.metric.value
+    def _draw_system(self) -> None:
+        _draw(self.ws, self.run_id, self.system_metric.value, self.system_line, self.system_axis, self.system_figure)
+
+
+def _chart(x_label: str) -> tuple[Any, Any, Any]:
+    import bqplot as bq
+    import ipywidgets as w
+
+    x, y = bq.LinearScale(), bq.LinearScale()
+    line = bq.Lines(x=[], y=[], scales={"x": x, "y": y})
+    # Room for the tick labels and the axis names, so neither runs into the other.
+    y_axis = bq.Axis(scale=y, side="left", label_offset="50px", tick_format=".3g")
+    figure = bq.Figure(
+        marks=[line],
+        axes=[bq.Axis(scale=x, label=x_label, side="bottom", label_offset="32px"), y_axis],
+        fig_margin={"top": 40, "bottom": 48, "left": 70, "right": 20},
+        layout=w.Layout(height="260px", width="100%"),
+    )
+    return line, y_axis, figure
+
+
+def _offer(dropdown: Any, keys: list[str], preferred: str | None = None) -> None:
+    # New keys keep the user's choice where it still exists.
+    if list(dropdown.options) == keys:
+        return
+    current = dropdown.value
+    dropdown.options = keys
+    fallback = preferred if preferred in keys else (keys[0] if keys else None)
+    dropdown.value = current if current in keys else fallback
+
+
+def _draw(ws: Workspace, run_id: str, key: str | None, line: Any, y_axis: Any, figure: Any, x: str = "time") -> None:
+    if not key:
+        line.x, line.y = [], []
+        return
+    from ..services.downsample import metric_series
+
+    series = metric_series(ws, run_id, key, 1000)
+    # System metrics are drawn against the seconds since their first sample; the user's by step.
+    xs = series["step"] if x == "step" else [(t - series["timestamp"][0]) / 1000 for t in series["timestamp"]]
+    finite = [(s, v) for s, v in zip(xs, series["value"], strict=True) if isinstance(v, float | int)]
+    line.x = [s for s, _ in finite]
+    line.y = [v for _, v in finite]
+    figure.title = f"{key} ({series['points']} points)"
+    y_axis.label = key

@@ -9,7 +9,7 @@ export const LIVE_STATUSES: readonly string[] = ['queued', 'preparing', 'running
 /** A run that has ended (entities/lifecycle.py TERMINAL). */
 export const TERMINAL_STATUSES: readonly string[] = ['completed', 'failed', 'cancelled', 'lost'];
 
-/** a run as a listing gives it */
+/** a run as a listing gives it (system_metrics: what the machine did, sampled) */
 export interface RunSummary {
   id: string;
   experiment: string;
@@ -25,6 +25,7 @@ export interface RunSummary {
   parent_id: string | null;
   params: Record<string, string>;
   metrics: Record<string, number | 'NaN' | 'Infinity' | '-Infinity'>;
+  system_metrics: Record<string, number | 'NaN' | 'Infinity' | '-Infinity'>;
   tags: Record<string, string>;
 }
 
@@ -59,6 +60,7 @@ export interface Keys {
   params: string[];
   metrics: string[];
   tags: string[];
+  system_metrics: string[];
 }
 
 export interface Group {

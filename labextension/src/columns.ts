@@ -37,13 +37,17 @@ export function defaultColumns(extra: string[] = []): IColumn[] {
 }
 
 /** Adds the keys an experiment holds as hidden columns; keeps the user's choices for the rest. */
-export function withKeys(columns: IColumn[], keys: { params: string[]; metrics: string[]; tags: string[] }): IColumn[] {
+export function withKeys(
+  columns: IColumn[],
+  keys: { params: string[]; metrics: string[]; tags: string[]; system_metrics?: string[] }
+): IColumn[] {
   const out = columns.slice();
   const known = new Set(out.map(c => c.id));
   for (const [prefix, list] of [
     ['metrics.', keys.metrics],
     ['params.', keys.params],
-    ['tags.', keys.tags]
+    ['tags.', keys.tags],
+    ['metrics.', keys.system_metrics ?? []]
   ] as const) {
     for (const key of list) {
       const id = prefix + key;
@@ -179,7 +183,8 @@ export function cellText(run: IRunSummary, id: string, now: number = Date.now())
       return formatDuration((run.end_time ?? now) - run.start_time);
   }
   if (id.startsWith('metrics.')) {
-    return formatNumber(run.metrics[id.slice(8)]);
+    const key = id.slice(8);
+    return formatNumber(isSystem(key) ? run.system_metrics?.[key] : run.metrics[key]);
   }
   if (id.startsWith('params.')) {
     return run.params[id.slice(7)] ?? '';
@@ -188,4 +193,54 @@ export function cellText(run: IRunSummary, id: string, now: number = Date.now())
     return run.tags[id.slice(5)] ?? '';
   }
   return '';
+}
+
+const SYSTEM_PREFIX = 'system/';
+
+/** Whether a metric is one of the machine's (CPU, memory, GPUs: sampled while the run ran). */
+export function isSystem(key: string): boolean {
+  return key.startsWith(SYSTEM_PREFIX);
+}
+
+/** A system metric in words: `system/gpu_0_memory_usage_megabytes` is "GPU 0 memory usage (MB)". */
+export function systemLabel(key: string): string {
+  const units: [string, string][] = [
+    ['_megabytes', ' (MB)'],
+    ['_percentage', ' (%)'],
+    ['_celsius', ' (°C)'],
+    ['_watts', ' (W)']
+  ];
+  let text = key.slice(SYSTEM_PREFIX.length);
+  let unit = '';
+  for (const [suffix, shown] of units) {
+    if (text.endsWith(suffix)) {
+      text = text.slice(0, -suffix.length);
+      unit = shown;
+    }
+  }
+  text = text.replace(/^gpu_(\d+)_/, 'GPU $1 ').replace(/^gpu_/, 'GPU ').replace(/_/g, ' ');
+  return text.charAt(0).toUpperCase() + text.slice(1) + unit;
+}
+
+/** The system metrics drawn in a run's System group, the most telling first (CPU and memory of the
+ * run's processes, then each GPU's use and memory, then the machine's). */
+export function systemChartKeys(keys: string[], max = 8): string[] {
+  const rank = (k: string): number => {
+    const order = [
+      /process_cpu/,
+      /process_memory_usage/,
+      /gpu_\d+_utilization/,
+      /gpu_\d+_memory_usage_megabytes/,
+      /^system\/cpu/,
+      /system_memory_usage_percentage/,
+      /disk_(read|write)/,
+      /network/
+    ];
+    const i = order.findIndex(re => re.test(k));
+    return i < 0 ? order.length : i;
+  };
+  return keys
+    .filter(k => rank(k) < 8)
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+    .slice(0, max);
 }

@@ -10,7 +10,7 @@ import { Widget } from '@lumino/widgets';
 
 import { LineChart } from './charts';
 import { AmlClient, IRunRecord } from './client';
-import { formatDuration, formatNumber, formatTime } from './columns';
+import { formatDuration, formatNumber, formatTime, isSystem, systemChartKeys, systemLabel } from './columns';
 import { heading, keyValueTable, para } from './dom';
 import { inputRow, RunDetailsModel } from './detailsModel';
 import { EventStream } from './events';
@@ -124,6 +124,7 @@ export class RunDetails extends Widget {
       [t.__('Params'), this._params],
       [t.__('Metrics'), this._metrics],
       [t.__('Charts'), this._chartsBox],
+      [t.__('System'), this._system],
       [t.__('Artifacts'), this._artifacts],
       [t.__('Log'), this._log],
       [t.__('Snapshot'), this._snapshot],
@@ -140,6 +141,8 @@ export class RunDetails extends Widget {
     this._log.className = 'aml-RunDetails-log';
     this._log.setAttribute('aria-live', 'off');
     this._chartsBox.className = 'aml-RunDetails-charts';
+    this._systemCharts.className = 'aml-RunDetails-charts aml-RunDetails-systemCharts';
+    this._system.append(this._systemTable, this._systemCharts);
     const controls = document.createElement('div');
     controls.className = 'aml-RunDetails-chartControls';
     const xLabel = document.createElement('label');
@@ -230,10 +233,17 @@ export class RunDetails extends Widget {
   private _fillTables(r: IRunRecord): void {
     this._params.replaceChildren(keyValueTable(Object.entries(r.params)));
     this._metrics.replaceChildren(keyValueTable(Object.entries(r.metrics).map(([k, v]) => [k, formatNumber(v)])));
+    const machine = Object.entries(r.system_metrics ?? {});
+    this._systemTable.replaceChildren(
+      machine.length
+        ? keyValueTable(machine.map(([k, v]) => [systemLabel(k), formatNumber(v)]))
+        : para(this.options.trans.__('No system metrics (sampled every 10 s while a run runs, unless turned off).'))
+    );
   }
 
   private async _drawCharts(r: IRunRecord): Promise<void> {
-    const keys = Object.keys(r.metrics).slice(0, MAX_CHARTS);
+    const system = systemChartKeys(Object.keys(r.system_metrics ?? {}));
+    const keys = [...Object.keys(r.metrics).slice(0, MAX_CHARTS), ...system];
     for (const key of keys) {
       let series;
       try {
@@ -249,8 +259,8 @@ export class RunDetails extends Widget {
         const host = document.createElement('div');
         host.className = 'aml-Chart';
         host.dataset.metric = key;
-        this._chartsBox.appendChild(host);
-        chart = new LineChart(host, key);
+        (isSystem(key) ? this._systemCharts : this._chartsBox).appendChild(host);
+        chart = new LineChart(host, isSystem(key) ? systemLabel(key) : key);
         this._charts.set(key, chart);
       }
       const y = series.value.map(v => (typeof v === 'number' ? v : null));
@@ -266,8 +276,9 @@ export class RunDetails extends Widget {
       return;
     }
     const t = this.options.trans;
-    const x = this._xTime ? s.time : s.step;
-    chart.draw([{ label: key, x, y: s.y }], this._xTime ? t.__('wall time') : t.__('step'), this._xTime, this._smoothing);
+    const time = this._xTime || isSystem(key); // the machine's figures are sampled on the clock
+    const x = time ? s.time : s.step;
+    chart.draw([{ label: key, x, y: s.y }], time ? t.__('wall time') : t.__('step'), time, this._smoothing);
   }
 
   private _redrawCharts(): void {
@@ -459,6 +470,9 @@ export class RunDetails extends Widget {
   private _params = document.createElement('div');
   private _metrics = document.createElement('div');
   private _chartsBox = document.createElement('div');
+  private _system = document.createElement('div');
+  private _systemTable = document.createElement('div');
+  private _systemCharts = document.createElement('div');
   private _artifacts = document.createElement('div');
   private _log = document.createElement('pre');
   private _snapshot = document.createElement('div');

@@ -9,7 +9,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { AccordionPanel, Panel, Widget } from '@lumino/widgets';
 
 import { AmlClient, IGroup, IKeys, IRunSummary } from './client';
-import { CellRegistry, defaultColumns, IColumn, move, pin, quoteKey, sortTerm, toggle, withKeys } from './columns';
+import { CellRegistry, defaultColumns, IColumn, isSystem, move, pin, quoteKey, sortTerm, systemLabel, toggle, withKeys } from './columns';
 import { para } from './dom';
 import { EventStream } from './events';
 import { amlIcon } from './icons';
@@ -192,6 +192,9 @@ export class RunsSection extends Panel {
       started: this.trans.__('Started'),
       duration: this.trans.__('Duration')
     };
+    if (id.startsWith('metrics.') && isSystem(id.slice(8))) {
+      return fixed[id] ?? systemLabel(id.slice(8));
+    }
     return fixed[id] ?? this._extraHeaders.get(id) ?? id;
   }
 
@@ -361,7 +364,7 @@ export class RunsSection extends Panel {
     const head = text.slice(0, text.length - word.length);
     const options: string[] = [];
     const all = [
-      ...this._keys.metrics.map(k => `metrics.${quoteKey(k)}`),
+      ...[...this._keys.metrics, ...this._keys.system_metrics].map(k => `metrics.${quoteKey(k)}`),
       ...this._keys.params.map(k => `params.${quoteKey(k)}`),
       ...this._keys.tags.map(k => `tags.${quoteKey(k)}`),
       'attributes.status',
@@ -503,7 +506,7 @@ export class RunsSection extends Panel {
   private static _count = 0;
   private _columns: IColumn[];
   private _extraHeaders = new Map<string, string>();
-  private _keys: IKeys = { params: [], metrics: [], tags: [] };
+  private _keys: IKeys = { params: [], metrics: [], tags: [], system_metrics: [] };
   private _sort = { column: 'started', descending: true };
   private _experiment = document.createElement('select');
   private _views = document.createElement('select');

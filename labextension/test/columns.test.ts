@@ -2,7 +2,21 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { IRunSummary } from '../src/client';
-import { CellRegistry, cellText, defaultColumns, formatDuration, formatNumber, move, pin, shown, sortTerm, toggle, withKeys } from '../src/columns';
+import {
+  CellRegistry,
+  cellText,
+  defaultColumns,
+  formatDuration,
+  formatNumber,
+  move,
+  pin,
+  shown,
+  sortTerm,
+  systemChartKeys,
+  systemLabel,
+  toggle,
+  withKeys
+} from '../src/columns';
 import { run } from './fakes';
 
 test('keys join as hidden columns; the user chooses, pins and reorders', () => {
@@ -44,4 +58,16 @@ test('added columns belong to their registry: two never share one', () => {
   assert.equal(a.text(r, 'team'), 'team of n');
   assert.equal(b.text(r, 'team'), '');
   assert.equal(b.text(r, 'params.lr'), '1');
+});
+
+test('system metrics: offered as hidden columns, read from the run\'s own, said in words, charted by rank', () => {
+  const peak = 'system/process_memory_peak_megabytes';
+  const cols = withKeys(defaultColumns([]), { params: [], metrics: ['acc'], tags: [], system_metrics: [peak] });
+  assert.deepEqual(cols.slice(-2).map(c => [c.id, c.visible]), [['metrics.acc', false], [`metrics.${peak}`, false]]);
+  assert.equal(cellText(run(7), `metrics.${peak}`), '107');
+  assert.equal(systemLabel(peak), 'Process memory peak (MB)');
+  assert.equal(systemLabel('system/gpu_1_utilization_percentage'), 'GPU 1 utilization (%)');
+  assert.equal(systemLabel('system/gpu_0_temperature_celsius'), 'GPU 0 temperature (°C)');
+  const keys = ['system/network_receive_megabytes', 'system/gpu_0_utilization_percentage', peak, 'system/process_cpu_utilization_percentage'];
+  assert.deepEqual(systemChartKeys(keys), ['system/process_cpu_utilization_percentage', 'system/gpu_0_utilization_percentage', 'system/network_receive_megabytes']);
 });

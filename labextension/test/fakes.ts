@@ -22,6 +22,7 @@ export function run(i: number, status = 'completed'): IRunSummary {
     parent_id: null,
     params: { lr: String(i % 3) },
     metrics: { acc: i / 1000 },
+    system_metrics: { 'system/process_memory_peak_megabytes': 100 + i },
     tags: {}
   };
 }

@@ -147,6 +147,7 @@ def test_details_draw_a_chart_and_preview_an_artifact_as_text(page, lab: Lab, wo
     preview.wait_for()
     assert "<script>alert(1)</script>" in preview.inner_text()
     assert "lab-out:1" in details.locator(".aml-RunDetails-models").inner_text()  # its lineage out
+    assert "Process memory peak (MB)" in details.locator('section[aria-label="System"]').inner_text()
     shot(page, "details")
 
 

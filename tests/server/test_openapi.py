@@ -52,13 +52,14 @@ def test_the_panels_typescript_types_are_the_documents() -> None:
 
 
 def test_answers_off_their_schema_are_caught() -> None:
-    check_answer("GET", "aml/api/v1/keys?experiment=x", 200, {"params": [], "metrics": [], "tags": []})
+    keys = {"params": [], "metrics": [], "tags": [], "system_metrics": []}
+    check_answer("GET", "aml/api/v1/keys?experiment=x", 200, keys)
     check_answer("GET", "aml/api/v1/audit", 200, {"anything": 1})  # a route the document leaves open
     with pytest.raises(AssertionError, match=r"keys\) answered off its schema: at metrics: 3 is not of type 'array'"):
-        check_answer("GET", "aml/api/v1/keys", 200, {"params": [], "metrics": 3, "tags": []})
+        check_answer("GET", "aml/api/v1/keys", 200, keys | {"metrics": 3})
     run = {k: "x" for k in ("id", "experiment", "name", "status", "user", "source_kind", "compute_target")}
     run |= {"start_time": 1, "end_time": None, "source_path": None, "snapshot_id": None, "parent_id": None}
-    run |= {"params": {}, "metrics": {"acc": 0.5, "loss": "NaN"}, "tags": {}}
+    run |= {"params": {}, "metrics": {"acc": 0.5, "loss": "NaN"}, "system_metrics": {}, "tags": {}}
     check_answer("GET", "aml/api/v1/runs", 200, {"runs": [run], "next_page_token": None})
     with pytest.raises(AssertionError, match="at runs/0/end_time: 'soon' is not valid"):
         check_answer("GET", "aml/api/v1/runs", 200, {"runs": [run | {"end_time": "soon"}], "next_page_token": None})

@@ -306,7 +306,7 @@ class MemoryStore:
         with self._lock:
             for key in [k for k in self._series if k[0] == run_pk]:
                 del self._series[key]
-            self._update(run_pk, metrics={})
+            self._update(run_pk, metrics={}, system_metrics={})
 
     def move_run(self, run_pk: int, experiment_id: int) -> None:
         with self._lock:
@@ -402,8 +402,10 @@ class MemoryStore:
         for r in page:
             whole = r.to_dict()
             row = {k: whole[k] for k in SUMMARY_KEYS}
-            row["params"], row["tags"] = dict(sorted(r.params.items())), dict(sorted(r.tags.items()))
+            row["params"] = dict(sorted(r.params.items()))
             row["metrics"] = {k: json_number(v) for k, v in sorted(r.metrics.items()) if v == v}
+            row["system_metrics"] = {k: json_number(v) for k, v in sorted(r.system_metrics.items()) if v == v}
+            row["tags"] = dict(sorted(r.tags.items()))
             out.append(row)
         return out
 
@@ -416,7 +418,7 @@ class MemoryStore:
                 {
                     "run_id": r["id"],
                     **{k: r[k] for k in SUMMARY_KEYS[1:]},
-                    **{f"metrics.{k}": v for k, v in r["metrics"].items()},
+                    **{f"metrics.{k}": v for k, v in {**r["metrics"], **r["system_metrics"]}.items()},
                     **{f"params.{k}": v for k, v in r["params"].items()},
                     **{f"tags.{k}": v for k, v in r["tags"].items()},
                 }
@@ -443,7 +445,9 @@ class MemoryStore:
 
     def run_keys(self, experiment_ids: list[int] | None) -> dict[str, list[str]]:
         runs = [r for r in self._runs.values() if experiment_ids is None or r.experiment_id in experiment_ids]
-        return {kind: sorted({k for r in runs for k in getattr(r, kind)}) for kind in ("params", "metrics", "tags")}
+        keys = {kind: sorted({k for r in runs for k in getattr(r, kind)}) for kind in ("params", "metrics", "tags")}
+        keys["metrics"] = sorted({*keys["metrics"], *(k for r in runs for k in r.system_metrics)})
+        return keys
 
     def count_runs(self, query: RunQuery) -> int:
         return len(self._matching(RunQuery(query.filter, query.experiment_ids)))
@@ -465,7 +469,7 @@ class MemoryStore:
 
 def _value(entity: str, key: str, r: RunRecord) -> Any:
     if entity == "metric":
-        v = r.metrics.get(key)
+        v = r.metrics.get(key, r.system_metrics.get(key))
         return None if v is None or v != v else v
     if entity == "param":
         return r.params.get(key)

@@ -155,7 +155,7 @@ def test_list_runs_is_search_runs_without_pandas(ws: Workspace, runs: dict[str, 
     from aml_jupyter.errors import InvalidValue
 
     order = ["metrics.acc DESC"]
-    frame = aml.search_runs(order_by=order, workspace=ws)
+    frame = aml.search_runs(order_by=order, system_metrics=True, workspace=ws)
     assert aml.list_runs(order_by=order, workspace=ws) == [run_summary(r) for r in frame.to_dict("records")]
     assert [r["id"] for r in aml.list_runs(order_by=order, offset=2, max_results=2, workspace=ws)] == list(
         frame.run_id[2:4]

@@ -75,6 +75,9 @@ def test_run_details_follows_a_job(ws: Workspace) -> None:
     assert "logs/stdout.txt" in rd.artifacts.value and rd.y_axis.label == "loss"
     assert rd.metric.value == "loss" and 2 <= len(rd.line.x) <= 1000  # downsampled for the chart
     assert rd.log.value.splitlines()[-2:] == [XSS, "done training"]  # a Textarea: text, not markup
+    # The System group: what the machine did, sampled at least once (at the job's end)
+    assert rd.system_metric.value == "system/process_cpu_utilization_percentage" and len(rd.system_line.x) >= 1
+    assert "peak memory" in rd.system_peaks.value and "system/" not in " ".join(rd.metric.options)
 
 
 def test_publish_model_from_best_run_to_a_smoke_test(ws: Workspace, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ...entities.filter import Clause, OrderKey, parse_filter, parse_order_by
 from ...entities.query import RunQuery
-from ...entities.records import SUMMARY_KEYS, decode_value, json_number
+from ...entities.records import SUMMARY_KEYS, decode_value, json_number, split_system
 from ...errors import InvalidValue
 from . import schema as t
 from .database import Database, fetch_all
@@ -246,10 +246,15 @@ def search_records(db: Database, query: RunQuery) -> list[dict[str, Any]]:
         number = value if special == 0 else decode_value(value, special)
         if number is not None and number == number:  # a listing leaves NaN out, as its frame shows it
             out[pk]["metrics"][key] = json_number(number)
-    for record in out.values():
-        for kind in ("params", "metrics", "tags"):
-            record[kind] = dict(sorted(record[kind].items()))
-    return [out[pk] for pk in pks]
+    listed = []
+    for run_pk in pks:
+        record = out[run_pk]
+        mine, machine = split_system(dict(sorted(record["metrics"].items())))
+        its_tags = dict(sorted(record.pop("tags").items()))
+        # In the order of a run's one JSON shape: the machine's metrics after the user's.
+        listed.append({**record, "params": dict(sorted(record["params"].items())), "metrics": mine})
+        listed[-1].update(system_metrics=machine, tags=its_tags)
+    return listed
 
 
 def search_frame(db: Database, query: RunQuery) -> pd.DataFrame:
