@@ -31,6 +31,7 @@ _LAZY = {
     "log_text": "aml_jupyter.tracking.fluent",
     "flush": "aml_jupyter.tracking.fluent",
     "autolog": "aml_jupyter.learn.autolog",
+    "lightning_logger": "aml_jupyter.learn.autolog_lightning",
     "Run": "aml_jupyter.tracking.run",
     "RunStatus": "aml_jupyter.entities.lifecycle",
     "search_runs": "aml_jupyter.tracking.queries",
@@ -57,6 +58,7 @@ __all__ = [*_LAZY, "load_ipython_extension", "__version__"]
 if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
     from .entities.lifecycle import RunStatus as RunStatus
     from .learn.autolog import autolog as autolog
+    from .learn.autolog_lightning import lightning_logger as lightning_logger
     from .services.cell_jobs import run_cell as run_cell
     from .services.models import download_model as download_model
     from .services.models import get_model_version as get_model_version

@@ -12,6 +12,9 @@
   logging every evaluation result per iteration (``valid_0_binary_logloss``, ``validation_0-logloss``).
 - Keras 3: ``Model.fit`` gets a callback logging its settings, every epoch's metrics and the model
   (learn/autolog_keras.py); patched when the user's code imports Keras.
+- PyTorch Lightning: ``Trainer.fit`` gets an aml logger for the fit: hyper-parameters, every logged
+  metric at its step, checkpoints as artifacts (learn/autolog_lightning.py); patched when the
+  user's code imports Lightning.
 
 Each library is patched when ``autolog()`` is called and only when it is installed; nothing
 happens outside a run; ``aml.autolog(disable=True)`` puts every function back.
@@ -71,6 +74,9 @@ def autolog(disable: bool = False, *, log_models: bool = True) -> list[str]:
         if _installed("keras"):
             _patch_keras()
             done.append("keras")
+        if _installed("lightning") or _installed("pytorch_lightning"):
+            _patch_lightning()
+            done.append("lightning")
         return done
 
 
@@ -384,3 +390,27 @@ def _patch_keras() -> None:
         hook = autolog_keras.AfterImport("keras", now)
         hook.install()
         _hooks.append(hook)
+
+
+# -- PyTorch Lightning -----------------------------------------------------------------------------
+
+
+def _patch_lightning() -> None:
+    import sys
+
+    from . import autolog_lightning
+    from .autolog_keras import AfterImport
+
+    def now(name: str) -> None:
+        try:
+            autolog_lightning.patch(name, _set, _target_run, _run, _inside, _fitting)
+        except Exception as exc:  # a broken Lightning install must not break the user's import
+            autolog_lightning.warn_unpatched(exc)
+
+    for name in autolog_lightning.LIGHTNING:  # lightning.pytorch and the older pytorch_lightning
+        if name in sys.modules:
+            now(name)
+        elif _installed(name.split(".")[0]):  # torch takes seconds to import: patched when the user's code does
+            hook = AfterImport(name, functools.partial(now, name))
+            hook.install()
+            _hooks.append(hook)
