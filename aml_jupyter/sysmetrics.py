@@ -65,17 +65,26 @@ def check_interval(value: Any, default: float = DEFAULT_INTERVAL) -> float | Non
     )
 
 
+_nvml_missing = False  # nvidia-ml-py was looked for once in this process and is not there
+
+
 class _Gpus:
     """The GPUs this process may use, through NVML; none (and no error) where NVML or a GPU is missing."""
 
     def __init__(self) -> None:
+        global _nvml_missing
         self.handles: list[tuple[int, Any]] = []
         self.nvml: Any = None
+        if _nvml_missing:
+            return
         try:
             import pynvml
-
+        except ImportError:
+            _nvml_missing = True
+            return
+        try:
             pynvml.nvmlInit()
-        except Exception:  # no nvidia-ml-py, no driver, no device: a machine without GPUs
+        except Exception:  # no driver, no device: a machine without GPUs
             return
         self.nvml = pynvml
         try:
@@ -158,32 +167,99 @@ def _power(nvml: Any, handle: Any) -> float:
     return float(nvml.nvmlDeviceGetPowerUsage(handle)) / 1000.0  # NVML says milliwatts
 
 
+class _Clock:
+    """One thread per process wakes each sampler when its next reading is due: starting and ending a
+    run costs a dictionary entry, not a thread (a sweep's thousand short runs stay as fast)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: dict[Sampler, float] = {}
+        self._busy: Sampler | None = None
+        self._thread: threading.Thread | None = None
+
+    def add(self, sampler: Sampler, at: float) -> None:
+        with self._cond:
+            self._due[sampler] = at
+            if self._thread is None or not self._thread.is_alive():
+                # A daemon: it never keeps the process alive, and it waits idle when no run is sampled.
+                self._thread = threading.Thread(target=self._run, daemon=True, name="aml-system-metrics")
+                self._thread.start()
+            self._cond.notify_all()
+
+    def remove(self, sampler: Sampler) -> None:
+        """No more readings for ``sampler``; waits for one under way to finish."""
+        with self._cond:
+            self._due.pop(sampler, None)
+            while self._busy is sampler and self._thread is not threading.current_thread():
+                self._cond.wait()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                if not self._due:
+                    self._cond.wait()
+                    continue
+                sampler, at = min(self._due.items(), key=lambda item: item[1])
+                wait = at - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                self._due[sampler] = time.monotonic() + sampler.interval
+                self._busy = sampler
+                self._cond.release()
+                try:
+                    sampler._tick()
+                finally:
+                    self._cond.acquire()
+                    self._busy = None
+                    self._cond.notify_all()
+
+
+_clock = _Clock()
+
+
+def _new_clock() -> None:
+    global _clock
+    _clock = _Clock()  # a forked child has no clock thread, and its lock may have been held
+
+
+os.register_at_fork(after_in_child=_new_clock)
+
+
 class Sampler:
     """Samples this process (and its children) and the machine every ``interval`` s until stopped.
 
     ``emit(values, step, timestamp_ms)`` receives the values named ``system/...``; it should buffer
-    (the run's writer does). A final sample is taken at :meth:`stop`, so a run shorter than the
-    interval still has one.
+    (the run's writer does). ``on_gpus(gpus)`` hears once which GPUs are sampled, where there are
+    any. Readings are taken on the process's one sampling thread, the first 0.1 s after
+    :meth:`start` (where the counters start from), then every ``interval``; and once more at
+    :meth:`stop`, from the processes already known (nothing lists the machine's processes on the
+    run's path), so a run shorter than the interval still has a sample. A run of under 0.1 s has
+    none and costs next to nothing.
 
     Example:
         >>> seen = []
         >>> sampler = Sampler(lambda values, step, ts: seen.append(values), interval=0.1).start()
-        >>> sampler.stop()
+        >>> time.sleep(0.35); sampler.stop()
         >>> "system/cpu_utilization_percentage" in seen[-1]
         True
     """
 
-    def __init__(self, emit: Emit, interval: float = DEFAULT_INTERVAL, pid: int | None = None) -> None:
-        import psutil
-
+    def __init__(
+        self,
+        emit: Emit,
+        interval: float = DEFAULT_INTERVAL,
+        pid: int | None = None,
+        on_gpus: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> None:
         self.interval = check_interval(interval) or DEFAULT_INTERVAL
         self._emit = emit
-        self._psutil = psutil
-        self._root = psutil.Process(pid)
+        self._on_gpus = on_gpus
+        self._pid = pid
         self._procs: dict[int, Any] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._started = 0.0
+        self._ready = threading.Event()
+        self._running = False
+        self._started = self._last = 0.0
         self._step = -1
         self._peak_rss = 0.0
         self._peak_gpu = 0.0
@@ -192,59 +268,90 @@ class Sampler:
         self.errors = 0
 
     def start(self) -> Sampler:
-        """Starts the thread (a daemon: it never keeps the process alive); returns self."""
-        self._gpus = _Gpus()
-        self._started = time.monotonic()
-        self._psutil.cpu_percent(None)  # the first reading only sets the baseline
-        self._tree()
-        self._disk0 = self._counters("disk_io_counters")
-        self._net0 = self._counters("net_io_counters")
-        self._thread = threading.Thread(target=self._loop, daemon=True, name="aml-system-metrics")
-        self._thread.start()
+        """Has the process's sampling thread read this run from now on; returns self."""
+        self._running = True
+        _clock.add(self, time.monotonic() + MIN_INTERVAL)
         return self
 
     def gpus(self) -> list[dict[str, Any]]:
-        """The GPUs sampled (name, memory, driver, CUDA version); [] before :meth:`start` or without any."""
+        """The GPUs sampled (name, memory, driver, CUDA version); [] without any.
+
+        Example:
+            >>> Sampler(lambda *a: None).gpus()
+            []
+        """
+        if self._running:
+            self._ready.wait(10)
         return self._gpus.describe() if self._gpus is not None else []
 
     def stop(self) -> None:
-        """Takes the last sample and ends the thread. Calling it twice is harmless."""
-        if self._thread is None:
+        """No more readings, after a last one. Calling it twice is harmless."""
+        if not self._running:
             return
-        self._stop.set()
-        self._thread.join(timeout=max(5.0, self.interval))
-        self._thread = None
-        self._sample()
+        self._running = False
+        _clock.remove(self)
+        if self._last and time.monotonic() - self._last >= MIN_INTERVAL:  # the counters have a start
+            self._sample(list_children=False)
         if self._gpus is not None:
             self._gpus.close()
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+    def _tick(self) -> None:
+        # On the clock's thread: the first call sets where the counters start, the rest sample.
+        if self._last:
             self._sample()
-
-    def _sample(self) -> None:
+            return
         try:
-            values = self.read()
+            self._baseline()
+        except Exception:
+            self.errors += 1
+            return
+        finally:
+            self._ready.set()
+        gpus = self._gpus.describe() if self._gpus is not None else []
+        if gpus and self._on_gpus is not None:
+            try:
+                self._on_gpus(gpus)
+            except Exception:
+                self.errors += 1
+
+    def _baseline(self) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._root = psutil.Process(self._pid)
+        self._gpus = _Gpus()
+        psutil.cpu_percent(None)
+        self._tree()
+        self._disk0 = self._counters("disk_io_counters")
+        self._net0 = self._counters("net_io_counters")
+        self._started = self._last = time.monotonic()
+
+    def _sample(self, list_children: bool = True) -> None:
+        try:
+            values = self.read(list_children)
         except Exception:  # never the run's problem: a reading that fails is skipped
             self.errors += 1
             return
-        self._step = max(int(time.monotonic() - self._started), self._step + 1)
+        self._last = time.monotonic()
+        self._step = max(int(self._last - self._started), self._step + 1)
         try:
             self._emit({PREFIX + k: v for k, v in values.items()}, self._step, time.time_ns() // 1_000_000)
         except Exception:  # the run ended, or its store refused: the run's own logging says why
             self.errors += 1
 
-    def read(self) -> dict[str, float]:
+    def read(self, list_children: bool = True) -> dict[str, float]:
         """One sample, unprefixed; what cannot be read on this machine is left out.
 
         Example:
-            >>> sorted(Sampler(lambda *a: None).read())[:2]
-            ['cpu_utilization_percentage', 'process_cpu_utilization_percentage']
+            >>> "process_memory_usage_megabytes" in Sampler(lambda *a: None).read()
+            True
         """
+        if not self._last:
+            self._baseline()
         ps = self._psutil
         values: dict[str, float] = {"cpu_utilization_percentage": ps.cpu_percent(None)}
         cpu = rss = 0.0
-        for proc in self._tree():
+        for proc in self._tree() if list_children else list(self._procs.values()) or [self._root]:
             try:
                 cpu += proc.cpu_percent(None)
                 rss += proc.memory_info().rss

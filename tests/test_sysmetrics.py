@@ -14,6 +14,7 @@ import pytest
 
 import aml_jupyter as aml
 from aml_jupyter.errors import ConfigError, InvalidValue
+from aml_jupyter import sysmetrics
 from aml_jupyter.sysmetrics import Sampler
 
 
@@ -51,6 +52,7 @@ def _fake_nvml(monkeypatch: pytest.MonkeyPatch, gpus: int, lost_after: int | Non
         nvmlDeviceGetPowerUsage=lambda h: 312_000,
     )
     monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    monkeypatch.setattr(sysmetrics, "_nvml_missing", False)  # looked for again: now it is there
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     return calls
 
@@ -58,6 +60,15 @@ def _fake_nvml(monkeypatch: pytest.MonkeyPatch, gpus: int, lost_after: int | Non
 def _samples(interval: float = 0.1) -> tuple[Sampler, list[dict[str, float]]]:
     seen: list[dict[str, float]] = []
     return Sampler(lambda values, step, ts: seen.append(values), interval), seen
+
+
+def _sampled(sampler: Sampler, seen: list[dict[str, float]], at_least: int = 2) -> None:
+    """Starts ``sampler`` and stops it once it has taken ``at_least`` samples."""
+    sampler.start()
+    deadline = time.monotonic() + 10
+    while len(seen) < at_least and time.monotonic() < deadline:
+        time.sleep(0.02)
+    sampler.stop()
 
 
 def test_a_run_samples_at_its_interval_whatever_it_logs(ws: aml.Workspace) -> None:
@@ -129,7 +140,7 @@ def test_nvml_without_a_visible_gpu_samples_the_rest(monkeypatch: pytest.MonkeyP
     _fake_nvml(monkeypatch, gpus=2)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # a job given no GPU on a machine with some
     sampler, seen = _samples()
-    sampler.start().stop()
+    _sampled(sampler, seen)
     assert sampler.gpus() == [] and not any("gpu" in k for k in seen[-1]) and sampler.errors == 0
 
 
@@ -141,10 +152,20 @@ def test_a_machine_without_network_counters_samples_the_rest(monkeypatch: pytest
 
     monkeypatch.setattr(psutil, "net_io_counters", refuse)
     sampler, seen = _samples()
-    sampler.start().stop()
+    _sampled(sampler, seen)
     assert not any("network" in k for k in seen[-1]) and "system/disk_read_megabytes" in seen[-1]
-    assert sampler._thread is None and sampler.errors == 0
+    assert sampler.errors == 0
     sampler.stop()  # twice: harmless
+
+
+def test_a_run_of_a_few_milliseconds_reads_nothing_and_one_thread_serves_all() -> None:
+    import threading
+
+    samplers = [_samples()[0].start() for _ in range(50)]
+    for sampler in samplers:
+        sampler.stop()
+    assert all(s._last == 0 for s in samplers)  # stopped before their first reading: nothing read
+    assert [t.name for t in threading.enumerate()].count("aml-system-metrics") <= 1
 
 
 def test_a_killed_job_keeps_what_was_sampled(ws: aml.Workspace) -> None:

@@ -255,10 +255,9 @@ def _start_sampling(svc: LocalBackend | RemoteBackend) -> Any:
     from ..sysmetrics import Sampler
 
     try:
-        sampler = Sampler(svc.log_system, interval).start()
-        gpus = sampler.gpus()
-        if gpus:
-            svc.set_tags({"aml.gpus": json.dumps(gpus)})
+        sampler = Sampler(
+            svc.log_system, interval, on_gpus=lambda gpus: svc.set_tags({"aml.gpus": json.dumps(gpus)})
+        ).start()
     except Exception as exc:  # never the job's problem
         print(f"aml_jupyter: no system metrics for this run: {exc}", file=sys.stderr)
         return None

@@ -400,12 +400,12 @@ class Run:
             for key, value in values.items():
                 self._buffer(key, value, step, ts)
 
-        self._sampler = Sampler(emit, interval).start()
-        gpus = self._sampler.gpus()
-        if gpus:
+        def on_gpus(gpus: list[dict[str, Any]]) -> None:
             import json
 
             self.set_tags({"aml.gpus": json.dumps(gpus)})
+
+        self._sampler = Sampler(emit, interval, on_gpus=on_gpus).start()
 
     def _stop_sampling(self) -> None:
         sampler, self._sampler = self._sampler, None
