@@ -78,6 +78,7 @@ bench: setup
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/jobs.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/serving.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/sysmetrics.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/pbe.py --dask-rows 0
 	$(BIN)/python benchmarks/pbe/score.py
 	$(BIN)/python benchmarks/learn.py $(BENCH_ARGS)

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 import aml_jupyter as aml
-from aml_jupyter.errors import ConfigError, InvalidValue
 from aml_jupyter import sysmetrics
+from aml_jupyter.errors import ConfigError, InvalidValue
 from aml_jupyter.sysmetrics import Sampler
 
 

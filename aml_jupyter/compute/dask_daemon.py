@@ -58,21 +58,24 @@ def make_cluster(settings: dict[str, Any]) -> Any:
         except ImportError:
             raise RuntimeError("gpu = true needs dask-cuda: pip install 'aml_jupyter[cuda]'") from None
         try:
-            return LocalCUDACluster(threads_per_worker=threads, scheduler_port=0, dashboard_address=":0")
+            # One worker per GPU, each declaring it: a target's `gpus = 1` is placed, `gpus = 2` refused at once.
+            return LocalCUDACluster(
+                threads_per_worker=threads, scheduler_port=0, dashboard_address=":0", resources={"GPU": 1}
+            )
         except Exception as exc:
             raise RuntimeError(
                 f"gpu = true, but no CUDA GPU could be used here ({type(exc).__name__}: {exc})"
             ) from None
     from distributed import LocalCluster
 
-    gpus = int(settings.get("gpus", 0))
+    # No GPU resource is declared here: a target's `gpus = N` is what a job asks, and a cluster of
+    # CPU workers has none to give (the job is refused at once, saying so).
     return LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=workers,
         threads_per_worker=threads,
         processes=True,
         scheduler_port=0,
         dashboard_address=":0",
-        resources={"GPU": gpus} if gpus else None,
     )
 
 

@@ -296,3 +296,33 @@ def test_the_cli_writes_lines_as_they_come_when_piped() -> None:
     code += "print(sys.stdout.line_buffering)\n"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "True"
+
+
+def test_a_job_asking_gpus_goes_to_a_worker_that_declares_them(ws: Workspace) -> None:
+    # CPU workers declaring a GPU resource, as dask-cuda's workers do: placement without a GPU.
+    from distributed import Nanny, Scheduler, SpecCluster
+
+    workers = {
+        "cpu": {"cls": Nanny, "options": {"nthreads": 1}},
+        "gpu": {"cls": Nanny, "options": {"nthreads": 1, "resources": {"GPU": 1}}},
+    }
+    scheduler = {"cls": Scheduler, "options": {"port": 0, "dashboard_address": ":0"}}
+    with SpecCluster(workers=workers, scheduler=scheduler, silence_logs=50) as cluster:
+        toml = ws.aml_dir / "aml.toml"
+        for name, gpus in (("one_gpu", 1), ("two_gpus", 2)):
+            toml.write_text(
+                toml.read_text() + f'\n[targets.{name}]\ntype = "dask"\naddress = "{cluster.scheduler_address}"\n'
+                f"gpus = {gpus}\n"
+            )
+        ws.close()
+        ws = Workspace.open(ws.root)
+        cell = "from distributed import get_worker\nworker = get_worker().name"
+        for _ in range(3):  # never the worker without one
+            done = run_cell(cell, outputs=["worker"], target="one_gpu", workspace=ws)
+            assert done["status"] == "completed" and done["outputs"] == {"worker": "gpu"}
+        started = time.monotonic()
+        with pytest.raises(TargetUnavailable, match=r"asks 2 GPU\(s\) per job.*the most is 1"):
+            run_cell(cell, outputs=["worker"], target="two_gpus", workspace=ws)
+        assert time.monotonic() - started < 10  # at once, not after waiting for a worker that never comes
+        refused = aml.search_runs("attributes.compute_target = 'two_gpus'", workspace=ws)
+        assert refused["status"].tolist() == ["failed"]
