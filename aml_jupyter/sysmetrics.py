@@ -159,6 +159,23 @@ class _Gpus:
                 pass
 
 
+def _busy(before: Any, after: Any) -> float:
+    """Percent of the machine's CPU time not idle between two ``psutil.cpu_times()`` readings.
+
+    Example:
+        >>> from collections import namedtuple
+        >>> T = namedtuple("T", "user system idle")
+        >>> _busy(T(1.0, 1.0, 2.0), T(2.0, 2.0, 4.0))
+        50.0
+    """
+    def delta(*fields: str) -> float:
+        return sum(getattr(after, f, 0.0) - getattr(before, f, 0.0) for f in fields)
+
+    idle = [delta("idle", "iowait")]
+    total = sum(after) - sum(before) - delta("guest", "guest_nice")  # Linux counts guest time in user too
+    return max(0.0, min(100.0, 100.0 * (total - sum(idle)) / total)) if total > 0 else 0.0
+
+
 def _temperature(nvml: Any, handle: Any) -> float:
     return float(nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU))
 
@@ -264,7 +281,7 @@ class Sampler:
         self._peak_rss = 0.0
         self._peak_gpu = 0.0
         self._gpus: _Gpus | None = None
-        self._disk0 = self._net0 = None
+        self._disk0 = self._net0 = self._cpu = None
         self.errors = 0
 
     def start(self) -> Sampler:
@@ -320,7 +337,7 @@ class Sampler:
         self._psutil = psutil
         self._root = psutil.Process(self._pid)
         self._gpus = _Gpus()
-        psutil.cpu_percent(None)
+        self._cpu = psutil.cpu_times()
         self._tree()
         self._disk0 = self._counters("disk_io_counters")
         self._net0 = self._counters("net_io_counters")
@@ -349,7 +366,11 @@ class Sampler:
         if not self._last:
             self._baseline()
         ps = self._psutil
-        values: dict[str, float] = {"cpu_utilization_percentage": ps.cpu_percent(None)}
+        # The machine's CPU from this sampler's own last reading: psutil.cpu_percent keeps one per
+        # thread, and the last sample is read on the run's thread.
+        cpu_now = ps.cpu_times()
+        values: dict[str, float] = {"cpu_utilization_percentage": _busy(self._cpu, cpu_now)}
+        self._cpu = cpu_now
         cpu = rss = 0.0
         for proc in self._tree() if list_children else list(self._procs.values()) or [self._root]:
             try:

@@ -218,7 +218,11 @@ export function systemLabel(key: string): string {
       unit = shown;
     }
   }
-  text = text.replace(/^gpu_(\d+)_/, 'GPU $1 ').replace(/^gpu_/, 'GPU ').replace(/_/g, ' ');
+  text = text
+    .replace(/^gpu_(\d+)_/, 'GPU $1 ')
+    .replace(/^gpu_/, 'GPU ')
+    .replace(/_/g, ' ')
+    .replace(/\bcpu\b/, 'CPU');
   return text.charAt(0).toUpperCase() + text.slice(1) + unit;
 }
 
@@ -243,4 +247,11 @@ export function systemChartKeys(keys: string[], max = 8): string[] {
     .filter(k => rank(k) < 8)
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
     .slice(0, max);
+}
+
+/** System metrics in the order a table shows them: the peaks, then the run's own processes, then the
+ * machine's and its GPUs', each group by name. */
+export function systemOrder(keys: string[]): string[] {
+  const group = (k: string): number => (k.includes('peak') ? 0 : k.includes('process_') ? 1 : k.includes('gpu_') ? 3 : 2);
+  return keys.slice().sort((a, b) => group(a) - group(b) || a.localeCompare(b));
 }

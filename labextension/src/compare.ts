@@ -8,7 +8,7 @@ import { Widget } from '@lumino/widgets';
 
 import { LineChart, themeColors } from './charts';
 import { AmlClient, IRunSummary } from './client';
-import { formatNumber } from './columns';
+import { formatNumber, isSystem, systemLabel, systemOrder } from './columns';
 import { heading, para } from './dom';
 
 export const MAX_COMPARED = 20;
@@ -101,6 +101,21 @@ export class CompareView extends Widget {
     const t = this.options.trans;
     const base = this._runs.find(r => r.id === this._baseline)!;
     const keys = [...new Set(this._runs.flatMap(r => Object.keys(r.metrics)))].sort();
+    if (this._withSystem) {
+      const machine = [...new Set(this._runs.flatMap(r => Object.keys(r.system_metrics ?? {})))];
+      keys.push(...systemOrder(machine)); // the peaks first: "which one ran out of memory?"
+    }
+    const value = (r: IRunSummary, key: string) => (isSystem(key) ? r.system_metrics?.[key] : r.metrics[key]);
+    const system = document.createElement('label');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.checked = this._withSystem;
+    box.className = 'aml-Compare-system';
+    box.addEventListener('change', () => {
+      this._withSystem = box.checked;
+      this._renderMetrics();
+    });
+    system.append(box, document.createTextNode(' ' + t.__('System metrics (CPU, memory, GPUs)')));
     const pick = document.createElement('select');
     pick.className = 'jp-mod-styled';
     pick.setAttribute('aria-label', t.__('Baseline run'));
@@ -113,11 +128,11 @@ export class CompareView extends Widget {
       this._renderMetrics();
     });
     const rows = keys.map(key => ({
-      label: key,
+      label: isSystem(key) ? systemLabel(key) : key,
       differs: true,
       cells: this._runs.map(r => {
-        const v = r.metrics[key];
-        const b = base.metrics[key];
+        const v = value(r, key);
+        const b = value(base, key);
         if (typeof v !== 'number') {
           return v === undefined ? '' : String(v);
         }
@@ -128,7 +143,7 @@ export class CompareView extends Widget {
         return `${formatNumber(v)} (${d >= 0 ? '+' : ''}${formatNumber(d)})`;
       })
     }));
-    this._metricsBox.replaceChildren(heading(t.__('Metrics')), pick, this._grid(t.__('metric'), rows));
+    this._metricsBox.replaceChildren(heading(t.__('Metrics')), pick, ' ', system, this._grid(t.__('metric'), rows));
   }
 
   private _grid(corner: string, rows: { label: string; differs: boolean; cells: string[] }[]): HTMLElement {
@@ -354,6 +369,7 @@ export class CompareView extends Widget {
 
   private _runs: IRunSummary[] = [];
   private _baseline = '';
+  private _withSystem = false;
   private _pcMetric = '';
   private _brush = new Map<number, [number, number]>();
   private _charts: LineChart[] = [];

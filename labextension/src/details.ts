@@ -10,7 +10,7 @@ import { Widget } from '@lumino/widgets';
 
 import { LineChart } from './charts';
 import { AmlClient, IRunRecord } from './client';
-import { formatDuration, formatNumber, formatTime, isSystem, systemChartKeys, systemLabel } from './columns';
+import { formatDuration, formatNumber, formatTime, isSystem, systemChartKeys, systemLabel, systemOrder } from './columns';
 import { heading, keyValueTable, para } from './dom';
 import { inputRow, RunDetailsModel } from './detailsModel';
 import { EventStream } from './events';
@@ -233,7 +233,8 @@ export class RunDetails extends Widget {
   private _fillTables(r: IRunRecord): void {
     this._params.replaceChildren(keyValueTable(Object.entries(r.params)));
     this._metrics.replaceChildren(keyValueTable(Object.entries(r.metrics).map(([k, v]) => [k, formatNumber(v)])));
-    const machine = Object.entries(r.system_metrics ?? {});
+    const latest = r.system_metrics ?? {};
+    const machine = systemOrder(Object.keys(latest)).map(k => [k, latest[k]] as const);
     this._systemTable.replaceChildren(
       machine.length
         ? keyValueTable(machine.map(([k, v]) => [systemLabel(k), formatNumber(v)]))

@@ -14,6 +14,7 @@ import {
   sortTerm,
   systemChartKeys,
   systemLabel,
+  systemOrder,
   toggle,
   withKeys
 } from '../src/columns';
@@ -68,6 +69,12 @@ test('system metrics: offered as hidden columns, read from the run\'s own, said 
   assert.equal(systemLabel(peak), 'Process memory peak (MB)');
   assert.equal(systemLabel('system/gpu_1_utilization_percentage'), 'GPU 1 utilization (%)');
   assert.equal(systemLabel('system/gpu_0_temperature_celsius'), 'GPU 0 temperature (°C)');
+  assert.equal(systemLabel('system/process_cpu_utilization_percentage'), 'Process CPU utilization (%)');
+  assert.deepEqual(systemOrder(['system/gpu_0_utilization_percentage', 'system/cpu_utilization_percentage', peak]), [
+    peak,
+    'system/cpu_utilization_percentage',
+    'system/gpu_0_utilization_percentage'
+  ]);
   const keys = ['system/network_receive_megabytes', 'system/gpu_0_utilization_percentage', peak, 'system/process_cpu_utilization_percentage'];
   assert.deepEqual(systemChartKeys(keys), ['system/process_cpu_utilization_percentage', 'system/gpu_0_utilization_percentage', 'system/network_receive_megabytes']);
 });

@@ -194,14 +194,21 @@ def test_a_new_project_from_the_launchers_aml_card(page, lab: Lab, workspace: Pa
 def test_compare_two_selected_runs(page, lab: Lab) -> None:  # type: ignore[no-untyped-def]
     open_sidebar(page, lab)
     rows = page.locator(ROWS)
-    rows.nth(1).click(modifiers=["Control"])
-    rows.nth(2).click(modifiers=["Control"])
+    # Two of the demo's sweep runs: jobs long enough to have system metrics
+    rows.filter(has_text="sweep-2").first.click(modifiers=["Control"])
+    rows.filter(has_text="sweep-3").first.click(modifiers=["Control"])
     eventually(lambda: page.locator(f'{ROWS}[aria-selected="true"]').count() == 2 or None, 5, "two runs selected")
     page.keyboard.press("Shift+Enter")
     view = page.locator(".aml-Compare[data-ready=true]")
     view.wait_for(timeout=15_000)
     assert view.locator(".aml-Compare-table").count() == 2 and view.locator("canvas.aml-Parcoords").count() == 1
     shot(page, "compare")
+    # The machine's metrics join the comparison when asked, in words, the peaks first
+    metrics = view.locator(".aml-Compare-table").nth(1)
+    assert "Process memory peak (MB)" not in metrics.inner_text()
+    view.locator(".aml-Compare-system").check()
+    first_system = view.locator(".aml-Compare-table").nth(1).locator("tbody th", has_text="(MB)").first
+    assert "peak" in first_system.inner_text()
 
 
 def test_submit_a_notebook_with_an_edited_parameter(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
