@@ -251,8 +251,8 @@ class Sampler:
     any. Readings are taken on the process's one sampling thread, the first 0.1 s after
     :meth:`start` (where the counters start from), then every ``interval``; and once more at
     :meth:`stop`, from the processes already known (nothing lists the machine's processes on the
-    run's path), so a run shorter than the interval still has a sample. A run of under 0.1 s has
-    none and costs next to nothing.
+    run's path), so a run shorter than the interval still has a sample. A run stopped before its
+    first reading has none and costs next to nothing.
 
     Example:
         >>> seen = []
@@ -307,7 +307,7 @@ class Sampler:
             return
         self._running = False
         _clock.remove(self)
-        if self._last and time.monotonic() - self._last >= MIN_INTERVAL:  # the counters have a start
+        if self._last:  # the counters have a start: a run of 0.1 s and more ends with a sample
             self._sample(list_children=False)
         if self._gpus is not None:
             self._gpus.close()

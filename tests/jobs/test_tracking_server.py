@@ -277,6 +277,7 @@ def test_a_worker_without_the_workspace_runs_the_job_through_the_server(
     assert run.artifact_path("logs/stdout.txt").read_text() == "from the snapshot\n"
     assert run.artifact_path("outputs/model.txt").read_text() == "weights"
     assert run.tags["aml.attempt"] == "1" and str(elsewhere) in run.tags["aml.job_dir"]
+    assert run.system_metrics["system/process_memory_peak_megabytes"] > 0  # sampled there, sent through the server
     (ws.root / "missing_module.py").write_text("import no_such_module_here\n")
     failing = _queued_job(ws, "missing_module.py")
     proc, result = _run_worker(failing, server, elsewhere)
