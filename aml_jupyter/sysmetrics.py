@@ -168,6 +168,7 @@ def _busy(before: Any, after: Any) -> float:
         >>> _busy(T(1.0, 1.0, 2.0), T(2.0, 2.0, 4.0))
         50.0
     """
+
     def delta(*fields: str) -> float:
         return sum(getattr(after, f, 0.0) - getattr(before, f, 0.0) for f in fields)
 

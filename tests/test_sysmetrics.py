@@ -17,6 +17,8 @@ from aml_jupyter import sysmetrics
 from aml_jupyter.errors import ConfigError, InvalidValue
 from aml_jupyter.sysmetrics import Sampler
 
+from .settings import reconfigure
+
 
 @pytest.fixture
 def ws(tmp_path: Path) -> aml.Workspace:
@@ -97,18 +99,10 @@ def test_a_bad_interval_is_refused_and_starts_nothing(ws: aml.Workspace, bad: An
     assert aml.search_runs(workspace=ws).empty
 
 
-def _set(ws: aml.Workspace, value: str) -> Path:
-    # aml.toml read again: the workspace is opened afresh after the change.
-    ws.close()
-    config = ws.root / ".aml" / "aml.toml"
-    config.write_text(config.read_text().replace("# system_metrics = 10.0", f"system_metrics = {value}"))
-    return ws.root
-
-
 def test_the_workspace_setting_turns_it_off_or_refuses_a_bad_one(ws: aml.Workspace, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="system_metrics"):
-        aml.Workspace.open(_set(aml.Workspace.init(tmp_path / "zero"), "0"))
-    with aml.start_run("sys", workspace=_set(ws, "false")) as run:
+        reconfigure(aml.Workspace.init(tmp_path / "zero"), system_metrics="0")
+    with aml.start_run("sys", workspace=reconfigure(ws, system_metrics="false")) as run:
         run.log("x", 1.0)
     assert run.system_metrics == {}
 
@@ -169,7 +163,7 @@ def test_a_run_of_a_few_milliseconds_reads_nothing_and_one_thread_serves_all() -
 
 
 def test_a_killed_job_keeps_what_was_sampled(ws: aml.Workspace) -> None:
-    ws = aml.Workspace.open(_set(ws, "0.2"))
+    ws = reconfigure(ws, system_metrics="0.2")
     (ws.root / "dies.py").write_text(
         "import os, signal, time\nif __name__ == '__main__':\n"
         "    hold = bytearray(64 * 2**20)\n    time.sleep(1.0)\n    os.kill(os.getpid(), signal.SIGKILL)\n"

@@ -21,6 +21,8 @@ import aml_jupyter as aml
 from aml_jupyter.errors import TargetUnavailable
 from aml_jupyter.workspace import Workspace
 
+from ..settings import reconfigure
+
 torch = pytest.importorskip("torch", reason="the GPU lane needs torch")
 if not torch.cuda.is_available():
     pytest.skip(
@@ -64,12 +66,9 @@ def gws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
     project = tmp_path_factory.mktemp("gpu") / "project"
     project.mkdir()
-    ws = aml.Workspace.init(project, name="gpu-lane")
-    toml = ws.aml_dir / "aml.toml"
-    text = toml.read_text().replace("# system_metrics = 10.0", "system_metrics = 0.2")  # many samples in a short job
-    toml.write_text(text + SETTINGS.format(too_many=torch.cuda.device_count() + 1))
-    ws.close()
-    ws = Workspace.open(project)
+    # Many samples in a short job
+    settings = SETTINGS.format(too_many=torch.cuda.device_count() + 1)
+    ws = reconfigure(aml.Workspace.init(project, name="gpu-lane"), settings, system_metrics="0.2")
     yield ws
     dask_cluster.stop_embedded(ws)
     ws.close()

@@ -22,6 +22,7 @@ from aml_jupyter.services.jobs import cancel
 from aml_jupyter.services.submit import submit
 from aml_jupyter.workspace import Workspace
 
+from ..settings import reconfigure
 from .helpers import cli, wait_for, write_notebook
 
 SETTINGS = """
@@ -308,14 +309,11 @@ def test_a_job_asking_gpus_goes_to_a_worker_that_declares_them(ws: Workspace) ->
     }
     scheduler = {"cls": Scheduler, "options": {"port": 0, "dashboard_address": ":0"}}
     with SpecCluster(workers=workers, scheduler=scheduler, silence_logs=50) as cluster:
-        toml = ws.aml_dir / "aml.toml"
-        for name, gpus in (("one_gpu", 1), ("two_gpus", 2)):
-            toml.write_text(
-                toml.read_text() + f'\n[targets.{name}]\ntype = "dask"\naddress = "{cluster.scheduler_address}"\n'
-                f"gpus = {gpus}\n"
-            )
-        ws.close()
-        ws = Workspace.open(ws.root)
+        targets = "".join(
+            f'[targets.{name}]\ntype = "dask"\naddress = "{cluster.scheduler_address}"\ngpus = {gpus}\n'
+            for name, gpus in (("one_gpu", 1), ("two_gpus", 2))
+        )
+        ws = reconfigure(ws, targets)
         cell = "from distributed import get_worker\nworker = get_worker().name"
         for _ in range(3):  # never the worker without one
             done = run_cell(cell, outputs=["worker"], target="one_gpu", workspace=ws)
