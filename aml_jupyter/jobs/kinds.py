@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import JobError
 from ..paths import is_inside
+from .arguments import command_line
 from .execute import Job, JobCancelled
 from .logs import tail
 from .script import ChildProcess, WarmChildProcess, exit_reason
@@ -100,7 +101,9 @@ def run_script(job: Job, payload: bytes | None) -> None:
     assert job.src is not None
     rec = job.record
     args = json.loads(rec.tags.get("aml.args", "[]"))
-    params = [x for k, v in rec.params.items() for x in (f"--{k}", v)]
+    # Defaults are recorded, not passed (the script applies its own); flags go by name alone.
+    defaults = json.loads(rec.tags.get("aml.defaults", "[]"))
+    params = command_line(rec.params, defaults, json.loads(rec.tags.get("aml.flags", "{}")))
     script = Path(rec.source_path or "")
     # It runs in its own folder, as `cd sub && python train.py` would: its neighbours are found by name.
     _child(job, [_python(job), script.name, *params, *args], "the script", cwd=job.src / script.parent)

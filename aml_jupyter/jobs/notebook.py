@@ -110,6 +110,8 @@ def declared_parameters(nb: Any) -> dict[str, Any]:
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)  # 3 for a float parameter is 3.0, however it was sent (a sweep sends 3.0)
     if not isinstance(value, str) or isinstance(default, str):
         return value
     try:

@@ -103,12 +103,23 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         description="a run's series, or error when the run is not there",
     ),
     "Experiment": obj({"id": INT, "name": STR, "created_at": INT, "runs": INT, "last_run_at": null(INT)}),
-    "Parameter": obj({"name": STR, "default": {}, "required": BOOL}),
+    "Parameter": obj(
+        {
+            "name": STR,
+            "default": {},
+            "required": BOOL,
+            "kind": {"type": "string", "enum": ["flag", "flag_off", "choice", "int", "float", "text", "bool", "other"]},
+            "choices": {"type": "array", "items": {}},
+            "help": STR,
+        },
+        description="a notebook's parameter or a script's --option: how to ask for it (kind), and its default",
+    ),
     "JobParameters": obj(
         {
             "path": STR,
             "kind": {"type": "string", "enum": ["notebook", "script"]},
             "has_parameters_cell": BOOL,
+            "readable": BOOL,
             "parameters": {"type": "array", "items": ref("Parameter")},
         }
     ),

@@ -140,16 +140,18 @@ def targets(ws: Workspace) -> list[dict[str, Any]]:
 def job_parameters(ws: Workspace, path: str) -> dict[str, Any]:
     """What a submit dialog shows for a project file: a notebook's ``parameters`` cell, or the
     ``--options`` a script's argparse declares, each with its default (``None`` and
-    ``required: true`` where there is none). ``has_parameters_cell`` is false for a notebook
-    without one, which can still be submitted.
+    ``required: true`` where there is none), its ``kind`` (``flag`` for a ``store_true``,
+    ``flag_off`` for a ``store_false``, ``choice`` with its ``choices``, ``int``, ``float``, ``text``,
+    ``other``) and its ``help``. ``has_parameters_cell`` is false for a notebook without one, which
+    can still be submitted; ``readable`` is false for a script whose parser cannot be read without
+    running it (the dialog then offers free arguments).
 
     Example:
         >>> job_parameters(ws, "train.ipynb")  # doctest: +SKIP
-        {'path': 'train.ipynb', 'kind': 'notebook', 'has_parameters_cell': True,
-         'parameters': [{'name': 'lr', 'default': 0.1, 'required': False}]}
+        {'path': 'train.ipynb', 'kind': 'notebook', 'has_parameters_cell': True, 'readable': True,
+         'parameters': [{'name': 'lr', 'default': 0.1, 'required': False, 'kind': 'float', ...}]}
     """
-    import ast
-
+    from ..jobs.arguments import read_parser
     from ..jobs.notebook import _NO_DEFAULT, declared_parameters, load_notebook
     from .submit import KINDS, project_file
 
@@ -161,39 +163,33 @@ def job_parameters(ws: Workspace, path: str) -> dict[str, Any]:
         from ..errors import InvalidPath
 
         raise InvalidPath(f"{path}: no such file in the project", path=path)
-    found: dict[str, Any] = {}
-    has_cell = False
     if kind == "notebook":
         nb = load_notebook(file)
         has_cell = any(
             c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells
         )
-        found = declared_parameters(nb)
-    else:
-        try:
-            tree = ast.parse(file.read_text(encoding="utf-8", errors="replace"))
-        except SyntaxError:
-            tree = ast.Module(body=[], type_ignores=[])
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument"):
-                continue
-            flags = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-            long = next((f[2:] for f in flags if f.startswith("--")), None)
-            if long is None:
-                continue
-            default: Any = _NO_DEFAULT
-            for kw in node.keywords:
-                if kw.arg == "default":
-                    try:
-                        default = ast.literal_eval(kw.value)
-                    except ValueError:
-                        pass
-            found[long] = default
-    params = [
-        {"name": name, "default": None if value is _NO_DEFAULT else _plain(value), "required": value is _NO_DEFAULT}
-        for name, value in found.items()
-    ]
-    return {"path": rel, "kind": kind, "has_parameters_cell": has_cell, "parameters": params}
+        params: list[dict[str, Any]] = [
+            {
+                "name": name,
+                "default": None if value is _NO_DEFAULT else _plain(value),
+                "required": value is _NO_DEFAULT,
+                "kind": _kind_of(value),
+                "choices": [],
+                "help": "",
+            }
+            for name, value in declared_parameters(nb).items()
+        ]
+        return {"path": rel, "kind": kind, "has_parameters_cell": has_cell, "readable": True, "parameters": params}
+    parser = read_parser(file.read_text(encoding="utf-8", errors="replace"))
+    options = [o.to_json() | {"default": _plain(o.to_json()["default"])} for o in parser.options]
+    return {"path": rel, "kind": kind, "has_parameters_cell": False, "readable": parser.readable, "parameters": options}
+
+
+def _kind_of(value: Any) -> str:
+    # A notebook parameter's kind, from its default: a bool is a checkbox, a number a number.
+    if isinstance(value, bool):
+        return "bool"
+    return {int: "int", float: "float", str: "text"}.get(type(value), "other")
 
 
 def _plain(value: Any) -> Any:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 # The job's own settings that a rerun keeps; the run's other tags describe that run, not the job.
-KEPT_TAGS = ("aml.args", "aml.kernel", "aml.requirements")
+KEPT_TAGS = ("aml.args", "aml.kernel", "aml.requirements", "aml.flags")
 
 
 def _edited_notebook_params(original: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any]:
@@ -60,14 +60,18 @@ def rerun(ws: Workspace, run_id: str, params: dict[str, Any] | None = None, wait
     tags = {**target_tags(tgt), **{k: record.tags[k] for k in KEPT_TAGS if k in record.tags}}
     new_params: dict[str, Any]
     if record.source_kind == "notebook":
-        new_params = _edited_notebook_params(json.loads(record.tags.get("aml.nb_params", "{}")), edits)
-        tags["aml.nb_params"] = json.dumps(new_params)
+        given = _edited_notebook_params(json.loads(record.tags.get("aml.nb_params", "{}")), edits)
+        tags["aml.nb_params"] = json.dumps(given)
+        new_params = {**record.params, **given}  # its defaults recorded as before
     else:
         unknown = [k for k in edits if k not in record.params]
         if unknown:
             known = ", ".join(sorted(record.params)) or "none"
             raise InvalidValue(f"the run had no param {unknown[0]!r} (it had: {known})", param=unknown[0])
         new_params = {**record.params, **edits}
+        defaults = [k for k in json.loads(record.tags.get("aml.defaults", "[]")) if k not in edits]
+        if defaults:  # a default edited is given now: passed on the command line
+            tags["aml.defaults"] = json.dumps(defaults)
     tags["aml.rerun_of"] = record.id
     env = store.environment(record.environment_hash) if record.environment_hash else None
     reused = runs.Prepared(

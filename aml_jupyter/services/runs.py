@@ -296,6 +296,7 @@ TOKEN_TAG = "aml.created_with"  # the id of the per-user token that created a ru
 SUBMISSION_TAGS = frozenset(
     {
         "aml.args", "aml.requirements", "aml.data", "aml.tracking_uri", "aml.kernel", "aml.nb_params",
+        "aml.defaults", "aml.flags",
         "aml.retries", "aml.submitted", "aml.rerun_of", "aml.cancel", TOKEN_TAG,
     }
 )  # fmt: skip

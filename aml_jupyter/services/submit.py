@@ -74,6 +74,35 @@ def target_tags(tgt: Target) -> dict[str, str]:
     return tags
 
 
+def _script_params(file: Path, given: dict[str, Any], job_tags: dict[str, str]) -> dict[str, Any]:
+    # Checked and typed by the script's argparse options (a clear error now, not in the job), its
+    # defaults recorded beside them; which are defaults and which are flags, for the command line.
+    from ..jobs.arguments import read_parser, with_defaults
+
+    parser = read_parser(file.read_text(encoding="utf-8", errors="replace"))
+    try:
+        params, defaults, flags = with_defaults(parser, given)
+    except ValueError as exc:
+        raise InvalidValue(f"{file.name}: {exc}") from None
+    if defaults:
+        job_tags["aml.defaults"] = json.dumps(defaults)
+    if flags:
+        job_tags["aml.flags"] = json.dumps(flags)
+    return params
+
+
+def recordable_defaults(nb: Any) -> dict[str, Any]:
+    """A notebook's declared parameters that have a value: what it runs with unless given others.
+
+    Example:
+        >>> recordable_defaults(load_notebook(path))  # doctest: +SKIP
+        {'C': 1.0, 'solver': 'lbfgs'}
+    """
+    from ..jobs.notebook import declared_parameters
+
+    return {k: v for k, v in declared_parameters(nb).items() if isinstance(v, str | int | float | bool)}
+
+
 def submit(
     path: str | os.PathLike[str],
     params: dict[str, Any] | None = None,
@@ -130,12 +159,14 @@ def submit(
         else:
             raw = check_parameters(nb, raw, allow_new_params)
             job_tags["aml.nb_params"] = json.dumps(raw)
+            raw = {**recordable_defaults(nb), **raw}  # recorded: what the notebook ran with, defaults too
         if kernel is not None:
             from ..jobs.notebook import check_kernel_name
 
             job_tags["aml.kernel"] = check_kernel_name(kernel)
     else:
         job_tags["aml.args"] = json.dumps([str(a) for a in (args or [])])
+        raw = _script_params(file, raw, job_tags)
     req = requirements or tgt.settings.get("requirements")
     if req:
         from ..compute.environments import requirement_lines

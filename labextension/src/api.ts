@@ -106,16 +106,21 @@ export interface Experiment {
   last_run_at: number | null;
 }
 
+/** a notebook's parameter or a script's --option: how to ask for it (kind), and its default */
 export interface Parameter {
   name: string;
   default: unknown;
   required: boolean;
+  kind: 'flag' | 'flag_off' | 'choice' | 'int' | 'float' | 'text' | 'bool' | 'other';
+  choices: unknown[];
+  help: string;
 }
 
 export interface JobParameters {
   path: string;
   kind: 'notebook' | 'script';
   has_parameters_cell: boolean;
+  readable: boolean;
   parameters: Parameter[];
 }
 

@@ -204,6 +204,7 @@ export class AmlClient {
   submit(body: {
     path: string;
     params: Record<string, unknown>;
+    args?: string[];
     target?: string;
     experiment?: string;
     name?: string;

@@ -233,7 +233,14 @@ export function addCommands(ctx: ICommandContext): void {
         if (!value) {
           return;
         }
-        const started = await client.submit(value);
+        // Said at once: snapshotting the project and starting the job take seconds.
+        const submitting = client.submit(value);
+        Notification.promise(submitting.then(() => null), {
+          pending: { message: trans.__('Submitting %1 to %2…', value.path, value.target), options: { autoClose: false } },
+          success: { message: () => trans.__('Submitted %1: opening its run', value.path), options: { autoClose: 3000 } },
+          error: { message: () => trans.__('Could not submit %1', value.path) }
+        });
+        const started = await submitting;
         void model.reload();
         await openRun(started.id);
       } catch (err) {

@@ -229,6 +229,36 @@ def test_submit_a_notebook_with_an_edited_parameter(page, lab: Lab, workspace: P
     assert len(runs) == 1 and runs["params.epochs"].iloc[0] == "7"
 
 
+def test_submit_the_templates_script_with_its_flag_ticked_and_unticked(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    from aml_jupyter.templates import new_project
+
+    new_project(workspace / "tabular", "tabular-classification")
+    page.goto(lab.page_url("lab/tree/tabular"))
+    for ticked in (True, False):
+        page.locator('.jp-DirListing-item[data-file-type="python"]', has_text="train.py").click(button="right")
+        page.locator(".lm-Menu-item", has_text="Submit as aml Run").click()
+        dialog = page.locator(".jp-Dialog")
+        dialog.wait_for()
+        smoke = dialog.locator('input[name="smoke"]')  # store_true: a checkbox, not a required text field
+        assert smoke.get_attribute("type") == "checkbox" and not smoke.is_checked()
+        if ticked:
+            smoke.check()
+            shot(page, "submit-script")
+        dialog.locator('input[name="experiment"]').fill("flags")
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+        dialog.wait_for(state="detached")
+
+    def both_done() -> list[dict[str, object]] | None:
+        runs = aml.search_runs(experiments="flags", workspace=workspace)
+        jobs = runs[runs["parent_id"].isna()]  # the jobs, not the models each one trains in a child run
+        ended = len(jobs) == 2 and set(jobs["status"]) <= {"completed", "failed"}
+        return jobs[["status", "params.smoke"]].to_dict("records") if ended else None
+
+    jobs = eventually(both_done, 120, "both runs of train.py ending")
+    assert {j["status"] for j in jobs} == {"completed"}, jobs
+    assert sorted(str(j["params.smoke"]) for j in jobs) == ["False", "True"]  # recorded either way, typed alike
+
+
 def test_a_deleted_runs_tab_says_so_after_a_reload(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
     with aml.start_run("doomed", name="doomed", workspace=workspace) as run:
         pass

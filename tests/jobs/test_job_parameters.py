@@ -23,18 +23,24 @@ def test_a_notebooks_parameters_cell(ws: Workspace) -> None:
     _notebook(ws.root / "train.ipynb", "lr = 0.1\nepochs = 3\nname = '<script>alert(1)</script>'\nsizes = (1, 2)\n")
     got = job_parameters(ws, "train.ipynb")
     assert got["kind"] == "notebook" and got["has_parameters_cell"] and got["path"] == "train.ipynb"
-    assert got["parameters"] == [
-        {"name": "lr", "default": 0.1, "required": False},
-        {"name": "epochs", "default": 3, "required": False},
-        {"name": "name", "default": "<script>alert(1)</script>", "required": False},
-        {"name": "sizes", "default": [1, 2], "required": False},
+    assert [(p["name"], p["default"], p["required"], p["kind"]) for p in got["parameters"]] == [
+        ("lr", 0.1, False, "float"),
+        ("epochs", 3, False, "int"),
+        ("name", "<script>alert(1)</script>", False, "text"),
+        ("sizes", [1, 2], False, "other"),
     ]
 
 
 def test_a_notebook_without_parameters_can_still_be_submitted(ws: Workspace) -> None:
     _notebook(ws.root / "plain.ipynb", None)
     got = job_parameters(ws, "plain.ipynb")
-    assert got == {"path": "plain.ipynb", "kind": "notebook", "has_parameters_cell": False, "parameters": []}
+    assert got == {
+        "path": "plain.ipynb",
+        "kind": "notebook",
+        "has_parameters_cell": False,
+        "readable": True,
+        "parameters": [],
+    }
 
 
 def test_a_scripts_argparse_options(ws: Workspace) -> None:
@@ -46,12 +52,13 @@ def test_a_scripts_argparse_options(ws: Workspace) -> None:
     )
     got = job_parameters(ws, "fit.py")
     assert got["kind"] == "script" and not got["has_parameters_cell"]
-    assert {p["name"]: (p["default"], p["required"]) for p in got["parameters"]} == {
-        "lr": (0.01, False),
-        "data": (None, True),
-        "verbose": (None, True),
-        "seed": (None, True),  # not a literal: no default shown
+    assert {p["name"]: (p["default"], p["required"], p["kind"]) for p in got["parameters"]} == {
+        "lr": (0.01, False, "float"),
+        "data": (None, True, "text"),
+        "verbose": (False, False, "flag"),  # store_true: a checkbox, off unless ticked
+        "seed": (None, False, "other"),  # not a literal: no default shown
     }
+    assert got["readable"] is False  # a positional and an unreadable default: free arguments offered
     (ws.root / "broken.py").write_text("def (:\n")
     assert job_parameters(ws, "broken.py")["parameters"] == []
 

@@ -34,7 +34,7 @@ def test_notebook_run_with_parameters_as_data(ws: Workspace, nb: Path) -> None:
     assert set(result) == {"id", "status"} and result["status"] == "completed"
     shown = json.loads(cli(ws, "runs", "show", result["id"], "--json").stdout)
     assert shown["status"] == "completed" and shown["error"] is None
-    assert shown["params"] == {"lr": "0.5", "name": tricky}
+    assert shown["params"] == {"lr": "0.5", "epochs": "2", "name": tricky}  # its default recorded too
     assert shown["metrics"] == {"acc": 1.0}  # typed like the default: 0.5 * 2, a float
     assert "notebook.ipynb" in [a["name"] for a in shown["artifacts"]]
     run = aml.get_run(result["id"], workspace=ws)
