@@ -20,6 +20,39 @@ TEXT = {".txt", ".log", ".csv", ".tsv", ".json", ".py", ".md", ".yaml", ".yml", 
 IMAGES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
 
 
+# What markdown and HTML outputs may keep: the structure JupyterLab's own sanitizer lets through
+# (headings, paragraphs, tables, lists, links), never scripts, handlers, forms or frames; images
+# only as the notebook's own outputs (nbconvert writes those itself, as data: URLs).
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
+        "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "span",
+        "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "*": ["class", "id", "title"],
+    "a": ["href", "title"],
+    "td": ["align", "colspan", "rowspan"],
+    "th": ["align", "colspan", "rowspan"],
+}
+
+
+def clean_html(element: str | bytes) -> str:
+    """Markup of a notebook's markdown cell or HTML output, cleaned for the preview: its structure
+    kept (nbconvert's own filter would show ``<h1>`` and ``<p>`` as text), anything that could run
+    removed or escaped.
+
+    Example:
+        >>> clean_html('<h1 id="t">Title</h1><p onclick="x()">ok<script>alert(1)</script></p>')
+        '<h1 id="t">Title</h1><p>ok&lt;script&gt;alert(1)&lt;/script&gt;</p>'
+    """
+    import bleach
+
+    text = element.decode() if isinstance(element, bytes) else str(element)
+    return str(bleach.clean(text, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES))
+
+
 def preview(ws: Workspace, run_id: str, name: str, head: int | None = None) -> tuple[bytes, str, dict[str, str]]:
     """(content, media type, headers) showing artifact ``name`` of a run; of a text file, only its
     first ``head`` bytes when given (a panel shows the start of a large log, never all of it), with
@@ -52,7 +85,8 @@ def preview(ws: Workspace, run_id: str, name: str, head: int | None = None) -> t
         from nbconvert import HTMLExporter
 
         nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)  # type: ignore[no-untyped-call]
-        html, _ = HTMLExporter(template_name="lab", sanitize_html=True).from_notebook_node(nb)  # type: ignore[no-untyped-call]
+        exporter = HTMLExporter(template_name="lab", sanitize_html=True, filters={"clean_html": clean_html})
+        html, _ = exporter.from_notebook_node(nb)  # type: ignore[no-untyped-call]
         return html.encode(), "text/html; charset=utf-8", headers
     if suffix in TEXT:
         return path.read_bytes(), "text/plain; charset=utf-8", headers

@@ -3,6 +3,7 @@ cancelled and deleted; bad paths, huge bodies and absurd page sizes refused or c
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -177,6 +178,8 @@ def test_previews_are_sandboxed(server: Server) -> None:
     # Sanitized as well: the hostile markup is there only as escaped text.
     assert b"<script>alert(2)" not in html and b"<img src=x" not in html and b'<img src="x"' not in html
     assert b"&lt;script&gt;alert(2)" in html
+    # ...and the markdown rendered, as JupyterLab shows it: a heading, not the text of its tag
+    assert re.search(rb"<h1[^>]*>results", html) and b"&lt;h1" not in html
     status, text, headers = server.call("GET", base + "/preview/notes.txt", "reader")
     assert status == 200 and headers["Content-Type"].startswith("text/plain") and text == hostile.encode()
     assert server.call("GET", base + "/preview/blob.bin", "reader")[0] == 400
