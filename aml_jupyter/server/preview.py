@@ -85,8 +85,8 @@ def preview(ws: Workspace, run_id: str, name: str, head: int | None = None) -> t
         from nbconvert import HTMLExporter
 
         nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)  # type: ignore[no-untyped-call]
-        exporter = HTMLExporter(template_name="lab", sanitize_html=True, filters={"clean_html": clean_html})
-        html, _ = exporter.from_notebook_node(nb)  # type: ignore[no-untyped-call]
+        exporter = HTMLExporter(template_name="lab", sanitize_html=True, filters={"clean_html": clean_html})  # type: ignore[no-untyped-call]
+        html, _ = exporter.from_notebook_node(nb)
         return html.encode(), "text/html; charset=utf-8", headers
     if suffix in TEXT:
         return path.read_bytes(), "text/plain; charset=utf-8", headers
