@@ -1,12 +1,15 @@
 """The run filter grammar (MLflow-compatible), parsed into clauses without touching the store.
 
-    filter   := clause ( AND clause )*
+    filter   := clause ( AND clause )*  |  words
     clause   := ident op value
     ident    := (metrics|params|tags|attributes) "." key      key may be `quoted` or "quoted"
     op       := = | != | < | <= | > | >= | LIKE | ILIKE | IN | NOT IN
     value    := number | 'string' | "string" | ( value, ... )
 
 Example: ``metrics.acc > 0.9 and params.lr = '0.01' and tags.team IN ('a', 'b')``.
+
+A filter with no comparison and no prefixed name (``sweep``, ``3f2a``, ``mlp wide``) is free text:
+each word must be in the run's name or one of its tags' values (any case), or begin its id.
 """
 
 from __future__ import annotations
@@ -121,19 +124,30 @@ def parse_identifier(text: str) -> tuple[str, str]:
     return entity, key
 
 
+TEXT = "text"  # the entity of a free-text clause
+_GRAMMAR = re.compile(r"[=<>!()'\"`]|\b(?:like|ilike|in)\b|\b(?:" + "|".join(ENTITY) + r")\.", re.IGNORECASE)
+
+
 def parse_filter(text: str | None) -> list[Clause]:
-    """Parse a filter string into clauses (an empty filter gives no clause).
+    """Parse a filter string into clauses (an empty filter gives no clause); free text gives one
+    ``text`` clause a word.
 
     Example:
         >>> parse_filter("metrics.acc > 0.9 and params.C = '0.5'")
         [Clause(entity='metric', key='acc', op='>', value=0.9), Clause(entity='param', key='C', op='=', value='0.5')]
+        >>> [c.value for c in parse_filter("mlp 3f2a")], parse_filter("mlp")[0].entity
+        (['mlp', '3f2a'], 'text')
     """
-    if text is None or not text.strip():
+    if text is None:
         return []
     if not isinstance(text, str):
         raise FilterSyntaxError(f"a filter must be a string, not {type(text).__name__}")
+    if not text.strip():
+        return []
     if len(text) > 10_000:
         raise FilterSyntaxError("the filter is longer than 10,000 characters")
+    if not _GRAMMAR.search(text):
+        return [Clause(TEXT, "", "CONTAINS", word) for word in text.split()]
     starts: list[int] = []
     toks = _tokens(text, starts)
     clauses: list[Clause] = []

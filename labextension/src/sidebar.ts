@@ -226,7 +226,7 @@ export class RunsSection extends Panel {
     const filterId = `aml-filter-keys-${++RunsSection._count}`;
     this._filter.className = 'jp-mod-styled aml-RunsSection-filter';
     this._filter.type = 'search';
-    this._filter.placeholder = t.__("filter: metrics.acc > 0.9 and params.lr = '0.01'");
+    this._filter.placeholder = t.__("search names, tags, ids; or metrics.acc > 0.9 and params.lr = '0.01'");
     this._filter.setAttribute('aria-label', t.__('Filter runs'));
     this._filter.setAttribute('list', filterId);
     this._filter.spellcheck = false;

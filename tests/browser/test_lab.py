@@ -121,6 +121,12 @@ def test_a_filter_answers_and_a_wrong_one_says_where(page, lab: Lab, workspace: 
     box.fill("")
     box.press("Enter")
     error.wait_for(state="hidden")
+    # Words alone search names, tags and ids
+    box.fill("onerror")
+    box.press("Enter")
+    wanted = set(aml.search_runs("onerror", workspace=workspace)["run_id"])
+    assert len(wanted) == 1
+    eventually(lambda: set(row_ids(page)) == wanted or None, 10, "the run whose name holds the word")
 
 
 def test_a_run_logged_meanwhile_appears_and_ends_by_itself(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]

@@ -479,6 +479,9 @@ def _value(entity: str, key: str, r: RunRecord) -> Any:
 
 
 def _holds(c: Clause, r: RunRecord) -> bool:
+    if c.entity == "text":
+        word = str(c.value).lower()
+        return word in r.name.lower() or r.id.startswith(word) or any(word in v.lower() for v in r.tags.values())
     v = _value(c.entity, c.key, r)
     if v is None:
         return c.op == "!=" and c.entity != "metric"

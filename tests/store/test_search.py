@@ -164,3 +164,27 @@ def test_list_runs_is_search_runs_without_pandas(ws: Workspace, runs: dict[str, 
         for fn in (aml.list_runs, aml.search_runs):
             with pytest.raises(InvalidValue, match="offset must be a whole number"):
                 fn(offset=bad, workspace=ws)
+
+
+def test_free_text_looks_in_names_tag_values_and_ids(ws: Workspace) -> None:
+    ids = {}
+    for name, tags in (
+        ("sweep-lr-1", {}),
+        ("Sweep-LR-2", {"team": "vision"}),
+        ("baseline", {"note": "the 50% sweep_x"}),
+        ("other", {}),
+    ):
+        with aml.start_run("text", name=name, tags=tags, workspace=ws) as run:
+            pass
+        ids[name] = run.id
+
+    def found(text: str) -> list[str]:
+        return sorted(aml.search_runs(text, workspace=ws)["name"])
+
+    assert found("sweep") == ["Sweep-LR-2", "baseline", "sweep-lr-1"]  # any case, and in a tag's value
+    assert found("sweep lr") == ["Sweep-LR-2", "sweep-lr-1"]  # every word
+    assert found("vision") == ["Sweep-LR-2"] and found(ids["other"][:8]) == ["other"]
+    assert found("50%") == ["baseline"] and found("sweep_") == ["baseline"]  # % and _ are characters here
+    assert found("nowhere") == []
+    with pytest.raises(FilterSyntaxError, match="comparison operator"):
+        aml.search_runs("metrics.acc", workspace=ws)  # a prefixed name is the grammar still

@@ -6,12 +6,13 @@ table, so the database does the filtering and sorting (with its indexes), never 
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from ...entities.filter import Clause, OrderKey, parse_filter, parse_order_by
+from ...entities.filter import TEXT, Clause, OrderKey, parse_filter, parse_order_by
 from ...entities.query import RunQuery
 from ...entities.records import SUMMARY_KEYS, decode_value, json_number, split_system
 from ...errors import InvalidValue
@@ -116,6 +117,12 @@ class QueryBuilder:
 
     def _apply(self, q: Select[Any], c: Clause) -> Select[Any]:
         r = self.runs
+        if c.entity == TEXT:  # in the name or a tag's value, any case; or the start of the id
+            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", c.value) + "%"
+            tag = t.tags.alias(f"text_tags_{self.n}")
+            self.n += 1
+            in_a_tag = exists().where(tag.c.run_pk == r.c.pk, tag.c.value.ilike(pattern, escape="\\"))
+            return q.where(or_(r.c.name.ilike(pattern, escape="\\"), r.c.id.startswith(c.value.lower()), in_a_tag))
         if c.entity == "attribute":
             value = c.value
             if c.key in ("start_time", "end_time"):
