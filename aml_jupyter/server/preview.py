@@ -5,7 +5,7 @@ reach out.
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput
@@ -53,10 +53,32 @@ def clean_html(element: str | bytes) -> str:
     return str(bleach.clean(text, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES))
 
 
+TABLE_ROWS = 200  # the rows of a Parquet table a preview shows (its row count says how many there are)
+
+
+def _table_head(path: Path, headers: dict[str, str]) -> tuple[bytes, str, dict[str, str]]:
+    # The first rows as CSV, read a row group at a time (a table of millions of rows costs what its
+    # first rows do); X-Aml-Rows says how many the table holds.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.ParquetFile(path)
+        rows = table.metadata.num_rows
+        batch = next(table.iter_batches(batch_size=TABLE_ROWS), None)
+    except (pa.ArrowException, OSError) as exc:
+        raise InvalidInput(f"{path.name} cannot be read as a Parquet table: {exc}") from None
+    head = pa.Table.from_batches([batch]) if batch is not None else table.schema_arrow.empty_table()
+    text = head.to_pandas().to_csv(index=False)
+    headers = {**headers, "X-Aml-Rows": str(rows), "X-Aml-Truncated": "true" if rows > head.num_rows else "false"}
+    return text.encode(), "text/csv; charset=utf-8", headers
+
+
 def preview(ws: Workspace, run_id: str, name: str, head: int | None = None) -> tuple[bytes, str, dict[str, str]]:
     """(content, media type, headers) showing artifact ``name`` of a run; of a text file, only its
     first ``head`` bytes when given (a panel shows the start of a large log, never all of it), with
-    ``X-Aml-Truncated: true`` when there was more.
+    ``X-Aml-Truncated: true`` when there was more; of a Parquet table, its first 200 rows as CSV,
+    with ``X-Aml-Rows`` its row count.
 
     Example:
         >>> body, kind, headers = preview(ws, run_id, "notebook.ipynb")  # doctest: +SKIP
@@ -77,7 +99,7 @@ def preview(ws: Workspace, run_id: str, name: str, head: int | None = None) -> t
         headers = {"Content-Security-Policy": SANDBOX, "Content-Disposition": "inline"}
         headers["X-Aml-Truncated"] = "true" if size > head else "false"
         return start, "text/plain; charset=utf-8", headers
-    if size > MAX_PREVIEW:
+    if size > MAX_PREVIEW and suffix != ".parquet":  # a table's first rows are read, never all of it
         raise InvalidInput(f"{name} is larger than {MAX_PREVIEW // 2**20} MB: download it instead")
     headers = {"Content-Security-Policy": SANDBOX, "Content-Disposition": "inline"}
     if suffix == ".ipynb":
@@ -90,6 +112,8 @@ def preview(ws: Workspace, run_id: str, name: str, head: int | None = None) -> t
         return html.encode(), "text/html; charset=utf-8", headers
     if suffix in TEXT:
         return path.read_bytes(), "text/plain; charset=utf-8", headers
+    if suffix == ".parquet":
+        return _table_head(path, headers)
     if suffix in IMAGES:
         return path.read_bytes(), IMAGES[suffix], headers
     raise InvalidInput(f"no preview for {suffix or 'files without an extension'}: download {name} instead")

@@ -229,7 +229,8 @@ export class AmlClient {
   }
 
   /** An artifact's preview (text: only its first `head` bytes), as text. */
-  async previewText(id: string, name: string, head = 65536): Promise<{ text: string; truncated: boolean }> {
+  /** A text artifact's first bytes, or a Parquet table's first rows as CSV (`rows`: how many it holds). */
+  async previewText(id: string, name: string, head = 65536): Promise<{ text: string; truncated: boolean; rows?: number }> {
     const path = operationPath('preview', { run: id, name }).replace(/^\//, '') + queryString([['head', head]]);
     const response = await this.transport(path, { method: 'GET' });
     if (!response.ok) {
@@ -237,7 +238,8 @@ export class AmlClient {
     }
     const text = await response.text();
     const flag = response.headers?.get('X-Aml-Truncated');
-    return { text, truncated: flag ? flag === 'true' : text.length >= head };
+    const rows = response.headers?.get('X-Aml-Rows');
+    return { text, truncated: flag ? flag === 'true' : text.length >= head, ...(rows ? { rows: Number(rows) } : {}) };
   }
 
   /** The URL path of an artifact's preview (images, notebooks as sanitized HTML). */

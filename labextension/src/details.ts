@@ -332,6 +332,11 @@ export class RunDetails extends Widget {
         frame.title = name;
         frame.src = this.options.url(client.previewPath(this.runId, name));
         view.appendChild(frame);
+      } else if (/\.parquet$/i.test(name)) {
+        const { text, rows } = await client.previewText(this.runId, name);
+        const table = csvTable(text, ',');
+        const shown = table.tBodies[0]?.rows.length ?? 0;
+        view.append(para(t.__('%1 of %2 rows; click a column to sort them.', shown, rows ?? shown)), table);
       } else if (TEXT.test(name)) {
         const { text, truncated } = await client.previewText(this.runId, name);
         if (/\.(csv|tsv)$/i.test(name)) {
@@ -487,19 +492,45 @@ export class RunDetails extends Widget {
 }
 
 /** The first rows of a CSV as a table of text (quoted fields kept whole). */
-export function csvTable(text: string, sep: string, maxRows = 200): HTMLElement {
+export function csvTable(text: string, sep: string, maxRows = 200): HTMLTableElement {
   const table = document.createElement('table');
   table.className = 'aml-Csv';
   const lines = text.split(/\r?\n/).filter(l => l.length).slice(0, maxRows + 1);
+  const head = table.createTHead().insertRow();
+  const body = table.createTBody();
   lines.forEach((line, i) => {
-    const tr = table.insertRow();
+    const tr = i === 0 ? head : body.insertRow();
     for (const field of splitCsv(line, sep)) {
       const cell = document.createElement(i === 0 ? 'th' : 'td');
       cell.textContent = field;
       tr.appendChild(cell);
     }
   });
+  // A header sorts the rows shown by its column (numbers as numbers), again the other way.
+  Array.from(head.cells).forEach((th, col) => {
+    th.tabIndex = 0;
+    th.setAttribute('aria-sort', 'none');
+    const sort = () => {
+      const up = th.getAttribute('aria-sort') !== 'ascending';
+      const rows = Array.from(body.rows);
+      rows.sort((a, b) => compareCells(a.cells[col]?.textContent ?? '', b.cells[col]?.textContent ?? '') * (up ? 1 : -1));
+      body.append(...rows);
+      Array.from(head.cells).forEach(c => c.setAttribute('aria-sort', 'none'));
+      th.setAttribute('aria-sort', up ? 'ascending' : 'descending');
+    };
+    th.addEventListener('click', sort);
+    th.addEventListener('keydown', ev => (ev.key === 'Enter' || ev.key === ' ') && (ev.preventDefault(), sort()));
+  });
   return table;
+}
+
+function compareCells(a: string, b: string): number {
+  const x = Number(a);
+  const y = Number(b);
+  if (a.trim() !== '' && b.trim() !== '' && Number.isFinite(x) && Number.isFinite(y)) {
+    return x - y;
+  }
+  return a.localeCompare(b);
 }
 
 function splitCsv(line: string, sep: string): string[] {

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import aml_jupyter as aml
@@ -37,6 +38,7 @@ def workspace(demo: tuple[Path, subprocess.CompletedProcess[str]], tmp_path_fact
         run.log_artifact(own / "report.txt")
         (own / "weights.json").write_text("{}")
         run.log_artifact(own / "weights.json", "model/weights.json")
+        run.log_table(pd.DataFrame({"row": range(300), "score": [299 - i for i in range(300)]}), "predictions")
     aml.register_model("lab-out", run=run, artifact="model", flavor="python", workspace=own)
     return own
 
@@ -153,6 +155,15 @@ def test_details_draw_a_chart_and_preview_an_artifact_as_text(page, lab: Lab, wo
     preview.wait_for()
     assert "<script>alert(1)</script>" in preview.inner_text()
     assert "lab-out:1" in details.locator(".aml-RunDetails-models").inner_text()  # its lineage out
+    # A Parquet table as a grid of its first rows, sorted by a click on a column
+    page.locator(".aml-RunDetails-artifact", has_text="predictions.parquet").click()
+    grid = page.locator(".aml-RunDetails-preview table.aml-Csv")
+    grid.wait_for()
+    assert "200 of 300 rows" in page.locator(".aml-RunDetails-preview").inner_text()
+    grid.locator("th", has_text="score").click()
+    assert grid.locator("tbody tr").first.locator("td").nth(1).inner_text() == "100"  # of the 200 shown
+    grid.locator("th", has_text="score").click()
+    assert grid.locator("tbody tr").first.locator("td").nth(1).inner_text() == "299"
     shot(page, "details")
 
 

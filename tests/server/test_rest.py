@@ -200,6 +200,27 @@ def test_previews_are_sandboxed(server: Server) -> None:
     assert dialogs == []
 
 
+def test_a_parquet_table_previews_as_its_first_rows(server: Server) -> None:
+    import io
+
+    import pandas as pd
+
+    run = server.call("POST", "aml/api/v1/runs", "owner", {"experiment": "preview"})[1]
+    base = f"aml/api/v1/runs/{run['id']}"
+    frame = pd.DataFrame({"id": range(1000), "label": ["<b>x</b>"] * 1000})
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, row_group_size=100)
+    assert server.call("PUT", base + "/artifacts/predictions.parquet", "owner", raw=buffer.getvalue())[0] == 200
+    status, text, headers = server.call("GET", base + "/preview/predictions.parquet?head=65536", "reader")
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    assert headers["X-Aml-Rows"] == "1000" and headers["X-Aml-Truncated"] == "true"
+    lines = text.decode().splitlines()
+    assert lines[0] == "id,label" and len(lines) == 201 and lines[1] == "0,<b>x</b>"  # text: the Lab shows it as text
+    assert server.call("PUT", base + "/artifacts/broken.parquet", "owner", raw=b"not a table")[0] == 200
+    status, answer, _ = server.call("GET", base + "/preview/broken.parquet", "reader")
+    assert status == 400 and "cannot be read as a Parquet table" in answer["error"]
+
+
 def test_snapshots_compare_and_restore(server: Server) -> None:
     project = server.ws.root
     (project / "params.txt").write_text("lr = 0.1\n")
