@@ -255,3 +255,14 @@ export function systemOrder(keys: string[]): string[] {
   const group = (k: string): number => (k.includes('peak') ? 0 : k.includes('process_') ? 1 : k.includes('gpu_') ? 3 : 2);
   return keys.slice().sort((a, b) => group(a) - group(b) || a.localeCompare(b));
 }
+
+/** What was kept, if it still reads as columns (a state database is anyone's to write). */
+export function validColumns(value: unknown): IColumn[] | null {
+  if (!Array.isArray(value)) {
+    return null;
+  }
+  const out = value.filter(
+    (c): c is IColumn => !!c && typeof c.id === 'string' && typeof c.visible === 'boolean' && typeof c.pinned === 'boolean'
+  );
+  return out.length ? out.map(c => ({ id: c.id, visible: c.visible, pinned: c.pinned })) : null;
+}

@@ -10,7 +10,9 @@ import { ILauncher } from '@jupyterlab/launcher';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { ReadonlyPartialJSONValue } from '@lumino/coreutils';
 
 import { AmlApiError, AmlClient, IResponseLike } from './client';
 import { CompareView, MAX_COMPARED } from './compare';
@@ -46,7 +48,8 @@ const plugin: JupyterFrontEndPlugin<IAmlRuns> = {
     IFileBrowserFactory,
     IThemeManager,
     ICommandPalette,
-    ILauncher
+    ILauncher,
+    IStateDB
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -57,7 +60,8 @@ const plugin: JupyterFrontEndPlugin<IAmlRuns> = {
     browsers: IFileBrowserFactory | null,
     themes: IThemeManager | null,
     palette: ICommandPalette | null,
-    launcher: ILauncher | null
+    launcher: ILauncher | null,
+    state: IStateDB | null
   ): IAmlRuns => {
     const trans = (translator ?? nullTranslator).load('aml_jupyter');
     const serverSettings = app.serviceManager.serverSettings;
@@ -74,6 +78,15 @@ const plugin: JupyterFrontEndPlugin<IAmlRuns> = {
     });
     const sidebar = new AmlSidebar(translator ?? nullTranslator);
     const runs = new RunsSection(client, model, events, trans, settings);
+    if (state) {
+      // Kept in the Lab's state database, which the server keeps with the workspace: a reload or
+      // another window of the same Lab finds each experiment's columns as they were left.
+      const key = (experiment: string) => `${PLUGIN_ID}:columns:${experiment || '*'}`;
+      runs.columnMemory = {
+        load: experiment => state.fetch(key(experiment)),
+        save: (experiment, columns) => void state.save(key(experiment), columns as unknown as ReadonlyPartialJSONValue)
+      };
+    }
     sidebar.addSection(runs);
     app.shell.add(sidebar, 'left', { rank: 650 });
     restorer?.add(sidebar, 'aml-sidebar');

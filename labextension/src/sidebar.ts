@@ -9,7 +9,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { AccordionPanel, Panel, Widget } from '@lumino/widgets';
 
 import { AmlClient, IGroup, IKeys, IRunSummary } from './client';
-import { CellRegistry, defaultColumns, IColumn, isSystem, move, pin, quoteKey, sortTerm, systemLabel, toggle, withKeys } from './columns';
+import { CellRegistry, defaultColumns, IColumn, isSystem, move, pin, quoteKey, sortTerm, systemLabel, toggle, validColumns, withKeys } from './columns';
 import { para } from './dom';
 import { EventStream } from './events';
 import { amlIcon } from './icons';
@@ -68,10 +68,19 @@ export class AmlSidebar extends SidePanel {
   }
 }
 
+/** Keeps a Runs section's column choices per experiment ('' for all of them) between sessions. */
+export interface IColumnMemory {
+  load(experiment: string): Promise<unknown>;
+  save(experiment: string, columns: IColumn[]): void;
+}
+
 /** The Runs section. */
 export class RunsSection extends Panel {
   /** The columns other extensions add, this section's own. */
   readonly cells = new CellRegistry();
+
+  /** Where each experiment's column choices are kept between sessions (set before start()). */
+  columnMemory: IColumnMemory | null = null;
 
   constructor(
     readonly client: AmlClient,
@@ -137,14 +146,14 @@ export class RunsSection extends Panel {
         this._columns.push({ id, visible: true, pinned: false });
       }
     }
-    this._setColumns(this._columns);
+    this._setColumns(this._columns, false);
     this._renderViews();
   }
 
   addColumn(id: string, header: string): void {
     this._extraHeaders.set(id, header);
     if (!this._columns.some(c => c.id === id)) {
-      this._setColumns([...this._columns, { id, visible: false, pinned: false }]);
+      this._setColumns([...this._columns, { id, visible: false, pinned: false }], false);
     }
   }
 
@@ -340,7 +349,10 @@ export class RunsSection extends Panel {
     } catch {
       return;
     }
-    this._setColumns(withKeys(this._columns, this._keys));
+    // The columns the user chose for this experiment last time, in this Lab or another window of it.
+    const kept = this.columnMemory ? validColumns(await this.columnMemory.load(experiment).catch(() => null)) : null;
+    this._recalled = true;
+    this._setColumns(withKeys(kept ?? this._columns, this._keys), false);
     const t = this.trans;
     this._groupBy.replaceChildren(new Option(t.__('(none)'), ''));
     for (const key of this._keys.params) {
@@ -438,7 +450,10 @@ export class RunsSection extends Panel {
     node.appendChild(list);
   }
 
-  private _setColumns(columns: IColumn[]): void {
+  private _setColumns(columns: IColumn[], remember = true): void {
+    if (remember && this._recalled && this.columnMemory) {
+      this.columnMemory.save(this._experiment.value, columns);
+    }
     this._columns = columns;
     this.table.columns = columns;
     this._columnsChanged.emit(columns);
@@ -523,5 +538,6 @@ export class RunsSection extends Panel {
   private _ticks = 0;
   private _everConnected = false;
   private _columnsChanged = new Signal<this, IColumn[]>(this);
+  private _recalled = false; // the kept columns were read: from now on a change is kept
 }
 

@@ -16,6 +16,7 @@ import {
   systemLabel,
   systemOrder,
   toggle,
+  validColumns,
   withKeys
 } from '../src/columns';
 import { run } from './fakes';
@@ -77,4 +78,11 @@ test('system metrics: offered as hidden columns, read from the run\'s own, said 
   ]);
   const keys = ['system/network_receive_megabytes', 'system/gpu_0_utilization_percentage', peak, 'system/process_cpu_utilization_percentage'];
   assert.deepEqual(systemChartKeys(keys), ['system/process_cpu_utilization_percentage', 'system/gpu_0_utilization_percentage', 'system/network_receive_megabytes']);
+});
+
+test('kept columns are read back only if they still read as columns', () => {
+  const kept = [{ id: 'metrics.loss', visible: true, pinned: false, extra: 1 }, { id: 3 }, null];
+  assert.deepEqual(validColumns(kept), [{ id: 'metrics.loss', visible: true, pinned: false }]);
+  assert.equal(validColumns('junk'), null);
+  assert.equal(validColumns([]), null);
 });

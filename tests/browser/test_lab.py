@@ -131,6 +131,46 @@ def test_a_filter_answers_and_a_wrong_one_says_where(page, lab: Lab, workspace: 
     eventually(lambda: set(row_ids(page)) == wanted or None, 10, "the run whose name holds the word")
 
 
+def test_a_ticked_column_is_there_in_another_window(browser, lab: Lab) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    layout = f"lab/workspaces/cols{uuid.uuid4().hex[:8]}"
+    header = '.aml-RunsTable [data-column="metrics.loss"]'
+    first = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = first.new_page()
+        page.goto(lab.page_url(layout))
+        page.locator('.jp-SideBar [data-id="aml-sidebar"]').click()
+        page.wait_for_selector(ROWS, timeout=30_000)
+        assert page.locator(header).count() == 0
+        page.locator(".aml-RunsSection-columnsButton").click()
+        page.locator(".aml-ColumnChooser-item", has_text="metrics.loss").locator("input").check()
+        page.locator(header).wait_for()
+
+        def kept() -> bool:  # the Lab's state database, which the server keeps with the workspace
+            status, body = lab.api(f"lab/api/workspaces/{layout.rsplit('/', 1)[1]}")
+            return status == 200 and "metrics.loss" in json.dumps(json.loads(body).get("data", {}))
+
+        eventually(kept, 15, "the columns kept with the workspace")
+    finally:
+        first.close()
+    second = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = second.new_page()
+        page.goto(lab.page_url(layout))
+        page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+        try:  # the layout brings the sidebar back open as it was left
+            page.locator(ROWS).first.wait_for(timeout=15_000)
+        except PlaywrightTimeout:
+            page.locator('.jp-SideBar [data-id="aml-sidebar"]').click()
+            page.locator(ROWS).first.wait_for(timeout=30_000)
+        page.locator(header).wait_for(timeout=15_000)
+    finally:
+        second.close()
+
+
 def test_a_run_logged_meanwhile_appears_and_ends_by_itself(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
     open_sidebar(page, lab)
     run = aml.start_run("live", name="arrives-live", workspace=workspace)
