@@ -19,7 +19,12 @@ export interface ICompareOptions {
   /** Brushing picked these runs: the table shows only them. */
   filterTable(ids: string[]): void;
   openRun(id: string): void;
+  /** A server path as a URL the page can load (an artifact's preview for an <img>). */
+  url(path: string): string;
 }
+
+const FIGURE = /\.(png|jpe?g|gif)$/i;
+const MAX_FIGURES = 12;
 
 export class CompareView extends Widget {
   constructor(
@@ -58,11 +63,11 @@ export class CompareView extends Widget {
       return;
     }
     this._baseline = this._runs[0].id;
-    this.node.append(this._paramsBox, this._metricsBox, this._parcoordsBox, this._chartsBox);
+    this.node.append(this._paramsBox, this._metricsBox, this._parcoordsBox, this._chartsBox, this._figuresBox);
     this._renderParams();
     this._renderMetrics();
     this._renderParcoords();
-    await this._renderCharts();
+    await Promise.all([this._renderCharts(), this._renderFigures()]);
     this.node.dataset.ready = 'true';
   }
 
@@ -207,6 +212,45 @@ export class CompareView extends Widget {
       chart.draw(lines, t.__('step'), false);
       this._charts.push(chart);
     });
+  }
+
+  // The figures the runs logged (PNG, JPEG, GIF artifacts: learn's evaluation plots, log_figure),
+  // one row a name, each run's side by side; a run without it leaves its place empty.
+  private async _renderFigures(): Promise<void> {
+    const t = this.options.trans;
+    const records = await Promise.all(this._runs.map(r => this.options.client.run(r.id).catch(() => null)));
+    const names = [...new Set(records.flatMap(r => (r ? r.artifacts.map(a => a.name).filter(n => FIGURE.test(n)) : [])))]
+      .sort()
+      .slice(0, MAX_FIGURES);
+    if (!names.length) {
+      this._figuresBox.replaceChildren();
+      return;
+    }
+    this._figuresBox.replaceChildren(heading(t.__('Figures')));
+    for (const name of names) {
+      const row = document.createElement('div');
+      row.className = 'aml-Compare-figures';
+      row.dataset.artifact = name;
+      const title = document.createElement('div');
+      title.className = 'aml-Compare-figureName';
+      title.textContent = name;
+      this._figuresBox.appendChild(title);
+      this._runs.forEach((run, i) => {
+        const cell = document.createElement('figure');
+        const caption = document.createElement('figcaption');
+        caption.textContent = run.name || run.id.slice(0, 8);
+        if (records[i]?.artifacts.some(a => a.name === name)) {
+          const img = document.createElement('img');
+          img.alt = `${name} (${caption.textContent})`;
+          img.src = this.options.url(this.options.client.previewPath(run.id, name));
+          cell.append(img, caption);
+        } else {
+          cell.append(para(t.__('not logged')), caption);
+        }
+        row.appendChild(cell);
+      });
+      this._figuresBox.appendChild(row);
+    }
   }
 
   private _renderParcoords(): void {
@@ -375,6 +419,7 @@ export class CompareView extends Widget {
   private _charts: LineChart[] = [];
   private _paramsBox = document.createElement('section');
   private _metricsBox = document.createElement('section');
+  private _figuresBox = document.createElement('section');
   private _chartsBox = document.createElement('section');
   private _parcoordsBox = document.createElement('section');
   private _canvas = document.createElement('canvas');

@@ -122,6 +122,7 @@ const plugin: JupyterFrontEndPlugin<IAmlRuns> = {
       const content = new CompareView(unique, {
         client,
         trans,
+        url,
         openRun: id => void openRun(id),
         filterTable: picked => {
           runs.applyFilter(picked.length ? `attributes.run_id IN (${picked.map(p => `'${p}'`).join(', ')})` : '');

@@ -39,6 +39,10 @@ def workspace(demo: tuple[Path, subprocess.CompletedProcess[str]], tmp_path_fact
         (own / "weights.json").write_text("{}")
         run.log_artifact(own / "weights.json", "model/weights.json")
         run.log_table(pd.DataFrame({"row": range(300), "score": [299 - i for i in range(300)]}), "predictions")
+        run.log_artifact(REPO / "docs" / "lab-system.png", "figures/curve.png")
+    with aml.start_run("hostile", name="plain-figure", workspace=own) as other:  # the same figure, to compare
+        other.log("loss", 0.5)
+        other.log_artifact(REPO / "docs" / "lab-details.png", "figures/curve.png")
     aml.register_model("lab-out", run=run, artifact="model", flavor="python", workspace=own)
     return own
 
@@ -266,6 +270,23 @@ def test_compare_two_selected_runs(page, lab: Lab) -> None:  # type: ignore[no-u
     view.locator(".aml-Compare-system").check()
     first_system = view.locator(".aml-Compare-table").nth(1).locator("tbody th", has_text="(MB)").first
     assert "peak" in first_system.inner_text()
+
+
+def test_compare_shows_the_runs_figures_side_by_side(page, lab: Lab) -> None:  # type: ignore[no-untyped-def]
+    open_sidebar(page, lab)
+    rows = page.locator(ROWS)
+    rows.filter(has_text=XSS).first.click(modifiers=["Control"])
+    rows.filter(has_text="plain-figure").first.click(modifiers=["Control"])
+    eventually(lambda: page.locator(f'{ROWS}[aria-selected="true"]').count() == 2 or None, 5, "two runs selected")
+    page.keyboard.press("Shift+Enter")
+    view = page.locator(".aml-Compare[data-ready=true]")
+    view.wait_for(timeout=15_000)
+    figures = view.locator('.aml-Compare-figures[data-artifact="figures/curve.png"] img')
+    assert figures.count() == 2
+    eventually(
+        lambda: all(figures.nth(i).evaluate("i => i.naturalWidth > 0") for i in range(2)) or None, 10, "both drawn"
+    )
+    assert view.locator(".aml-Compare-figures figcaption").first.inner_text() == XSS  # a name as text
 
 
 def test_submit_a_notebook_with_an_edited_parameter(page, lab: Lab, workspace: Path) -> None:  # type: ignore[no-untyped-def]
