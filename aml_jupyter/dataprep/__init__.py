@@ -9,7 +9,7 @@ Example:
 """
 
 from .datasets import Dataset, get_dataset, list_datasets
-from .flow import Flow, load, read, read_sql
+from .flow import Flow, from_dask, from_pandas, load, read, read_sql
 
-__all__ = ["Dataset", "Flow", "get_dataset", "list_datasets", "load", "read", "read_sql"]
+__all__ = ["Dataset", "Flow", "from_dask", "from_pandas", "get_dataset", "list_datasets", "load", "read", "read_sql"]
 # The by-example panel is a surface: aml_jupyter.widgets.ByExample.

@@ -15,7 +15,7 @@ from .clusters import Clusters, ReplaceClusters, cluster_values
 from .expand import ExpandJson, keys_of
 from .join import Join
 from .profile import Profile, profile_frame
-from .sources import read_frame, source_spec, sql_spec
+from .sources import IN_MEMORY, frame_spec, held_frame, is_dask_frame, read_frame, source_spec, sql_spec
 from .steps import Columns, Derive, Split, Step, column_strings, step_from_data
 from .transforms import Convert, Dedupe, Expression, Fill, Filter, Replace, Sort, Summarize
 
@@ -263,7 +263,18 @@ class Flow:
         ``dp.get_dataset(name).to_pandas()`` inside a run records it as the run's input."""
         from .datasets import register
 
+        self._refuse_in_memory("registered as a dataset")
         return register(self, name, workspace)
+
+    def _refuse_in_memory(self, done: str) -> None:
+        # Its data lives in this process alone: a file or a dataset of it would not hold it.
+        if self.source["format"] == IN_MEMORY:
+            name = self.source.get("variable", "df")
+            raise InvalidValue(
+                f"a recipe over the DataFrame {name!r} in memory cannot be {done}: its data is in no file. "
+                f"Write it to one ({name}.to_parquet('{name}.parquet')) and start from dp.read('{name}.parquet'), "
+                "or paste flow.to_python() into your notebook"
+            )
 
     # running -------------------------------------------------------------------------------------
 
@@ -297,7 +308,9 @@ class Flow:
         import dask.dataframe as dd
 
         spec = self.source
-        if spec["format"] == "csv" and not spec.get("sample") and "://" not in spec["path"]:
+        if spec["format"] == IN_MEMORY and is_dask_frame(held_frame(spec)):
+            ddf = held_frame(spec)
+        elif spec["format"] == "csv" and not spec.get("sample") and "://" not in spec["path"]:
             ddf = dd.read_csv(
                 spec["path"],
                 sep=spec["delimiter"],
@@ -426,16 +439,22 @@ class Flow:
 
     def save(self, path: str | Path) -> None:
         """Write the recipe as a versioned, diff-friendly JSON file (no pickles)."""
+        self._refuse_in_memory("saved")
         text = json.dumps(self.to_data(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         atomic_write_bytes(path, text.encode("utf-8"))
 
     def to_python(self) -> str:
-        """The whole recipe as readable pandas code that gives the same result."""
+        """The whole recipe as readable pandas code that gives the same result; a recipe over a
+        DataFrame in memory starts from the variable it was given as (``from_pandas(df, name=...)``)."""
         from .sources import check_source
         from .synth.program import helper_source
 
-        s = check_source(self.source, trust=True)  # its values become code: their types are checked
-        if s["format"] == "csv":
+        s = check_source(self.source, trust=True, memory=True)  # its values become code: their types are checked
+        if s["format"] == IN_MEMORY:
+            read = f"df = {s['variable']}.copy()"  # the notebook's own frame, left as it is
+            if is_dask_frame(held_frame(s)):
+                read = f"df = {s['variable']}.compute()"
+        elif s["format"] == "csv":
             nrows = f", nrows={int(s['sample'])!r}" if s.get("sample") else ""
             read = (
                 f"df = pd.read_csv({s['path']!r}, sep={s['delimiter']!r}, encoding={s['encoding']!r}, "
@@ -507,6 +526,41 @@ def read(
             allow_private_network=allow_private_network,
         )
     )
+
+
+def from_pandas(frame: pd.DataFrame, name: str = "df") -> Flow:
+    """Start a recipe from a pandas DataFrame in this process: learn columns by example on your
+    own data where it is. ``name`` is the variable ``to_python()`` reads it from. The frame itself
+    is never changed; such a recipe cannot be saved or registered (its data is in no file).
+
+    Example:
+        >>> import pandas as pd
+        >>> people = pd.DataFrame({"name": ["Ada Lovelace", "Alan Turing", "Grace Hopper"]})
+        >>> flow = from_pandas(people, "people").derive_column_by_example(
+        ...     ["name"], "last", [({"name": "Ada Lovelace"}, "Lovelace")])
+        >>> flow.to_pandas()["last"].tolist(), list(people.columns)
+        (['Lovelace', 'Turing', 'Hopper'], ['name'])
+    """
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidValue(f"from_pandas needs a pandas DataFrame, not {type(frame).__name__} (a Dask one: from_dask)")
+    return Flow(frame_spec(frame, name))
+
+
+def from_dask(frame: Any, name: str = "ddf") -> Flow:
+    """Start a recipe from a Dask DataFrame: examples are learned on its first rows, and
+    ``to_dask()`` runs every step per partition, lazily, on the frame itself.
+
+    Example:
+        >>> import dask.dataframe as dd, pandas as pd  # doctest: +SKIP
+        >>> ddf = dd.from_pandas(pd.DataFrame({"code": ["a-1", "b-2"]}), npartitions=2)  # doctest: +SKIP
+        >>> from_dask(ddf).to_dask().npartitions  # doctest: +SKIP
+        2
+    """
+    if not is_dask_frame(frame):
+        raise InvalidValue(f"from_dask needs a Dask DataFrame, not {type(frame).__name__} (a pandas one: from_pandas)")
+    return Flow(frame_spec(frame, name))
 
 
 def read_sql(

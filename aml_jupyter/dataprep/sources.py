@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import glob
 import io
+import keyword
 import os
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -178,13 +180,66 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "url": (str,),
     "query": (str, type(None)),
     "table": (str, type(None)),
+    "variable": (str,),
 }
 FORMATS = ("csv", "parquet", "jsonl", "excel", "sql")
+IN_MEMORY = "frame"  # a DataFrame of this process (dp.from_pandas, dp.from_dask): never in a saved recipe
+
+# The frames in-memory sources read, by their source's path: held while this process lives (a
+# recipe reads its frame again at every to_pandas(), as one over a file reads the file).
+_FRAMES: dict[str, Any] = {}
 
 
-def check_source(source: Any, trust: bool, where: str = "the recipe") -> dict[str, Any]:
+def frame_spec(frame: Any, variable: str = "df") -> dict[str, Any]:
+    """A source that reads ``frame``, a pandas or Dask DataFrame of this process; ``variable`` is
+    the name to_python() reads it from.
+
+    Example:
+        >>> import pandas as pd
+        >>> frame_spec(pd.DataFrame({"a": [1]}))["format"]
+        'frame'
+    """
+    import pandas as pd
+
+    if not (isinstance(frame, pd.DataFrame) or is_dask_frame(frame)):
+        raise InvalidValue(f"a pandas or Dask DataFrame is needed, not {type(frame).__name__}")
+    if not isinstance(variable, str) or not variable.isidentifier() or keyword.iskeyword(variable):
+        raise InvalidValue(f"variable {variable!r} is not a Python name")
+    path = f"memory:{variable}:{uuid.uuid4().hex}"
+    _FRAMES[path] = frame
+    return {"path": path, "format": IN_MEMORY, "sample": None, "variable": variable}
+
+
+def is_dask_frame(value: Any) -> bool:
+    """Whether ``value`` is a Dask DataFrame (told without importing Dask).
+
+    Example:
+        >>> is_dask_frame([1, 2])
+        False
+    """
+    return type(value).__module__.startswith("dask") and hasattr(value, "npartitions") and hasattr(value, "columns")
+
+
+def held_frame(spec: dict[str, Any]) -> Any:
+    """The DataFrame an in-memory source reads (pandas or Dask), as it was given.
+
+    Example:
+        >>> import pandas as pd
+        >>> len(held_frame(frame_spec(pd.DataFrame({"a": [1, 2]}))))
+        2
+    """
+    try:
+        return _FRAMES[spec["path"]]
+    except KeyError:
+        raise InvalidValue(
+            "this recipe's DataFrame is not held in this process (it was read from another one)"
+        ) from None
+
+
+def check_source(source: Any, trust: bool, where: str = "the recipe", memory: bool = False) -> dict[str, Any]:
     """A saved recipe's source, checked field by field before anything reads it or writes code
-    from it; a SQL source (it runs its query) or one reaching the private network needs ``trust``.
+    from it; a SQL source (it runs its query) or one reaching the private network needs ``trust``;
+    a DataFrame held in memory is a source only where ``memory`` says so (never in a saved recipe).
 
     Example:
         >>> check_source({"path": "a.csv", "format": "csv", "sample": "10); import os"}, trust=False)
@@ -192,6 +247,10 @@ def check_source(source: Any, trust: bool, where: str = "the recipe") -> dict[st
         ...
         aml_jupyter.errors.InvalidValue: the recipe: the source's 'sample' must be int or NoneType, not str
     """
+    if isinstance(source, dict) and source.get("format") == IN_MEMORY:
+        if memory and isinstance(source.get("variable"), str) and source["variable"].isidentifier():
+            return source
+        raise InvalidValue(f"{where} reads a DataFrame held in memory: its data is not in the recipe")
     if not isinstance(source, dict) or source.get("format") not in FORMATS or not isinstance(source.get("path"), str):
         raise InvalidValue(f"{where}: the recipe's source is malformed")
     for key, value in source.items():
@@ -243,11 +302,19 @@ def _read_sql(spec: dict[str, Any]) -> pd.DataFrame:
 
 
 def read_frame(spec: dict[str, Any]) -> pd.DataFrame:
-    """Load the data a source spec describes (see :func:`source_spec` and :func:`sql_spec`)."""
+    """Load the data a source spec describes (see :func:`source_spec`, :func:`sql_spec` and
+    :func:`frame_spec`)."""
     import pandas as pd
 
     if spec["format"] == "sql":
         return _read_sql(spec)
+    if spec["format"] == IN_MEMORY:
+        frame = held_frame(spec)
+        sample = spec.get("sample")
+        if is_dask_frame(frame):  # a sample is its first rows, computed; the whole is computed
+            return frame.head(sample, npartitions=-1) if sample else frame.compute()
+        # A shallow copy: the steps add columns to it, never to the caller's frame.
+        return frame.head(sample).copy() if sample else frame.copy(deep=False)
     files = _files(spec["path"], bool(spec.get("allow_private_network")))
     if not files:
         raise InvalidPath(f"no file matches {spec['path']!r}", path=spec["path"])
