@@ -109,6 +109,16 @@ def declared_parameters(nb: Any) -> dict[str, Any]:
     return {}
 
 
+def coerce_parameter(name: str, value: Any, default: Any) -> Any:
+    """``value`` typed like a notebook parameter's ``default`` (text from a form or a command line).
+
+    Example:
+        >>> coerce_parameter("epochs", "5", 2), coerce_parameter("C", 3, 20.0)
+        (5, 3.0)
+    """
+    return _coerce(name, value, default)
+
+
 def _coerce(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         return float(value)  # 3 for a float parameter is 3.0, however it was sent (a sweep sends 3.0)

@@ -157,9 +157,10 @@ def submit(
         except JobError as exc:
             error = str(exc)  # recorded as a failed run, as the user asked for a run of this file
         else:
-            raw = check_parameters(nb, raw, allow_new_params)
+            # What the notebook runs with, its defaults too: recorded, and injected (the same values
+            # its cell holds), so a rerun edits any of them with its type known.
+            raw = {**recordable_defaults(nb), **check_parameters(nb, raw, allow_new_params)}
             job_tags["aml.nb_params"] = json.dumps(raw)
-            raw = {**recordable_defaults(nb), **raw}  # recorded: what the notebook ran with, defaults too
         if kernel is not None:
             from ..jobs.notebook import check_kernel_name
 

@@ -119,3 +119,17 @@ def test_a_notebook_records_its_defaults_and_types_a_number_like_its_default(ws:
     assert run.status == "completed", done
     assert run.params == {"C": "3.0", "solver": "lbfgs", "epochs": "2"}  # as a sweep would record it
     assert run.metrics == {"C": 3.0}
+
+
+def test_a_notebook_rerun_edits_a_default_typed_as_text_the_way_the_lab_sends_it(ws: Workspace) -> None:
+    from aml_jupyter.services.rerun import rerun
+
+    write_notebook(
+        ws.root / "nb.ipynb", "C = 20.0\nepochs = 2", "import aml_jupyter as aml\naml.log('seen', C * epochs)"
+    )
+    first = aml.submit("nb.ipynb", {"C": 3}, wait=True, workspace=ws)
+    again = rerun(ws, first["id"], {"epochs": "5"}, wait=True)  # a default, edited as text in a form
+    run = aml.get_run(again["id"], workspace=ws)
+    assert run.status == "completed" and run.params == {"C": "3.0", "epochs": "5"} and run.metrics == {"seen": 15.0}
+    with pytest.raises(InvalidValue, match="'epochs'"):
+        rerun(ws, first["id"], {"epochs": "many"})
