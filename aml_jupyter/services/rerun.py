@@ -4,7 +4,6 @@ params changed ("what if lr were 0.1?"), as a new run that records which run it 
 
 from __future__ import annotations
 
-import ast
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -17,19 +16,17 @@ if TYPE_CHECKING:
 KEPT_TAGS = ("aml.args", "aml.kernel", "aml.requirements", "aml.flags")
 
 
-def _edited_notebook_params(given: dict[str, Any], recorded: dict[str, str], edits: dict[str, Any]) -> dict[str, Any]:
-    # What the notebook ran with: its parameters as injected (a run submitted before its defaults were
-    # injected too has them only as recorded text, typed back here). An edit typed as text (a form's)
-    # takes the type of the value it replaces.
+def _edited_notebook_params(given: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any]:
+    # The parameters as injected (its defaults among them): an edit typed as text (a form's) takes
+    # the type of the value it replaces.
     from ..jobs.notebook import coerce_parameter
 
-    original = {**{k: _literal(v) for k, v in recorded.items()}, **given}
     out = dict(given)
     for name, value in edits.items():
-        if name not in original:
-            known = ", ".join(sorted(original)) or "none"
+        if name not in given:
+            known = ", ".join(sorted(given)) or "none"
             raise InvalidValue(f"the run was not given a parameter {name!r} (it had: {known})", param=name)
-        old = original[name]
+        old = given[name]
         value = coerce_parameter(name, value, old) if old is not None else value
         same = type(value) is type(old) or (isinstance(old, float) and type(value) is int)
         if not same and old is not None:
@@ -38,13 +35,6 @@ def _edited_notebook_params(given: dict[str, Any], recorded: dict[str, str], edi
             )
         out[name] = value
     return out
-
-
-def _literal(text: str) -> Any:
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return text
 
 
 def rerun(ws: Workspace, run_id: str, params: dict[str, Any] | None = None, wait: bool = False) -> dict[str, Any]:
@@ -75,7 +65,7 @@ def rerun(ws: Workspace, run_id: str, params: dict[str, Any] | None = None, wait
     tags = {**target_tags(tgt), **{k: record.tags[k] for k in KEPT_TAGS if k in record.tags}}
     new_params: dict[str, Any]
     if record.source_kind == "notebook":
-        given = _edited_notebook_params(json.loads(record.tags.get("aml.nb_params", "{}")), record.params, edits)
+        given = _edited_notebook_params(json.loads(record.tags.get("aml.nb_params", "{}")), edits)
         tags["aml.nb_params"] = json.dumps(given)
         new_params = {**record.params, **given}  # its defaults recorded as before
     else:
