@@ -16,7 +16,6 @@ import os
 import tarfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -206,9 +205,7 @@ class RemoteBackend:
         self.home = Path(os.environ.get("AML_CACHE_DIR") or Path.home() / ".cache" / "aml_jupyter")
         self._beating = threading.Event()
         self._cancel = threading.Event()
-        self._system_points: list[dict[str, Any]] = []
-        self._system_batch: tuple[str, list[dict[str, Any]]] | None = None
-        self._system_lock = threading.Lock()
+        self._sending = threading.Lock()
 
     def load(self) -> JobRecord:
         return JobRecord.of(self.client._request("GET", ""))
@@ -263,24 +260,17 @@ class RemoteBackend:
     def log_system(self, values: dict[str, float], step: int, ts: int) -> None:
         """Send one sample; one the server does not take now goes with the next (same batch id)."""
         points = [{"key": k, "value": json_number(v), "step": step, "timestamp": ts} for k, v in values.items()]
-        with self._system_lock:
-            self._system_points.extend(points)
+        self.client.queue_points(points)
         self.flush_system()
 
     def flush_system(self) -> None:
         """Deliver the samples not yet taken (at the job's end, before the run ends)."""
-        with self._system_lock:
-            if not self._system_points:
-                return
-            if self._system_batch is None:
-                self._system_batch = (uuid.uuid4().hex, self._system_points[:5000])
-            batch_id, batch = self._system_batch
+        with self._sending:
             try:
-                self.client._post("/metrics", {"metrics": batch, "batch": batch_id})
+                while self.client.send_batch():
+                    pass
             except (OSError, AmlError):
                 return  # the server is away for a moment: kept, sent with the next sample
-            self._system_points = self._system_points[len(batch) :]
-            self._system_batch = None
 
     def _beat(self) -> None:
         while not self._beating.wait(self.HEARTBEAT_S / 10 if self._cancel.is_set() else 1.0):

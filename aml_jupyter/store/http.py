@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import urllib.error
 import urllib.request
+import uuid
 from typing import Any
 from urllib.parse import quote
 
 from ..errors import AccessDenied, AmlError, AttemptSuperseded, InvalidInput, NotFound, RunStateError
+
+BATCH = 5000  # metric points a request carries at most
 
 
 class TrackingClient:
@@ -31,6 +35,12 @@ class TrackingClient:
         self.base = f"{self.uri}/api/v1/runs/{run_id}"
         self.token = token or os.environ.get("AML_TRACKING_TOKEN", "")
         self.record = self._request("GET", "")
+        # Metric points waiting for the server, and the batch sent but not acknowledged, with its
+        # id: sent again unchanged, so the server, which keeps each run's batch ids, stores it once
+        # even if it did store it before its answer was lost.
+        self._points: list[dict[str, Any]] = []
+        self._unanswered: tuple[str, list[dict[str, Any]]] | None = None
+        self._points_lock = threading.Lock()
 
     def _request(
         self, method: str, path: str, body: bytes | None = None, content_type: str = "application/json"
@@ -59,6 +69,38 @@ class TrackingClient:
 
     def _post(self, path: str, payload: dict[str, Any]) -> Any:
         return self._request("POST", path, json.dumps(payload, allow_nan=True).encode())
+
+    def queue_points(self, points: list[dict[str, Any]]) -> int:
+        """Add metric points (``key``, ``value``, ``step``, ``timestamp``) to send; returns how many wait."""
+        with self._points_lock:
+            self._points.extend(points)
+            return len(self._points)
+
+    def points_waiting(self) -> bool:
+        """Whether any point is not yet stored by the server."""
+        with self._points_lock:
+            return bool(self._points) or self._unanswered is not None
+
+    def send_batch(self) -> bool:
+        """Send the next batch of waiting points, the unanswered one first; False when none waits.
+
+        Whatever the server says is raised, and the batch stays to go again unchanged, except a
+        refusal for good (:class:`AttemptSuperseded`: a newer attempt owns the run), which drops it.
+        """
+        if self._unanswered is None:
+            with self._points_lock:
+                batch, self._points = self._points[:BATCH], self._points[BATCH:]
+            if not batch:
+                return False
+            self._unanswered = (uuid.uuid4().hex, batch)
+        batch_id, batch = self._unanswered
+        try:
+            self._post("/metrics", {"metrics": batch, "batch": batch_id})
+        except AttemptSuperseded:
+            self._unanswered = None
+            raise
+        self._unanswered = None
+        return True
 
     def set_tags(self, tags: dict[str, Any]) -> None:
         """Set tags."""

@@ -14,17 +14,15 @@ import json
 import os
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from ..entities.records import json_number
 from ..entities.validation import check_point
 from ..errors import AccessDenied, AmlError, AttemptSuperseded, InvalidInput, NotFound, RunStateError
-from ..store.http import TrackingClient
+from ..store.http import BATCH, TrackingClient
 
 SEND_EVERY_S = 0.5
-BATCH = 5000
 FLUSH_TIMEOUT_S = 60.0
 
 
@@ -40,16 +38,12 @@ class RemoteRun(TrackingClient):
 
     def __init__(self, uri: str, run_id: str, token: str | None = None) -> None:
         super().__init__(uri, run_id, token)  # fails fast on a wrong address, token or run
-        self._points: list[dict[str, Any]] = []
         self._steps: dict[str, int] = {}
         self._lock = threading.Lock()
         self._sending = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
         self.superseded: AttemptSuperseded | None = None
-        # The batch sent but not acknowledged, with its id: sent again unchanged, so the server,
-        # which keeps each run's batch ids, stores it once even if it did store it before dying.
-        self._unanswered: tuple[str, list[dict[str, Any]]] | None = None
         threading.Thread(target=self._loop, daemon=True, name="aml-remote-writer").start()
         atexit.register(self.flush)
 
@@ -64,8 +58,7 @@ class RemoteRun(TrackingClient):
         with self._lock:
             step = self._steps.get(key, -1) + 1 if given is None else given
             self._steps[key] = max(step, self._steps.get(key, -1))
-            self._points.append({"key": key, "value": json_number(v), "step": step, "timestamp": ts})
-            full = len(self._points) >= BATCH
+            full = self.queue_points([{"key": key, "value": json_number(v), "step": step, "timestamp": ts}]) >= BATCH
         if full:
             self._wake.set()
 
@@ -76,19 +69,10 @@ class RemoteRun(TrackingClient):
 
     def _send_some(self) -> None:
         with self._sending:
-            if self._unanswered is None:  # a batch the server may have stored goes again as it was
-                with self._lock:
-                    batch, self._points = self._points[:BATCH], self._points[BATCH:]
-                if not batch:
-                    return
-                self._unanswered = (uuid.uuid4().hex, batch)
-            batch_id, batch = self._unanswered
             try:
-                self._post("/metrics", {"metrics": batch, "batch": batch_id})
-                self._unanswered = None
+                self.send_batch()  # a batch the server may have stored goes again as it was
             except AttemptSuperseded as exc:
                 self.superseded = exc  # refused for good: those points are dropped, and so are later ones
-                self._unanswered = None
                 raise
             # Any other failure: the batch stays as it is, id and all, and goes first next time.
 
@@ -98,7 +82,7 @@ class RemoteRun(TrackingClient):
             self._wake.wait(delay)
             self._wake.clear()
             try:
-                while self._points or self._unanswered is not None:
+                while self.points_waiting():
                     self._send_some()
                 delay = SEND_EVERY_S
             except (OSError, AmlError):
@@ -111,9 +95,8 @@ class RemoteRun(TrackingClient):
             try:
                 while True:
                     with self._sending:  # a batch the writer thread is sending counts until it lands
-                        with self._lock:
-                            if not self._points and self._unanswered is None:
-                                return
+                        if not self.points_waiting():
+                            return
                     self._send_some()
             except (OSError, AmlError) as exc:
                 refused = isinstance(exc, InvalidInput | RunStateError | NotFound | AccessDenied)
