@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,11 +45,14 @@ class Flow:
 
     source: dict[str, Any]
     steps: tuple[Step, ...] = field(default=())
+    # The DataFrame an in-memory source reads (from_pandas, from_dask): the recipe keeps it alive,
+    # and it goes when the last recipe over it does.
+    held: Any = field(default=None, compare=False, repr=False)
 
     # building --------------------------------------------------------------------------------
 
     def _with(self, step: Step) -> Flow:
-        return Flow(self.source, (*self.steps, step))
+        return replace(self, steps=(*self.steps, step))
 
     def derive_column_by_example(
         self,
@@ -329,7 +332,7 @@ class Flow:
             ddf = ddf.map_partitions(step.apply, meta=meta)
         if any(isinstance(s, Derive | Split | AutoSplit) for s in self.steps):
             # The frame is lazy: the count comes from the sample the steps were learned on.
-            Flow(self.source, self.steps)._sample_frame()
+            self._sample_frame()
             self._warn_unanswered(f" (in a sample: the first {SAMPLE_ROWS:,})")
         return ddf
 
@@ -360,7 +363,7 @@ class Flow:
         from .trust import REASONS, review, review_split
 
         at = self._learned_step(column)
-        frame = Flow(self.source, self.steps[:at])._sample_frame()
+        frame = replace(self, steps=self.steps[:at])._sample_frame()
         step = self.steps[at]
         if isinstance(step, AutoSplit):
             cols = [step.column]
@@ -402,13 +405,13 @@ class Flow:
         for n, step in enumerate(self.steps, start=1):
             if isinstance(step, AutoSplit | Columns | ReplaceClusters | ExpandJson):
                 if isinstance(step, ExpandJson):
-                    Flow(self.source, self.steps[:n])._sample_frame()  # counts the rows with no object
+                    replace(self, steps=self.steps[:n])._sample_frame()  # counts the rows with no object
                 text = step.describe()
             elif isinstance(step, Derive | Split):
                 text = step.describe()
                 programs = [step.program] if isinstance(step, Derive) else step.programs
                 if any(isinstance(p.root, Lookup) for p in programs):
-                    Flow(self.source, self.steps[:n])._sample_frame()  # counts step's misses on the sample
+                    replace(self, steps=self.steps[:n])._sample_frame()  # counts step's misses on the sample
                     rows = "1 row has" if step.missed == 1 else f"{step.missed} rows have"
                     text += f"; {rows} values it has not seen"
             else:
@@ -545,7 +548,7 @@ def from_pandas(frame: pd.DataFrame, name: str = "df") -> Flow:
 
     if not isinstance(frame, pd.DataFrame):
         raise InvalidValue(f"from_pandas needs a pandas DataFrame, not {type(frame).__name__} (a Dask one: from_dask)")
-    return Flow(frame_spec(frame, name))
+    return Flow(frame_spec(frame, name), held=frame)
 
 
 def from_dask(frame: Any, name: str = "ddf") -> Flow:
@@ -560,7 +563,7 @@ def from_dask(frame: Any, name: str = "ddf") -> Flow:
     """
     if not is_dask_frame(frame):
         raise InvalidValue(f"from_dask needs a Dask DataFrame, not {type(frame).__name__} (a pandas one: from_pandas)")
-    return Flow(frame_spec(frame, name))
+    return Flow(frame_spec(frame, name), held=frame)
 
 
 def read_sql(

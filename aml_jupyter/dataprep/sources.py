@@ -14,6 +14,7 @@ import io
 import keyword
 import os
 import uuid
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -185,14 +186,15 @@ _FIELDS: dict[str, tuple[type, ...]] = {
 FORMATS = ("csv", "parquet", "jsonl", "excel", "sql")
 IN_MEMORY = "frame"  # a DataFrame of this process (dp.from_pandas, dp.from_dask): never in a saved recipe
 
-# The frames in-memory sources read, by their source's path: held while this process lives (a
-# recipe reads its frame again at every to_pandas(), as one over a file reads the file).
-_FRAMES: dict[str, Any] = {}
+# The frames in-memory sources read, by their source's path. Weakly: the recipes over a frame keep
+# it (Flow.held), and it goes with the last of them. A recipe reads its frame again at every
+# to_pandas(), as one over a file reads the file.
+_FRAMES: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
 
 
 def frame_spec(frame: Any, variable: str = "df") -> dict[str, Any]:
-    """A source that reads ``frame``, a pandas or Dask DataFrame of this process; ``variable`` is
-    the name to_python() reads it from.
+    """A source that reads ``frame``, a pandas or Dask DataFrame of this process, while something
+    holds the frame (a recipe does); ``variable`` is the name to_python() reads it from.
 
     Example:
         >>> import pandas as pd
@@ -225,7 +227,8 @@ def held_frame(spec: dict[str, Any]) -> Any:
 
     Example:
         >>> import pandas as pd
-        >>> len(held_frame(frame_spec(pd.DataFrame({"a": [1, 2]}))))
+        >>> frame = pd.DataFrame({"a": [1, 2]})
+        >>> len(held_frame(frame_spec(frame)))
         2
     """
     try:
