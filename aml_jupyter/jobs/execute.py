@@ -252,12 +252,11 @@ def _start_sampling(svc: LocalBackend | RemoteBackend) -> Any:
     interval = svc.system_interval()
     if interval is None:
         return None
+    from ..entities.tags import gpus_tag
     from ..sysmetrics import Sampler
 
     try:
-        sampler = Sampler(
-            svc.log_system, interval, on_gpus=lambda gpus: svc.set_tags({"aml.gpus": json.dumps(gpus)})
-        ).start()
+        sampler = Sampler(svc.log_system, interval, on_gpus=lambda gpus: svc.set_tags(gpus_tag(gpus))).start()
     except Exception as exc:  # never the job's problem
         print(f"aml_jupyter: no system metrics for this run: {exc}", file=sys.stderr)
         return None

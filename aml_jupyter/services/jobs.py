@@ -181,7 +181,7 @@ def job_parameters(ws: Workspace, path: str) -> dict[str, Any]:
         ]
         return {"path": rel, "kind": kind, "has_parameters_cell": has_cell, "readable": True, "parameters": params}
     parser = read_parser(file.read_text(encoding="utf-8", errors="replace"))
-    options = [o.to_json() | {"default": _plain(o.to_json()["default"])} for o in parser.options]
+    options = [{**(o := option.to_json()), "default": _plain(o["default"])} for option in parser.options]
     return {"path": rel, "kind": kind, "has_parameters_cell": False, "readable": parser.readable, "parameters": options}
 
 

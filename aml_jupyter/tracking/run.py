@@ -394,18 +394,14 @@ class Run:
 
     def _sample_system(self, interval: float) -> None:
         # Sampled into this run's buffer like the user's points: as durable, flushed with them.
+        from ..entities.tags import gpus_tag
         from ..sysmetrics import Sampler
 
         def emit(values: dict[str, float], step: int, ts: int) -> None:
             for key, value in values.items():
                 self._buffer(key, value, step, ts)
 
-        def on_gpus(gpus: list[dict[str, Any]]) -> None:
-            import json
-
-            self.set_tags({"aml.gpus": json.dumps(gpus)})
-
-        self._sampler = Sampler(emit, interval, on_gpus=on_gpus).start()
+        self._sampler = Sampler(emit, interval, on_gpus=lambda gpus: self.set_tags(gpus_tag(gpus))).start()
 
     def _stop_sampling(self) -> None:
         sampler, self._sampler = self._sampler, None
