@@ -367,6 +367,22 @@ ROUTES: list[Route] = [
         created=True,
     ),
     Route(
+        "GET",
+        "/api/v1/models/{model}/versions/{version}",
+        "read",
+        "aml:models",
+        models.version,
+        "one version, and whether its registration is vouched for",
+    ),
+    Route(
+        "GET",
+        "/api/v1/models/{model}/versions/{version}/files/{name}",
+        "read",
+        "aml:models",
+        models.version_file,
+        "one of a version's files",
+    ),
+    Route(
         "POST",
         "/api/v1/models/{model}/versions/{version}/approve",
         "admin",

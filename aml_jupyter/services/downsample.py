@@ -40,8 +40,8 @@ def downsample(steps: Any, values: Any, max_points: int) -> Any:
     return picked[picked < n]
 
 
-def metric_series(ws: Workspace, run_id: str, key: str, max_points: int) -> dict[str, Any]:
-    """A metric's points in step order, downsampled to at most ``max_points``.
+def metric_series(ws: Workspace, run_id: str, key: str, max_points: int | None) -> dict[str, Any]:
+    """A metric's points in step order, downsampled to at most ``max_points`` (None: every one).
 
     Example:
         >>> metric_series(ws, run_id, "loss", 1000)["points"]  # doctest: +SKIP
@@ -58,7 +58,7 @@ def metric_series(ws: Workspace, run_id: str, key: str, max_points: int) -> dict
     times = np.frombuffer(times_a, dtype=np.int64) if len(times_a) else np.zeros(0, np.int64)
     order = np.argsort(steps, kind="stable")
     steps, values, times = steps[order], values[order], times[order]
-    keep = downsample(steps, values, max_points)
+    keep = np.arange(len(values)) if max_points is None else downsample(steps, values, max_points)
     chosen = values[keep]
     shown: list[Any] = chosen.tolist()
     if not np.isfinite(chosen).all():  # JSON has no NaN or infinities: spelled out, as the API takes them

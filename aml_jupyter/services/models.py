@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..entities.validation import check_key, check_resource_name, param_to_str
-from ..errors import InvalidPath, InvalidValue, UntrustedModel
+from ..errors import ArtifactNotFound, InvalidPath, InvalidValue, UntrustedModel
 from ..models import flavors
 from ..paths import check_relative_name, safe_join
 from ..workspace import Workspace
@@ -423,6 +423,21 @@ def download_model(ref: str, to: str | Path, workspace: Workspace | str | None =
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ws.artifacts.path_of(f["digest"]), target)
     return dest
+
+
+def version_file(ref: str, name: str, workspace: Workspace | str | None = None) -> Path:
+    """The stored file holding file ``name`` of version ``ref`` (read it; never write it).
+
+    Example:
+        >>> version_file("iris-clf:1", "model.skops").read_bytes()[:2]  # doctest: +SKIP
+        b'PK'
+    """
+    ws = Workspace.open(workspace)
+    mv = get_model_version(ref, workspace=ws)
+    for f in mv.files:
+        if f["path"] == name:
+            return ws.artifacts.path_of(f["digest"])
+    raise ArtifactNotFound(f"{mv.ref} has no file {name!r}", ref=mv.ref, name=name)
 
 
 CODE_FLAVORS = frozenset({"pickle", "python"})  # loading them runs whatever their author wrote

@@ -445,8 +445,9 @@ def adopt_names(ws: Workspace, run_id: str, experiment: str | None, name: str | 
 def create_from_client(
     ws: Workspace, payload: dict[str, Any], user: str, token_id: str | None = None
 ) -> dict[str, Any]:
-    """Create a running run from ``{"experiment", "name"?, "params"?, "tags"?}``; its client then
-    logs to it, sends heartbeats and ends it (``/transition``), as a remote job does.
+    """Create a running run from ``{"experiment", "name"?, "params"?, "tags"?, "parent"?}`` (a
+    parent run's id nests it); its client then logs to it, sends heartbeats and ends it
+    (``/transition``), as a remote job does.
 
     Example:
         >>> create_from_client(ws, {"experiment": "iris", "params": {"lr": 0.1}}, "alice")["status"]  # doctest: +SKIP
@@ -459,6 +460,9 @@ def create_from_client(
     tags = client_tags(payload.get("tags") or {}, job_of_run=False)
     if token_id:  # which token wrote it: revoking that token ends this run, not its user's others
         tags = {**tags, TOKEN_TAG: token_id}
+    parent = payload.get("parent")
+    if parent is not None and not isinstance(parent, str):
+        raise InvalidInput('"parent" must be a run id')
     # The client's project and environment are not the server's: nothing to snapshot or capture here.
     spec = RunSpec(
         experiment,
@@ -467,6 +471,7 @@ def create_from_client(
         tags=tags,
         source_kind="api",
         user=user,
+        parent=ws.store.get_run(parent).pk if parent else None,
         reuse=Prepared(),
     )
     record = create(ws, spec)

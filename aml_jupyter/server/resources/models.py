@@ -22,6 +22,7 @@ REGISTER_BODY: dict[str, Any] = {
         "tags": OBJ,
         "description": STR,
         "sample_input": {"type": "array", "items": {"type": "array"}, "description": "rows: the signature"},
+        "flavor": {**STR, "description": "default: the one its files call for"},
     },
 }
 
@@ -69,6 +70,37 @@ def model_versions(api: TrackingAPI, call: Call) -> Response:
     return Response.json(200, {"versions": [v.to_dict() for v in versions]})
 
 
+def version(api: TrackingAPI, call: Call) -> Response:
+    """``GET /api/v1/models/{model}/versions/{version}``: one version, and whether the server
+    vouches that its ``user`` registered it (a client loading a code-bearing version asks).
+
+    Example:
+        >>> api.dispatch("GET", "/api/v1/models/iris/versions/1", "", b"", Caller("ada")).status  # doctest: +SKIP
+        200
+    """
+    from ...services.models import get_model_version
+    from ...services.provenance import vouched
+
+    mv = get_model_version(f"{unquote(call.params['model'])}:{call.params['version']}", workspace=api.ws)
+    trusted = vouched(api.ws, mv.name, mv.content_hash, mv.user, mv.created_at, mv.seal)
+    return Response.json(200, {**mv.to_dict(), "vouched": trusted})
+
+
+def version_file(api: TrackingAPI, call: Call) -> Response:
+    """``GET /api/v1/models/{model}/versions/{version}/files/{name}``: one of a version's files.
+
+    Example:
+        >>> path = "/api/v1/models/iris/versions/1/files/model.skops"
+        >>> api.dispatch("GET", path, "", b"", Caller("ada")).status  # doctest: +SKIP
+        200
+    """
+    from ...services.models import version_file as stored_file
+
+    ref = f"{unquote(call.params['model'])}:{call.params['version']}"
+    path = stored_file(ref, unquote(call.params["name"]), workspace=api.ws)
+    return Response(200, b"", "application/octet-stream", file=path)  # streamed by the server
+
+
 def register(api: TrackingAPI, call: Call) -> Response:
     """``POST /api/v1/models/{model}``: register a run's artifact.
 
@@ -87,6 +119,9 @@ def register(api: TrackingAPI, call: Call) -> Response:
         raise InvalidInput('"tags" must be an object')
     if description is not None and not isinstance(description, str):
         raise InvalidInput('"description" must be text')
+    flavor = payload.get("flavor")
+    if flavor is not None and not isinstance(flavor, str):
+        raise InvalidInput('"flavor" must be text')
     sample = payload.get("sample_input")
     if sample is not None and not (isinstance(sample, list) and sample and all(isinstance(r, list) for r in sample)):
         raise InvalidInput('"sample_input" must be a list of rows (lists), as a scoring request sends them')
@@ -97,6 +132,7 @@ def register(api: TrackingAPI, call: Call) -> Response:
         tags=tags,
         description=description,
         sample_input=sample,
+        flavor=flavor,
         workspace=api.ws,
         user=call.caller.user,
     )

@@ -46,7 +46,7 @@ GROUPS_QUERY: list[dict[str, Any]] = [
 CREATE_RUN_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["experiment"],
-    "properties": {"experiment": STR, "name": STR, "params": OBJ, "tags": OBJ},
+    "properties": {"experiment": STR, "name": STR, "params": OBJ, "tags": OBJ, "parent": STR},
 }
 
 LOG_METRICS_BODY: dict[str, Any] = {
@@ -89,7 +89,8 @@ TRANSITION_BODY: dict[str, Any] = {
 }
 
 METRIC_SERIES_QUERY: list[dict[str, Any]] = [
-    {"name": "max_points", "in": "query", "schema": {"type": "integer", "minimum": 2, "maximum": 10000}}
+    {"name": "max_points", "in": "query", "schema": {"type": "integer", "minimum": 2, "maximum": 10000}},
+    {"name": "all", "in": "query", "schema": {"type": "boolean"}, "description": "true: every point, none dropped"},
 ]
 
 METRIC_SERIES_OF_RUNS_QUERY: list[dict[str, Any]] = [
@@ -300,11 +301,18 @@ def metric_series(api: TrackingAPI, call: Call) -> Response:
         200
     """
     from ...services.downsample import metric_series
+    from ...services.search import whole_number
 
-    wanted = int((call.query.get("max_points") or ["1000"])[0])
+    every = (call.query.get("all") or ["false"])[0].lower()
+    if every not in ("true", "false", "1", "0"):
+        raise InvalidInput("all must be true or false")
+    wanted = whole_number((call.query.get("max_points") or ["1000"])[0], "max_points")
     if not 2 <= wanted <= MAX_POINTS:
         raise InvalidInput(f"max_points must be from 2 to {MAX_POINTS}")
-    return Response.json(200, metric_series(api.ws, call.params["run"], unquote(call.params["key"]), wanted))
+    key = unquote(call.params["key"])
+    return Response.json(
+        200, metric_series(api.ws, call.params["run"], key, None if every in ("true", "1") else wanted)
+    )
 
 
 def metric_series_of_runs(api: TrackingAPI, call: Call) -> Response:
