@@ -30,6 +30,8 @@ _LAZY = {
     "log_figure": "aml_jupyter.tracking.fluent",
     "log_text": "aml_jupyter.tracking.fluent",
     "flush": "aml_jupyter.tracking.fluent",
+    "set_tracking_uri": "aml_jupyter.tracking.uri",
+    "get_tracking_uri": "aml_jupyter.tracking.uri",
     "autolog": "aml_jupyter.learn.autolog",
     "lightning_logger": "aml_jupyter.learn.autolog_lightning",
     "Run": "aml_jupyter.tracking.run",
@@ -44,11 +46,11 @@ _LAZY = {
     "submit": "aml_jupyter.services.submit",
     "run_cell": "aml_jupyter.services.cell_jobs",
     "sweep": "aml_jupyter.sweeps.runner",
-    "register_model": "aml_jupyter.services.models",
-    "get_model_version": "aml_jupyter.services.models",
-    "list_models": "aml_jupyter.services.models",
+    "register_model": "aml_jupyter.tracking.registry",
+    "get_model_version": "aml_jupyter.tracking.registry",
+    "list_models": "aml_jupyter.tracking.registry",
     "set_model_alias": "aml_jupyter.services.models",
-    "load_model": "aml_jupyter.services.models",
+    "load_model": "aml_jupyter.tracking.registry",
     "model_lineage": "aml_jupyter.services.models",
     "download_model": "aml_jupyter.services.models",
 }
@@ -61,11 +63,7 @@ if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
     from .learn.autolog_lightning import lightning_logger as lightning_logger
     from .services.cell_jobs import run_cell as run_cell
     from .services.models import download_model as download_model
-    from .services.models import get_model_version as get_model_version
-    from .services.models import list_models as list_models
-    from .services.models import load_model as load_model
     from .services.models import model_lineage as model_lineage
-    from .services.models import register_model as register_model
     from .services.models import set_model_alias as set_model_alias
     from .services.submit import submit as submit
     from .sweeps.runner import sweep as sweep
@@ -89,7 +87,13 @@ if TYPE_CHECKING:  # names for type checkers; at run time __getattr__ loads them
     from .tracking.queries import list_experiments as list_experiments
     from .tracking.queries import list_runs as list_runs
     from .tracking.queries import search_runs as search_runs
+    from .tracking.registry import get_model_version as get_model_version
+    from .tracking.registry import list_models as list_models
+    from .tracking.registry import load_model as load_model
+    from .tracking.registry import register_model as register_model
     from .tracking.run import Run as Run
+    from .tracking.uri import get_tracking_uri as get_tracking_uri
+    from .tracking.uri import set_tracking_uri as set_tracking_uri
     from .workspace import Workspace as Workspace
 
 

@@ -16,6 +16,7 @@ import pytest
 
 import aml_jupyter as aml
 from aml_jupyter.tracking import fluent
+from aml_jupyter.tracking.uri import set_tracking_uri
 from aml_jupyter.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
 
 
-SUITE_VARIABLES = ("AML_WARM_DIR", "AML_WARM_IDLE_S")  # set by pytest_configure below, for the whole run
+# Set by pytest_configure below, for the whole run.
+SUITE_VARIABLES = ("AML_WARM_DIR", "AML_WARM_IDLE_S", "AML_CONFIG_DIR")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,15 +46,19 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["AML_WARM_DIR"] = tempfile.mkdtemp(prefix="aml-warm-suite-")
         os.environ["AML_WARM_IDLE_S"] = "120"
         config._aml_warm_dir = os.environ["AML_WARM_DIR"]  # type: ignore[attr-defined]
+        # The user's own settings (a saved `aml login`) never reach the suite: an empty folder of its own.
+        os.environ["AML_CONFIG_DIR"] = tempfile.mkdtemp(prefix="aml-config-suite-")
+        config._aml_config_dir = os.environ["AML_CONFIG_DIR"]  # type: ignore[attr-defined]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    import shutil
+
     folder = getattr(config, "_aml_warm_dir", None)
     if folder:
         stop_warm_servers(Path(folder))
-        import shutil
-
         shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(getattr(config, "_aml_config_dir", "") or "/nonexistent", ignore_errors=True)
 
 
 def stop_warm_servers(folder: Path) -> list[int]:
@@ -78,6 +84,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             run.end("cancelled")
     fluent._stack.clear()
     fluent._env_run = None
+    set_tracking_uri(None)
 
 
 # The test folders whose workspaces are proven on both stores: each of their tests taking `ws` runs

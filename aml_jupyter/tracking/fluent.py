@@ -23,8 +23,10 @@ from ..processes import find_active_run_with
 from ..sysmetrics import check_interval
 from ..workspace import Workspace
 from .run import Run
+from .uri import server_for, workspace_for
 
 if TYPE_CHECKING:
+    from ..store.http import ServerClient
     from .remote import RemoteRun
 
 # The run of a job bound to this thread (a cell running on a Dask worker: jobs/binding.py) comes
@@ -94,7 +96,11 @@ def start_run(
             job_run._job_owned = True
             run_: Run = job_run  # a Run, or a RemoteRun with the same logging methods
             return run_
-    ws = Workspace.open(workspace)
+    server = server_for(workspace)
+    if server is not None:
+        remote_run: Run = _start_remote(server, experiment, params, name, tags, parent, nested, system_metrics)
+        return remote_run  # a RemoteRun: the same logging and reading methods
+    ws = workspace_for(workspace)
     from ..services import runs
     from .kernel import kernel_tags
 
@@ -117,6 +123,40 @@ def start_run(
     ws.writer.watch(run.pk)
     with _stack_lock:
         _stack.append(run)
+    _install_hooks()
+    if interval is not None:
+        run._sample_system(interval)
+    return run
+
+
+def _start_remote(
+    server: ServerClient,
+    experiment: str,
+    params: dict[str, Any] | None,
+    name: str | None,
+    tags: dict[str, Any] | None,
+    parent: Any,
+    nested: bool,
+    system_metrics: bool | float | None,
+) -> Any:
+    # A person's run on the server the SDK works against (aml login, set_tracking_uri): created
+    # there under the token's user and role; this process buffers its points, beats and ends it.
+    from ..config import TrackingSettings
+    from .kernel import kernel_tags
+    from .remote import RemoteRun
+
+    interval = check_interval(TrackingSettings().system_metrics if system_metrics is None else system_metrics)
+    given_tags = check_count(dict(tags or {}), "tags")
+    if nested and parent is None:
+        if active_run() is None:
+            raise NoActiveRun("nested=True needs an active run to nest under")
+        parent = active_run()
+    parent_id = parent if isinstance(parent, str) or parent is None else parent.id
+    run = RemoteRun.start(
+        server, experiment, name=name, params=params, tags={**kernel_tags(), **given_tags}, parent=parent_id
+    )
+    with _stack_lock:
+        _stack.append(run)  # type: ignore[arg-type]  # a RemoteRun: the same logging and reading methods
     _install_hooks()
     if interval is not None:
         run._sample_system(interval)

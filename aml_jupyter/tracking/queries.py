@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidValue
 from ..services import runs, search
 from ..workspace import Workspace
+from . import server_queries as remote
 from .run import Run
+from .uri import server_for, workspace_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +40,10 @@ def search_runs(
     Example:
         >>> aml.search_runs("metrics.acc > 0.9 and params.C = '0.5'", order_by=["metrics.acc DESC"])  # doctest: +SKIP
     """
-    ws = Workspace.open(workspace)
+    server = server_for(workspace)
+    if server is not None:
+        return remote.frame(remote.runs(server, filter, experiments, order_by, max_results, offset), system_metrics)
+    ws = workspace_for(workspace)
     return search.frame(ws, search.query(ws, filter, experiments, order_by, max_results, offset), system_metrics)
 
 
@@ -58,21 +63,32 @@ def list_runs(
         >>> [r["metrics"]["acc"] for r in aml.list_runs("metrics.acc > 0.9")]  # doctest: +SKIP
         [0.93, 0.91]
     """
-    ws = Workspace.open(workspace)
+    server = server_for(workspace)
+    if server is not None:
+        return remote.runs(server, filter, experiments, order_by, max_results, offset)
+    ws = workspace_for(workspace)
     return search.runs(ws, search.query(ws, filter, experiments, order_by, max_results, offset))
 
 
 def get_run(run_id: str, *, workspace: WorkspaceArg = None) -> Run:
-    """A run by id (or a unique prefix of 4+ characters), to read.
+    """A run by id (or a unique prefix of 4+ characters), to read. On a server it is a
+    :class:`~aml_jupyter.tracking.remote.RemoteRunView`, with the same reading properties.
 
     Example:
         >>> aml.get_run(run.id).metric_history("loss")  # doctest: +SKIP
     """
-    ws = Workspace.open(workspace)
     from . import fluent
 
+    server = server_for(workspace)
+    if server is not None:
+        for active in list(fluent._stack):
+            if getattr(active, "uri", None) == server.uri and active.id == run_id:
+                return active
+        view: Any = remote.get(server, run_id)  # read like a Run: the same properties
+        return view  # type: ignore[no-any-return]
+    ws = workspace_for(workspace)
     for active in list(fluent._stack):
-        if active.workspace is ws and active.id == run_id:
+        if getattr(active, "workspace", None) is ws and active.id == run_id:
             return active
     return Run(ws, runs.get(ws, run_id))
 
@@ -84,7 +100,11 @@ def best_run(experiment: str, metric: str, goal: str = "max", *, workspace: Work
         >>> aml.best_run("iris", metric="acc", goal="max").params  # doctest: +SKIP
         {'C': '0.5'}
     """
-    ws = Workspace.open(workspace)
+    server = server_for(workspace)
+    if server is not None:
+        view: Any = remote.best(server, experiment, metric, goal)  # read like a Run: the same properties
+        return view  # type: ignore[no-any-return]
+    ws = workspace_for(workspace)
     return Run(ws, search.best(ws, experiment, metric, goal))
 
 
@@ -102,8 +122,12 @@ def compare_runs(run_ids: list[str], *, system_metrics: bool = False, workspace:
 
     if isinstance(run_ids, str) or len(run_ids) < 1:
         raise InvalidValue("compare_runs needs a list of run ids")
-    ws = Workspace.open(workspace)
-    records = [runs.get(ws, i) for i in run_ids]
+    server = server_for(workspace)
+    if server is not None:
+        records: list[Any] = [remote.get(server, i) for i in run_ids]
+    else:
+        ws = workspace_for(workspace)
+        records = [runs.get(ws, i) for i in run_ids]
     if len({r.id for r in records}) != len(records):
         raise InvalidValue("compare_runs got the same run twice")
     cols = [r.id[:8] if len({x.id[:8] for x in records}) == len(records) else r.id for r in records]
@@ -131,7 +155,10 @@ def list_experiments(*, workspace: WorkspaceArg = None) -> list[dict[str, Any]]:
         >>> [e["name"] for e in aml.list_experiments()]  # doctest: +SKIP
         ['iris']
     """
-    return Workspace.open(workspace).store.list_experiments()
+    server = server_for(workspace)
+    if server is not None:
+        return remote.experiments(server)
+    return workspace_for(workspace).store.list_experiments()
 
 
 def delete_runs(run_ids: list[str], *, workspace: WorkspaceArg = None) -> list[str]:
@@ -140,6 +167,7 @@ def delete_runs(run_ids: list[str], *, workspace: WorkspaceArg = None) -> list[s
     Example:
         >>> aml.delete_runs([run.id])  # doctest: +SKIP
     """
-    from ..services import runs
-
-    return runs.delete(Workspace.open(workspace), run_ids)
+    server = server_for(workspace)
+    if server is not None:
+        return remote.delete(server, run_ids)
+    return runs.delete(workspace_for(workspace), run_ids)
