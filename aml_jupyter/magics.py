@@ -14,6 +14,8 @@
 %aml templates                                  the project templates
 %aml new PROJECT --template NAME                a new project folder from a template (a workspace)
 %aml history on|off                             record every executed cell as a run ("interactive")
+%aml login URL                                  work through a team server: the token is asked for, never typed in
+%aml logout                                     back to the workspace of the current folder
 %%aml run [--target T] [--inputs A B] [--outputs M] [--param C=0.5]... [--experiment E]
           run the cell as a tracked run; only the named inputs cross over; outputs come back
 """
@@ -71,6 +73,9 @@ def _parser() -> _Parser:
     logs.add_argument("--stderr", action="store_true")
     cancel = sub.add_parser("cancel")
     cancel.add_argument("run")
+    login = sub.add_parser("login")
+    login.add_argument("url")
+    sub.add_parser("logout")
     history = sub.add_parser("history")
     history.add_argument("state", choices=["on", "off"])
     run = sub.add_parser("run")
@@ -153,6 +158,20 @@ class AmlMagics(Magics):
             print(f"[aml] run {result['id'][:8]} {result['status']}: {result['error']}", file=sys.stderr)
         return None
 
+    def _login(self, args: argparse.Namespace) -> str:
+        # The token is asked for (a password box in a notebook): typed into a cell it would be saved with it.
+        from .tracking import uri
+
+        if args.command == "logout":
+            gone = uri.logout()
+            uri.set_tracking_uri(None)
+            return f"logged out of {gone}" if gone else "not logged in"
+        import getpass
+
+        me = uri.login(args.url, getpass.getpass(f"token for {args.url}: "))
+        uri.set_tracking_uri(None)  # the saved login now decides, in this kernel as in new ones
+        return f"logged in to {args.url.rstrip('/')} as {me['user']}: runs and queries go there"
+
     def _history(self, state: str) -> str:
         from .history import CellHistory
 
@@ -200,6 +219,9 @@ class AmlMagics(Magics):
                 return aml.list_experiments()
             if args.command in ("templates", "new"):
                 return self._templates(args)
+            if args.command in ("login", "logout"):
+                print(self._login(args))
+                return None
             if args.command == "history":
                 print(self._history(args.state))
                 return None

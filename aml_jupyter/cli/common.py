@@ -23,6 +23,18 @@ def workspace(args: argparse.Namespace) -> Workspace:
     return Workspace.open(args.workspace)
 
 
+def where(args: argparse.Namespace) -> str | None:
+    """What a command that works on a server too passes as ``workspace=``: ``-w PATH``, else None,
+    which the SDK resolves (a server after ``aml login`` or with ``AML_TRACKING_URI``, else the
+    workspace the current folder is in).
+
+    Example:
+        >>> where(argparse.Namespace(workspace=None)) is None
+        True
+    """
+    return str(args.workspace) if args.workspace else None
+
+
 def emit(args: argparse.Namespace, data: Any, table: str) -> None:
     """Print ``data`` as JSON with ``--json``, else ``table``, the form for people.
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from ..errors import AmlError
 from .access import add_access_commands
-from .common import emit, workspace
+from .common import emit, where, workspace
 from .jobs import add_job_commands
+from .login import add_login_commands
 from .models import add_model_commands
 from .store import add_store_commands
 from .tables import dumps, render_table
@@ -50,7 +51,7 @@ def _cmd_init(args: argparse.Namespace) -> None:
 def _cmd_experiments(args: argparse.Namespace) -> None:
     from ..tracking.queries import list_experiments
 
-    rows = list_experiments(workspace=workspace(args))
+    rows = list_experiments(workspace=where(args))
     emit(args, rows, render_table(["name", "runs", "id"], [[r["name"], r["runs"], r["id"]] for r in rows]))
 
 
@@ -64,7 +65,7 @@ def _cmd_runs_list(args: argparse.Namespace) -> None:
         experiments=args.experiment,
         order_by=args.order_by,
         max_results=args.max_results,
-        workspace=workspace(args),
+        workspace=where(args),
     )
     if args.json:
         print(dumps(runs))
@@ -88,7 +89,9 @@ def _cmd_runs_list(args: argparse.Namespace) -> None:
         )
     print(render_table(headers, rows, width=24))
     print(f"{len(rows)} run(s)")
-    if not rows and args.filter:
+    from ..tracking.uri import server_for
+
+    if not rows and args.filter and server_for(where(args)) is None:
         from ..services.search import unknown_names
 
         for line in unknown_names(workspace(args), args.filter, args.experiment):
@@ -125,48 +128,45 @@ def _float(value: Any) -> Any:
 
 
 def _cmd_runs_show(args: argparse.Namespace) -> None:
-    ws = workspace(args)
+    from ..tracking.queries import get_run
+
+    r = get_run(args.run, workspace=where(args)).to_dict()
     if args.json:
-        from ..services import runs
-
-        print(dumps(runs.show(ws, args.run)))
+        print(dumps(r))
         return
-    from ..services import runs
-
-    record = runs.get(ws, args.run)
     lines = [
-        f"run         {record.id}",
-        f"experiment  {record.experiment}",
-        f"name        {record.name}",
-        f"status      {record.status}",
-        f"user        {record.user}",
-        f"source      {record.source_kind} {record.source_path or ''}",
-        f"target      {record.compute_target}",
-        f"snapshot    {record.snapshot_id or '-'}",
+        f"run         {r['id']}",
+        f"experiment  {r['experiment']}",
+        f"name        {r['name']}",
+        f"status      {r['status']}",
+        f"user        {r['user']}",
+        f"source      {r['source_kind']} {r['source_path'] or ''}",
+        f"target      {r['compute_target']}",
+        f"snapshot    {r['snapshot_id'] or '-'}",
     ]
-    if record.parent_id:
-        lines.append(f"parent      {record.parent_id}")
-    if record.git:
-        g = record.git
+    if r.get("parent_id"):
+        lines.append(f"parent      {r['parent_id']}")
+    if r.get("git"):
+        g = r["git"]
         lines.append(
             f"git         {g.get('branch')}@{(g.get('commit') or '')[:10]}{' (dirty)' if g.get('dirty') else ''}"
         )
-    if record.error:
-        lines.append(f"error       {record.error}")
-    for title, values in (("params", record.params), ("metrics", record.metrics), ("tags", record.tags)):
-        if values:
+    if r.get("error"):
+        lines.append(f"error       {r['error']}")
+    for title in ("params", "metrics", "tags"):
+        if r[title]:
             lines.append(f"{title}:")
-            lines += [f"  {k} = {v}" for k, v in sorted(values.items())]
-    if record.artifacts:
+            lines += [f"  {k} = {v}" for k, v in sorted(r[title].items())]
+    if r.get("artifacts"):
         lines.append("artifacts:")
-        lines += [f"  {a.name}  ({a.size} bytes, {a.media_type})" for a in record.artifacts]
+        lines += [f"  {a['name']}  ({a['size']} bytes, {a['media_type']})" for a in r["artifacts"]]
     print("\n".join(lines))
 
 
 def _cmd_runs_compare(args: argparse.Namespace) -> None:
     from ..tracking.queries import compare_runs
 
-    frame = compare_runs(args.runs, workspace=workspace(args))
+    frame = compare_runs(args.runs, workspace=where(args))
     if args.json:
         print(dumps({"rows": frame.index.tolist(), "columns": frame.columns.tolist(), "values": frame.values.tolist()}))
         return
@@ -177,14 +177,14 @@ def _cmd_runs_compare(args: argparse.Namespace) -> None:
 def _cmd_runs_delete(args: argparse.Namespace) -> None:
     from ..tracking.queries import delete_runs
 
-    gone = delete_runs(args.runs, workspace=workspace(args))
+    gone = delete_runs(args.runs, workspace=where(args))
     emit(args, {"deleted": gone}, "\n".join(f"deleted {g}" for g in gone) + "\n(files go at the next `aml gc`)")
 
 
 def _cmd_metrics(args: argparse.Namespace) -> None:
     from ..tracking.queries import get_run
 
-    run = get_run(args.run, workspace=workspace(args))
+    run = get_run(args.run, workspace=where(args))
     frame = run.metric_history(args.key)
     if frame.empty and args.key not in run.metrics:
         from ..errors import NotFound, did_you_mean
@@ -198,10 +198,9 @@ def _cmd_metrics(args: argparse.Namespace) -> None:
 
 
 def _cmd_artifacts_list(args: argparse.Namespace) -> None:
-    from ..services import runs
+    from ..tracking.queries import get_run
 
-    record = runs.get(workspace(args), args.run)
-    arts = [a.__dict__ for a in record.artifacts]
+    arts = get_run(args.run, workspace=where(args)).to_dict()["artifacts"]
     emit(
         args,
         arts,
@@ -214,18 +213,23 @@ def _cmd_artifacts_list(args: argparse.Namespace) -> None:
 
 def _cmd_artifacts_get(args: argparse.Namespace) -> None:
     from ..errors import InvalidPath
-    from ..paths import atomic_copy
+    from ..paths import atomic_copy, atomic_write_bytes
     from ..tracking.queries import get_run
 
-    run = get_run(args.run, workspace=workspace(args))
-    src = run.artifact_path(args.name)
+    run: Any = get_run(args.run, workspace=where(args))
+    on_server = hasattr(run, "artifact_bytes")
+    src = None if on_server else run.artifact_path(args.name)  # a wrong name is said before any file is touched
     dest = Path(args.to)
     if dest.is_dir():
         dest = dest / Path(args.name).name
     if dest.exists() and not args.force:
         raise InvalidPath(f"{dest} exists; pass --force to overwrite it", path=str(dest))
+    data = run.artifact_bytes(args.name) if on_server else b""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    atomic_copy(src, dest)
+    if src is not None:
+        atomic_copy(src, dest)
+    else:
+        atomic_write_bytes(dest, data)
     emit(args, {"name": args.name, "path": str(dest)}, f"wrote {dest}")
 
 
@@ -373,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_commands(sub, add)
     add_store_commands(sub, add)
     add_access_commands(sub, add)
+    add_login_commands(sub, add)
 
     add(sub, "templates", _cmd_templates, "the project templates `aml new` renders")
     sp = add(sub, "new", _cmd_new, "a new project folder from a template (a workspace, ready to run)", json=False)

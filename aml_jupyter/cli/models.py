@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from .common import workspace
+from .common import where, workspace
 from .tables import dumps, render_table
 
 
@@ -18,9 +18,9 @@ def _add_trust(sp: argparse.ArgumentParser) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> None:
-    from ..services.models import list_models
+    from ..tracking.registry import list_models
 
-    rows = list_models(workspace=workspace(args))
+    rows = list_models(workspace=where(args))
     if args.json:
         print(dumps(rows))
         return
@@ -31,9 +31,9 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> None:
-    from ..services.models import get_model_version
+    from ..tracking.registry import get_model_version
 
-    mv = get_model_version(args.ref, workspace=workspace(args))
+    mv = get_model_version(args.ref, workspace=where(args))
     if args.json:
         print(dumps(mv.to_dict()))
         return
