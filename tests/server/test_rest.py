@@ -10,6 +10,7 @@ from urllib.parse import quote
 import pytest
 
 import aml_jupyter as aml
+from aml_jupyter.errors import AccessDenied
 from tests.conftest import eventually
 
 from .conftest import Server
@@ -484,3 +485,20 @@ def test_a_body_is_refused_before_a_byte_of_it_is_read(server: Server) -> None:
     status, body = headers_only("contributor", 8 << 30)  # over the 1 GiB cap: the documented 413
     assert status == 413 and json.loads(body)["type"] == "TooLarge"
     server.call("POST", f"aml/api/v1/runs/{run['id']}/transition", "contributor", {"event": "complete"})
+
+
+def test_the_sdk_works_through_jupyter_with_a_persons_token(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no workspace here: the server's is the one
+    aml.set_tracking_uri(server.url + "aml", token="tok-carl")
+    with aml.start_run("through-jupyter", params={"lr": 0.5}, system_metrics=False) as run:
+        for i in range(3):
+            aml.log("loss", 1.0 / (i + 1))
+    stored = server.ws.store.get_run(run.id)
+    assert stored.user == "carl" and stored.status == "completed" and stored.metrics == {"loss": 1.0 / 3}
+    assert aml.get_run(run.id).metric_history("loss")["value"].tolist() == [1.0, 0.5, 1.0 / 3]
+    assert aml.list_runs("params.lr = '0.5'", "through-jupyter")[0]["id"] == run.id
+    aml.set_tracking_uri(server.url + "aml", token="tok-rita")  # a reader: reads, never writes
+    with pytest.raises(AccessDenied):
+        aml.start_run("through-jupyter")
