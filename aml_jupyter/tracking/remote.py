@@ -378,7 +378,10 @@ class RemoteRun(RemoteRunView):
         self._closed = True
         self._wake.set()
         fluent._forget(self)  # type: ignore[arg-type]
-        self.record = {**self.record, "status": final}
+        try:
+            self.refresh()  # read as it ended: what it logged, its end time
+        except (OSError, AmlError):
+            self.record = {**self.record, "status": final}
         return final
 
     def close(self) -> None:

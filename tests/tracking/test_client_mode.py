@@ -135,6 +135,16 @@ def test_a_model_registers_from_a_run_and_loads_back_checked(team: Team, laptop:
     assert aml.get_model_version("laptop-clf:1").content_hash == mv.content_hash
     assert [m["name"] for m in aml.list_models()] == [m["name"] for m in aml.list_models(workspace=team.ws)]
 
+    aml.autolog()  # autologging through the server: params, metrics, the model as an artifact
+    try:
+        with aml.start_run("models", system_metrics=False) as auto:
+            LogisticRegression(C=0.5).fit(x, y)
+    finally:
+        aml.autolog(disable=True)
+    assert auto.params["C"] == "0.5" and auto.metrics["training_accuracy_score"] == 1.0
+    mv2 = aml.register_model("laptop-clf", run=auto.id, artifact="model")
+    assert mv2.version == 2 and aml.load_model("laptop-clf:2").predict(x).tolist() == y
+
 
 def test_a_server_lost_mid_run_loses_no_point_and_stores_none_twice(tmp_path: Path, laptop: Path) -> None:
     ws = aml.Workspace.init(tmp_path / "server")
