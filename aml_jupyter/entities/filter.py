@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import FilterSyntaxError
+from .lifecycle import FROM_MLFLOW
 
 ENTITY = {
     "metric": "metric",
@@ -241,6 +242,11 @@ def _typed(c: Clause) -> Clause:
         raise FilterSyntaxError(f"{c.entity} {c.key!r} takes = != LIKE ILIKE IN, not {c.op}")
     if isinstance(c.value, float):
         raise FilterSyntaxError(f"{c.entity} {c.key!r} compares with a quoted string, e.g. '{c.value:g}'")
+    if c.entity == "attribute" and c.key == "status" and c.op in ("=", "!=", "IN", "NOT IN"):
+        # MLflow's names (FINISHED, KILLED...) are aml's statuses too: an MLflow filter works unchanged.
+        named = c.value if isinstance(c.value, tuple) else (c.value,)
+        mapped = tuple(FROM_MLFLOW.get(v, v) if isinstance(v, str) else v for v in named)
+        return Clause(c.entity, c.key, c.op, mapped if isinstance(c.value, tuple) else mapped[0])
     return c
 
 

@@ -39,6 +39,26 @@ class RunStatus(StrEnum):
         return self in TERMINAL
 
 
+# MLflow's names for a run's status (its REST API and filters), both ways. aml's "lost" (a run whose
+# process went silent) is a failure to MLflow; MLflow's SCHEDULED is aml's queued.
+TO_MLFLOW: dict[str, str] = {
+    "queued": "SCHEDULED",
+    "preparing": "SCHEDULED",
+    "running": "RUNNING",
+    "completed": "FINISHED",
+    "failed": "FAILED",
+    "cancelled": "KILLED",
+    "lost": "FAILED",
+}
+FROM_MLFLOW: dict[str, str] = {
+    "SCHEDULED": "queued",
+    "RUNNING": "running",
+    "FINISHED": "completed",
+    "FAILED": "failed",
+    "KILLED": "cancelled",
+}
+
+
 class RunEvent(StrEnum):
     """What can happen to a run."""
 

@@ -32,7 +32,8 @@ from ..errors import (
 from ..services import runs
 from ..workspace import Workspace
 from .calls import MAX_JSON_BYTES, Call, Caller, Response, Upload, error
-from .routes import Route, match
+from .mlflow.wire import mlflow_error
+from .routes import MLFLOW, Route, match
 
 log = logging.getLogger("aml_jupyter.server")
 
@@ -55,7 +56,15 @@ class TrackingAPI:
     def dispatch(
         self, method: str, path: str, query: str, body: bytes, caller: Caller, upload: Upload | None = None
     ) -> Response:
-        """Answer a request whose caller may do what its route needs; never raises."""
+        """Answer a request whose caller may do what its route needs; never raises. MLflow's routes
+        answer in MLflow's words (server/mlflow/wire.py), and a path of its API that aml does not
+        offer is a 501 (which MLflow's client does not retry)."""
+        response = self._dispatch(method, path, query, body, caller, upload)
+        return mlflow_error(response) if path.startswith(MLFLOW) else response
+
+    def _dispatch(
+        self, method: str, path: str, query: str, body: bytes, caller: Caller, upload: Upload | None = None
+    ) -> Response:
         route, params, other = match(method, path)
         if route is None:
             if other:

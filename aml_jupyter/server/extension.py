@@ -30,8 +30,9 @@ from traitlets import Unicode
 
 from ..services.runs import upload_folder
 from .api import TrackingAPI
-from .calls import Caller, Upload, body_limit
-from .routes import match
+from .calls import Caller, Upload, body_limit, error
+from .mlflow.wire import mlflow_error
+from .routes import MLFLOW, match
 
 PREFIX = "/api/v1/"
 # A body over its limit, up to this many times the limit (and at least 256 MiB), is let through
@@ -55,11 +56,9 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
         return api
 
     def _fail(self, status: int, message: str, kind: str) -> None:
-        # Said in JSON, as aml server says it; the unread body closes the connection.
-        self._refused = True
-        self.set_status(status)
-        self.set_header("Connection", "close")
-        self.finish({"error": message, "type": kind})
+        # Said in JSON, as aml server says it (in MLflow's words on MLflow's routes); the unread
+        # body closes the connection.
+        self._answer(error(status, message, kind))
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
@@ -78,7 +77,10 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
         # The path as sent, still percent-encoded, as aml server hands it over: the handlers decode
         # names once (tornado's own decoding of ``rest`` would make that twice).
         raw = self.request.path
-        self._path = PREFIX + raw[raw.index("/aml/api/v1/") + len("/aml/api/v1/") :]
+        if "/aml/mlflow/" in raw:  # MLflow's API for its clients: {base_url}aml/mlflow/api/2.0/...
+            self._path = "/mlflow/" + raw[raw.index("/aml/mlflow/") + len("/aml/mlflow/") :]
+        else:
+            self._path = PREFIX + raw[raw.index("/aml/api/v1/") + len("/aml/api/v1/") :]
         route, _, _ = match(method, self._path)
         self._route = route
         self._caller = Caller(self.current_user.username, self.request.remote_ip)
@@ -161,6 +163,8 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
         await self._send(response)
 
     def _answer(self, response: Any) -> None:
+        if getattr(self, "_path", "").startswith(MLFLOW):
+            response = mlflow_error(response)
         self._refused = True
         self.set_status(response.status)
         self.set_header("Content-Type", response.content_type)
@@ -281,6 +285,7 @@ class AmlExtension(ExtensionApp):
         # The websocket first: its path would otherwise be one of the API's.
         self.handlers.append((r"/aml/api/v1/events", AmlEventsHandler))
         self.handlers.append((r"/aml/api/v1/(.*)", AmlApiHandler))
+        self.handlers.append((r"/aml/mlflow/(.*)", AmlApiHandler))
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .answers import BOOL, INT, STR, STRS, obj, ref
+from .mlflow import artifacts as ml_artifacts
+from .mlflow import experiments as ml_experiments
+from .mlflow import runs as ml_runs
 from .resources import access, artifacts, data, jobs, models, runs, templates, workspace
 
 if TYPE_CHECKING:
@@ -83,6 +86,7 @@ def _compiled(path: str) -> re.Pattern[str]:
             "{dataset}": r"(?P<dataset>[^/]+)",
             "{deployment}": r"(?P<deployment>[a-z0-9-]+)",
             "{template}": r"(?P<template>[a-z0-9-]+)",
+            "{experiment}": r"(?P<experiment>[0-9]{1,18})",
         }
         regex = re.escape(path)
         for token, group in parts.items():
@@ -497,7 +501,7 @@ def match(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         (None, True)
     """
     other = False
-    for route in ROUTES:
+    for route in MLFLOW_ROUTES if path.startswith(MLFLOW) else ROUTES:
         m = route.pattern.match(path)
         if m is None:
             continue
@@ -505,3 +509,60 @@ def match(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
             return route, m.groupdict(), False
         other = True
     return None, {}, other
+
+
+# MLflow's REST API (its 2.0 tracking routes and the artifact proxy), for MLflow clients logging to
+# aml unchanged: below the API's root like aml's own, with the same roles and audit, answered in
+# MLflow's wire format (server/mlflow/). Not in openapi.yaml: MLflow documents them. A path under
+# it that is no row here is answered 501 NOT_IMPLEMENTED (server/mlflow/wire.py).
+MLFLOW = "/mlflow/api/2.0/"
+_M = MLFLOW + "mlflow/"
+_ART = MLFLOW + "mlflow-artifacts/artifacts"
+
+MLFLOW_ROUTES: list[Route] = [
+    Route("POST", _M + "experiments/create", "write", "aml:runs", ml_experiments.create, "create an experiment"),
+    Route("GET", _M + "experiments/get", "read", "aml:runs", ml_experiments.get, "an experiment by id"),
+    Route(
+        "GET", _M + "experiments/get-by-name", "read", "aml:runs", ml_experiments.get_by_name, "an experiment by name"
+    ),
+    Route("POST", _M + "experiments/search", "read", "aml:runs", ml_experiments.search, "experiments"),
+    Route("POST", _M + "runs/create", "write", "aml:runs", ml_runs.create, "create a run"),
+    Route("GET", _M + "runs/get", "read", "aml:runs", ml_runs.get, "a run"),
+    Route("POST", _M + "runs/update", "write", "aml:runs", ml_runs.update, "rename or end a run"),
+    Route("POST", _M + "runs/delete", "admin", "aml:runs", ml_runs.delete, "delete an ended run"),
+    Route("POST", _M + "runs/search", "read", "aml:runs", ml_runs.search, "runs matching a filter"),
+    Route("POST", _M + "runs/log-metric", "write", "aml:runs", ml_runs.log_metric, "log a metric point", stream=True),
+    Route("POST", _M + "runs/log-parameter", "write", "aml:runs", ml_runs.log_parameter, "log a param"),
+    Route("POST", _M + "runs/set-tag", "write", "aml:runs", ml_runs.set_tag, "set a tag"),
+    Route(
+        "POST",
+        _M + "runs/log-batch",
+        "write",
+        "aml:runs",
+        ml_runs.log_batch,
+        "log metrics, params and tags",
+        stream=True,
+    ),
+    Route("POST", _M + "runs/log-inputs", "write", "aml:runs", ml_runs.log_inputs, "record datasets read"),
+    Route("GET", _M + "metrics/get-history", "read", "aml:runs", ml_runs.get_history, "a metric's points"),
+    Route("GET", _M + "artifacts/list", "read", "aml:runs", ml_runs.list_artifacts, "a run's artifacts"),
+    Route("POST", _M + "logged-models/search", "read", "aml:models", ml_runs.search_logged_models, "none kept"),
+    Route("GET", _ART, "read", "aml:runs", ml_artifacts.listing, "a folder of a run's artifacts"),
+    Route(
+        "PUT",
+        _ART + "/{experiment}/{run}/artifacts/{name}",
+        "write",
+        "aml:runs",
+        ml_artifacts.put,
+        "store an artifact",
+        upload=True,
+    ),
+    Route(
+        "GET",
+        _ART + "/{experiment}/{run}/artifacts/{name}",
+        "read",
+        "aml:runs",
+        ml_artifacts.get,
+        "an artifact's bytes",
+    ),
+]

@@ -47,7 +47,8 @@ from . import telemetry
 from .api import TrackingAPI
 from .calls import MAX_JSON_BYTES, Caller, Response, Upload, error
 from .connections import GuardedHttpToolsProtocol
-from .routes import match
+from .mlflow.wire import mlflow_error
+from .routes import MLFLOW, match
 
 READ_TIMEOUT_S = 30.0  # a body that stops arriving for this long ends its connection
 MAX_UPLOAD_BYTES = 1 << 40  # streamed to disk, so the disk is the limit rather than memory
@@ -92,6 +93,7 @@ class TeamServer:
                 Route("/health", self.health, methods=["GET", "HEAD"]),
                 Route("/metrics", self.metrics, methods=["GET"]),
                 Route("/api/v1/{rest:path}", self.endpoint, methods=METHODS),
+                Route("/mlflow/{rest:path}", self.endpoint, methods=METHODS),  # MLflow's API, for its clients
             ]
         )
 
@@ -170,6 +172,8 @@ class TeamServer:
         route, _, _ = match(method, path)
         label = route.path if route is not None else "unknown"
         response, close = await self._answer(request, method, path, route)
+        if path.startswith(MLFLOW):  # refusals made here too, in MLflow's words
+            response = mlflow_error(response)
         http = _to_http(response, close, request.headers.get("accept-encoding", ""))
         elapsed = time.perf_counter() - started
         http.headers["Server-Timing"] = f"app;dur={elapsed * 1000:.2f}"

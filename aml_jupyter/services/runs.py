@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from ..entities.validation import MetricPoint
     from ..workspace import Workspace
 
-SOURCE_KINDS = ("python", "script", "notebook", "cell", "interactive", "sweep", "api")
+# How a run came to be; "mlflow": an MLflow client created it through aml's MLflow routes.
+SOURCE_KINDS = ("python", "script", "notebook", "cell", "interactive", "sweep", "api", "mlflow")
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,17 @@ def experiments(ws: Workspace) -> list[dict[str, Any]]:
         ['iris']
     """
     return ws.store.list_experiments()
+
+
+def create_experiment(ws: Workspace, name: str) -> int:
+    """The id of experiment ``name``, made now if missing (an experiment is otherwise made by its
+    first run); its name checked as every surface checks it.
+
+    Example:
+        >>> create_experiment(ws, "iris") == create_experiment(ws, "iris")  # doctest: +SKIP
+        True
+    """
+    return ws.store.experiment_id(check_name(name, "experiment name"), create=True)
 
 
 def end(
@@ -443,7 +455,7 @@ def adopt_names(ws: Workspace, run_id: str, experiment: str | None, name: str | 
 
 
 def create_from_client(
-    ws: Workspace, payload: dict[str, Any], user: str, token_id: str | None = None
+    ws: Workspace, payload: dict[str, Any], user: str, token_id: str | None = None, source_kind: str = "api"
 ) -> dict[str, Any]:
     """Create a running run from ``{"experiment", "name"?, "params"?, "tags"?, "parent"?}`` (a
     parent run's id nests it); its client then logs to it, sends heartbeats and ends it
@@ -469,7 +481,7 @@ def create_from_client(
         name=payload.get("name"),
         params=params,
         tags=tags,
-        source_kind="api",
+        source_kind=source_kind,
         user=user,
         parent=ws.store.get_run(parent).pk if parent else None,
         reuse=Prepared(),

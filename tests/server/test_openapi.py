@@ -68,7 +68,7 @@ def test_answers_off_their_schema_are_caught() -> None:
 def test_every_handler_of_the_extension_authenticates() -> None:
     app = AmlExtension()
     app.initialize_handlers()
-    assert [h for _, h in app.handlers] == [AmlEventsHandler, AmlApiHandler]
+    assert [h for _, h in app.handlers] == [AmlEventsHandler, AmlApiHandler, AmlApiHandler]  # aml's API, MLflow's
     for method in ("get", "post", "put", "delete"):
         fn = getattr(AmlApiHandler, method)
         assert fn.__wrapped__ is not None  # tornado's authenticated: no user, no answer

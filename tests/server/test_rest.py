@@ -3,7 +3,9 @@ cancelled and deleted; bad paths, huge bodies and absurd page sizes refused or c
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,6 +16,7 @@ from aml_jupyter.errors import AccessDenied
 from tests.conftest import eventually
 
 from .conftest import Server
+from .test_mlflow_client import mlflow_python
 
 
 def _wait_ended(server: Server, run_id: str, timeout: float = 120) -> dict:  # type: ignore[type-arg]
@@ -502,3 +505,25 @@ def test_the_sdk_works_through_jupyter_with_a_persons_token(
     aml.set_tracking_uri(server.url + "aml", token="tok-rita")  # a reader: reads, never writes
     with pytest.raises(AccessDenied):
         aml.start_run("through-jupyter")
+
+
+@pytest.mark.sqlite_only
+def test_the_mlflow_client_logs_through_jupyter(server: Server, tmp_path: Path) -> None:
+    python = mlflow_python("3")
+    script = (
+        "import mlflow, sys\n"
+        "mlflow.set_tracking_uri(sys.argv[1])\n"
+        "mlflow.set_experiment('through-jupyter')\n"
+        "with mlflow.start_run(run_name='j') as run:\n"
+        "    mlflow.log_metric('acc', 0.5, step=1)\n"
+        "    mlflow.log_param('k', 'v')\n"
+        "print(run.info.run_id)\n"
+    )
+    env = {**os.environ, "MLFLOW_TRACKING_TOKEN": "tok-carl", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+    done = subprocess.run(
+        [str(python), "-c", script, server.url + "aml/mlflow"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    stored = server.ws.store.get_run(done.stdout.strip().splitlines()[-1])
+    assert stored.user == "carl" and stored.status == "completed" and stored.params == {"k": "v"}
+    assert stored.metrics == {"acc": 0.5}
