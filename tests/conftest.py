@@ -113,6 +113,7 @@ LONGEST_FIRST = (
     "tests/server/test_large_uploads.py",
     "tests/test_readme.py",
     "tests/server/test_rest.py",
+    "tests/server/test_mlflow_client.py",  # two MLflow clients, each in its own venv
     "tests/sweeps/test_sweeps.py",
     "tests/jobs/test_dask_jobs.py",
     "tests/store/test_durability.py",
