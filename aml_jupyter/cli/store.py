@@ -55,6 +55,33 @@ def _cmd_copy_store(args: argparse.Namespace) -> None:
         print(f"{src_ws} now uses {dst}; its old store file is kept as it was")
 
 
+def _cmd_import_mlflow(args: argparse.Namespace) -> None:
+    from ..services.imports import import_mlflow
+    from .common import workspace
+
+    def progress(done: int, total: int, what: str) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"\r{done}/{total} runs  {what[:40]:<40}", end="", file=sys.stderr, flush=True)
+
+    report = import_mlflow(workspace(args), args.source, args.artifacts, progress)
+    if args.json:
+        print(_dumps(report))
+        return
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    runs, src, dst = report["runs"], report["source_counts"], report["workspace_counts"]
+    print(
+        f"{runs['source']} run(s) in {report['experiments']} experiment(s): {runs['imported']} imported, "
+        f"{runs['already']} already here, {runs['failed']} not imported"
+    )
+    print(render_table(["", "in MLflow", "in aml"], [[k, src[k], dst[k]] for k in src]))
+    for line in report["problems"]:
+        print(f"aml: {line}", file=sys.stderr)
+    print("every count checked on both sides" if report["verified"] else "the counts differ: see above")
+    if not report["verified"]:
+        raise SystemExit(1)
+
+
 def _dumps(data: Any) -> str:
     import json
 
@@ -62,7 +89,7 @@ def _dumps(data: Any) -> str:
 
 
 def add_store_commands(sub: Any, add: Any) -> None:
-    """Add ``migrate`` and ``copy-store`` to the ``aml`` parser.
+    """Add ``migrate``, ``copy-store`` and ``import-mlflow`` to the ``aml`` parser.
 
     Example:
         >>> import argparse
@@ -84,3 +111,6 @@ def add_store_commands(sub: Any, add: Any) -> None:
     sp.add_argument(
         "--switch", action="store_true", help="then point the source workspace at the destination (and --artifacts)"
     )
+    sp = add(sub, "import-mlflow", _cmd_import_mlflow, "bring an MLflow tracking store's runs into the workspace")
+    sp.add_argument("source", help="a mlruns/ folder, sqlite:///mlflow.db or postgresql://user@host/db")
+    sp.add_argument("--artifacts", default=None, help="the store's artifact root, where its files are now")

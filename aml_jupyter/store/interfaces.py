@@ -84,6 +84,7 @@ class RunStore(MetricStore, Protocol):
         git: dict[str, Any] | None = None,
         environment: tuple[str, dict[str, Any]] | None = None,
         error: str | None = None,
+        times: tuple[int, int | None] | None = None,
     ) -> RunRecord: ...
     def transition(
         self, run_pk: int, event: RunEvent, *, error: str | None = None, error_traceback: str | None = None

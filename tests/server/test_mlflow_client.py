@@ -4,12 +4,10 @@ Jupyter with the extension. Its runs are aml's runs; aml's runs are visible to i
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import os
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,11 +20,9 @@ import aml_jupyter as aml
 from aml_jupyter.server.team import TeamServer, start_in_thread
 from aml_jupyter.services import access, runs
 from aml_jupyter.workspace import Workspace
-from tests.conftest import REPO
+from tests.mlflow_venv import mlflow_python
 
 CLIENT = Path(__file__).with_name("mlflow_client.py")
-VENVS = REPO / "tests" / ".venvs"  # made once, reused; ignored by git
-RELEASES = {"3": "mlflow>=3,<4", "2": "mlflow>=2,<3"}
 FILTERS = [
     "metrics.val_acc > 0.9",
     "metrics.val_acc >= 0.93",
@@ -40,31 +36,6 @@ FILTERS = [
     "attributes.run_name IN ('rf', 'child')",
     "metrics.loss <= 0.5 and params.C = '0.5'",
 ]
-
-
-def mlflow_python(major: str) -> Path:
-    """A venv holding the newest MLflow ``major``.x (and scikit-learn), made with uv on first use."""
-    folder = VENVS / f"mlflow-{major}"
-    python = folder / "bin" / "python"
-    VENVS.mkdir(parents=True, exist_ok=True)
-    with open(VENVS / f".mlflow-{major}.lock", "w") as lock:  # two test workers make it once
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (folder / ".ready").exists():
-            return python
-        uv = Path(sys.executable).with_name("uv")
-        try:
-            made = [str(uv), "venv", "-q", "--python", sys.executable, str(folder)]
-            subprocess.run(made, check=True, capture_output=True)
-            subprocess.run(
-                [str(uv), "pip", "install", "-q", "--python", str(python), RELEASES[major], "scikit-learn"],
-                check=True,
-                capture_output=True,
-                timeout=300,
-            )
-        except (subprocess.SubprocessError, OSError) as exc:
-            pytest.skip(f"MLflow {major}.x could not be installed here: {exc}")
-        (folder / ".ready").write_text("")
-    return python
 
 
 class Team:

@@ -14,9 +14,9 @@ import pytest
 import aml_jupyter as aml
 from aml_jupyter.errors import AccessDenied
 from tests.conftest import eventually
+from tests.mlflow_venv import mlflow_python
 
 from .conftest import Server
-from .test_mlflow_client import mlflow_python
 
 
 def _wait_ended(server: Server, run_id: str, timeout: float = 120) -> dict:  # type: ignore[type-arg]

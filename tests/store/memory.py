@@ -185,9 +185,10 @@ class MemoryStore:
         git: dict[str, Any] | None = None,
         environment: tuple[str, dict[str, Any]] | None = None,
         error: str | None = None,
+        times: tuple[int, int | None] | None = None,
     ) -> RunRecord:
         with self._lock:
-            pk, run_id, start = len(self._runs) + 1, uuid.uuid4().hex, _now()
+            pk, run_id, start = len(self._runs) + 1, uuid.uuid4().hex, _now() if times is None else times[0]
             experiment = next(n for n, (i, _) in self._experiments.items() if i == experiment_id)
             if environment is not None:
                 self._environments[environment[0]] = environment[1]
@@ -200,7 +201,7 @@ class MemoryStore:
                 status=RunStatus(status).value,
                 parent_id=self._runs[parent_pk].id if parent_pk in self._runs else None,
                 start_time=start,
-                end_time=start if RunStatus(status).is_terminal else None,
+                end_time=(start if RunStatus(status).is_terminal else None) if times is None else times[1],
                 heartbeat_at=start,
                 source_kind=source_kind,
                 source_path=source_path,

@@ -230,10 +230,12 @@ class RunStore(MetricStore, RunReader):
         git: dict[str, Any] | None = None,
         environment: tuple[str, dict[str, Any]] | None = None,
         error: str | None = None,
+        times: tuple[int, int | None] | None = None,
     ) -> RunRecord:
-        """Insert a new run with its first params, tags, snapshot and environment, in one transaction."""
+        """Insert a new run with its first params, tags, snapshot and environment, in one transaction.
+        ``times`` (start, end in epoch ms) are a run's own, brought in from elsewhere (an import)."""
         run_id = uuid.uuid4().hex
-        start = now_ms()
+        start = now_ms() if times is None else times[0]
         env_hash = environment[0] if environment else None
         values = {
             "id": run_id,
@@ -242,7 +244,7 @@ class RunStore(MetricStore, RunReader):
             "status": status.value,
             "parent_pk": parent_pk,
             "start_time": start,
-            "end_time": start if status.is_terminal else None,
+            "end_time": (start if status.is_terminal else None) if times is None else times[1],
             "heartbeat_at": start,
             "source_kind": source_kind,
             "source_path": source_path,
