@@ -216,16 +216,16 @@ def login(uri: str, token: str) -> dict[str, Any]:
     folder = config_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = json.dumps({"uri": uri, "token": token.strip(), "user": me["user"]}).encode()
-    # Written 0600 from its first byte, then renamed into place: never readable by others.
+    # mkstemp makes the file 0600 from its first byte; it is renamed into place: never readable by others.
     fd, tmp = tempfile.mkstemp(prefix=".login-", dir=folder)
     try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-        os.close(fd)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, folder / LOGIN_FILE)
     except BaseException:
-        os.unlink(tmp)
+        Path(tmp).unlink(missing_ok=True)
         raise
     return me
 

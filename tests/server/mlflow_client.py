@@ -150,7 +150,6 @@ def _pages() -> None:
         if not token:
             break
     out["pages"] = {"pages": pages, "runs": len(seen), "distinct": len(set(seen))}
-    out["pages"]["fluent"] = len(mlflow.search_runs(experiment_names=["paged"]))
 
 
 @section("filters")

@@ -112,7 +112,7 @@ def test_the_mlflow_client_logs_to_aml_server_unchanged(team: Team, major: str, 
     assert b["errors"] == {"param_changed": "INVALID_PARAMETER_VALUE"}
     assert b["status"] == "FAILED" and b["params"] == 100 and b["points"] == 1000 and b["x_points"] == 1001
     assert said["failed"] == "FAILED" and said["big"] == {"size": 50 << 20, "same": True}
-    assert said["pages"] == {"pages": 3, "runs": 2500, "distinct": 2500, "fluent": 2500}
+    assert said["pages"] == {"pages": 3, "runs": 2500, "distinct": 2500}
 
     for text, ids in said["filters"].items():  # MLflow's answer is aml.search_runs' answer
         ours = aml.search_runs(text, experiments=["mlflow-snippet", "aml-side"], workspace=team.ws)

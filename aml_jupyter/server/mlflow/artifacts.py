@@ -22,7 +22,7 @@ def put(api: TrackingAPI, call: Call) -> Response:
     """``PUT mlflow-artifacts/artifacts/EXP/RUN/artifacts/PATH``: store a file of a live run.
 
     Example:
-        >>> path = A + "artifacts/0/1a2b/artifacts/model.pkl"
+        >>> path = A + "artifacts/0/1a2b/artifacts/model.pkl"  # doctest: +SKIP
         >>> api.dispatch("PUT", path, "", b"...", who).status  # doctest: +SKIP
         200
     """
@@ -42,7 +42,7 @@ def get(api: TrackingAPI, call: Call) -> Response:
     """``GET mlflow-artifacts/artifacts/EXP/RUN/artifacts/PATH``: a file's bytes, streamed.
 
     Example:
-        >>> path = A + "artifacts/0/1a2b/artifacts/model.pkl"
+        >>> path = A + "artifacts/0/1a2b/artifacts/model.pkl"  # doctest: +SKIP
         >>> api.dispatch("GET", path, "", b"", who).status  # doctest: +SKIP
         200
     """
