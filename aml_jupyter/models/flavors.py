@@ -175,6 +175,34 @@ class PickleFlavor:
             return pickle.load(f)  # noqa: S301 (trusted: see above)
 
 
+class MlflowFlavor:
+    """A model in MLflow's format (an ``MLmodel`` file beside its files), as an MLflow client logs
+    it through aml's MLflow routes; loaded with ``mlflow.pyfunc``, so MLflow must be installed where
+    it loads. Its files may hold pickles: loading runs code (a code-bearing flavor)."""
+
+    name = "mlflow"
+
+    def claims(self, obj: Any) -> bool:
+        return False  # MLflow's own log_model writes it; aml registers its folder
+
+    def detect(self, files: list[str]) -> bool:
+        return "MLmodel" in files
+
+    def save(self, obj: Any, folder: Path) -> None:
+        raise InvalidValue("an MLflow model is registered from its folder (MLmodel and its files), not an object")
+
+    def load(self, folder: Path, trusted: bool) -> Any:
+        if not trusted:
+            raise UntrustedModel(
+                "an MLflow model may unpickle code when loaded: load a registered version, or trusted=True"
+            )
+        try:
+            import mlflow.pyfunc  # type: ignore[import-not-found, unused-ignore]
+        except ImportError:
+            raise InvalidValue("loading a model in MLflow's format needs mlflow (pip install mlflow)") from None
+        return mlflow.pyfunc.load_model(str(folder))
+
+
 _FLAVORS: dict[str, Flavor] = {}
 _scanned = False
 
@@ -194,7 +222,7 @@ def _scan() -> None:
     if _scanned:
         return
     _scanned = True
-    for builtin in (SklearnFlavor(), PythonFlavor(), OnnxFlavor(), PickleFlavor()):
+    for builtin in (SklearnFlavor(), PythonFlavor(), OnnxFlavor(), PickleFlavor(), MlflowFlavor()):
         _FLAVORS.setdefault(builtin.name, builtin)
     from importlib.metadata import entry_points
 
@@ -241,7 +269,7 @@ def for_files(files: list[str]) -> Flavor:
         'python'
     """
     _scan()
-    for name in ("python", "sklearn", "onnx", "pickle", *sorted(_FLAVORS)):
+    for name in ("mlflow", "python", "sklearn", "onnx", "pickle", *sorted(_FLAVORS)):  # MLmodel decides first
         if _FLAVORS[name].detect(files):
             return _FLAVORS[name]
     raise InvalidValue(

@@ -205,6 +205,10 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
     async def delete(self, rest: str) -> None:
         await self._serve(rest)
 
+    @web.authenticated
+    async def patch(self, rest: str) -> None:  # MLflow's logged-model routes
+        await self._serve(rest)
+
 
 class _Staged:
     """An artifact's body written to a file beside the artifact store as it arrives, hashed on the way."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .answers import BOOL, INT, STR, STRS, obj, ref
 from .mlflow import artifacts as ml_artifacts
 from .mlflow import experiments as ml_experiments
+from .mlflow import registry as ml_registry
 from .mlflow import runs as ml_runs
 from .resources import access, artifacts, data, jobs, models, runs, templates, workspace
 
@@ -87,6 +88,7 @@ def _compiled(path: str) -> re.Pattern[str]:
             "{deployment}": r"(?P<deployment>[a-z0-9-]+)",
             "{template}": r"(?P<template>[a-z0-9-]+)",
             "{experiment}": r"(?P<experiment>[0-9]{1,18})",
+            "{model_id}": r"(?P<model_id>m-[0-9a-f]{32})",
         }
         regex = re.escape(path)
         for token, group in parts.items():
@@ -546,8 +548,40 @@ MLFLOW_ROUTES: list[Route] = [
     Route("POST", _M + "runs/log-inputs", "write", "aml:runs", ml_runs.log_inputs, "record datasets read"),
     Route("GET", _M + "metrics/get-history", "read", "aml:runs", ml_runs.get_history, "a metric's points"),
     Route("GET", _M + "artifacts/list", "read", "aml:runs", ml_runs.list_artifacts, "a run's artifacts"),
-    Route("POST", _M + "logged-models/search", "read", "aml:models", ml_runs.search_logged_models, "none kept"),
     Route("GET", _ART, "read", "aml:runs", ml_artifacts.listing, "a folder of a run's artifacts"),
+    Route("POST", _M + "logged-models", "write", "aml:models", ml_registry.create_logged, "a model a run logs"),
+    Route("POST", _M + "logged-models/search", "read", "aml:models", ml_registry.search_logged, "logged models"),
+    Route("GET", _M + "logged-models/{model_id}", "read", "aml:models", ml_registry.get_logged, "a logged model"),
+    Route("PATCH", _M + "logged-models/{model_id}", "write", "aml:models", ml_registry.finalize_logged, "its status"),
+    Route("PATCH", _M + "logged-models/{model_id}/tags", "write", "aml:models", ml_registry.tag_logged, "its tags"),
+    Route("POST", _M + "runs/outputs", "write", "aml:runs", ml_registry.log_outputs, "the models a run logged"),
+    Route("POST", _M + "runs/log-model", "write", "aml:runs", ml_runs.log_model, "a model a run logged (MLflow 2)"),
+    Route("POST", _M + "registered-models/create", "write", "aml:models", ml_registry.create_registered, "a name"),
+    Route("GET", _M + "registered-models/get", "read", "aml:models", ml_registry.get_registered, "a model"),
+    Route("GET", _M + "registered-models/search", "read", "aml:models", ml_registry.search_registered, "models"),
+    Route("POST", _M + "registered-models/search", "read", "aml:models", ml_registry.search_registered, "models"),
+    Route(
+        "POST",
+        _M + "registered-models/get-latest-versions",
+        "read",
+        "aml:models",
+        ml_registry.latest_versions,
+        "the newest version",
+    ),
+    Route("POST", _M + "registered-models/alias", "write", "aml:models", ml_registry.set_alias, "set an alias"),
+    Route("GET", _M + "registered-models/alias", "read", "aml:models", ml_registry.get_by_alias, "by alias"),
+    Route("POST", _M + "model-versions/create", "write", "aml:models", ml_registry.create_version, "a version"),
+    Route("GET", _M + "model-versions/get", "read", "aml:models", ml_registry.get_version, "a version"),
+    Route(
+        "GET",
+        _M + "model-versions/get-download-uri",
+        "read",
+        "aml:models",
+        ml_registry.download_uri,
+        "where its files are",
+    ),
+    Route("GET", _M + "model-versions/search", "read", "aml:models", ml_registry.search_versions, "versions"),
+    Route("POST", _M + "model-versions/search", "read", "aml:models", ml_registry.search_versions, "versions"),
     Route(
         "PUT",
         _ART + "/{experiment}/{run}/artifacts/{name}",

@@ -440,7 +440,7 @@ def version_file(ref: str, name: str, workspace: Workspace | str | None = None) 
     raise ArtifactNotFound(f"{mv.ref} has no file {name!r}", ref=mv.ref, name=name)
 
 
-CODE_FLAVORS = frozenset({"pickle", "python"})  # loading them runs whatever their author wrote
+CODE_FLAVORS = frozenset({"pickle", "python", "mlflow"})  # loading them runs whatever their author wrote
 
 
 def check_trust(mv: ModelVersion, trusted: bool, user: str | None = None, workspace: Workspace | None = None) -> None:

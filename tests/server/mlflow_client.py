@@ -27,8 +27,12 @@ out: dict[str, Any] = {"version": mlflow.__version__}
 
 def section(name: str):  # type: ignore[no-untyped-def]
     def wrap(fn):  # type: ignore[no-untyped-def]
+        import time
+
+        started = time.perf_counter()
         try:
             fn()
+            out.setdefault("seconds", {})[name] = round(time.perf_counter() - started, 2)
         except Exception as exc:  # noqa: BLE001 - reported, and the other sections go on
             out[name + "_failed"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-1500:]}"
         return fn
@@ -122,6 +126,29 @@ def _failed() -> None:
     run = mlflow.start_run(run_name="will-fail")
     mlflow.end_run("FAILED")
     out["failed"] = MlflowClient().get_run(run.info.run_id).info.status
+
+
+@section("models")
+def _models() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = [[0.0, 1.0], [1.0, 0.0], [0.1, 0.9], [0.9, 0.2]], [0, 1, 0, 1]
+    mlflow.set_experiment("mlflow-snippet")
+    with mlflow.start_run(run_name="with-model") as run:
+        # Requirements given: MLflow would otherwise spend seconds inferring them in a subprocess.
+        mlflow.sklearn.log_model(LogisticRegression().fit(x, y), "model", pip_requirements=["scikit-learn"])
+    mv = mlflow.register_model(f"runs:/{run.info.run_id}/model", "rf-clf")
+    loaded = mlflow.pyfunc.load_model(f"models:/rf-clf/{mv.version}")
+    client = MlflowClient()
+    client.set_registered_model_alias("rf-clf", "champion", mv.version)
+    out["models"] = {
+        "run_id": run.info.run_id,
+        "version": mv.version,
+        "predicted": [int(v) for v in loaded.predict(x)],
+        "alias": client.get_model_version_by_alias("rf-clf", "champion").version,
+        "by_alias": [int(v) for v in mlflow.pyfunc.load_model("models:/rf-clf@champion").predict(x)],
+        "versions": sorted(int(v.version) for v in client.search_model_versions("name='rf-clf'")),
+    }
 
 
 @section("big")

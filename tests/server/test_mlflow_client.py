@@ -121,6 +121,11 @@ def test_the_mlflow_client_logs_to_aml_server_unchanged(team: Team, major: str, 
 
     a = said["aml_side"]  # a run aml logged, read by the MLflow client
     assert a["status"] == "FINISHED" and a["history"] == [[0, 1.0], [1, 0.5], [2, 1.0 / 3]]
+    m = said["models"]  # log_model, register_model, load_model: an aml version with the run's lineage
+    assert m["predicted"] == [0, 1, 0, 1] and m["by_alias"] == [0, 1, 0, 1] and m["alias"] == m["version"]
+    mv = aml.get_model_version(f"rf-clf:{m['version']}", workspace=team.ws)
+    assert mv.flavor == "mlflow" and mv.run_id == m["run_id"] and mv.user == "carl" and "champion" in mv.aliases
+    assert any(f["path"] == "MLmodel" for f in mv.files) and int(m["version"]) in m["versions"]
     refused = {"reader_write": "PERMISSION_DENIED", "reader_read": True, "wrong_token": "UNAUTHENTICATED"}
     assert said["refusals"] == refused
     entries = access.audit_entries(team.ws, 2000)
@@ -140,7 +145,7 @@ def _call(url: str, token: str, method: str = "GET", body: Any = None) -> tuple[
 
 def test_what_aml_does_not_offer_is_a_501_in_mlflows_words_and_bad_input_changes_nothing(team: Team) -> None:
     base, token = team.url + "/mlflow/api/2.0/mlflow/", team.tokens["carl"]
-    for method, path in [("POST", "runs/restore"), ("POST", "registered-models/create"), ("GET", "traces/x")]:
+    for method, path in [("POST", "runs/restore"), ("DELETE", "registered-models/delete"), ("GET", "traces/x")]:
         status, body = _call(base + path, token, method, {} if method == "POST" else None)
         assert status == 501 and body["error_code"] == "NOT_IMPLEMENTED", path
     status, body = _call(base + "runs/get?run_id=" + "ab" * 16, token)

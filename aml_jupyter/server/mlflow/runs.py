@@ -319,13 +319,26 @@ def entries(artifacts: list[dict[str, Any]], folder: str) -> list[dict[str, Any]
     return [seen[k] for k in sorted(seen)]
 
 
-def search_logged_models(api: TrackingAPI, call: Call) -> Response:
-    """``POST logged-models/search``: MLflow 3's logged models are not kept here (``log_model`` is
-    answered 501), so there are none; its client asks before it downloads a run's artifacts.
+def log_model(api: TrackingAPI, call: Call) -> Response:
+    """``POST runs/log-model`` (MLflow 2): the run's tag ``mlflow.log-model.history`` lists the
+    models it logged, as MLflow keeps it (their files are the run's artifacts already).
 
     Example:
-        >>> api.dispatch("POST", M + "logged-models/search", "", b"{}", who).status  # doctest: +SKIP
+        >>> body = b'{"run_id": "1a2b", "model_json": "{\\"artifact_path\\": \\"model\\"}"}'
+        >>> api.dispatch("POST", M + "runs/log-model", "", body, who).status  # doctest: +SKIP
         200
     """
-    call.json()  # a body that is not JSON is still a 400
-    return Response.json(200, {"models": []})
+    import json
+
+    model = wire.field(call, "model_json")
+    try:
+        entry = json.loads(str(model))
+    except ValueError:
+        raise InvalidInput("model_json must be a JSON object") from None
+    record = runs.get(api.ws, wire.run_id_of(call))
+    try:
+        history = json.loads(record.tags.get("mlflow.log-model.history") or "[]")
+    except ValueError:
+        history = []
+    _set_tags(api, record.id, {"mlflow.log-model.history": json.dumps([*history, entry])})
+    return Response.json(200, {})
