@@ -75,7 +75,9 @@ class Dataset:
         uri = f"dataset:{self.name}:{self.version}"
         if active_run_finder():
             run = active_run()
-            if run is not None and getattr(run, "workspace", None) is self.workspace:
+            # The same workspace folder, not the same object: a workspace closed and opened again
+            # (by another thread, say) is a new object for the same store.
+            if run is not None and getattr(getattr(run, "workspace", None), "root", None) == self.workspace.root:
                 run.log_input(self.name, uri=uri, digest=self.digest)
         elif os.environ.get("AML_RUN_ID") and os.environ.get("AML_WORKSPACE") == str(self.workspace.root):
             # A job's script that reads data without the SDK: its run is the job's.

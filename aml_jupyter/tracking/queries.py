@@ -88,7 +88,7 @@ def get_run(run_id: str, *, workspace: WorkspaceArg = None) -> Run:
         return view  # type: ignore[no-any-return]
     ws = workspace_for(workspace)
     for active in list(fluent._stack):
-        if getattr(active, "workspace", None) is ws and active.id == run_id:
+        if getattr(getattr(active, "workspace", None), "root", None) == ws.root and active.id == run_id:
             return active
     return Run(ws, runs.get(ws, run_id))
 
