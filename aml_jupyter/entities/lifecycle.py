@@ -71,6 +71,9 @@ class RunEvent(StrEnum):
 
 
 S, E = RunStatus, RunEvent
+# How a run is ended by the status it is to end with (Run.end, RemoteRun.end), and back.
+END_EVENTS: dict[RunStatus, RunEvent] = {S.COMPLETED: E.COMPLETE, S.FAILED: E.FAIL, S.CANCELLED: E.CANCEL}
+ENDED_BY: dict[RunEvent, RunStatus] = {e: s for s, e in END_EVENTS.items()}
 TRANSITIONS: dict[tuple[RunStatus, RunEvent], RunStatus] = {
     (S.QUEUED, E.PREPARE): S.PREPARING,
     (S.QUEUED, E.START): S.RUNNING,

@@ -81,6 +81,8 @@ class AmlApiHandler(ExtensionHandlerMixin, APIHandler):
             self._path = "/mlflow/" + raw[raw.index("/aml/mlflow/") + len("/aml/mlflow/") :]
         else:
             self._path = PREFIX + raw[raw.index("/aml/api/v1/") + len("/aml/api/v1/") :]
+        if method == "PATCH" and not self._path.startswith(MLFLOW):
+            raise web.HTTPError(405)  # PATCH is MLflow's (its logged models), never aml's own API's
         route, _, _ = match(method, self._path)
         self._route = route
         self._caller = Caller(self.current_user.username, self.request.remote_ip)

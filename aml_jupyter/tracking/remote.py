@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..entities.lifecycle import RunEvent, RunStatus, event_for_exit
+from ..entities.lifecycle import END_EVENTS, ENDED_BY, RunEvent, RunStatus, event_for_exit
 from ..entities.media import figure_to_bytes, table_to_parquet
 from ..entities.records import SPELLED, ArtifactRecord, json_number
 from ..entities.validation import check_key, check_point
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 SEND_EVERY_S = 0.5
 FLUSH_TIMEOUT_S = 60.0
 HEARTBEAT_S = 15.0  # a person's run beats this often (the server's timeout is minutes)
-ENDS = {RunStatus.COMPLETED: RunEvent.COMPLETE, RunStatus.FAILED: RunEvent.FAIL, RunStatus.CANCELLED: RunEvent.CANCEL}
 
 
 class RemoteRunView(TrackingClient):
@@ -365,7 +364,7 @@ class RemoteRun(RemoteRunView):
             raise RunStateError(
                 f"run {self.id[:8]} is not one this process started; it cannot end it here", run_id=self.id
             )
-        event = ENDS.get(RunStatus(status))
+        event = END_EVENTS.get(RunStatus(status))
         if event is None:
             raise InvalidValue(f"a run ends completed, failed or cancelled, not {status}")
         sampler, self._sampler = self._sampler, None
@@ -406,7 +405,7 @@ class RemoteRun(RemoteRunView):
             self.flush()  # a job's run: its launcher ends it when the process does
             return
         event = event_for_exit(exc_type, exc.code if isinstance(exc, SystemExit) else None)
-        status = {v: k for k, v in ENDS.items()}[event]
+        status = ENDED_BY[event]
         error = text = None
         if exc is not None and event is not RunEvent.COMPLETE:
             error = f"{type(exc).__name__}: {exc}"

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ..entities.lifecycle import RunEvent, RunStatus, event_for_exit
+from ..entities.lifecycle import END_EVENTS, ENDED_BY, RunEvent, RunStatus, event_for_exit
 from ..entities.media import figure_to_bytes, table_to_parquet
 from ..entities.records import ArtifactRecord, RunRecord
 from ..entities.series import Series, pack_steps, pack_times, pack_values
@@ -458,11 +458,7 @@ class Run:
             raise RunStateError(f"run {self.id[:8]} is not active in this process", run_id=self.id)
         self._stop_sampling()  # its last sample goes with the run's last points
         self.wait_pending()
-        event = {
-            RunStatus.COMPLETED: RunEvent.COMPLETE,
-            RunStatus.FAILED: RunEvent.FAIL,
-            RunStatus.CANCELLED: RunEvent.CANCEL,
-        }.get(RunStatus(status))
+        event = END_EVENTS.get(RunStatus(status))
         if event is None:
             raise InvalidValue(f"a run ends completed, failed or cancelled, not {status}")
         writer = self._writer
@@ -513,11 +509,7 @@ class Run:
             return
         code = exc.code if isinstance(exc, SystemExit) else None
         event = event_for_exit(exc_type, code)
-        status = {
-            RunEvent.COMPLETE: RunStatus.COMPLETED,
-            RunEvent.FAIL: RunStatus.FAILED,
-            RunEvent.CANCEL: RunStatus.CANCELLED,
-        }[event]
+        status = ENDED_BY[event]
         error = text = None
         if exc is not None and event is not RunEvent.COMPLETE:
             error = f"{exc_type.__name__}: {exc}" if exc_type else None

@@ -8,7 +8,7 @@ import math
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..entities.records import SPELLED
+from ..entities.records import SPELLED, SUMMARY_KEYS
 from ..errors import RunNotFound
 from ..sysmetrics import PREFIX
 from .remote import RemoteRunView
@@ -19,19 +19,7 @@ if TYPE_CHECKING:
     from ..store.http import ServerClient
 
 PAGE = 1000  # the server's largest page
-SUMMARY = (
-    "experiment",
-    "name",
-    "status",
-    "user",
-    "start_time",
-    "end_time",
-    "source_kind",
-    "source_path",
-    "compute_target",
-    "snapshot_id",
-    "parent_id",
-)
+SUMMARY = SUMMARY_KEYS[1:]  # a listing's keys after its id, as a frame's columns after run_id
 
 
 def runs(

@@ -132,7 +132,16 @@ def test_a_filter_answers_and_a_wrong_one_says_where(page, lab: Lab, workspace: 
     box.press("Enter")
     wanted = set(aml.search_runs("onerror", workspace=workspace)["run_id"])
     assert len(wanted) == 1
-    eventually(lambda: set(row_ids(page)) == wanted or None, 10, "the run whose name holds the word")
+    shown: list[list[str]] = []  # what the table showed last, said if it never matches
+
+    def only_the_word() -> bool:
+        shown[:] = [row_ids(page), [box.input_value()]]
+        return set(shown[0]) == wanted
+
+    try:
+        eventually(only_the_word, 10, "the run whose name holds the word")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; wanted {wanted}, the table showed {shown}") from None
 
 
 def test_a_ticked_column_is_there_in_another_window(browser, lab: Lab) -> None:  # type: ignore[no-untyped-def]

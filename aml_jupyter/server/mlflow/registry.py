@@ -242,7 +242,7 @@ def latest_versions(api: TrackingAPI, call: Call) -> Response:
     """``POST registered-models/get-latest-versions``: the newest version (aml has no stages).
 
     Example:
-        >>> path = M + "registered-models/get-latest-versions"
+        >>> path = M + "registered-models/get-latest-versions"  # doctest: +SKIP
         >>> api.dispatch("POST", path, "", b'{"name": "rf"}', who).status  # doctest: +SKIP
         200
     """
