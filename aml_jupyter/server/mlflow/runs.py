@@ -10,6 +10,7 @@ from ...entities.lifecycle import RunEvent
 from ...errors import InvalidInput, InvalidValue
 from ...services import runs
 from ..calls import Call, Response
+from ..resources.runs import write_points
 from . import wire
 
 if TYPE_CHECKING:
@@ -189,9 +190,7 @@ def log_batch(api: TrackingAPI, call: Call) -> Response:
         run.log_params(params)
     if tags:
         _set_tags(api, run.id, tags)
-    for key, value, step, ts in points:
-        run.log(key, value, step, ts)
-    run.flush()
+    write_points(run, points)
     return Response.json(200, {})
 
 
@@ -252,7 +251,7 @@ def search(api: TrackingAPI, call: Call) -> Response:
     out: dict[str, Any] = {"runs": [wire.run_json(api.ws, r, names) for r in found["runs"]]}
     if found.get("next_page_token"):
         out["next_page_token"] = wire.page_token(int(query["offset"][0]) + size)
-    return Response.json(200, out)
+    return Response.json_ready(200, out)  # listings and run_json hold JSON's own types only
 
 
 def get_history(api: TrackingAPI, call: Call) -> Response:
@@ -279,7 +278,7 @@ def get_history(api: TrackingAPI, call: Call) -> Response:
     out: dict[str, Any] = {"metrics": points}
     if end < len(series["step"]):
         out["next_page_token"] = wire.page_token(end)
-    return Response.json(200, out)
+    return Response.json_ready(200, out)  # metric_series spells NaN and the infinities out already
 
 
 def list_artifacts(api: TrackingAPI, call: Call) -> Response:
