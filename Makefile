@@ -86,6 +86,7 @@ bench: setup
 	$(BIN)/python benchmarks/startup.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/stores.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/team_server.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/mlflow_api.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/lab.py $(BENCH_ARGS)
 
 # The Voila dashboard of the demo's workspace (made by `make demo` when missing), on loopback.
