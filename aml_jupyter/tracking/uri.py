@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AccessDenied, ConfigError, InvalidInput, StoreUnreachable
-from ..store.http import ServerClient
 from ..workspace import Workspace
 
 if TYPE_CHECKING:
+    from ..store.http import ServerClient
+
     WorkspaceArg = Workspace | str | os.PathLike[str] | None
 
 LOGIN_FILE = "login.json"
@@ -72,6 +73,8 @@ def check_server(uri: str, token: str) -> dict[str, Any]:
         )
     if not token:
         raise AccessDenied(f"{uri} needs a token: pass token=..., set AML_TRACKING_TOKEN, or `aml login {uri}`")
+    from ..store.http import ServerClient  # urllib's import costs every process 20 ms: only when asked
+
     try:
         me = ServerClient(uri, token).request("GET", "/me")
     except StoreUnreachable:
@@ -169,6 +172,8 @@ def workspace_for(workspace: WorkspaceArg) -> Workspace:
 
 
 def _client(uri: str, token: str) -> ServerClient:
+    from ..store.http import ServerClient
+
     with _lock:
         client = _clients.get((uri, token))
         if client is None:

@@ -30,7 +30,7 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     base = tmp_path_factory.mktemp("mlflow-stores")
     files, sql = (base / "mlruns").as_uri(), f"sqlite:///{base / 'mlflow.db'}"
     env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true", "PYTHONWARNINGS": "ignore"}
-    args = [str(mlflow_python("3")), str(WRITER), str(base), files, "100000", sql, "2000"]
+    args = [str(mlflow_python("3")), str(WRITER), str(base), files, "100000", sql, "500"]
     done = subprocess.run(args, cwd=base, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
@@ -69,7 +69,7 @@ def test_an_mlflow_store_imports_completely_and_a_second_import_adds_nothing(
     ws = aml.Workspace.init(tmp_path / "project")
     report = import_mlflow(ws, source)
     assert report["verified"] and report["runs"] == {"source": 5, "imported": 5, "already": 0, "failed": 0}
-    assert report["source_counts"]["metric_points"] == (100_000 if kind == "mlruns" else 2_000) + 13
+    assert report["source_counts"]["metric_points"] == (100_000 if kind == "mlruns" else 500) + 13
     check_point_by_point(ws, seen)
     again = import_mlflow(ws, source)
     assert again["runs"]["imported"] == 0 and again["runs"]["already"] == 5 and again["verified"]

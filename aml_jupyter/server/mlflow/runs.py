@@ -10,7 +10,6 @@ from ...entities.lifecycle import RunEvent
 from ...errors import InvalidInput, InvalidValue
 from ...services import runs
 from ..calls import Call, Response
-from ..resources.runs import write_points
 from . import wire
 
 if TYPE_CHECKING:
@@ -190,7 +189,7 @@ def log_batch(api: TrackingAPI, call: Call) -> Response:
         run.log_params(params)
     if tags:
         _set_tags(api, run.id, tags)
-    write_points(run, points)
+    runs.write_points(run, points)
     return Response.json(200, {})
 
 

@@ -180,36 +180,8 @@ def log_metrics(api: TrackingAPI, call: Call) -> Response:
     if payload.get("batch") is not None:  # sent with an id: stored once, however often it comes
         stored = runs.log_batch_once(api.ws, run.pk, payload["batch"], checked)
         return Response.json(200, {"written": len(checked) if stored else 0, "duplicate": not stored})
-    write_points(run, checked)
+    runs.write_points(run, checked)
     return Response.json(200, {"written": len(checked)})
-
-
-def write_points(run: Any, checked: list[Any]) -> None:
-    """Write checked points ``(key, value, step, timestamp)`` to a live run, durable on return: one
-    series per key, packed without a Python loop where every point of it names its step and time
-    (or none does). aml's metric batches and MLflow's log-batch both write so.
-
-    Example:
-        >>> write_points(api.live_run(run_id), runs.metric_batch([{"key": "a", "value": 1}]))  # doctest: +SKIP
-    """
-    by_key: dict[str, list[tuple[Any, Any, Any]]] = {}
-    for key, value, step, ts in checked:
-        by_key.setdefault(key, []).append((value, step, ts))
-    for key, rows in by_key.items():
-        steps, stamps = [r[1] for r in rows], [r[2] for r in rows]
-        whole = all(x is not None for x in steps) or all(x is None for x in steps)
-        if whole and (all(x is not None for x in stamps) or all(x is None for x in stamps)):
-            # One series per key, in the order sent: checked once above, packed without a loop.
-            run.log_batch(
-                key,
-                [r[0] for r in rows],
-                None if steps[0] is None else steps,
-                None if stamps[0] is None else stamps,
-            )
-        else:  # some points name their step or time and some do not: one at a time, as sent
-            for value, step, ts in rows:
-                run.log(key, value, step, ts)
-    run.flush()  # acknowledged means durable
 
 
 def log_params(api: TrackingAPI, call: Call) -> Response:
